@@ -1,0 +1,450 @@
+"""Typed configuration schema, range checks and user-facing configuration errors.
+
+Every key is a dataclass field with a default, a unit and an allowed range (in the field's
+metadata). Hydra composes ``conf/`` on top of this schema, so a misspelled key or a value of
+the wrong type is refused by OmegaConf; :func:`validate` then checks ranges and choices and
+raises :class:`ConfigError` naming the key, the value and what is allowed.
+
+Units: money in million CNY (``mcny``), time in years unless the name says months, rates per
+year unless the name says otherwise. ``scale`` multiplies every extensive quantity of the
+ecosystem preset (births, capital, budgets, numbers of investors and institutes, market
+capacity); intensive quantities (rates, shares, multiples) are left alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "ConfigError",
+    "Config",
+    "StageConfig",
+    "EcosystemConfig",
+    "validate",
+    "iter_fields",
+    "to_config",
+]
+
+
+class ConfigError(ValueError):
+    """A user mistake in the configuration. The message is meant to be shown as is."""
+
+
+def P(default: Any, doc: str, unit: str = "", ge=None, gt=None, le=None, lt=None, choices=None):
+    """A documented, range-checked field."""
+    meta = {"doc": doc, "unit": unit, "ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices}
+    if isinstance(default, (list, dict)) or dataclasses.is_dataclass(default):
+        value = default
+        return field(default_factory=lambda: _copy(value), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _copy(value):
+    import copy
+
+    return copy.deepcopy(value)
+
+
+def sub(cls, doc: str):
+    return field(default_factory=cls, metadata={"doc": doc})
+
+
+# --------------------------------------------------------------------------------------------
+# Stage definitions
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Tier:
+    min_revenue_mcny: float = 10.0
+    min_cagr: float = 0.2
+
+
+GAZELLE_DEFINITIONS = ("oecd", "eu10", "tiered_cn")
+
+
+@dataclass
+class StageConfig:
+    gazelle_definition: str = P(
+        "oecd",
+        "Gazelle test. oecd: OECD-Eurostat high-growth enterprise (>= 20 %/yr average growth "
+        "over 3 years, >= 10 employees at the start) aged <= 5 years; eu10: the EU 10 %/yr "
+        "variant on employment; tiered_cn: revenue tiers with 2-year CAGR thresholds "
+        "(Jinan HTZ 瞪羚计划 2016 kind).",
+        choices=GAZELLE_DEFINITIONS,
+    )
+    gazelle_measure: str = P(
+        "employees",
+        "Size measure for the oecd definition (eu10 always uses employees).",
+        choices=("employees", "revenue"),
+    )
+    gazelle_window_years: int = P(3, "Growth window of the oecd and eu10 tests.", "years", ge=1, le=3)
+    gazelle_min_start_employees: float = P(
+        10.0, "Minimum employees at the start of the growth window (oecd, eu10).", "employees", ge=0
+    )
+    gazelle_max_age_years: float = P(
+        5.0, "Age cap for gazelles; 0 disables it (then the test finds high-growth firms).", "years", ge=0
+    )
+    tiered_cn_tiers: list[Tier] = P(
+        [Tier(10.0, 0.20), Tier(100.0, 0.15), Tier(500.0, 0.10)],
+        "tiered_cn: revenue tiers (lower bound, million CNY) and the CAGR each must reach.",
+    )
+    tiered_cn_window_years: int = P(2, "tiered_cn: growth window.", "years", ge=1, le=3)
+    unicorn_min_valuation_usd_bn: float = P(1.0, "Unicorn valuation threshold.", "billion USD", gt=0)
+    unicorn_max_age_years: float = P(10.0, "Unicorns are at most this old (GEI/Torch usage).", "years", gt=0)
+    unicorn_min_raised_usd_m: float = P(
+        0.0, "Minimum cumulative financing for a unicorn; 0 disables (GB/T 41464 uses 50).", "million USD", ge=0
+    )
+    fx_cny_per_usd: float = P(7.0, "Exchange rate used by the stage tests.", "CNY per USD", gt=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Ecosystem preset
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FirmConfig:
+    births_per_year: float = P(110_000.0, "Firm births per year at scale 1 (all channels).", "firms/yr", ge=0)
+    births_growth: float = P(0.0, "Annual growth of the birth rate.", "1/yr", gt=-1, le=1)
+    alumni_share: float = P(0.15, "Share of births founded by alumni of large firms (baseline).", "share", ge=0, le=1)
+    spinoff_share: float = P(0.03, "Share of births spun out of research institutes (baseline).", "share", ge=0, le=1)
+    entry_heat_elasticity: float = P(0.6, "How strongly founders follow track heat.", "", ge=0, le=5)
+    entry_market_elasticity: float = P(0.5, "How strongly founders follow track market size.", "", ge=0, le=5)
+    founder_cash_mcny: float = P(0.6, "Median founders' starting cash.", "mcny", gt=0)
+    founder_cash_sigma: float = P(0.9, "Log-sd of founders' starting cash.", "", ge=0, le=3)
+    initial_employees: float = P(3.0, "Mean headcount at founding.", "employees", ge=1)
+    initial_revenue_mcny: float = P(0.25, "Median revenue run rate at founding.", "mcny/yr", gt=0)
+    quality_shift_spinoff: float = P(0.25, "Mean latent quality of spin-offs relative to independents.", "sd", ge=-3, le=3)
+    quality_shift_alumni: float = P(0.35, "Mean latent quality of alumni founders relative to independents.", "sd", ge=-3, le=3)
+    spinoff_revenue_factor: float = P(0.3, "Spin-offs start with this fraction of the usual revenue (death valley).", "", gt=0, le=1)
+    wage_mcny: float = P(0.3, "Fully loaded cost of one employee.", "mcny/yr", gt=0)
+    cost_of_revenue: float = P(0.35, "Non-wage costs as a share of revenue.", "share", ge=0, lt=1)
+    growth_base: float = P(-0.08, "Log revenue growth of an average young firm.", "1/yr", ge=-2, le=2)
+    growth_quality: float = P(0.42, "Extra log growth per sd of latent quality (young firms).", "1/yr", ge=0, le=3)
+    growth_age_decay_years: float = P(4.0, "Age over which the quality-driven growth fades.", "years", gt=0)
+    growth_capital: float = P(0.35, "Extra log growth from cash on hand (saturating).", "1/yr", ge=0, le=3)
+    growth_sigma: float = P(0.55, "Volatility of log revenue for a one-person firm.", "1/sqrt(yr)", ge=0, le=3)
+    growth_size_exponent: float = P(0.15, "Volatility falls as employees^-exponent.", "", ge=0, le=1)
+    crowding: float = P(0.25, "Growth penalty per unit of track capacity used by the park's firms.", "1/yr", ge=0, le=5)
+    hiring_speed: float = P(0.12, "Share of the gap to target headcount closed each month.", "1/month", gt=0, le=1)
+    runway_target_years: float = P(1.5, "Funded firms hire so that cash lasts this long.", "years", gt=0)
+    closure_hazard: float = P(0.06, "Closure hazard of a new firm for non-financial reasons.", "1/yr", ge=0, le=2)
+    closure_hazard_mature: float = P(0.015, "Long-run closure hazard after the liability of newness fades.", "1/yr", ge=0, le=2)
+    closure_decay_years: float = P(2.0, "Time over which the closure hazard falls to its long-run value.", "years", gt=0)
+    graduation_age_years: float = P(10.0, "Firms leave the young-firm population at this age (end kind aged_out).", "years", gt=0)
+
+
+@dataclass
+class FundingConfig:
+    attempt_runway_months: float = P(6.0, "Firms look for money when cash lasts less than this.", "months", gt=0)
+    attempt_probability: float = P(0.35, "Monthly chance that a firm in need runs a round.", "1/month", gt=0, le=1)
+    growth_attempt_probability: float = P(0.05, "Monthly chance that a fast grower raises without need.", "1/month", ge=0, le=1)
+    screening_noise: float = P(0.6, "Investors' due-diligence error on latent quality.", "sd", ge=0, le=5)
+    screening_bar: list[float] = P(
+        [1.2, 1.5, 1.7, 1.9, 2.1],
+        "Signal an applicant must beat, by round (seed, A, B, C, D+).",
+        "sd",
+    )
+    screening_slope: float = P(2.5, "Steepness of the screening curve.", "1/sd", gt=0)
+    growth_signal_weight: float = P(1.0, "Weight of last year's log growth in the investors' signal.", "", ge=0)
+    revenue_multiple: float = P(4.0, "Base pre-money valuation as a multiple of revenue.", "x", gt=0)
+    growth_multiple_elasticity: float = P(0.9, "Valuation multiple rises as exp(elasticity * growth).", "", ge=0, le=5)
+    signal_multiple_elasticity: float = P(0.35, "Valuation multiple rises as exp(elasticity * signal).", "", ge=0, le=5)
+    heat_multiple_elasticity: float = P(0.5, "Valuation multiple rises as heat^elasticity.", "", ge=0, le=5)
+    round_floor_mcny: list[float] = P(
+        [2.0, 15.0, 60.0, 250.0, 800.0], "Minimum pre-money valuation by round (seed, A, B, C, D+).", "mcny"
+    )
+    dilution_min: float = P(0.10, "Smallest share sold in a round.", "share", gt=0, lt=1)
+    dilution_max: float = P(0.25, "Largest share sold in a round.", "share", gt=0, lt=1)
+    min_months_between_rounds: float = P(6.0, "A firm raises at most once in this many months.", "months", ge=0)
+
+
+@dataclass
+class AngelConfig:
+    count: int = P(400, "Angel investors (individuals, angel groups, seed funds) at scale 1.", "agents", ge=0)
+    budget_mcny_per_year: float = P(25.0, "Each angel's yearly budget.", "mcny/yr", ge=0)
+
+
+@dataclass
+class VCConfig:
+    initial_funds: int = P(300, "VC funds present at the start of the warm-up, at scale 1.", "funds", ge=0)
+    fund_size_mcny: float = P(600.0, "Median fund size of a new manager.", "mcny", gt=0)
+    fund_size_sigma: float = P(0.8, "Log-sd of new managers' fund sizes.", "", ge=0, le=3)
+    commitments_mcny_per_year: float = P(60_000.0, "Capital LPs commit to VC funds per year at scale 1.", "mcny/yr", ge=0)
+    newcomer_share: float = P(0.3, "Share of each year's LP commitments reserved for new managers.", "share", ge=0, le=1)
+    life_years: float = P(10.0, "Fund life; what is left in cash then goes back to the LPs.", "years", gt=0)
+    investment_period_years: float = P(5.0, "New investments only in this period after the vintage.", "years", gt=0)
+    reserve_ratio: float = P(0.4, "Share of the fund kept for follow-on rounds.", "share", ge=0, lt=1)
+    raise_after_years: float = P(4.0, "Managers raise their next fund this long after the last vintage.", "years", gt=0)
+    min_tvpi_to_raise: float = P(0.8, "Managers below this interim TVPI cannot raise again.", "x", ge=0)
+    tvpi_size_elasticity: float = P(1.0, "Next fund size = last size * TVPI^elasticity (capped 0.5x..2.5x).", "", ge=0, le=5)
+    early_stage_share: float = P(0.6, "Share of funds focused on rounds A-B (the rest on C and later).", "share", ge=0, le=1)
+    heat_following: float = P(0.25, "Yearly weight managers put on current track heat when updating preferences.", "share", ge=0, le=1)
+
+
+@dataclass
+class GuidanceConfig:
+    count: int = P(4, "Government guidance funds (引导基金) at scale 1.", "funds", ge=0)
+    fund_size_mcny: float = P(5_000.0, "Capital of each guidance fund.", "mcny", ge=0)
+    coinvest_ratio: float = P(0.25, "Guidance money per unit of VC money in a mandated-track round.", "x", ge=0, le=5)
+    mandated_directions: list[str] = P(["科技", "产业", "数字"], "Directions whose tracks guidance funds may enter.")
+    return_cap: float = P(0.05, "Yearly return cap for the government; the excess goes to the co-investing VC.", "1/yr", ge=0)
+    life_years: float = P(12.0, "Investment life of a guidance fund.", "years", gt=0)
+
+
+@dataclass
+class BankConfig:
+    count: int = P(5, "Banks lending to the park's firms at scale 1.", "banks", ge=0)
+    capital_mcny: float = P(8_000.0, "Lending capital of each bank.", "mcny", ge=0)
+    min_revenue_mcny: float = P(5.0, "Firms need at least this revenue run rate to borrow.", "mcny/yr", ge=0)
+    loan_to_revenue: float = P(0.25, "Loan size as a share of yearly revenue.", "share", gt=0, le=5)
+    rate: float = P(0.045, "Interest rate.", "1/yr", ge=0, le=1)
+    term_months: int = P(36, "Amortisation period.", "months", ge=1)
+    min_margin: float = P(-0.2, "Lowest operating margin a bank accepts.", "share", ge=-10, le=1)
+    apply_probability: float = P(0.05, "Monthly chance that an eligible firm without a loan applies.", "1/month", ge=0, le=1)
+    recovery_rate: float = P(0.3, "Share of outstanding principal recovered when a borrower fails.", "share", ge=0, le=1)
+
+
+@dataclass
+class ExitConfig:
+    ipo_rate: float = P(0.12, "Yearly IPO hazard of an eligible firm.", "1/yr", ge=0, le=12)
+    ipo_min_revenue_mcny: float = P(150.0, "Listing needs this revenue run rate.", "mcny/yr", ge=0)
+    ipo_min_valuation_mcny: float = P(1_500.0, "Listing needs this valuation.", "mcny", ge=0)
+    ipo_min_age_years: float = P(3.0, "Listing needs this age.", "years", ge=0)
+    ipo_uplift_mean: float = P(0.25, "Mean log uplift of the IPO value over the last valuation.", "", ge=-3, le=3)
+    ipo_uplift_sigma: float = P(0.5, "Log-sd of the IPO uplift.", "", ge=0, le=3)
+    acquisition_rate: float = P(0.02, "Yearly acquisition hazard of a firm with traction.", "1/yr", ge=0, le=12)
+    acquisition_min_employees: float = P(8.0, "Traction for acquirers: at least this many employees.", "employees", ge=0)
+    acquisition_price_mean: float = P(-0.2, "Mean log ratio of price to the firm's value.", "", ge=-3, le=3)
+    acquisition_price_sigma: float = P(0.7, "Log-sd of that ratio.", "", ge=0, le=3)
+    acquisition_revenue_multiple: float = P(1.5, "Value of an unpriced firm to an acquirer, in revenue.", "x", ge=0)
+
+
+@dataclass
+class InstituteConfig:
+    count: int = P(40, "Research institutes and universities at scale 1.", "institutes", ge=0)
+    budget_mcny: float = P(1_500.0, "Yearly research budget of each institute.", "mcny/yr", ge=0)
+    researchers: int = P(2_000, "Researchers per institute.", "people", ge=0)
+    breakthroughs_per_year: float = P(0.3, "Breakthroughs of an institute with 1,000 mcny and 1,000 researchers.", "1/yr", ge=0)
+    breakthrough_boost: float = P(0.08, "Extra yearly market growth of a track after a breakthrough.", "1/yr", ge=0, le=2)
+    boost_decay_years: float = P(3.0, "How long a breakthrough's boost lasts (e-folding).", "years", gt=0)
+    spinoff_boost: float = P(0.5, "Extra spin-off rate into a track per recent breakthrough.", "", ge=0, le=20)
+
+
+@dataclass
+class GovernmentConfig:
+    budget_mcny_per_year: float = P(2_000.0, "Yearly budget for policies at scale 1.", "mcny/yr", ge=0)
+
+
+@dataclass
+class TrackConfig:
+    system: str = P("china_2021", "Initial track system: a file conf/tracks/<system>.yaml.")
+    park_market_share: float = P(0.15, "Share of each national track market the park's firms can address.", "share", gt=0, le=1)
+    heat_memory_months: float = P(12.0, "Time scale of the track-heat average.", "months", gt=0)
+
+
+@dataclass
+class EcosystemConfig:
+    name: str = P("zhongguancun", "Preset name.")
+    note: str = P("", "Where the preset's numbers come from.")
+    start_year: int = P(2015, "First calendar year of the observed window.", "year", ge=1950, le=2100)
+    warmup_years: int = P(8, "Years simulated before start_year to build up the firm population.", "years", ge=0, le=30)
+    firms: FirmConfig = sub(FirmConfig, "Firm founding, growth, costs and closure.")
+    funding: FundingConfig = sub(FundingConfig, "How rounds are sought, screened and priced.")
+    angels: AngelConfig = sub(AngelConfig, "Angel investors.")
+    vc: VCConfig = sub(VCConfig, "Venture capital funds and their managers.")
+    guidance: GuidanceConfig = sub(GuidanceConfig, "Government guidance funds.")
+    banks: BankConfig = sub(BankConfig, "Bank lending.")
+    exits: ExitConfig = sub(ExitConfig, "IPO and acquisition.")
+    institutes: InstituteConfig = sub(InstituteConfig, "Research institutes.")
+    government: GovernmentConfig = sub(GovernmentConfig, "Local government.")
+    tracks: TrackConfig = sub(TrackConfig, "Tracks (赛道).")
+
+
+@dataclass
+class OutputConfig:
+    plots: bool = P(True, "Write the standard plots after the run.")
+    firm_years: bool = P(True, "Write firm_years.parquet (one row per live firm per year end).")
+    progress: str = P("auto", "Progress bar: auto (on a terminal, for runs longer than a few seconds), on, off.", choices=("auto", "on", "off"))
+
+
+@dataclass
+class Config:
+    seed: int = P(0, "Root seed; every random stream is derived from it.", ge=0, le=2**63 - 1)
+    years: int = P(10, "Length of the observed window.", "years", ge=0, le=200)
+    scale: float = P(1.0, "Multiplies the preset's extensive quantities (0.01 gives a teaching-size run).", "", gt=0, le=10)
+    ecosystem: EcosystemConfig = sub(EcosystemConfig, "Ecosystem preset (conf/ecosystem/).")
+    stages: StageConfig = sub(StageConfig, "Stage definitions.")
+    output: OutputConfig = sub(OutputConfig, "What the run writes.")
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+
+def iter_fields(cls=Config, prefix: str = ""):
+    """Yield (dotted key, field, dataclass type or None) for every leaf and group of the schema."""
+    for f in dataclasses.fields(cls):
+        key = f"{prefix}{f.name}"
+        ftype = _resolve_type(cls, f)
+        if dataclasses.is_dataclass(ftype):
+            yield key, f, ftype
+            yield from iter_fields(ftype, key + ".")
+        else:
+            yield key, f, None
+
+
+def _resolve_type(cls, f):
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    return hints[f.name]
+
+
+def _allowed(meta) -> str:
+    parts = []
+    if meta.get("choices"):
+        return "one of " + ", ".join(repr(c) for c in meta["choices"])
+    if meta.get("ge") is not None:
+        parts.append(f">= {meta['ge']}")
+    if meta.get("gt") is not None:
+        parts.append(f"> {meta['gt']}")
+    if meta.get("le") is not None:
+        parts.append(f"<= {meta['le']}")
+    if meta.get("lt") is not None:
+        parts.append(f"< {meta['lt']}")
+    return "a value " + " and ".join(parts) if parts else "any value"
+
+
+def _check_value(key: str, value, meta) -> None:
+    unit = f" ({meta['unit']})" if meta.get("unit") else ""
+    if meta.get("choices") is not None:
+        if value not in meta["choices"]:
+            hint = difflib.get_close_matches(str(value), [str(c) for c in meta["choices"]], n=1)
+            extra = f" Did you mean {hint[0]!r}?" if hint else ""
+            raise ConfigError(f"{key}={value!r} is not allowed; use {_allowed(meta)}.{extra}")
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key}={value!r} is not allowed; use a finite number{unit}.")
+    bad = (
+        (meta.get("ge") is not None and value < meta["ge"])
+        or (meta.get("gt") is not None and value <= meta["gt"])
+        or (meta.get("le") is not None and value > meta["le"])
+        or (meta.get("lt") is not None and value >= meta["lt"])
+    )
+    if bad:
+        raise ConfigError(f"{key}={value!r} is out of range; use {_allowed(meta)}{unit}.")
+
+
+def validate(cfg: Config) -> Config:
+    """Check ranges, choices and cross-field rules; raise ConfigError on the first problem."""
+
+    def walk(obj, prefix=""):
+        for f in dataclasses.fields(obj):
+            key = f"{prefix}{f.name}"
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                walk(value, key + ".")
+            else:
+                _check_value(key, value, f.metadata)
+
+    walk(cfg)
+    eco = cfg.ecosystem
+    for name, n in (("screening_bar", 5), ("round_floor_mcny", 5)):
+        values = getattr(eco.funding, name)
+        if len(values) != n:
+            raise ConfigError(
+                f"ecosystem.funding.{name} has {len(values)} entries; give exactly {n} "
+                "(seed, A, B, C, D+)."
+            )
+        if any((not math.isfinite(v)) for v in values) or (name == "round_floor_mcny" and any(v < 0 for v in values)):
+            raise ConfigError(f"ecosystem.funding.{name}={list(values)} must hold finite, non-negative numbers.")
+    if eco.funding.dilution_min > eco.funding.dilution_max:
+        raise ConfigError(
+            f"ecosystem.funding.dilution_min={eco.funding.dilution_min} is larger than "
+            f"ecosystem.funding.dilution_max={eco.funding.dilution_max}; use min <= max."
+        )
+    if eco.vc.investment_period_years > eco.vc.life_years:
+        raise ConfigError(
+            f"ecosystem.vc.investment_period_years={eco.vc.investment_period_years} exceeds "
+            f"ecosystem.vc.life_years={eco.vc.life_years}; the investment period must fit in the fund life."
+        )
+    if eco.firms.alumni_share + eco.firms.spinoff_share > 1:
+        raise ConfigError(
+            "ecosystem.firms.alumni_share + ecosystem.firms.spinoff_share = "
+            f"{eco.firms.alumni_share + eco.firms.spinoff_share:g}; the two shares must add up to at most 1."
+        )
+    directions = ("商业", "民生", "社会", "数字", "产业", "科技")
+    for d in eco.guidance.mandated_directions:
+        if d not in directions:
+            raise ConfigError(
+                f"ecosystem.guidance.mandated_directions contains {d!r}; allowed directions are "
+                + ", ".join(directions)
+                + "."
+            )
+    tiers = cfg.stages.tiered_cn_tiers
+    if not tiers:
+        raise ConfigError("stages.tiered_cn_tiers is empty; give at least one tier.")
+    lows = [t.min_revenue_mcny for t in tiers]
+    if lows != sorted(lows) or len(set(lows)) != len(lows) or lows[0] < 0:
+        raise ConfigError(
+            f"stages.tiered_cn_tiers lower bounds {lows} must be non-negative and strictly increasing."
+        )
+    if eco.firms.graduation_age_years < 1:
+        raise ConfigError("ecosystem.firms.graduation_age_years must be at least 1 year.")
+    return cfg
+
+
+def to_config(cfg) -> Config:
+    """Turn a composed DictConfig (or a Config) into a validated :class:`Config` instance."""
+    if isinstance(cfg, Config):
+        return validate(cfg)
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        if not OmegaConf.is_config(cfg):
+            cfg = OmegaConf.merge(OmegaConf.structured(Config), cfg)
+        obj = OmegaConf.to_object(cfg)
+    except OmegaConfBaseException as exc:  # type errors, unknown keys
+        raise ConfigError(describe_omegaconf_error(exc)) from None
+    if not isinstance(obj, Config):
+        obj = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), obj))
+    return validate(obj)
+
+
+def describe_omegaconf_error(exc) -> str:
+    """One readable line (plus a hint) for an OmegaConf validation error."""
+    key = getattr(exc, "full_key", None) or ""
+    msg = str(exc).split("\n")[0]
+    if "not in struct" in str(exc) or "Key '" in msg and "not" in msg:
+        bad = key.split(".")[-1] if key else msg
+        parent = key.rsplit(".", 1)[0] if "." in key else ""
+        allowed = allowed_keys(parent)
+        hint = difflib.get_close_matches(bad, allowed, n=1)
+        extra = f" Did you mean {hint[0]!r}?" if hint else ""
+        where = f" under {parent!r}" if parent else ""
+        return f"Unknown configuration key {key!r}.{extra} Allowed keys{where}: {', '.join(allowed)}."
+    return f"Invalid value for {key!r}: {msg}" if key else msg
+
+
+def allowed_keys(prefix: str = "") -> list[str]:
+    """Keys allowed directly under a dotted prefix of the schema ('' for the top level)."""
+    cls = Config
+    if prefix:
+        for part in prefix.split("."):
+            fields = {f.name: f for f in dataclasses.fields(cls)}
+            if part not in fields:
+                return []
+            cls = _resolve_type(cls, fields[part])
+            if not dataclasses.is_dataclass(cls):
+                return []
+    return [f.name for f in dataclasses.fields(cls)]

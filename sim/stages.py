@@ -1,0 +1,122 @@
+"""Stage classification: startup, gazelle (瞪羚), unicorn (独角兽).
+
+The seed reports give no numeric stage gates, so the tests here are the standard external
+definitions (report-figures.md §9), chosen in ``conf`` under ``stages``:
+
+* ``oecd``: OECD-Eurostat high-growth enterprise, average annualised growth >= 20 % over a
+  3-year window measured in employees (or revenue, ``gazelle_measure``), >= 10 employees at the
+  start of the window; a gazelle is such a firm aged <= 5 years.
+* ``eu10``: the EU variant, employment growth > 10 %/yr over 3 years, same size and age tests.
+* ``tiered_cn``: Chinese local kind (济南高新区 瞪羚计划 2016): previous-year revenue in tiers
+  (10-100, 100-500, >= 500 million CNY) each with its own 2-year revenue CAGR (20, 15, 10 %).
+* Unicorn: last private valuation >= US$1 B, unlisted (still in the young-firm population),
+  aged <= 10 years, optionally >= US$50 M raised (GB/T 41464-2022).
+
+Gazelle status is assessed once a year, at year end, from the year-end history; unicorn status
+is assessed every month, because valuations change at financing rounds.
+
+Histories are arrays of shape (n_firms, H) holding year-end values, oldest first, the last
+column being the current year end; NaN marks a year end at which the firm did not yet exist.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.config import StageConfig
+
+STARTUP, GAZELLE, UNICORN = 0, 1, 2
+STAGE_NAMES = ("startup", "gazelle", "unicorn")
+HISTORY_YEARS = 4  # year ends kept per firm: enough for a 3-year window
+
+__all__ = [
+    "STARTUP",
+    "GAZELLE",
+    "UNICORN",
+    "STAGE_NAMES",
+    "HISTORY_YEARS",
+    "gazelle_mask",
+    "unicorn_mask",
+    "unicorn_threshold_mcny",
+]
+
+
+def _window_growth_ok(hist: np.ndarray, window: int, annual: float, strict: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(test passed, start value) for average annualised growth over ``window`` years."""
+    start = hist[:, -1 - window]
+    end = hist[:, -1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = end / start
+        need = (1.0 + annual) ** window
+        # a small tolerance so that exactly 20 %/yr counts as 20 %/yr despite float rounding
+        passed = ratio > need * (1 + 1e-12) if strict else ratio >= need * (1 - 1e-12)
+    passed &= np.isfinite(start) & np.isfinite(end) & (start > 0)
+    return passed, start
+
+
+def gazelle_mask(
+    employees_hist: np.ndarray,
+    revenue_hist: np.ndarray,
+    age_years: np.ndarray,
+    cfg: StageConfig,
+) -> np.ndarray:
+    """Boolean mask of firms that are gazelles at the current year end.
+
+    ``employees_hist`` and ``revenue_hist`` have shape (n, H) with H >= the window + 1
+    (oldest first); ``age_years`` is each firm's age at the current year end.
+    """
+    emp = np.asarray(employees_hist, dtype=float)
+    rev = np.asarray(revenue_hist, dtype=float)
+    age = np.asarray(age_years, dtype=float)
+    definition = cfg.gazelle_definition
+    if definition in ("oecd", "eu10"):
+        window = cfg.gazelle_window_years
+        if emp.shape[1] < window + 1:
+            raise ValueError(f"need {window + 1} year ends of history, got {emp.shape[1]}")
+        if definition == "oecd":
+            measure = rev if cfg.gazelle_measure == "revenue" else emp
+            ok, _ = _window_growth_ok(measure, window, 0.20, strict=False)
+        else:  # EU: employment growth above 10 % a year
+            ok, _ = _window_growth_ok(emp, window, 0.10, strict=True)
+        start_emp = emp[:, -1 - window]
+        ok &= np.nan_to_num(start_emp, nan=-1.0) >= cfg.gazelle_min_start_employees
+    elif definition == "tiered_cn":
+        window = cfg.tiered_cn_window_years
+        if rev.shape[1] < window + 1:
+            raise ValueError(f"need {window + 1} year ends of history, got {rev.shape[1]}")
+        current = rev[:, -1]
+        ok = np.zeros(len(current), dtype=bool)
+        tiers = sorted(cfg.tiered_cn_tiers, key=lambda t: t.min_revenue_mcny)
+        for i, tier in enumerate(tiers):
+            upper = tiers[i + 1].min_revenue_mcny if i + 1 < len(tiers) else np.inf
+            in_tier = (current >= tier.min_revenue_mcny) & (current < upper)
+            grew, _ = _window_growth_ok(rev, window, tier.min_cagr, strict=False)
+            ok |= in_tier & grew
+    else:
+        raise ValueError(f"unknown gazelle definition {definition!r}")
+    if cfg.gazelle_max_age_years > 0:
+        ok &= age <= cfg.gazelle_max_age_years
+    return ok
+
+
+def unicorn_threshold_mcny(cfg: StageConfig) -> float:
+    return cfg.unicorn_min_valuation_usd_bn * 1000.0 * cfg.fx_cny_per_usd
+
+
+def unicorn_mask(
+    valuation_mcny: np.ndarray,
+    age_years: np.ndarray,
+    raised_mcny: np.ndarray,
+    cfg: StageConfig,
+    listed: np.ndarray | None = None,
+) -> np.ndarray:
+    """Boolean mask of unicorns: valued >= threshold, unlisted, young enough, funded enough."""
+    val = np.asarray(valuation_mcny, dtype=float)
+    ok = val >= unicorn_threshold_mcny(cfg)
+    ok &= np.asarray(age_years, dtype=float) <= cfg.unicorn_max_age_years
+    ok &= np.asarray(raised_mcny, dtype=float) > 0  # VC/PE-backed
+    if cfg.unicorn_min_raised_usd_m > 0:
+        ok &= np.asarray(raised_mcny, dtype=float) >= cfg.unicorn_min_raised_usd_m * cfg.fx_cny_per_usd
+    if listed is not None:
+        ok &= ~np.asarray(listed, dtype=bool)
+    return ok
