@@ -83,6 +83,8 @@ class KeyedDraws:
 
     def bits(self, keys: np.ndarray, step: int, slot: int = 0) -> np.ndarray:
         keys = np.asarray(keys, dtype=np.uint64)
+        if not 0 <= int(slot) < 256:
+            raise ValueError(f"slot {slot} outside [0, 255]; larger slots would repeat slot {int(slot) & 0xFF}")
         counter = np.uint64((int(step) & 0xFFFFFFFF) << 8 | (int(slot) & 0xFF))
         with np.errstate(over="ignore"):
             x = _mix(keys * _GOLD + self._base)
@@ -90,8 +92,11 @@ class KeyedDraws:
 
     def uniform(self, keys: np.ndarray, step: int, slot: int = 0) -> np.ndarray:
         """Uniform numbers in the open interval (0, 1)."""
-        b = self.bits(keys, step, slot) >> np.uint64(11)
-        return (b.astype(np.float64) + 0.5) * _TO_UNIT
+        # 53 bits with the lowest forced to 1: an odd multiple of 2**-53, exactly representable,
+        # so the result lies in [2**-53, 1 - 2**-53]. (Adding 0.5 to 53 bits, as before, rounds
+        # to 2**53 for the largest value and returned exactly 1.0.)
+        b = (self.bits(keys, step, slot) >> np.uint64(11)) | np.uint64(1)
+        return b.astype(np.float64) * _TO_UNIT
 
     def normal(self, keys: np.ndarray, step: int, slot: int = 0) -> np.ndarray:
         """Standard normal numbers by inversion of the uniform draw."""
@@ -107,7 +112,16 @@ def birth_keys(step: int, channel: int, n: int, start_rank: int = 0) -> np.ndarr
     """Keys for ``n`` firms founded at ``step`` through founding channel ``channel``.
 
     The key packs (step, channel, rank) so it never collides between different births.
-    Steps may be up to 2**31, channels up to 255 and ranks up to 2**24 per step and channel.
+    Steps may be from -2**31 (warm-up steps are negative) to 2**31 - 1, channels 0 to 255 and
+    ranks 0 to 2**24 - 1 per step and channel; anything outside would alias another birth's key.
     """
+    step, channel, n, start_rank = int(step), int(channel), int(n), int(start_rank)
+    if not -(2**31) <= step < 2**31:
+        raise ValueError(f"birth step {step} outside [-2**31, 2**31)")
+    if not 0 <= channel < 256:
+        raise ValueError(f"founding channel {channel} outside [0, 255]")
+    if n < 0 or start_rank < 0 or start_rank + n > 2**24:
+        raise ValueError(f"birth ranks [{start_rank}, {start_rank + n}) outside [0, 2**24)")
     ranks = np.arange(start_rank, start_rank + n, dtype=np.uint64)
-    return (np.uint64(step) << np.uint64(32)) | (np.uint64(channel) << np.uint64(24)) | ranks
+    # two's complement in 32 bits, so that negative (warm-up) steps get their own keys
+    return np.uint64(((step & 0xFFFFFFFF) << 32) | (channel << 24)) | ranks
