@@ -133,8 +133,8 @@ class FirmConfig:
     crowding: float = P(0.25, "Growth penalty per unit of track capacity used by the park's firms.", "1/yr", ge=0, le=5)
     hiring_speed: float = P(0.12, "Share of the gap to target headcount closed each month.", "1/month", gt=0, le=1)
     runway_target_years: float = P(1.5, "Funded firms hire so that cash lasts this long.", "years", gt=0)
-    closure_hazard: float = P(0.06, "Closure hazard of a new firm for non-financial reasons.", "1/yr", ge=0, le=2)
-    closure_hazard_mature: float = P(0.015, "Long-run closure hazard after the liability of newness fades.", "1/yr", ge=0, le=2)
+    closure_hazard: float = P(0.10, "Closure hazard of a new firm for non-financial reasons.", "1/yr", ge=0, le=2)
+    closure_hazard_mature: float = P(0.04, "Long-run closure hazard after the liability of newness fades.", "1/yr", ge=0, le=2)
     closure_decay_years: float = P(2.0, "Time over which the closure hazard falls to its long-run value.", "years", gt=0)
     graduation_age_years: float = P(10.0, "Firms leave the young-firm population at this age (end kind aged_out).", "years", gt=0)
 
@@ -151,6 +151,8 @@ class FundingConfig:
         "sd",
     )
     screening_slope: float = P(2.5, "Steepness of the screening curve.", "1/sd", gt=0)
+    heat_bar_elasticity: float = P(0.3, "The screening bar falls by this times ln(track heat): hot tracks are easier to raise in.", "sd", ge=0, le=5)
+    insider_share: float = P(0.3, "Share of a later round taken by the previous VC lead from its reserves.", "share", ge=0, lt=1)
     growth_signal_weight: float = P(1.0, "Weight of last year's log growth in the investors' signal.", "", ge=0)
     revenue_multiple: float = P(4.0, "Base pre-money valuation as a multiple of revenue.", "x", gt=0)
     growth_multiple_elasticity: float = P(0.9, "Valuation multiple rises as exp(elasticity * growth).", "", ge=0, le=5)

@@ -34,6 +34,7 @@ LIVE_COLUMNS: dict[str, tuple] = {
     "debt": (np.float64, (), 0.0),
     "debt_payment": (np.float64, (), 0.0),
     "bank": (np.int32, (), -1),
+    "lead": (np.int64, (), -1),  # investor index of the last VC lead (for follow-on rounds)
     "stage": (np.int8, (), 0),
     "gazelle_flag": (np.bool_, (), False),
     "growth_12m": (np.float64, (), 0.0),
@@ -54,6 +55,7 @@ RECORD_COLUMNS: dict[str, tuple] = {
     "revenue": (np.float64, 0.0),
     "valuation": (np.float64, 0.0),
     "key": (np.uint64, 0),
+    "quality": (np.float64, 0.0),
 }
 
 ORIGINS = ("independent", "spinoff", "alumni")
@@ -142,6 +144,7 @@ class FirmPopulation:
         rec["origin"][sl] = self.cols["origin"][rows]
         rec["track_id"][sl] = self.cols["track"][rows]
         rec["key"][sl] = self.cols["key"][rows]
+        rec["quality"][sl] = self.cols["quality"][rows]
         self.row_of[sl] = np.arange(self.n, self.n + k)
         self.n += k
         self.n_ever += k
@@ -155,7 +158,9 @@ class FirmPopulation:
         if rows[0] < 0 or rows[-1] >= self.n:
             raise IndexError("ending a row outside the live population")
         ids = self.cols["id"][rows].copy()
-        if np.any(self.rec["end_step"][ids] >= 0):
+        # end_kind, not end_step, marks an ended firm: warm-up steps are negative, so an
+        # end_step of -1 (December before start_year) is a real step, not "never ended"
+        if np.any(self.rec["end_kind"][ids] != 0):
             raise RuntimeError("a firm cannot end twice")
         rec = self.rec
         rec["end_step"][ids] = step

@@ -1,0 +1,12 @@
+"""Agent behaviour, one module per actor family: firms, investors, research institutes, governments.
+
+No I/O, configuration parsing or plotting here: the model (:mod:`sim.model`) wires agents
+to the configuration and the phases of a step.
+"""
+
+from agents.firms import Firm
+from agents.governments import Government
+from agents.institutes import ResearchInstitute
+from agents.investors import Angel, Bank, GuidanceFund, Investor, VCFund
+
+__all__ = ["Firm", "Government", "ResearchInstitute", "Investor", "Angel", "VCFund", "GuidanceFund", "Bank"]

@@ -1,0 +1,237 @@
+"""Firms: startups, gazelles (瞪羚) and unicorns (独角兽).
+
+The firm population is large (a 中关村-sized park founds about 110,000 firms a year), so the
+behaviour of firms is written as *vectorised verbs* over the columnar store
+(:class:`sim.population.FirmPopulation`): each function below applies one rule to every live
+firm at once. Every random number comes from a keyed stream (:class:`sim.rng.KeyedDraws`),
+indexed by the firm's birth key and the step, so a firm's luck does not depend on which other
+firms exist (common random numbers).
+
+:class:`Firm` is the Mesa agent for one firm: a thin view onto its row, so any firm can be
+inspected as an agent (``model.firm(firm_id)``), and firms that need individual attention
+(unicorns) are registered with the model as agents.
+
+Rules (monthly step ``dt = 1/12`` year; money in million CNY):
+
+* **Founding** (:func:`founding_state`): latent quality ``q ~ N(shift_origin, 1)``; founders'
+  cash, revenue and headcount log-normal around the preset's medians; research spin-offs start
+  with less revenue (the death valley between sample and product).
+* **Growth** (:func:`grow`): log revenue follows a random walk with drift
+  ``growth_base + growth_quality * q * exp(-age / growth_age_decay_years)
+  + growth_capital * cash / (cash + yearly burn) + track demand growth - crowding``, and shocks
+  that are fat-tailed (Laplace) with a volatility that falls with size
+  (``growth_sigma * employees ** -growth_size_exponent``): Gibrat's law with the
+  size-variance relation seen in firm data.
+* **Hiring** (:func:`hire`): headcount moves toward what gross margin plus a runway-limited
+  draw on cash can pay, closing ``hiring_speed`` of the gap each month (never below one).
+* **Cash** (:func:`burn_cash`): gross margin minus wages (debt service is paid to the bank).
+* **Closure** (:func:`closure_draw`): a non-financial closure hazard that falls with age
+  (liability of newness), from ``closure_hazard`` to ``closure_hazard_mature``.
+* **Insolvency**: a firm whose cash is negative after the financing phase fails.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from sim.config import FirmConfig
+from sim.population import END_KINDS, ORIGINS, FirmPopulation
+from sim.rng import KeyedDraws
+from sim.stages import STAGE_NAMES
+
+DT = 1.0 / 12.0
+
+# slots of the keyed "founding" stream
+_SLOT_TRACK, _SLOT_QUALITY, _SLOT_CASH, _SLOT_REVENUE, _SLOT_EMPLOYEES = range(5)
+
+
+def founding_state(keys: np.ndarray, origin: np.ndarray, cfg: FirmConfig, draws: KeyedDraws, step: int) -> dict:
+    """Initial columns for firms with birth ``keys`` and founding channel ``origin``."""
+    z_q = draws.normal(keys, step, _SLOT_QUALITY)
+    z_c = draws.normal(keys, step, _SLOT_CASH)
+    z_r = draws.normal(keys, step, _SLOT_REVENUE)
+    z_e = draws.normal(keys, step, _SLOT_EMPLOYEES)
+    shift = np.choose(origin, [0.0, cfg.quality_shift_spinoff, cfg.quality_shift_alumni])
+    revenue = cfg.initial_revenue_mcny * np.exp(0.8 * z_r)
+    revenue = np.where(origin == ORIGINS.index("spinoff"), revenue * cfg.spinoff_revenue_factor, revenue)
+    cash = cfg.founder_cash_mcny * np.exp(cfg.founder_cash_sigma * z_c)
+    # founders hire what margin plus a runway-limited draw on their cash can pay (at least themselves)
+    affordable = 1.0 + (revenue * (1.0 - cfg.cost_of_revenue) + cash / cfg.runway_target_years) / cfg.wage_mcny
+    employees = np.clip(np.round(cfg.initial_employees * np.exp(0.5 * z_e - 0.125)), 1.0, np.maximum(1.0, np.floor(affordable)))
+    return {
+        "quality": shift + z_q,
+        "revenue": revenue,
+        "employees": employees,
+        "cash": cash,
+    }
+
+
+def choose_tracks(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Inverse-CDF choice of a track for each uniform draw ``u`` given track ``weights``."""
+    cum = np.cumsum(weights)
+    if cum[-1] <= 0:
+        raise ValueError("no track has a positive entry weight")
+    idx = np.searchsorted(cum, u * cum[-1], side="right")
+    return np.minimum(idx, len(weights) - 1).astype(np.int32)
+
+
+def age_years(pop: FirmPopulation, step: int) -> np.ndarray:
+    return (step - pop["born"]) / 12.0
+
+
+def wage_bill(employees: np.ndarray, cfg: FirmConfig) -> np.ndarray:
+    """Yearly wages. The founder is paid out of what is left, so only staff beyond the first
+    person cost a full wage: a one-person firm with a positive margin never burns cash."""
+    return np.maximum(employees - 1.0, 0.0) * cfg.wage_mcny
+
+
+def yearly_burn(pop: FirmPopulation, cfg: FirmConfig) -> np.ndarray:
+    """Wages plus debt service minus gross margin, per year (negative when profitable)."""
+    gross = pop["revenue"] * (1.0 - cfg.cost_of_revenue)
+    return wage_bill(pop["employees"], cfg) + 12.0 * pop["debt_payment"] - gross
+
+
+def grow(
+    pop: FirmPopulation,
+    cfg: FirmConfig,
+    draws: KeyedDraws,
+    step: int,
+    track_growth: np.ndarray,
+    track_crowding: np.ndarray,
+    growth_multiplier: np.ndarray | None = None,
+) -> None:
+    """Multiplicative revenue growth for one step (see the module docstring)."""
+    if pop.n == 0:
+        return
+    age = age_years(pop, step)
+    emp = pop["employees"]
+    cash = pop["cash"]
+    trk = pop["track"]
+    wages = emp * cfg.wage_mcny
+    capital = np.maximum(cash, 0.0) / (np.maximum(cash, 0.0) + wages)
+    drift = (
+        cfg.growth_base
+        + cfg.growth_quality * pop["quality"] * np.exp(-age / cfg.growth_age_decay_years)
+        + cfg.growth_capital * capital
+        + track_growth[trk]
+        - cfg.crowding * track_crowding[trk]
+    )
+    if growth_multiplier is not None:
+        drift = drift + growth_multiplier
+    sigma = cfg.growth_sigma * emp ** (-cfg.growth_size_exponent)
+    shock = draws.laplace(pop["key"], step, 0)
+    dlog = drift * DT + sigma * np.sqrt(DT) * shock
+    rev = pop["revenue"]
+    rev *= np.exp(dlog)
+    # 12-month log growth, as an exponential average of monthly log changes (for signals)
+    g = pop["growth_12m"]
+    g *= 1.0 - DT
+    g += dlog
+
+
+def hire(pop: FirmPopulation, cfg: FirmConfig) -> None:
+    """Move headcount toward what margin plus a runway-limited draw on cash can pay."""
+    if pop.n == 0:
+        return
+    gross = pop["revenue"] * (1.0 - cfg.cost_of_revenue) - 12.0 * pop["debt_payment"]
+    affordable = 1.0 + (np.maximum(gross, 0.0) + np.maximum(pop["cash"], 0.0) / cfg.runway_target_years) / cfg.wage_mcny
+    target = np.maximum(1.0, affordable)
+    emp = pop["employees"]
+    # cutting is faster than hiring when the money is running out (runway under six months)
+    burn = wage_bill(emp, cfg) - gross
+    short = (burn > 0) & (pop["cash"] < 0.5 * burn)
+    speed = np.where(short & (target < emp), np.minimum(1.0, 3.0 * cfg.hiring_speed), cfg.hiring_speed)
+    emp += speed * (target - emp)
+    np.maximum(emp, 1.0, out=emp)
+
+
+def burn_cash(pop: FirmPopulation, cfg: FirmConfig) -> float:
+    """Apply one month of operating cash flow (gross margin minus wages); returns its total.
+
+    Debt service is paid separately, to the lending bank (:meth:`sim.finance.CapitalMarket.service_loans`).
+    """
+    if pop.n == 0:
+        return 0.0
+    gross = pop["revenue"] * (1.0 - cfg.cost_of_revenue)
+    operating = (gross - wage_bill(pop["employees"], cfg)) * DT
+    pop["cash"][:] += operating
+    return float(operating.sum())
+
+
+def closure_draw(pop: FirmPopulation, cfg: FirmConfig, draws: KeyedDraws, step: int, multiplier=1.0) -> np.ndarray:
+    """Rows of firms that close this step for non-financial reasons."""
+    if pop.n == 0:
+        return np.empty(0, dtype=np.int64)
+    age = age_years(pop, step)
+    hazard = cfg.closure_hazard_mature + (cfg.closure_hazard - cfg.closure_hazard_mature) * np.exp(
+        -age / cfg.closure_decay_years
+    )
+    p = 1.0 - np.exp(-hazard * multiplier * DT)
+    return np.flatnonzero(draws.uniform(pop["key"], step, 1) < p)
+
+
+def insolvent(pop: FirmPopulation) -> np.ndarray:
+    """Rows of firms whose cash is negative (after the financing phase had its chance)."""
+    return np.flatnonzero(pop["cash"] < 0.0)
+
+
+def aged_out(pop: FirmPopulation, cfg: FirmConfig, step: int) -> np.ndarray:
+    return np.flatnonzero(age_years(pop, step) >= cfg.graduation_age_years)
+
+
+class Firm(mesa.Agent):
+    """A view of one firm as a Mesa agent.
+
+    The state lives in the model's columnar population; this object reads it by ``firm_id``,
+    so it always shows the current values (or the final ones once the firm has ended).
+    """
+
+    def __init__(self, model, firm_id: int):
+        super().__init__(model)
+        self.firm_id = int(firm_id)
+
+    def _get(self, name: str):
+        pop = self.model.population
+        row = pop.row(self.firm_id)
+        if row >= 0:
+            return pop.cols[name][row]
+        rec_name = {"raised": "total_raised", "track": "track_id", "born": "born_step"}.get(name, name)
+        if rec_name in pop.rec:
+            return pop.rec[rec_name][self.firm_id]
+        return None
+
+    @property
+    def alive(self) -> bool:
+        return self.model.population.row(self.firm_id) >= 0
+
+    @property
+    def end_kind(self):
+        code = int(self.model.population.rec["end_kind"][self.firm_id])
+        return END_KINDS[code]
+
+    @property
+    def origin(self) -> str:
+        return ORIGINS[int(self.model.population.rec["origin"][self.firm_id])]
+
+    @property
+    def track(self) -> str:
+        return self.model.tracks.name[int(self.model.population.rec["track_id"][self.firm_id])]
+
+    @property
+    def stage(self) -> str | None:
+        s = self._get("stage")
+        return STAGE_NAMES[int(s)] if s is not None and self.alive else None
+
+    def __getattr__(self, name):
+        if name in ("quality", "employees", "revenue", "cash", "valuation", "raised", "born", "rounds", "debt"):
+            value = self._get(name)
+            return None if value is None else value.item() if hasattr(value, "item") else value
+        raise AttributeError(name)
+
+    def step(self) -> None:  # behaviour is vectorised in the model's phases
+        return None
+
+    def __repr__(self) -> str:
+        state = "alive" if self.alive else f"ended ({self.end_kind})"
+        return f"Firm(id={self.firm_id}, track={self.track!r}, {state})"

@@ -1,0 +1,236 @@
+"""Investors: angels, venture-capital funds, government guidance funds (引导基金) and banks.
+
+Each investor is a Mesa agent with its own books. Matching of many firms to investors each
+month is vectorised in :mod:`sim.finance`; the agents here hold the state and the small verbs
+that move money, so the accounting identities are kept in one place:
+
+* equity investors: ``committed == cash + invested + returned_unused`` (proceeds from exits
+  are distributed to the limited partners as they come, and recorded in ``proceeds``);
+* banks: ``capital + interest + recovered == cash + outstanding + written_off + recovered``,
+  i.e. ``cash + outstanding == capital + interest - losses``.
+
+Units: million CNY; years.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+INVESTOR_KINDS = ("angel", "vc", "guidance_fund", "bank")
+
+
+class Investor(mesa.Agent):
+    """Common books of an equity investor."""
+
+    kind = "investor"
+
+    def __init__(self, model, name: str):
+        super().__init__(model)
+        self.name = name
+        self.committed = 0.0  # money the investor's backers have put in
+        self.cash = 0.0  # not yet invested
+        self.invested = 0.0  # cumulative, at cost
+        self.proceeds = 0.0  # cumulative cash back from exits
+        self.returned_unused = 0.0  # uninvested cash handed back
+
+    # ---- verbs ---------------------------------------------------------------------------
+    def commit(self, amount: float) -> None:
+        """Backers put money in."""
+        self.committed += amount
+        self.cash += amount
+
+    def invest(self, amount: float) -> None:
+        if amount > self.cash * (1 + 1e-9) + 1e-9:
+            raise ValueError(f"{self.name} cannot invest {amount:.3f} with {self.cash:.3f} in cash")
+        self.cash -= amount
+        self.invested += amount
+
+    def receive(self, amount: float) -> None:
+        """Exit proceeds; distributed straight on to the backers."""
+        self.proceeds += amount
+
+    def return_unused(self) -> float:
+        amount = self.cash
+        self.returned_unused += amount
+        self.cash = 0.0
+        return amount
+
+    def balanced(self, tol: float = 1e-6) -> bool:
+        lhs = self.committed
+        rhs = self.cash + self.invested + self.returned_unused
+        return abs(lhs - rhs) <= tol * max(1.0, abs(lhs))
+
+    def step(self) -> None:  # behaviour runs in the model's phases
+        return None
+
+
+class Angel(Investor):
+    """An angel investor, angel group or seed fund with a yearly budget for seed rounds."""
+
+    kind = "angel"
+
+    def __init__(self, model, name: str, budget_per_year: float):
+        super().__init__(model, name)
+        self.budget_per_year = budget_per_year
+
+    def new_year(self) -> None:
+        """Unspent budget goes back; this year's budget comes in."""
+        self.return_unused()
+        self.commit(self.budget_per_year)
+
+    def available(self) -> float:
+        return self.cash
+
+
+class VCFund(Investor):
+    """A venture fund with a vintage, a life, an investment period, reserves and a focus.
+
+    ``focus`` is ``"early"`` (rounds A and B) or ``"late"`` (C and later). ``prefs`` is a
+    vector of track preferences (summing to 1 over tracks) that drifts toward where the heat is.
+    """
+
+    kind = "vc"
+
+    def __init__(
+        self,
+        model,
+        name: str,
+        *,
+        manager_id: int,
+        vintage_step: int,
+        size: float,
+        focus: str,
+        prefs: np.ndarray,
+        life_years: float,
+        investment_period_years: float,
+        reserve_ratio: float,
+    ):
+        super().__init__(model, name)
+        self.manager_id = manager_id
+        self.vintage_step = vintage_step
+        self.size = size
+        self.focus = focus
+        self.prefs = prefs
+        self.life_years = life_years
+        self.investment_period_years = investment_period_years
+        self.reserve_ratio = reserve_ratio
+        self.followon_invested = 0.0
+        self.closed = False
+        self.commit(size)
+
+    def age_years(self, step: int) -> float:
+        return (step - self.vintage_step) / 12.0
+
+    def investing(self, step: int) -> bool:
+        return not self.closed and self.age_years(step) < self.investment_period_years
+
+    def reserve_left(self) -> float:
+        return max(0.0, self.size * self.reserve_ratio - self.followon_invested)
+
+    def available_new(self, step: int) -> float:
+        """Cash for new portfolio firms: outside the reserve, inside the investment period."""
+        if not self.investing(step):
+            return 0.0
+        return max(0.0, self.cash - self.reserve_left())
+
+    def available_followon(self, step: int) -> float:
+        if self.closed:
+            return 0.0
+        return self.cash
+
+    def follow_on(self, amount: float) -> None:
+        self.invest(amount)
+        self.followon_invested += amount
+
+    def drift_prefs(self, heat_share: np.ndarray, weight: float) -> None:
+        """Move track preferences toward where the attention is."""
+        n = len(heat_share)
+        if len(self.prefs) < n:
+            self.prefs = np.concatenate([self.prefs, np.zeros(n - len(self.prefs))])
+        p = (1.0 - weight) * self.prefs + weight * heat_share
+        s = p.sum()
+        self.prefs = p / s if s > 0 else p
+
+    def wind_down(self) -> float:
+        """End of fund life: uninvested cash goes back to the limited partners."""
+        self.closed = True
+        return self.return_unused()
+
+
+class GuidanceFund(Investor):
+    """A government guidance fund (引导基金) co-investing beside VC in mandated tracks.
+
+    For each unit a VC puts into a round in a mandated track, the fund adds ``coinvest_ratio``
+    units. Its return is capped at ``return_cap`` a year; the excess goes to the co-investing
+    VC (the usual 让利 terms that draw private money into the mandated tracks).
+    """
+
+    kind = "guidance_fund"
+
+    def __init__(self, model, name: str, *, capital: float, coinvest_ratio: float, return_cap: float,
+                 mandated_directions: list[str], start_step: int, life_years: float):
+        super().__init__(model, name)
+        self.coinvest_ratio = coinvest_ratio
+        self.return_cap = return_cap
+        self.mandated_directions = list(mandated_directions)
+        self.start_step = start_step
+        self.life_years = life_years
+        self.excess_ceded = 0.0
+        self.commit(capital)
+
+    def investing(self, step: int) -> bool:
+        return (step - self.start_step) / 12.0 < self.life_years
+
+    def available(self, step: int) -> float:
+        return self.cash if self.investing(step) else 0.0
+
+    def capped(self, invested: float, gross: float, years_held: float) -> float:
+        """What the fund keeps of ``gross`` proceeds under its yearly return cap."""
+        cap = invested * (1.0 + self.return_cap) ** max(years_held, 0.0)
+        return min(gross, cap)
+
+
+class Bank(Investor):
+    """A bank lending to firms with revenue; amortising loans, losses net of recovery."""
+
+    kind = "bank"
+
+    def __init__(self, model, name: str, *, capital: float, rate: float, term_months: int):
+        super().__init__(model, name)
+        self.capital = capital
+        self.rate = rate
+        self.term_months = term_months
+        self.outstanding = 0.0
+        self.interest = 0.0
+        self.losses = 0.0
+        self.recovered = 0.0
+        self.commit(capital)
+
+    def monthly_payment(self, principal: np.ndarray) -> np.ndarray:
+        """Annuity payment for loans of ``principal``."""
+        r = self.rate / 12.0
+        n = self.term_months
+        if r == 0:
+            return principal / n
+        return principal * r / (1.0 - (1.0 + r) ** -n)
+
+    def lend(self, amount: float) -> None:
+        self.invest(amount)
+        self.outstanding += amount
+
+    def collect(self, principal: float, interest: float) -> None:
+        self.cash += principal + interest
+        self.outstanding -= principal
+        self.interest += interest
+
+    def write_off(self, principal: float, recovered: float) -> None:
+        self.outstanding -= principal
+        self.cash += recovered
+        self.recovered += recovered
+        self.losses += principal - recovered
+
+    def balanced(self, tol: float = 1e-6) -> bool:
+        lhs = self.cash + self.outstanding
+        rhs = self.capital + self.interest - self.losses
+        return abs(lhs - rhs) <= tol * max(1.0, abs(rhs))

@@ -1,0 +1,671 @@
+"""The capital market: financing rounds, bank loans, exits and the investors' books.
+
+Rounds (vectorised over all firms looking for money in a month):
+
+1. **Who looks for money.** A firm whose cash lasts less than ``attempt_runway_months``, or
+   a venture-backed firm whose last round's planned runway (``runway_target_years``) is that
+   close to spent, runs a round with probability ``attempt_probability`` a month; a fast grower (last
+   twelve months' log growth above 0.3) raises without need with probability
+   ``growth_attempt_probability``; never more often than ``min_months_between_rounds``.
+2. **Screening.** Investors see a noisy signal of latent quality plus recent growth,
+   ``signal = q + screening_noise * e + growth_signal_weight * g12``, and fund the round with
+   probability ``logistic(screening_slope * (signal - bar[round] + heat_bar_elasticity * ln heat))``:
+   hot tracks are easier to raise in.
+3. **Pricing.** Pre-money = ``max(round floor, revenue * revenue_multiple *
+   exp(growth_multiple_elasticity * g12 + signal_multiple_elasticity * signal) *
+   heat ** heat_multiple_elasticity)``; the round sells a share ``d ~ U(dilution_min,
+   dilution_max)``, so it raises ``pre * d / (1 - d)``.
+4. **Who invests.** Seed rounds go to angels, rounds A-B to early-stage VC funds, C and later
+   to late-stage funds (falling back on the other VC focus when one side has no money). A fund
+   is drawn with probability proportional to its free money times its preference for the
+   firm's track; a fund that would over-commit in the month drops the last deals it drew. The
+   previous lead takes ``insider_share`` of a later round from its reserves. In tracks of the
+   mandated directions a guidance fund adds ``coinvest_ratio`` per unit of VC money.
+5. **Books.** Each participation is a *lot*: money in, shares bought (new shares are issued,
+   so earlier holders are diluted). Exits pay lots pro rata to their shares after debt is
+   repaid; failures write them off; firms that age out of the young-firm population leave
+   their lots unrealised at the last valuation.
+
+Banks lend ``loan_to_revenue`` of yearly revenue to firms with enough revenue and margin, on
+amortising terms; on failure a bank recovers ``recovery_rate`` of what is outstanding.
+
+VC funds live ``life_years``; their managers raise the next fund ``raise_after_years`` after
+the last vintage if the interim TVPI (distributions plus marked value over paid-in) is at least
+``min_tvpi_to_raise``, sized ``last size * TVPI ** tvpi_size_elasticity`` (0.5x to 2.5x), within
+the limited partners' commitments for the year; new managers get ``newcomer_share`` of them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.firms import wage_bill, yearly_burn
+from agents.investors import INVESTOR_KINDS, Angel, Bank, GuidanceFund, VCFund
+
+ROUND_NAMES = ("seed", "A", "B", "C", "D+", "loan")
+LOAN_ROUND = ROUND_NAMES.index("loan")
+KIND_CODE = {k: i for i, k in enumerate(INVESTOR_KINDS)}
+LOT_OPEN, LOT_REALIZED, LOT_WRITTEN_OFF, LOT_UNREALIZED = 0, 1, 2, 3
+LOT_STATUS = ("unrealized", "realized", "written_off", "unrealized")
+
+# slots of the keyed "finance" stream
+(_ATTEMPT, _NOISE, _PASS, _DILUTION, _PICK, _BANK_APPLY, _BANK_PICK, _IPO, _IPO_UPLIFT, _ACQ, _ACQ_PRICE) = range(11)
+
+
+class _Columns:
+    """Append-only columnar store (for lots and deals)."""
+
+    def __init__(self, spec: dict[str, type], capacity: int = 4096):
+        self.spec = spec
+        self.n = 0
+        self.c = {k: np.zeros(capacity, dtype=t) for k, t in spec.items()}
+
+    def append(self, **values) -> slice:
+        k = len(next(iter(values.values())))
+        need = self.n + k
+        cap = len(next(iter(self.c.values())))
+        if need > cap:
+            new_cap = max(need, 2 * cap)
+            for name, arr in self.c.items():
+                new = np.zeros(new_cap, dtype=arr.dtype)
+                new[: self.n] = arr[: self.n]
+                self.c[name] = new
+        sl = slice(self.n, need)
+        for name in self.spec:
+            self.c[name][sl] = values[name]
+        self.n = need
+        return sl
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.c[name][: self.n]
+
+
+LOT_SPEC = {
+    "investor": np.int64,  # index into CapitalMarket.investors
+    "firm": np.int64,
+    "step": np.int32,
+    "invested": np.float64,
+    "shares": np.float64,
+    "proceeds": np.float64,
+    "residual": np.float64,
+    "status": np.int8,
+    "partner": np.int64,  # guidance lots: index of the co-investing VC, else -1
+}
+DEAL_SPEC = {
+    "step": np.int32,
+    "investor": np.int64,
+    "firm": np.int64,
+    "round": np.int8,
+    "amount": np.float64,
+    "pre_money": np.float64,
+    "post_money": np.float64,
+    "track": np.int32,
+}
+
+
+def _logistic(x):
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
+
+
+def _pick(weights: np.ndarray, tracks: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """For each deal (track ``tracks[j]``, uniform ``u[j]``) draw an investor row of ``weights``
+    (investors x tracks), proportionally to the weights in the deal's track column.
+    Returns -1 where the column has no weight."""
+    cum = np.cumsum(weights[:, tracks], axis=0)  # investors x deals
+    total = cum[-1]
+    target = u * total
+    idx = (cum <= target[None, :]).sum(axis=0)
+    idx = np.minimum(idx, weights.shape[0] - 1)
+    return np.where(total > 0, idx, -1)
+
+
+def _fit_capacity(investor: np.ndarray, amount: np.ndarray, capacity: np.ndarray, order_key: np.ndarray) -> np.ndarray:
+    """Accept deals in ``order_key`` order per investor while the running sum fits capacity."""
+    ok = investor >= 0
+    if not ok.any():
+        return ok
+    idx = np.flatnonzero(ok)
+    order = idx[np.lexsort((order_key[idx], investor[idx]))]
+    inv = investor[order]
+    amt = amount[order]
+    csum = np.cumsum(amt)
+    starts = np.r_[0, np.flatnonzero(np.diff(inv)) + 1]
+    offset = np.repeat(csum[starts] - amt[starts], np.diff(np.r_[starts, len(inv)]))
+    running = csum - offset
+    accept = np.zeros(len(investor), dtype=bool)
+    accept[order] = running <= capacity[inv] * (1 + 1e-12)
+    return accept
+
+
+class CapitalMarket:
+    """Investors, lots, deals and the financing, lending and exit rules of one model."""
+
+    def __init__(self, model):
+        self.model = model
+        self.investors: list = []  # every investor agent ever, index = position here
+        self.lots = _Columns(LOT_SPEC)
+        self.deals = _Columns(DEAL_SPEC)
+        self.managers: dict[int, VCFund] = {}  # manager id -> latest fund
+        self._next_manager = 0
+        self.flows = {"angel": 0.0, "vc": 0.0, "guidance_fund": 0.0, "bank": 0.0}
+
+    # ------------------------------------------------------------------ investors
+    def add(self, agent) -> int:
+        agent.index = len(self.investors)
+        self.investors.append(agent)
+        return agent.index
+
+    def of_kind(self, cls) -> list:
+        return [a for a in self.investors if isinstance(a, cls)]
+
+    def new_manager_id(self) -> int:
+        self._next_manager += 1
+        return self._next_manager
+
+    # ------------------------------------------------------------------ equity rounds
+    def financing(self, step: int) -> None:
+        m = self.model
+        pop = m.population
+        if pop.n == 0:
+            return
+        fcfg = m.cfg.ecosystem.funding
+        firm_cfg = m.cfg.ecosystem.firms
+        draws = m.draws["finance"]
+        keys = pop["key"]
+        burn = yearly_burn(pop, firm_cfg)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            runway = np.where(burn > 0, pop["cash"] / burn * 12.0, np.inf)
+        u = draws.uniform(keys, step, _ATTEMPT)
+        # venture-backed firms raise on a cadence: when the last round's planned runway is nearly spent
+        since = step - pop["last_round"]
+        due = (pop["rounds"] >= 1) & (since >= 12.0 * firm_cfg.runway_target_years - fcfg.attempt_runway_months)
+        need = ((runway < fcfg.attempt_runway_months) | due) & (u < fcfg.attempt_probability * m.funding_attempt_multiplier)
+        eager = (pop["growth_12m"] > 0.3) & (u < fcfg.growth_attempt_probability)
+        ready = since >= fcfg.min_months_between_rounds
+        rows = np.flatnonzero((need | eager) & ready)
+        if rows.size == 0:
+            return
+        k = keys[rows]
+        rnd = np.minimum(pop["rounds"][rows], 4).astype(np.int64)
+        trk = pop["track"][rows]
+        heat = np.maximum(m.tracks.heat[trk], 1e-3)
+        g12 = np.clip(pop["growth_12m"][rows], -2.0, 3.0)
+        signal = pop["quality"][rows] + fcfg.screening_noise * draws.normal(k, step, _NOISE) + fcfg.growth_signal_weight * g12
+        bar = np.asarray(fcfg.screening_bar)[rnd] - fcfg.heat_bar_elasticity * np.log(heat) + m.screening_shift(trk, rows)
+        passed = draws.uniform(k, step, _PASS) < _logistic(fcfg.screening_slope * (signal - bar))
+        if not passed.any():
+            return
+        rows, k, rnd, trk, heat, g12, signal = (a[passed] for a in (rows, k, rnd, trk, heat, g12, signal))
+        rev = pop["revenue"][rows]
+        mult = fcfg.revenue_multiple * np.exp(
+            fcfg.growth_multiple_elasticity * g12 + fcfg.signal_multiple_elasticity * signal
+        ) * heat**fcfg.heat_multiple_elasticity
+        pre = np.maximum(np.asarray(fcfg.round_floor_mcny)[rnd], rev * mult)
+        d = fcfg.dilution_min + (fcfg.dilution_max - fcfg.dilution_min) * draws.uniform(k, step, _DILUTION)
+        amount = pre * d / (1.0 - d)
+        u_pick = draws.uniform(k, step, _PICK)
+
+        n_deals = rows.size
+        lead = np.full(n_deals, -1, dtype=np.int64)  # investor index
+        lead_amt = amount.copy()
+        # --- seed rounds: angels
+        angels = [a for a in self.investors if isinstance(a, Angel)]
+        funds = [a for a in self.investors if isinstance(a, VCFund) and not a.closed]
+        seed = rnd == 0
+        if seed.any() and angels:
+            cap = np.array([a.available() for a in angels])
+            w = np.repeat(cap[:, None], 1, axis=1)
+            j = np.flatnonzero(seed)
+            pick = _pick(w, np.zeros(j.size, dtype=np.int64), u_pick[j])
+            ok = _fit_capacity(pick, amount[j], cap, u_pick[j])
+            lead[j[ok]] = np.array([angels[p].index for p in pick[ok]], dtype=np.int64)
+        # --- venture rounds: early funds for A-B, late funds for C+ (with fallback)
+        if funds:
+            ntr = m.tracks.n
+            prefs = np.zeros((len(funds), ntr))
+            for i, f in enumerate(funds):
+                p = f.prefs
+                prefs[i, : min(len(p), ntr)] = p[:ntr]
+            cap_new = np.array([f.available_new(step) for f in funds])
+            early = np.array([f.focus == "early" for f in funds])
+            remaining = cap_new.copy()
+            for stage_mask, primary in ((seed & (lead < 0), early), ((rnd >= 1) & (rnd <= 2), early), (rnd >= 3, ~early)):
+                for group in (primary, ~primary):
+                    j = np.flatnonzero(stage_mask & (lead < 0))
+                    if j.size == 0:
+                        break
+                    capg = np.where(group, remaining, 0.0)
+                    if capg.sum() <= 0:
+                        continue
+                    pick = _pick(capg[:, None] * prefs, trk[j], u_pick[j])
+                    ok = _fit_capacity(pick, amount[j], capg, u_pick[j])
+                    if ok.any():
+                        used = np.bincount(pick[ok], weights=amount[j][ok], minlength=len(funds))
+                        remaining -= used
+                        lead[j[ok]] = np.array([funds[p].index for p in pick[ok]], dtype=np.int64)
+        funded = lead >= 0
+        if not funded.any():
+            return
+        sel = np.flatnonzero(funded)
+        rows, k, rnd, trk, pre, lead, lead_amt = (a[sel] for a in (rows, k, rnd, trk, pre, lead, lead_amt))
+        n_deals = rows.size
+        parts_inv = [lead]
+        parts_amt = [lead_amt]
+        parts_partner = [np.full(n_deals, -1, dtype=np.int64)]
+        # --- insiders: the previous VC lead follows on from its reserves
+        prev = pop["lead"][rows]
+        is_vc_lead = np.array([isinstance(self.investors[i], VCFund) for i in lead])
+        ins = (rnd >= 1) & (prev >= 0) & (prev != lead)
+        if ins.any() and fcfg.insider_share > 0:
+            j = np.flatnonzero(ins)
+            want = fcfg.insider_share * lead_amt[j] / (1.0 - fcfg.insider_share)
+            uniq = np.unique(prev[j])
+            avail = {int(i): self.investors[int(i)].available_followon(step) for i in uniq}
+            demand = np.bincount(np.searchsorted(uniq, prev[j]), weights=want, minlength=uniq.size)
+            ratio = np.array([min(1.0, avail[int(i)] / dmd) if dmd > 0 else 0.0 for i, dmd in zip(uniq, demand)])
+            got = want * ratio[np.searchsorted(uniq, prev[j])]
+            keep = got > 1e-9
+            inv = np.full(n_deals, -1, dtype=np.int64)
+            amt = np.zeros(n_deals)
+            inv[j[keep]] = prev[j[keep]]
+            amt[j[keep]] = got[keep]
+            parts_inv.append(inv)
+            parts_amt.append(amt)
+            parts_partner.append(np.full(n_deals, -1, dtype=np.int64))
+        # --- guidance funds beside VC in mandated directions
+        gfunds = [g for g in self.investors if isinstance(g, GuidanceFund) and g.available(step) > 0]
+        if gfunds:
+            vc_amt = lead_amt * is_vc_lead
+            inv = np.full(n_deals, -1, dtype=np.int64)
+            amt = np.zeros(n_deals)
+            for g in gfunds:
+                mandated = np.isin(trk, m.tracks.ids_in_directions(g.mandated_directions))
+                j = np.flatnonzero(mandated & is_vc_lead & (inv < 0))
+                if j.size == 0:
+                    continue
+                want = g.coinvest_ratio * vc_amt[j]
+                total = want.sum()
+                scale = min(1.0, g.available(step) / total) if total > 0 else 0.0
+                inv[j] = g.index
+                amt[j] = want * scale
+            parts_inv.append(inv)
+            parts_amt.append(amt)
+            parts_partner.append(np.where(inv >= 0, lead, -1))
+        # --- settle: shares, cash, books
+        inv_all = np.concatenate(parts_inv)
+        amt_all = np.concatenate(parts_amt)
+        partner_all = np.concatenate(parts_partner)
+        deal_idx = np.tile(np.arange(n_deals), len(parts_inv))
+        live = (inv_all >= 0) & (amt_all > 0)
+        inv_all, amt_all, partner_all, deal_idx = inv_all[live], amt_all[live], partner_all[live], deal_idx[live]
+        raised = np.bincount(deal_idx, weights=amt_all, minlength=n_deals)
+        post = pre + raised
+        shares_before = pop["shares"][rows]
+        new_shares = shares_before[deal_idx] * amt_all / pre[deal_idx]
+        pop["shares"][rows] = shares_before * post / pre
+        pop["cash"][rows] += raised
+        pop["raised"][rows] += raised
+        pop["valuation"][rows] = post
+        pop["rounds"][rows] = np.minimum(pop["rounds"][rows] + 1, 100)
+        pop["last_round"][rows] = step
+        pop["lead"][rows] = np.where(is_vc_lead, lead, pop["lead"][rows])
+        firm_ids = pop["id"][rows]
+        self.lots.append(
+            investor=inv_all,
+            firm=firm_ids[deal_idx],
+            step=np.full(inv_all.size, step),
+            invested=amt_all,
+            shares=new_shares,
+            proceeds=np.zeros(inv_all.size),
+            residual=np.zeros(inv_all.size),
+            status=np.zeros(inv_all.size, dtype=np.int8),
+            partner=partner_all,
+        )
+        self.deals.append(
+            step=np.full(inv_all.size, step),
+            investor=inv_all,
+            firm=firm_ids[deal_idx],
+            round=rnd[deal_idx].astype(np.int8),
+            amount=amt_all,
+            pre_money=pre[deal_idx],
+            post_money=post[deal_idx],
+            track=trk[deal_idx],
+        )
+        per_inv = np.bincount(inv_all, weights=amt_all, minlength=len(self.investors))
+        for i in np.flatnonzero(per_inv > 0):
+            agent = self.investors[i]
+            self.flows[agent.kind] += per_inv[i]
+            agent.invest(float(per_inv[i]))
+        m.ledger["equity_in"] += float(amt_all.sum())
+        m.attention_money[: m.tracks.n] += np.bincount(trk[deal_idx], weights=amt_all, minlength=m.tracks.n)[: m.tracks.n]
+
+    # ------------------------------------------------------------------ bank loans
+    def lending(self, step: int) -> None:
+        m = self.model
+        pop = m.population
+        banks = [b for b in self.investors if isinstance(b, Bank)]
+        if pop.n == 0 or not banks:
+            return
+        bcfg = m.cfg.ecosystem.banks
+        fcfg = m.cfg.ecosystem.firms
+        draws = m.draws["finance"]
+        rev = pop["revenue"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            margin = (rev * (1.0 - fcfg.cost_of_revenue) - wage_bill(pop["employees"], fcfg)) / rev
+        u = draws.uniform(pop["key"], step, _BANK_APPLY)
+        elig = (rev >= bcfg.min_revenue_mcny) & (pop["debt"] <= 0) & (margin >= bcfg.min_margin) & (
+            u < bcfg.apply_probability * m.credit_multiplier
+        )
+        rows = np.flatnonzero(elig)
+        if rows.size == 0:
+            return
+        amount = bcfg.loan_to_revenue * rev[rows] * m.loan_size_multiplier
+        cap = np.array([b.cash for b in banks])
+        up = draws.uniform(pop["key"][rows], step, _BANK_PICK)
+        pick = _pick(cap[:, None], np.zeros(rows.size, dtype=np.int64), up)
+        ok = _fit_capacity(pick, amount, cap, up)
+        if not ok.any():
+            return
+        rows, amount, pick = rows[ok], amount[ok], pick[ok]
+        idx = np.array([banks[p].index for p in pick], dtype=np.int64)
+        pop["debt"][rows] = amount
+        pop["bank"][rows] = idx
+        pay = np.zeros(rows.size)
+        for b_i in np.unique(pick):
+            sel = pick == b_i
+            pay[sel] = banks[b_i].monthly_payment(amount[sel])
+            banks[b_i].lend(float(amount[sel].sum()))
+        pop["debt_payment"][rows] = pay
+        pop["cash"][rows] += amount
+        m.ledger["loans_in"] += float(amount.sum())
+        self.flows["bank"] += float(amount.sum())
+        firm_ids = pop["id"][rows]
+        nan = np.full(rows.size, np.nan)
+        self.deals.append(
+            step=np.full(rows.size, step),
+            investor=idx,
+            firm=firm_ids,
+            round=np.full(rows.size, LOAN_ROUND, dtype=np.int8),
+            amount=amount,
+            pre_money=nan,
+            post_money=nan,
+            track=pop["track"][rows],
+        )
+
+    def service_loans(self, step: int) -> None:
+        """Monthly interest and principal from borrowers to their banks."""
+        m = self.model
+        pop = m.population
+        rows = np.flatnonzero(pop["debt"] > 0)
+        if rows.size == 0:
+            return
+        bank_rate = np.array([getattr(self.investors[i], "rate", 0.0) for i in range(len(self.investors))])
+        b = pop["bank"][rows]
+        debt = pop["debt"][rows]
+        interest = debt * bank_rate[b] / 12.0
+        payment = np.minimum(pop["debt_payment"][rows], debt + interest)
+        principal = payment - interest
+        new_debt = debt - principal
+        done = new_debt <= 1e-9
+        pop["debt"][rows] = np.where(done, 0.0, new_debt)
+        pop["debt_payment"][rows] = np.where(done, 0.0, pop["debt_payment"][rows])
+        pop["bank"][rows] = np.where(done, -1, b)
+        pop["cash"][rows] -= payment
+        m.ledger["debt_service"] += float(payment.sum())
+        tot_p = np.bincount(b, weights=principal, minlength=len(self.investors))
+        tot_i = np.bincount(b, weights=interest, minlength=len(self.investors))
+        for i in np.flatnonzero((tot_p != 0) | (tot_i != 0)):
+            self.investors[i].collect(float(tot_p[i]), float(tot_i[i]))
+
+    # ------------------------------------------------------------------ exits and ends
+    def exits(self, step: int) -> dict[str, np.ndarray]:
+        """Draw IPOs and acquisitions. Returns the rows and values of each kind (not yet ended)."""
+        m = self.model
+        pop = m.population
+        out = {"ipo": (np.empty(0, np.int64), np.empty(0)), "acquired": (np.empty(0, np.int64), np.empty(0))}
+        if pop.n == 0:
+            return out
+        ecfg = m.cfg.ecosystem.exits
+        draws = m.draws["finance"]
+        keys = pop["key"]
+        age = (step - pop["born"]) / 12.0
+        val = pop["valuation"]
+        rev = pop["revenue"]
+        dt = 1.0 / 12.0
+        ipo_ok = (rev >= ecfg.ipo_min_revenue_mcny) & (val >= ecfg.ipo_min_valuation_mcny) & (age >= ecfg.ipo_min_age_years)
+        p_ipo = 1.0 - np.exp(-ecfg.ipo_rate * m.ipo_multiple * dt)
+        ipo = ipo_ok & (draws.uniform(keys, step, _IPO) < p_ipo)
+        r_ipo = np.flatnonzero(ipo)
+        v_ipo = val[r_ipo] * np.exp(ecfg.ipo_uplift_mean + ecfg.ipo_uplift_sigma * draws.normal(keys[r_ipo], step, _IPO_UPLIFT))
+        acq_ok = (pop["employees"] >= ecfg.acquisition_min_employees) & ~ipo
+        p_acq = 1.0 - np.exp(-ecfg.acquisition_rate * m.acquisition_multiple * dt)
+        acq = acq_ok & (draws.uniform(keys, step, _ACQ) < p_acq)
+        r_acq = np.flatnonzero(acq)
+        base = np.maximum(val[r_acq], ecfg.acquisition_revenue_multiple * rev[r_acq])
+        v_acq = base * np.exp(ecfg.acquisition_price_mean + ecfg.acquisition_price_sigma * draws.normal(keys[r_acq], step, _ACQ_PRICE))
+        out["ipo"] = (r_ipo, v_ipo)
+        out["acquired"] = (r_acq, v_acq)
+        return out
+
+    def _open_lots(self, firm_ids: np.ndarray) -> np.ndarray:
+        lots = self.lots
+        if lots.n == 0 or firm_ids.size == 0:
+            return np.empty(0, dtype=np.int64)
+        return np.flatnonzero(np.isin(lots["firm"], firm_ids) & (lots["status"] == LOT_OPEN))
+
+    def settle_exit(self, rows: np.ndarray, values: np.ndarray, step: int) -> None:
+        """Pay out an exit at ``values``: banks first, then every lot pro rata to its shares."""
+        m = self.model
+        pop = m.population
+        if rows.size == 0:
+            return
+        self._repay_debt(rows)
+        equity = np.maximum(values - 0.0, 0.0)
+        firm_ids = pop["id"][rows]
+        li = self._open_lots(firm_ids)
+        if li.size == 0:
+            return
+        lots = self.lots
+        order = np.argsort(firm_ids)
+        pos = order[np.searchsorted(firm_ids[order], lots["firm"][li])]
+        frac = lots["shares"][li] / pop["shares"][rows][pos]
+        gross = frac * equity[pos]
+        kind = np.array([self.investors[i].kind for i in lots["investor"][li]])
+        net = gross.copy()
+        ceded = np.zeros_like(gross)
+        for j in np.flatnonzero(kind == "guidance_fund"):
+            g = self.investors[lots["investor"][li[j]]]
+            years = (step - lots["step"][li[j]]) / 12.0
+            net[j] = g.capped(lots["invested"][li[j]], gross[j], years)
+            ceded[j] = gross[j] - net[j]
+        lots.c["proceeds"][li] = net
+        lots.c["status"][li] = LOT_REALIZED
+        per_inv = np.bincount(lots["investor"][li], weights=net, minlength=len(self.investors))
+        partners = lots["partner"][li]
+        has = (ceded > 0) & (partners >= 0)
+        if has.any():
+            per_inv += np.bincount(partners[has], weights=ceded[has], minlength=len(self.investors))
+            for j in np.flatnonzero(has):
+                self.investors[lots["investor"][li[j]]].excess_ceded += ceded[j]
+            # the partner's extra proceeds are booked on its own lot in that firm
+            self._book_ceded(li[has], partners[has], ceded[has])
+        for i in np.flatnonzero(per_inv > 0):
+            self.investors[i].receive(float(per_inv[i]))
+
+    def _book_ceded(self, lot_idx: np.ndarray, partners: np.ndarray, amounts: np.ndarray) -> None:
+        lots = self.lots
+        for li, p, a in zip(lot_idx, partners, amounts):
+            firm = lots["firm"][li]
+            cand = np.flatnonzero((lots["firm"] == firm) & (lots["investor"] == p))
+            if cand.size:
+                lots.c["proceeds"][cand[0]] += a
+            else:  # no own lot (should not happen): book a zero-cost lot
+                lots.append(investor=[p], firm=[firm], step=[lots["step"][li]], invested=[0.0], shares=[0.0],
+                            proceeds=[a], residual=[0.0], status=[LOT_REALIZED], partner=[-1])
+
+    def _repay_debt(self, rows: np.ndarray) -> None:
+        """A firm leaving the population repays its bank loan in full from its cash."""
+        pop = self.model.population
+        debt = pop["debt"][rows]
+        has = debt > 0
+        if not has.any():
+            return
+        r = rows[has]
+        d = debt[has]
+        b = pop["bank"][r]
+        pop["cash"][r] -= d
+        self.model.ledger["debt_service"] += float(d.sum())
+        tot = np.bincount(b, weights=d, minlength=len(self.investors))
+        for i in np.flatnonzero(tot > 0):
+            self.investors[i].collect(float(tot[i]), 0.0)
+        pop["debt"][r] = 0.0
+        pop["debt_payment"][r] = 0.0
+        pop["bank"][r] = -1
+
+    def write_off(self, rows: np.ndarray) -> None:
+        """Failed firms: equity lots are written off, banks recover part of the loan."""
+        m = self.model
+        pop = m.population
+        if rows.size == 0:
+            return
+        li = self._open_lots(pop["id"][rows])
+        if li.size:
+            self.lots.c["status"][li] = LOT_WRITTEN_OFF
+        debt = pop["debt"][rows]
+        has = debt > 0
+        if has.any():
+            rr = m.cfg.ecosystem.banks.recovery_rate
+            b = pop["bank"][rows][has]
+            d = debt[has]
+            tot = np.bincount(b, weights=d, minlength=len(self.investors))
+            for i in np.flatnonzero(tot > 0):
+                self.investors[i].write_off(float(tot[i]), float(tot[i] * rr))
+            pop["debt"][rows[has]] = 0.0
+            pop["debt_payment"][rows[has]] = 0.0
+            pop["bank"][rows[has]] = -1
+
+    def mark_unrealized(self, rows: np.ndarray) -> None:
+        """Firms leaving the young-firm population alive: lots stay, marked at the last valuation."""
+        pop = self.model.population
+        if rows.size == 0:
+            return
+        self._repay_debt(rows)
+        firm_ids = pop["id"][rows]
+        li = self._open_lots(firm_ids)
+        if li.size == 0:
+            return
+        lots = self.lots
+        order = np.argsort(firm_ids)
+        pos = order[np.searchsorted(firm_ids[order], lots["firm"][li])]
+        lots.c["residual"][li] = lots["shares"][li] / pop["shares"][rows][pos] * pop["valuation"][rows][pos]
+        lots.c["status"][li] = LOT_UNREALIZED
+
+    def nav(self) -> np.ndarray:
+        """Marked value of open lots per investor (last post-money valuation, pro rata)."""
+        pop = self.model.population
+        lots = self.lots
+        out = np.zeros(len(self.investors))
+        if lots.n == 0:
+            return out
+        open_ = np.flatnonzero(lots["status"] == LOT_OPEN)
+        if open_.size:
+            rows = pop.row_of[lots["firm"][open_]]
+            ok = rows >= 0
+            v = np.zeros(open_.size)
+            v[ok] = lots["shares"][open_][ok] / pop.cols["shares"][rows[ok]] * pop.cols["valuation"][rows[ok]]
+            out += np.bincount(lots["investor"][open_], weights=v, minlength=len(self.investors))
+        unr = np.flatnonzero(lots["status"] == LOT_UNREALIZED)
+        if unr.size:
+            out += np.bincount(lots["investor"][unr], weights=lots["residual"][unr], minlength=len(self.investors))
+        return out
+
+    def close_books(self) -> None:
+        """End of run: open lots become unrealised at the current valuation."""
+        pop = self.model.population
+        lots = self.lots
+        open_ = np.flatnonzero(lots["status"] == LOT_OPEN)
+        if open_.size == 0:
+            return
+        rows = pop.row_of[lots["firm"][open_]]
+        ok = rows >= 0
+        res = np.zeros(open_.size)
+        res[ok] = lots["shares"][open_][ok] / pop.cols["shares"][rows[ok]] * pop.cols["valuation"][rows[ok]]
+        lots.c["residual"][open_] = res
+        lots.c["status"][open_] = LOT_UNREALIZED
+
+    # ------------------------------------------------------------------ fund cycle
+    def fund_cycle(self, step: int) -> None:
+        """Once a year: angels renew budgets, funds past their life wind down, managers raise."""
+        m = self.model
+        vcfg = m.cfg.ecosystem.vc
+        rng = m.streams["vc_funds"]
+        for a in self.investors:
+            if isinstance(a, Angel):
+                a.new_year()
+            elif isinstance(a, VCFund) and not a.closed and a.age_years(step) >= a.life_years:
+                a.wind_down()
+        budget = vcfg.commitments_mcny_per_year * m.scale * m.lp_multiplier
+        newcomer_budget = budget * vcfg.newcomer_share
+        incumbent_budget = budget - newcomer_budget
+        nav = self.nav()
+        # incumbents, in a random order, raise while commitments last
+        due = [f for f in self.managers.values() if (step - f.vintage_step) / 12.0 >= vcfg.raise_after_years]
+        order = rng.permutation(len(due)) if due else []
+        for i in order:
+            f = due[i]
+            paid = f.invested
+            tvpi = (f.proceeds + nav[f.index]) / paid if paid > 0 else 1.0
+            if tvpi < vcfg.min_tvpi_to_raise:
+                f.manager_retired = True
+                self.managers.pop(f.manager_id, None)
+                continue
+            size = f.size * float(np.clip(tvpi**vcfg.tvpi_size_elasticity, 0.5, 2.5))
+            if size > incumbent_budget:
+                continue
+            incumbent_budget -= size
+            self.new_fund(step, manager_id=f.manager_id, size=size, focus=f.focus, prefs=f.prefs.copy())
+        # newcomers
+        while True:
+            size = vcfg.fund_size_mcny * float(np.exp(vcfg.fund_size_sigma * rng.standard_normal()))
+            size = min(size, max(newcomer_budget, 0.0)) if newcomer_budget < size and newcomer_budget > 0.2 * vcfg.fund_size_mcny else size
+            if size > newcomer_budget or size <= 0:
+                break
+            newcomer_budget -= size
+            focus = "early" if rng.random() < vcfg.early_stage_share else "late"
+            self.new_fund(step, manager_id=self.new_manager_id(), size=size, focus=focus, prefs=self.initial_prefs(rng))
+
+    def initial_prefs(self, rng: np.random.Generator) -> np.ndarray:
+        """A new manager's track preferences: a few favourite tracks, sized by market and heat."""
+        t = self.model.tracks
+        w = np.where(t.active, np.sqrt(t.market) * t.heat, 0.0) * np.exp(1.5 * rng.standard_normal(t.n))
+        s = w.sum()
+        return w / s if s > 0 else np.full(t.n, 1.0 / max(t.n, 1))
+
+    def new_fund(self, step: int, *, manager_id: int, size: float, focus: str, prefs: np.ndarray) -> VCFund:
+        m = self.model
+        vcfg = m.cfg.ecosystem.vc
+        f = VCFund(
+            m,
+            f"VC fund {len(self.investors)} (manager {manager_id}, {m.year_of(step)})",
+            manager_id=manager_id,
+            vintage_step=step,
+            size=size,
+            focus=focus,
+            prefs=prefs,
+            life_years=vcfg.life_years * m.fund_life_multiplier,
+            investment_period_years=vcfg.investment_period_years,
+            reserve_ratio=vcfg.reserve_ratio,
+        )
+        self.add(f)
+        self.managers[manager_id] = f
+        return f
+
+    def drift_prefs(self) -> None:
+        m = self.model
+        heat = np.where(m.tracks.active, m.tracks.heat * np.sqrt(m.tracks.market), 0.0)
+        s = heat.sum()
+        share = heat / s if s > 0 else heat
+        w = m.cfg.ecosystem.vc.heat_following
+        for f in self.investors:
+            if isinstance(f, VCFund) and not f.closed:
+                f.drift_prefs(share, w)

@@ -1,0 +1,336 @@
+"""Track registry (赛道): the sectors firms found into, investors chase and institutes open.
+
+Tracks are few (about a hundred, growing to a few hundred), so the registry keeps them as
+columnar numpy arrays for the hot path (entry weights, crowding, market growth) plus Python
+lists for names and genealogy. Tracks are only ever appended, never removed: an ended track
+keeps its row with ``active`` false, so a ``track_id`` is stable for the whole run and can
+be used as an index everywhere (firm columns, deals, outputs).
+
+Everything that changes the track *system* goes through :meth:`TrackRegistry.add_track` and
+:meth:`TrackRegistry.end_track`, which record the mechanism and the step, so the genealogy in
+``tracks.parquet`` is complete by construction.
+
+Units: national market size in million CNY (``market``, mcny/yr); the yaml files give it in
+亿元 (``market_yi_cny``, 1 亿元 = 100 mcny). Growth rates are per year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from sim.config import ConfigError
+
+DIRECTIONS = ("商业", "民生", "社会", "数字", "产业", "科技")
+DIRECTION_EN = {
+    "商业": "commerce",
+    "民生": "livelihood",
+    "社会": "society",
+    "数字": "digital",
+    "产业": "industry",
+    "科技": "technology",
+}
+LEVELS = ("main", "new")
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+
+# lifecycle states (the tracks issue drives transitions; the registry only stores them)
+LIFECYCLE = ("latent", "emerging", "formed", "explosive", "mature", "consolidating", "ended")
+
+_FLOAT_COLS = (
+    "market",  # national market, mcny/yr
+    "growth",  # base annual market growth
+    "needs_proximity",
+    "tech_intensity",
+    "maturity",
+    "boost",  # extra annual growth from recent breakthroughs (decays)
+    "breakthroughs",  # recent breakthroughs (decaying count), drives spin-offs
+    "heat",  # investor attention, mean 1 over active tracks
+    "attention",  # EMA of the share of money and new high-growth firms going to the track
+)
+_INT_COLS = ("born_step", "formed_step", "ended_step", "unicorns_ever", "gazelles_ever", "state")
+_BOOL_COLS = ("general_purpose", "active")
+
+
+@dataclass
+class TrackSpec:
+    key: str
+    name: str
+    name_en: str
+    direction: str
+    level: str
+    parent: str | None
+    market_yi_cny: float
+    growth: float
+    needs_proximity: float
+    tech_intensity: float
+    general_purpose: bool
+    maturity: float
+
+
+def load_track_system(system: str) -> list[TrackSpec]:
+    """Read ``conf/tracks/<system>.yaml`` and check it; raise ConfigError on a bad file."""
+    path = CONF_DIR / "tracks" / f"{system}.yaml"
+    if not path.exists():
+        available = sorted(p.stem for p in (CONF_DIR / "tracks").glob("*.yaml"))
+        raise ConfigError(
+            f"ecosystem.tracks.system={system!r} has no file conf/tracks/{system}.yaml; "
+            f"available: {', '.join(available)}."
+        )
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    specs = []
+    keys = set()
+    for i, raw in enumerate(data.get("tracks", [])):
+        try:
+            spec = TrackSpec(**raw)
+        except TypeError as exc:
+            raise ConfigError(f"{path.name}: track #{i} ({raw.get('key')!r}) is malformed: {exc}") from None
+        if spec.direction not in DIRECTIONS:
+            raise ConfigError(
+                f"{path.name}: track {spec.key!r} has direction {spec.direction!r}; use one of {', '.join(DIRECTIONS)}."
+            )
+        if spec.level not in LEVELS:
+            raise ConfigError(f"{path.name}: track {spec.key!r} has level {spec.level!r}; use main or new.")
+        if spec.key in keys:
+            raise ConfigError(f"{path.name}: track key {spec.key!r} appears twice.")
+        if spec.market_yi_cny <= 0:
+            raise ConfigError(f"{path.name}: track {spec.key!r} has market_yi_cny={spec.market_yi_cny}; use > 0.")
+        keys.add(spec.key)
+        specs.append(spec)
+    for spec in specs:
+        if spec.parent is not None and spec.parent not in keys:
+            raise ConfigError(f"{path.name}: track {spec.key!r} names unknown parent {spec.parent!r}.")
+    if not specs:
+        raise ConfigError(f"{path.name} lists no tracks.")
+    return specs
+
+
+class TrackRegistry:
+    """All tracks ever present in a run, append-only."""
+
+    def __init__(self, capacity: int = 256):
+        self.n = 0
+        self._cap = capacity
+        self.f = {c: np.zeros(capacity) for c in _FLOAT_COLS}
+        self.i = {c: np.full(capacity, -1, dtype=np.int64) for c in _INT_COLS}
+        self.b = {c: np.zeros(capacity, dtype=bool) for c in _BOOL_COLS}
+        self.key: list[str] = []
+        self.name: list[str] = []
+        self.name_en: list[str] = []
+        self.direction: list[str] = []
+        self.level: list[str] = []
+        self.parents: list[tuple[int, ...]] = []
+        self.created_by: list[str] = []
+        self.end_kind: list[str | None] = []
+        self.transitions: list[tuple[int, int, str, str]] = []  # (track, step, from, to)
+        self.direction_code = np.zeros(capacity, dtype=np.int8)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_specs(cls, specs: list[TrackSpec], step: int) -> "TrackRegistry":
+        reg = cls(capacity=max(256, 2 * len(specs)))
+        index = {}
+        for s in specs:
+            parents = (index[s.parent],) if s.parent is not None else ()
+            tid = reg.add_track(
+                key=s.key,
+                name=s.name,
+                name_en=s.name_en,
+                direction=s.direction,
+                level=s.level,
+                parents=parents,
+                step=step,
+                created_by="initial",
+                market=s.market_yi_cny * 100.0,
+                growth=s.growth,
+                needs_proximity=s.needs_proximity,
+                tech_intensity=s.tech_intensity,
+                general_purpose=s.general_purpose,
+                maturity=s.maturity,
+            )
+            index[s.key] = tid
+        return reg
+
+    def _grow(self) -> None:
+        cap = self._cap * 2
+        for d in (self.f, self.i, self.b):
+            for c, arr in d.items():
+                new = np.zeros(cap, dtype=arr.dtype) if arr.dtype != np.int64 else np.full(cap, -1, dtype=np.int64)
+                new[: self.n] = arr[: self.n]
+                d[c] = new
+        dc = np.zeros(cap, dtype=np.int8)
+        dc[: self.n] = self.direction_code[: self.n]
+        self.direction_code = dc
+        self._cap = cap
+
+    def add_track(
+        self,
+        *,
+        key: str,
+        name: str,
+        name_en: str,
+        direction: str,
+        level: str,
+        parents: tuple[int, ...],
+        step: int,
+        created_by: str,
+        market: float,
+        growth: float,
+        needs_proximity: float,
+        tech_intensity: float,
+        general_purpose: bool,
+        maturity: float,
+    ) -> int:
+        """Append a track and return its id. Parents must already exist."""
+        if self.n == self._cap:
+            self._grow()
+        for p in parents:
+            if not 0 <= p < self.n:
+                raise ValueError(f"parent track {p} does not exist")
+        t = self.n
+        self.n += 1
+        self.key.append(key)
+        self.name.append(name)
+        self.name_en.append(name_en)
+        self.direction.append(direction)
+        self.direction_code[t] = DIRECTIONS.index(direction)
+        self.level.append(level)
+        self.parents.append(tuple(int(p) for p in parents))
+        self.created_by.append(created_by)
+        self.end_kind.append(None)
+        f = self.f
+        f["market"][t] = market
+        f["growth"][t] = growth
+        f["needs_proximity"][t] = needs_proximity
+        f["tech_intensity"][t] = tech_intensity
+        f["maturity"][t] = min(max(maturity, 0.01), 0.99)
+        f["boost"][t] = 0.0
+        f["breakthroughs"][t] = 0.0
+        f["heat"][t] = 1.0
+        f["attention"][t] = 0.0
+        self.i["born_step"][t] = step
+        self.i["formed_step"][t] = -1
+        self.i["ended_step"][t] = -1
+        self.i["unicorns_ever"][t] = 0
+        self.i["gazelles_ever"][t] = 0
+        self.i["state"][t] = LIFECYCLE.index("emerging")
+        self.b["general_purpose"][t] = general_purpose
+        self.b["active"][t] = True
+        return t
+
+    def end_track(self, t: int, step: int, kind: str) -> None:
+        if not self.b["active"][t]:
+            raise ValueError(f"track {t} has already ended")
+        self.b["active"][t] = False
+        self.i["ended_step"][t] = step
+        self.end_kind[t] = kind
+        self.set_state(t, "ended", step)
+
+    def set_state(self, t: int, state: str, step: int) -> None:
+        old = LIFECYCLE[self.i["state"][t]]
+        if old != state:
+            self.i["state"][t] = LIFECYCLE.index(state)
+            self.transitions.append((t, step, old, state))
+
+    # ------------------------------------------------------------------ views
+    def __len__(self) -> int:
+        return self.n
+
+    def col(self, name: str) -> np.ndarray:
+        """Live view of a numeric column over all tracks ever created."""
+        for d in (self.f, self.i, self.b):
+            if name in d:
+                return d[name][: self.n]
+        raise KeyError(name)
+
+    @property
+    def active(self) -> np.ndarray:
+        return self.b["active"][: self.n]
+
+    @property
+    def market(self) -> np.ndarray:
+        return self.f["market"][: self.n]
+
+    @property
+    def heat(self) -> np.ndarray:
+        return self.f["heat"][: self.n]
+
+    def directions(self) -> np.ndarray:
+        return self.direction_code[: self.n]
+
+    def ids_in_directions(self, directions) -> np.ndarray:
+        codes = [DIRECTIONS.index(d) for d in directions]
+        return np.flatnonzero(np.isin(self.directions(), codes) & self.active)
+
+    # ------------------------------------------------------------------ dynamics
+    def grow_markets(self, dt: float, maturation_rate: float = 0.25, boost_decay_years: float = 3.0) -> None:
+        """One time step of national market growth.
+
+        Markets follow an S-curve: a track's maturity m rises logistically
+        (dm/dt = k m (1 - m)) and its market grows at ``growth * (1 - m) / (1 - m0)``, so a
+        young track grows faster than its listed rate and a mature one slows down; plus the
+        decaying boost of recent breakthroughs.
+        """
+        n = self.n
+        act = self.b["active"][:n]
+        f = self.f
+        m = f["maturity"][:n]
+        g = f["growth"][:n] * (1.0 - m) / 0.7 + f["boost"][:n]
+        f["market"][:n] = np.where(act, f["market"][:n] * np.exp(g * dt), f["market"][:n])
+        f["maturity"][:n] = np.where(act, np.clip(m + maturation_rate * m * (1.0 - m) * dt, 0.0, 0.995), m)
+        decay = np.exp(-dt / boost_decay_years)
+        f["boost"][:n] *= decay
+        f["breakthroughs"][:n] *= decay
+
+    def update_heat(self, signal: np.ndarray, dt: float, memory_months: float) -> None:
+        """Blend this step's attention signal (shares summing to 1 over tracks) into heat.
+
+        Heat is the track's smoothed share of attention relative to an even spread over the
+        active tracks, so its mean over active tracks is 1; 1.5 means the track draws 50 %
+        more money and new high-growth firms than an average track.
+        """
+        n = self.n
+        act = self.b["active"][:n]
+        w = 1.0 - np.exp(-dt * 12.0 / memory_months)
+        att = self.f["attention"][:n]
+        att[:] = (1.0 - w) * att + w * signal
+        k = max(int(act.sum()), 1)
+        base = 1.0 / k
+        heat = np.where(act, (att + 0.25 * base) / (1.25 * base), 0.0)
+        mean = heat[act].mean() if act.any() else 1.0
+        self.f["heat"][:n] = heat / mean if mean > 0 else heat
+
+    # ------------------------------------------------------------------ output
+    def to_frame(self):
+        import pandas as pd
+
+        n = self.n
+
+        return pd.DataFrame(
+            {
+                "track_id": np.arange(n, dtype=np.int32),
+                "key": self.key,
+                "name": self.name,
+                "name_en": self.name_en,
+                "direction": self.direction,
+                "level": self.level,
+                "parent_ids": [list(p) for p in self.parents],
+                "born_step": self.i["born_step"][:n].astype(np.int32),
+                "formed_step": nullable_int(self.i["formed_step"][:n]),
+                "ended_step": nullable_int(self.i["ended_step"][:n]),
+                "end_kind": pd.array(self.end_kind, dtype="string"),
+                "created_by": self.created_by,
+                "market_mcny": self.f["market"][:n].copy(),
+                "unicorns_ever": self.i["unicorns_ever"][:n].astype(np.int32),
+            }
+        )
+
+
+def nullable_int(values) -> "pd.arrays.IntegerArray":
+    """Int32 pandas array with negative codes (our 'never' marker) turned into <NA>."""
+    import pandas as pd
+
+    a = np.asarray(values, dtype=np.int64)
+    return pd.arrays.IntegerArray(a.astype(np.int32), a < 0)
