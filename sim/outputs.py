@@ -1,0 +1,781 @@
+"""Output tables: their schema, and how a run's results are written to and read from disk.
+
+:data:`TABLE_SCHEMAS` is the single source of truth for the output contract: for every table
+the ordered columns, their Arrow types, units and meaning. Everything else follows from it:
+
+* :func:`to_arrow` checks a DataFrame against the schema and casts it, so a file has the same
+  types run after run whatever numpy dtypes the model happened to use;
+* :func:`write_table`, :func:`write_summary` and :func:`write_results` write atomically
+  (temporary file in the same directory, fsync, ``os.replace``) and deterministically
+  (identical input gives byte-identical files);
+* :func:`read_results` reads a run back, from Parquet and JSON only;
+* ``python -m sim.outputs --doc`` renders ``docs/outputs.md`` (a test checks the committed
+  file matches, so the user documentation cannot drift from the code).
+
+Money is in million CNY (mcny). Time is an integer monthly ``step``; step 0 is January of
+``ecosystem.start_year``; warm-up steps are negative.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+__all__ = [
+    "Column",
+    "TableSchema",
+    "TABLE_SCHEMAS",
+    "SUMMARY_KEYS",
+    "SCHEMA_VERSION",
+    "DIRECTIONS",
+    "DIRECTION_EN",
+    "OutputSchemaError",
+    "IncompleteResultsError",
+    "to_arrow",
+    "from_arrow",
+    "pandas_dtypes",
+    "empty_frame",
+    "write_table",
+    "write_summary",
+    "write_results",
+    "read_summary",
+    "read_results",
+    "render_doc",
+]
+
+#: Bumped whenever a column is added, removed, renamed or retyped. Stored in every Parquet file.
+SCHEMA_VERSION = 1
+
+#: Track directions (方向) of the China new-track system, with the English names used in plots.
+DIRECTIONS = ("商业", "民生", "社会", "数字", "产业", "科技")
+DIRECTION_EN = {
+    "商业": "commerce",
+    "民生": "livelihood",
+    "社会": "society",
+    "数字": "digital",
+    "产业": "industry",
+    "科技": "technology",
+}
+
+SUMMARY_FILE = "summary.json"
+PARQUET_COMPRESSION = "zstd"
+PARQUET_COMPRESSION_LEVEL = 3
+
+
+class OutputSchemaError(ValueError):
+    """A table does not match its documented schema (wrong columns, types, nulls or values)."""
+
+
+class IncompleteResultsError(RuntimeError):
+    """The output directory holds a run that did not finish (summary.json says finished: false)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Schema
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """One documented column. ``nullable`` columns may hold nulls (NaN for floats)."""
+
+    name: str
+    type: pa.DataType
+    unit: str
+    doc: str
+    nullable: bool = False
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def type_name(self) -> str:
+        """Type as shown in the documentation, e.g. ``int32 (nullable)`` or ``list<int32>``."""
+        t = self.type
+        name = f"list<{t.value_type}>" if pa.types.is_list(t) else {"double": "float64"}.get(str(t), str(t))
+        return name + (" (nullable)" if self.nullable else "")
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    name: str
+    doc: str
+    rows: str  # what one row is
+    columns: tuple[Column, ...]
+    optional: bool = False  # may be absent from a run (switched off in the config)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def arrow_schema(self) -> pa.Schema:
+        fields = [
+            pa.field(
+                c.name,
+                c.type,
+                nullable=True,  # Parquet "optional" everywhere; nulls are policed by to_arrow
+                metadata={b"unit": c.unit.encode(), b"description": c.doc.encode()},
+            )
+            for c in self.columns
+        ]
+        meta = {
+            b"sim.table": self.name.encode(),
+            b"sim.schema_version": str(SCHEMA_VERSION).encode(),
+            b"description": self.doc.encode(),
+        }
+        return pa.schema(fields, metadata=meta)
+
+
+I16, I32, I64, F64, STR = pa.int16(), pa.int32(), pa.int64(), pa.float64(), pa.string()
+ORIGINS = ("independent", "spinoff", "alumni")
+FIRM_END_KINDS = ("failed", "acquired", "ipo", "aged_out")
+STAGES = ("startup", "gazelle", "unicorn")
+INVESTOR_KINDS = ("angel", "vc", "guidance_fund", "bank")
+ROUNDS = ("seed", "A", "B", "C", "D+", "loan")
+POSITION_STATUS = ("realized", "written_off", "unrealized")
+LEVELS = ("main", "new")
+
+
+def _C(name, type_, unit, doc, nullable=False, choices=None) -> Column:
+    return Column(name, type_, unit, doc, nullable, tuple(choices) if choices else None)
+
+
+_STEP = "month (step)"
+
+
+def _count(name, doc):
+    return _C(name, I32, "firms", doc)
+
+
+def _flow(name, doc):
+    return _C(name, I32, "firms/month", doc)
+
+
+def _money(name, doc):
+    return _C(name, F64, "mcny/month", doc)
+
+
+_TABLES = [
+    TableSchema(
+        "timeseries",
+        "Ecosystem aggregates, month by month, over the observed window.",
+        "one per observed step (0 .. 12*years-1); stocks at the end of the step, flows during it",
+        (
+            _C("step", I32, _STEP, "Month index; 0 is January of start_year."),
+            _C("year", I16, "year", "Calendar year: start_year + step // 12."),
+            _C("month", pa.int8(), "month", "Calendar month 1..12: step % 12 + 1."),
+            _count("firms", "Live firms at the end of the step (startups + gazelles + unicorns)."),
+            _count("startups", "Live firms that are neither gazelles nor unicorns."),
+            _count("gazelles", "Live firms whose current stage is gazelle (瞪羚)."),
+            _count("unicorns", "Live firms whose current stage is unicorn (独角兽)."),
+            _flow("births", "New firms, all channels."),
+            _flow("births_independent", "New independent firms."),
+            _flow("births_spinoff", "New spin-offs from research institutes."),
+            _flow("births_alumni", "New firms founded by alumni of existing firms."),
+            _flow("deaths", "Firms that failed (closed)."),
+            _flow("exits_ipo", "Firms that exited by IPO."),
+            _flow("exits_acquired", "Firms that exited by acquisition."),
+            _flow("aged_out", "Firms that left the tracked population by age."),
+            _flow("new_gazelles", "Firms that became gazelles for the first time."),
+            _flow("new_unicorns", "Firms that became unicorns for the first time."),
+            _money("angel_invested", "Money invested by angels."),
+            _money("vc_invested", "Money invested by VC funds."),
+            _money("guidance_invested", "Money invested by government guidance funds (引导基金)."),
+            _money("bank_lending", "New bank loans."),
+            _money("public_spending", "Government policy spending (subsidies, grants, ...)."),
+            _C("employees", F64, "persons", "Jobs in live firms (model headcounts, may be fractional)."),
+            _C("revenue", F64, "mcny/yr", "Annual revenue run rate of live firms."),
+            _C("active_tracks", I32, "tracks", "Tracks that have not ended."),
+            _C("breakthroughs", I32, "events/month", "Research breakthroughs during the step."),
+        ),
+    ),
+    TableSchema(
+        "firms",
+        "Every firm of the run with its life events and final state.",
+        "one per firm (firms born during the warm-up have a negative born_step)",
+        (
+            _C("firm_id", I64, "", "Firm identifier, unique within the run."),
+            _C("born_step", I32, _STEP, "Step the firm was founded (negative: warm-up)."),
+            _C("origin", STR, "", "Founding channel.", choices=ORIGINS),
+            _C("track_id", I32, "", "Track the firm was founded into (tracks.track_id)."),
+            _C("end_step", I32, _STEP, "Step the firm left the population; null if alive at the end.", nullable=True),
+            _C("end_kind", STR, "", "How the firm left; null if alive at the end.", nullable=True, choices=FIRM_END_KINDS),
+            _C("gazelle_step", I32, _STEP, "First step as a gazelle; null if never.", nullable=True),
+            _C("unicorn_step", I32, _STEP, "First step as a unicorn; null if never.", nullable=True),
+            _C("total_raised", F64, "mcny", "Equity and loans raised over the firm's life."),
+            _C("employees", F64, "persons", "Headcount at the end of the run or when the firm left."),
+            _C("revenue", F64, "mcny/yr", "Revenue run rate at the end of the run or when the firm left."),
+            _C("valuation", F64, "mcny", "Valuation at the end of the run or when the firm left."),
+            _C("quality", F64, "sd", "Latent quality (standard-normal units); not observable by agents."),
+        ),
+    ),
+    TableSchema(
+        "firm_years",
+        "Panel of live firms at each observed year end (December step).",
+        "one per firm alive at the end of each observed year",
+        (
+            _C("firm_id", I64, "", "Firm identifier (firms.firm_id)."),
+            _C("year", I16, "year", "Calendar year whose end the row describes."),
+            _C("age_years", F64, "years", "Age at the year end (may be fractional)."),
+            _C("employees", F64, "persons", "Headcount at the year end."),
+            _C("revenue", F64, "mcny/yr", "Revenue run rate at the year end."),
+            _C("valuation", F64, "mcny", "Valuation at the year end."),
+            _C("stage", STR, "", "Stage at the year end.", choices=STAGES),
+        ),
+        optional=True,
+    ),
+    TableSchema(
+        "deals",
+        "Every investment and loan made during the observed window.",
+        "one per deal (an investor putting money into a firm in a step)",
+        (
+            _C("step", I32, _STEP, "Step of the deal."),
+            _C("year", I16, "year", "Calendar year of the deal."),
+            _C("investor_id", I32, "", "Investor (investors.investor_id)."),
+            _C("investor_kind", STR, "", "Kind of investor.", choices=INVESTOR_KINDS),
+            _C("firm_id", I64, "", "Firm (firms.firm_id)."),
+            _C("round", STR, "", "Round; loan for bank lending.", choices=ROUNDS),
+            _C("amount", F64, "mcny", "Money put in by this investor."),
+            _C("pre_money", F64, "mcny", "Pre-money valuation of the round; NaN for loans.", nullable=True),
+            _C("post_money", F64, "mcny", "Post-money valuation of the round; NaN for loans.", nullable=True),
+            _C("track_id", I32, "", "Track of the firm at the time of the deal."),
+        ),
+    ),
+    TableSchema(
+        "positions",
+        "Each investor's position in each firm at the end of the run.",
+        "one per (investor, firm) pair with money invested",
+        (
+            _C("investor_id", I32, "", "Investor (investors.investor_id)."),
+            _C("investor_kind", STR, "", "Kind of investor.", choices=INVESTOR_KINDS),
+            _C("firm_id", I64, "", "Firm (firms.firm_id)."),
+            _C("invested", F64, "mcny", "Total money put in (equity or loan principal)."),
+            _C("proceeds", F64, "mcny", "Money received back (exit proceeds, repayments, interest)."),
+            _C("residual_value", F64, "mcny", "Value of what is still held at the end of the run."),
+            _C("status", STR, "", "realized: exited or repaid; written_off: firm failed; unrealized: still held.", choices=POSITION_STATUS),
+            _C("multiple", F64, "x", "(proceeds + residual_value) / invested; NaN if nothing was invested.", nullable=True),
+        ),
+    ),
+    TableSchema(
+        "tracks",
+        "Every track (赛道) of the run, initial or created, with its genealogy.",
+        "one per track ever present (ended tracks keep their row)",
+        (
+            _C("track_id", I32, "", "Track identifier, stable for the whole run."),
+            _C("key", STR, "", "Short ASCII key (e.g. new_retail)."),
+            _C("name", STR, "", "Chinese name (e.g. 新零售)."),
+            _C("name_en", STR, "", "English name."),
+            _C("direction", STR, "", "Direction (方向): " + ", ".join(f"{d} {DIRECTION_EN[d]}" for d in DIRECTIONS) + ".", choices=DIRECTIONS),
+            _C("level", STR, "", "main (主赛道) or new (新赛道).", choices=LEVELS),
+            _C("parent_ids", pa.list_(pa.int32()), "", "Tracks this one derives from (one parent for a new track or a fission, two or more for a fusion; empty for main tracks)."),
+            _C("born_step", I32, _STEP, "Step the track appeared (the first warm-up step for initial tracks)."),
+            _C("formed_step", I32, _STEP, "Step the track became formed (investable); null if never.", nullable=True),
+            _C("ended_step", I32, _STEP, "Step the track ended; null if still active.", nullable=True),
+            _C("end_kind", STR, "", "How the track ended (e.g. absorbed, faded); null if still active.", nullable=True),
+            _C("created_by", STR, "", "Mechanism that created the track (initial, breakthrough, fission, fusion, ...)."),
+            _C("market_mcny", F64, "mcny/yr", "National market size at the end of the run."),
+            _C("unicorns_ever", I32, "firms", "Firms of this track that ever became unicorns."),
+        ),
+    ),
+    TableSchema(
+        "investors",
+        "Every investor of the run: angels, VC funds, guidance funds, banks.",
+        "one per investor",
+        (
+            _C("investor_id", I32, "", "Investor identifier (deals.investor_id, positions.investor_id)."),
+            _C("kind", STR, "", "Kind of investor.", choices=INVESTOR_KINDS),
+            _C("name", STR, "", "Display name."),
+            _C("vintage_year", I16, "year", "Year the investor (fund) started investing."),
+            _C("size", F64, "mcny", "Fund size, lending capacity or angel wealth available for investing."),
+            _C("committed", F64, "mcny", "Capital committed by LPs (equal to size for angels and banks)."),
+            _C("invested", F64, "mcny", "Total money put into firms."),
+            _C("proceeds", F64, "mcny", "Total money received back."),
+            _C("manager_id", I32, "", "Managing firm (VC funds of one manager share it); null if none.", nullable=True),
+        ),
+    ),
+]
+
+#: name -> TableSchema, in the documented order.
+TABLE_SCHEMAS: dict[str, TableSchema] = {t.name: t for t in _TABLES}
+
+#: Top-level keys of summary.json and their meaning (documentation only; not enforced).
+SUMMARY_KEYS: dict[str, str] = {
+    "finished": "true only once every table has been written; false while writing or after a crash",
+    "seed": "root seed of the run",
+    "years": "length of the observed window (years)",
+    "scale": "scale factor applied to the ecosystem preset",
+    "ecosystem": "ecosystem preset name",
+    "wall_seconds": "wall-clock duration of the run (s)",
+    "phase_seconds": "wall-clock seconds spent per model phase",
+    "totals": "headline totals of the run (births, new gazelles, new unicorns, money invested, ...)",
+    "config": "the fully resolved configuration of the run",
+}
+
+
+def _schema(name: str) -> TableSchema:
+    try:
+        return TABLE_SCHEMAS[name]
+    except KeyError:
+        raise OutputSchemaError(
+            f"unknown table {name!r}; the tables are: {', '.join(TABLE_SCHEMAS)}"
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# DataFrame <-> Arrow
+# --------------------------------------------------------------------------------------------
+
+
+def _column_array(col: Column, series: pd.Series, table: str) -> pa.Array:
+    where = f"table {table!r}, column {col.name!r}"
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(object).where(series.notna(), None)
+    try:
+        if pa.types.is_list(col.type):
+            values = [None if v is None or (isinstance(v, float) and math.isnan(v)) else [int(x) for x in v] for v in series]
+            arr = pa.array(values, type=col.type)
+        else:
+            arr = pa.array(series, from_pandas=True)
+            if arr.type != col.type:
+                arr = arr.cast(col.type, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError) as exc:
+        raise OutputSchemaError(
+            f"{where}: cannot convert dtype {series.dtype} to {col.type}: {exc}"
+        ) from None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.null_count and not col.nullable:
+        raise OutputSchemaError(f"{where}: {arr.null_count} null value(s) in a non-nullable column")
+    if col.choices is not None:
+        ok = pc.or_(pc.is_null(arr), pc.is_in(arr, value_set=pa.array(col.choices, type=col.type)))
+        bad = pc.filter(arr, pc.invert(ok))
+        if len(bad):
+            shown = sorted(set(bad.to_pylist()))[:5]
+            raise OutputSchemaError(
+                f"{where}: value(s) {shown} not allowed; allowed: {', '.join(col.choices)}"
+            )
+    return arr
+
+
+def to_arrow(name: str, df: pd.DataFrame) -> pa.Table:
+    """Check ``df`` has exactly the documented columns of table ``name`` and cast it to the schema.
+
+    Column order in ``df`` does not matter; the result is in the documented order. Raises
+    :class:`OutputSchemaError` naming missing or extra columns, or the column whose values
+    cannot be cast losslessly (e.g. 1.5 into an integer column), hold nulls where none are
+    allowed, or fall outside the allowed values.
+    """
+    schema = _schema(name)
+    if not isinstance(df, pd.DataFrame):
+        raise OutputSchemaError(f"table {name!r}: expected a pandas DataFrame, got {type(df).__name__}")
+    have = [str(c) for c in df.columns]
+    if len(set(have)) != len(have):
+        dup = sorted({c for c in have if have.count(c) > 1})
+        raise OutputSchemaError(f"table {name!r}: duplicate column(s) {dup}")
+    missing = [c for c in schema.names if c not in have]
+    extra = [c for c in have if c not in schema.names]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing column(s) {missing}")
+        if extra:
+            parts.append(f"unexpected column(s) {extra}")
+        raise OutputSchemaError(
+            f"table {name!r}: {'; '.join(parts)}. Documented columns: {', '.join(schema.names)}"
+        )
+    arrays = [_column_array(c, df[c.name], name) for c in schema.columns]
+    return pa.Table.from_arrays(arrays, schema=schema.arrow_schema())
+
+
+def pandas_dtypes(name: str) -> dict[str, Any]:
+    """The pandas dtype of each column of table ``name`` as :func:`read_results` returns it.
+
+    Non-nullable integers are numpy integers, nullable integers pandas ``Int32``/``Int16``,
+    floats ``float64`` (NaN for missing), strings pandas ``str``, lists ``object`` (Python lists).
+    """
+    out: dict[str, Any] = {}
+    for c in _schema(name).columns:
+        t = c.type
+        if pa.types.is_integer(t):
+            np_dtype = np.dtype(t.to_pandas_dtype())
+            out[c.name] = pd.api.types.pandas_dtype(np_dtype.name.capitalize()) if c.nullable else np_dtype
+        elif pa.types.is_floating(t):
+            out[c.name] = np.dtype("float64")
+        elif pa.types.is_string(t):
+            out[c.name] = pd.StringDtype(na_value=np.nan)
+        else:
+            out[c.name] = np.dtype(object)
+    return out
+
+
+def empty_frame(name: str) -> pd.DataFrame:
+    """An empty DataFrame with the columns and dtypes of table ``name``."""
+    return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in pandas_dtypes(name).items()})
+
+
+def from_arrow(name: str, table: pa.Table) -> pd.DataFrame:
+    """Convert an Arrow table of ``name`` (as read from Parquet) to a DataFrame with :func:`pandas_dtypes`."""
+    schema = _schema(name)
+    have = table.column_names
+    if have != schema.names:
+        missing = [c for c in schema.names if c not in have]
+        extra = [c for c in have if c not in schema.names]
+        raise OutputSchemaError(
+            f"table {name!r} on disk does not match the schema (version {SCHEMA_VERSION}): "
+            f"missing {missing}, unexpected {extra}; was it written by another version of sim?"
+        )
+    dtypes = pandas_dtypes(name)
+    data = {}
+    for c in schema.columns:
+        arr = table.column(c.name)
+        if arr.type != c.type:
+            arr = arr.cast(c.type)
+        if pa.types.is_list(c.type):
+            data[c.name] = pd.Series(arr.to_pylist(), dtype=object)
+        elif pa.types.is_integer(c.type) and c.nullable:
+            data[c.name] = pd.Series(arr.to_pandas(types_mapper={c.type: dtypes[c.name]}.get), dtype=dtypes[c.name])
+        else:
+            data[c.name] = pd.Series(arr.to_pandas(), dtype=dtypes[c.name])
+    return pd.DataFrame(data, columns=schema.names)
+
+
+# --------------------------------------------------------------------------------------------
+# Atomic writing
+# --------------------------------------------------------------------------------------------
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # not possible on some platforms (Windows); the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(target: Path, write) -> Path:
+    """Call ``write(file_object)`` on a temporary file beside ``target``, fsync, then rename onto it."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(target.parent)
+    return target
+
+
+def write_table(outdir: str | os.PathLike, name: str, df: pd.DataFrame | pa.Table) -> Path:
+    """Write table ``name`` to ``outdir/name.parquet`` atomically and deterministically.
+
+    ``df`` is a DataFrame (checked and cast with :func:`to_arrow`) or an Arrow table that
+    :func:`to_arrow` produced. The file carries no pandas index or timestamps, only the Arrow
+    schema with each column's unit and description, so identical input gives byte-identical
+    files. Returns the path written.
+    """
+    if isinstance(df, pa.Table):
+        if not df.schema.equals(_schema(name).arrow_schema(), check_metadata=True):
+            raise OutputSchemaError(f"table {name!r}: Arrow table does not have the schema to_arrow gives")
+        table = df
+    else:
+        table = to_arrow(name, df)
+    return _write_arrow(Path(outdir), name, table)
+
+
+def _write_arrow(outdir: Path, name: str, table: pa.Table) -> Path:
+    def write(fh):
+        pq.write_table(
+            table,
+            fh,
+            compression=PARQUET_COMPRESSION,
+            compression_level=PARQUET_COMPRESSION_LEVEL,
+            use_dictionary=True,
+            write_statistics=True,
+            store_schema=True,
+            write_page_index=False,
+            version="2.6",
+        )
+
+    return _atomic_write(outdir / f"{name}.parquet", write)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Recursively turn ``obj`` into plain JSON values; NaN and infinities become None."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        obj = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):  # includes OmegaConf DictConfig
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (set, frozenset)):
+        return [_jsonable(v) for v in sorted(obj, key=repr)]
+    if isinstance(obj, Sequence) and not isinstance(obj, (str, bytes)):  # list, tuple, ListConfig
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    raise TypeError(f"summary value of type {type(obj).__name__} is not JSON-serialisable: {obj!r}")
+
+
+def write_summary(outdir: str | os.PathLike, summary: Mapping[str, Any]) -> Path:
+    """Write ``outdir/summary.json`` atomically: sorted keys, UTF-8, indented, NaN as null."""
+    text = json.dumps(_jsonable(summary), sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    data = text.encode("utf-8")
+    return _atomic_write(Path(outdir) / SUMMARY_FILE, lambda fh: fh.write(data))
+
+
+def write_results(
+    outdir: str | os.PathLike, tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Write a run: summary.json (finished: false), every table, then summary.json (finished: true).
+
+    All tables are checked against the schema before anything is written, so a schema error
+    leaves the directory untouched. Every non-optional table must be present. A file of an
+    optional table that this run does not produce (left from an earlier run in the same
+    directory) is removed. A run killed part-way leaves summary.json saying finished: false.
+    Returns the summary as written.
+    """
+    outdir = Path(outdir)
+    unknown = [n for n in tables if n not in TABLE_SCHEMAS]
+    if unknown:
+        raise OutputSchemaError(f"unknown table(s) {unknown}; the tables are: {', '.join(TABLE_SCHEMAS)}")
+    missing = [n for n, s in TABLE_SCHEMAS.items() if not s.optional and n not in tables]
+    if missing:
+        raise OutputSchemaError(f"missing table(s) {missing}")
+    arrow = {n: to_arrow(n, tables[n]) for n in TABLE_SCHEMAS if n in tables}
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    write_summary(outdir, {**summary, "finished": False})
+    for n in TABLE_SCHEMAS:
+        if n not in arrow:
+            (outdir / f"{n}.parquet").unlink(missing_ok=True)
+    for n, t in arrow.items():
+        write_table(outdir, n, t)
+    final = _jsonable({**summary, "finished": True})
+    write_summary(outdir, final)
+    return final
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+def read_summary(outdir: str | os.PathLike) -> dict[str, Any]:
+    """Read ``outdir/summary.json``; FileNotFoundError with a clear message if there is none."""
+    path = Path(outdir) / SUMMARY_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} not found: {Path(outdir)} is not the output directory of a simulation run"
+        )
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def read_results(
+    outdir: str | os.PathLike,
+    *,
+    allow_partial: bool = False,
+    names: Iterable[str] | None = None,
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Read a run's tables and summary from ``outdir`` (Parquet and JSON only).
+
+    Raises :class:`IncompleteResultsError` if summary.json does not say ``finished: true``,
+    unless ``allow_partial`` is set, in which case the tables present are returned. ``names``
+    restricts which tables are read (default: all). An optional table that the run did not
+    write (firm_years switched off) is absent from the returned dict.
+    """
+    outdir = Path(outdir)
+    summary = read_summary(outdir)
+    finished = summary.get("finished") is True
+    if not finished and not allow_partial:
+        raise IncompleteResultsError(
+            f"{outdir} holds a run that did not finish (summary.json has finished: "
+            f"{json.dumps(summary.get('finished'))}); it was killed or is still writing. "
+            "Re-run it, or pass allow_partial=True to read the tables present."
+        )
+    wanted = list(TABLE_SCHEMAS) if names is None else list(names)
+    for n in wanted:
+        _schema(n)
+    tables: dict[str, pd.DataFrame] = {}
+    for n in wanted:
+        path = outdir / f"{n}.parquet"
+        if not path.is_file():
+            if TABLE_SCHEMAS[n].optional or not finished:
+                continue
+            raise FileNotFoundError(f"{path} not found although summary.json says the run finished")
+        tables[n] = from_arrow(n, pq.read_table(path))
+    return tables, summary
+
+
+# --------------------------------------------------------------------------------------------
+# Documentation
+# --------------------------------------------------------------------------------------------
+
+_DOC_HEAD = """\
+# Output files
+
+<!-- Generated by `python -m sim.outputs --doc > docs/outputs.md` from sim/outputs.py
+     (TABLE_SCHEMAS). Do not edit by hand: tests/test_outputs.py checks it is up to date. -->
+
+A run writes one directory (Hydra's run directory, or the `outdir` given to
+`run_simulation`/`Results.write`) holding:
+
+| file | what |
+| --- | --- |
+@FILES@
+| `funnel.png`, `size_distribution.png`, `unicorns_by_track.png` | standard plots (if `output.plots=true`), made from the files above by `sim.plots.make_plots` |
+
+## Conventions
+
+- **Money** is in million CNY (`mcny`). Per-step flows of money are per month (`mcny/month`);
+  revenue is an annual run rate (`mcny/yr`).
+- **Time** is an integer monthly `step`. Step 0 is January of `ecosystem.start_year`;
+  `year = start_year + step // 12` and `month = step % 12 + 1` (floor division, so this also
+  holds for the negative steps of the warm-up: with start_year 2015, step -1 is December 2014).
+  The warm-up (`ecosystem.warmup_years`) runs before step 0; firms and tracks born then have
+  a negative `born_step`. Tables cover the observed window (`step >= 0`) unless said otherwise.
+- **Stocks and flows.** Counts of live firms are taken at the end of the step; flows
+  (births, exits, money invested) are totals during the step.
+- **Year ends.** `firm_years` describes each firm alive at the end of December of each observed
+  year (step `12 * (year - start_year) + 11`).
+- **Missing values.** Integer columns marked *nullable* hold nulls (pandas `<NA>`, DuckDB/SQL
+  `NULL`); float columns use NaN (stored as Parquet null). Strings marked nullable are null/NaN.
+- **Identifiers** (`firm_id`, `track_id`, `investor_id`) are unique within a run and join the
+  tables; they are not comparable across runs.
+- Each Parquet file stores the unit and description of every column in its Arrow field
+  metadata, and `sim.schema_version` = @VERSION@ in its file metadata.
+
+## Atomic, reproducible writing
+
+Every file is written to a temporary file in the same directory, flushed to disk and renamed
+onto its final name, so a reader never sees a half-written file. `summary.json` is written
+first with `"finished": false`, then the tables, then `summary.json` again with
+`"finished": true`: **a run directory whose summary.json does not say `"finished": true` is
+incomplete** (the run was killed or is still writing). Identical results give byte-identical
+files (no timestamps, no pandas index).
+
+## Loading
+
+With the package (checks `finished`, gives every column its documented dtype):
+
+```python
+from sim.outputs import read_results
+tables, summary = read_results("outputs/2025-01-01/12-00-00")   # allow_partial=True for a killed run
+firms = tables["firms"]
+unicorns = firms[firms["unicorn_step"].notna()]
+```
+
+With pandas alone:
+
+```python
+import json, pandas as pd
+run = "outputs/2025-01-01/12-00-00"
+assert json.load(open(f"{run}/summary.json", encoding="utf-8"))["finished"]
+ts = pd.read_parquet(f"{run}/timeseries.parquet")
+ts.groupby("year")[["new_gazelles", "new_unicorns"]].sum()
+```
+
+With DuckDB (`pip install duckdb`), straight from the files:
+
+```python
+import duckdb
+duckdb.sql(\"\"\"
+    SELECT t.name, t.direction, count(*) AS unicorns
+    FROM 'outputs/2025-01-01/12-00-00/firms.parquet' f
+    JOIN 'outputs/2025-01-01/12-00-00/tracks.parquet' t USING (track_id)
+    WHERE f.unicorn_step IS NOT NULL
+    GROUP BY ALL ORDER BY unicorns DESC
+\"\"\").show()
+```
+
+## summary.json
+
+UTF-8 JSON with sorted keys; NaN is written as `null`.
+
+| key | meaning |
+| --- | --- |
+@SUMMARY@
+"""
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_doc() -> str:
+    """The Markdown of docs/outputs.md, generated from :data:`TABLE_SCHEMAS`."""
+    files = "\n".join(
+        f"| `{t.name}.parquet` | {_md(t.doc)}{' Optional (`output.' + t.name + '`).' if t.optional else ''} |"
+        for t in TABLE_SCHEMAS.values()
+    )
+    files = "| `summary.json` | run metadata and totals; `finished` says whether the run completed |\n" + files
+    summary = "\n".join(f"| `{k}` | {_md(v)} |" for k, v in SUMMARY_KEYS.items())
+    head = _DOC_HEAD.replace("@FILES@", files).replace("@VERSION@", str(SCHEMA_VERSION))
+    out = [head.replace("@SUMMARY@", summary)]
+    for t in TABLE_SCHEMAS.values():
+        out.append(f"\n## {t.name}.parquet\n\n{t.doc} Rows: {t.rows}.\n")
+        if t.optional:
+            out.append(f"\nOptional: not written when `output.{t.name}=false`.\n")
+        out.append("\n| column | type | unit | meaning |\n| --- | --- | --- | --- |\n")
+        for c in t.columns:
+            doc = c.doc
+            if c.choices:
+                doc += " Values: " + ", ".join(f"`{v}`" for v in c.choices) + "."
+            out.append(f"| `{c.name}` | {_md(c.type_name)} | {_md(c.unit) or '-'} | {_md(doc)} |\n")
+    return "".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m sim.outputs", description=__doc__.split("\n")[0])
+    parser.add_argument("--doc", action="store_true", help="print docs/outputs.md (Markdown) to stdout")
+    args = parser.parse_args(argv)
+    if args.doc:
+        sys.stdout.buffer.write(render_doc().encode("utf-8"))
+        return 0
+    parser.print_help()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
