@@ -1,0 +1,355 @@
+"""Standard plots of a run, made only from its output files (never from live model state).
+
+``make_plots(outdir)`` reads the Parquet files and summary.json of a finished run with
+:func:`sim.outputs.read_results` and writes, atomically, into the same directory:
+
+* ``funnel.png``: live startups, gazelles and unicorns over time (log scale), and new
+  gazelles and new unicorns per calendar year;
+* ``size_distribution.png``: complementary CDF of the employees of live firms at the last
+  observed year end, log-log, with a Hill estimate of the tail exponent on the top decile;
+* ``unicorns_by_track.png``: firms that were ever unicorns, by track (top 20), coloured by
+  the track's direction.
+
+Matplotlib is used through ``Figure`` and the Agg canvas directly, so no display is needed
+and the process-wide backend and rcParams are left alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib import font_manager, rc_context
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from sim.outputs import DIRECTION_EN, DIRECTIONS, _atomic_write, read_results
+
+__all__ = ["make_plots", "find_cjk_font", "hill_tail_exponent", "PLOT_FILES"]
+
+PLOT_FILES = ("funnel.png", "size_distribution.png", "unicorns_by_track.png")
+TOP_TRACKS = 20
+DPI = 120
+
+# Families that cover simplified Chinese, most common first. Debian: fonts-noto-cjk
+# (Noto Sans CJK SC), fonts-wqy-microhei, fonts-wqy-zenhei, fonts-arphic-uming.
+_CJK_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Droid Sans Fallback",
+    "AR PL UMing CN",
+    "AR PL UKai CN",
+    "Noto Serif CJK SC",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Hiragino Sans GB",
+    "Heiti SC",
+)
+
+_STAGE_COLORS = {"startups": "#4C72B0", "gazelles": "#DD8452", "unicorns": "#8172B3"}
+_DIRECTION_COLORS = dict(zip(DIRECTIONS, ("#4C72B0", "#55A868", "#C44E52", "#8172B3", "#CCB974", "#64B5CD")))
+
+
+@functools.lru_cache(maxsize=1)
+def find_cjk_font() -> str | None:
+    """Name of an installed font family that can render Chinese, or None.
+
+    Looks first in matplotlib's font list, then asks fontconfig (``fc-list :lang=zh``) for
+    fonts installed after matplotlib built its cache and registers them with matplotlib.
+    Nothing is downloaded or installed.
+    """
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    for family in _CJK_FAMILIES:
+        if family in known:
+            return family
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return None
+    try:
+        out = subprocess.run(
+            [fc_list, ":lang=zh", "file"], capture_output=True, text=True, timeout=20, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in sorted(out.splitlines()):
+        path = line.split(":", 1)[0].strip()
+        if not path or not os.path.isfile(path) or not path.lower().endswith((".ttf", ".otf", ".ttc")):
+            continue
+        try:
+            font_manager.fontManager.addfont(path)
+            return font_manager.FontProperties(fname=path).get_name()
+        except Exception:  # an unreadable font file: try the next one
+            continue
+    return None
+
+
+def hill_tail_exponent(values, top_fraction: float = 0.1, min_k: int = 5) -> dict[str, float] | None:
+    """Hill estimate of the Pareto tail exponent alpha of ``values`` (P(X >= x) ~ x^-alpha).
+
+    Uses the ``k = floor(top_fraction * n)`` largest positive values above the threshold
+    ``u``, the (k+1)-th largest: ``alpha = k / sum(log(x_i / u))``, standard error
+    ``alpha / sqrt(k)``. Returns None when fewer than ``min_k`` values are in the tail or the
+    tail is degenerate (all equal).
+    """
+    x = np.sort(np.asarray(values, dtype=float))[::-1]
+    x = x[np.isfinite(x) & (x > 0)]
+    n = len(x)
+    k = int(math.floor(top_fraction * n))
+    if k < min_k or k >= n:
+        return None
+    u = x[k]
+    s = float(np.sum(np.log(x[:k] / u)))
+    if s <= 0:
+        return None
+    alpha = k / s
+    return {"alpha": alpha, "se": alpha / math.sqrt(k), "k": k, "n": n, "threshold": float(u)}
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _source_line(summary: dict[str, Any]) -> str:
+    eco = summary.get("ecosystem")
+    if isinstance(eco, dict):
+        eco = eco.get("name")
+    parts = [f"seed={summary.get('seed', '?')}", f"scale={summary.get('scale', '?')}"]
+    if eco:
+        parts.append(f"ecosystem={eco}")
+    if summary.get("years") is not None:
+        parts.append(f"years={summary.get('years')}")
+    text = "source: innovation-ecosystem simulation, " + ", ".join(parts)
+    if summary.get("finished") is not True:
+        text += "  [run NOT finished: partial results]"
+    return text
+
+
+def _new_figure(width: float, height: float, summary: dict[str, Any]) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    fig.get_layout_engine().set(h_pad=0.08, w_pad=0.08)
+    fig.supxlabel(_source_line(summary), fontsize=7, color="0.4", x=0.01, ha="left")
+    return fig
+
+
+def _note(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=11, color="0.3", wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    return _atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=DPI, metadata={"Software": None}))
+
+
+def _start_year(timeseries: pd.DataFrame, summary: dict[str, Any]) -> int | None:
+    cfg = summary.get("config") or {}
+    eco = cfg.get("ecosystem") if isinstance(cfg, dict) else None
+    if isinstance(eco, dict) and isinstance(eco.get("start_year"), int):
+        return eco["start_year"]
+    if len(timeseries):
+        row = timeseries.iloc[0]
+        return int(row["year"]) - int(row["step"]) // 12
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# The three plots
+# --------------------------------------------------------------------------------------------
+
+
+def _plot_funnel(ts: pd.DataFrame | None, summary: dict[str, Any], cjk: bool) -> Figure:
+    fig = _new_figure(9, 7.5, summary)
+    ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    title = "startups → gazelles (瞪羚) → unicorns (独角兽)" if cjk else "startups → gazelles → unicorns"
+    fig.suptitle(f"Funnel: {title}", fontsize=13)
+    if ts is None or ts.empty:
+        _note(ax1, "No time-series rows: the observed window is empty (years=0?).")
+        _note(ax2, "")
+        return fig
+    ts = ts.sort_values("step")
+    t = ts["year"].to_numpy(dtype=float) + ts["month"].to_numpy(dtype=float) / 12.0  # end of the month
+    for col, label in (("startups", "startups"), ("gazelles", "gazelles"), ("unicorns", "unicorns")):
+        y = ts[col].to_numpy(dtype=float)
+        y = np.where(y > 0, y, np.nan)  # zero cannot be shown on a log axis
+        ax1.plot(t, y, color=_STAGE_COLORS[col], lw=2, label=f"{label} (end: {int(ts[col].iloc[-1]):,})")
+    ax1.set_yscale("log")
+    ax1.set_ylabel("live firms at month end\n(count, log scale)")
+    ax1.set_title("Live firms by stage", fontsize=11, loc="left")
+    ax1.grid(True, which="major", axis="y", alpha=0.3)
+    ax1.grid(True, which="minor", axis="y", alpha=0.1)
+    ax1.grid(True, which="minor", axis="x", alpha=0.3)  # year boundaries (ticks set on ax2)
+    ax1.legend(loc="best", fontsize=9)
+    if not np.isfinite(ax1.get_ylim()).all() or (ts[["startups", "gazelles", "unicorns"]].to_numpy() == 0).all():
+        ax1.set_yscale("linear")
+
+    per_year = ts.groupby("year").agg(
+        new_gazelles=("new_gazelles", "sum"), new_unicorns=("new_unicorns", "sum"), months=("step", "size")
+    )
+    years = per_year.index.to_numpy(dtype=float)
+    w = 0.38
+    for off, col, label in ((0.06, "new_gazelles", "new gazelles"), (0.56, "new_unicorns", "new unicorns")):
+        color = _STAGE_COLORS[col.removeprefix("new_")]
+        vals = per_year[col].to_numpy()
+        bars = ax2.bar(years + off, vals, width=w, align="edge", color=color, label=label)
+        ax2.bar_label(bars, labels=[f"{v:,}" for v in vals], fontsize=8, padding=2)
+    for y, months in per_year["months"].items():
+        if months < 12:
+            ax2.text(y + 0.5, 0.98, f"{months} months", transform=ax2.get_xaxis_transform(), ha="center", va="top", fontsize=8, color="0.4")
+    ax2.set_ylabel("firms per calendar year\n(count)")
+    ax2.set_title("New gazelles and new unicorns per year", fontsize=11, loc="left")
+    ax2.margins(y=0.15)
+    ax2.grid(True, axis="y", alpha=0.3)
+    ax2.legend(loc="upper left", fontsize=9)
+    ax2.set_xticks(years + 0.5, [str(int(y)) for y in years])
+    ax2.set_xticks(np.append(years, years[-1] + 1), minor=True)
+    ax2.tick_params(axis="x", which="major", length=0)
+    ax2.tick_params(axis="x", which="minor", length=6)
+    ax2.set_xlabel("calendar year")
+    ax2.set_xlim(years[0], years[-1] + 1)
+    return fig
+
+
+def _plot_size_distribution(fy: pd.DataFrame | None, summary: dict[str, Any]) -> Figure:
+    fig = _new_figure(7.5, 6, summary)
+    ax = fig.subplots()
+    if fy is None or fy.empty:
+        fig.suptitle("Firm size distribution", fontsize=13)
+        why = "firm_years.parquet was not written (output.firm_years=false)" if fy is None else "firm_years has no rows"
+        _note(ax, f"No firm-year data: {why}.")
+        return fig
+    last = int(fy["year"].max())
+    x = fy.loc[fy["year"] == last, "employees"].to_numpy(dtype=float)
+    n_all = len(x)
+    x = np.sort(x[np.isfinite(x) & (x > 0)])
+    fig.suptitle(f"Firm size distribution: live firms at the end of {last}", fontsize=13)
+    if len(x) == 0:
+        _note(ax, f"No live firm with a positive headcount at the end of {last}.")
+        return fig
+    n = len(x)
+    ccdf = 1.0 - np.arange(n) / n  # P(X >= x_i)
+    if n > 4000:  # thin the bulk for large runs, keep every point of the far tail
+        keep = np.unique(n - np.round(np.geomspace(1, n, 4000)).astype(int))
+        x_plot, ccdf_plot = x[keep], ccdf[keep]
+    else:
+        x_plot, ccdf_plot = x, ccdf
+    ax.loglog(x_plot, ccdf_plot, ls="none", marker="o", ms=3, alpha=0.6, color="#4C72B0", label=f"live firms (n = {n:,})")
+    fit = hill_tail_exponent(x)
+    if fit is not None:
+        xs = np.geomspace(fit["threshold"], x[-1], 50)
+        ys = (fit["k"] / n) * (xs / fit["threshold"]) ** (-fit["alpha"])
+        ax.loglog(
+            xs, ys, color="#C44E52", lw=2, ls="--",
+            label=f"Hill tail exponent α = {fit['alpha']:.2f} ± {fit['se']:.2f}\n(top 10 %: k = {fit['k']}, x ≥ {fit['threshold']:,.3g})",
+        )
+    else:
+        ax.plot([], [], " ", label=f"too few firms to fit the tail (n = {n})")
+    if n < n_all:
+        ax.plot([], [], " ", label=f"({n_all - n} firms with 0 employees not shown)")
+    ax.set_xlabel("employees per firm (persons, log scale)")
+    ax.set_ylabel("share of firms with at least x employees\nP(X ≥ x), log scale")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.grid(True, which="minor", alpha=0.1)
+    ax.legend(loc="lower left", fontsize=9)
+    return fig
+
+
+def _plot_unicorns_by_track(
+    firms: pd.DataFrame | None, tracks: pd.DataFrame | None, summary: dict[str, Any], cjk: bool
+) -> Figure:
+    # Chinese track names need a CJK font. If none is installed (Debian: fonts-noto-cjk or
+    # fonts-wqy-microhei), fall back to the English names (tracks.name_en) rather than draw
+    # empty boxes; nothing is downloaded or installed here.
+    if firms is None or tracks is None:
+        counts = pd.Series([], dtype="int64")
+    else:
+        counts = firms.loc[firms["unicorn_step"].notna(), "track_id"].value_counts()
+    if counts.empty:
+        fig = _new_figure(8, 4, summary)
+        ax = fig.subplots()
+        fig.suptitle("Firms that were ever unicorns, by track", fontsize=13)
+        _note(ax, "No firm became a unicorn in this run." if firms is not None else "firms.parquet is missing.")
+        return fig
+    info = tracks.set_index("track_id")
+    df = pd.DataFrame({"track_id": counts.index.astype(int), "unicorns": counts.to_numpy()})
+    df = df.sort_values(["unicorns", "track_id"], ascending=[False, True]).reset_index(drop=True)
+    n_tracks = len(df)
+    df = df.head(TOP_TRACKS)
+
+    def label(tid: int) -> str:
+        if tid not in info.index:
+            return f"track {tid}"
+        row = info.loc[tid]
+        return str(row["name"]) if cjk else str(row["name_en"])
+
+    def direction(tid: int) -> str | None:
+        return str(info.loc[tid, "direction"]) if tid in info.index else None
+
+    df["label"] = [label(t) for t in df["track_id"]]
+    df["direction"] = [direction(t) for t in df["track_id"]]
+    fig = _new_figure(8.5, 1.8 + 0.32 * len(df), summary)
+    ax = fig.subplots()
+    y = np.arange(len(df))[::-1]
+    colors = [_DIRECTION_COLORS.get(d, "0.6") for d in df["direction"]]
+    bars = ax.barh(y, df["unicorns"], color=colors, height=0.7)
+    ax.bar_label(bars, labels=[f"{v:,}" for v in df["unicorns"]], padding=3, fontsize=8)
+    ax.set_yticks(y, df["label"])
+    ax.set_xlabel("firms that ever became unicorns (count)")
+    ax.set_ylabel("track (founding track of the firm)")
+    shown = f"top {len(df)} of {n_tracks} tracks" if n_tracks > len(df) else f"{n_tracks} track{'s' if n_tracks > 1 else ''}"
+    fig.suptitle(f"Firms that were ever unicorns, by track ({shown}; {int(counts.sum()):,} firms)", fontsize=12)
+    ax.margins(x=0.12)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    present = [d for d in DIRECTIONS if d in set(df["direction"])]
+    handles = [
+        Patch(color=_DIRECTION_COLORS[d], label=f"{d} {DIRECTION_EN[d]}" if cjk else DIRECTION_EN[d]) for d in present
+    ]
+    if handles:
+        ax.legend(
+            handles=handles, title="direction", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+            fontsize=8, title_fontsize=9, frameon=False,
+        )
+    return fig
+
+
+def make_plots(outdir: str | os.PathLike, *, allow_partial: bool = False) -> list[Path]:
+    """Write funnel.png, size_distribution.png and unicorns_by_track.png into ``outdir``.
+
+    Reads only the run's files (via :func:`sim.outputs.read_results`; refuses an unfinished run
+    unless ``allow_partial``). Returns the paths written.
+    """
+    outdir = Path(outdir)
+    tables, summary = read_results(
+        outdir, allow_partial=allow_partial, names=("timeseries", "firms", "firm_years", "tracks")
+    )
+    cjk = find_cjk_font()
+    families = ["DejaVu Sans"] + ([cjk] if cjk else [])
+    written = []
+    with rc_context({"font.family": families, "axes.titleweight": "normal"}):
+        figures = {
+            "funnel.png": lambda: _plot_funnel(tables.get("timeseries"), summary, bool(cjk)),
+            "size_distribution.png": lambda: _plot_size_distribution(tables.get("firm_years"), summary),
+            "unicorns_by_track.png": lambda: _plot_unicorns_by_track(
+                tables.get("firms"), tables.get("tracks"), summary, bool(cjk)
+            ),
+        }
+        for name, make in figures.items():
+            fig = make()
+            written.append(_save(fig, outdir / name))
+    return written
