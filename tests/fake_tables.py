@@ -1,0 +1,282 @@
+"""A small, internally consistent fake run result for tests of the output layer and its users.
+
+``make_fake_results()`` returns ``(tables, summary)`` shaped exactly like ``Results.tables`` /
+``Results.summary`` (see sim/outputs.py TABLE_SCHEMAS), without running the model:
+
+* firms are born over a 2-year warm-up and the observed window, some fail or exit, some
+  become gazelles and a few unicorns;
+* ``timeseries`` and ``firm_years`` are derived from ``firms`` (live counts, births, exits,
+  stage at each step), money flows from ``deals``, ``positions`` from ``deals``;
+* every column has the dtype ``sim.outputs.pandas_dtypes`` gives, so a write/read round
+  trip compares equal with ``pandas.testing.assert_frame_equal``.
+
+Usage::
+
+    from tests.fake_tables import make_fake_results   # or: from fake_tables import ...
+    tables, summary = make_fake_results(unicorns=False, firm_years=False)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.outputs import TABLE_SCHEMAS, empty_frame, pandas_dtypes
+
+START_YEAR = 2015
+
+# (key, name, name_en, direction, level, parent key or None, created_by, born_step, ended_step)
+_TRACKS = [
+    ("new_retail", "新零售", "new retail", "商业", "main", None, "initial", -24, None),
+    ("live_streaming_commerce", "直播带货", "live-streaming commerce", "商业", "new", "new_retail", "initial", -24, None),
+    ("smart_healthcare", "智慧医疗", "smart healthcare", "民生", "main", None, "initial", -24, None),
+    ("online_education", "在线教育", "online education", "社会", "new", None, "initial", -24, 30),
+    ("artificial_intelligence", "人工智能", "artificial intelligence", "数字", "main", None, "initial", -24, None),
+    ("industrial_internet", "产业互联网", "industrial internet", "产业", "main", None, "initial", -24, None),
+    ("biotechnology", "生物技术", "biotechnology", "科技", "main", None, "initial", -24, None),
+    ("brain_computer_interface", "脑机接口", "brain-computer interface", "科技", "new", "biotechnology", "breakthrough", 6, None),
+    ("community_group_buying", "社区团购", "community group buying", "商业", "new", "new_retail", "fission", 12, None),
+    ("ai_drug_discovery", "AI制药", "AI drug discovery", "科技", "new", None, "fusion", 20, None),
+]
+_FUSION_PARENTS = ("artificial_intelligence", "biotechnology")
+
+
+def _typed(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    dtypes = pandas_dtypes(name)
+    df = df[list(TABLE_SCHEMAS[name].names)]
+    return df.astype(dtypes).reset_index(drop=True)
+
+
+def _stage_at(firms: pd.DataFrame, step: int) -> np.ndarray:
+    g = firms["gazelle_step"].to_numpy(dtype=float, na_value=np.inf)
+    u = firms["unicorn_step"].to_numpy(dtype=float, na_value=np.inf)
+    return np.where(u <= step, "unicorn", np.where(g <= step, "gazelle", "startup"))
+
+
+def _alive_at(firms: pd.DataFrame, step: int) -> np.ndarray:
+    born = firms["born_step"].to_numpy()
+    end = firms["end_step"].to_numpy(dtype=float, na_value=np.inf)
+    return (born <= step) & (end > step)
+
+
+def make_fake_results(
+    *,
+    seed: int = 0,
+    n_firms: int = 400,
+    years: int = 3,
+    unicorns: bool = True,
+    firm_years: bool = True,
+) -> tuple[dict[str, pd.DataFrame], dict]:
+    """A consistent tiny fake run. ``unicorns=False``: no firm ever becomes a unicorn;
+    ``firm_years=False``: the firm_years table is present but has no rows."""
+    rng = np.random.default_rng(seed)
+    steps = 12 * years
+    warmup = 24
+
+    # ---- tracks
+    keys = [t[0] for t in _TRACKS]
+    tid = {k: i for i, k in enumerate(keys)}
+    tracks = pd.DataFrame(
+        {
+            "track_id": np.arange(len(_TRACKS)),
+            "key": keys,
+            "name": [t[1] for t in _TRACKS],
+            "name_en": [t[2] for t in _TRACKS],
+            "direction": [t[3] for t in _TRACKS],
+            "level": [t[4] for t in _TRACKS],
+            "parent_ids": [
+                [tid[k] for k in _FUSION_PARENTS] if t[6] == "fusion" else ([tid[t[5]]] if t[5] else [])
+                for t in _TRACKS
+            ],
+            "born_step": [t[7] for t in _TRACKS],
+            "formed_step": [t[7] if t[6] == "initial" else (t[7] + 6 if t[7] + 6 < steps else None) for t in _TRACKS],
+            "ended_step": [t[8] for t in _TRACKS],
+            "end_kind": ["faded" if t[8] is not None else None for t in _TRACKS],
+            "created_by": [t[6] for t in _TRACKS],
+            "market_mcny": rng.lognormal(np.log(50_000), 1.0, len(_TRACKS)).round(1),
+            "unicorns_ever": 0,
+        }
+    )
+
+    # ---- firms
+    born = rng.integers(-warmup, steps, n_firms)
+    track_born = tracks["born_step"].to_numpy()
+    track_id = np.array([rng.choice(np.flatnonzero(track_born <= b)) for b in born])
+    quality = rng.standard_normal(n_firms)
+    life = rng.exponential(48, n_firms).astype(int) + 1
+    end = born + life
+    ended = end < steps
+    end_kind = np.where(
+        ended, rng.choice(["failed", "acquired", "ipo", "aged_out"], n_firms, p=[0.8, 0.12, 0.03, 0.05]), None
+    )
+    gz_p = 1 / (1 + np.exp(-(quality - 1.0) * 2))
+    is_gazelle = (rng.random(n_firms) < gz_p) & (life > 12)
+    gazelle_step = np.where(is_gazelle, born + np.minimum(life - 1, rng.integers(6, 36, n_firms)), -1)
+    is_unicorn = is_gazelle & (quality > 1.2) & unicorns
+    if unicorns and not is_unicorn.any():
+        is_unicorn[np.flatnonzero(is_gazelle)[:1]] = True
+    unicorn_step = np.where(is_unicorn, np.minimum(end - 1, gazelle_step + rng.integers(1, 24, n_firms)), -1)
+    # the observed window ends at step `steps - 1`: events after it did not happen
+    gazelle_step = np.where(gazelle_step > steps - 1, -1, gazelle_step)
+    unicorn_step = np.where((unicorn_step > steps - 1) | (gazelle_step < 0), -1, unicorn_step)
+    employees = np.round((rng.pareto(1.2, n_firms) + 1) * 3 * np.where(gazelle_step >= 0, 5, 1), 1)
+    firms = pd.DataFrame(
+        {
+            "firm_id": np.arange(n_firms, dtype=np.int64) + 1000,
+            "born_step": born,
+            "origin": rng.choice(["independent", "spinoff", "alumni"], n_firms, p=[0.8, 0.1, 0.1]),
+            "track_id": track_id,
+            "end_step": pd.array(np.where(ended, end, -1), dtype="Int32"),
+            "end_kind": end_kind,
+            "gazelle_step": pd.array(gazelle_step, dtype="Int32"),
+            "unicorn_step": pd.array(unicorn_step, dtype="Int32"),
+            "total_raised": 0.0,
+            "employees": employees,
+            "revenue": np.round(employees * rng.lognormal(-1.0, 0.5, n_firms), 3),
+            "valuation": np.round(employees * rng.lognormal(0.5, 1.0, n_firms) * np.where(unicorn_step >= 0, 200, 1), 3),
+            "quality": quality,
+        }
+    )
+    for col in ("end_step", "gazelle_step", "unicorn_step"):
+        firms[col] = firms[col].mask(firms[col] < 0)
+    firms.loc[firms["end_step"].isna(), "end_kind"] = None
+    ue = firms.loc[firms["unicorn_step"].notna(), "track_id"].value_counts()
+    tracks["unicorns_ever"] = tracks["track_id"].map(ue).fillna(0).astype(int)
+
+    # ---- investors
+    kinds = ["angel"] * 4 + ["vc"] * 4 + ["guidance_fund", "bank"]
+    investors = pd.DataFrame(
+        {
+            "investor_id": np.arange(len(kinds)),
+            "kind": kinds,
+            "name": [f"{k} {i}" for i, k in enumerate(kinds)],
+            "vintage_year": [START_YEAR - 2 + (i % 3) for i in range(len(kinds))],
+            "size": [5.0] * 4 + [500.0, 800.0, 300.0, 1200.0, 2000.0, 10_000.0],
+            "committed": [5.0] * 4 + [500.0, 800.0, 300.0, 1200.0, 2000.0, 10_000.0],
+            "invested": 0.0,
+            "proceeds": 0.0,
+            "manager_id": pd.array([None] * 4 + [0, 0, 1, 2, None, None], dtype="Int32"),
+        }
+    )
+
+    # ---- deals (observed window only)
+    rows = []
+    for s in range(steps):
+        alive = np.flatnonzero(_alive_at(firms, s))
+        for f in rng.choice(alive, min(len(alive), 2), replace=False):
+            inv = int(rng.integers(0, len(kinds)))
+            kind = kinds[inv]
+            rnd = "loan" if kind == "bank" else ("seed" if kind == "angel" else rng.choice(["A", "B", "C", "D+"]))
+            amount = float(np.round(rng.lognormal(1.0, 1.0), 3))
+            pre = np.nan if rnd == "loan" else float(np.round(amount * rng.uniform(3, 9), 3))
+            rows.append(
+                (s, START_YEAR + s // 12, inv, kind, int(firms.firm_id[f]), rnd, amount, pre,
+                 np.nan if rnd == "loan" else pre + amount, int(firms.track_id[f]))
+            )
+    deals = pd.DataFrame(rows, columns=TABLE_SCHEMAS["deals"].names)
+    raised = deals.groupby("firm_id")["amount"].sum()
+    firms["total_raised"] = firms["firm_id"].map(raised).fillna(0.0).round(3)
+
+    # ---- positions
+    pos = deals.groupby(["investor_id", "investor_kind", "firm_id"], as_index=False)["amount"].sum()
+    pos = pos.rename(columns={"amount": "invested"})
+    fate = pos["firm_id"].map(firms.set_index("firm_id")["end_kind"])
+    pos["status"] = np.where(fate.isna(), "unrealized", np.where(fate == "failed", "written_off", "realized"))
+    pos["proceeds"] = np.where(pos["status"] == "realized", np.round(pos["invested"] * 2.5, 3), 0.0)
+    pos["residual_value"] = np.where(pos["status"] == "unrealized", pos["invested"], 0.0)
+    pos["multiple"] = (pos["proceeds"] + pos["residual_value"]) / pos["invested"]
+    investors["invested"] = investors["investor_id"].map(pos.groupby("investor_id")["invested"].sum()).fillna(0.0)
+    investors["proceeds"] = investors["investor_id"].map(pos.groupby("investor_id")["proceeds"].sum()).fillna(0.0)
+
+    # ---- timeseries, derived from firms and deals
+    ts = []
+    flows = deals.groupby(["step", "investor_kind"])["amount"].sum()
+    for s in range(steps):
+        alive = _alive_at(firms, s)
+        stage = _stage_at(firms, s)[alive]
+        b = firms["born_step"] == s
+        e = firms["end_step"] == s
+        money = {k: float(flows.get((s, k), 0.0)) for k in ("angel", "vc", "guidance_fund", "bank")}
+        tb, te = tracks["born_step"].to_numpy(), tracks["ended_step"].to_numpy(dtype=float, na_value=np.inf)
+        ts.append(
+            {
+                "step": s,
+                "year": START_YEAR + s // 12,
+                "month": s % 12 + 1,
+                "firms": int(alive.sum()),
+                "startups": int((stage == "startup").sum()),
+                "gazelles": int((stage == "gazelle").sum()),
+                "unicorns": int((stage == "unicorn").sum()),
+                "births": int(b.sum()),
+                "births_independent": int((b & (firms.origin == "independent")).sum()),
+                "births_spinoff": int((b & (firms.origin == "spinoff")).sum()),
+                "births_alumni": int((b & (firms.origin == "alumni")).sum()),
+                "deaths": int((e & (firms.end_kind == "failed")).sum()),
+                "exits_ipo": int((e & (firms.end_kind == "ipo")).sum()),
+                "exits_acquired": int((e & (firms.end_kind == "acquired")).sum()),
+                "aged_out": int((e & (firms.end_kind == "aged_out")).sum()),
+                "new_gazelles": int((firms["gazelle_step"] == s).sum()),
+                "new_unicorns": int((firms["unicorn_step"] == s).sum()),
+                "angel_invested": money["angel"],
+                "vc_invested": money["vc"],
+                "guidance_invested": money["guidance_fund"],
+                "bank_lending": money["bank"],
+                "public_spending": 1.5,
+                "employees": float(firms.loc[alive, "employees"].sum()),
+                "revenue": float(firms.loc[alive, "revenue"].sum()),
+                "active_tracks": int(((tb <= s) & (te > s)).sum()),
+                "breakthroughs": int(rng.poisson(0.2)),
+            }
+        )
+    timeseries = pd.DataFrame(ts)
+
+    # ---- firm_years, derived from firms
+    if firm_years:
+        fy = []
+        for y in range(years):
+            s = 12 * y + 11
+            alive = _alive_at(firms, s)
+            sub = firms.loc[alive]
+            fy.append(
+                pd.DataFrame(
+                    {
+                        "firm_id": sub["firm_id"],
+                        "year": START_YEAR + y,
+                        "age_years": (s - sub["born_step"] + 1) / 12,
+                        "employees": sub["employees"],
+                        "revenue": sub["revenue"],
+                        "valuation": sub["valuation"],
+                        "stage": _stage_at(sub, s),
+                    }
+                )
+            )
+        firm_years_df = _typed("firm_years", pd.concat(fy, ignore_index=True))
+    else:
+        firm_years_df = empty_frame("firm_years")
+
+    tables = {
+        "timeseries": _typed("timeseries", timeseries),
+        "firms": _typed("firms", firms),
+        "firm_years": firm_years_df,
+        "deals": _typed("deals", deals),
+        "positions": _typed("positions", pos),
+        "tracks": _typed("tracks", tracks),
+        "investors": _typed("investors", investors),
+    }
+    summary = {
+        "finished": True,
+        "seed": seed,
+        "years": years,
+        "scale": 0.01,
+        "ecosystem": "zhongguancun",
+        "wall_seconds": 1.25,
+        "phase_seconds": {"firms": 0.5, "funding": 0.5, "tracks": 0.25},
+        "totals": {
+            "births": int(timeseries["births"].sum()),
+            "new_gazelles": int(timeseries["new_gazelles"].sum()),
+            "new_unicorns": int(timeseries["new_unicorns"].sum()),
+            "vc_invested_mcny": float(timeseries["vc_invested"].sum()),
+        },
+        "config": {"seed": seed, "years": years, "scale": 0.01, "ecosystem": {"name": "zhongguancun", "start_year": START_YEAR}},
+    }
+    return tables, summary
