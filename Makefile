@@ -1,0 +1,53 @@
+# make run   set up .venv (Python 3.12) and run the default simulation (python -m sim)
+# make test  set up .venv and run the test suite
+#
+# Set-up: .venv is created with Python 3.12 (python3.12 on PATH, else pyenv's 3.12.x, else
+# PYTHON=/path/to/python3.12), then `pip install -e '.[test]'`; it is re-installed only when
+# pyproject.toml changes (stamp file .venv/.installed).
+# Extra arguments: make run ARGS="scale=0.01 years=5"   make test PYTEST_ARGS="-x tests/test_cli.py"
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: run test setup docs clean-venv
+
+run: $(STAMP)
+	$(PY) -m sim $(ARGS)
+
+test: $(STAMP)
+	@rc=0; $(PY) -m pytest -q $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; counting that as a failure." >&2; fi; \
+	exit $$rc
+
+setup: $(STAMP)
+
+# Regenerate docs/configuration.md from the schema in sim/config.py.
+docs: $(STAMP)
+	$(PY) -m sim.docs
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -e '.[test]'
+	@touch $@
+
+$(PY):
+	@set -e; py="$${PYTHON:-}"; \
+	if [ -z "$$py" ]; then \
+	  for c in python3.12 $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12; do \
+	    if "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1; then py="$$c"; break; fi; \
+	  done; \
+	fi; \
+	if [ -z "$$py" ] || ! "$$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1; then \
+	  echo "error: Python 3.12 not found (tried python3.12 on PATH and \$$(pyenv root)/versions/3.12*)." >&2; \
+	  echo "Install it, e.g. 'pyenv install 3.12' (https://github.com/pyenv/pyenv) or your system's python3.12 package," >&2; \
+	  echo "or point to it: make PYTHON=/path/to/python3.12 run" >&2; \
+	  exit 1; \
+	fi; \
+	echo "Creating $(VENV) with $$py ($$("$$py" -c 'import sys; print(sys.version.split()[0])'))"; \
+	"$$py" -m venv $(VENV)
+
+clean-venv:
+	rm -rf $(VENV)
