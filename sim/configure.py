@@ -1,0 +1,369 @@
+"""Compose the configuration from ``conf/`` with Hydra and turn user mistakes into one-line errors.
+
+``load_config(overrides)`` gives the same :class:`sim.config.Config` as ``python -m sim`` with the
+same overrides: it uses Hydra's compose API on the same ``conf/`` directory and the same schema.
+
+The command line (``sim/__main__.py``) calls :func:`check_command_line` before handing over to
+Hydra, because Hydra reports composition errors itself, as a multi-line text that names no
+allowed values. The checks here give one line naming the key, the value and what is allowed,
+and raise :class:`sim.config.ConfigError`:
+
+* an unknown key (with the nearest known key and the keys allowed at that level),
+* an unknown ecosystem preset (with the presets in ``conf/ecosystem/``),
+* a value of the wrong type (from OmegaConf, while composing),
+* a value out of range or not among the choices (from :func:`sim.config.validate`),
+* a sweep (``seed=1,2``) without ``--multirun``.
+
+``conf/`` lives at the repository root, next to the ``sim`` package; the package is meant to
+be installed in editable mode (``pip install -e .``), so it is always found there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import typing
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sim.config import Config, ConfigError, describe_omegaconf_error, to_config
+
+__all__ = [
+    "CONF_DIR",
+    "SCHEMA_NAME",
+    "GROUPS",
+    "load_config",
+    "presets",
+    "register_schema",
+    "check_overrides",
+    "check_command_line",
+]
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+SCHEMA_NAME = "base_config"
+# Config groups of conf/ (directories whose files Hydra selects with `group=name`).
+GROUPS = {"ecosystem": "ecosystem preset"}
+# Composing every value of a long sweep costs time; beyond this many the rest are checked by
+# each job when it starts.
+MAX_SWEEP_CHECKS = 32
+
+
+def conf_dir() -> Path:
+    if not (CONF_DIR / "config.yaml").is_file():
+        raise ConfigError(
+            f"Configuration directory {CONF_DIR} not found. The sim package reads conf/ from the "
+            "repository root: install the repository in editable mode (pip install -e .)."
+        )
+    return CONF_DIR
+
+
+def register_schema() -> None:
+    """Store :class:`Config` in Hydra's ConfigStore as ``base_config`` (idempotent)."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=Config)
+
+
+def presets(group: str = "ecosystem") -> list[str]:
+    """Names of the configs of a config group (files ``conf/<group>/<name>.yaml``)."""
+    return sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+
+
+# --------------------------------------------------------------------------------------------
+# Schema look-ups
+# --------------------------------------------------------------------------------------------
+
+
+def _fields(cls) -> dict[str, tuple[dataclasses.Field, Any]]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: (f, hints[f.name]) for f in dataclasses.fields(cls)}
+
+
+def _lookup(key: str):
+    """Resolve a dotted key against the schema.
+
+    Returns ``(field, type)`` of the leaf (``field`` is None for the root), or raises
+    ConfigError for an unknown key. List elements (``a.b.0``) are accepted without further checks.
+    """
+    cls: Any = Config
+    field = None
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        prefix = ".".join(parts[:i])
+        origin = typing.get_origin(cls)
+        if origin is list and part.isdigit():
+            return None, None  # an element of a list value: OmegaConf checks it while composing
+        if not dataclasses.is_dataclass(cls):
+            raise ConfigError(
+                f"Unknown configuration key {key!r}: {prefix!r} is a single value, not a group of keys."
+            )
+        fields = _fields(cls)
+        if part not in fields:
+            allowed = list(fields)
+            hint = difflib.get_close_matches(part, allowed, n=1)
+            extra = f" Did you mean {hint[0]!r}?" if hint else ""
+            where = f" under {prefix!r}" if prefix else ""
+            what = f" ({part!r} is not a key{where})" if i < len(parts) - 1 else ""
+            raise ConfigError(
+                f"Unknown configuration key {key!r}{what}.{extra} Allowed keys{where}: {', '.join(allowed)}."
+            )
+        field, cls = fields[part]
+    return field, cls
+
+
+def _type_name(tp) -> str:
+    if tp is bool:
+        return "true or false"
+    if tp is int:
+        return "an integer"
+    if tp is float:
+        return "a number"
+    if tp is str:
+        return "a string"
+    if typing.get_origin(tp) is list:
+        (arg,) = typing.get_args(tp) or (Any,)
+        inner = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}.get(arg)
+        if inner is None and dataclasses.is_dataclass(arg):
+            entry = ", ".join(f"{n}: <{_type_name(t).removeprefix('a ').removeprefix('an ')}>" for n, (_, t) in _fields(arg).items())
+            inner = "entries like {" + entry + "}"
+        return f"a list of {inner or 'values'} in [...]"
+    if dataclasses.is_dataclass(tp):
+        return "a group of keys"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _allowed_text(field, tp) -> str:
+    from sim.config import _allowed  # the same wording as validate()
+
+    meta = field.metadata if field is not None else {}
+    rng = _allowed(meta) if meta else "any value"
+    unit = f" ({meta['unit']})" if meta.get("unit") else ""
+    if meta.get("choices"):
+        return rng
+    if rng == "any value":
+        return _type_name(tp) + unit
+    return _type_name(tp) + " " + rng.removeprefix("a value ") + unit
+
+
+# --------------------------------------------------------------------------------------------
+# Overrides
+# --------------------------------------------------------------------------------------------
+
+
+def _parse(overrides: Sequence[str]):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    parsed = []
+    parser = OverridesParser.create()
+    for text in overrides:
+        try:
+            parsed.extend(parser.parse_overrides([text]))
+        except OverrideParseException as exc:
+            detail = " ".join(str(exc).split())
+            raise ConfigError(
+                f"Cannot read the override {text!r}; write key=value (for example years=5). {detail}"
+            ) from None
+    return parsed
+
+
+def _is_hydra_key(key: str) -> bool:
+    return key == "hydra" or key.startswith(("hydra.", "hydra/"))
+
+
+def _sweep_values(o) -> list[str] | None:
+    """String forms of a sweep's values, or None when they cannot be listed (interval, glob)."""
+    try:
+        return list(o.sweep_string_iterator())
+    except Exception:  # interval(), glob() and other sweeps resolved by a sweeper
+        return None
+
+
+def _check_keys(parsed, *, check_presets: bool) -> None:
+    for o in parsed:
+        key = o.key_or_group
+        if _is_hydra_key(key) or o.package:
+            continue
+        if key in GROUPS:
+            if o.is_delete() or not check_presets:
+                continue
+            if o.is_sweep_override():
+                values = _sweep_values(o) or []
+            else:
+                value = o.value()
+                if value is None:
+                    continue  # `ecosystem=null`: the schema's defaults
+                values = [value if isinstance(value, str) else o.get_value_element_as_str()]
+            available = presets(key)
+            for value in values:
+                if value not in available:
+                    hint = difflib.get_close_matches(str(value), available, n=1)
+                    extra = f" Did you mean {hint[0]!r}?" if hint else ""
+                    raise ConfigError(
+                        f"Unknown {GROUPS[key]} {key}={value!r}.{extra} "
+                        f"Available presets (conf/{key}/): {', '.join(available)}."
+                    )
+            continue
+        _lookup(key)
+
+
+def _compose(overrides: list[str], config_name: str):
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    register_schema()
+    gh = GlobalHydra.instance()
+    saved = gh.hydra if gh.is_initialized() else None  # e.g. called inside a running Hydra app
+    if saved is not None:
+        gh.clear()
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3", job_name="sim"):
+            try:
+                return compose(config_name=config_name, overrides=overrides)
+            except Exception as exc:
+                raise ConfigError(_describe(exc, overrides)) from None
+    finally:
+        if saved is not None:
+            GlobalHydra.instance().clear()
+            GlobalHydra.instance().initialize(saved)
+
+
+def _describe(exc: BaseException, overrides: Sequence[str]) -> str:
+    """One line for an exception raised while Hydra composes the configuration."""
+    from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
+
+    chain, e = [], exc
+    while e is not None and e not in chain:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    for e in chain:
+        if isinstance(e, ValidationError) and getattr(e, "full_key", None):
+            key = re.sub(r"\[\d+\].*$", "", e.full_key)  # stages.tiered_cn_tiers[0] -> the list
+            value = _value_from_overrides(key, overrides)
+            try:
+                field, tp = _lookup(key)
+            except ConfigError:
+                field, tp = None, None
+            shown = f"{key}={value}" if value is not None else key
+            if tp is not None:
+                return f"Invalid value {shown}: wrong type; use {_allowed_text(field, tp)}."
+            return f"Invalid value {shown}: {str(e).splitlines()[0]}"
+        if isinstance(e, ConfigKeyError) or (isinstance(e, OmegaConfBaseException) and getattr(e, "full_key", None)):
+            return describe_omegaconf_error(e)
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = " ".join(lines[:2]) if lines else type(exc).__name__
+    return f"Cannot compose the configuration: {text}"
+
+
+def _value_from_overrides(key: str, overrides: Sequence[str]) -> str | None:
+    for text in reversed(overrides):  # the last override of a key wins
+        k, sep, v = text.partition("=")
+        if sep and k.lstrip("+~").split("@")[0] == key:
+            return v
+    return None
+
+
+def check_overrides(
+    overrides: Sequence[str] = (),
+    *,
+    multirun: bool = False,
+    config_name: str = "config",
+    compose: bool = True,
+) -> Config:
+    """Check command-line overrides against the schema; raise ConfigError on the first mistake.
+
+    With ``multirun``, sweeps (``seed=1,2,3``) are allowed and each listed value is checked
+    (up to ``MAX_SWEEP_CHECKS`` compositions). Returns the configuration of the first job.
+    ``compose=False`` checks keys only (used when ``--config-dir`` adds configs we cannot see).
+    """
+    overrides = list(overrides)
+    parsed = _parse(overrides)
+    plain, sweeps = [], []
+    for text, o in zip(overrides, parsed):
+        if o.is_sweep_override() and not _is_hydra_key(o.key_or_group):
+            if not multirun:
+                raise ConfigError(
+                    f"{text!r} is a sweep (several values); add --multirun (-m) to run one simulation "
+                    f"per value, or write a list as {o.get_key_element()}=[...]."
+                )
+            sweeps.append(o)
+        else:
+            plain.append(text)
+    _check_keys(parsed, check_presets=compose)
+    if not compose:
+        return None  # type: ignore[return-value]
+    first = None
+    budget = MAX_SWEEP_CHECKS
+    variants: list[list[str]] = []
+    for o in sweeps:
+        values = _sweep_values(o)
+        if not values:
+            continue
+        first_values = [_first_value(s) for s in sweeps if s is not o]
+        for value in values[: max(budget, 1)]:
+            variants.append(plain + [x for x in first_values if x] + [f"{o.get_key_element()}={value}"])
+        budget -= len(values)
+    if not variants:
+        variants = [plain + [x for x in (_first_value(s) for s in sweeps) if x]]
+    for variant in variants:
+        cfg = to_config(_compose(variant, config_name))
+        _check_files(cfg)
+        first = first or cfg
+    return first
+
+
+def _first_value(o) -> str | None:
+    values = _sweep_values(o)
+    return f"{o.get_key_element()}={values[0]}" if values else None
+
+
+def _check_files(cfg: Config) -> None:
+    """Checks that need the file system: the track system named by the preset must exist."""
+    system = cfg.ecosystem.tracks.system
+    available = presets("tracks")
+    if system not in available:
+        hint = difflib.get_close_matches(system, available, n=1)
+        extra = f" Did you mean {hint[0]!r}?" if hint else ""
+        raise ConfigError(
+            f"ecosystem.tracks.system={system!r} has no file conf/tracks/{system}.yaml.{extra} "
+            f"Available: {', '.join(available)}."
+        )
+
+
+def load_config(overrides: Iterable[str] = (), config_name: str = "config") -> Config:
+    """Compose ``conf/<config_name>.yaml`` with ``overrides`` (Hydra syntax) into a validated Config.
+
+    Gives the same configuration as ``python -m sim <overrides>``. Overrides of ``hydra.*`` are
+    accepted and ignored. Raises :class:`ConfigError` with a one-line message on a user mistake.
+    """
+    return check_overrides(list(overrides), config_name=config_name)
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+
+def check_command_line(argv: Sequence[str]) -> None:
+    """Check ``python -m sim`` arguments (Hydra's syntax) before Hydra sees them.
+
+    Raises ConfigError on a mistake in the overrides; leaves Hydra's own flags (--help, --cfg,
+    --info, ...) to Hydra. Malformed flags make argparse exit with status 2 and its usage line.
+    """
+    from hydra._internal.utils import get_args_parser
+
+    args = get_args_parser().parse_args(list(argv))
+    if any(getattr(args, flag, None) for flag in ("help", "hydra_help", "shell_completion", "info", "experimental_rerun")):
+        return
+    overrides = list(args.overrides)
+    multirun = bool(args.multirun) or any(
+        o.replace(" ", "").lower() == "hydra.mode=multirun" for o in overrides
+    )
+    check_overrides(
+        overrides,
+        multirun=multirun,
+        config_name=args.config_name or "config",
+        compose=not (args.config_dir or args.config_path),
+    )
