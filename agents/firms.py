@@ -119,8 +119,8 @@ def grow(
     )
     if growth_multiplier is not None:
         drift = drift + growth_multiplier
-    sigma = cfg.growth_sigma * emp ** (-cfg.growth_size_exponent)
-    shock = draws.laplace(pop["key"], step, 0)
+    sigma = cfg.growth_sigma * np.exp(-cfg.growth_size_exponent * np.log(emp))
+    shock = draws.laplace(pop["hkey"], step, 0, prehashed=True)
     dlog = drift * DT + sigma * np.sqrt(DT) * shock
     rev = pop["revenue"]
     rev *= np.exp(dlog)
@@ -168,7 +168,7 @@ def closure_draw(pop: FirmPopulation, cfg: FirmConfig, draws: KeyedDraws, step: 
         -age / cfg.closure_decay_years
     )
     p = 1.0 - np.exp(-hazard * multiplier * DT)
-    return np.flatnonzero(draws.uniform(pop["key"], step, 1) < p)
+    return np.flatnonzero(draws.uniform(pop["hkey"], step, 1, prehashed=True) < p)
 
 
 def insolvent(pop: FirmPopulation) -> np.ndarray:

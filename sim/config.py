@@ -136,7 +136,7 @@ class FirmConfig:
     closure_hazard: float = P(0.10, "Closure hazard of a new firm for non-financial reasons.", "1/yr", ge=0, le=2)
     closure_hazard_mature: float = P(0.04, "Long-run closure hazard after the liability of newness fades.", "1/yr", ge=0, le=2)
     closure_decay_years: float = P(2.0, "Time over which the closure hazard falls to its long-run value.", "years", gt=0)
-    graduation_age_years: float = P(10.0, "Firms leave the young-firm population at this age (end kind aged_out).", "years", gt=0)
+    graduation_age_years: float = P(10.0, "Firms leave the young-firm population at this age (end kind aged_out).", "years", ge=1)
 
 
 @dataclass
@@ -159,9 +159,9 @@ class FundingConfig:
     signal_multiple_elasticity: float = P(0.35, "Valuation multiple rises as exp(elasticity * signal).", "", ge=0, le=5)
     heat_multiple_elasticity: float = P(0.5, "Valuation multiple rises as heat^elasticity.", "", ge=0, le=5)
     round_floor_mcny: list[float] = P(
-        [2.0, 15.0, 60.0, 250.0, 800.0], "Minimum pre-money valuation by round (seed, A, B, C, D+).", "mcny"
+        [5.0, 40.0, 150.0, 500.0, 1500.0], "Minimum pre-money valuation by round (seed, A, B, C, D+).", "mcny"
     )
-    dilution_min: float = P(0.10, "Smallest share sold in a round.", "share", gt=0, lt=1)
+    dilution_min: float = P(0.12, "Smallest share sold in a round.", "share", gt=0, lt=1)
     dilution_max: float = P(0.25, "Largest share sold in a round.", "share", gt=0, lt=1)
     min_months_between_rounds: float = P(6.0, "A firm raises at most once in this many months.", "months", ge=0)
 
@@ -416,10 +416,10 @@ def to_config(cfg) -> Config:
         if not OmegaConf.is_config(cfg):
             cfg = OmegaConf.merge(OmegaConf.structured(Config), cfg)
         obj = OmegaConf.to_object(cfg)
+        if not isinstance(obj, Config):  # a plain DictConfig: only the schema finds unknown keys
+            obj = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), obj))
     except OmegaConfBaseException as exc:  # type errors, unknown keys
         raise ConfigError(describe_omegaconf_error(exc)) from None
-    if not isinstance(obj, Config):
-        obj = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), obj))
     return validate(obj)
 
 

@@ -18,7 +18,8 @@ Rounds (vectorised over all firms looking for money in a month):
 4. **Who invests.** Seed rounds go to angels, rounds A-B to early-stage VC funds, C and later
    to late-stage funds (falling back on the other VC focus when one side has no money). A fund
    is drawn with probability proportional to its free money times its preference for the
-   firm's track; a fund that would over-commit in the month drops the last deals it drew. The
+   firm's track; a fund that would over-commit in the month keeps its best applicants (by
+   screening margin) and drops the rest, who may try again later. The
    previous lead takes ``insider_share`` of a later round from its reserves. In tracks of the
    mandated directions a guidance fund adds ``coinvest_ratio`` per unit of VC money.
 5. **Books.** Each participation is a *lot*: money in, shares bought (new shares are issued,
@@ -148,6 +149,8 @@ class CapitalMarket:
         self.managers: dict[int, VCFund] = {}  # manager id -> latest fund
         self._next_manager = 0
         self.flows = {"angel": 0.0, "vc": 0.0, "guidance_fund": 0.0, "bank": 0.0}
+        # cumulative counts by round (seed, A, B, C, D+): firms that tried, passed screening, got money
+        self.round_stats = {k: np.zeros(5, dtype=np.int64) for k in ("attempts", "passed", "funded")}
 
     # ------------------------------------------------------------------ investors
     def add(self, agent) -> int:
@@ -171,21 +174,24 @@ class CapitalMarket:
         fcfg = m.cfg.ecosystem.funding
         firm_cfg = m.cfg.ecosystem.firms
         draws = m.draws["finance"]
-        keys = pop["key"]
         burn = yearly_burn(pop, firm_cfg)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            runway = np.where(burn > 0, pop["cash"] / burn * 12.0, np.inf)
-        u = draws.uniform(keys, step, _ATTEMPT)
         # venture-backed firms raise on a cadence: when the last round's planned runway is nearly spent
         since = step - pop["last_round"]
         due = (pop["rounds"] >= 1) & (since >= 12.0 * firm_cfg.runway_target_years - fcfg.attempt_runway_months)
-        need = ((runway < fcfg.attempt_runway_months) | due) & (u < fcfg.attempt_probability * m.funding_attempt_multiplier)
-        eager = (pop["growth_12m"] > 0.3) & (u < fcfg.growth_attempt_probability)
+        short = (burn > 0) & (pop["cash"] * 12.0 < fcfg.attempt_runway_months * burn)
+        eager = pop["growth_12m"] > 0.3
         ready = since >= fcfg.min_months_between_rounds
-        rows = np.flatnonzero((need | eager) & ready)
+        cand = np.flatnonzero((short | due | eager) & ready)
+        if cand.size == 0:
+            return
+        # keyed draws only for the candidates: a firm's draw does not depend on who else is drawn
+        u = draws.uniform(pop["hkey"][cand], step, _ATTEMPT, prehashed=True)
+        need = (short[cand] | due[cand]) & (u < fcfg.attempt_probability * m.funding_attempt_multiplier)
+        keen = eager[cand] & (u < fcfg.growth_attempt_probability)
+        rows = cand[need | keen]
         if rows.size == 0:
             return
-        k = keys[rows]
+        k = pop["key"][rows]
         rnd = np.minimum(pop["rounds"][rows], 4).astype(np.int64)
         trk = pop["track"][rows]
         heat = np.maximum(m.tracks.heat[trk], 1e-3)
@@ -193,6 +199,8 @@ class CapitalMarket:
         signal = pop["quality"][rows] + fcfg.screening_noise * draws.normal(k, step, _NOISE) + fcfg.growth_signal_weight * g12
         bar = np.asarray(fcfg.screening_bar)[rnd] - fcfg.heat_bar_elasticity * np.log(heat) + m.screening_shift(trk, rows)
         passed = draws.uniform(k, step, _PASS) < _logistic(fcfg.screening_slope * (signal - bar))
+        self.round_stats["attempts"] += np.bincount(rnd, minlength=5)
+        self.round_stats["passed"] += np.bincount(rnd[passed], minlength=5)
         if not passed.any():
             return
         rows, k, rnd, trk, heat, g12, signal = (a[passed] for a in (rows, k, rnd, trk, heat, g12, signal))
@@ -204,6 +212,7 @@ class CapitalMarket:
         d = fcfg.dilution_min + (fcfg.dilution_max - fcfg.dilution_min) * draws.uniform(k, step, _DILUTION)
         amount = pre * d / (1.0 - d)
         u_pick = draws.uniform(k, step, _PICK)
+        rank = -(signal - bar[passed])  # when money is short, investors take the best applicants first
 
         n_deals = rows.size
         lead = np.full(n_deals, -1, dtype=np.int64)  # investor index
@@ -217,7 +226,7 @@ class CapitalMarket:
             w = np.repeat(cap[:, None], 1, axis=1)
             j = np.flatnonzero(seed)
             pick = _pick(w, np.zeros(j.size, dtype=np.int64), u_pick[j])
-            ok = _fit_capacity(pick, amount[j], cap, u_pick[j])
+            ok = _fit_capacity(pick, amount[j], cap, rank[j])
             lead[j[ok]] = np.array([angels[p].index for p in pick[ok]], dtype=np.int64)
         # --- venture rounds: early funds for A-B, late funds for C+ (with fallback)
         if funds:
@@ -229,7 +238,7 @@ class CapitalMarket:
             cap_new = np.array([f.available_new(step) for f in funds])
             early = np.array([f.focus == "early" for f in funds])
             remaining = cap_new.copy()
-            for stage_mask, primary in ((seed & (lead < 0), early), ((rnd >= 1) & (rnd <= 2), early), (rnd >= 3, ~early)):
+            for stage_mask, primary in (((rnd >= 1) & (rnd <= 2), early), (rnd >= 3, ~early)):
                 for group in (primary, ~primary):
                     j = np.flatnonzero(stage_mask & (lead < 0))
                     if j.size == 0:
@@ -238,12 +247,13 @@ class CapitalMarket:
                     if capg.sum() <= 0:
                         continue
                     pick = _pick(capg[:, None] * prefs, trk[j], u_pick[j])
-                    ok = _fit_capacity(pick, amount[j], capg, u_pick[j])
+                    ok = _fit_capacity(pick, amount[j], capg, rank[j])
                     if ok.any():
                         used = np.bincount(pick[ok], weights=amount[j][ok], minlength=len(funds))
                         remaining -= used
                         lead[j[ok]] = np.array([funds[p].index for p in pick[ok]], dtype=np.int64)
         funded = lead >= 0
+        self.round_stats["funded"] += np.bincount(rnd[funded], minlength=5)
         if not funded.any():
             return
         sel = np.flatnonzero(funded)
@@ -260,7 +270,8 @@ class CapitalMarket:
             j = np.flatnonzero(ins)
             want = fcfg.insider_share * lead_amt[j] / (1.0 - fcfg.insider_share)
             uniq = np.unique(prev[j])
-            avail = {int(i): self.investors[int(i)].available_followon(step) for i in uniq}
+            led = np.bincount(lead, weights=lead_amt, minlength=len(self.investors))
+            avail = {int(i): max(0.0, self.investors[int(i)].available_followon(step) - led[int(i)]) for i in uniq}
             demand = np.bincount(np.searchsorted(uniq, prev[j]), weights=want, minlength=uniq.size)
             ratio = np.array([min(1.0, avail[int(i)] / dmd) if dmd > 0 else 0.0 for i, dmd in zip(uniq, demand)])
             got = want * ratio[np.searchsorted(uniq, prev[j])]
@@ -352,11 +363,9 @@ class CapitalMarket:
         rev = pop["revenue"]
         with np.errstate(divide="ignore", invalid="ignore"):
             margin = (rev * (1.0 - fcfg.cost_of_revenue) - wage_bill(pop["employees"], fcfg)) / rev
-        u = draws.uniform(pop["key"], step, _BANK_APPLY)
-        elig = (rev >= bcfg.min_revenue_mcny) & (pop["debt"] <= 0) & (margin >= bcfg.min_margin) & (
-            u < bcfg.apply_probability * m.credit_multiplier
-        )
-        rows = np.flatnonzero(elig)
+        cand = np.flatnonzero((rev >= bcfg.min_revenue_mcny) & (pop["debt"] <= 0) & (margin >= bcfg.min_margin))
+        u = draws.uniform(pop["hkey"][cand], step, _BANK_APPLY, prehashed=True)
+        rows = cand[u < bcfg.apply_probability * m.credit_multiplier]
         if rows.size == 0:
             return
         amount = bcfg.loan_to_revenue * rev[rows] * m.loan_size_multiplier
@@ -432,15 +441,15 @@ class CapitalMarket:
         val = pop["valuation"]
         rev = pop["revenue"]
         dt = 1.0 / 12.0
-        ipo_ok = (rev >= ecfg.ipo_min_revenue_mcny) & (val >= ecfg.ipo_min_valuation_mcny) & (age >= ecfg.ipo_min_age_years)
+        cand = np.flatnonzero((rev >= ecfg.ipo_min_revenue_mcny) & (val >= ecfg.ipo_min_valuation_mcny) & (age >= ecfg.ipo_min_age_years))
         p_ipo = 1.0 - np.exp(-ecfg.ipo_rate * m.ipo_multiple * dt)
-        ipo = ipo_ok & (draws.uniform(keys, step, _IPO) < p_ipo)
-        r_ipo = np.flatnonzero(ipo)
+        r_ipo = cand[draws.uniform(pop["hkey"][cand], step, _IPO, prehashed=True) < p_ipo]
         v_ipo = val[r_ipo] * np.exp(ecfg.ipo_uplift_mean + ecfg.ipo_uplift_sigma * draws.normal(keys[r_ipo], step, _IPO_UPLIFT))
-        acq_ok = (pop["employees"] >= ecfg.acquisition_min_employees) & ~ipo
+        acq_ok = pop["employees"] >= ecfg.acquisition_min_employees
+        acq_ok[r_ipo] = False
+        cand = np.flatnonzero(acq_ok)
         p_acq = 1.0 - np.exp(-ecfg.acquisition_rate * m.acquisition_multiple * dt)
-        acq = acq_ok & (draws.uniform(keys, step, _ACQ) < p_acq)
-        r_acq = np.flatnonzero(acq)
+        r_acq = cand[draws.uniform(pop["hkey"][cand], step, _ACQ, prehashed=True) < p_acq]
         base = np.maximum(val[r_acq], ecfg.acquisition_revenue_multiple * rev[r_acq])
         v_acq = base * np.exp(ecfg.acquisition_price_mean + ecfg.acquisition_price_sigma * draws.normal(keys[r_acq], step, _ACQ_PRICE))
         out["ipo"] = (r_ipo, v_ipo)

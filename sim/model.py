@@ -382,7 +382,7 @@ class EcosystemModel(mesa.Model):
             track = firm_rules.choose_tracks(self.draws["founding"].uniform(keys, step, 0), weights)
             orig = np.full(n, code, dtype=np.int8)
             state = firm_rules.founding_state(keys, orig, fcfg, self.draws["founding"], step)
-            self.population.add(step, key=keys, origin=orig, track=track, **state)
+            self.population.add(step, key=keys, hkey=KeyedDraws.prehash(keys), origin=orig, track=track, **state)
             self.ledger["founder_cash"] += float(state["cash"].sum())
             self.counts["births"] += n
             self.counts[f"births_{origin}"] += n

@@ -19,6 +19,7 @@ from sim.stages import HISTORY_YEARS
 LIVE_COLUMNS: dict[str, tuple] = {
     "id": (np.int64, (), -1),
     "key": (np.uint64, (), 0),
+    "hkey": (np.uint64, (), 0),  # KeyedDraws.prehash(key): what the per-step draws use
     "born": (np.int32, (), 0),
     "origin": (np.int8, (), 0),
     "track": (np.int32, (), 0),

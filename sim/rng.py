@@ -90,21 +90,44 @@ class KeyedDraws:
             x = _mix(keys * _GOLD + self._base)
             return _mix(x ^ (counter * _M2 + _GOLD))
 
-    def uniform(self, keys: np.ndarray, step: int, slot: int = 0) -> np.ndarray:
-        """Uniform numbers in the open interval (0, 1)."""
+    @staticmethod
+    def prehash(keys: np.ndarray) -> np.ndarray:
+        """Hash firm keys once (at birth) so that each later draw costs one mixing round.
+
+        Draws from :meth:`uniform` and friends with ``prehashed=True`` take these values."""
+        keys = np.asarray(keys, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            return _mix(keys * _GOLD + _GOLD)
+
+    def _bits_prehashed(self, hkeys: np.ndarray, step: int, slot: int) -> np.ndarray:
+        if not 0 <= int(slot) < 256:
+            raise ValueError(f"slot {slot} outside [0, 255]; larger slots would repeat slot {int(slot) & 0xFF}")
+        counter = np.uint64((int(step) & 0xFFFFFFFF) << 8 | (int(slot) & 0xFF))
+        with np.errstate(over="ignore"):
+            c = _mix(np.asarray([self._base ^ (counter * _M2 + _GOLD)], dtype=np.uint64))[0]
+            return _mix(hkeys ^ c)
+
+    def uniform(self, keys: np.ndarray, step: int, slot: int = 0, prehashed: bool = False) -> np.ndarray:
+        """Uniform numbers in the open interval (0, 1).
+
+        With ``prehashed=True`` the keys are the output of :meth:`prehash`: the draws are
+        still a fixed function of (seed, stream, key, step, slot), at half the cost."""
+        if prehashed:
+            b = (self._bits_prehashed(np.asarray(keys, dtype=np.uint64), step, slot) >> np.uint64(11)) | np.uint64(1)
+            return b.astype(np.float64) * _TO_UNIT
         # 53 bits with the lowest forced to 1: an odd multiple of 2**-53, exactly representable,
         # so the result lies in [2**-53, 1 - 2**-53]. (Adding 0.5 to 53 bits, as before, rounds
         # to 2**53 for the largest value and returned exactly 1.0.)
         b = (self.bits(keys, step, slot) >> np.uint64(11)) | np.uint64(1)
         return b.astype(np.float64) * _TO_UNIT
 
-    def normal(self, keys: np.ndarray, step: int, slot: int = 0) -> np.ndarray:
+    def normal(self, keys: np.ndarray, step: int, slot: int = 0, prehashed: bool = False) -> np.ndarray:
         """Standard normal numbers by inversion of the uniform draw."""
-        return ndtri(self.uniform(keys, step, slot))
+        return ndtri(self.uniform(keys, step, slot, prehashed))
 
-    def laplace(self, keys: np.ndarray, step: int, slot: int = 0) -> np.ndarray:
+    def laplace(self, keys: np.ndarray, step: int, slot: int = 0, prehashed: bool = False) -> np.ndarray:
         """Laplace numbers with unit variance (scale 1/sqrt(2))."""
-        u = self.uniform(keys, step, slot) - 0.5
+        u = self.uniform(keys, step, slot, prehashed) - 0.5
         return -np.sign(u) * np.log1p(-2.0 * np.abs(u)) / np.sqrt(2.0)
 
 
