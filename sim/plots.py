@@ -207,7 +207,10 @@ def _plot_funnel(ts: pd.DataFrame | None, summary: dict[str, Any], cjk: bool) ->
         color = _STAGE_COLORS[col.removeprefix("new_")]
         vals = per_year[col].to_numpy()
         bars = ax2.bar(years + off, vals, width=w, align="edge", color=color, label=label)
-        ax2.bar_label(bars, labels=[f"{v:,}" for v in vals], fontsize=8, padding=2)
+        if len(years) <= 15:
+            ax2.bar_label(bars, labels=[f"{v:,}" for v in vals], fontsize=8, padding=2)
+        elif len(years) <= 40:
+            ax2.bar_label(bars, labels=[f"{v:,}" for v in vals], fontsize=6, padding=2, rotation=90)
     for y, months in per_year["months"].items():
         if months < 12:
             ax2.text(y + 0.5, 0.98, f"{months} months", transform=ax2.get_xaxis_transform(), ha="center", va="top", fontsize=8, color="0.4")
@@ -215,8 +218,9 @@ def _plot_funnel(ts: pd.DataFrame | None, summary: dict[str, Any], cjk: bool) ->
     ax2.set_title("New gazelles and new unicorns per year", fontsize=11, loc="left")
     ax2.margins(y=0.15)
     ax2.grid(True, axis="y", alpha=0.3)
-    ax2.legend(loc="upper left", fontsize=9)
-    ax2.set_xticks(years + 0.5, [str(int(y)) for y in years])
+    ax2.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=9, frameon=False, borderaxespad=0.1)
+    every = max(1, math.ceil(len(years) / 15))  # keep year labels readable on long runs
+    ax2.set_xticks(years + 0.5, [str(int(y)) if i % every == 0 else "" for i, y in enumerate(years)])
     ax2.set_xticks(np.append(years, years[-1] + 1), minor=True)
     ax2.tick_params(axis="x", which="major", length=0)
     ax2.tick_params(axis="x", which="minor", length=6)
