@@ -36,12 +36,16 @@ $(STAMP): pyproject.toml | $(PY)
 $(PY):
 	@set -e; py="$${PYTHON:-}"; \
 	if [ -z "$$py" ]; then \
-	  for c in python3.12 $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12; do \
+	  for c in python3.12 $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12 \
+	           $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12; do \
 	    if "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1; then py="$$c"; break; fi; \
 	  done; \
 	fi; \
-	if [ -z "$$py" ] || ! "$$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1; then \
-	  echo "error: Python 3.12 not found (tried python3.12 on PATH and \$$(pyenv root)/versions/3.12*)." >&2; \
+	if [ -n "$${PYTHON:-}" ] && ! "$$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1; then \
+	  echo "error: PYTHON=$$py is not a Python 3.12 interpreter." >&2; exit 1; \
+	fi; \
+	if [ -z "$$py" ]; then \
+	  echo "error: Python 3.12 not found (tried python3.12 on PATH, \$$(pyenv root)/versions/3.12* and ~/.pyenv/versions/3.12*)." >&2; \
 	  echo "Install it, e.g. 'pyenv install 3.12' (https://github.com/pyenv/pyenv) or your system's python3.12 package," >&2; \
 	  echo "or point to it: make PYTHON=/path/to/python3.12 run" >&2; \
 	  exit 1; \
