@@ -242,6 +242,17 @@ _TABLES = [
         optional=True,
     ),
     TableSchema(
+        "stage_changes",
+        "Every change of a firm's stage (startup, gazelle, unicorn), warm-up included.",
+        "one per firm and step at which its stage changed (a firm can move up or back down)",
+        (
+            _C("firm_id", I64, "", "Firm (firms.firm_id)."),
+            _C("step", I32, _STEP, "Step of the change (negative: warm-up)."),
+            _C("from_stage", STR, "", "Stage before the change.", choices=STAGES),
+            _C("to_stage", STR, "", "Stage after the change.", choices=STAGES),
+        ),
+    ),
+    TableSchema(
         "deals",
         "Every investment and loan made during the observed window.",
         "one per deal (an investor putting money into a firm in a step)",
@@ -302,7 +313,7 @@ _TABLES = [
             _C("investor_id", I32, "", "Investor identifier (deals.investor_id, positions.investor_id)."),
             _C("kind", STR, "", "Kind of investor.", choices=INVESTOR_KINDS),
             _C("name", STR, "", "Display name."),
-            _C("vintage_year", I16, "year", "Year the investor (fund) started investing."),
+            _C("vintage_year", I16, "year", "Year the fund started investing (VC and guidance funds); null for angels and banks.", nullable=True),
             _C("size", F64, "mcny", "Fund size, lending capacity or angel wealth available for investing."),
             _C("committed", F64, "mcny", "Capital committed by LPs (equal to size for angels and banks)."),
             _C("invested", F64, "mcny", "Total money put into firms."),

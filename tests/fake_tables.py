@@ -150,7 +150,10 @@ def make_fake_results(
             "investor_id": np.arange(len(kinds)),
             "kind": kinds,
             "name": [f"{k} {i}" for i, k in enumerate(kinds)],
-            "vintage_year": [START_YEAR - 2 + (i % 3) for i in range(len(kinds))],
+            "vintage_year": pd.array(
+                [START_YEAR - 2 + (i % 3) if k in ("vc", "guidance_fund") else None for i, k in enumerate(kinds)],
+                dtype="Int16",
+            ),
             "size": [5.0] * 4 + [500.0, 800.0, 300.0, 1200.0, 2000.0, 10_000.0],
             "committed": [5.0] * 4 + [500.0, 800.0, 300.0, 1200.0, 2000.0, 10_000.0],
             "invested": 0.0,
@@ -254,8 +257,22 @@ def make_fake_results(
     else:
         firm_years_df = empty_frame("firm_years")
 
+    # ---- stage_changes, derived from firms (stages only move up in the fake)
+    g, u = firms["gazelle_step"], firms["unicorn_step"]
+    changes = pd.concat(
+        [
+            pd.DataFrame({"firm_id": firms.loc[g.notna(), "firm_id"], "step": g[g.notna()],
+                          "from_stage": "startup", "to_stage": "gazelle"}),
+            pd.DataFrame({"firm_id": firms.loc[u.notna(), "firm_id"], "step": u[u.notna()],
+                          "from_stage": "gazelle", "to_stage": "unicorn"}),
+        ],
+        ignore_index=True,
+    ).sort_values(["step", "firm_id"], kind="stable")
+    changes["step"] = changes["step"].astype("int32")
+
     tables = {
         "timeseries": _typed("timeseries", timeseries),
+        "stage_changes": _typed("stage_changes", changes),
         "firms": _typed("firms", firms),
         "firm_years": firm_years_df,
         "deals": _typed("deals", deals),
