@@ -189,12 +189,13 @@ def _plot_funnel(ts: pd.DataFrame | None, summary: dict[str, Any], cjk: bool) ->
         y = np.where(y > 0, y, np.nan)  # zero cannot be shown on a log axis
         ax1.plot(t, y, color=_STAGE_COLORS[col], lw=2, label=f"{label} (end: {int(ts[col].iloc[-1]):,})")
     ax1.set_yscale("log")
-    ax1.set_ylabel("live firms at month end\n(count, log scale)")
+    zeros = (ts[["startups", "gazelles", "unicorns"]].to_numpy() == 0).any()
+    ax1.set_ylabel("live firms at month end\n(count, log scale" + ("; zeros not drawn)" if zeros else ")"))
     ax1.set_title("Live firms by stage", fontsize=11, loc="left")
     ax1.grid(True, which="major", axis="y", alpha=0.3)
     ax1.grid(True, which="minor", axis="y", alpha=0.1)
     ax1.grid(True, which="minor", axis="x", alpha=0.3)  # year boundaries (ticks set on ax2)
-    ax1.legend(loc="best", fontsize=9)
+    ax1.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, fontsize=9, frameon=False, borderaxespad=0.1)
     if not np.isfinite(ax1.get_ylim()).all() or (ts[["startups", "gazelles", "unicorns"]].to_numpy() == 0).all():
         ax1.set_yscale("linear")
 
