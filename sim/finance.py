@@ -20,7 +20,9 @@ Rounds (vectorised over all firms looking for money in a month):
    is drawn with probability proportional to its free money times its preference for the
    firm's track; a fund that would over-commit in the month keeps its best applicants (by
    screening margin) and drops the rest, who may try again later. The
-   previous lead takes ``insider_share`` of a later round from its reserves. In tracks of the
+   previous lead takes ``insider_share`` of a later round from its reserves; a venture-backed
+   firm that passed screening but found no new lead is carried by its last lead alone (an
+   inside round) if that fund still has the money. In tracks of the
    mandated directions a guidance fund adds ``coinvest_ratio`` per unit of VC money.
 5. **Books.** Each participation is a *lot*: money in, shares bought (new shares are issued,
    so earlier holders are diluted). Exits pay lots pro rata to their shares after debt is
@@ -151,6 +153,7 @@ class CapitalMarket:
         self.flows = {"angel": 0.0, "vc": 0.0, "guidance_fund": 0.0, "bank": 0.0}
         # cumulative counts by round (seed, A, B, C, D+): firms that tried, passed screening, got money
         self.round_stats = {k: np.zeros(5, dtype=np.int64) for k in ("attempts", "passed", "funded")}
+        self.inside_rounds = 0
 
     # ------------------------------------------------------------------ investors
     def add(self, agent) -> int:
@@ -238,8 +241,9 @@ class CapitalMarket:
             cap_new = np.array([f.available_new(step) for f in funds])
             early = np.array([f.focus == "early" for f in funds])
             remaining = cap_new.copy()
-            for stage_mask, primary in (((rnd >= 1) & (rnd <= 2), early), (rnd >= 3, ~early)):
-                for group in (primary, ~primary):
+            # later rounds first; they may fall back on early funds, but A-B rounds stay with early funds
+            for stage_mask, groups in (((rnd >= 3), (~early, early)), (((rnd >= 1) & (rnd <= 2)), (early,))):
+                for group in groups:
                     j = np.flatnonzero(stage_mask & (lead < 0))
                     if j.size == 0:
                         break
@@ -252,6 +256,20 @@ class CapitalMarket:
                         used = np.bincount(pick[ok], weights=amount[j][ok], minlength=len(funds))
                         remaining -= used
                         lead[j[ok]] = np.array([funds[p].index for p in pick[ok]], dtype=np.int64)
+        # inside rounds: a venture-backed firm that found no new lead is carried by its last lead
+        prev_all = pop["lead"][rows]
+        inside = (lead < 0) & (rnd >= 1) & (prev_all >= 0)
+        if inside.any():
+            j = np.flatnonzero(inside)
+            order = j[np.argsort(rank[j], kind="stable")]
+            spent: dict[int, float] = {}
+            for d in order:
+                f = self.investors[int(prev_all[d])]
+                room = f.available_followon(step) - spent.get(f.index, 0.0)
+                if room >= amount[d]:
+                    lead[d] = f.index
+                    spent[f.index] = spent.get(f.index, 0.0) + amount[d]
+                    self.inside_rounds += 1
         funded = lead >= 0
         self.round_stats["funded"] += np.bincount(rnd[funded], minlength=5)
         if not funded.any():
@@ -437,11 +455,11 @@ class CapitalMarket:
         ecfg = m.cfg.ecosystem.exits
         draws = m.draws["finance"]
         keys = pop["key"]
-        age = (step - pop["born"]) / 12.0
         val = pop["valuation"]
         rev = pop["revenue"]
         dt = 1.0 / 12.0
-        cand = np.flatnonzero((rev >= ecfg.ipo_min_revenue_mcny) & (val >= ecfg.ipo_min_valuation_mcny) & (age >= ecfg.ipo_min_age_years))
+        cand = np.flatnonzero((val >= ecfg.ipo_min_valuation_mcny) & (rev >= ecfg.ipo_min_revenue_mcny))
+        cand = cand[(step - pop["born"][cand]) >= 12.0 * ecfg.ipo_min_age_years]
         p_ipo = 1.0 - np.exp(-ecfg.ipo_rate * m.ipo_multiple * dt)
         r_ipo = cand[draws.uniform(pop["hkey"][cand], step, _IPO, prehashed=True) < p_ipo]
         v_ipo = val[r_ipo] * np.exp(ecfg.ipo_uplift_mean + ecfg.ipo_uplift_sigma * draws.normal(keys[r_ipo], step, _IPO_UPLIFT))

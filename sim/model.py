@@ -36,7 +36,7 @@ from sim.config import Config, ConfigError, validate
 from sim.finance import CapitalMarket
 from sim.population import END_KINDS, ORIGINS, FirmPopulation
 from sim.rng import KeyedDraws, Streams, birth_keys
-from sim.stages import GAZELLE, STARTUP, UNICORN, gazelle_mask, unicorn_mask
+from sim.stages import GAZELLE, STARTUP, UNICORN, gazelle_mask, unicorn_mask, unicorn_threshold_mcny
 from sim.tracks import TrackRegistry, load_track_system
 
 #: The phases of one monthly step, in order: (name, method). Edit here, nowhere else.
@@ -52,6 +52,7 @@ PHASES: tuple[tuple[str, str], ...] = (
     ("stages", "phase_stages"),
     ("year_end", "phase_year_end"),
     ("record", "phase_record"),
+    ("ageing", "phase_ageing"),
 )
 
 STEP_OFFSET = 1 << 16  # keeps birth-key steps non-negative during the warm-up
@@ -399,6 +400,8 @@ class EcosystemModel(mesa.Model):
         crowding = np.where(capacity > 0, used / np.maximum(capacity, 1e-9), 0.0)
         firm_rules.grow(pop, fcfg, self.draws["firms"], self.current_step, track_growth, crowding)
         firm_rules.hire(pop, fcfg)
+        if self.current_step % 3 == 0:
+            firm_rules.update_volatility(pop, fcfg)
         operating = firm_rules.burn_cash(pop, fcfg)
         self.ledger["operating"] += operating
         self.market.service_loans(self.current_step)
@@ -441,8 +444,9 @@ class EcosystemModel(mesa.Model):
         if pop.n == 0:
             return
         step = self.current_step
-        age = firm_rules.age_years(pop, step)
-        uni = unicorn_mask(pop["valuation"], age, pop["raised"], self.cfg.stages)
+        uni = np.zeros(pop.n, dtype=bool)
+        cand = np.flatnonzero(pop["valuation"] >= unicorn_threshold_mcny(self.cfg.stages))
+        uni[cand] = unicorn_mask(pop["valuation"][cand], firm_rules.age_years(pop, step, cand), pop["raised"][cand], self.cfg.stages)
         ids = pop["id"]
         rec_u = pop.rec["unicorn_step"]
         new_u = uni & (rec_u[ids] < 0)
@@ -509,6 +513,9 @@ class EcosystemModel(mesa.Model):
                 )
         self.market.fund_cycle(step)
         self.market.drift_prefs()
+
+    def phase_ageing(self) -> None:
+        firm_rules.get_older(self.population, self.cfg.ecosystem.firms)
 
     def phase_record(self) -> None:
         step = self.current_step

@@ -39,6 +39,9 @@ LIVE_COLUMNS: dict[str, tuple] = {
     "stage": (np.int8, (), 0),
     "gazelle_flag": (np.bool_, (), False),
     "growth_12m": (np.float64, (), 0.0),
+    "qdecay": (np.float64, (), 1.0),  # exp(-age / growth_age_decay_years), kept by multiplication
+    "newness": (np.float64, (), 1.0),  # exp(-age / closure_decay_years), kept by multiplication
+    "vol": (np.float64, (), 0.0),  # growth volatility, refreshed quarterly from employees
     "emp_hist": (np.float64, (HISTORY_YEARS,), np.nan),
     "rev_hist": (np.float64, (HISTORY_YEARS,), np.nan),
 }

@@ -30,6 +30,7 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
 _S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
 _TO_UNIT = 1.0 / float(1 << 53)
+_INV_SQRT2 = 1.0 / np.sqrt(2.0)
 
 
 def name_key(name: str) -> int:
@@ -126,9 +127,15 @@ class KeyedDraws:
         return ndtri(self.uniform(keys, step, slot, prehashed))
 
     def laplace(self, keys: np.ndarray, step: int, slot: int = 0, prehashed: bool = False) -> np.ndarray:
-        """Laplace numbers with unit variance (scale 1/sqrt(2))."""
-        u = self.uniform(keys, step, slot, prehashed) - 0.5
-        return -np.sign(u) * np.log1p(-2.0 * np.abs(u)) / np.sqrt(2.0)
+        """Laplace numbers with unit variance (scale 1/sqrt(2)).
+
+        A random sign (the top bit) times an exponential variate (``-log u`` from the next 52
+        bits): one logarithm per draw, which matters in the hot path."""
+        b = self._bits_prehashed(np.asarray(keys, dtype=np.uint64), step, slot) if prehashed else self.bits(keys, step, slot)
+        u = (((b >> np.uint64(11)) & np.uint64((1 << 52) - 1)) | np.uint64(1)).astype(np.float64) * (1.0 / float(1 << 52))
+        e = np.log(u)  # <= 0
+        e *= _INV_SQRT2
+        return np.where(b >> np.uint64(63), -e, e)
 
 
 def birth_keys(step: int, channel: int, n: int, start_rank: int = 0) -> np.ndarray:
