@@ -97,14 +97,55 @@ def test_name_key_is_stable():
 
 # ---------------------------------------------------------------------------------------------
 # Keyed draws: reproducibility and the common-random-numbers property
+#
+# The model may call KeyedDraws with raw birth keys or with keys hashed once at birth
+# (KeyedDraws.prehash, prehashed=True). Both paths are tested with the same checks.
 # ---------------------------------------------------------------------------------------------
 
+MODES = ["plain", "prehashed"]
 
-def test_keyed_same_inputs_same_draws():
+
+class Drawer:
+    """KeyedDraws called with raw keys, or with keys prehashed once as the model does."""
+
+    def __init__(self, seed: int, name: str, mode: str):
+        self.kd = KeyedDraws(seed, name)
+        self.pre = mode == "prehashed"
+
+    def _k(self, keys):
+        keys = np.asarray(keys, dtype=np.uint64)
+        return KeyedDraws.prehash(keys) if self.pre else keys
+
+    def uniform(self, keys, step, slot=0):
+        return self.kd.uniform(self._k(keys), step, slot, prehashed=self.pre)
+
+    def normal(self, keys, step, slot=0):
+        return self.kd.normal(self._k(keys), step, slot, prehashed=self.pre)
+
+    def laplace(self, keys, step, slot=0):
+        return self.kd.laplace(self._k(keys), step, slot, prehashed=self.pre)
+
+
+@pytest.fixture(params=MODES)
+def mode(request) -> str:
+    return request.param
+
+
+def test_keyed_same_inputs_same_draws(mode):
     keys = birth_keys(3, 0, 1000)
-    a = KeyedDraws(11, "growth").uniform(keys, 25, 2)
-    b = Streams(11).keyed("growth").uniform(keys, 25, 2)
+    a = Drawer(11, "growth", mode).uniform(keys, 25, 2)
+    b = Drawer(11, "growth", mode).uniform(keys, 25, 2)
     np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(KeyedDraws(11, "growth").uniform(keys, 25, 2), Streams(11).keyed("growth").uniform(keys, 25, 2))
+
+
+def test_prehash_is_elementwise_and_injective():
+    keys = realistic_keys(100_000)
+    h = KeyedDraws.prehash(keys)
+    assert h.dtype == np.uint64 and len(np.unique(h)) == len(h)
+    np.testing.assert_array_equal(KeyedDraws.prehash(keys[::-7]), h[::-7])
+    # the hash does not depend on the stream: it can be stored once per firm
+    assert not np.array_equal(h, keys)
 
 
 @pytest.mark.parametrize(
@@ -117,18 +158,18 @@ def test_keyed_same_inputs_same_draws():
         dict(slot=3),
     ],
 )
-def test_keyed_draws_change_with_every_input(change):
+def test_keyed_draws_change_with_every_input(change, mode):
     keys = birth_keys(3, 0, 1000)
     base = dict(seed=11, name="growth", step=25, slot=2)
-    a = KeyedDraws(base["seed"], base["name"]).uniform(keys, base["step"], base["slot"])
+    a = Drawer(base["seed"], base["name"], mode).uniform(keys, base["step"], base["slot"])
     new = {**base, **change}
-    b = KeyedDraws(new["seed"], new["name"]).uniform(keys, new["step"], new["slot"])
+    b = Drawer(new["seed"], new["name"], mode).uniform(keys, new["step"], new["slot"])
     assert np.all(a != b)
     assert abs(np.corrcoef(a, b)[0, 1]) < Z / np.sqrt(len(keys))
 
 
-def test_keyed_draws_do_not_depend_on_other_keys_or_order():
-    kd = KeyedDraws(5, "growth")
+def test_keyed_draws_do_not_depend_on_other_keys_or_order(mode):
+    kd = Drawer(5, "growth", mode)
     keys = realistic_keys(20_000)
     full = kd.uniform(keys, 40, 1)
     rng = np.random.default_rng(0)
@@ -150,12 +191,13 @@ def test_keyed_draws_do_not_depend_on_other_keys_or_order():
     np.testing.assert_array_equal(kd.laplace(keys[idx], 40, 1), kd.laplace(keys, 40, 1)[idx])
 
 
-def test_keyed_draws_do_not_depend_on_earlier_calls():
-    kd = KeyedDraws(5, "growth")
+def test_keyed_draws_do_not_depend_on_earlier_calls(mode):
+    kd = Drawer(5, "growth", mode)
     keys = birth_keys(0, 0, 100)
     a = kd.uniform(keys, 10)
     kd.uniform(birth_keys(1, 0, 10_000), 10)
     kd.normal(keys, 11)
+    kd.laplace(keys, 12)
     np.testing.assert_array_equal(kd.uniform(keys, 10), a)
 
 
@@ -166,14 +208,16 @@ def test_keyed_accepts_scalar_like_inputs():
 
 
 @pytest.mark.parametrize("slot", [-1, 256, 1000])
-def test_slots_outside_one_byte_are_refused(slot):
+def test_slots_outside_one_byte_are_refused(slot, mode):
     # slot 256 used to alias slot 0 silently (identical draws for two purposes)
-    with pytest.raises(ValueError, match="slot"):
-        KeyedDraws(1, "x").uniform(birth_keys(0, 0, 3), 0, slot)
+    kd = Drawer(1, "x", mode)
+    for draw in (kd.uniform, kd.normal, kd.laplace):
+        with pytest.raises(ValueError, match="slot"):
+            draw(birth_keys(0, 0, 3), 0, slot)
 
 
-def test_slot_255_is_distinct_from_slot_0():
-    kd = KeyedDraws(1, "x")
+def test_slot_255_is_distinct_from_slot_0(mode):
+    kd = Drawer(1, "x", mode)
     keys = birth_keys(0, 0, 100)
     assert np.all(kd.uniform(keys, 5, 255) != kd.uniform(keys, 5, 0))
 
@@ -183,9 +227,9 @@ def test_slot_255_is_distinct_from_slot_0():
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def uniforms() -> np.ndarray:
-    return KeyedDraws(2024, "growth").uniform(realistic_keys(), 17, 0)
+@pytest.fixture(scope="module", params=MODES)
+def uniforms(request) -> np.ndarray:
+    return Drawer(2024, "growth", request.param).uniform(realistic_keys(), 17, 0)
 
 
 def test_uniform_open_interval_and_moments(uniforms):
@@ -205,30 +249,32 @@ def test_uniform_open_interval_and_moments(uniforms):
     assert ks_pvalue(u, uniform_cdf) > KS_LEVEL
 
 
-def test_uniform_has_no_serial_or_cross_key_correlation():
-    kd = KeyedDraws(2024, "growth")
+def test_uniform_has_no_serial_or_cross_key_correlation(mode):
+    kd = Drawer(2024, "growth", mode)
     keys = realistic_keys(200_000)
     n = len(keys)
     u0 = kd.uniform(keys, 17, 0)
     # the same firms one step later, and in another slot: correlation SE is 1/sqrt(n)
     assert abs(np.corrcoef(u0, kd.uniform(keys, 18, 0))[0, 1]) < Z / np.sqrt(n)
     assert abs(np.corrcoef(u0, kd.uniform(keys, 17, 1))[0, 1]) < Z / np.sqrt(n)
+    # another stream, same firms, step and slot
+    assert abs(np.corrcoef(u0, Drawer(2024, "closure", mode).uniform(keys, 17, 0))[0, 1]) < Z / np.sqrt(n)
     # neighbouring birth ranks (keys k and k+1) in the same step
     assert abs(np.corrcoef(u0[:-1], u0[1:])[0, 1]) < Z / np.sqrt(n)
 
 
-def test_uniform_over_time_for_few_firms():
-    # one firm's draws across 10^5 steps x 10 slots are also uniform
-    kd = KeyedDraws(3, "closure")
+def test_uniform_over_time_for_few_firms(mode):
+    # one firm's draws across 2000 steps x 10 slots are also uniform
+    kd = Drawer(3, "closure", mode)
     key = birth_keys(-12, 1, 1)
-    u = np.concatenate([kd.uniform(np.full(1, key[0]), s, sl) for s in range(-2_000, 0) for sl in range(0, 256, 26)])
+    u = np.concatenate([kd.uniform(key, s, sl) for s in range(-2_000, 0) for sl in range(0, 256, 26)])
     n = len(u)
     assert abs(u.mean() - 0.5) < Z * np.sqrt(1 / 12 / n)
     assert ks_pvalue(u, uniform_cdf) > KS_LEVEL
 
 
-def test_normal_passes_ks():
-    z = KeyedDraws(2024, "growth").normal(realistic_keys(), 17, 3)
+def test_normal_passes_ks(mode):
+    z = Drawer(2024, "growth", mode).normal(realistic_keys(), 17, 3)
     assert np.all(np.isfinite(z))
     # mean SE 1/sqrt(N) = 1e-3; variance SE sqrt(2/N) = 1.4e-3
     assert abs(z.mean()) < Z / np.sqrt(N)
@@ -240,28 +286,41 @@ def test_normal_passes_ks():
     assert abs(tail - p) < Z * np.sqrt(p / N)
 
 
-def test_laplace_has_unit_variance_and_passes_ks():
-    x = KeyedDraws(2024, "growth").laplace(realistic_keys(), 17, 4)
+def test_laplace_has_unit_variance_and_passes_ks(mode):
+    x = Drawer(2024, "growth", mode).laplace(realistic_keys(), 17, 4)
     assert np.all(np.isfinite(x))
     # unit-variance Laplace: mean SE 1e-3; kurtosis 6, so variance SE sqrt((6-1)/N) = 2.2e-3
     assert abs(x.mean()) < Z / np.sqrt(N)
     assert abs(x.var() - 1.0) < Z * np.sqrt(5 / N)
     assert ks_pvalue(x, lambda v: laplace_cdf(v, 1 / np.sqrt(2))) > KS_LEVEL
+    # sign and magnitude are independent: P(x > 0) = 1/2 among large and small draws alike
+    big = np.abs(x) > 1.0
+    for part in (big, ~big):
+        frac = np.mean(x[part] > 0)
+        assert abs(frac - 0.5) < Z * np.sqrt(0.25 / part.sum())
 
 
-def test_extreme_bit_patterns_stay_inside_the_open_interval(monkeypatch):
+EXTREME = np.array([0, 1, 2**11 - 1, 2**11, 2**63 - 1, 2**63, 2**64 - 2**11, 2**64 - 1], dtype=np.uint64)
+
+
+def test_extreme_bit_patterns_stay_inside_the_open_interval(monkeypatch, mode):
     # All-ones bits used to give exactly 1.0 (53 bits + 0.5 rounds up to 2**53), and then
-    # normal() returned +inf and laplace() -inf. Force the extreme patterns.
-    extreme = np.array([0, 1, 2**11 - 1, 2**11, 2**63, 2**64 - 2**11, 2**64 - 1], dtype=np.uint64)
-    monkeypatch.setattr(KeyedDraws, "bits", lambda self, keys, step, slot=0: extreme.copy())
-    kd = KeyedDraws(0, "x")
-    u = kd.uniform(None, 0)
+    # normal() returned +inf and laplace() -inf. Force the extreme patterns on both paths.
+    monkeypatch.setattr(KeyedDraws, "bits", lambda self, keys, step, slot=0: EXTREME.copy())
+    if mode == "prehashed":
+        if not hasattr(KeyedDraws, "_bits_prehashed"):
+            pytest.skip("no separate prehashed bit generator to patch")
+        monkeypatch.setattr(KeyedDraws, "_bits_prehashed", lambda self, keys, step, slot=0: EXTREME.copy())
+    kd = Drawer(0, "x", mode)
+    keys = np.zeros(len(EXTREME), dtype=np.uint64)
+    u = kd.uniform(keys, 0)
     assert np.all(u > 0.0) and np.all(u < 1.0)
     assert u[0] == 2.0**-53 and u[-1] == 1.0 - 2.0**-53
     assert np.all(np.diff(u) >= 0)  # monotone in the bits
-    assert np.all(np.isfinite(kd.normal(None, 0)))
-    assert np.all(np.isfinite(kd.laplace(None, 0)))
-    assert kd.normal(None, 0)[-1] == pytest.approx(8.21, abs=0.01)  # ndtri(1 - 2**-53)
+    z = kd.normal(keys, 0)
+    assert np.all(np.isfinite(z))
+    assert z[-1] == pytest.approx(8.21, abs=0.01)  # ndtri(1 - 2**-53)
+    assert np.all(np.isfinite(kd.laplace(keys, 0)))
 
 
 # ---------------------------------------------------------------------------------------------
