@@ -40,7 +40,7 @@ Python. Override any key on the command line with `key=value`:
 
 ```
 .venv/bin/python -m sim scale=0.01 years=5 seed=3 hydra.run.dir=out/demo
-.venv/bin/python -m sim ecosystem.firms.births_per_year=90000 stages.gazelle_definition=tiered_cn
+.venv/bin/python -m sim scale=0.01 ecosystem.firms.births_per_year=90000 stages.gazelle_definition=tiered_cn
 .venv/bin/python -m sim --multirun seed=1,2,3 scale=0.01
 ```
 
