@@ -262,13 +262,16 @@ class CapitalMarket:
         if inside.any():
             j = np.flatnonzero(inside)
             order = j[np.argsort(rank[j], kind="stable")]
-            spent: dict[int, float] = {}
+            # money each fund still has this month after leading new deals
+            room = {}
+            for i in np.unique(prev_all[j]):
+                f = self.investors[int(i)]
+                room[f.index] = f.available_followon(step) - float(lead_amt[lead == f.index].sum())
             for d in order:
-                f = self.investors[int(prev_all[d])]
-                room = f.available_followon(step) - spent.get(f.index, 0.0)
-                if room >= amount[d]:
-                    lead[d] = f.index
-                    spent[f.index] = spent.get(f.index, 0.0) + amount[d]
+                i = int(prev_all[d])
+                if room[i] >= amount[d]:
+                    lead[d] = i
+                    room[i] -= amount[d]
                     self.inside_rounds += 1
         funded = lead >= 0
         self.round_stats["funded"] += np.bincount(rnd[funded], minlength=5)

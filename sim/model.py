@@ -34,7 +34,7 @@ from agents.institutes import ResearchInstitute
 from agents.investors import Angel, Bank, GuidanceFund, VCFund
 from sim.config import Config, ConfigError, validate
 from sim.finance import CapitalMarket
-from sim.population import END_KINDS, ORIGINS, FirmPopulation
+from sim.population import END_KINDS, NEVER, ORIGINS, FirmPopulation
 from sim.rng import KeyedDraws, Streams, birth_keys
 from sim.stages import GAZELLE, STARTUP, UNICORN, gazelle_mask, unicorn_mask, unicorn_threshold_mcny
 from sim.tracks import TrackRegistry, load_track_system
@@ -449,12 +449,17 @@ class EcosystemModel(mesa.Model):
         uni[cand] = unicorn_mask(pop["valuation"][cand], firm_rules.age_years(pop, step, cand), pop["raised"][cand], self.cfg.stages)
         ids = pop["id"]
         rec_u = pop.rec["unicorn_step"]
-        new_u = uni & (rec_u[ids] < 0)
+        new_u = uni & (rec_u[ids] == NEVER)
         if new_u.any():
             new_ids = ids[new_u]
             rec_u[new_ids] = step
-            np.add.at(self.tracks.i["unicorns_ever"], pop["track"][new_u], 1)
-            self.attention_firms += np.bincount(pop["track"][new_u], minlength=self.tracks.n) * 2.0
+            new_tracks = pop["track"][new_u]
+            np.add.at(self.tracks.i["unicorns_ever"], new_tracks, 1)
+            for t in np.unique(new_tracks):  # "独角兽的出现是赛道成形的里程碑": the first unicorn forms a track
+                if self.tracks.i["formed_step"][t] == NEVER:
+                    self.tracks.i["formed_step"][t] = step
+                    self.tracks.set_state(int(t), "formed", step)
+            self.attention_firms += np.bincount(new_tracks, minlength=self.tracks.n) * 2.0
             self.counts["new_unicorns"] = int(new_u.sum())
             for fid in new_ids:  # unicorns are rare and get individual attention: register them
                 self.firm(int(fid))
@@ -490,7 +495,7 @@ class EcosystemModel(mesa.Model):
             pop["gazelle_flag"][:] = flag
             ids = pop["id"]
             rec_g = pop.rec["gazelle_step"]
-            new_g = flag & (rec_g[ids] < 0)
+            new_g = flag & (rec_g[ids] == NEVER)
             if new_g.any():
                 rec_g[ids[new_g]] = step
                 np.add.at(self.tracks.i["gazelles_ever"], pop["track"][new_g], 1)

@@ -15,6 +15,10 @@ import numpy as np
 
 from sim.stages import HISTORY_YEARS
 
+#: "never" for a step column: warm-up steps are negative, so -1 is a real step (December
+#: before start_year) and cannot mean "not yet".
+NEVER = np.iinfo(np.int32).min
+
 # name: (dtype, trailing shape, fill value)
 LIVE_COLUMNS: dict[str, tuple] = {
     "id": (np.int64, (), -1),
@@ -50,10 +54,10 @@ RECORD_COLUMNS: dict[str, tuple] = {
     "born_step": (np.int32, 0),
     "origin": (np.int8, 0),
     "track_id": (np.int32, -1),
-    "end_step": (np.int32, -1),
+    "end_step": (np.int32, NEVER),
     "end_kind": (np.int8, 0),
-    "gazelle_step": (np.int32, -1),
-    "unicorn_step": (np.int32, -1),
+    "gazelle_step": (np.int32, NEVER),
+    "unicorn_step": (np.int32, NEVER),
     "total_raised": (np.float64, 0.0),
     "employees": (np.float64, 0.0),
     "revenue": (np.float64, 0.0),

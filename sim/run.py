@@ -137,7 +137,7 @@ def firms_table(model) -> pd.DataFrame:
     pop.snapshot_records()
     n = pop.n_ever
     rec = {k: v[:n] for k, v in pop.rec.items()}
-    ended = rec["end_step"] >= 0
+    ended = rec["end_kind"] != 0
     end_kind = np.asarray(END_KINDS, dtype=object)[rec["end_kind"]]
     return pd.DataFrame(
         {
@@ -145,7 +145,7 @@ def firms_table(model) -> pd.DataFrame:
             "born_step": rec["born_step"].astype(np.int32),
             "origin": _cat(rec["origin"], ORIGINS),
             "track_id": rec["track_id"].astype(np.int32),
-            "end_step": nullable_int(np.where(ended, rec["end_step"], -1)),
+            "end_step": nullable_int(rec["end_step"]),
             "end_kind": pd.array(end_kind, dtype="string"),
             "gazelle_step": nullable_int(rec["gazelle_step"]),
             "unicorn_step": nullable_int(rec["unicorn_step"]),

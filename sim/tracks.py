@@ -23,6 +23,7 @@ import numpy as np
 import yaml
 
 from sim.config import ConfigError
+from sim.population import NEVER
 
 DIRECTIONS = ("商业", "民生", "社会", "数字", "产业", "科技")
 DIRECTION_EN = {
@@ -114,7 +115,7 @@ class TrackRegistry:
         self.n = 0
         self._cap = capacity
         self.f = {c: np.zeros(capacity) for c in _FLOAT_COLS}
-        self.i = {c: np.full(capacity, -1, dtype=np.int64) for c in _INT_COLS}
+        self.i = {c: np.full(capacity, NEVER, dtype=np.int64) for c in _INT_COLS}
         self.b = {c: np.zeros(capacity, dtype=bool) for c in _BOOL_COLS}
         self.key: list[str] = []
         self.name: list[str] = []
@@ -157,7 +158,7 @@ class TrackRegistry:
         cap = self._cap * 2
         for d in (self.f, self.i, self.b):
             for c, arr in d.items():
-                new = np.zeros(cap, dtype=arr.dtype) if arr.dtype != np.int64 else np.full(cap, -1, dtype=np.int64)
+                new = np.zeros(cap, dtype=arr.dtype) if arr.dtype != np.int64 else np.full(cap, NEVER, dtype=np.int64)
                 new[: self.n] = arr[: self.n]
                 d[c] = new
         dc = np.zeros(cap, dtype=np.int8)
@@ -211,8 +212,8 @@ class TrackRegistry:
         f["heat"][t] = 1.0
         f["attention"][t] = 0.0
         self.i["born_step"][t] = step
-        self.i["formed_step"][t] = -1
-        self.i["ended_step"][t] = -1
+        self.i["formed_step"][t] = NEVER
+        self.i["ended_step"][t] = NEVER
         self.i["unicorns_ever"][t] = 0
         self.i["gazelles_ever"][t] = 0
         self.i["state"][t] = LIFECYCLE.index("emerging")
@@ -329,8 +330,8 @@ class TrackRegistry:
 
 
 def nullable_int(values) -> "pd.arrays.IntegerArray":
-    """Int32 pandas array with negative codes (our 'never' marker) turned into <NA>."""
+    """Int32 pandas array with the 'never' marker (:data:`sim.population.NEVER`) as <NA>."""
     import pandas as pd
 
     a = np.asarray(values, dtype=np.int64)
-    return pd.arrays.IntegerArray(a.astype(np.int32), a < 0)
+    return pd.arrays.IntegerArray(a.astype(np.int32), a == NEVER)

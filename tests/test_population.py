@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from sim.population import END_CODE, END_KINDS, LIVE_COLUMNS, ORIGINS, RECORD_COLUMNS, FirmPopulation
+from sim.population import END_CODE, END_KINDS, LIVE_COLUMNS, ORIGINS, NEVER, RECORD_COLUMNS, FirmPopulation
 from sim.rng import birth_keys
 from sim.stages import HISTORY_YEARS
 
@@ -155,7 +155,8 @@ def test_warm_up_ends_are_recorded():
     pop.add(-30, key=birth_keys(-30, 0, 3))
     pop.end([0], -1, "failed")
     assert pop.rec["end_step"][0] == -1 and pop.rec["end_kind"][0] == END_CODE["failed"]
-    # end_kind is the marker of an ended firm; end_step -1 is also the record's fill value
+    # end_kind is the marker of an ended firm; a live firm's end_step is NEVER, never a real step
+    assert RECORD_COLUMNS["end_step"][1] == NEVER
     assert RECORD_COLUMNS["end_kind"][1] == 0
     assert pop.row(0) == -1
 
@@ -294,7 +295,7 @@ class PopulationMachine(RuleBasedStateMachine):
             r = pop.row(fid)
             if is_live:
                 assert r >= 0 and pop["id"][r] == fid
-                assert rec["end_kind"][fid] == 0 and rec["end_step"][fid] == -1
+                assert rec["end_kind"][fid] == 0 and rec["end_step"][fid] == NEVER
                 assert pop["born"][r] == step and pop["key"][r] == key and pop["track"][r] == track
                 vals = self.live[fid]
                 for c in SCALARS:
