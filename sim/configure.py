@@ -271,12 +271,13 @@ def check_overrides(
     multirun: bool = False,
     config_name: str = "config",
     compose: bool = True,
-) -> Config:
+) -> Config | None:
     """Check command-line overrides against the schema; raise ConfigError on the first mistake.
 
     With ``multirun``, sweeps (``seed=1,2,3``) are allowed and each listed value is checked
     (up to ``MAX_SWEEP_CHECKS`` compositions). Returns the configuration of the first job.
-    ``compose=False`` checks keys only (used when ``--config-dir`` adds configs we cannot see).
+    ``compose=False`` checks keys only and returns None (used when ``--config-dir`` adds
+    configs we cannot see).
     """
     overrides = list(overrides)
     parsed = _parse(overrides)
@@ -293,7 +294,7 @@ def check_overrides(
             plain.append(text)
     _check_keys(parsed, check_presets=compose)
     if not compose:
-        return None  # type: ignore[return-value]
+        return None
     first = None
     budget = MAX_SWEEP_CHECKS
     variants: list[list[str]] = []
@@ -338,7 +339,9 @@ def load_config(overrides: Iterable[str] = (), config_name: str = "config") -> C
     Gives the same configuration as ``python -m sim <overrides>``. Overrides of ``hydra.*`` are
     accepted and ignored. Raises :class:`ConfigError` with a one-line message on a user mistake.
     """
-    return check_overrides(list(overrides), config_name=config_name)
+    cfg = check_overrides(list(overrides), config_name=config_name)
+    assert cfg is not None
+    return cfg
 
 
 # --------------------------------------------------------------------------------------------
