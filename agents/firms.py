@@ -144,31 +144,52 @@ def grow(
     g += dlog
 
 
-def hire(pop: FirmPopulation, cfg: FirmConfig) -> None:
-    """Move headcount toward what margin plus a runway-limited draw on cash can pay."""
+def gross_margin(pop: FirmPopulation, cfg: FirmConfig) -> np.ndarray:
+    """Yearly gross margin (revenue less non-wage costs) of every live firm."""
+    return pop["revenue"] * (1.0 - cfg.cost_of_revenue)
+
+
+def hire(pop: FirmPopulation, cfg: FirmConfig, gross: np.ndarray | None = None) -> None:
+    """Move headcount toward what margin plus a runway-limited draw on cash can pay.
+
+    Cutting is three times faster than hiring when the money is running out (cash for less
+    than six months of the current burn)."""
     if pop.n == 0:
         return
-    gross = pop["revenue"] * (1.0 - cfg.cost_of_revenue) - 12.0 * pop["debt_payment"]
-    affordable = 1.0 + (np.maximum(gross, 0.0) + np.maximum(pop["cash"], 0.0) / cfg.runway_target_years) / cfg.wage_mcny
-    target = np.maximum(1.0, affordable)
+    avail = gross_margin(pop, cfg) if gross is None else gross.copy()
+    debtors = np.flatnonzero(pop["debt_payment"] > 0)
+    avail[debtors] -= 12.0 * pop["debt_payment"][debtors]
     emp = pop["employees"]
-    # cutting is faster than hiring when the money is running out (runway under six months)
-    burn = wage_bill(emp, cfg) - gross
-    short = (burn > 0) & (pop["cash"] < 0.5 * burn)
-    speed = np.where(short & (target < emp), np.minimum(1.0, 3.0 * cfg.hiring_speed), cfg.hiring_speed)
-    emp += speed * (target - emp)
+    cash = np.maximum(pop["cash"], 0.0)
+    # burn before hiring: wages of staff beyond the founder minus margin net of debt service
+    burn = emp - 1.0
+    np.maximum(burn, 0.0, out=burn)
+    burn *= cfg.wage_mcny
+    burn -= avail
+    short = burn > 2.0 * cash
+    # target headcount: 1 + (margin + cash / runway) / wage
+    np.maximum(avail, 0.0, out=avail)
+    avail += cash * (1.0 / cfg.runway_target_years)
+    avail *= 1.0 / cfg.wage_mcny
+    avail += 1.0
+    target = avail
+    target -= emp  # now the gap
+    speed = np.where(short & (target < 0), min(1.0, 3.0 * cfg.hiring_speed), cfg.hiring_speed)
+    target *= speed
+    emp += target
     np.maximum(emp, 1.0, out=emp)
 
 
-def burn_cash(pop: FirmPopulation, cfg: FirmConfig) -> float:
+def burn_cash(pop: FirmPopulation, cfg: FirmConfig, gross: np.ndarray | None = None) -> float:
     """Apply one month of operating cash flow (gross margin minus wages); returns its total.
 
     Debt service is paid separately, to the lending bank (:meth:`sim.finance.CapitalMarket.service_loans`).
     """
     if pop.n == 0:
         return 0.0
-    gross = pop["revenue"] * (1.0 - cfg.cost_of_revenue)
-    operating = (gross - wage_bill(pop["employees"], cfg)) * DT
+    operating = gross_margin(pop, cfg) if gross is None else gross.copy()
+    operating -= wage_bill(pop["employees"], cfg)
+    operating *= DT
     pop["cash"][:] += operating
     return float(operating.sum())
 

@@ -113,13 +113,23 @@ def _logistic(x):
 def _pick(weights: np.ndarray, tracks: np.ndarray, u: np.ndarray) -> np.ndarray:
     """For each deal (track ``tracks[j]``, uniform ``u[j]``) draw an investor row of ``weights``
     (investors x tracks), proportionally to the weights in the deal's track column.
-    Returns -1 where the column has no weight."""
-    cum = np.cumsum(weights[:, tracks], axis=0)  # investors x deals
+    Returns -1 where the column has no weight.
+
+    All columns are searched at once: each column's cumulative weights are scaled to (0, 1]
+    and shifted by the column index, so one sorted array holds every column in turn and one
+    ``searchsorted`` answers every deal (O(deals log(investors x tracks)))."""
+    n_inv, n_cols = weights.shape
+    if n_inv == 0 or len(tracks) == 0:
+        return np.full(len(tracks), -1, dtype=np.int64)
+    cum = np.cumsum(weights, axis=0)
     total = cum[-1]
-    target = u * total
-    idx = (cum <= target[None, :]).sum(axis=0)
-    idx = np.minimum(idx, weights.shape[0] - 1)
-    return np.where(total > 0, idx, -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = np.where(total > 0, cum / total, 1.0)
+    keys = (scaled + np.arange(n_cols)[None, :]).T.ravel()  # column-major: column c occupies [c, c+1]
+    target = tracks + u
+    idx = np.searchsorted(keys, target, side="right") - tracks * n_inv
+    idx = np.clip(idx, 0, n_inv - 1)
+    return np.where(total[tracks] > 0, idx, -1)
 
 
 def _fit_capacity(investor: np.ndarray, amount: np.ndarray, capacity: np.ndarray, order_key: np.ndarray) -> np.ndarray:
@@ -226,9 +236,8 @@ class CapitalMarket:
         seed = rnd == 0
         if seed.any() and angels:
             cap = np.array([a.available() for a in angels])
-            w = np.repeat(cap[:, None], 1, axis=1)
             j = np.flatnonzero(seed)
-            pick = _pick(w, np.zeros(j.size, dtype=np.int64), u_pick[j])
+            pick = _pick(cap[:, None], np.zeros(j.size, dtype=np.int64), u_pick[j])
             ok = _fit_capacity(pick, amount[j], cap, rank[j])
             lead[j[ok]] = np.array([angels[p].index for p in pick[ok]], dtype=np.int64)
         # --- venture rounds: early funds for A-B, late funds for C+ (with fallback)

@@ -32,6 +32,7 @@ from agents.firms import Firm
 from agents.governments import Government
 from agents.institutes import ResearchInstitute
 from agents.investors import Angel, Bank, GuidanceFund, VCFund
+from sim._malloc import tune_malloc
 from sim.config import Config, ConfigError, validate
 from sim.finance import CapitalMarket
 from sim.population import END_KINDS, NEVER, ORIGINS, FirmPopulation
@@ -87,6 +88,7 @@ class EcosystemModel(mesa.Model):
 
     def __init__(self, cfg: Config, policies=()):
         cfg = validate(cfg)
+        tune_malloc()
         super().__init__(rng=cfg.seed)
         self.cfg = cfg
         eco = cfg.ecosystem
@@ -399,10 +401,11 @@ class EcosystemModel(mesa.Model):
         used = np.bincount(pop["track"], weights=pop["revenue"], minlength=tr.n)
         crowding = np.where(capacity > 0, used / np.maximum(capacity, 1e-9), 0.0)
         firm_rules.grow(pop, fcfg, self.draws["firms"], self.current_step, track_growth, crowding)
-        firm_rules.hire(pop, fcfg)
+        gross = firm_rules.gross_margin(pop, fcfg)
+        firm_rules.hire(pop, fcfg, gross)
         if self.current_step % 3 == 0:
             firm_rules.update_volatility(pop, fcfg)
-        operating = firm_rules.burn_cash(pop, fcfg)
+        operating = firm_rules.burn_cash(pop, fcfg, gross)
         self.ledger["operating"] += operating
         self.market.service_loans(self.current_step)
 
