@@ -161,6 +161,8 @@ class CapitalMarket:
         self.managers: dict[int, VCFund] = {}  # manager id -> latest fund
         self._next_manager = 0
         self.flows = {"angel": 0.0, "vc": 0.0, "guidance_fund": 0.0, "bank": 0.0}
+        self._angels: list[Angel] = []
+        self._view: dict | None = None  # cached open funds and their preferences
         # cumulative counts by round (seed, A, B, C, D+): firms that tried, passed screening, got money
         self.round_stats = {k: np.zeros(5, dtype=np.int64) for k in ("attempts", "passed", "funded")}
         self.inside_rounds = 0
@@ -169,7 +171,29 @@ class CapitalMarket:
     def add(self, agent) -> int:
         agent.index = len(self.investors)
         self.investors.append(agent)
+        if isinstance(agent, Angel):
+            self._angels.append(agent)
+        self._view = None
         return agent.index
+
+    def _open_funds(self) -> list:
+        if self._view is None:
+            self._view = {"funds": [a for a in self.investors if isinstance(a, VCFund) and not a.closed]}
+        return self._view["funds"]
+
+    def _fund_view(self, funds: list, n_tracks: int):
+        """(preferences matrix funds x tracks, early-focus mask), rebuilt only when funds,
+        their preferences or the tracks change."""
+        view = self._view
+        if view.get("n_tracks") != n_tracks:
+            prefs = np.zeros((len(funds), n_tracks))
+            for i, f in enumerate(funds):
+                k = min(len(f.prefs), n_tracks)
+                prefs[i, :k] = f.prefs[:k]
+            view["prefs"] = prefs
+            view["early"] = np.array([f.focus == "early" for f in funds])
+            view["n_tracks"] = n_tracks
+        return view["prefs"], view["early"]
 
     def of_kind(self, cls) -> list:
         return [a for a in self.investors if isinstance(a, cls)]
@@ -231,8 +255,8 @@ class CapitalMarket:
         lead = np.full(n_deals, -1, dtype=np.int64)  # investor index
         lead_amt = amount.copy()
         # --- seed rounds: angels
-        angels = [a for a in self.investors if isinstance(a, Angel)]
-        funds = [a for a in self.investors if isinstance(a, VCFund) and not a.closed]
+        angels = self._angels
+        funds = self._open_funds()
         seed = rnd == 0
         if seed.any() and angels:
             cap = np.array([a.available() for a in angels])
@@ -242,13 +266,8 @@ class CapitalMarket:
             lead[j[ok]] = np.array([angels[p].index for p in pick[ok]], dtype=np.int64)
         # --- venture rounds: early funds for A-B, late funds for C+ (with fallback)
         if funds:
-            ntr = m.tracks.n
-            prefs = np.zeros((len(funds), ntr))
-            for i, f in enumerate(funds):
-                p = f.prefs
-                prefs[i, : min(len(p), ntr)] = p[:ntr]
+            prefs, early = self._fund_view(funds, m.tracks.n)
             cap_new = np.array([f.available_new(step) for f in funds])
-            early = np.array([f.focus == "early" for f in funds])
             remaining = cap_new.copy()
             # later rounds first; they may fall back on early funds, but A-B rounds stay with early funds
             for stage_mask, groups in (((rnd >= 3), (~early, early)), (((rnd >= 1) & (rnd <= 2)), (early,))):
@@ -272,10 +291,8 @@ class CapitalMarket:
             j = np.flatnonzero(inside)
             order = j[np.argsort(rank[j], kind="stable")]
             # money each fund still has this month after leading new deals
-            room = {}
-            for i in np.unique(prev_all[j]):
-                f = self.investors[int(i)]
-                room[f.index] = f.available_followon(step) - float(lead_amt[lead == f.index].sum())
+            led = np.bincount(lead[lead >= 0], weights=lead_amt[lead >= 0], minlength=len(self.investors))
+            room = {int(i): self.investors[int(i)].available_followon(step) - led[int(i)] for i in np.unique(prev_all[j])}
             for d in order:
                 i = int(prev_all[d])
                 if room[i] >= amount[d]:
@@ -643,6 +660,7 @@ class CapitalMarket:
                 a.new_year()
             elif isinstance(a, VCFund) and not a.closed and a.age_years(step) >= a.life_years:
                 a.wind_down()
+                self._view = None
         budget = vcfg.commitments_mcny_per_year * m.scale * m.lp_multiplier
         newcomer_budget = budget * vcfg.newcomer_share
         incumbent_budget = budget - newcomer_budget
@@ -708,3 +726,4 @@ class CapitalMarket:
         for f in self.investors:
             if isinstance(f, VCFund) and not f.closed:
                 f.drift_prefs(share, w)
+        self._view = None

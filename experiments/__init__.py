@@ -1,0 +1,1 @@
+"""Thin entry points (benchmark, comparisons, validation, sweeps) around functions the tests call."""
