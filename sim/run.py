@@ -268,6 +268,10 @@ def investors_table(model) -> pd.DataFrame:
                 "manager_id": getattr(a, "manager_id", None),
             }
         )
+    if not rows:
+        from sim.outputs import empty_frame
+
+        return empty_frame("investors")
     df = pd.DataFrame(rows)
     for c in ("vintage_year", "manager_id"):
         df[c] = pd.array(df[c].tolist(), dtype="Int32")
