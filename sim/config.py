@@ -248,6 +248,51 @@ class TrackConfig:
     system: str = P("china_2021", "Initial track system: a file conf/tracks/<system>.yaml.")
     park_market_share: float = P(0.15, "Share of each national track market the park's firms can address.", "share", gt=0, le=1)
     heat_memory_months: float = P(12.0, "Time scale of the track-heat average.", "months", gt=0)
+    dynamics: bool = P(True, "Let the track system change (emergence, fission, fusion, consolidation, new tracks).")
+    freeze_in_warmup: bool = P(
+        True, "Keep the track system as listed during the warm-up, so the observed window starts from the listed system."
+    )
+    window_years: float = P(3.0, "Memory of the recent gazelle and unicorn counts that drive lifecycle states.", "years", gt=0)
+    emerging_gazelles: float = P(
+        10.0, "Recent gazelles (at scale 1; times scale, at least 1) that turn a latent track into an emerging one (M3).", "firms", ge=0
+    )
+    explosive_unicorns: float = P(
+        3.0, "Recent unicorns (at scale 1; times scale, at least 2) that make a formed track explosive (M5).", "firms", ge=0
+    )
+    mature_maturity: float = P(0.65, "Market maturity (S-curve position, 0-1) at which a formed track becomes mature.", "", gt=0, lt=1)
+    quiet_years: float = P(2.0, "A mature track with no new unicorn for this long can start consolidating.", "years", gt=0)
+    consolidation_growth: float = P(
+        0.10, "A mature track whose market grows slower than this starts consolidating.", "1/yr", ge=-1, le=2
+    )
+    maturation_rate: float = P(0.35, "Speed of the markets' S-curve: dm/dt = rate * m * (1 - m) for maturity m.", "1/yr", ge=0, le=5)
+    new_track_growth: float = P(0.3, "Listed market growth of a track the model creates (scaled up while it is young).", "1/yr", ge=0, le=2)
+    state_heat: list[float] = P(
+        [0.4, 1.0, 1.2, 1.8, 0.8, 0.5, 0.0],
+        "Heat and entry multiplier by lifecycle state (latent, emerging, formed, explosive, mature, consolidating, ended).",
+    )
+    explosive_growth_boost: float = P(0.10, "Extra yearly market growth of an explosive track.", "1/yr", ge=0, le=2)
+    complementarity: float = P(
+        0.3, "Share of a track's market growth passed on to the tracks it needs (M10: e-commerce drives payments, logistics).", "", ge=0, le=2
+    )
+    fission_rate: float = P(
+        0.25, "Yearly chance that a growing main track spawns a derived track, times its closeness to everyday needs (M8).", "1/yr", ge=0, le=10
+    )
+    fission_share: float = P(0.12, "Share of the parent's market and firms a derived track takes.", "share", gt=0, lt=1)
+    fusion_rate: float = P(
+        3.0, "Yearly fusions expected across the whole system at average co-activity (M6).", "1/yr", ge=0, le=100
+    )
+    general_purpose_fusion: float = P(3.0, "Fusion co-activity multiplier for general-purpose technologies (AI x, BT+, NE+).", "x", ge=1, le=20)
+    fusion_share: float = P(0.03, "Share of each parent's market a fused track starts with.", "share", gt=0, lt=0.5)
+    breakthrough_open_probability: float = P(
+        0.04, "Chance that a breakthrough opens a new track, times the track's research intensity (x2 for general-purpose), at scale 1 (divided by scale, capped at 1).", "", ge=0, le=1
+    )
+    consolidation_rate: float = P(0.2, "Yearly chance that a consolidating track is absorbed by a related one (M9).", "1/yr", ge=0, le=10)
+    promote_market_yi_cny: float = P(
+        1000.0, "A new track that is explosive and this large becomes a main track (深创投: investable tracks >= 1000亿).", "亿元", gt=0
+    )
+    alumni_unicorn_elasticity: float = P(
+        0.5, "Alumni founders favour tracks with many unicorns (their former employers) as (1 + unicorns)^elasticity.", "", ge=0, le=5
+    )
 
 
 @dataclass
@@ -392,6 +437,12 @@ def validate(cfg: Config) -> Config:
                 + ", ".join(directions)
                 + "."
             )
+    sh = eco.tracks.state_heat
+    if len(sh) != 7 or any((not math.isfinite(v)) or v < 0 for v in sh):
+        raise ConfigError(
+            f"ecosystem.tracks.state_heat={list(sh)} must hold 7 finite, non-negative numbers "
+            "(latent, emerging, formed, explosive, mature, consolidating, ended)."
+        )
     tiers = cfg.stages.tiered_cn_tiers
     if not tiers:
         raise ConfigError("stages.tiered_cn_tiers is empty; give at least one tier.")

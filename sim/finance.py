@@ -331,13 +331,18 @@ class CapitalMarket:
             parts_amt.append(amt)
             parts_partner.append(np.full(n_deals, -1, dtype=np.int64))
         # --- guidance funds beside VC in mandated directions
+        # (the preset's funds share one participation per deal; a fund added by a policy,
+        # ``stacks=True``, comes on top of them)
         gfunds = [g for g in self.investors if isinstance(g, GuidanceFund) and g.available(step) > 0]
-        if gfunds:
-            vc_amt = lead_amt * is_vc_lead
+        pools = [[g for g in gfunds if not g.stacks]] + [[g] for g in gfunds if g.stacks]
+        vc_amt = lead_amt * is_vc_lead
+        for pool in pools:
+            if not pool:
+                continue
             inv = np.full(n_deals, -1, dtype=np.int64)
             amt = np.zeros(n_deals)
-            for g in gfunds:
-                mandated = np.isin(trk, m.tracks.ids_in_directions(g.mandated_directions))
+            for g in pool:
+                mandated = np.isin(trk, g.mandated_ids(m.tracks))
                 j = np.flatnonzero(mandated & is_vc_lead & (inv < 0))
                 if j.size == 0:
                     continue
@@ -416,12 +421,22 @@ class CapitalMarket:
         if rows.size == 0:
             return
         amount = bcfg.loan_to_revenue * rev[rows] * m.loan_size_multiplier
+        self.lend_to(rows, amount, step, draws.uniform(pop["key"][rows], step, _BANK_PICK))
+
+    def lend_to(self, rows: np.ndarray, amount: np.ndarray, step: int, up: np.ndarray) -> np.ndarray:
+        """Banks lend ``amount`` to the firms at ``rows`` (live rows without debt), each bank
+        drawn with uniforms ``up`` in proportion to its cash, within its cash. Returns the rows
+        that got a loan."""
+        m = self.model
+        pop = m.population
+        banks = [b for b in self.investors if isinstance(b, Bank)]
+        if rows.size == 0 or not banks:
+            return rows[:0]
         cap = np.array([b.cash for b in banks])
-        up = draws.uniform(pop["key"][rows], step, _BANK_PICK)
         pick = _pick(cap[:, None], np.zeros(rows.size, dtype=np.int64), up)
         ok = _fit_capacity(pick, amount, cap, up)
         if not ok.any():
-            return
+            return rows[:0]
         rows, amount, pick = rows[ok], amount[ok], pick[ok]
         idx = np.array([banks[p].index for p in pick], dtype=np.int64)
         pop["debt"][rows] = amount
@@ -447,6 +462,7 @@ class CapitalMarket:
             post_money=nan,
             track=pop["track"][rows],
         )
+        return rows
 
     def service_loans(self, step: int) -> None:
         """Monthly interest and principal from borrowers to their banks."""
@@ -487,7 +503,12 @@ class CapitalMarket:
         val = pop["valuation"]
         rev = pop["revenue"]
         dt = 1.0 / 12.0
-        cand = np.flatnonzero((val >= ecfg.ipo_min_valuation_mcny) & (rev >= ecfg.ipo_min_revenue_mcny))
+        relief = m.track_array("ipo_relief", 0.0)  # policies: a listing route with lower thresholds
+        if relief.any():
+            cut = 1.0 - relief[pop["track"]]
+            cand = np.flatnonzero((val >= ecfg.ipo_min_valuation_mcny * cut) & (rev >= ecfg.ipo_min_revenue_mcny * cut))
+        else:
+            cand = np.flatnonzero((val >= ecfg.ipo_min_valuation_mcny) & (rev >= ecfg.ipo_min_revenue_mcny))
         cand = cand[(step - pop["born"][cand]) >= 12.0 * ecfg.ipo_min_age_years]
         p_ipo = 1.0 - np.exp(-ecfg.ipo_rate * m.ipo_multiple * dt)
         r_ipo = cand[draws.uniform(pop["hkey"][cand], step, _IPO, prehashed=True) < p_ipo]

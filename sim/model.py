@@ -38,7 +38,8 @@ from sim.finance import CapitalMarket
 from sim.population import END_KINDS, NEVER, ORIGINS, FirmPopulation
 from sim.rng import KeyedDraws, Streams, birth_keys
 from sim.stages import GAZELLE, STARTUP, UNICORN, gazelle_mask, unicorn_mask, unicorn_threshold_mcny
-from sim.tracks import TrackRegistry, load_track_system
+from sim.track_dynamics import TrackDynamics
+from sim.tracks import DIRECTION_EN, DIRECTIONS, LIFECYCLE, TrackRegistry, load_track_needs, load_track_system
 
 #: The phases of one monthly step, in order: (name, method). Edit here, nowhere else.
 PHASES: tuple[tuple[str, str], ...] = (
@@ -120,9 +121,21 @@ class EcosystemModel(mesa.Model):
         self.lp_multiplier = 1.0
         self.fund_life_multiplier = 1.0
         self.closure_multiplier = 1.0
+        # per-firm support from policies (population columns support_growth, support_closure,
+        # support_screen); read only once a policy has supported a firm, so the baseline's
+        # arithmetic is untouched
+        self.firm_support = False
 
         # tracks
-        self.tracks = TrackRegistry.from_specs(load_track_system(eco.tracks.system), step=self.current_step)
+        mature = eco.tracks.mature_maturity
+
+        def initial_state(spec) -> str:  # listed tracks are recognised: at least emerging
+            return "mature" if spec.maturity >= mature else "formed" if spec.maturity >= 0.3 else "emerging"
+
+        self.tracks = TrackRegistry.from_specs(
+            load_track_system(eco.tracks.system), step=self.current_step, initial_state=initial_state
+        )
+        self.track_dynamics = TrackDynamics(self, load_track_needs(eco.tracks.system))
         self._track_arrays: dict[str, np.ndarray] = {}
         self.track_entry_bonus = self.track_array("entry_bonus", 1.0)
         self.track_screen_shift = self.track_array("screen_shift", 0.0)
@@ -233,6 +246,8 @@ class EcosystemModel(mesa.Model):
 
     def screening_shift(self, tracks: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Policy-driven shift of the screening bar (negative = easier) for these applicants."""
+        if self.firm_support:
+            return self.track_screen_shift[tracks] + self.population["support_screen"][rows]
         return self.track_screen_shift[tracks]
 
     def firm(self, firm_id: int) -> Firm:
@@ -292,12 +307,21 @@ class EcosystemModel(mesa.Model):
         self.counts["public_spending"] = self.government.spent_this_step
 
     def phase_tracks(self) -> None:
+        """Markets grow, investor heat follows money and new high-growth firms, tracks move
+        through their lifecycle; once a year the track system itself changes
+        (:mod:`sim.track_dynamics`)."""
         tcfg = self.cfg.ecosystem.tracks
         icfg = self.cfg.ecosystem.institutes
         tr = self.tracks
-        tr.grow_markets(DT, boost_decay_years=icfg.boost_decay_years)
+        dyn = self.track_dynamics
+        step = self.current_step
+        if step % 12 == 0:
+            dyn.yearly(step)
+        if dyn.markets_move(step):  # frozen at their listed values during the warm-up
+            tr.grow_markets(DT, maturation_rate=tcfg.maturation_rate, boost_decay_years=icfg.boost_decay_years,
+                            extra_growth=dyn.extra_growth())
         self._sync_track_arrays()
-        # attention: money raised and new gazelles/unicorns in the last step
+        # attention: money raised and new gazelles/unicorns in the last step, weighted by lifecycle state
         money = self.attention_money
         firms = self.attention_firms
         sig = np.zeros(tr.n)
@@ -307,13 +331,17 @@ class EcosystemModel(mesa.Model):
             sig += 0.4 * firms / firms.sum()
         if sig.sum() == 0:
             sig = np.where(tr.active, 1.0, 0.0)
-        sig = sig / sig.sum()
+        sig = sig * dyn.state_multiplier()
+        if sig.sum() > 0:
+            sig = sig / sig.sum()
         tr.update_heat(sig, DT, tcfg.heat_memory_months)
         money[:] = 0.0
         firms[:] = 0.0
+        dyn.update_lifecycle(step)
 
     def phase_institutes(self) -> None:
         icfg = self.cfg.ecosystem.institutes
+        tcfg = self.cfg.ecosystem.tracks
         rng = self.streams["institutes"]
         tr = self.tracks
         for inst in self.institutes:
@@ -324,32 +352,8 @@ class EcosystemModel(mesa.Model):
                 tr.f["boost"][t] += icfg.breakthrough_boost
                 tr.f["breakthroughs"][t] += 1.0
                 self.counts["breakthroughs"] += 1
-                p_open = 0.08 * tr.f["tech_intensity"][t] * (2.0 if tr.b["general_purpose"][t] else 1.0)
-                if rng.random() < p_open:
-                    self._open_track(t, "breakthrough")
-
-    def _open_track(self, parent: int, mechanism: str) -> int:
-        tr = self.tracks
-        n_children = sum(1 for p in tr.parents if parent in p)
-        t = tr.add_track(
-            key=f"{tr.key[parent]}_{mechanism}_{n_children + 1}",
-            name=f"{tr.name[parent]}·新方向{n_children + 1}",
-            name_en=f"{tr.name_en[parent]}: new direction {n_children + 1}",
-            direction=tr.direction[parent],
-            level="new",
-            parents=(parent,),
-            step=self.current_step,
-            created_by=mechanism,
-            market=0.02 * tr.f["market"][parent],
-            growth=0.45,
-            needs_proximity=tr.f["needs_proximity"][parent],
-            tech_intensity=tr.f["tech_intensity"][parent],
-            general_purpose=False,
-            maturity=0.05,
-        )
-        self._sync_track_arrays()
-        self.counts["tracks_opened"] += 1
-        return t
+                if rng.random() < self.track_dynamics.open_probability(t):
+                    self.track_dynamics.open_from_breakthrough(t, self.current_step)
 
     def phase_births(self) -> None:
         fcfg = self.cfg.ecosystem.firms
@@ -369,8 +373,11 @@ class EcosystemModel(mesa.Model):
         active = tr.active
         market_w = np.where(active, (tr.market * self.scale) ** fcfg.entry_market_elasticity, 0.0)
         heat_w = np.maximum(tr.heat, 1e-6) ** fcfg.entry_heat_elasticity
-        w_common = market_w * heat_w * self.track_entry_bonus
-        w_spin = np.where(active, tr.col("tech_intensity") ** 2 * (1.0 + icfg.spinoff_boost * bt), 0.0) * heat_w * self.track_entry_bonus
+        state_w = self.track_dynamics.state_multiplier()
+        w_common = market_w * heat_w * state_w * self.track_entry_bonus
+        w_alumni = w_common * (1.0 + tr.col("unicorns_ever")) ** self.cfg.ecosystem.tracks.alumni_unicorn_elasticity
+        # researchers found where their knowledge is, even in tracks investors have not noticed yet
+        w_spin = np.where(active, tr.col("tech_intensity") ** 2 * (1.0 + icfg.spinoff_boost * bt), 0.0) * np.sqrt(heat_w) * self.track_entry_bonus
         key_step = step + STEP_OFFSET
         for code, origin in enumerate(ORIGINS):
             mean = lam * shares[origin] * self.births_multiplier[origin]
@@ -381,7 +388,7 @@ class EcosystemModel(mesa.Model):
             if n <= 0:
                 continue
             keys = birth_keys(key_step, code, n)
-            weights = w_spin if origin == "spinoff" else w_common
+            weights = {"spinoff": w_spin, "alumni": w_alumni}.get(origin, w_common)
             track = firm_rules.choose_tracks(self.draws["founding"].uniform(keys, step, 0), weights)
             orig = np.full(n, code, dtype=np.int8)
             state = firm_rules.founding_state(keys, orig, fcfg, self.draws["founding"], step)
@@ -400,7 +407,8 @@ class EcosystemModel(mesa.Model):
         capacity = tcfg.park_market_share * tr.market * self.scale
         used = np.bincount(pop["track"], weights=pop["revenue"], minlength=tr.n)
         crowding = np.where(capacity > 0, used / np.maximum(capacity, 1e-9), 0.0)
-        firm_rules.grow(pop, fcfg, self.draws["firms"], self.current_step, track_growth, crowding)
+        firm_rules.grow(pop, fcfg, self.draws["firms"], self.current_step, track_growth, crowding,
+                        pop["support_growth"] if self.firm_support else None)
         gross = firm_rules.gross_margin(pop, fcfg)
         firm_rules.hire(pop, fcfg, gross)
         if self.current_step % 3 == 0:
@@ -432,7 +440,8 @@ class EcosystemModel(mesa.Model):
         pop = self.population
         step = self.current_step
         broke = firm_rules.insolvent(pop)
-        closed = firm_rules.closure_draw(pop, fcfg, self.draws["firms"], step, self.closure_multiplier)
+        closure = self.closure_multiplier * pop["support_closure"] if self.firm_support else self.closure_multiplier
+        closed = firm_rules.closure_draw(pop, fcfg, self.draws["firms"], step, closure)
         rows = np.union1d(broke, closed)
         self.market.write_off(rows)
         self._end(pop["id"][rows].copy(), "failed")
@@ -458,10 +467,7 @@ class EcosystemModel(mesa.Model):
             rec_u[new_ids] = step
             new_tracks = pop["track"][new_u]
             np.add.at(self.tracks.i["unicorns_ever"], new_tracks, 1)
-            for t in np.unique(new_tracks):  # "独角兽的出现是赛道成形的里程碑": the first unicorn forms a track
-                if self.tracks.i["formed_step"][t] == NEVER:
-                    self.tracks.i["formed_step"][t] = step
-                    self.tracks.set_state(int(t), "formed", step)
+            self.track_dynamics.record_new_firms(np.empty(0, dtype=np.int64), new_tracks, step)
             self.attention_firms += np.bincount(new_tracks, minlength=self.tracks.n) * 2.0
             self.counts["new_unicorns"] = int(new_u.sum())
             for fid in new_ids:  # unicorns are rare and get individual attention: register them
@@ -502,6 +508,7 @@ class EcosystemModel(mesa.Model):
             if new_g.any():
                 rec_g[ids[new_g]] = step
                 np.add.at(self.tracks.i["gazelles_ever"], pop["track"][new_g], 1)
+                self.track_dynamics.record_new_firms(pop["track"][new_g], np.empty(0, dtype=np.int64), step)
                 self.attention_firms += np.bincount(pop["track"][new_g], minlength=self.tracks.n)
                 self.counts["new_gazelles"] = int(new_g.sum())
             stage = pop["stage"].copy()
@@ -555,10 +562,29 @@ class EcosystemModel(mesa.Model):
                 "employees": float(pop["employees"].sum()),
                 "revenue": float(pop["revenue"].sum()),
                 "active_tracks": int(self.tracks.active.sum()),
+                **self.track_counts(),
                 "breakthroughs": int(c["breakthroughs"]),
             }
         )
         self.timeseries.append(row)
+
+    def track_counts(self) -> dict[str, int]:
+        """Active main and new tracks per direction, and tracks per lifecycle state."""
+        tr = self.tracks
+        n = tr.n
+        act = tr.active
+        level_main = np.array([lv == "main" for lv in tr.level[:n]], dtype=bool)
+        d = tr.directions()
+        out = {}
+        main = np.bincount(d[act & level_main], minlength=len(DIRECTIONS))
+        new = np.bincount(d[act & ~level_main], minlength=len(DIRECTIONS))
+        for i, name in enumerate(DIRECTIONS):
+            out[f"main_tracks_{DIRECTION_EN[name]}"] = int(main[i])
+            out[f"new_tracks_{DIRECTION_EN[name]}"] = int(new[i])
+        states = np.bincount(tr.i["state"][:n], minlength=len(LIFECYCLE))
+        for i, name in enumerate(LIFECYCLE):
+            out[f"tracks_{name}"] = int(states[i])
+        return out
 
     # ------------------------------------------------------------------ checks
     def cash_identity(self) -> tuple[float, float]:
@@ -566,6 +592,7 @@ class EcosystemModel(mesa.Model):
         led = self.ledger
         held = float(self.population["cash"].sum()) + led["ended_cash"]
         flowed = led["founder_cash"] + led["equity_in"] + led["loans_in"] + led["grants_in"] + led["operating"] - led["debt_service"]
+        flowed -= led["public_repayments"]  # royalties firms pay back to the government (sim.interventions)
         return held, flowed
 
 

@@ -151,6 +151,8 @@ INVESTOR_KINDS = ("angel", "vc", "guidance_fund", "bank")
 ROUNDS = ("seed", "A", "B", "C", "D+", "loan")
 POSITION_STATUS = ("realized", "written_off", "unrealized")
 LEVELS = ("main", "new")
+LIFECYCLE = ("latent", "emerging", "formed", "explosive", "mature", "consolidating", "ended")
+CREATED_BY = ("initial", "breakthrough", "fission", "fusion")
 
 
 def _C(name, type_, unit, doc, nullable=False, choices=None) -> Column:
@@ -204,6 +206,12 @@ _TABLES = [
             _C("revenue", F64, "mcny/yr", "Annual revenue run rate of live firms."),
             _C("active_tracks", I32, "tracks", "Tracks that have not ended."),
             _C("breakthroughs", I32, "events/month", "Research breakthroughs during the step."),
+            *(
+                _C(f"{lvl}_tracks_{DIRECTION_EN[d]}", I32, "tracks", f"Active {lvl} tracks ({'主赛道' if lvl == 'main' else '新赛道'}) in direction {d} ({DIRECTION_EN[d]}).")
+                for d in DIRECTIONS
+                for lvl in LEVELS
+            ),
+            *(_C(f"tracks_{st}", I32, "tracks", f"Tracks in lifecycle state {st}{' (active tracks only)' if st != 'ended' else ' (cumulative)'}.") for st in LIFECYCLE),
         ),
     ),
     TableSchema(
@@ -299,10 +307,24 @@ _TABLES = [
             _C("born_step", I32, _STEP, "Step the track appeared (the first warm-up step for initial tracks)."),
             _C("formed_step", I32, _STEP, "Step the track became formed (investable); null if never.", nullable=True),
             _C("ended_step", I32, _STEP, "Step the track ended; null if still active.", nullable=True),
-            _C("end_kind", STR, "", "How the track ended (e.g. absorbed, faded); null if still active.", nullable=True),
-            _C("created_by", STR, "", "Mechanism that created the track (initial, breakthrough, fission, fusion, ...)."),
+            _C("end_kind", STR, "", "How the track ended: merged (absorbed by merged_into in a consolidation); null if still active.", nullable=True),
+            _C("merged_into", I32, "", "Track that absorbed this one; null if none.", nullable=True),
+            _C("created_by", STR, "", "Mechanism that created the track.", choices=CREATED_BY),
+            _C("state", STR, "", "Lifecycle state at the end of the run.", choices=LIFECYCLE),
             _C("market_mcny", F64, "mcny/yr", "National market size at the end of the run."),
             _C("unicorns_ever", I32, "firms", "Firms of this track that ever became unicorns."),
+            _C("gazelles_ever", I32, "firms", "Firms of this track that ever became gazelles."),
+        ),
+    ),
+    TableSchema(
+        "track_transitions",
+        "Every lifecycle transition of every track (latent → emerging → formed → explosive → mature → consolidating → ended), and level promotions.",
+        "one per transition, in order; steps include the warm-up",
+        (
+            _C("track_id", I32, "", "Track (tracks.track_id)."),
+            _C("step", I32, _STEP, "Step of the transition."),
+            _C("from_state", STR, "", "State before (level:new for a promotion)."),
+            _C("to_state", STR, "", "State after (level:main for a promotion)."),
         ),
     ),
     TableSchema(

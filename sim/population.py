@@ -46,6 +46,10 @@ LIVE_COLUMNS: dict[str, tuple] = {
     "qdecay": (np.float64, (), 1.0),  # exp(-age / growth_age_decay_years), kept by multiplication
     "newness": (np.float64, (), 1.0),  # exp(-age / closure_decay_years), kept by multiplication
     "vol": (np.float64, (), 0.0),  # growth volatility, refreshed quarterly from employees
+    # support from policies (sim.interventions); neutral values unless a programme supports the firm
+    "support_growth": (np.float64, (), 0.0),  # extra log revenue growth, 1/yr
+    "support_closure": (np.float64, (), 1.0),  # multiplier of the closure hazard
+    "support_screen": (np.float64, (), 0.0),  # shift of the investors' screening bar, sd (negative = easier)
     "emp_hist": (np.float64, (HISTORY_YEARS,), np.nan),
     "rev_hist": (np.float64, (HISTORY_YEARS,), np.nan),
 }
@@ -188,6 +192,7 @@ class FirmPopulation:
         rec["revenue"][ids] = self.cols["revenue"][rows]
         rec["valuation"][ids] = self.cols["valuation"][rows]
         rec["total_raised"][ids] = self.cols["raised"][rows]
+        rec["track_id"][ids] = self.cols["track"][rows]  # firms move when their track splits or merges
 
     def _remove_rows(self, rows: np.ndarray) -> None:
         k = rows.size

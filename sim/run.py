@@ -118,6 +118,7 @@ def build_tables(model: EcosystemModel) -> dict[str, pd.DataFrame]:
         "deals": deals_table(model),
         "positions": positions_table(model),
         "tracks": model.tracks.to_frame(),
+        "track_transitions": model.tracks.transitions_frame(),
         "investors": investors_table(model),
         "stage_changes": stage_changes_table(model),
     }

@@ -50,8 +50,12 @@ _FLOAT_COLS = (
     "breakthroughs",  # recent breakthroughs (decaying count), drives spin-offs
     "heat",  # investor attention, mean 1 over active tracks
     "attention",  # EMA of the share of money and new high-growth firms going to the track
+    "recent_gazelles",  # new gazelles, exponentially forgotten over the lifecycle window
+    "recent_unicorns",  # new unicorns, likewise
+    "growth_now",  # realised market growth rate in the last step (1/yr)
+    "coactivity",  # activity that drives fusion (EMA of heat x recent high-growth firms)
 )
-_INT_COLS = ("born_step", "formed_step", "ended_step", "unicorns_ever", "gazelles_ever", "state")
+_INT_COLS = ("born_step", "formed_step", "ended_step", "unicorns_ever", "gazelles_ever", "state", "merged_into", "last_unicorn_step")
 _BOOL_COLS = ("general_purpose", "active")
 
 
@@ -108,6 +112,19 @@ def load_track_system(system: str) -> list[TrackSpec]:
     return specs
 
 
+def load_track_needs(system: str) -> dict[str, list[str]]:
+    """The ``needs`` section of a track-system file: track key -> keys of the tracks it needs."""
+    path = CONF_DIR / "tracks" / f"{system}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    needs = data.get("needs") or {}
+    keys = {t["key"] for t in data.get("tracks", [])}
+    for k, vs in needs.items():
+        for v in [k, *vs]:
+            if v not in keys:
+                raise ConfigError(f"{path.name}: 'needs' names unknown track {v!r}.")
+    return {k: list(v) for k, v in needs.items()}
+
+
 class TrackRegistry:
     """All tracks ever present in a run, append-only."""
 
@@ -130,7 +147,8 @@ class TrackRegistry:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_specs(cls, specs: list[TrackSpec], step: int) -> "TrackRegistry":
+    def from_specs(cls, specs: list[TrackSpec], step: int, initial_state=None) -> "TrackRegistry":
+        """Registry of the listed tracks; ``initial_state(spec)`` names each one's lifecycle state."""
         reg = cls(capacity=max(256, 2 * len(specs)))
         index = {}
         for s in specs:
@@ -150,6 +168,7 @@ class TrackRegistry:
                 tech_intensity=s.tech_intensity,
                 general_purpose=s.general_purpose,
                 maturity=s.maturity,
+                state=initial_state(s) if initial_state else "emerging",
             )
             index[s.key] = tid
         return reg
@@ -183,6 +202,7 @@ class TrackRegistry:
         tech_intensity: float,
         general_purpose: bool,
         maturity: float,
+        state: str = "emerging",
     ) -> int:
         """Append a track and return its id. Parents must already exist."""
         if self.n == self._cap:
@@ -211,12 +231,18 @@ class TrackRegistry:
         f["breakthroughs"][t] = 0.0
         f["heat"][t] = 1.0
         f["attention"][t] = 0.0
+        f["recent_gazelles"][t] = 0.0
+        f["recent_unicorns"][t] = 0.0
+        f["growth_now"][t] = growth
+        f["coactivity"][t] = 0.0
         self.i["born_step"][t] = step
         self.i["formed_step"][t] = NEVER
         self.i["ended_step"][t] = NEVER
         self.i["unicorns_ever"][t] = 0
         self.i["gazelles_ever"][t] = 0
-        self.i["state"][t] = LIFECYCLE.index("emerging")
+        self.i["merged_into"][t] = NEVER
+        self.i["last_unicorn_step"][t] = NEVER
+        self.i["state"][t] = LIFECYCLE.index(state)
         self.b["general_purpose"][t] = general_purpose
         self.b["active"][t] = True
         return t
@@ -234,6 +260,15 @@ class TrackRegistry:
         if old != state:
             self.i["state"][t] = LIFECYCLE.index(state)
             self.transitions.append((t, step, old, state))
+
+    def set_level(self, t: int, level: str, step: int) -> None:
+        old = self.level[t]
+        if old != level:
+            self.level[t] = level
+            self.transitions.append((t, step, f"level:{old}", f"level:{level}"))
+
+    def children(self, t: int) -> list[int]:
+        return [c for c in range(self.n) if t in self.parents[c]]
 
     # ------------------------------------------------------------------ views
     def __len__(self) -> int:
@@ -266,19 +301,24 @@ class TrackRegistry:
         return np.flatnonzero(np.isin(self.directions(), codes) & self.active)
 
     # ------------------------------------------------------------------ dynamics
-    def grow_markets(self, dt: float, maturation_rate: float = 0.25, boost_decay_years: float = 3.0) -> None:
+    def grow_markets(self, dt: float, maturation_rate: float = 0.25, boost_decay_years: float = 3.0,
+                     extra_growth: np.ndarray | None = None) -> None:
         """One time step of national market growth.
 
         Markets follow an S-curve: a track's maturity m rises logistically
-        (dm/dt = k m (1 - m)) and its market grows at ``growth * (1 - m) / (1 - m0)``, so a
-        young track grows faster than its listed rate and a mature one slows down; plus the
-        decaying boost of recent breakthroughs.
+        (dm/dt = k m (1 - m)) and its market grows at ``growth * (1 - m) / 0.7``, so a young
+        track grows faster than its listed rate and a mature one slows down; plus the decaying
+        boost of recent breakthroughs and ``extra_growth`` (lifecycle and complementarity).
+        The realised rate is kept in ``growth_now``.
         """
         n = self.n
         act = self.b["active"][:n]
         f = self.f
         m = f["maturity"][:n]
         g = f["growth"][:n] * (1.0 - m) / 0.7 + f["boost"][:n]
+        if extra_growth is not None:
+            g = g + extra_growth[:n]
+        f["growth_now"][:n] = np.where(act, g, 0.0)
         f["market"][:n] = np.where(act, f["market"][:n] * np.exp(g * dt), f["market"][:n])
         f["maturity"][:n] = np.where(act, np.clip(m + maturation_rate * m * (1.0 - m) * dt, 0.0, 0.995), m)
         decay = np.exp(-dt / boost_decay_years)
@@ -322,9 +362,25 @@ class TrackRegistry:
                 "formed_step": nullable_int(self.i["formed_step"][:n]),
                 "ended_step": nullable_int(self.i["ended_step"][:n]),
                 "end_kind": pd.array(self.end_kind, dtype="string"),
+                "merged_into": nullable_int(self.i["merged_into"][:n]),
                 "created_by": self.created_by,
+                "state": [LIFECYCLE[s] for s in self.i["state"][:n]],
                 "market_mcny": self.f["market"][:n].copy(),
                 "unicorns_ever": self.i["unicorns_ever"][:n].astype(np.int32),
+                "gazelles_ever": self.i["gazelles_ever"][:n].astype(np.int32),
+            }
+        )
+
+    def transitions_frame(self):
+        import pandas as pd
+
+        tr = self.transitions
+        return pd.DataFrame(
+            {
+                "track_id": np.array([t[0] for t in tr], dtype=np.int32),
+                "step": np.array([t[1] for t in tr], dtype=np.int32),
+                "from_state": pd.Series([t[2] for t in tr], dtype=object),
+                "to_state": pd.Series([t[3] for t in tr], dtype=object),
             }
         )
 

@@ -91,10 +91,13 @@ def make_fake_results(
             "born_step": [t[7] for t in _TRACKS],
             "formed_step": [t[7] if t[6] == "initial" else (t[7] + 6 if t[7] + 6 < steps else None) for t in _TRACKS],
             "ended_step": [t[8] for t in _TRACKS],
-            "end_kind": ["faded" if t[8] is not None else None for t in _TRACKS],
+            "end_kind": ["merged" if t[8] is not None else None for t in _TRACKS],
+            "merged_into": [tid["live_streaming_commerce"] if t[8] is not None else None for t in _TRACKS],
             "created_by": [t[6] for t in _TRACKS],
+            "state": ["ended" if t[8] is not None else ("formed" if t[6] == "initial" else "emerging") for t in _TRACKS],
             "market_mcny": rng.lognormal(np.log(50_000), 1.0, len(_TRACKS)).round(1),
             "unicorns_ever": 0,
+            "gazelles_ever": 0,
         }
     )
 
@@ -194,6 +197,30 @@ def make_fake_results(
     # ---- timeseries, derived from firms and deals
     ts = []
     flows = deals.groupby(["step", "investor_kind"])["amount"].sum()
+    from sim.outputs import DIRECTION_EN, DIRECTIONS, LIFECYCLE
+
+    def _track_counts(step):
+        tb = tracks["born_step"].to_numpy()
+        te = tracks["ended_step"].to_numpy(dtype=float, na_value=np.inf)
+        act = (tb <= step) & (te > step)
+        out = {}
+        for d in DIRECTIONS:
+            for lvl in ("main", "new"):
+                sel = act & (tracks["direction"] == d).to_numpy() & (tracks["level"] == lvl).to_numpy()
+                out[f"{lvl}_tracks_{DIRECTION_EN[d]}"] = int(sel.sum())
+        formed = tracks["formed_step"].to_numpy(dtype=float, na_value=np.inf) <= step
+        for st in LIFECYCLE:
+            if st == "ended":
+                n = int((te <= step).sum())
+            elif st == "formed":
+                n = int((act & formed).sum())
+            elif st == "emerging":
+                n = int((act & ~formed).sum())
+            else:
+                n = 0
+            out[f"tracks_{st}"] = n
+        return out
+
     for s in range(steps):
         alive = _alive_at(firms, s)
         stage = _stage_at(firms, s)[alive]
@@ -229,9 +256,17 @@ def make_fake_results(
                 "revenue": float(firms.loc[alive, "revenue"].sum()),
                 "active_tracks": int(((tb <= s) & (te > s)).sum()),
                 "breakthroughs": int(rng.poisson(0.2)),
+                **_track_counts(s),
             }
         )
     timeseries = pd.DataFrame(ts)
+
+    # ---- track transitions: initial tracks were formed at birth; the merged one ended
+    transitions = pd.DataFrame(
+        [(tid[t[0]], t[8], "formed", "ended") for t in _TRACKS if t[8] is not None]
+        + [(tid[t[0]], t[7] + 6, "emerging", "formed") for t in _TRACKS if t[6] != "initial" and t[7] + 6 < steps],
+        columns=["track_id", "step", "from_state", "to_state"],
+    ).sort_values(["step", "track_id"], kind="stable")
 
     # ---- firm_years, derived from firms
     if firm_years:
@@ -278,6 +313,7 @@ def make_fake_results(
         "deals": _typed("deals", deals),
         "positions": _typed("positions", pos),
         "tracks": _typed("tracks", tracks),
+        "track_transitions": _typed("track_transitions", transitions),
         "investors": _typed("investors", investors),
     }
     summary = {
