@@ -35,7 +35,13 @@ from sim.outputs import DIRECTION_EN, DIRECTIONS, _atomic_write, read_results
 
 __all__ = ["make_plots", "find_cjk_font", "hill_tail_exponent", "PLOT_FILES"]
 
-PLOT_FILES = ("funnel.png", "size_distribution.png", "unicorns_by_track.png")
+PLOT_FILES = (
+    "funnel.png",
+    "size_distribution.png",
+    "unicorns_by_track.png",
+    "tracks_by_direction.png",
+    "track_genealogy.png",
+)
 TOP_TRACKS = 20
 DPI = 120
 
@@ -162,14 +168,14 @@ def _start_year(timeseries: pd.DataFrame, summary: dict[str, Any]) -> int | None
     eco = cfg.get("ecosystem") if isinstance(cfg, dict) else None
     if isinstance(eco, dict) and isinstance(eco.get("start_year"), int):
         return eco["start_year"]
-    if len(timeseries):
+    if timeseries is not None and len(timeseries):
         row = timeseries.iloc[0]
         return int(row["year"]) - int(row["step"]) // 12
     return None
 
 
 # --------------------------------------------------------------------------------------------
-# The three plots
+# The plots
 # --------------------------------------------------------------------------------------------
 
 
@@ -333,8 +339,99 @@ def _plot_unicorns_by_track(
     return fig
 
 
+def _plot_tracks_by_direction(ts: pd.DataFrame | None, summary: dict[str, Any], cjk: bool) -> Figure:
+    """Active new tracks (and main tracks) per direction, by calendar year."""
+    fig = _new_figure(10, 4.2, summary)
+    axes = fig.subplots(1, 2, sharex=True)
+    fig.suptitle("Tracks (赛道) per direction over time" if cjk else "Tracks per direction over time", fontsize=12)
+    cols = [f"new_tracks_{DIRECTION_EN[d]}" for d in DIRECTIONS]
+    if ts is None or len(ts) == 0 or cols[0] not in ts.columns:
+        _note(axes[0], "No observed months in this run.")
+        axes[1].set_axis_off()
+        return fig
+    yearly = ts.groupby("year").last()
+    for ax, level, title in ((axes[0], "new", "new tracks (新赛道)"), (axes[1], "main", "main tracks (主赛道)")):
+        for d in DIRECTIONS:
+            lab = f"{d} {DIRECTION_EN[d]}" if cjk else DIRECTION_EN[d]
+            ax.plot(yearly.index, yearly[f"{level}_tracks_{DIRECTION_EN[d]}"], marker="o", ms=3,
+                    color=_DIRECTION_COLORS[d], label=lab)
+        ax.set_title(title if cjk else f"{level} tracks", fontsize=10)
+        ax.set_xlabel("year (end of year)")
+        ax.set_ylabel("active tracks (count)")
+        ax.grid(True, alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.yaxis.get_major_locator().set_params(integer=True)
+    axes[1].legend(title="direction", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return fig
+
+
+_MECHANISM_COLORS = {"fission": "#DD8452", "fusion": "#8172B3", "breakthrough": "#C44E52"}
+
+
+def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any], cjk: bool) -> Figure:
+    """Tracks created in the run, placed at their birth month, linked to their parents."""
+    created = None if tracks is None else tracks[tracks["created_by"] != "initial"]
+    if created is None or created.empty:
+        fig = _new_figure(9, 4, summary)
+        ax = fig.subplots()
+        fig.suptitle("Track genealogy", fontsize=12)
+        _note(ax, "No track was created, split, fused or merged in this run." if tracks is not None else "tracks.parquet is missing.")
+        return fig
+    info = tracks.set_index("track_id")
+    involved = set(created["track_id"])
+    for p in created["parent_ids"]:
+        involved.update(int(x) for x in p)
+    merged = tracks[tracks["end_kind"].fillna("") == "merged"]
+    involved.update(merged["track_id"].astype(int))
+    involved.update(int(x) for x in merged["merged_into"].dropna())
+    order = sorted(involved, key=lambda t: (DIRECTIONS.index(info.loc[t, "direction"]), int(info.loc[t, "born_step"]), t))
+    ypos = {t: i for i, t in enumerate(order)}
+    start = _start_year(None, summary) or 0
+
+    def x_of(step):
+        return start + float(step) / 12.0
+
+    x0 = start - 0.5
+    fig = _new_figure(11, 2.0 + 0.16 * len(order), summary)
+    ax = fig.subplots()
+    for t in order:
+        row = info.loc[t]
+        born = x_of(max(int(row["born_step"]), 0)) if row["created_by"] != "initial" else x0
+        end = row["ended_step"]
+        x1 = x_of(int(end)) if pd.notna(end) else x_of(12 * int(summary.get("years", 0) or 0))
+        color = _DIRECTION_COLORS.get(row["direction"], "0.6")
+        ax.plot([born, x1], [ypos[t], ypos[t]], color=color, lw=2.2 if row["level"] == "main" else 1.2, solid_capstyle="butt")
+        label = str(row["name"] if cjk else row["name_en"])
+        ax.text(born - 0.05, ypos[t], label, ha="right", va="center", fontsize=6)
+    for _, row in created.iterrows():
+        t = int(row["track_id"])
+        born = x_of(int(row["born_step"]))
+        for p in row["parent_ids"]:
+            p = int(p)
+            if p in ypos:
+                ax.annotate("", xy=(born, ypos[t]), xytext=(born, ypos[p]),
+                            arrowprops=dict(arrowstyle="->", color=_MECHANISM_COLORS.get(row["created_by"], "0.5"), lw=0.8))
+    for _, row in merged.iterrows():
+        t, into = int(row["track_id"]), row["merged_into"]
+        if pd.notna(into) and int(into) in ypos:
+            x = x_of(int(row["ended_step"]))
+            ax.annotate("", xy=(x, ypos[int(into)]), xytext=(x, ypos[t]),
+                        arrowprops=dict(arrowstyle="->", color="0.3", lw=0.8, ls=":"))
+    handles = [Patch(color=c, label=m) for m, c in _MECHANISM_COLORS.items()]
+    handles.append(Patch(color="0.3", label="merged into (consolidation)"))
+    handles += [Patch(color=_DIRECTION_COLORS[d], label=f"{d} {DIRECTION_EN[d]}" if cjk else DIRECTION_EN[d]) for d in DIRECTIONS]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False,
+              title="arrows: mechanism; lines: direction", title_fontsize=8)
+    ax.set_yticks([])
+    ax.set_xlabel("year (lines: life of a track; thick: main track; arrows: parent → child)")
+    ax.set_xlim(x0 - 2.5, None)
+    ax.grid(True, axis="x", alpha=0.3)
+    fig.suptitle(f"Track genealogy: {len(created)} tracks created, {len(merged)} merged", fontsize=12)
+    return fig
+
+
 def make_plots(outdir: str | os.PathLike, *, allow_partial: bool = False) -> list[Path]:
-    """Write funnel.png, size_distribution.png and unicorns_by_track.png into ``outdir``.
+    """Write the standard plots (:data:`PLOT_FILES`) into ``outdir``.
 
     Reads only the run's files (via :func:`sim.outputs.read_results`; refuses an unfinished run
     unless ``allow_partial``). Returns the paths written.
@@ -353,6 +450,8 @@ def make_plots(outdir: str | os.PathLike, *, allow_partial: bool = False) -> lis
             "unicorns_by_track.png": lambda: _plot_unicorns_by_track(
                 tables.get("firms"), tables.get("tracks"), summary, bool(cjk)
             ),
+            "tracks_by_direction.png": lambda: _plot_tracks_by_direction(tables.get("timeseries"), summary, bool(cjk)),
+            "track_genealogy.png": lambda: _plot_track_genealogy(tables.get("tracks"), summary, bool(cjk)),
         }
         for name, make in figures.items():
             fig = make()
