@@ -169,15 +169,26 @@ class GuidanceFund(Investor):
     kind = "guidance_fund"
 
     def __init__(self, model, name: str, *, capital: float, coinvest_ratio: float, return_cap: float,
-                 mandated_directions: list[str], start_step: int, life_years: float):
+                 mandated_directions: list[str], start_step: int, life_years: float,
+                 mandated_tracks=None, stacks: bool = False):
         super().__init__(model, name)
         self.coinvest_ratio = coinvest_ratio
         self.return_cap = return_cap
         self.mandated_directions = list(mandated_directions)
+        #: track ids the fund may enter (set by a policy); None: the tracks of mandated_directions
+        self.mandated_tracks = None if mandated_tracks is None else np.asarray(mandated_tracks, dtype=np.int64)
+        #: a fund added by a policy co-invests on top of the preset's guidance funds
+        self.stacks = stacks
         self.start_step = start_step
         self.life_years = life_years
         self.excess_ceded = 0.0
         self.commit(capital)
+
+    def mandated_ids(self, tracks) -> np.ndarray:
+        """Ids of the tracks the fund may invest in."""
+        if self.mandated_tracks is not None:
+            return self.mandated_tracks
+        return tracks.ids_in_directions(self.mandated_directions)
 
     def investing(self, step: int) -> bool:
         return (step - self.start_step) / 12.0 < self.life_years
