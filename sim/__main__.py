@@ -2,12 +2,17 @@
 
     python -m sim                                  # the default scenario (conf/config.yaml)
     python -m sim scale=0.01 years=5 seed=3 hydra.run.dir=out/demo
-    python -m sim --multirun seed=1,2,3            # one run per seed, under multirun/
+    python -m sim --multirun seed=1,2,3            # one run per seed, on every local core
     python -m sim --help                           # the configuration and how to override it
 
 Every output (Parquet tables, summary.json, plots, Hydra's .hydra/ record and the log) goes to
 Hydra's output directory, ``hydra.run.dir`` (default ``outputs/<date>/<time>``). Mistakes in the
 overrides are reported on one line on stderr, with exit status 2.
+
+Sweeps (``--multirun``, see :mod:`sim.sweep`): each run goes to
+``<hydra.sweep.dir>/<override dirname>``; a failed run is recorded there and the others go on;
+the same command run again skips the finished runs; at the end the sweep is gathered into
+``results.parquet`` (:mod:`sim.gather`). The exit status is 1 if any run failed or did not finish.
 """
 
 from __future__ import annotations
@@ -42,10 +47,20 @@ register_schema()
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def task(dcfg: DictConfig) -> dict | None:
-    """The Hydra task: validate, run, write everything to the job's output directory."""
+    """The Hydra task: validate, run, write everything to the job's output directory.
+
+    In a sweep (``--multirun``) each job goes through :func:`sim.sweep.hydra_job`: a finished run
+    of the same configuration is skipped, and an error is recorded in the run's directory
+    instead of stopping the sweep.
+    """
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     _quiet_mesa()
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        from sim.sweep import hydra_job
+
+        return hydra_job(dcfg)
     try:
         cfg = to_config(dcfg)
     except ConfigError as exc:
@@ -70,7 +85,59 @@ def main() -> None:
         check_command_line(sys.argv[1:])
     except ConfigError as exc:
         _fail(exc)
-    task()
+    from sim import sweep
+
+    argv = list(sys.argv)
+    relaunches = 0
+    while True:
+        try:
+            task()
+            break
+        except SystemExit as exc:
+            state = sweep.CURRENT
+            if state.sweep_dir is None or exc.code in (0, None):
+                raise
+            # The launcher stopped (e.g. a worker process was killed): the finished runs are on
+            # disk. Launch the same sweep again into the same directory (finished runs are
+            # skipped) as many times as hydra.callbacks.sweep.relaunch allows, if a run was cut off.
+            sweep.report_sweep(stopped=True)
+            if relaunches < state.relaunch and state.counts.get("incomplete"):
+                relaunches += 1
+                print(f"warning: the sweep stopped with {state.counts['incomplete']} unfinished run(s); "
+                      f"launching it again into {state.sweep_dir} to finish them "
+                      f"({relaunches} of {state.relaunch}).", file=sys.stderr)
+                sys.argv = argv + [f"hydra.sweep.dir='{state.sweep_dir}'"]
+                state.reported = False
+                continue
+            _sweep_stopped(sweep)
+            raise
+    if sweep.CURRENT.sweep_dir is not None:
+        _sweep_end(sweep)
+
+
+def _sweep_end(sweep) -> None:
+    state = sweep.report_sweep()
+    bad = state.problems
+    if bad:
+        print(
+            f"error: {len(bad)} run(s) of the sweep did not complete (first: {bad[0][0]}: {bad[0][1]}); "
+            f"see run_status.json and error.txt in their directories under {state.sweep_dir}. "
+            "The other runs are complete; run the same command again to redo only the missing ones.",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+
+
+def _sweep_stopped(sweep) -> None:
+    state = sweep.report_sweep(stopped=True)
+    done = state.counts.get("completed", 0)
+    total = sum(state.counts.values())
+    print(
+        f"error: the sweep stopped early; {done} of the {total} runs started in {state.sweep_dir} are "
+        "complete and kept. Run the same command again (same hydra.sweep.dir) to resume: finished "
+        "runs are skipped.",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":
