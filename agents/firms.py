@@ -17,7 +17,7 @@ Rules (monthly step ``dt = 1/12`` year; money in million CNY):
   cash, revenue and headcount log-normal around the preset's medians; research spin-offs start
   with less revenue (the death valley between sample and product).
 * **Growth** (:func:`grow`): log revenue follows a random walk with drift
-  ``growth_base + growth_quality * q * exp(-age / growth_age_decay_years)
+  ``growth_base + growth_quality * 2.5 tanh(q / 2.5) * exp(-age / growth_age_decay_years)
   + growth_capital * cash / (cash + yearly burn) + track demand growth - crowding``, and shocks
   that are fat-tailed (Laplace) with a volatility that falls with size
   (``growth_sigma * employees ** -growth_size_exponent``, refreshed quarterly): Gibrat's
@@ -41,6 +41,7 @@ from sim.rng import KeyedDraws
 from sim.stages import STAGE_NAMES
 
 DT = 1.0 / 12.0
+QUALITY_LIMIT = 2.5  # sd: the quality effect on growth saturates here (see saturated_quality)
 
 # slots of the keyed "founding" stream
 _SLOT_TRACK, _SLOT_QUALITY, _SLOT_CASH, _SLOT_REVENUE, _SLOT_EMPLOYEES = range(5)
@@ -127,7 +128,7 @@ def grow(
     cash = np.maximum(pop["cash"], 0.0)
     trk = pop["track"]
     capital = cash / (cash + emp * cfg.wage_mcny)
-    drift = cfg.growth_quality * pop["quality"] * pop["qdecay"]
+    drift = cfg.growth_quality * saturated_quality(pop["quality"]) * pop["qdecay"]
     drift += cfg.growth_capital * capital
     drift += (track_growth - cfg.crowding * track_crowding)[trk]
     drift += cfg.growth_base
@@ -142,6 +143,12 @@ def grow(
     g = pop["growth_12m"]
     g *= 1.0 - DT
     g += dlog
+
+
+def saturated_quality(q: np.ndarray, limit: float = QUALITY_LIMIT) -> np.ndarray:
+    """Latent quality as it acts on growth: linear near the mean, saturating at +-``limit`` sd
+    (no firm compounds a five-sigma advantage forever; growth rates of the best firms level off)."""
+    return limit * np.tanh(q / limit)
 
 
 def gross_margin(pop: FirmPopulation, cfg: FirmConfig) -> np.ndarray:

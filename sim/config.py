@@ -157,6 +157,9 @@ class FundingConfig:
     revenue_multiple: float = P(4.0, "Base pre-money valuation as a multiple of revenue.", "x", gt=0)
     growth_multiple_elasticity: float = P(0.9, "Valuation multiple rises as exp(elasticity * growth).", "", ge=0, le=5)
     signal_multiple_elasticity: float = P(0.35, "Valuation multiple rises as exp(elasticity * signal).", "", ge=0, le=5)
+    last_round_anchor: float = P(
+        1.0, "A growing firm's pre-money is at least its last post-money times exp(anchor * last year's log growth); 0 disables.", "", ge=0, le=5
+    )
     heat_multiple_elasticity: float = P(0.5, "Valuation multiple rises as heat^elasticity.", "", ge=0, le=5)
     round_floor_mcny: list[float] = P(
         [5.0, 40.0, 150.0, 500.0, 1500.0], "Minimum pre-money valuation by round (seed, A, B, C, D+).", "mcny"

@@ -7,24 +7,31 @@ Rounds (vectorised over all firms looking for money in a month):
    close to spent, runs a round with probability ``attempt_probability`` a month; a fast grower (last
    twelve months' log growth above 0.3) raises without need with probability
    ``growth_attempt_probability``; never more often than ``min_months_between_rounds``.
-2. **Screening.** Investors see a noisy signal of latent quality plus recent growth,
+2. **Round.** The next round in the firm's sequence (seed, A, B, C, D+), or a later one if
+   the price below already reaches that round's floor: a bootstrapped firm raising its first
+   money at a large valuation does a growth round with VC funds, not a seed round.
+3. **Screening.** Investors see a noisy signal of latent quality plus recent growth,
    ``signal = q + screening_noise * e + growth_signal_weight * g12``, and fund the round with
    probability ``logistic(screening_slope * (signal - bar[round] + heat_bar_elasticity * ln heat))``:
    hot tracks are easier to raise in.
-3. **Pricing.** Pre-money = ``max(round floor, revenue * revenue_multiple *
-   exp(growth_multiple_elasticity * g12 + signal_multiple_elasticity * signal) *
-   heat ** heat_multiple_elasticity)``; the round sells a share ``d ~ U(dilution_min,
+4. **Pricing.** Pre-money = ``max(round floor, revenue * revenue_multiple *
+   exp(growth_multiple_elasticity * g12 + signal_multiple_elasticity * signal) *   (g12 within
+   [-1, 1.5] and the signal within [-3, 3] sd: multiples do not explode for outliers)
+   heat ** heat_multiple_elasticity)``, and for a firm that grew over the last year at least
+   its last post-money grown with it (``last_round_anchor``); the round sells a share ``d ~ U(dilution_min,
    dilution_max)``, so it raises ``pre * d / (1 - d)``.
-4. **Who invests.** Seed rounds go to angels, rounds A-B to early-stage VC funds, C and later
+5. **Who invests.** Seed rounds go to angels, rounds A-B to early-stage VC funds, C and later
    to late-stage funds (falling back on the other VC focus when one side has no money). A fund
    is drawn with probability proportional to its free money times its preference for the
-   firm's track; a fund that would over-commit in the month keeps its best applicants (by
-   screening margin) and drops the rest, who may try again later. The
+   firm's track; a round larger than half of the largest free fund is scaled down to that size
+   (the firm is still priced; it raises what one lead can carry); a fund that would over-commit
+   in the month keeps its best applicants (by screening margin) and drops the rest, who may try
+   again later. The
    previous lead takes ``insider_share`` of a later round from its reserves; a venture-backed
    firm that passed screening but found no new lead is carried by its last lead alone (an
    inside round) if that fund still has the money. In tracks of the
    mandated directions a guidance fund adds ``coinvest_ratio`` per unit of VC money.
-5. **Books.** Each participation is a *lot*: money in, shares bought (new shares are issued,
+6. **Books.** Each participation is a *lot*: money in, shares bought (new shares are issued,
    so earlier holders are diluted). Exits pay lots pro rata to their shares after debt is
    repaid; failures write them off; firms that age out of the young-firm population leave
    their lots unrealised at the last valuation.
@@ -229,31 +236,46 @@ class CapitalMarket:
         if rows.size == 0:
             return
         k = pop["key"][rows]
-        rnd = np.minimum(pop["rounds"][rows], 4).astype(np.int64)
         trk = pop["track"][rows]
         heat = np.maximum(m.tracks.heat[trk], 1e-3)
         g12 = np.clip(pop["growth_12m"][rows], -2.0, 3.0)
         signal = pop["quality"][rows] + fcfg.screening_noise * draws.normal(k, step, _NOISE) + fcfg.growth_signal_weight * g12
+        # the price investors would pay
+        floors = np.asarray(fcfg.round_floor_mcny)
+        rev = pop["revenue"][rows]
+        mult = fcfg.revenue_multiple * np.exp(
+            fcfg.growth_multiple_elasticity * np.clip(g12, -1.0, 1.5)
+            + fcfg.signal_multiple_elasticity * np.clip(signal, -3.0, 3.0)
+        ) * heat**fcfg.heat_multiple_elasticity
+        pre = rev * mult
+        if fcfg.last_round_anchor > 0:
+            # a growing firm is rarely priced below its last round: the last post-money, grown
+            # with the firm (down rounds still happen to firms that shrink)
+            anchor = pop["valuation"][rows] * np.exp(fcfg.last_round_anchor * np.maximum(g12, 0.0))
+            pre = np.where(g12 > 0, np.maximum(pre, anchor), pre)
+        # the round: the next in the firm's sequence, or a later one if the firm is already worth
+        # that round's floor (a bootstrapped firm raising its first money at a large valuation
+        # does a growth round with VC funds, not a seed round with angels)
+        by_count = np.minimum(pop["rounds"][rows], 4).astype(np.int64)
+        by_size = np.clip(np.searchsorted(floors, pre, side="right") - 1, 0, 4)
+        rnd = np.maximum(by_count, by_size)
+        pre = np.maximum(floors[rnd], pre)
         bar = np.asarray(fcfg.screening_bar)[rnd] - fcfg.heat_bar_elasticity * np.log(heat) + m.screening_shift(trk, rows)
         passed = draws.uniform(k, step, _PASS) < _logistic(fcfg.screening_slope * (signal - bar))
         self.round_stats["attempts"] += np.bincount(rnd, minlength=5)
         self.round_stats["passed"] += np.bincount(rnd[passed], minlength=5)
         if not passed.any():
             return
-        rows, k, rnd, trk, heat, g12, signal = (a[passed] for a in (rows, k, rnd, trk, heat, g12, signal))
-        rev = pop["revenue"][rows]
-        mult = fcfg.revenue_multiple * np.exp(
-            fcfg.growth_multiple_elasticity * g12 + fcfg.signal_multiple_elasticity * signal
-        ) * heat**fcfg.heat_multiple_elasticity
-        pre = np.maximum(np.asarray(fcfg.round_floor_mcny)[rnd], rev * mult)
+        rows, k, rnd, trk, heat, g12, signal, pre, bar = (
+            a[passed] for a in (rows, k, rnd, trk, heat, g12, signal, pre, bar)
+        )
         d = fcfg.dilution_min + (fcfg.dilution_max - fcfg.dilution_min) * draws.uniform(k, step, _DILUTION)
         amount = pre * d / (1.0 - d)
         u_pick = draws.uniform(k, step, _PICK)
-        rank = -(signal - bar[passed])  # when money is short, investors take the best applicants first
+        rank = -(signal - bar)  # when money is short, investors take the best applicants first
 
         n_deals = rows.size
         lead = np.full(n_deals, -1, dtype=np.int64)  # investor index
-        lead_amt = amount.copy()
         # --- seed rounds: angels
         angels = self._angels
         funds = self._open_funds()
@@ -278,12 +300,17 @@ class CapitalMarket:
                     capg = np.where(group, remaining, 0.0)
                     if capg.sum() <= 0:
                         continue
+                    # a round larger than half of the largest free fund is scaled down to that
+                    # size: the firm still gets priced, and raises what one lead can carry
+                    amt = np.minimum(amount[j], 0.5 * capg.max())
                     pick = _pick(capg[:, None] * prefs, trk[j], u_pick[j])
-                    ok = _fit_capacity(pick, amount[j], capg, rank[j])
+                    ok = _fit_capacity(pick, amt, capg, rank[j])
                     if ok.any():
+                        amount[j[ok]] = amt[ok]
                         used = np.bincount(pick[ok], weights=amount[j][ok], minlength=len(funds))
                         remaining -= used
                         lead[j[ok]] = np.array([funds[p].index for p in pick[ok]], dtype=np.int64)
+        lead_amt = amount.copy()
         # inside rounds: a venture-backed firm that found no new lead is carried by its last lead
         prev_all = pop["lead"][rows]
         inside = (lead < 0) & (rnd >= 1) & (prev_all >= 0)

@@ -504,7 +504,8 @@ class EcosystemModel(mesa.Model):
             pop["gazelle_flag"][:] = flag
             ids = pop["id"]
             rec_g = pop.rec["gazelle_step"]
-            new_g = flag & (rec_g[ids] == NEVER)
+            # first step *in the gazelle stage*: a unicorn that also passes the test stays a unicorn
+            new_g = flag & (rec_g[ids] == NEVER) & (pop["stage"] != UNICORN)
             if new_g.any():
                 rec_g[ids[new_g]] = step
                 np.add.at(self.tracks.i["gazelles_ever"], pop["track"][new_g], 1)
