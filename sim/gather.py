@@ -149,7 +149,10 @@ def _run_row(root: Path, run: Path) -> tuple[dict, dict | None]:
                 value = raw
         row[key] = value
     seed = _select(config, "seed")
-    row["seed"] = None if seed is _MISSING else seed
+    if seed is not _MISSING:
+        row["seed"] = seed
+    else:
+        row.setdefault("seed", None)
     totals = (summary or {}).get("totals") or {}
     finished = state == "completed"
     for name, value in totals.items():

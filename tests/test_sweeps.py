@@ -188,6 +188,19 @@ def test_killed_run_is_reported_incomplete(tmp_path):
     assert len(pd.read_parquet(paths["timeseries"])) == 0
 
 
+def test_gather_command(tmp_path, capsys):
+    from sim.gather import main
+    from sim.sweep import write_status
+
+    assert main([str(tmp_path)]) == 2  # no runs below it: one line, no traceback
+    assert "holds no run directories" in capsys.readouterr().err
+    write_status(tmp_path / "a", status="failed", error="ValueError: bad", overrides=["seed=4"])
+    assert main([str(tmp_path), "--out", str(tmp_path / "out")]) == 0
+    assert "1 runs (1 failed)" in capsys.readouterr().out
+    res = pd.read_parquet(tmp_path / "out" / "results.parquet")
+    assert res["error"].tolist() == ["ValueError: bad"] and res["run_id"].tolist() == ["a"]
+
+
 # ------------------------------------------------------------------------------ other launchers
 
 
