@@ -557,22 +557,30 @@ class CapitalMarket:
             return np.empty(0, dtype=np.int64)
         return np.flatnonzero(np.isin(lots["firm"], firm_ids) & (lots["status"] == LOT_OPEN))
 
-    def settle_exit(self, rows: np.ndarray, values: np.ndarray, step: int) -> None:
-        """Pay out an exit at ``values``: banks first, then every lot pro rata to its shares."""
-        m = self.model
-        pop = m.population
-        if rows.size == 0:
-            return
-        self._repay_debt(rows)
-        equity = np.maximum(values - 0.0, 0.0)
+    def _lots_of_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Open lots in the firms at ``rows``: (lot indices, position of each lot's firm in
+        ``rows``, each lot's fraction of its firm's shares)."""
+        pop = self.model.population
         firm_ids = pop["id"][rows]
         li = self._open_lots(firm_ids)
         if li.size == 0:
+            return li, li, np.empty(0)
+        order = np.argsort(firm_ids)
+        pos = order[np.searchsorted(firm_ids[order], self.lots["firm"][li])]
+        return li, pos, self.lots["shares"][li] / pop["shares"][rows][pos]
+
+    def settle_exit(self, rows: np.ndarray, values: np.ndarray, step: int) -> None:
+        """Pay out an exit at ``values``: banks first (from the firm's cash), then every lot pro
+        rata to its shares."""
+        m = self.model
+        if rows.size == 0:
+            return
+        self._repay_debt(rows)
+        equity = np.maximum(values, 0.0)
+        li, pos, frac = self._lots_of_rows(rows)
+        if li.size == 0:
             return
         lots = self.lots
-        order = np.argsort(firm_ids)
-        pos = order[np.searchsorted(firm_ids[order], lots["firm"][li])]
-        frac = lots["shares"][li] / pop["shares"][rows][pos]
         gross = frac * equity[pos]
         kind = np.array([self.investors[i].kind for i in lots["investor"][li]])
         net = gross.copy()
@@ -654,30 +662,30 @@ class CapitalMarket:
         if rows.size == 0:
             return
         self._repay_debt(rows)
-        firm_ids = pop["id"][rows]
-        li = self._open_lots(firm_ids)
+        li, pos, frac = self._lots_of_rows(rows)
         if li.size == 0:
             return
-        lots = self.lots
-        order = np.argsort(firm_ids)
-        pos = order[np.searchsorted(firm_ids[order], lots["firm"][li])]
-        lots.c["residual"][li] = lots["shares"][li] / pop["shares"][rows][pos] * pop["valuation"][rows][pos]
-        lots.c["status"][li] = LOT_UNREALIZED
+        self.lots.c["residual"][li] = frac * pop["valuation"][rows][pos]
+        self.lots.c["status"][li] = LOT_UNREALIZED
+
+    def _marked_value(self, lot_idx: np.ndarray) -> np.ndarray:
+        """Value of lots at their live firm's last post-money valuation, pro rata to shares."""
+        pop = self.model.population
+        rows = pop.row_of[self.lots["firm"][lot_idx]]
+        ok = rows >= 0
+        v = np.zeros(lot_idx.size)
+        v[ok] = self.lots["shares"][lot_idx][ok] / pop.cols["shares"][rows[ok]] * pop.cols["valuation"][rows[ok]]
+        return v
 
     def nav(self) -> np.ndarray:
-        """Marked value of open lots per investor (last post-money valuation, pro rata)."""
-        pop = self.model.population
+        """Marked value of open and unrealised lots per investor."""
         lots = self.lots
         out = np.zeros(len(self.investors))
         if lots.n == 0:
             return out
         open_ = np.flatnonzero(lots["status"] == LOT_OPEN)
         if open_.size:
-            rows = pop.row_of[lots["firm"][open_]]
-            ok = rows >= 0
-            v = np.zeros(open_.size)
-            v[ok] = lots["shares"][open_][ok] / pop.cols["shares"][rows[ok]] * pop.cols["valuation"][rows[ok]]
-            out += np.bincount(lots["investor"][open_], weights=v, minlength=len(self.investors))
+            out += np.bincount(lots["investor"][open_], weights=self._marked_value(open_), minlength=len(self.investors))
         unr = np.flatnonzero(lots["status"] == LOT_UNREALIZED)
         if unr.size:
             out += np.bincount(lots["investor"][unr], weights=lots["residual"][unr], minlength=len(self.investors))
@@ -685,16 +693,11 @@ class CapitalMarket:
 
     def close_books(self) -> None:
         """End of run: open lots become unrealised at the current valuation."""
-        pop = self.model.population
         lots = self.lots
         open_ = np.flatnonzero(lots["status"] == LOT_OPEN)
         if open_.size == 0:
             return
-        rows = pop.row_of[lots["firm"][open_]]
-        ok = rows >= 0
-        res = np.zeros(open_.size)
-        res[ok] = lots["shares"][open_][ok] / pop.cols["shares"][rows[ok]] * pop.cols["valuation"][rows[ok]]
-        lots.c["residual"][open_] = res
+        lots.c["residual"][open_] = self._marked_value(open_)
         lots.c["status"][open_] = LOT_UNREALIZED
 
     # ------------------------------------------------------------------ fund cycle
