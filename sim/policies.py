@@ -1,28 +1,62 @@
 """Policy plug-ins: the base class every intervention derives from.
 
-A policy has a name, a start and end year, a budget (million CNY per year), targets (tracks,
-stages, origins) and a plain-text description. The model calls :meth:`Policy.setup` once,
-:meth:`Policy.step` every month while the policy is active, and :meth:`Policy.finish` at the
-end. A policy spends public money only through ``government.spend``, which enforces the
-budgets and records the spending in the outputs.
+A policy has a name, a start and end year, a budget (million CNY per year **at scale 1**: like
+every extensive quantity it is multiplied by ``scale``), targets (tracks, directions, stages,
+origins), a patience horizon and a plain-text description. The government calls
+:meth:`Policy.tick` every month; ``tick`` calls
 
-A policy draws randomness only from its own named stream (``model.streams["policy:<name>"]``),
-so adding a policy never changes the random numbers any other part of the model sees: a
-policy that never becomes active leaves a run byte-identical to the baseline.
+* :meth:`Policy.start` on the first month the policy is in force,
+* :meth:`Policy.step` every month it is in force,
+* :meth:`Policy.stop` on the first month after it ended (levers go back, support ends),
+* :meth:`Policy.collect` every month once it has started (repayments and fund proceeds keep
+  coming back after a programme ends).
 
-The concrete interventions (guidance funds, incubators, grants, scenes, credit, ...) are
-registered in :data:`REGISTRY` and configured from ``conf/policy/``.
+Policies act in the observed window only (steps >= 0): the warm-up is the history before
+any intervention. A policy spends public money only through :meth:`Policy.spend` (or
+:meth:`Policy.grant`), which enforces its own yearly budget and the government's
+(``government.spend``), and records the spending in the outputs; money flowing back
+(royalties, capped fund proceeds) goes through :meth:`Policy.receive`.
+
+A policy draws randomness only from its own named stream (``model.streams["policy:<name>"]``)
+or its own keyed draws (``KeyedDraws(seed, "policy:<name>")``), so adding a policy never changes
+the random numbers any other part of the model sees: a policy that never becomes active leaves
+a run byte-identical to the baseline.
+
+**Patience** (``patience_years``, M18 "需提升地方政府耐心和定力"): when positive, support for a
+targeted track that has produced no new gazelle or unicorn within that many years of the
+start of its support is withdrawn for good; 0 means support is never withdrawn.
+
+The concrete interventions (guidance funds, incubators, grants, scenes, credit, ...) live in
+:mod:`sim.interventions`, are registered in :data:`REGISTRY` and configured from
+``conf/policy/``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
 from dataclasses import dataclass, field
 from typing import ClassVar
+
+import numpy as np
 
 from sim.config import ConfigError
 
 REGISTRY: dict[str, type["Policy"]] = {}
+
+STAGES = ("startup", "gazelle", "unicorn")
+ORIGIN_NAMES = ("independent", "spinoff", "alumni")
+DIRECTIONS = ("商业", "民生", "社会", "数字", "产业", "科技")
+
+
+def F(default, unit: str, doc: str):
+    """A documented policy parameter (unit and meaning go to docs/policies.md and conf/policy/)."""
+    meta = {"unit": unit, "doc": doc}
+    if isinstance(default, (list, dict)):
+        value = default
+        return field(default_factory=lambda: list(value) if isinstance(value, list) else dict(value), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 def register(cls):
@@ -30,42 +64,106 @@ def register(cls):
     return cls
 
 
+def check_range(policy: str, key: str, value, *, ge=None, gt=None, le=None, lt=None, unit: str = "") -> None:
+    """Raise a one-line ConfigError when a policy parameter is outside its range."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"policy.{policy}.{key}={value!r} must be a number{f' ({unit})' if unit else ''}.")
+    parts = []
+    if ge is not None:
+        parts.append(f">= {ge}")
+    if gt is not None:
+        parts.append(f"> {gt}")
+    if le is not None:
+        parts.append(f"<= {le}")
+    if lt is not None:
+        parts.append(f"< {lt}")
+    bad = (
+        not math.isfinite(value)
+        or (ge is not None and value < ge)
+        or (gt is not None and value <= gt)
+        or (le is not None and value > le)
+        or (lt is not None and value >= lt)
+    )
+    if bad:
+        unit = f" ({unit})" if unit else ""
+        raise ConfigError(f"policy.{policy}.{key}={value!r} is out of range; use a value {' and '.join(parts)}{unit}.")
+
+
 @dataclass
 class Policy:
     """Base class of an intervention."""
 
     kind: ClassVar[str] = "policy"
-    name: str = "policy"
-    start_year: int = 0  # calendar year; 0 means the first observed year
-    end_year: int = 9999  # last calendar year in force (inclusive)
-    budget_mcny_per_year: float = 0.0
-    target_tracks: list[str] = field(default_factory=list)  # track keys; empty = all
-    target_stages: list[str] = field(default_factory=list)  # startup, gazelle, unicorn; empty = all
-    target_origins: list[str] = field(default_factory=list)  # independent, spinoff, alumni; empty = all
-    description: str = ""
+    #: What the policy acts on, for the documentation and the comparison report.
+    target: ClassVar[str] = ""
+    name: str = F("policy", '', 'Policy name: the key under policy in the configuration (conf/policy/<name>.yaml).')
+    start_year: int = F(0, 'year', 'First calendar year in force; 0 = the first observed year. Policies act in the observed window only.')
+    end_year: int = F(9999, 'year', 'Last calendar year in force (inclusive).')
+    budget_mcny_per_year: float = F(0.0, 'mcny/yr at scale 1', "Yearly budget; spending stops when it (or the government's budget) is used up.")
+    target_tracks: list[str] = F([], 'track keys', 'Tracks the policy acts on (and tracks derived from them); empty with empty target_directions = all tracks.')
+    target_directions: list[str] = F([], 'directions', 'Directions (商业 民生 社会 数字 产业 科技) whose tracks the policy acts on.')
+    target_stages: list[str] = F([], '', 'Firm stages the policy acts on (startup, gazelle, unicorn); empty = all.')
+    target_origins: list[str] = F([], '', 'Founding channels the policy acts on (independent, spinoff, alumni); empty = all.')
+    patience_years: float = F(0.0, 'years', 'Support for a targeted track with no new gazelle or unicorn within this many years of its start is withdrawn; 0 = never.')
+    description: str = F("", '', 'Free text shown in the outputs and the comparison report.')
 
     def __post_init__(self):
         self.validate()
         self.spent = 0.0
         self.spent_this_year = 0.0
+        self.received = 0.0
         self._year = None
+        self._started = False
+        self._running = False
+        self._draws = None
+        #: year -> [spent, received, firms newly supported]
+        self.accounts: dict[int, list[float]] = {}
+        self.withdrawn: set[int] = set()  # track ids whose support was withdrawn (patience)
+        self._track_start: dict[int, tuple[int, int]] = {}  # track -> (support start step, results then)
 
     # ---- configuration ---------------------------------------------------------------------
     def validate(self) -> None:
-        if self.budget_mcny_per_year < 0:
-            raise ConfigError(f"policy {self.name}: budget_mcny_per_year={self.budget_mcny_per_year} must be >= 0.")
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"policy of kind {self.kind}: name={self.name!r} must be a non-empty string.")
+        check_range(self.name, "budget_mcny_per_year", self.budget_mcny_per_year, ge=0, unit="mcny/yr at scale 1")
+        check_range(self.name, "patience_years", self.patience_years, ge=0, unit="years")
+        for key in ("start_year", "end_year"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"policy.{self.name}.{key}={value!r} must be a calendar year (an integer).")
         if self.end_year < self.start_year:
             raise ConfigError(
-                f"policy {self.name}: end_year={self.end_year} is before start_year={self.start_year}."
+                f"policy.{self.name}.end_year={self.end_year} is before start_year={self.start_year}."
             )
-        for s in self.target_stages:
-            if s not in ("startup", "gazelle", "unicorn"):
-                raise ConfigError(f"policy {self.name}: target_stages contains {s!r}; use startup, gazelle or unicorn.")
-        for o in self.target_origins:
-            if o not in ("independent", "spinoff", "alumni"):
+        for key, allowed in (
+            ("target_stages", STAGES),
+            ("target_origins", ORIGIN_NAMES),
+            ("target_directions", DIRECTIONS),
+        ):
+            values = getattr(self, key)
+            if isinstance(values, str) or not isinstance(values, (list, tuple)):
+                raise ConfigError(f"policy.{self.name}.{key}={values!r} must be a list, e.g. [{allowed[0]}].")
+            for v in values:
+                if v not in allowed:
+                    raise ConfigError(f"policy.{self.name}.{key} contains {v!r}; use {', '.join(allowed)}.")
+        if isinstance(self.target_tracks, str) or not isinstance(self.target_tracks, (list, tuple)):
+            raise ConfigError(f"policy.{self.name}.target_tracks={self.target_tracks!r} must be a list of track keys.")
+
+    def check_tracks(self, tracks) -> None:
+        """Every target track key must exist in the model's track system."""
+        known = set(tracks.key)
+        for key in self.target_tracks:
+            if key not in known:
+                hint = difflib.get_close_matches(str(key), sorted(known), n=1)
+                extra = f" Did you mean {hint[0]!r}?" if hint else ""
                 raise ConfigError(
-                    f"policy {self.name}: target_origins contains {o!r}; use independent, spinoff or alumni."
+                    f"policy.{self.name}.target_tracks contains {key!r}, which is not a track of this "
+                    f"track system.{extra} The keys are listed in conf/tracks/."
                 )
+
+    @classmethod
+    def parameters(cls) -> list[dataclasses.Field]:
+        return list(dataclasses.fields(cls))
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -74,31 +172,170 @@ class Policy:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Policy":
+        import sim.interventions  # noqa: F401  (fills REGISTRY)
+
         d = dict(d)
         kind = d.pop("kind", cls.kind)
-        klass = REGISTRY.get(kind, cls) if cls is Policy else cls
-        names = {f.name for f in dataclasses.fields(klass)}
-        unknown = sorted(set(d) - names)
+        if cls is Policy:
+            if kind not in REGISTRY:
+                hint = difflib.get_close_matches(str(kind), sorted(REGISTRY), n=1)
+                extra = f" Did you mean {hint[0]!r}?" if hint else ""
+                raise ConfigError(
+                    f"policy.{d.get('name', kind)}.kind={kind!r} is not a policy kind.{extra} Allowed kinds: {', '.join(sorted(REGISTRY))}."
+                )
+            klass = REGISTRY[kind]
+        else:
+            klass = cls
+        names = [f.name for f in dataclasses.fields(klass)]
+        unknown = sorted(set(d) - set(names))
         if unknown:
+            hint = difflib.get_close_matches(unknown[0], names, n=1)
+            extra = f" Did you mean {hint[0]!r}?" if hint else ""
+            where = f"policy.{d.get('name', kind)}"
             raise ConfigError(
-                f"policy {d.get('name', kind)!r}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(names))}."
+                f"Unknown policy key(s) {', '.join(f'{where}.{k}' for k in unknown)}.{extra} "
+                f"Allowed keys of a {klass.kind} policy: {', '.join(names)}."
             )
-        return klass(**d)
+        try:
+            return klass(**d)
+        except TypeError as exc:  # e.g. a list where a number belongs
+            raise ConfigError(f"policy.{d.get('name', kind)}: {exc}") from None
 
     # ---- life cycle ------------------------------------------------------------------------
     def active(self, model, step: int) -> bool:
+        """In force at ``step``: inside [start_year, end_year] and in the observed window."""
+        if step < 0:
+            return False
         year = model.year_of(step)
         start = self.start_year or model.start_year
         return start <= year <= self.end_year
 
+    def tick(self, model, government) -> None:
+        """Called by the government every month (see the module docstring)."""
+        on = self.active(model, model.current_step)
+        if on and not self._running:
+            self._running = True
+            self._started = True
+            self.start(model, government)
+        elif not on and self._running:
+            self._running = False
+            self.stop(model, government)
+        if on:
+            if self.patience_years > 0 and model.current_step % 12 == 0:
+                self._apply_patience(model)
+            self.step(model, government)
+        if self._started:
+            self.collect(model, government)
+
     def setup(self, model) -> None:
-        """Called once before the first step."""
+        """Called once when the model is built. Must not change the model's state or draw
+        random numbers (a policy that never becomes active must leave the run unchanged)."""
+        self.check_tracks(model.tracks)
+
+    def start(self, model, government) -> None:
+        """Called on the first month the policy is in force."""
 
     def step(self, model, government) -> None:
-        """Called every month while the policy is active."""
+        """Called every month while the policy is in force."""
+
+    def stop(self, model, government) -> None:
+        """Called on the first month after the policy ended: undo levers, end support."""
+
+    def collect(self, model, government) -> None:
+        """Called every month once the policy has started: repayments, fund proceeds."""
 
     def finish(self, model) -> None:
         """Called once after the last step."""
+
+    # ---- randomness ------------------------------------------------------------------------
+    @property
+    def stream_name(self) -> str:
+        return f"policy:{self.name}"
+
+    def rng(self, model) -> np.random.Generator:
+        return model.streams[self.stream_name]
+
+    def draws(self, model):
+        if self._draws is None:
+            self._draws = model.streams.keyed(self.stream_name)
+        return self._draws
+
+    # ---- targets ---------------------------------------------------------------------------
+    def targeted(self) -> bool:
+        return bool(self.target_tracks or self.target_directions)
+
+    def target_track_mask(self, model) -> np.ndarray:
+        """Boolean mask over all tracks: active, targeted (tracks listed, tracks derived from
+        them, tracks of the listed directions) and not withdrawn for lack of results."""
+        tr = model.tracks
+        n = tr.n
+        mask = tr.active.copy()
+        if self.targeted():
+            want = np.zeros(n, dtype=bool)
+            if self.target_directions:
+                codes = [DIRECTIONS.index(d) for d in self.target_directions]
+                want |= np.isin(tr.directions(), codes)
+            if self.target_tracks:
+                keys = set(self.target_tracks)
+                listed = np.array([k in keys for k in tr.key[:n]], dtype=bool)
+                for t in range(n):  # parents come before children: one pass finds descendants
+                    if not listed[t] and any(listed[p] for p in tr.parents[t]):
+                        listed[t] = True
+                want |= listed
+            mask &= want
+        if self.withdrawn:
+            mask[list(self.withdrawn)] = False
+        return mask
+
+    def target_track_ids(self, model) -> np.ndarray:
+        return np.flatnonzero(self.target_track_mask(model))
+
+    def _apply_patience(self, model) -> None:
+        tr = model.tracks
+        step = model.current_step
+        results = tr.col("gazelles_ever") + tr.col("unicorns_ever")
+        horizon = int(round(12 * self.patience_years))
+        for t in self.target_track_ids(model):
+            t = int(t)
+            if t not in self._track_start:
+                self._track_start[t] = (step, int(results[t]))
+                continue
+            since, before = self._track_start[t]
+            if step - since >= horizon and int(results[t]) <= before:
+                self.withdrawn.add(t)
+
+    def eligible(self, model, rows: np.ndarray | None = None) -> np.ndarray:
+        """Boolean mask over ``rows`` (default: all live firms) of firms the policy may support."""
+        pop = model.population
+        rows = np.arange(pop.n) if rows is None else rows
+        ok = np.ones(rows.size, dtype=bool)
+        if self.targeted() or self.withdrawn:
+            ok &= self.target_track_mask(model)[pop["track"][rows]]
+        if self.target_stages:
+            codes = [STAGES.index(s) for s in self.target_stages]
+            ok &= np.isin(pop["stage"][rows], codes)
+        if self.target_origins:
+            codes = [ORIGIN_NAMES.index(o) for o in self.target_origins]
+            ok &= np.isin(pop["origin"][rows], codes)
+        return ok
+
+    # ---- money -----------------------------------------------------------------------------
+    def budget(self, model) -> float:
+        """This policy's yearly budget at the model's scale (mcny/yr)."""
+        return self.budget_mcny_per_year * model.scale
+
+    def _account(self, model) -> list[float]:
+        year = model.year_of(model.current_step)
+        acc = self.accounts.get(year)
+        if acc is None:
+            acc = self.accounts[year] = [0.0, 0.0, 0.0]
+        return acc
+
+    def room(self, model, government) -> float:
+        """What the policy may still spend this year (its budget and the government's)."""
+        year = model.year_of(model.current_step)
+        spent = self.spent_this_year if year == self._year else 0.0
+        return max(0.0, min(self.budget(model) - spent, government.room()))
 
     def spend(self, model, government, amount: float) -> float:
         """Spend public money within this policy's yearly budget; returns what was spent."""
@@ -106,11 +343,65 @@ class Policy:
         if year != self._year:
             self._year = year
             self.spent_this_year = 0.0
-        amount = max(0.0, min(amount, self.budget_mcny_per_year - self.spent_this_year))
+        amount = max(0.0, min(float(amount), self.budget(model) - self.spent_this_year))
         amount = government.spend(self.name, amount)
         self.spent += amount
         self.spent_this_year += amount
+        if amount > 0:
+            self._account(model)[0] += amount
         return amount
+
+    def grant(self, model, government, rows: np.ndarray, amounts) -> np.ndarray:
+        """Pay grants into the cash of the firms at ``rows`` (live rows), within the budgets.
+
+        When the budgets do not cover the whole request, every grant is cut in the same
+        proportion. The money enters the cash ledger as ``grants_in``. Returns what each firm got.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        want = np.broadcast_to(np.asarray(amounts, dtype=np.float64), rows.shape).astype(np.float64)
+        total = float(want.sum())
+        if rows.size == 0 or total <= 0:
+            return np.zeros(rows.size)
+        paid = self.spend(model, government, total)
+        got = want * (paid / total)
+        pop = model.population
+        np.add.at(pop["cash"], rows, got)
+        model.ledger["grants_in"] += float(got.sum())
+        return got
+
+    def receive(self, model, government, amount: float) -> None:
+        """Public money flowing back (royalties, capped fund proceeds)."""
+        if amount <= 0:
+            return
+        government.receive(self.name, amount)
+        self.received += amount
+        self._account(model)[1] += amount
+
+    def count_supported(self, model, n: int) -> None:
+        if n:
+            self._account(model)[2] += n
 
     def describe(self) -> str:
         return self.description or (self.__doc__ or self.kind).strip().splitlines()[0]
+
+    def stats(self) -> dict:
+        """Programme figures for summary.json (``policy_accounts``); subclasses add their own."""
+        return {}
+
+
+def accounts_frame(model):
+    """The ``policy_accounts`` table: one row per policy and observed year."""
+    import pandas as pd
+
+    years = [model.start_year + y for y in range(model.cfg.years)]
+    rows = []
+    for p in model.government.policies:
+        for year in years:
+            spent, received, supported = p.accounts.get(year, (0.0, 0.0, 0.0))
+            rows.append({"policy": p.name, "kind": p.kind, "year": year, "spent": spent,
+                         "received": received, "firms_supported": int(supported)})
+    if not rows:
+        from sim.outputs import empty_frame
+
+        return empty_frame("policy_accounts")
+    return pd.DataFrame(rows)
