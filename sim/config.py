@@ -331,6 +331,11 @@ class Config:
     ecosystem: EcosystemConfig = sub(EcosystemConfig, "Ecosystem preset (conf/ecosystem/).")
     stages: StageConfig = sub(StageConfig, "Stage definitions.")
     output: OutputConfig = sub(OutputConfig, "What the run writes.")
+    policy: dict[str, Any] = P(
+        {},
+        "Policy interventions, by name: conf/policy/<name>.yaml, several with policy=[a,b]; each entry's keys "
+        "are listed in docs/policies.md. Empty: the baseline, no policy.",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -456,6 +461,10 @@ def validate(cfg: Config) -> Config:
         )
     if eco.firms.graduation_age_years < 1:
         raise ConfigError("ecosystem.firms.graduation_age_years must be at least 1 year.")
+    if cfg.policy:
+        from sim.interventions import policies_from_config  # kinds, keys, values, combinations, budgets
+
+        policies_from_config(cfg)
     return cfg
 
 

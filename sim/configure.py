@@ -44,7 +44,7 @@ __all__ = [
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 SCHEMA_NAME = "base_config"
 # Config groups of conf/ (directories whose files Hydra selects with `group=name`).
-GROUPS = {"ecosystem": "ecosystem preset"}
+GROUPS = {"ecosystem": "ecosystem preset", "policy": "policy"}
 # Composing every value of a long sweep costs time; beyond this many the rest are checked by
 # each job when it starts.
 MAX_SWEEP_CHECKS = 32
@@ -93,6 +93,8 @@ def _lookup(key: str):
     for i, part in enumerate(parts):
         prefix = ".".join(parts[:i])
         origin = typing.get_origin(cls)
+        if origin is dict:
+            return field, None  # an entry of a mapping (policy.<name>.<key>): checked by validate()
         if origin is list and part.isdigit():
             return None, None  # an element of a list value: OmegaConf checks it while composing
         if not dataclasses.is_dataclass(cls):
@@ -181,11 +183,37 @@ def _sweep_values(o) -> list[str] | None:
         return None
 
 
+def _selected_policies(parsed) -> set[str] | None:
+    """Policies selected by ``policy=...`` overrides (None when a sweep or a deletion makes it unclear)."""
+    chosen: set[str] = set()
+    for o in parsed:
+        if o.key_or_group != "policy" or o.package:
+            continue
+        if o.is_sweep_override() or o.is_delete():
+            return None
+        value = o.value()
+        chosen = set() if value is None else {str(v) for v in (value if isinstance(value, list) else [value])}
+    return chosen
+
+
 def _check_keys(parsed, *, check_presets: bool) -> None:
+    selected = _selected_policies(parsed)
     for o in parsed:
         key = o.key_or_group
         if _is_hydra_key(key) or o.package:
             continue
+        if key.startswith("policy.") and selected is not None and not o.is_add() and not o.is_force_add():
+            name = key.split(".")[1]
+            if name not in selected:
+                available = presets("policy")
+                raise ConfigError(
+                    f"{key}: policy {name!r} is not selected; select it with policy=[{name}] (or policy=[a,b] for several; "
+                    f"available: {', '.join(available)}), or add a new one with +{key}=..."
+                )
+        if key.startswith("policy.") and not o.is_add() and not o.is_force_add():
+            from sim.interventions import check_policy_key
+
+            check_policy_key(key)
         if key in GROUPS:
             if o.is_delete() or not check_presets:
                 continue
@@ -195,7 +223,10 @@ def _check_keys(parsed, *, check_presets: bool) -> None:
                 value = o.value()
                 if value is None:
                     continue  # `ecosystem=null`: the schema's defaults
-                values = [value if isinstance(value, str) else o.get_value_element_as_str()]
+                if isinstance(value, list):  # policy=[a,b]: several configs of the group
+                    values = [str(v) for v in value]
+                else:
+                    values = [value if isinstance(value, str) else o.get_value_element_as_str()]
             available = presets(key)
             for value in values:
                 if value not in available:

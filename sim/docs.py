@@ -70,6 +70,9 @@ Besides each key's own range, `sim.config.validate` checks:
 - `stages.tiered_cn_tiers` is not empty and its lower bounds are non-negative and strictly increasing.
 - `ecosystem.firms.graduation_age_years` >= 1.
 - `ecosystem.tracks.system` names a file `conf/tracks/<system>.yaml` (checked when the configuration is composed).
+- `policy`: each entry has a known kind and only that kind's keys, in range ([docs/policies.md](policies.md));
+  target tracks exist; the yearly budgets of the policies in force in the same year add up to at most
+  `ecosystem.government.budget_mcny_per_year`; no two sanctions shocks on the same tracks.
 """
 
 

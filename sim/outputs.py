@@ -114,6 +114,7 @@ class TableSchema:
     rows: str  # what one row is
     columns: tuple[Column, ...]
     optional: bool = False  # may be absent from a run (switched off in the config)
+    when: str = ""  # for an optional table: when it is written (default: output.<name>=true)
 
     @property
     def names(self) -> list[str]:
@@ -343,6 +344,21 @@ _TABLES = [
             _C("manager_id", I32, "", "Managing firm (VC funds of one manager share it); null if none.", nullable=True),
         ),
     ),
+    TableSchema(
+        "policy_accounts",
+        "Public money of each policy intervention (sim.interventions), year by year.",
+        "one per policy and observed year (zeros in years the policy is not in force)",
+        (
+            _C("policy", STR, "", "Policy name (the key under policy in the configuration; summary.json policies)."),
+            _C("kind", STR, "", "Kind of intervention (docs/policies.md)."),
+            _C("year", I16, "year", "Calendar year."),
+            _C("spent", F64, "mcny/yr", "Public money the policy spent in the year (grants, fund capital, tax expenditure, ...); sums to timeseries.public_spending."),
+            _C("received", F64, "mcny/yr", "Public money that came back through the policy (royalties, capped fund proceeds)."),
+            _C("firms_supported", I32, "firms", "Firms that entered the policy's programme in the year."),
+        ),
+        optional=True,
+        when="written when the run has at least one policy",
+    ),
 ]
 
 #: name -> TableSchema, in the documented order.
@@ -359,6 +375,8 @@ SUMMARY_KEYS: dict[str, str] = {
     "phase_seconds": "wall-clock seconds spent per model phase",
     "totals": "headline totals of the run (births, new gazelles, new unicorns, money invested, ...)",
     "config": "the fully resolved configuration of the run",
+    "policies": "the run's policy interventions with every parameter (sim.policies.Policy.to_dict; empty list for the baseline)",
+    "policy_accounts": "per policy: public money spent and received over the run (mcny) and programme figures (firms supported, ...)",
 }
 
 
@@ -777,7 +795,7 @@ def _md(text: str) -> str:
 def render_doc() -> str:
     """The Markdown of docs/outputs.md, generated from :data:`TABLE_SCHEMAS`."""
     files = "\n".join(
-        f"| `{t.name}.parquet` | {_md(t.doc)}{' Optional (`output.' + t.name + '`).' if t.optional else ''} |"
+        f"| `{t.name}.parquet` | {_md(t.doc)}{(' Optional (' + (t.when or '`output.' + t.name + '`') + ').') if t.optional else ''} |"
         for t in TABLE_SCHEMAS.values()
     )
     files = "| `summary.json` | run metadata and totals; `finished` says whether the run completed |\n" + files
@@ -787,7 +805,7 @@ def render_doc() -> str:
     for t in TABLE_SCHEMAS.values():
         out.append(f"\n## {t.name}.parquet\n\n{t.doc} Rows: {t.rows}.\n")
         if t.optional:
-            out.append(f"\nOptional: not written when `output.{t.name}=false`.\n")
+            out.append(f"\nOptional: {t.when}.\n" if t.when else f"\nOptional: not written when `output.{t.name}=false`.\n")
         out.append("\n| column | type | unit | meaning |\n| --- | --- | --- | --- |\n")
         for c in t.columns:
             doc = c.doc

@@ -53,7 +53,13 @@ class Results:
 
 
 def build_model(cfg, policies=None) -> EcosystemModel:
+    """The model of ``cfg``; ``policies`` (policy objects) replace the configuration's
+    ``policy`` entries when given (None: build them from the configuration)."""
     cfg = to_config(cfg)
+    if policies is None:
+        from sim.interventions import policies_from_config
+
+        policies = policies_from_config(cfg)
     return EcosystemModel(cfg, policies=policies or ())
 
 
@@ -121,7 +127,15 @@ def build_tables(model: EcosystemModel) -> dict[str, pd.DataFrame]:
         "track_transitions": model.tracks.transitions_frame(),
         "investors": investors_table(model),
         "stage_changes": stage_changes_table(model),
+        **({"policy_accounts": policy_accounts_table(model)} if model.government.policies else {}),
     }
+
+
+def policy_accounts_table(model) -> pd.DataFrame:
+    """One row per policy and observed year: public money spent and received, firms supported."""
+    from sim.policies import accounts_frame
+
+    return accounts_frame(model)
 
 
 def timeseries_table(model) -> pd.DataFrame:
@@ -334,6 +348,10 @@ def build_summary(model: EcosystemModel, tables: dict[str, pd.DataFrame], wall: 
         "firm_steps": firm_steps,
         "phase_seconds": {name: round(model.phase_seconds[name], 4) for name, _ in PHASES},
         "policies": [p.to_dict() for p in model.government.policies],
+        "policy_accounts": {
+            p.name: {"kind": p.kind, "spent_mcny": p.spent, "received_mcny": p.received, **p.stats()}
+            for p in model.government.policies
+        },
         "totals": totals,
         "config": OmegaConf.to_container(OmegaConf.structured(cfg)),
     }

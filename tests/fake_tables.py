@@ -305,6 +305,19 @@ def make_fake_results(
     ).sort_values(["step", "firm_id"], kind="stable")
     changes["step"] = changes["step"].astype("int32")
 
+    # one policy that accounts for all the public spending of the time series
+    yearly_spending = timeseries.groupby("year")["public_spending"].sum()
+    policy_accounts = pd.DataFrame(
+        {
+            "policy": "guidance_fund",
+            "kind": "guidance_fund",
+            "year": yearly_spending.index.astype("int16"),
+            "spent": yearly_spending.to_numpy(dtype=float),
+            "received": 0.0,
+            "firms_supported": np.zeros(len(yearly_spending), dtype="int32"),
+        }
+    )
+
     tables = {
         "timeseries": _typed("timeseries", timeseries),
         "stage_changes": _typed("stage_changes", changes),
@@ -315,6 +328,7 @@ def make_fake_results(
         "tracks": _typed("tracks", tracks),
         "track_transitions": _typed("track_transitions", transitions),
         "investors": _typed("investors", investors),
+        "policy_accounts": _typed("policy_accounts", policy_accounts),
     }
     summary = {
         "finished": True,
