@@ -2,7 +2,7 @@
 # make test  set up .venv and run the test suite
 #
 # Set-up: .venv is created with Python 3.12 (python3.12 on PATH, else pyenv's 3.12.x, else
-# PYTHON=/path/to/python3.12), then `pip install -e '.[test]'`; it is re-installed only when
+# PYTHON=/path/to/python3.12), then `pip install -e '.[test,calibrate]'`; it is re-installed only when
 # pyproject.toml changes (stamp file .venv/.installed).
 # Extra arguments: make run ARGS="scale=0.01 years=5"   make test PYTEST_ARGS="-x tests/test_cli.py"
 
@@ -30,7 +30,7 @@ docs: $(STAMP)
 	$(PY) -m sim.docs
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -e '.[test]'
+	$(PY) -m pip install -e '.[test,calibrate]'
 	@touch $@
 
 $(PY):

@@ -1,0 +1,80 @@
+"""Validate an ecosystem preset against the report figures (conf/targets/) over several seeds.
+
+    .venv/bin/python experiments/validate.py ecosystem=zhongguancun
+    .venv/bin/python experiments/validate.py ecosystem=shenzhen_htz --seeds 4 scale=0.1 --out out/val_sz
+    .venv/bin/python experiments/validate.py ecosystem=china --targets cn_new_unicorns_2019 --jobs 2
+
+Runs R seeds of the preset (default: the preset's run settings in conf/targets/*.yaml), computes
+every target that applies to it from the runs' output tables, and writes a Markdown report
+(report.md) with plots and the numbers behind them (CSV and Parquet) into --out (default
+outputs/validation/<preset>). Other key=value arguments override the run configuration as on
+`python -m sim` (e.g. scale=0.1, ecosystem.warmup_years=4); `years` is set from the targets'
+dates unless given. A thin wrapper around sim.validation.report.validate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("overrides", nargs="*", help="ecosystem=NAME (required) and Hydra-style overrides, e.g. scale=0.1")
+    p.add_argument("--seeds", type=int, help="number of seeds (default: the preset's run settings)")
+    p.add_argument("--seed-start", type=int, default=0, help="first seed (default 0)")
+    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="parallel processes (default 2)")
+    p.add_argument("--out", help="output directory (default outputs/validation/<preset>)")
+    p.add_argument("--targets", help="comma-separated target names (default: every target of the preset)")
+    p.add_argument("--targets-of", help="use the targets of another preset (e.g. for a calibrated copy)")
+    p.add_argument("--keep-runs", action="store_true", help="also write every run's tables under <out>/runs/")
+    p.add_argument("--strict", action="store_true", help="exit with status 1 if a target misses")
+    args = p.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+
+    from sim.config import ConfigError
+
+    try:
+        preset = None
+        rest = []
+        for o in args.overrides:
+            k, sep, v = o.partition("=")
+            if sep and k == "ecosystem":
+                preset = v
+            else:
+                rest.append(o)
+        if not preset:
+            from sim.validation.registry import load_registry
+
+            raise ConfigError("give the preset as ecosystem=NAME; presets with targets: " + ", ".join(load_registry().presets()))
+        from sim.validation.report import validate
+
+        out = args.out or os.path.join("outputs", "validation", preset)
+        res = validate(
+            preset,
+            seeds=args.seeds,
+            overrides=rest,
+            outdir=out,
+            seed_start=args.seed_start,
+            targets=[t.strip() for t in args.targets.split(",") if t.strip()] if args.targets else None,
+            targets_of=args.targets_of,
+            n_jobs=args.jobs,
+            keep_runs=args.keep_runs,
+            command="experiments/validate.py " + " ".join(shlex.quote(a) for a in argv),
+        )
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    t = res.targets
+    width = max(len(n) for n in t["target"])
+    for _, r in t.iterrows():
+        shown = "–" if r["status"] == "n/a" else f"{r['mean']:.4g} [{r['seed_q025']:.4g}, {r['seed_q975']:.4g}]"
+        print(f"{r['target']:<{width}}  {r['status']:<4}  simulated {shown}  reported {r['reported']}  band [{r['band_low']:g}, {r['band_high']:g}]")
+    print(f"{res.passed} pass, {res.missed} miss, {len(t) - res.passed - res.missed} not computable; report: {res.outdir / 'report.md'}")
+    return 1 if (args.strict and res.missed) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

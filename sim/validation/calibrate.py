@@ -1,0 +1,438 @@
+"""Calibration of a preset by the method of simulated moments, with optuna's TPE sampler.
+
+    from sim.validation.calibrate import ParamSpec, calibrate
+    result = calibrate(
+        "zhongguancun",
+        params=[ParamSpec("ecosystem.funding.revenue_multiple", 2.0, 12.0)],
+        targets=["zgc_new_unicorns_2024", "zgc_unicorn_stock_2019"],
+        seeds=3, n_trials=40, outdir="outputs/calibration/zhongguancun",
+    )
+
+The command line is ``experiments/calibrate.py``. How it works:
+
+* **Moments and distance.** For a candidate parameter vector the preset is run with the same
+  seeds as every other candidate (common random numbers: the differences between candidates
+  are not drowned in seed noise). Each target's simulated value is the mean over those seeds;
+  its distance from the reported figure is measured in units of the target's tolerance band
+  (:func:`sim.validation.registry.band_distance`: 0 inside the reported range, 1 at the band's
+  edge). The loss is the weighted mean of squared distances, weights from the targets' ``weight``;
+  a target a candidate cannot compute (NaN) counts as distance ``MISSING_DISTANCE``.
+* **Out-of-sample checks.** ``holdout`` targets (by default every other target of the preset)
+  are computed for every candidate but never enter the loss; the report lists them separately.
+* **Stop and resume.** Trials are stored in ``outdir/calibration.db`` (optuna RDB storage,
+  SQLite); running again with the same ``outdir`` continues the study (``load_if_exists``) up
+  to ``n_trials`` completed trials. Ctrl-C stops after marking the running trial failed, and the
+  outputs are written from the trials completed so far. The study remembers its
+  specification (parameters, targets, seeds, configuration) and refuses to resume with another.
+* **Outputs.** ``trials.csv`` (every trial: parameters, loss, holdout loss, every target's
+  mean), ``<preset>_calibrated.yaml`` (the preset with the best parameters; with
+  ``install=True`` also copied to ``conf/ecosystem/``), ``calibration_report.md`` and
+  ``loss.png``.
+
+Only ``ecosystem.*`` keys can be calibrated, since the result is written as an ecosystem preset.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from sim.config import Config, ConfigError, validate as validate_config
+from sim.validation.registry import Registry, Target, band_distance, load_registry
+from sim.validation.report import plan_runs, run_seeds
+
+__all__ = ["ParamSpec", "calibrate", "CalibrationResult", "loss_of", "set_keys", "MISSING_DISTANCE"]
+
+MISSING_DISTANCE = 10.0
+STORAGE_FILE = "calibration.db"
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """A parameter to fit: dotted key, range, log scale, integer."""
+
+    key: str
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> "ParamSpec":
+        """``key=low:high`` with optional ``:log`` and ``:int`` flags, e.g. ``ecosystem.vc.fund_size_mcny=200:2000:log``."""
+        key, sep, rest = text.partition("=")
+        parts = rest.split(":") if sep else []
+        if not sep or len(parts) < 2 or set(parts[2:]) - {"log", "int"}:
+            raise ConfigError(f"--param {text!r}: write key=low:high, optionally :log and/or :int (e.g. ecosystem.vc.fund_size_mcny=200:2000:log)")
+        try:
+            low, high = float(parts[0]), float(parts[1])
+        except ValueError:
+            raise ConfigError(f"--param {text!r}: low and high must be numbers") from None
+        return cls(key.strip(), low, high, "log" in parts[2:], "int" in parts[2:])
+
+    def check(self) -> None:
+        from sim.configure import _lookup
+
+        if not self.key.startswith("ecosystem."):
+            raise ConfigError(f"parameter {self.key!r}: only ecosystem.* keys can be calibrated (the result is an ecosystem preset)")
+        field, tp = _lookup(self.key)
+        if tp not in (int, float):
+            raise ConfigError(f"parameter {self.key!r} is not a number; calibrate numeric keys only")
+        if not (math.isfinite(self.low) and math.isfinite(self.high) and self.low < self.high):
+            raise ConfigError(f"parameter {self.key!r}: range {self.low:g}..{self.high:g} must have low < high")
+        if self.log and self.low <= 0:
+            raise ConfigError(f"parameter {self.key!r}: a log-scale range needs low > 0")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _get_key(cfg: Config, key: str):
+    obj = cfg
+    for part in key.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def set_keys(cfg: Config, values: dict) -> Config:
+    """A copy of ``cfg`` with dotted keys set, validated (ConfigError if the result is not allowed)."""
+    cfg = copy.deepcopy(cfg)
+    for key, value in values.items():
+        *path, last = key.split(".")
+        obj = cfg
+        for part in path:
+            obj = getattr(obj, part)
+        current = getattr(obj, last)
+        setattr(obj, last, int(round(value)) if isinstance(current, int) and not isinstance(current, bool) else float(value))
+    return validate_config(cfg)
+
+
+def loss_of(targets: Sequence[Target], means: dict[str, float]) -> float:
+    """Weighted mean of squared band distances (NaN values count as MISSING_DISTANCE)."""
+    num = den = 0.0
+    for t in targets:
+        d = band_distance(t, means.get(t.name, math.nan))
+        if not math.isfinite(d):
+            d = MISSING_DISTANCE
+        num += t.weight * d * d
+        den += t.weight
+    return num / den if den > 0 else math.nan
+
+
+@dataclass
+class CalibrationResult:
+    preset: str
+    params: list[ParamSpec]
+    targets: list[str]
+    holdout: list[str]
+    trials: pd.DataFrame
+    best_params: dict
+    best_loss: float
+    initial_loss: float | None
+    preset_file: Path | None
+    outdir: Path
+    interrupted: bool = False
+
+
+def calibrate(
+    preset: str,
+    params: Sequence[ParamSpec | str],
+    targets: Sequence[str],
+    *,
+    holdout: Sequence[str] | None = None,
+    outdir,
+    seeds=3,
+    seed_start: int = 0,
+    n_trials: int = 30,
+    scale: float | None = None,
+    overrides: Sequence[str] = (),
+    study_name: str | None = None,
+    initial: str | dict | None = "preset",
+    sampler_seed: int = 0,
+    n_jobs: int = 1,
+    timeout: float | None = None,
+    install: bool = False,
+    calibrated_name: str | None = None,
+    registry: Registry | None = None,
+    log: Callable[[str], None] | None = print,
+) -> CalibrationResult:
+    """Fit ``params`` of ``preset`` to ``targets``; see the module docstring.
+
+    ``initial="preset"`` evaluates the preset's own values first (so the report can compare
+    the calibrated loss with the starting one); a dict gives other starting values; None
+    starts with the sampler. ``n_trials`` is the total number of completed trials wanted in
+    the study (a resumed study runs only the missing ones). ``timeout`` (seconds) stops
+    starting new trials after that long.
+    """
+    import optuna
+
+    log = log or (lambda _msg: None)
+    registry = registry or load_registry()
+    specs = [p if isinstance(p, ParamSpec) else ParamSpec.parse(p) for p in params]
+    if not specs:
+        raise ConfigError("give at least one parameter to calibrate (--param key=low:high)")
+    if len({p.key for p in specs}) != len(specs):
+        raise ConfigError("a parameter is listed twice")
+    for p in specs:
+        p.check()
+    calib = [registry.get(n) for n in targets]
+    if not calib:
+        raise ConfigError("give at least one calibration target (--targets name,...)")
+    for t in calib:
+        if preset not in t.presets:
+            raise ConfigError(f"target {t.name!r} applies to {', '.join(t.presets)}, not to {preset!r}")
+    if holdout is None:
+        out = [t for t in registry.for_preset(preset) if t.name not in {c.name for c in calib}]
+    else:
+        out = [registry.get(n) for n in holdout]
+        clash = {t.name for t in out} & {t.name for t in calib}
+        if clash:
+            raise ConfigError(f"target(s) {', '.join(sorted(clash))} cannot be both calibrated and held out")
+    all_targets = calib + out
+    plan = plan_runs(preset, all_targets, overrides=overrides, scale=scale, seeds=seeds, seed_start=seed_start, registry=registry)
+    bad = [f"{t.name} ({plan.unavailable[t.name]})" for t in calib if t.name in plan.unavailable]
+    if bad:
+        raise ConfigError("cannot calibrate against target(s) the runs cannot compute: " + "; ".join(bad))
+    if n_trials < 1:
+        raise ConfigError(f"n_trials={n_trials}: give at least 1")
+
+    if initial == "preset":
+        start = {p.key: float(_get_key(plan.cfg, p.key)) for p in specs}
+    elif isinstance(initial, dict):
+        start = {p.key: float(initial[p.key]) for p in specs if p.key in initial}
+    else:
+        start = None
+    if start:
+        for p in specs:
+            v = start.get(p.key)
+            if v is not None and not (p.low <= v <= p.high):
+                raise ConfigError(f"the starting value {p.key}={v:g} is outside its range {p.low:g}..{p.high:g}; widen the range or pass initial=None")
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    storage = f"sqlite:///{(outdir / STORAGE_FILE).resolve()}"
+    study_name = study_name or f"{preset}-calibration"
+    spec = {
+        "preset": preset,
+        "params": [p.to_dict() for p in specs],
+        "targets": [t.name for t in calib],
+        "holdout": [t.name for t in out],
+        "seeds": plan.seeds,
+        "overrides": plan.overrides,
+    }
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=min(10, max(2, n_trials // 3)))
+    study = optuna.create_study(study_name=study_name, storage=storage, direction="minimize", sampler=sampler, load_if_exists=True)
+    stored = study.user_attrs.get("spec")
+    if stored is None:
+        study.set_user_attr("spec", json.loads(json.dumps(spec)))
+        if start:
+            study.enqueue_trial(start, user_attrs={"initial": True})
+    elif stored != json.loads(json.dumps(spec)):
+        diff = [k for k in spec if stored.get(k) != json.loads(json.dumps(spec[k]))]
+        raise ConfigError(
+            f"the study {study_name!r} in {outdir / STORAGE_FILE} was made with another {', '.join(diff)}; "
+            "use another output directory (or study name) for a new calibration"
+        )
+    from optuna.trial import TrialState
+
+    for tr in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        study.tell(tr.number, state=TrialState.FAIL)  # left by a process that was killed
+        log(f"trial {tr.number} was left running by an earlier process: marked failed")
+
+    dists = {
+        p.key: (optuna.distributions.IntDistribution(int(p.low), int(p.high), log=p.log) if p.integer
+                else optuna.distributions.FloatDistribution(p.low, p.high, log=p.log))
+        for p in specs
+    }
+    done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    if done:
+        log(f"resuming study {study_name!r}: {done} completed trial(s) in {outdir / STORAGE_FILE}")
+    t0 = time.monotonic()
+    interrupted = False
+    while done < n_trials:
+        if timeout is not None and time.monotonic() - t0 > timeout:
+            log(f"timeout of {timeout:g} s reached")
+            break
+        trial = study.ask(dists)
+        values = dict(trial.params)
+        try:
+            try:
+                cfg = set_keys(plan.cfg, values)
+            except ConfigError as exc:
+                trial.set_user_attr("error", str(exc))
+                study.tell(trial, state=TrialState.FAIL)
+                log(f"trial {trial.number}: parameters not allowed ({exc})")
+                continue
+            results = run_seeds(cfg, plan.seeds, all_targets, n_jobs=n_jobs, realism=False)
+        except KeyboardInterrupt:
+            study.tell(trial, state=TrialState.FAIL)
+            interrupted = True
+            log("interrupted: the running trial is marked failed; run again with the same output directory to resume")
+            break
+        means = {}
+        for t in all_targets:
+            x = np.array([r["values"][t.name][0] for r in results], dtype=float)
+            x = x[np.isfinite(x)]
+            means[t.name] = float(x.mean()) if x.size else math.nan
+        loss = loss_of(calib, means)
+        trial.set_user_attr("means", means)
+        trial.set_user_attr("loss_holdout", loss_of(out, means) if out else math.nan)
+        study.tell(trial, loss)
+        done += 1
+        best = study.best_value
+        log(f"trial {trial.number}: loss {loss:.4g} (best {best:.4g}); " + ", ".join(f"{k.split('.')[-1]}={v:.4g}" for k, v in values.items()))
+
+    trials = trials_frame(study, specs, all_targets)
+    complete = trials[trials["state"] == "COMPLETE"]
+    if complete.empty:
+        raise ConfigError("no trial completed; nothing to report")
+    best_row = complete.loc[complete["loss"].idxmin()]
+    best_params = {p.key: (int(best_row[p.key]) if p.integer else float(best_row[p.key])) for p in specs}
+    init_rows = complete[complete["initial"]]
+    initial_loss = float(init_rows["loss"].iloc[0]) if len(init_rows) else None
+    trials.to_csv(outdir / "trials.csv", index=False)
+    name = calibrated_name or f"{preset}_calibrated"
+    best_cfg = set_keys(plan.cfg, best_params)
+    preset_text = render_preset(best_cfg, name, preset, specs, best_params, calib, float(best_row["loss"]), plan)
+    preset_file = outdir / f"{name}.yaml"
+    preset_file.write_text(preset_text, encoding="utf-8")
+    if install:
+        from sim.configure import CONF_DIR
+
+        (CONF_DIR / "ecosystem" / f"{name}.yaml").write_text(preset_text, encoding="utf-8")
+        log(f"installed conf/ecosystem/{name}.yaml")
+    plot_loss(complete, outdir / "loss.png")
+    write_calibration_report(outdir / "calibration_report.md", plan, specs, calib, out, complete, best_row, init_rows, name, study_name)
+    return CalibrationResult(
+        preset=preset,
+        params=specs,
+        targets=[t.name for t in calib],
+        holdout=[t.name for t in out],
+        trials=trials,
+        best_params=best_params,
+        best_loss=float(best_row["loss"]),
+        initial_loss=initial_loss,
+        preset_file=preset_file,
+        outdir=outdir,
+        interrupted=interrupted,
+    )
+
+
+def trials_frame(study, specs: Sequence[ParamSpec], targets: Sequence[Target]) -> pd.DataFrame:
+    rows = []
+    for tr in study.get_trials(deepcopy=False):
+        row = {
+            "trial": tr.number,
+            "state": tr.state.name,
+            "loss": tr.value if tr.value is not None else math.nan,
+            "loss_holdout": tr.user_attrs.get("loss_holdout", math.nan),
+            "initial": bool(tr.user_attrs.get("initial", False)),
+        }
+        for p in specs:
+            row[p.key] = tr.params.get(p.key, math.nan)
+        means = tr.user_attrs.get("means", {})
+        for t in targets:
+            row[f"value:{t.name}"] = means.get(t.name, math.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def render_preset(cfg: Config, name: str, base: str, specs, best: dict, targets, loss: float, plan) -> str:
+    import yaml
+
+    eco = dataclasses.asdict(cfg.ecosystem)
+    eco["name"] = name
+    eco["note"] = (
+        f"Calibrated from {base} by experiments/calibrate.py (loss {loss:.4g} on {', '.join(t.name for t in targets)}); "
+        + "; ".join(f"{k}={v:.6g}" for k, v in best.items())
+    )
+    head = [
+        f"# {name}: the {base} preset with parameters fitted by experiments/calibrate.py (method of simulated moments).",
+        "#",
+        f"# Fitted ({len(specs)}): " + ", ".join(f"{p.key} in [{p.low:g}, {p.high:g}]{' log' if p.log else ''} -> {best[p.key]:.6g}" for p in specs),
+        "# Targets: " + ", ".join(t.name for t in targets) + f" (loss {loss:.4g}; see calibration_report.md).",
+        f"# Runs: seeds {plan.seeds}, scale {plan.cfg.scale:g}, years {plan.cfg.years}; overrides: {' '.join(plan.overrides)}",
+        "# Every other value is the base preset's (with the overrides above applied to ecosystem.* keys).",
+        f"# Use it with: python -m sim ecosystem={name} (after copying it to conf/ecosystem/, or with --install).",
+        "",
+    ]
+    class Dumper(yaml.SafeDumper):  # nested groups as blocks, lists on one line
+        pass
+
+    Dumper.add_representer(list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
+    body = yaml.dump(eco, Dumper=Dumper, allow_unicode=True, sort_keys=False, default_flow_style=False, width=120)
+    return "\n".join(head) + body
+
+
+def plot_loss(trials: pd.DataFrame, path: Path) -> Path:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    t = trials.sort_values("trial")
+    ax.plot(t["trial"], t["loss"], "o", ms=4, color="#4C72B0", label="calibration loss (targets fitted)")
+    ax.plot(t["trial"], t["loss"].cummin(), "-", color="#4C72B0", label="best so far")
+    if t["loss_holdout"].notna().any():
+        ax.plot(t["trial"], t["loss_holdout"], "x", ms=4, color="#C44E52", label="holdout loss (out of sample)")
+    ax.set_yscale("symlog", linthresh=0.1)
+    ax.set_xlabel("trial")
+    ax.set_ylabel("weighted mean squared band distance")
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    return path
+
+
+def _fmt(x) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    x = float(x)
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
+def write_calibration_report(path, plan, specs, calib, out, complete, best_row, init_rows, name, study_name) -> Path:
+    init = init_rows.iloc[0] if len(init_rows) else None
+    L = [f"# Calibration of `{plan.preset}`\n"]
+    L.append(f"- Study `{study_name}` in `{STORAGE_FILE}`: {len(complete)} completed trials (optuna TPE; common random numbers: "
+             f"seeds {plan.seeds} for every candidate).")
+    L.append(f"- Runs: scale {plan.cfg.scale:g}, observed window {plan.window[0]}–{plan.window[1]}; overrides `{' '.join(plan.overrides)}`.")
+    L.append("- Loss: weighted mean of squared band distances of the seed means (0 inside a reported range, 1 at a band's edge); "
+             f"a target a candidate cannot compute counts as distance {MISSING_DISTANCE:g}.")
+    L.append(f"- Best trial {int(best_row['trial'])}: loss {_fmt(best_row['loss'])}"
+             + (f" (starting values: {_fmt(init['loss'])})" if init is not None else "")
+             + f"; holdout loss {_fmt(best_row['loss_holdout'])}" + (f" (starting values: {_fmt(init['loss_holdout'])})" if init is not None else "") + ".")
+    L.append(f"- Calibrated preset: `{name}.yaml`.\n")
+    L.append("## Parameters\n")
+    L.append("| key | range | start | calibrated |")
+    L.append("|---|---|---|---|")
+    for p in specs:
+        L.append(f"| `{p.key}` | {p.low:g} – {p.high:g}{' (log)' if p.log else ''} | {_fmt(init[p.key]) if init is not None else '–'} | {_fmt(best_row[p.key])} |")
+    for title, group in (("Targets fitted (in sample)", calib), ("Held-out targets (out of sample)", out)):
+        L.append(f"\n## {title}\n")
+        if not group:
+            L.append("None.\n")
+            continue
+        L.append("| target | reported | band | start | calibrated | distance | result |")
+        L.append("|---|---|---|---|---|---|---|")
+        for t in group:
+            v = best_row.get(f"value:{t.name}", math.nan)
+            v0 = init.get(f"value:{t.name}", math.nan) if init is not None else math.nan
+            d = band_distance(t, float(v)) if v == v else math.nan
+            res = "not computable" if v != v else ("pass" if t.in_band(float(v)) else "**miss**")
+            L.append(f"| `{t.name}` | {t.reported_text} {t.unit} | {_fmt(t.band[0])} – {_fmt(t.band[1])} | {_fmt(v0)} | {_fmt(v)} | {_fmt(d)} | {res} |")
+    L.append("\n![loss](loss.png)\n")
+    L.append("Every trial's parameters, losses and target values are in `trials.csv`. Check the calibrated preset with "
+             f"`experiments/validate.py ecosystem={name}` after installing it (more seeds than the calibration used).\n")
+    Path(path).write_text("\n".join(L), encoding="utf-8")
+    return Path(path)
