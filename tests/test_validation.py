@@ -459,3 +459,12 @@ def test_calibration_rejects_bad_specifications(tmp_path):
     with pytest.raises(ConfigError, match="outside its range"):
         calibrate("zhongguancun", ["ecosystem.firms.births_per_year=1000:2000"], ["zgc_new_unicorns_2024"],
                   outdir=tmp_path, overrides=TINY, scale=0.01)
+
+
+def test_validation_doc_lists_every_target():
+    from sim.validation import docs
+
+    current = docs.DOC.read_text(encoding="utf-8")
+    assert current == docs.render(current, load_registry()), (
+        "docs/validation.md is out of date with conf/targets/; regenerate it with: python -m sim.validation.docs"
+    )
