@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     p.add_argument("--sampler-seed", type=int, default=0)
     p.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
     p.add_argument("--install", action="store_true", help="also write conf/ecosystem/<preset>_calibrated.yaml")
-    args = p.parse_args(argv)
+    args = p.parse_intermixed_args(argv)
 
     from sim.config import ConfigError
 

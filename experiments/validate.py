@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     p.add_argument("--targets-of", help="use the targets of another preset (e.g. for a calibrated copy)")
     p.add_argument("--keep-runs", action="store_true", help="also write every run's tables under <out>/runs/")
     p.add_argument("--strict", action="store_true", help="exit with status 1 if a target misses")
-    args = p.parse_args(argv)
+    args = p.parse_intermixed_args(argv)
     argv = sys.argv[1:] if argv is None else argv
 
     from sim.config import ConfigError

@@ -405,42 +405,52 @@ def validate(
 # --------------------------------------------------------------------------------------------
 
 
+def _signed_distance(value: float, lo: float, hi: float, b0: float, b1: float) -> float:
+    """Signed band distance: 0 inside the reported range, -1 and +1 at the band's edges."""
+    if not math.isfinite(value):
+        return math.nan
+    if value > hi:
+        return (value - hi) / (b1 - hi)
+    if value < lo:
+        return -(lo - value) / (lo - b0)
+    return 0.0
+
+
 def plot_targets(summary: pd.DataFrame, path: Path, *, title: str = "") -> Path:
-    """One row per target: band and reported range (as a ratio to the reported figure), simulated mean and interval."""
+    """One row per target on a common axis: signed distance in band units (0 = reported, ±1 = band edges)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     n = max(len(summary), 1)
-    fig = Figure(figsize=(9, 1.2 + 0.45 * n), dpi=110, layout="constrained")
+    fig = Figure(figsize=(9, 1.6 + 0.42 * n), dpi=110, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.subplots()
     ys = np.arange(len(summary))[::-1]
-    lo_all, hi_all = [0.5], [2.0]
+    ax.axvspan(-1, 1, color="#E3E3E3", zorder=0)
+    ax.axvline(0, color="0.35", lw=1.2, zorder=1)
+    lim = 2.0
     for y, (_, r) in zip(ys, summary.iterrows()):
-        ref = 0.5 * (r["reported_low"] + r["reported_high"])
-        if ref <= 0:
-            ref = 1.0
-        ax.barh(y, (r["band_high"] - r["band_low"]) / ref, left=r["band_low"] / ref, height=0.6, color="#DDDDDD", zorder=1)
-        ax.barh(y, max((r["reported_high"] - r["reported_low"]) / ref, 0.01), left=r["reported_low"] / ref, height=0.6, color="#999999", zorder=2)
-        lo_all.append(r["band_low"] / ref)
-        hi_all.append(r["band_high"] / ref)
         if r["status"] == "n/a":
-            ax.text(1.0, y, "  not computable", va="center", fontsize=8, color="0.3", zorder=3)
+            ax.text(0.05, y, " not computable", va="center", fontsize=8, color="0.3", zorder=3)
             continue
+        args = (r["reported_low"], r["reported_high"], r["band_low"], r["band_high"])
         color = "#2E7D32" if r["status"] == "pass" else "#C62828"
-        m = max(r["mean"] / ref, 1e-3)
-        a, b = max(r["seed_q025"] / ref, 1e-3), max(r["seed_q975"] / ref, 1e-3)
-        ax.plot([a, b], [y, y], "-", color=color, lw=2, zorder=3)
+        m = _signed_distance(r["mean"], *args)
+        a, b = _signed_distance(r["seed_q025"], *args), _signed_distance(r["seed_q975"], *args)
+        if math.isfinite(a) and math.isfinite(b):
+            ax.plot([a, b], [y, y], "-", color=color, lw=2, zorder=3)
         ax.plot([m], [y], "o", color=color, zorder=4)
-        lo_all.append(a)
-        hi_all.append(b)
-    ax.set_xscale("log")
-    ax.set_xlim(max(min(lo_all) / 1.5, 1e-3), max(hi_all) * 1.5)
+        lim = max(lim, *(abs(v) for v in (m, a, b) if math.isfinite(v)))
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlim(-lim * 1.3, lim * 1.3)
+    ticks = [t for t in (-100, -30, -10, -3, -1, 0, 1, 3, 10, 30, 100) if abs(t) <= lim * 1.3]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
     ax.set_yticks(ys)
     ax.set_yticklabels(summary["target"].tolist(), fontsize=8)
-    ax.axvline(1.0, color="0.3", lw=0.8, ls=":")
-    ax.set_xlabel("value / reported figure (log scale): light grey band = tolerance, dark grey = reported range; "
-                  "dot = simulated mean, line = 95 % of seeds (green pass, red miss)", fontsize=7)
+    ax.set_ylim(-0.7, len(summary) - 0.3)
+    ax.set_xlabel("distance from the reported figure in units of the tolerance band (grey: inside the band; "
+                  "symlog axis)\ndot: simulated mean (green pass, red miss); line: 95 % of seeds", fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
     fig.savefig(path, dpi=110, metadata={"Software": None})
@@ -460,6 +470,12 @@ def _num(x, unit: str = "") -> str:
     if abs(x) >= 10:
         return f"{x:.1f}"
     return f"{x:.3g}"
+
+
+def _reported(r, unit: str) -> str:
+    lo, hi = r["reported_low"], r["reported_high"]
+    text = _num(lo, unit) if lo == hi else f"{_num(lo, unit)} – {_num(hi, unit)}"
+    return text + (f" {unit}" if unit and unit != "share" else "")
 
 
 def _cell(text) -> str:
@@ -503,7 +519,7 @@ def write_report(path: Path, plan: RunPlan, targets: Sequence[Target], summary: 
         u = r["unit"]
         res = {"pass": "pass", "miss": "**miss**", "n/a": "not computable"}[r["status"]]
         L.append(
-            f"| `{r['target']}` | {r['date']} | {r['kind']} | {_cell(r['reported'])} {u} | {_num(r['band_low'], u)} – {_num(r['band_high'], u)} | "
+            f"| `{r['target']}` | {r['date']} | {r['kind']} | {_reported(r, u)} | {_num(r['band_low'], u)} – {_num(r['band_high'], u)} | "
             f"{_num(r['mean'], u)} | {_num(r['seed_q025'], u)} – {_num(r['seed_q975'], u)} | "
             f"{_num(r['mean_ci_low'], u)} – {_num(r['mean_ci_high'], u)} | {_num(r['distance'])} | {res} |"
         )
@@ -527,7 +543,7 @@ def write_report(path: Path, plan: RunPlan, targets: Sequence[Target], summary: 
         where = f"`{src}`" if src else ""
         if ext:
             where += (", " if where else "") + f"external: {ext}"
-        L.append(f"- **`{t.name}`**: {t.description} ({t.kind}, {t.unit}, {t.date_text}). Source: {where}; {t.source.get('digest', '')}"
+        L.append(f"- **`{t.name}`**: {t.description}: {t.reported_text} ({t.kind}, {t.unit}, {t.date_text}). Source: {where}; {t.source.get('digest', '')}"
                  + (f' ("{t.source["quote"]}")' if t.source.get("quote") else "") + ".")
         L.append(f"  Model counterpart: {t.definition} Function `{t.function}`" + (f" with {t.params}" if t.params else "") + ".")
         L.append(f"  Band: {t.band_reason}" + (f" Date: {t.date_note}" if t.date_note else "") + (f" Note: {t.note}" if t.note else ""))
