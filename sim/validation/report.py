@@ -472,6 +472,12 @@ def _num(x, unit: str = "") -> str:
     return f"{x:.3g}"
 
 
+def _range(a, b, unit: str = "") -> str:
+    if not (math.isfinite(float(a)) and math.isfinite(float(b))):
+        return "–"
+    return f"{_num(a, unit)} – {_num(b, unit)}"
+
+
 def _reported(r, unit: str) -> str:
     lo, hi = r["reported_low"], r["reported_high"]
     text = _num(lo, unit) if lo == hi else f"{_num(lo, unit)} – {_num(hi, unit)}"
@@ -520,8 +526,8 @@ def write_report(path: Path, plan: RunPlan, targets: Sequence[Target], summary: 
         res = {"pass": "pass", "miss": "**miss**", "n/a": "not computable"}[r["status"]]
         L.append(
             f"| `{r['target']}` | {r['date']} | {r['kind']} | {_reported(r, u)} | {_num(r['band_low'], u)} – {_num(r['band_high'], u)} | "
-            f"{_num(r['mean'], u)} | {_num(r['seed_q025'], u)} – {_num(r['seed_q975'], u)} | "
-            f"{_num(r['mean_ci_low'], u)} – {_num(r['mean_ci_high'], u)} | {_num(r['distance'])} | {res} |"
+            f"{_num(r['mean'], u)} | {_range(r['seed_q025'], r['seed_q975'], u)} | "
+            f"{_range(r['mean_ci_low'], r['mean_ci_high'], u)} | {_num(r['distance'])} | {res} |"
         )
     L.append("")
     L.append("Distance: how far the mean lies outside the reported figure, in units of the band (0 inside the reported range, "
