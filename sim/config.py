@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
+import numbers
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,8 +63,10 @@ def sub(cls, doc: str):
 
 @dataclass
 class Tier:
-    min_revenue_mcny: float = 10.0
-    min_cagr: float = 0.2
+    """One revenue tier of the tiered_cn gazelle test (an entry of ``stages.tiered_cn_tiers``)."""
+
+    min_revenue_mcny: float = P(10.0, "Lower bound of the tier: previous-year revenue run rate.", "mcny/yr", ge=0)
+    min_cagr: float = P(0.2, "Revenue CAGR over the window that a firm in this tier must reach.", "1/yr", gt=-1, le=10)
 
 
 GAZELLE_DEFINITIONS = ("oecd", "eu10", "tiered_cn")
@@ -328,6 +333,13 @@ class Config:
     seed: int = P(0, "Root seed; every random stream is derived from it.", ge=0, le=2**63 - 1)
     years: int = P(10, "Length of the observed window.", "years", ge=0, le=200)
     scale: float = P(1.0, "Multiplies the preset's extensive quantities (0.01 gives a teaching-size run).", "", gt=0, le=10)
+    memory_limit_gb: float = P(
+        0.0,
+        "A run whose estimated memory (sim.limits) exceeds this is refused before it starts; "
+        "0 means the machine's memory (physical RAM, or the cgroup limit if lower).",
+        "GB",
+        ge=0,
+    )
     ecosystem: EcosystemConfig = sub(EcosystemConfig, "Ecosystem preset (conf/ecosystem/).")
     stages: StageConfig = sub(StageConfig, "Stage definitions.")
     output: OutputConfig = sub(OutputConfig, "What the run writes.")
@@ -399,17 +411,96 @@ def _check_value(key: str, value, meta) -> None:
         raise ConfigError(f"{key}={value!r} is out of range; use {_allowed(meta)}{unit}.")
 
 
+def _type_text(tp) -> str:
+    """What a value of type ``tp`` looks like, for messages."""
+    if tp is bool:
+        return "true or false"
+    if tp is int:
+        return "an integer"
+    if tp is float:
+        return "a number"
+    if tp is str:
+        return "a string"
+    if typing.get_origin(tp) is list:
+        (arg,) = typing.get_args(tp) or (Any,)
+        if dataclasses.is_dataclass(arg):
+            entry = ", ".join(f"{f.name}: <{_type_text(t).split(' ', 1)[-1]}>" for f, t in _hints(arg))
+            return "a list of entries like {" + entry + "}"
+        return f"a list of {_type_text(arg).split(' ', 1)[-1]}s" if arg in (int, float, str) else "a list"
+    if dataclasses.is_dataclass(tp):
+        return f"a group of keys (sim.config.{tp.__name__})"
+    if typing.get_origin(tp) is dict:
+        return "a group of keys"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _is_bool(value) -> bool:
+    return isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b"
+
+
+def _type_ok(value, tp) -> bool:
+    if tp is bool:
+        return _is_bool(value)
+    if _is_bool(value):
+        return False
+    if tp is int:
+        return isinstance(value, numbers.Integral)
+    if tp is float:
+        return isinstance(value, numbers.Real)
+    if tp is str:
+        return isinstance(value, str)
+    if typing.get_origin(tp) is list:
+        return isinstance(value, (list, tuple))
+    if typing.get_origin(tp) is dict:
+        from collections.abc import Mapping
+
+        return isinstance(value, Mapping)
+    if dataclasses.is_dataclass(tp):
+        return isinstance(value, tp)
+    return True
+
+
+def _check_type(key: str, value, tp) -> None:
+    if not _type_ok(value, tp):
+        shown = repr(value) if not dataclasses.is_dataclass(value) else type(value).__name__ + "(...)"
+        raise ConfigError(
+            f"{key}={shown} has the wrong type ({type(value).__name__}); use {_type_text(tp)}."
+        )
+
+
+@functools.lru_cache(maxsize=None)
+def _hints_cached(cls):
+    hints = typing.get_type_hints(cls)
+    return tuple((f, hints[f.name]) for f in dataclasses.fields(cls))
+
+
+def _hints(cls):
+    return _hints_cached(cls)
+
+
 def validate(cfg: Config) -> Config:
-    """Check ranges, choices and cross-field rules; raise ConfigError on the first problem."""
+    """Check types, ranges, choices and cross-field rules; raise ConfigError on the first problem.
+
+    Types matter for configurations built in Python (a :class:`Config` edited by hand): values
+    composed by Hydra or :func:`to_config` have been type-checked by OmegaConf already.
+    """
+    _check_type("configuration", cfg, Config)
 
     def walk(obj, prefix=""):
-        for f in dataclasses.fields(obj):
+        for f, tp in _hints(type(obj)):
             key = f"{prefix}{f.name}"
             value = getattr(obj, f.name)
-            if dataclasses.is_dataclass(value):
+            _check_type(key, value, tp)
+            if dataclasses.is_dataclass(tp):
                 walk(value, key + ".")
-            else:
-                _check_value(key, value, f.metadata)
+                continue
+            if typing.get_origin(tp) is list:
+                (arg,) = typing.get_args(tp)
+                for i, item in enumerate(value):
+                    _check_type(f"{key}[{i}]", item, arg)
+                    if dataclasses.is_dataclass(arg):
+                        walk(item, f"{key}[{i}].")
+            _check_value(key, value, f.metadata)
 
     walk(cfg)
     eco = cfg.ecosystem
@@ -472,9 +563,16 @@ def to_config(cfg) -> Config:
     """Turn a composed DictConfig (or a Config) into a validated :class:`Config` instance."""
     if isinstance(cfg, Config):
         return validate(cfg)
+    from collections.abc import Mapping
+
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    if not (OmegaConf.is_dict(cfg) or isinstance(cfg, Mapping)):
+        raise ConfigError(
+            f"A configuration must be a sim.config.Config, a mapping of keys or an OmegaConf DictConfig, "
+            f"not {type(cfg).__name__}."
+        )
     try:
         if not OmegaConf.is_config(cfg):
             cfg = OmegaConf.merge(OmegaConf.structured(Config), cfg)
@@ -490,6 +588,12 @@ def describe_omegaconf_error(exc) -> str:
     """One readable line (plus a hint) for an OmegaConf validation error."""
     key = getattr(exc, "full_key", None) or ""
     msg = str(exc).split("\n")[0]
+    owner = getattr(exc, "object_type", None)
+    if key and "." not in key and owner not in (None, Config):
+        # a node merged on its own (e.g. an entry of a list) reports its key without the path
+        prefix = _schema_paths().get(owner, "")
+        if prefix.endswith("[]"):
+            key = f"{prefix}.{key}"
     if "not in struct" in str(exc) or "Key '" in msg and "not" in msg:
         bad = key.split(".")[-1] if key else msg
         parent = key.rsplit(".", 1)[0] if "." in key else ""
@@ -498,18 +602,75 @@ def describe_omegaconf_error(exc) -> str:
         extra = f" Did you mean {hint[0]!r}?" if hint else ""
         where = f" under {parent!r}" if parent else ""
         return f"Unknown configuration key {key!r}.{extra} Allowed keys{where}: {', '.join(allowed)}."
-    return f"Invalid value for {key!r}: {msg}" if key else msg
+    if not key:
+        return msg
+    tp = _leaf_type(key)
+    use = f"; use {_type_text(tp)}" if tp is not None and not dataclasses.is_dataclass(tp) else ""
+    return f"Invalid value for {key!r}: {msg.rstrip('.')}{use}."
+
+
+def _leaf_type(key: str):
+    """Type of the schema field at a dotted key (``a.b[0].c`` allowed), or None if there is none."""
+    import re
+
+    parent, _, name = re.sub(r"\[\d*\]$", "", key).rpartition(".")
+    if name not in allowed_keys(parent):
+        return None
+    cls = Config
+    for part in parent.split(".") if parent else []:
+        base, bracket, _ = part.partition("[")
+        cls = _resolve_type(cls, {f.name: f for f in dataclasses.fields(cls)}[base])
+        if bracket:
+            (cls,) = typing.get_args(cls)
+    tp = _resolve_type(cls, {f.name: f for f in dataclasses.fields(cls)}[name])
+    if key.endswith("]") and typing.get_origin(tp) is list:
+        (tp,) = typing.get_args(tp)
+    return tp
 
 
 def allowed_keys(prefix: str = "") -> list[str]:
-    """Keys allowed directly under a dotted prefix of the schema ('' for the top level)."""
+    """Keys allowed directly under a dotted prefix of the schema ('' for the top level).
+
+    An entry of a list of groups is written ``name[0]`` (or ``name[]``), e.g.
+    ``stages.tiered_cn_tiers[0]``.
+    """
     cls = Config
     if prefix:
         for part in prefix.split("."):
+            name, bracket, _ = part.partition("[")
             fields = {f.name: f for f in dataclasses.fields(cls)}
-            if part not in fields:
+            if name not in fields:
                 return []
-            cls = _resolve_type(cls, fields[part])
+            cls = _resolve_type(cls, fields[name])
+            if bracket:
+                if typing.get_origin(cls) is not list:
+                    return []
+                (cls,) = typing.get_args(cls)
             if not dataclasses.is_dataclass(cls):
                 return []
     return [f.name for f in dataclasses.fields(cls)]
+
+
+@functools.lru_cache(maxsize=1)
+def _schema_paths_cached() -> tuple:
+    paths: dict[type, str] = {}
+
+    def walk(cls, prefix):
+        for f, tp in _hints(cls):
+            key = f"{prefix}{f.name}"
+            if dataclasses.is_dataclass(tp):
+                paths.setdefault(tp, key)
+                walk(tp, key + ".")
+            elif typing.get_origin(tp) is list:
+                (arg,) = typing.get_args(tp)
+                if dataclasses.is_dataclass(arg):
+                    paths.setdefault(arg, key + "[]")
+                    walk(arg, key + "[].")
+
+    walk(Config, "")
+    return tuple(paths.items())
+
+
+def _schema_paths() -> dict[type, str]:
+    """Dotted path of every group of the schema (``stages.tiered_cn_tiers[]`` for list entries)."""
+    return dict(_schema_paths_cached())

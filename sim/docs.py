@@ -52,7 +52,8 @@ Units: money in million CNY (`mcny`), time in years unless the name says months,
 unless the name says otherwise, `sd` = standard deviations of latent firm quality. `scale`
 multiplies every extensive quantity of the ecosystem preset (births, capital, budgets, numbers of
 investors and institutes, market capacity); intensive quantities (rates, shares, multiples) are
-left alone. Defaults below are the schema's; the `zhongguancun` preset sets the same values
+left alone. An empty unit means a dimensionless number (or not a quantity: names, switches,
+choices). Defaults below are the schema's; the `zhongguancun` preset sets the same values
 (its `note` records where they come from).
 """
 
@@ -67,12 +68,16 @@ Besides each key's own range, `sim.config.validate` checks:
 - `ecosystem.vc.investment_period_years` <= `ecosystem.vc.life_years`.
 - `ecosystem.firms.alumni_share` + `ecosystem.firms.spinoff_share` <= 1.
 - `ecosystem.guidance.mandated_directions` holds only the six directions 商业, 民生, 社会, 数字, 产业, 科技.
-- `stages.tiered_cn_tiers` is not empty and its lower bounds are non-negative and strictly increasing.
+- `stages.tiered_cn_tiers` is not empty and its lower bounds are strictly increasing.
 - `ecosystem.firms.graduation_age_years` >= 1.
 - `ecosystem.tracks.system` names a file `conf/tracks/<system>.yaml` (checked when the configuration is composed).
 - `policy`: each entry has a known kind and only that kind's keys, in range ([docs/policies.md](policies.md));
   target tracks exist; the yearly budgets of the policies in force in the same year add up to at most
   `ecosystem.government.budget_mcny_per_year`; no two sanctions shocks on the same tracks.
+- The run's estimated memory (`sim.limits.estimate_memory_bytes`: firms born, from
+  `ecosystem.firms.births_per_year` x `scale` x (`ecosystem.warmup_years` + `years`), and the
+  `firm_years` panel) fits in `memory_limit_gb` (0: the machine's memory); checked before the
+  model is built.
 """
 
 
@@ -159,6 +164,19 @@ def render() -> str:
             _cell(meta.get("doc", "")),
         )
         groups[parent][1].append(row)
+        if typing.get_origin(tp) is list and dataclasses.is_dataclass(typing.get_args(tp)[0]):
+            for sub_f, sub_tp in _hints(typing.get_args(tp)[0]):  # the keys of each entry
+                groups[parent][1].append(
+                    "| `{}[].{}` | {} | {} | {} | {} | {} |".format(
+                        key,
+                        sub_f.name,
+                        _cell(_type_name(sub_tp)),
+                        _cell(_fmt(_default(sub_f))),
+                        _cell(sub_f.metadata.get("unit", "")),
+                        _cell(_allowed(sub_f.metadata)),
+                        _cell(sub_f.metadata.get("doc", "")),
+                    )
+                )
 
     out = [INTRO]
     out.append("## Contents\n")

@@ -254,7 +254,6 @@ def test_investment_period_longer_than_fund_life():
         [Tier(100.0, 0.15), Tier(10.0, 0.20)],  # unsorted
         [Tier(10.0, 0.20), Tier(500.0, 0.10), Tier(100.0, 0.15)],
         [Tier(10.0, 0.20), Tier(10.0, 0.15)],  # not strictly increasing
-        [Tier(-1.0, 0.20), Tier(10.0, 0.15)],  # negative
     ],
 )
 def test_bad_tiers(tiers):
@@ -451,3 +450,169 @@ def test_in_range_values_fail_only_on_cross_field_rules(data):
         msg = str(exc)
         assert "out of range" not in msg and "not allowed" not in msg, msg
         assert any(s in msg for s in ("dilution_min", "investment_period_years", "alumni_share")), msg
+
+
+# ---------------------------------------------------------------------------------------------
+# Entries of stages.tiered_cn_tiers: typed, range-checked, unknown keys refused
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "index, name, bad, allowed",
+    [
+        (0, "min_cagr", -1.0, "> -1"),  # a CAGR of -100 % or less means nothing
+        (1, "min_cagr", -2.0, "> -1"),
+        (2, "min_cagr", 11.0, "<= 10"),
+        (0, "min_cagr", math.nan, "finite"),
+        (1, "min_cagr", math.inf, "finite"),
+        (0, "min_revenue_mcny", -1.0, ">= 0"),
+        (2, "min_revenue_mcny", math.nan, "finite"),
+    ],
+)
+def test_tier_values_are_range_checked(index, name, bad, allowed):
+    cfg = Config()
+    cfg.stages.tiered_cn_tiers = [Tier(10.0, 0.20), Tier(100.0, 0.15), Tier(500.0, 0.10)]
+    setattr(cfg.stages.tiered_cn_tiers[index], name, bad)
+    msg = error_of(cfg)
+    assert f"stages.tiered_cn_tiers[{index}].{name}={bad!r}" in msg and allowed in msg, msg
+
+
+@pytest.mark.parametrize("wrap", [OmegaConf.create, lambda d: d], ids=["DictConfig", "dict"])
+def test_tier_values_are_range_checked_from_plain_data(wrap):
+    data = {"stages": {"tiered_cn_tiers": [{"min_revenue_mcny": 5.0, "min_cagr": -3.0}]}}
+    with pytest.raises(ConfigError, match=r"stages\.tiered_cn_tiers\[0\]\.min_cagr=-3\.0 is out of range"):
+        to_config(wrap(data))
+
+
+@pytest.mark.parametrize("wrap", [OmegaConf.create, lambda d: d], ids=["DictConfig", "dict"])
+def test_unknown_key_inside_a_tier_names_the_tier_keys(wrap):
+    data = {"stages": {"tiered_cn_tiers": [{"min_revenue_mcny": 5.0, "min_cagr_": 0.2}]}}
+    with pytest.raises(ConfigError) as info:
+        to_config(wrap(data))
+    msg = str(info.value)
+    assert "stages.tiered_cn_tiers[].min_cagr_" in msg and "Did you mean 'min_cagr'?" in msg
+    assert "min_revenue_mcny, min_cagr" in msg
+    assert "seed" not in msg and "ecosystem" not in msg  # not the top-level keys
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("stages.tiered_cn_tiers=[{min_revenue_mcny:10,min_cagr:0.2,extra:1}]", ["stages.tiered_cn_tiers", "extra", "min_revenue_mcny, min_cagr"]),
+        ("stages.tiered_cn_tiers.0.extra=1", ["stages.tiered_cn_tiers[0].extra", "min_revenue_mcny, min_cagr"]),
+        ("stages.tiered_cn_tiers=[{min_revenue_mcny:10,min_cagr:-2}]", ["stages.tiered_cn_tiers[0].min_cagr=-2.0", "> -1"]),
+        ("stages.tiered_cn_tiers.1.min_revenue_mcny=nan", ["stages.tiered_cn_tiers[1].min_revenue_mcny=nan", "finite"]),
+    ],
+)
+def test_load_config_checks_tier_entries(override, expected):
+    from sim import load_config
+
+    with pytest.raises(ConfigError) as info:
+        load_config([override])
+    msg = str(info.value)
+    assert "\n" not in msg
+    for text in expected:
+        assert text in msg, (text, msg)
+
+
+def test_allowed_keys_inside_list_entries():
+    assert allowed_keys("stages.tiered_cn_tiers[0]") == ["min_revenue_mcny", "min_cagr"]
+    assert allowed_keys("stages.tiered_cn_tiers[]") == ["min_revenue_mcny", "min_cagr"]
+    assert allowed_keys("stages.gazelle_definition[0]") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Types of a Config built in Python (OmegaConf checks composed configurations)
+# ---------------------------------------------------------------------------------------------
+
+
+def wrong_value(tp):
+    """A value of the wrong type for a field of type ``tp``."""
+    if tp is bool:
+        return "yes"
+    if tp is int:
+        return 2.5
+    if tp is float:
+        return "1.0"
+    if tp is str:
+        return 3
+    if typing.get_origin(tp) is dict:
+        return ["not", "a", "mapping"]
+    return "not a list"  # list fields
+
+
+ALL_LEAVES = list(leaves())
+
+
+@pytest.mark.parametrize("key, tp", [(k, tp) for k, tp, _ in ALL_LEAVES], ids=[k for k, _, _ in ALL_LEAVES])
+def test_every_key_refuses_a_value_of_the_wrong_type(key, tp):
+    bad = wrong_value(tp)
+    msg = error_of(set_key(Config(), key, bad))
+    assert f"{key}={bad!r} has the wrong type" in msg, msg
+    assert "\n" not in msg
+
+
+@pytest.mark.parametrize(
+    "key, bad, shown",
+    [
+        ("seed", True, "seed=True"),  # bool is not an integer here
+        ("scale", False, "scale=False"),
+        ("ecosystem.firms", None, "ecosystem.firms=None"),
+        ("stages", {"gazelle_definition": "oecd"}, "stages={'gazelle_definition': 'oecd'}"),
+        ("stages.tiered_cn_tiers", [{"min_revenue_mcny": 1.0, "min_cagr": 0.1}], "stages.tiered_cn_tiers[0]="),
+        ("ecosystem.funding.screening_bar", [1.0, "a", 1.0, 1.0, 1.0], "ecosystem.funding.screening_bar[1]='a'"),
+        ("ecosystem.guidance.mandated_directions", "科技", "ecosystem.guidance.mandated_directions='科技'"),
+        ("ecosystem.guidance.mandated_directions", [1], "ecosystem.guidance.mandated_directions[0]=1"),
+    ],
+)
+def test_wrong_types_in_groups_and_lists(key, bad, shown):
+    msg = error_of(set_key(Config(), key, bad))
+    assert shown in msg and "wrong type" in msg, msg
+
+
+def test_integers_are_numbers_and_numpy_scalars_are_accepted():
+    import numpy as np
+
+    cfg = Config()
+    cfg.scale = 1  # an int where a float is expected
+    cfg.seed = np.int64(5)
+    cfg.ecosystem.firms.births_per_year = np.float64(10.0)
+    cfg.output.plots = np.bool_(False)
+    validate(cfg)
+
+
+@pytest.mark.parametrize("bad", [["seed", 1], 5, "years=3", None])
+def test_to_config_refuses_what_is_not_a_configuration(bad):
+    with pytest.raises(ConfigError, match="must be a sim.config.Config, a mapping"):
+        to_config(bad)
+
+
+@pytest.mark.parametrize("wrap", [OmegaConf.create, lambda d: d], ids=["DictConfig", "dict"])
+def test_to_config_wrong_type_says_what_is_allowed(wrap):
+    with pytest.raises(ConfigError) as info:
+        to_config(wrap({"ecosystem": {"banks": {"term_months": 2.5}}}))
+    msg = str(info.value)
+    assert "'ecosystem.banks.term_months'" in msg and "2.5" in msg and "use an integer" in msg
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference lists every key, list entries included, with unit, default and range
+# ---------------------------------------------------------------------------------------------
+
+
+def test_reference_rows_have_type_default_unit_and_range():
+    from sim import docs
+
+    text = docs.render()
+    rows = {line.split("|")[1].strip().strip("`"): [c.strip() for c in line.split("|")[2:-1]]
+            for line in text.splitlines() if line.startswith("| `")}
+    for key, tp, meta in ALL_LEAVES:
+        assert key in rows, key
+        typ, default, unit, allowed, doc = rows[key]
+        assert typ and default and doc, key
+        assert unit == meta.get("unit", ""), key
+        if any(meta.get(b) is not None for b in BOUNDS) or meta.get("choices"):
+            assert allowed, key
+    for f in dataclasses.fields(Tier):
+        typ, default, unit, allowed, doc = rows[f"stages.tiered_cn_tiers[].{f.name}"]
+        assert unit == f.metadata["unit"] and allowed and doc
