@@ -389,15 +389,24 @@ def check_command_line(argv: Sequence[str]) -> None:
     from hydra._internal.utils import get_args_parser
 
     args = get_args_parser().parse_args(list(argv))
-    if any(getattr(args, flag, None) for flag in ("help", "hydra_help", "shell_completion", "info", "experimental_rerun")):
+    if getattr(args, "experimental_rerun", None):
+        raise ConfigError(
+            "--experimental-rerun is not supported: it loads a pickle file, and sim never loads "
+            "pickles (they can run code). Rerun with the overrides in <run dir>/.hydra/overrides.yaml instead."
+        )
+    if any(getattr(args, flag, None) for flag in ("help", "hydra_help", "shell_completion", "info")):
         return
     overrides = list(args.overrides)
     multirun = bool(args.multirun) or any(
         o.replace(" ", "").lower() == "hydra.mode=multirun" for o in overrides
     )
-    check_overrides(
+    first = check_overrides(
         overrides,
         multirun=multirun,
         config_name=args.config_name or "config",
         compose=not (args.config_dir or args.config_path),
     )
+    if first is not None:
+        from sim.limits import check_memory
+
+        check_memory(first)  # before Hydra creates the output directory

@@ -35,6 +35,7 @@ from agents.investors import Angel, Bank, GuidanceFund, VCFund
 from sim._malloc import tune_malloc
 from sim.config import Config, ConfigError, validate
 from sim.finance import CapitalMarket
+from sim.limits import check_memory
 from sim.population import END_KINDS, NEVER, ORIGINS, FirmPopulation
 from sim.rng import KeyedDraws, Streams, birth_keys
 from sim.stages import GAZELLE, STARTUP, UNICORN, gazelle_mask, unicorn_mask, unicorn_threshold_mcny
@@ -89,6 +90,7 @@ class EcosystemModel(mesa.Model):
 
     def __init__(self, cfg: Config, policies=()):
         cfg = validate(cfg)
+        check_memory(cfg)  # refuse a run that would not fit before allocating anything
         tune_malloc()
         super().__init__(rng=cfg.seed)
         self.cfg = cfg
@@ -364,7 +366,7 @@ class EcosystemModel(mesa.Model):
         lam = fcfg.births_per_year * self.scale * DT * (1.0 + fcfg.births_growth) ** years
         bt = tr.col("breakthroughs")
         spin_share = fcfg.spinoff_share * (1.0 + icfg.spinoff_boost * bt.sum() / max(len(self.institutes), 1))
-        spin_share = min(spin_share, 1.0 - fcfg.alumni_share)
+        spin_share = min(spin_share, 1.0 - fcfg.alumni_share) if self.institutes else 0.0  # no institute, no spin-off
         shares = {
             "independent": 1.0 - fcfg.alumni_share - spin_share,
             "spinoff": spin_share,
@@ -472,7 +474,23 @@ class EcosystemModel(mesa.Model):
             self.counts["new_unicorns"] = int(new_u.sum())
             for fid in new_ids:  # unicorns are rare and get individual attention: register them
                 self.firm(int(fid))
-        self._set_stages(np.where(uni, UNICORN, np.where(pop["gazelle_flag"], GAZELLE, STARTUP)))
+        stage = np.where(uni, UNICORN, np.where(pop["gazelle_flag"], GAZELLE, STARTUP))
+        self._first_gazelles(stage == GAZELLE)  # a unicorn falling back to a gazelle-flagged firm
+        self._set_stages(stage)
+
+    def _first_gazelles(self, in_gazelle: np.ndarray) -> None:
+        """Record the first step in the gazelle stage of the live firms in ``in_gazelle``."""
+        pop = self.population
+        ids = pop["id"]
+        rec_g = pop.rec["gazelle_step"]
+        new_g = in_gazelle & (rec_g[ids] == NEVER)
+        if new_g.any():
+            step = self.current_step
+            rec_g[ids[new_g]] = step
+            np.add.at(self.tracks.i["gazelles_ever"], pop["track"][new_g], 1)
+            self.track_dynamics.record_new_firms(pop["track"][new_g], np.empty(0, dtype=np.int64), step)
+            self.attention_firms += np.bincount(pop["track"][new_g], minlength=self.tracks.n)
+            self.counts["new_gazelles"] += int(new_g.sum())
 
     def _set_stages(self, stage: np.ndarray) -> None:
         pop = self.population
@@ -503,15 +521,8 @@ class EcosystemModel(mesa.Model):
             flag = gazelle_mask(pop["emp_hist"], pop["rev_hist"], age, self.cfg.stages)
             pop["gazelle_flag"][:] = flag
             ids = pop["id"]
-            rec_g = pop.rec["gazelle_step"]
             # first step *in the gazelle stage*: a unicorn that also passes the test stays a unicorn
-            new_g = flag & (rec_g[ids] == NEVER) & (pop["stage"] != UNICORN)
-            if new_g.any():
-                rec_g[ids[new_g]] = step
-                np.add.at(self.tracks.i["gazelles_ever"], pop["track"][new_g], 1)
-                self.track_dynamics.record_new_firms(pop["track"][new_g], np.empty(0, dtype=np.int64), step)
-                self.attention_firms += np.bincount(pop["track"][new_g], minlength=self.tracks.n)
-                self.counts["new_gazelles"] = int(new_g.sum())
+            self._first_gazelles(flag & (pop["stage"] != UNICORN))
             stage = pop["stage"].copy()
             stage = np.where(stage == UNICORN, UNICORN, np.where(flag, GAZELLE, STARTUP)).astype(np.int8)
             self._set_stages(stage)
