@@ -7,7 +7,9 @@
 
 Every output (Parquet tables, summary.json, plots, Hydra's .hydra/ record and the log) goes to
 Hydra's output directory, ``hydra.run.dir`` (default ``outputs/<date>/<time>``). Mistakes in the
-overrides are reported on one line on stderr, with exit status 2.
+overrides are reported on one line on stderr, with exit status 2. Ctrl-C or SIGTERM stops a run
+with one line on stderr (exit status 130 or 143); the output directory then holds a summary.json
+saying ``finished: false`` and no table, or only whole tables of the unfinished run.
 
 Sweeps (``--multirun``, see :mod:`sim.sweep`): each run goes to
 ``<hydra.sweep.dir>/<override dirname>``; a failed run is recorded there and the others go on;
@@ -18,6 +20,7 @@ the same command run again skips the finished runs; at the end the sweep is gath
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -71,15 +74,59 @@ def task(dcfg: DictConfig) -> dict | None:
 
     progress = {"on": True, "off": False}.get(cfg.output.progress)  # "auto": let the run decide
     try:
-        res = run_simulation(cfg, progress=progress)
+        # writes summary.json (finished: false) before the run and the tables after it
+        res = run_simulation(cfg, outdir=outdir, progress=progress)
     except ConfigError as exc:
         _fail(exc)
-    res.write(outdir)
+    except KeyboardInterrupt:
+        _interrupted(_what_is_left(outdir))
     log.info("Wrote the results to %s", outdir)
     return res.summary
 
 
+_SIGNAL_NAMES = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "terminated (SIGTERM)"}
+_received: list[int] = []
+
+
+def _on_signal(signum, frame) -> None:
+    _received.append(signum)
+    raise KeyboardInterrupt
+
+
+def _what_is_left(outdir: Path) -> str:
+    from sim.outputs import read_summary
+
+    try:
+        finished = read_summary(outdir).get("finished") is True
+    except (OSError, ValueError):
+        finished = False
+    if finished:  # stopped while drawing the plots
+        return f"; the tables in {outdir} are complete, some plots may be missing"
+    return f"; {outdir} holds no finished run (its summary.json, if any, says finished: false)"
+
+
+def _interrupted(detail: str = "") -> None:
+    signum = _received[-1] if _received else signal.SIGINT
+    what = "the sweep stopped" if "sweep" in detail else "the run stopped before it finished"
+    print(f"error: {_SIGNAL_NAMES.get(signum, 'stopped')}: {what}{detail}.", file=sys.stderr)
+    raise SystemExit(128 + int(signum))
+
+
 def main() -> None:
+    # SIGTERM (kill, a batch system's time limit) stops a run like Ctrl-C: one line, no traceback,
+    # and no half-written table (files are written to a temporary name and renamed).
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        _main()
+    except KeyboardInterrupt:
+        sweep = sys.modules.get("sim.sweep")
+        state = getattr(sweep, "CURRENT", None)
+        if getattr(state, "sweep_dir", None) is not None:
+            _interrupted(f"; the finished runs in {state.sweep_dir} are kept: run the same command again to resume")
+        _interrupted()
+
+
+def _main() -> None:
     _quiet_mesa()
     try:
         check_command_line(sys.argv[1:])

@@ -51,6 +51,7 @@ __all__ = [
     "write_table",
     "write_summary",
     "write_results",
+    "start_results",
     "read_summary",
     "read_results",
     "render_doc",
@@ -611,6 +612,25 @@ def write_summary(outdir: str | os.PathLike, summary: Mapping[str, Any]) -> Path
     text = json.dumps(_jsonable(summary), sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
     data = text.encode("utf-8")
     return _atomic_write(Path(outdir) / SUMMARY_FILE, lambda fh: fh.write(data))
+
+
+def start_results(outdir: str | os.PathLike, summary: Mapping[str, Any] | None = None) -> Path:
+    """Mark ``outdir`` as holding a run in progress, before the run starts.
+
+    Writes summary.json with ``finished: false`` (plus ``summary``, e.g. the seed), then removes
+    any table and any temporary file left in ``outdir`` by an earlier run, so that a run
+    killed at any point leaves a directory that :func:`read_results` refuses, never a mix of
+    old and new tables that looks complete. Returns the path of summary.json.
+    """
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    path = write_summary(outdir, {**(summary or {}), "finished": False})
+    for n in TABLE_SCHEMAS:
+        (outdir / f"{n}.parquet").unlink(missing_ok=True)
+    for pattern in (".*.parquet.*.tmp", f".{SUMMARY_FILE}.*.tmp"):  # left by a writer killed before its rename
+        for tmp in outdir.glob(pattern):
+            tmp.unlink(missing_ok=True)
+    return path
 
 
 def write_results(
