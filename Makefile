@@ -5,6 +5,9 @@
 # PYTHON=/path/to/python3.12), then `pip install -e '.[test,calibrate]'`; it is re-installed only when
 # pyproject.toml changes (stamp file .venv/.installed).
 # Extra arguments: make run ARGS="scale=0.01 years=5"   make test PYTEST_ARGS="-x tests/test_cli.py"
+# make test also needs Debian's Chromium for the browser test of the interactive view
+# (tests/test_app.py): when /usr/bin/chromium is missing it is installed with apt-get (as root, or
+# through passwordless sudo); otherwise that test fails saying how to install it.
 
 SHELL := /bin/bash
 VENV := .venv
@@ -13,17 +16,28 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test setup docs clean-venv
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test setup docs clean-venv chromium
 
 run: $(STAMP)
 	$(PY) -m sim $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	@rc=0; $(PY) -m pytest -q $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; counting that as a failure." >&2; fi; \
 	exit $$rc
 
 setup: $(STAMP)
+
+# Debian's Chromium for tests/test_app.py (Playwright drives it; no browser is downloaded).
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	  else echo "make test: $(CHROMIUM) is missing and apt-get needs root: install it with 'sudo apt-get install chromium' (tests/test_app.py needs it)." >&2; exit 0; fi; \
+	  echo "Installing Debian's chromium for the browser test (apt-get)"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; \
+	fi
 
 # Regenerate docs/configuration.md from the schema in sim/config.py.
 docs: $(STAMP)
