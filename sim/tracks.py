@@ -35,6 +35,7 @@ DIRECTION_EN = {
     "科技": "technology",
 }
 LEVELS = ("main", "new")
+HEAT_CAP = 4.0  # heat is bounded to [1/4, 4] (see TrackRegistry.update_heat)
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 # lifecycle states (the tracks issue drives transitions; the registry only stores them)
@@ -325,21 +326,29 @@ class TrackRegistry:
         f["boost"][:n] *= decay
         f["breakthroughs"][:n] *= decay
 
-    def update_heat(self, signal: np.ndarray, dt: float, memory_months: float) -> None:
+    def update_heat(self, signal: np.ndarray, dt: float, memory_months: float, cap: float = HEAT_CAP) -> None:
         """Blend this step's attention signal (shares summing to 1 over tracks) into heat.
 
-        Heat is the track's smoothed share of attention relative to an even spread over the
-        active tracks, so its mean over active tracks is 1; 1.5 means the track draws 50 %
-        more money and new high-growth firms than an average track.
+        Heat is the track's smoothed share of attention relative to its share of the market
+        (square-root weighted, so small tracks are not judged against their tiny markets):
+        a big market draws more money without being "hot". It is bounded to
+        [1/``cap``, ``cap``] and scaled to a mean of 1 over active tracks; 1.5 means the track
+        draws 50 % more money and new high-growth firms than its size alone would. The bound
+        keeps the feedback between heat, entry, valuations and investors' preferences from
+        running away into a single track.
         """
         n = self.n
         act = self.b["active"][:n]
         w = 1.0 - np.exp(-dt * 12.0 / memory_months)
         att = self.f["attention"][:n]
         att[:] = (1.0 - w) * att + w * signal
-        k = max(int(act.sum()), 1)
-        base = 1.0 / k
-        heat = np.where(act, (att + 0.25 * base) / (1.25 * base), 0.0)
+        size = np.where(act, np.sqrt(np.maximum(self.f["market"][:n], 0.0)), 0.0)
+        if size.sum() <= 0:
+            size = act.astype(float)
+        base = size / max(size.sum(), 1e-300)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(act & (base > 0), (att + 0.25 * base) / (1.25 * base), 0.0)
+        heat = np.where(act, np.clip(ratio, 1.0 / cap, cap), 0.0)
         mean = heat[act].mean() if act.any() else 1.0
         self.f["heat"][:n] = heat / mean if mean > 0 else heat
 

@@ -204,11 +204,12 @@ def test_tech_transfer_reform_adds_spinoffs():
 
 
 def test_stage_cultivation_helps_cultivated_firms_raise_money():
-    res, p = run("stage_cultivation", budget_mcny_per_year=1500.0)
+    # a full sd of screening relief, so that the effect on the same firms is well above noise
+    res, p = run("stage_cultivation", budget_mcny_per_year=1500.0, screen_relief=1.0)
     pol, b = same_firms(res, p.enrolled)
     assert len(pol) >= 30
     assert p.paid > 0
-    assert pol["total_raised"].sum() > b["total_raised"].sum()  # strictly more, no margin: the bar is only 0.3 sd lower
+    assert pol["total_raised"].sum() >= 1.01 * b["total_raised"].sum()  # at least 1 % more money raised
 
 
 def _share_born_in(res, direction):
