@@ -23,23 +23,12 @@ import numpy as np
 import yaml
 
 from sim.config import ConfigError
+from sim.outputs import DIRECTION_EN, DIRECTIONS, LEVELS, LIFECYCLE  # one definition, in the output contract
 from sim.population import NEVER
 
-DIRECTIONS = ("商业", "民生", "社会", "数字", "产业", "科技")
-DIRECTION_EN = {
-    "商业": "commerce",
-    "民生": "livelihood",
-    "社会": "society",
-    "数字": "digital",
-    "产业": "industry",
-    "科技": "technology",
-}
-LEVELS = ("main", "new")
 HEAT_CAP = 4.0  # heat is bounded to [1/4, 4] (see TrackRegistry.update_heat)
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
-# lifecycle states (the tracks issue drives transitions; the registry only stores them)
-LIFECYCLE = ("latent", "emerging", "formed", "explosive", "mature", "consolidating", "ended")
 
 _FLOAT_COLS = (
     "market",  # national market, mcny/yr
