@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -38,14 +37,9 @@ def _meta(cls, name: str) -> dict:
 
 
 def _yaml(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        plain = value.isidentifier() and value.lower() not in ("true", "false", "null", "yes", "no", "on", "off")
-        return value if plain else json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return "[" + ", ".join(_yaml(v) for v in value) + "]"
-    return repr(value) if isinstance(value, float) else str(value)
+    from sim.docs import _yaml_scalar  # the same YAML scalars as the configuration reference
+
+    return _yaml_scalar(value)
 
 
 def _first_line(text: str) -> str:
