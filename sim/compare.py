@@ -400,9 +400,9 @@ def read_comparison(outdir) -> Comparison:
 
 
 def plot_comparison(outdir) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
+    # No matplotlib.use("Agg"): that would switch the backend of a Jupyter session calling this
+    # (notebooks/03_policies.ipynb) and hide its later plots. Without a display matplotlib picks
+    # Agg by itself, and every figure here is closed after saving, so none is shown.
     import matplotlib.pyplot as plt
 
     comp = read_comparison(outdir)

@@ -1,0 +1,64 @@
+"""The teaching notebooks (notebooks/*.ipynb) run from top to bottom without an error.
+
+Each notebook asserts what it shows (the funnel narrows, a fission child has one parent, a
+policy's difference has the expected sign, ...), so a change of the model that breaks a lesson
+fails here. They run one after the other in a kernel of this interpreter (ipykernel, from the
+test extra); the executed copies, with their outputs and plots, are saved under
+tests/artifacts/notebooks/ for people to look at. The committed files must be what
+notebooks/make_notebooks.py generates, with cleared outputs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+ARTIFACTS = ROOT / "tests" / "artifacts" / "notebooks"
+NAMES = ["01_first_run.ipynb", "02_tracks.ipynb", "03_policies.ipynb", "04_validation.ipynb"]
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("make_notebooks", NOTEBOOKS / "make_notebooks.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_notebooks_are_generated_and_cleared():
+    gen = _generator()
+    assert sorted(gen.NOTEBOOKS) == NAMES == sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+    for name in NAMES:
+        text = (NOTEBOOKS / name).read_text(encoding="utf-8")
+        assert text == gen.render(name), f"{name} differs from notebooks/make_notebooks.py: run it to regenerate"
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert code and all(not c.outputs and c.execution_count is None for c in code), f"{name}: outputs not cleared"
+        source = "\n".join(c.source for c in code)
+        # the notebooks use the package; they never build their own model
+        assert "from sim" in source and "class " not in source and "mesa.Model" not in source
+        assert any("assert " in c.source for c in code), f"{name} asserts nothing"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebooks' temporary output directories
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}})
+    t0 = time.perf_counter()
+    try:
+        client.execute()
+    finally:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, ARTIFACTS / name)
+    print(f"{name}: {time.perf_counter() - t0:.1f} s (executed copy: {ARTIFACTS / name})")
+    images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert images >= 2, f"{name} shows {images} plots"
