@@ -60,9 +60,11 @@ def founding_state(keys: np.ndarray, origin: np.ndarray, cfg: FirmConfig, draws:
     # founders hire what margin plus a runway-limited draw on their cash can pay (at least themselves)
     affordable = 1.0 + (revenue * (1.0 - cfg.cost_of_revenue) + cash / cfg.runway_target_years) / cfg.wage_mcny
     employees = np.clip(np.round(cfg.initial_employees * np.exp(0.5 * z_e - 0.125)), 1.0, np.maximum(1.0, np.floor(affordable)))
+    quality = shift + z_q
     return {
         "vol": cfg.growth_sigma * employees ** (-cfg.growth_size_exponent),
-        "quality": shift + z_q,
+        "quality": quality,
+        "qsat": saturated_quality(quality),
         "revenue": revenue,
         "employees": employees,
         "cash": cash,
@@ -128,7 +130,7 @@ def grow(
     cash = np.maximum(pop["cash"], 0.0)
     trk = pop["track"]
     capital = cash / (cash + emp * cfg.wage_mcny)
-    drift = cfg.growth_quality * saturated_quality(pop["quality"]) * pop["qdecay"]
+    drift = cfg.growth_quality * pop["qsat"] * pop["qdecay"]
     drift += cfg.growth_capital * capital
     drift += (track_growth - cfg.crowding * track_crowding)[trk]
     drift += cfg.growth_base

@@ -941,6 +941,7 @@ class TalentProgramme(_Intervention):
         fcfg = m.cfg.ecosystem.firms
         state = firm_rules.founding_state(keys, origin, fcfg, m.draws["founding"], step)
         state["quality"] = state["quality"] + self.returnee_quality_shift
+        state["qsat"] = firm_rules.saturated_quality(state["quality"])
         before = pop.n
         pop.add(step, key=keys, hkey=KeyedDraws.prehash(keys), origin=origin, track=track, **state)
         m.ledger["founder_cash"] += float(state["cash"].sum())

@@ -43,6 +43,7 @@ LIVE_COLUMNS: dict[str, tuple] = {
     "stage": (np.int8, (), 0),
     "gazelle_flag": (np.bool_, (), False),
     "growth_12m": (np.float64, (), 0.0),
+    "qsat": (np.float64, (), 0.0),  # saturated_quality(quality), fixed at founding (agents.firms)
     "qdecay": (np.float64, (), 1.0),  # exp(-age / growth_age_decay_years), kept by multiplication
     "newness": (np.float64, (), 1.0),  # exp(-age / closure_decay_years), kept by multiplication
     "vol": (np.float64, (), 0.0),  # growth volatility, refreshed quarterly from employees
