@@ -411,16 +411,14 @@ def _check_value(key: str, value, meta) -> None:
         raise ConfigError(f"{key}={value!r} is out of range; use {_allowed(meta)}{unit}.")
 
 
+#: How a scalar of each type is described in messages (shared with sim.configure).
+SCALAR_TEXT = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
 def _type_text(tp) -> str:
     """What a value of type ``tp`` looks like, for messages."""
-    if tp is bool:
-        return "true or false"
-    if tp is int:
-        return "an integer"
-    if tp is float:
-        return "a number"
-    if tp is str:
-        return "a string"
+    if tp in SCALAR_TEXT:
+        return SCALAR_TEXT[tp]
     if typing.get_origin(tp) is list:
         (arg,) = typing.get_args(tp) or (Any,)
         if dataclasses.is_dataclass(arg):

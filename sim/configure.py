@@ -116,14 +116,10 @@ def _lookup(key: str):
 
 
 def _type_name(tp) -> str:
-    if tp is bool:
-        return "true or false"
-    if tp is int:
-        return "an integer"
-    if tp is float:
-        return "a number"
-    if tp is str:
-        return "a string"
+    from sim.config import SCALAR_TEXT
+
+    if tp in SCALAR_TEXT:
+        return SCALAR_TEXT[tp]
     if typing.get_origin(tp) is list:
         (arg,) = typing.get_args(tp) or (Any,)
         inner = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}.get(arg)
