@@ -1,9 +1,14 @@
-# make run   set up .venv (Python 3.12) and run the default simulation (python -m sim)
-# make test  set up .venv and run the test suite
+# make run        set up .venv (Python 3.12) with what a run needs and run the default simulation (python -m sim)
+# make test       set up .venv with the test tools too and run the whole test suite (what CI runs)
+# make test-fast  the local loop: every test not marked slow, in parallel
+# make lock       refresh the locks (locks/run.txt, locks/test.txt) from pyproject.toml with uv
 #
 # Set-up: .venv is created with Python 3.12 (python3.12 on PATH, else pyenv's 3.12.x, else
-# PYTHON=/path/to/python3.12), then `pip install -e '.[test,calibrate]'`; it is re-installed only when
-# pyproject.toml changes (stamp file .venv/.installed).
+# PYTHON=/path/to/python3.12). `make run` installs the exact, hash-checked versions of
+# locks/run.txt and then the project itself without dependencies (pip install --no-deps -e .);
+# `make test` installs locks/test.txt (the run's packages at the same versions, plus the test,
+# cluster, browser and calibration tools). Each is redone only when its lock or pyproject.toml
+# changes (stamp files .venv/.installed-run and .venv/.installed-test).
 # Extra arguments: make run ARGS="scale=0.01 years=5"   make test PYTEST_ARGS="-x tests/test_cli.py"
 # make test also needs Debian's Chromium for the browser test of the interactive view
 # (tests/test_app.py): when /usr/bin/chromium is missing it is installed with apt-get (as root, or
@@ -12,23 +17,32 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 ARGS ?=
 PYTEST_ARGS ?=
+# pytest-xdist workers (one per core); PYTEST_WORKERS=0 runs the tests in this process
+PYTEST_WORKERS ?= auto
+PIP := $(PY) -m pip install --disable-pip-version-check
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test setup docs clean-venv chromium
+.PHONY: run test test-fast setup lock docs clean-venv chromium
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(PY) -m sim $(ARGS)
 
-test: $(STAMP) chromium
-	@rc=0; $(PY) -m pytest -q $(PYTEST_ARGS) || rc=$$?; \
+test: $(TEST_STAMP) chromium
+	@rc=0; $(PY) -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; counting that as a failure." >&2; fi; \
 	exit $$rc
 
-setup: $(STAMP)
+test-fast: $(TEST_STAMP)
+	@rc=0; $(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test-fast: pytest collected no tests; counting that as a failure." >&2; fi; \
+	exit $$rc
+
+setup: $(TEST_STAMP)
 
 # Debian's Chromium for tests/test_app.py (Playwright drives it; no browser is downloaded).
 chromium:
@@ -41,12 +55,40 @@ chromium:
 	fi
 
 # Regenerate docs/configuration.md from the schema in sim/config.py.
-docs: $(STAMP)
+docs: $(RUN_STAMP)
 	$(PY) -m sim.docs
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -e '.[test,calibrate]'
+# The locks pin every package, with hashes, for Python 3.12 on every platform (uv's --universal).
+# locks/test.txt is resolved first (pyproject.toml with the test and calibrate extras); locks/run.txt
+# is resolved under it as a constraint, so a package in both has the same version in both.
+# `make lock` keeps every pin it can and changes only what pyproject.toml asks for;
+# `make lock UPGRADE=1` moves every package to its newest compatible release.
+# uv comes from PyPI into a throwaway directory when it is not on PATH.
+LOCK_FLAGS := --universal --python-version 3.12 --generate-hashes --custom-compile-command "make lock" --quiet \
+              $(if $(filter 1,$(UPGRADE)),--upgrade)
+lock: | $(PY)
+	@set -e; uv="$$(command -v uv || true)"; tmp=""; \
+	if [ -z "$$uv" ]; then tmp="$$(mktemp -d)"; echo "Getting uv from PyPI into $$tmp"; \
+	  $(PIP) -q --target "$$tmp" uv; uv="$$tmp/bin/uv"; fi; \
+	"$$uv" pip compile $(LOCK_FLAGS) --extra test --extra calibrate pyproject.toml locks/build.in -o locks/test.txt; \
+	"$$uv" pip compile $(LOCK_FLAGS) -c locks/test.txt pyproject.toml locks/build.in -o locks/run.txt; \
+	if [ -n "$$tmp" ]; then rm -rf "$$tmp"; fi; \
+	echo "Wrote locks/test.txt and locks/run.txt: check them with make test, then commit them with pyproject.toml."
+
+# The project itself, editable and without dependencies, built with the locked setuptools.
+define install_project
+	$(PIP) --no-deps --no-build-isolation -e .
+endef
+
+$(RUN_STAMP): locks/run.txt pyproject.toml | $(PY)
+	$(PIP) --require-hashes -r locks/run.txt
+	$(install_project)
 	@touch $@
+
+$(TEST_STAMP): locks/test.txt pyproject.toml | $(PY)
+	$(PIP) --require-hashes -r locks/test.txt
+	$(install_project)
+	@touch $@ $(RUN_STAMP)
 
 $(PY):
 	@set -e; py="$${PYTHON:-}"; \
