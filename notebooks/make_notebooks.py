@@ -27,15 +27,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sim import load_config
-from sim.plots import find_cjk_font
+from sim import fonts, load_config
 from sim.run import run_simulation
 
-# Chinese labels need a CJK font (Debian: fonts-wqy-microhei or fonts-noto-cjk); without one the
-# plots fall back to English labels.
-CJK = find_cjk_font()
-if CJK:
-    plt.rcParams["font.family"] = [CJK, "DejaVu Sans"]
+fonts.use()  # Chinese labels (赛道, 瞪羚, 独角兽) with the font the package installs (sim/fonts.py)
 pd.set_option("display.width", 140)
 pd.set_option("display.max_columns", 20)'''
 
@@ -111,7 +106,7 @@ for col, colour in (("startups", "#4C72B0"), ("gazelles", "#DD8452"), ("unicorns
     ax.plot(ts["year"] + (ts["month"] - 1) / 12, ts[col].where(ts[col] > 0), label=col, color=colour)
 ax.set_yscale("log")
 ax.set_ylabel("live firms (log scale)")
-ax.set_title("The funnel: 创业 → 瞪羚 → 独角兽" if CJK else "The funnel: startups → gazelles → unicorns")
+ax.set_title("The funnel: 创业 → 瞪羚 → 独角兽")
 ax.legend()
 plt.show()
 '''),
@@ -359,7 +354,7 @@ change
 new_cols = [f"new_tracks_{DIRECTION_EN[d]}" for d in DIRECTIONS]
 year_end = ts.groupby("year")[new_cols].last()
 share = year_end.div(year_end.sum(axis=1), axis=0)
-share.columns = [f"{d} {DIRECTION_EN[d]}" if CJK else DIRECTION_EN[d] for d in DIRECTIONS]
+share.columns = [f"{d} {DIRECTION_EN[d]}" for d in DIRECTIONS]
 share.plot(figsize=(8, 4), marker="o", title="Share of active new tracks (新赛道) by direction")
 plt.ylabel("share"); plt.show()
 '''),

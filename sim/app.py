@@ -17,6 +17,10 @@ observed year. Each **Step** is one month.
 The plots read only what the model records each month: :attr:`EcosystemModel.timeseries`
 (the rows of ``timeseries.parquet``), collected by a Mesa ``DataCollector``, and the per-track
 count of firms that ever became unicorns; no output table is built.
+
+Chinese text: the plots are drawn on the server with the font of :mod:`sim.fonts`; the page's
+own text (title, sidebar, status) is drawn by the browser, to which the app serves the same font
+file (as a solara asset) and declares it with ``@font-face``, so no font has to be installed.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ try:  # the viz extra; without it the model class still imports and `python -m s
 except ImportError:  # pragma: no cover - the test extra installs it
     solara = None
 
+from sim import fonts
 from sim.config import GAZELLE_DEFINITIONS, ConfigError
 from sim.model import EcosystemModel
 from sim.tracks import DIRECTION_EN, DIRECTIONS
@@ -49,6 +54,24 @@ TOP_TRACKS = 12
 POLICY_PREFIX = "policy_"
 
 _compose_lock = threading.Lock()  # Hydra's compose API is process-global: one configuration at a time
+
+
+def _serve_font() -> str | None:
+    """Serve the Chinese font's directory as solara assets; return the page's CSS for it (None without solara)."""
+    if solara is None:
+        return None
+    from solara.server import settings
+
+    try:
+        where = str(fonts.font_dir())
+    except fonts.FontMissing:  # labels then fall back to the browser's own fonts
+        return None
+    if where not in settings.assets.extra_locations:
+        settings.assets.extra_locations.append(where)  # looked up on every request: no restart needed
+    return fonts.browser_css(f"/static/assets/{fonts.FONT_FILE}")
+
+
+FONT_CSS = _serve_font()
 
 
 @lru_cache(maxsize=1)
@@ -203,12 +226,6 @@ def model_params() -> dict:
 # ---------------------------------------------------------------------------------- components
 
 
-def _font():
-    from sim.plots import find_cjk_font
-
-    return find_cjk_font()
-
-
 def _year_axis(ax, model) -> None:
     from matplotlib.ticker import FuncFormatter, MultipleLocator
 
@@ -229,26 +246,24 @@ def _figure(title: str, width=6.0, height=3.6):
 
 
 def _fonts():
-    """rcParams for the figures: a CJK font first when one is installed (texts keep the family
+    """rcParams for the figures, with the Chinese font of :mod:`sim.fonts` (texts keep the family
     they were made with, so the figure can be drawn later, outside this context)."""
     from matplotlib import rc_context
 
-    cjk = _font()
-    return rc_context({"font.family": [cjk, "DejaVu Sans"]} if cjk else {})
+    return rc_context(fonts.rc())
 
 
 def funnel_figure(model):
     """Live startups, gazelles and unicorns over time (log scale)."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    cjk = _font()
     df = model.datacollector.get_model_vars_dataframe()
     with _fonts():
-        fig = _figure("The funnel: 创业 → 瞪羚 → 独角兽" if cjk else "The funnel: startups → gazelles → unicorns")
+        fig = _figure("The funnel: 创业 → 瞪羚 → 独角兽")
         ax = fig.subplots()
         for s in STAGES:
             y = df[s].to_numpy(dtype=float)
-            label = f"{s} {STAGE_ZH[s]} ({int(y[-1]):,})" if cjk else f"{s} ({int(y[-1]):,})"
+            label = f"{s} {STAGE_ZH[s]} ({int(y[-1]):,})"
             ax.plot(df.index, np.where(y > 0, y, np.nan), color=STAGE_COLORS[s], label=label, lw=1.8)
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))  # plain numbers: no mathtext to lay out
@@ -261,15 +276,14 @@ def funnel_figure(model):
 
 def direction_figure(model):
     """Active tracks (main + new) per direction over time."""
-    cjk = _font()
     df = model.datacollector.get_model_vars_dataframe()
     with _fonts():
-        fig = _figure("Tracks (赛道) per direction, main + new" if cjk else "Tracks per direction, main + new")
+        fig = _figure("Tracks (赛道) per direction, main + new")
         ax = fig.subplots()
         for d in DIRECTIONS:
             en = DIRECTION_EN[d]
             y = df[en].to_numpy(dtype=float)
-            label = f"{d} {en} ({int(y[-1])})" if cjk else f"{en} ({int(y[-1])})"
+            label = f"{d} {en} ({int(y[-1])})"
             ax.plot(df.index, y, color=DIRECTION_COLORS[d], label=label, lw=1.8)
         ax.set_ylabel("active tracks")
         _year_axis(ax, model)
@@ -281,12 +295,10 @@ def unicorn_figure(model):
     """Firms that ever became unicorns, by founding track (top tracks), coloured by direction."""
     from matplotlib.patches import Patch
 
-    cjk = _font()
     rows = model.unicorns_by_track()
     total = sum(c for _, c in rows)
     with _fonts():
-        fig = _figure(f"Firms that became unicorns (独角兽) by track (赛道): {total}" if cjk
-                      else f"Firms that became unicorns by track: {total}")
+        fig = _figure(f"Firms that became unicorns (独角兽) by track (赛道): {total}")
         ax = fig.subplots()
         if not rows:
             ax.text(0.5, 0.5, "No unicorn yet (a larger park has more)", ha="center", va="center", transform=ax.transAxes)
@@ -295,7 +307,7 @@ def unicorn_figure(model):
         rows = rows[:TOP_TRACKS]
         tr = model.tracks
         codes = tr.directions()
-        names = [tr.name[t] if cjk else tr.name_en[t] for t, _ in rows]
+        names = [tr.name[t] for t, _ in rows]
         colors = [DIRECTION_COLORS[DIRECTIONS[codes[t]]] for t, _ in rows]
         slots = max(len(rows), 8)  # bars keep their size when there are few
         y = slots - 1 - np.arange(len(rows))
@@ -307,8 +319,8 @@ def unicorn_figure(model):
         ax.margins(x=0.1)
         ax.set_xlabel("firms that ever became unicorns (warm-up included)")
         present = list(dict.fromkeys(DIRECTIONS[codes[t]] for t, _ in rows))
-        ax.legend(handles=[Patch(color=DIRECTION_COLORS[d], label=f"{d} {DIRECTION_EN[d]}" if cjk else DIRECTION_EN[d])
-                           for d in present], fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        ax.legend(handles=[Patch(color=DIRECTION_COLORS[d], label=f"{d} {DIRECTION_EN[d]}") for d in present],
+                  fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig
 
 
@@ -375,7 +387,9 @@ if solara is not None:
 
         # one model per session (a module-level model would be stepped by every open tab)
         model = solara.use_memo(TeachingModel, [])
-        return SolaraViz(
+        if FONT_CSS:
+            solara.Style(FONT_CSS)  # the Chinese font for the text the browser draws
+        SolaraViz(
             model,
             components=COMPONENTS,
             model_params=model_params(),

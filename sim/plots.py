@@ -11,29 +11,28 @@
   the track's direction.
 
 Matplotlib is used through ``Figure`` and the Agg canvas directly, so no display is needed
-and the process-wide backend and rcParams are left alone.
+and the process-wide backend and rcParams are left alone. Chinese labels (track names,
+directions, 瞪羚, 独角兽) are drawn with the font of :mod:`sim.fonts`, which the package installs.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib import font_manager, rc_context
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from sim import fonts
 from sim.outputs import DIRECTION_EN, DIRECTIONS, _atomic_write, read_results
 
-__all__ = ["make_plots", "find_cjk_font", "hill_tail_exponent", "PLOT_FILES"]
+__all__ = ["make_plots", "hill_tail_exponent", "PLOT_FILES"]
 
 PLOT_FILES = (
     "funnel.png",
@@ -45,62 +44,8 @@ PLOT_FILES = (
 TOP_TRACKS = 20
 DPI = 120
 
-# Families that cover simplified Chinese, most common first. Debian: fonts-noto-cjk
-# (Noto Sans CJK SC), fonts-wqy-microhei, fonts-wqy-zenhei, fonts-arphic-uming.
-_CJK_FAMILIES = (
-    "Noto Sans CJK SC",
-    "Noto Sans CJK JP",
-    "Noto Sans SC",
-    "Source Han Sans SC",
-    "Source Han Sans CN",
-    "WenQuanYi Micro Hei",
-    "WenQuanYi Zen Hei",
-    "Droid Sans Fallback",
-    "AR PL UMing CN",
-    "AR PL UKai CN",
-    "Noto Serif CJK SC",
-    "SimHei",
-    "Microsoft YaHei",
-    "PingFang SC",
-    "Hiragino Sans GB",
-    "Heiti SC",
-)
-
 _STAGE_COLORS = {"startups": "#4C72B0", "gazelles": "#DD8452", "unicorns": "#8172B3"}
 _DIRECTION_COLORS = dict(zip(DIRECTIONS, ("#4C72B0", "#55A868", "#C44E52", "#8172B3", "#CCB974", "#64B5CD")))
-
-
-@functools.lru_cache(maxsize=1)
-def find_cjk_font() -> str | None:
-    """Name of an installed font family that can render Chinese, or None.
-
-    Looks first in matplotlib's font list, then asks fontconfig (``fc-list :lang=zh``) for
-    fonts installed after matplotlib built its cache and registers them with matplotlib.
-    Nothing is downloaded or installed.
-    """
-    known = {f.name for f in font_manager.fontManager.ttflist}
-    for family in _CJK_FAMILIES:
-        if family in known:
-            return family
-    fc_list = shutil.which("fc-list")
-    if fc_list is None:
-        return None
-    try:
-        out = subprocess.run(
-            [fc_list, ":lang=zh", "file"], capture_output=True, text=True, timeout=20, check=False
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    for line in sorted(out.splitlines()):
-        path = line.split(":", 1)[0].strip()
-        if not path or not os.path.isfile(path) or not path.lower().endswith((".ttf", ".otf", ".ttc")):
-            continue
-        try:
-            font_manager.fontManager.addfont(path)
-            return font_manager.FontProperties(fname=path).get_name()
-        except Exception:  # an unreadable font file: try the next one
-            continue
-    return None
 
 
 def hill_tail_exponent(values, top_fraction: float = 0.1, min_k: int = 5) -> dict[str, float] | None:
@@ -179,11 +124,10 @@ def _start_year(timeseries: pd.DataFrame, summary: dict[str, Any]) -> int | None
 # --------------------------------------------------------------------------------------------
 
 
-def _plot_funnel(ts: pd.DataFrame | None, summary: dict[str, Any], cjk: bool) -> Figure:
+def _plot_funnel(ts: pd.DataFrame | None, summary: dict[str, Any]) -> Figure:
     fig = _new_figure(9, 7.5, summary)
     ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
-    title = "startups → gazelles (瞪羚) → unicorns (独角兽)" if cjk else "startups → gazelles → unicorns"
-    fig.suptitle(f"Funnel: {title}", fontsize=13)
+    fig.suptitle("Funnel: startups → gazelles (瞪羚) → unicorns (独角兽)", fontsize=13)
     if ts is None or ts.empty:
         _note(ax1, "No time-series rows: the observed window is empty (years=0?).")
         _note(ax2, "")
@@ -280,12 +224,7 @@ def _plot_size_distribution(fy: pd.DataFrame | None, summary: dict[str, Any]) ->
     return fig
 
 
-def _plot_unicorns_by_track(
-    firms: pd.DataFrame | None, tracks: pd.DataFrame | None, summary: dict[str, Any], cjk: bool
-) -> Figure:
-    # Chinese track names need a CJK font. If none is installed (Debian: fonts-noto-cjk or
-    # fonts-wqy-microhei), fall back to the English names (tracks.name_en) rather than draw
-    # empty boxes; nothing is downloaded or installed here.
+def _plot_unicorns_by_track(firms: pd.DataFrame | None, tracks: pd.DataFrame | None, summary: dict[str, Any]) -> Figure:
     if firms is None or tracks is None:
         counts = pd.Series([], dtype="int64")
     else:
@@ -306,7 +245,7 @@ def _plot_unicorns_by_track(
         if tid not in info.index:
             return f"track {tid}"
         row = info.loc[tid]
-        return str(row["name"]) if cjk else str(row["name_en"])
+        return str(row["name"])
 
     def direction(tid: int) -> str | None:
         return str(info.loc[tid, "direction"]) if tid in info.index else None
@@ -329,7 +268,7 @@ def _plot_unicorns_by_track(
     ax.xaxis.get_major_locator().set_params(integer=True)
     present = [d for d in DIRECTIONS if d in set(df["direction"])]
     handles = [
-        Patch(color=_DIRECTION_COLORS[d], label=f"{d} {DIRECTION_EN[d]}" if cjk else DIRECTION_EN[d]) for d in present
+        Patch(color=_DIRECTION_COLORS[d], label=f"{d} {DIRECTION_EN[d]}") for d in present
     ]
     if handles:
         ax.legend(
@@ -339,11 +278,11 @@ def _plot_unicorns_by_track(
     return fig
 
 
-def _plot_tracks_by_direction(ts: pd.DataFrame | None, summary: dict[str, Any], cjk: bool) -> Figure:
+def _plot_tracks_by_direction(ts: pd.DataFrame | None, summary: dict[str, Any]) -> Figure:
     """Active new tracks (and main tracks) per direction, by calendar year."""
     fig = _new_figure(10, 4.2, summary)
     axes = fig.subplots(1, 2, sharex=True)
-    fig.suptitle("Tracks (赛道) per direction over time" if cjk else "Tracks per direction over time", fontsize=12)
+    fig.suptitle("Tracks (赛道) per direction over time", fontsize=12)
     cols = [f"new_tracks_{DIRECTION_EN[d]}" for d in DIRECTIONS]
     if ts is None or len(ts) == 0 or cols[0] not in ts.columns:
         _note(axes[0], "No observed months in this run.")
@@ -352,10 +291,9 @@ def _plot_tracks_by_direction(ts: pd.DataFrame | None, summary: dict[str, Any], 
     yearly = ts.groupby("year").last()
     for ax, level, title in ((axes[0], "new", "new tracks (新赛道)"), (axes[1], "main", "main tracks (主赛道)")):
         for d in DIRECTIONS:
-            lab = f"{d} {DIRECTION_EN[d]}" if cjk else DIRECTION_EN[d]
             ax.plot(yearly.index, yearly[f"{level}_tracks_{DIRECTION_EN[d]}"], marker="o", ms=3,
-                    color=_DIRECTION_COLORS[d], label=lab)
-        ax.set_title(title if cjk else f"{level} tracks", fontsize=10)
+                    color=_DIRECTION_COLORS[d], label=f"{d} {DIRECTION_EN[d]}")
+        ax.set_title(title, fontsize=10)
         ax.set_xlabel("year (end of year)")
         ax.set_ylabel("active tracks (count)")
         ax.grid(True, alpha=0.3)
@@ -368,7 +306,7 @@ def _plot_tracks_by_direction(ts: pd.DataFrame | None, summary: dict[str, Any], 
 _MECHANISM_COLORS = {"fission": "#DD8452", "fusion": "#8172B3", "breakthrough": "#C44E52"}
 
 
-def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any], cjk: bool) -> Figure:
+def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any]) -> Figure:
     """Tracks created in the run, placed at their birth month, linked to their parents."""
     created = None if tracks is None else tracks[tracks["created_by"] != "initial"]
     if created is None or created.empty:
@@ -401,8 +339,7 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any], 
         x1 = x_of(int(end)) if pd.notna(end) else x_of(12 * int(summary.get("years", 0) or 0))
         color = _DIRECTION_COLORS.get(row["direction"], "0.6")
         ax.plot([born, x1], [ypos[t], ypos[t]], color=color, lw=2.2 if row["level"] == "main" else 1.2, solid_capstyle="butt")
-        label = str(row["name"] if cjk else row["name_en"])
-        ax.text(born - 0.05, ypos[t], label, ha="right", va="center", fontsize=6)
+        ax.text(born - 0.05, ypos[t], str(row["name"]), ha="right", va="center", fontsize=6)
     for _, row in created.iterrows():
         t = int(row["track_id"])
         born = x_of(int(row["born_step"]))
@@ -419,7 +356,7 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any], 
                         arrowprops=dict(arrowstyle="->", color="0.3", lw=0.8, ls=":"))
     handles = [Patch(color=c, label=m) for m, c in _MECHANISM_COLORS.items()]
     handles.append(Patch(color="0.3", label="merged into (consolidation)"))
-    handles += [Patch(color=_DIRECTION_COLORS[d], label=f"{d} {DIRECTION_EN[d]}" if cjk else DIRECTION_EN[d]) for d in DIRECTIONS]
+    handles += [Patch(color=_DIRECTION_COLORS[d], label=f"{d} {DIRECTION_EN[d]}") for d in DIRECTIONS]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False,
               title="arrows: mechanism; lines: direction", title_fontsize=8)
     ax.set_yticks([])
@@ -440,18 +377,14 @@ def make_plots(outdir: str | os.PathLike, *, allow_partial: bool = False) -> lis
     tables, summary = read_results(
         outdir, allow_partial=allow_partial, names=("timeseries", "firms", "firm_years", "tracks")
     )
-    cjk = find_cjk_font()
-    families = ["DejaVu Sans"] + ([cjk] if cjk else [])
     written = []
-    with rc_context({"font.family": families, "axes.titleweight": "normal"}):
+    with rc_context({**fonts.rc(), "axes.titleweight": "normal"}):
         figures = {
-            "funnel.png": lambda: _plot_funnel(tables.get("timeseries"), summary, bool(cjk)),
+            "funnel.png": lambda: _plot_funnel(tables.get("timeseries"), summary),
             "size_distribution.png": lambda: _plot_size_distribution(tables.get("firm_years"), summary),
-            "unicorns_by_track.png": lambda: _plot_unicorns_by_track(
-                tables.get("firms"), tables.get("tracks"), summary, bool(cjk)
-            ),
-            "tracks_by_direction.png": lambda: _plot_tracks_by_direction(tables.get("timeseries"), summary, bool(cjk)),
-            "track_genealogy.png": lambda: _plot_track_genealogy(tables.get("tracks"), summary, bool(cjk)),
+            "unicorns_by_track.png": lambda: _plot_unicorns_by_track(tables.get("firms"), tables.get("tracks"), summary),
+            "tracks_by_direction.png": lambda: _plot_tracks_by_direction(tables.get("timeseries"), summary),
+            "track_genealogy.png": lambda: _plot_track_genealogy(tables.get("tracks"), summary),
         }
         for name, make in figures.items():
             fig = make()

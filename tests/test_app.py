@@ -3,7 +3,8 @@
 The browser test starts ``python -m sim.app`` on 127.0.0.1 (a free port) in a subprocess, drives
 it with Playwright in Debian's Chromium (``/usr/bin/chromium``; no browser is downloaded), steps
 the model, checks that the status line and the plots change, switches a policy on, and saves a
-screenshot to ``tests/artifacts/app.png`` for people to look at. ``make test`` installs what it
+screenshot to ``tests/artifacts/app.png`` for people to look at. The page's Chinese text must be
+drawn with the font the app serves (sim/fonts.py): a bare machine's browser has none. ``make test`` installs what it
 needs: the ``viz`` extra (solara, solara-assets, playwright) and, when it is missing, Chromium
 (``apt-get install chromium``).
 """
@@ -157,10 +158,20 @@ def _plot_digests(page) -> list[str]:
     return [imgs.nth(i).evaluate(_DIGEST_JS) for i in range(imgs.count())]
 
 
+# the font faces of the page that carry Chinese (sim.fonts.browser_css), once every pending load is done
+_CJK_FACES_JS = """async () => {
+    await document.fonts.ready;
+    return [...document.fonts]
+        .filter(f => f.family.replace(/["']/g, '') === 'Noto Sans SC' || f.unicodeRange.toUpperCase().includes('U+3200'))
+        .map(f => `${f.family.replace(/["']/g, '')}: ${f.status}`);
+}"""
+
+
 def _status(page) -> str:
     return page.locator("p.sim-status").inner_text()
 
 
+@pytest.mark.slow
 def test_app_in_headless_chromium(app_server):
     assert Path(CHROMIUM).exists(), (
         f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; make test does it when run as root)"
@@ -178,6 +189,11 @@ def test_app_in_headless_chromium(app_server):
             page.goto(app_server, timeout=120_000)
             page.get_by_text("Month 1 of 120").wait_for(timeout=120_000)
             expect(page.get_by_text("Policies: none (baseline)")).to_be_visible()
+            # the status line's Chinese (创业企业, 瞪羚, ...) is drawn with the served font, not boxes
+            faces = page.evaluate(_CJK_FACES_JS)
+            assert any(f.endswith(": loaded") for f in faces), f"no Chinese font face loaded in the page: {faces}"
+            font_url = f"{app_server}static/assets/NotoSansSC-Regular.otf"
+            assert page.evaluate("async (u) => (await fetch(u)).ok", font_url), f"{font_url} is not served"
             # three plots: the funnel, unicorns by track, tracks per direction
             expect(page.locator("img[src^='blob:'], img[src^='data:image']")).to_have_count(3, timeout=60_000)
             before_text, before = _status(page), _plot_digests(page)

@@ -49,6 +49,7 @@ def test_notebooks_are_generated_and_cleared():
         assert any("assert " in c.source for c in code), f"{name} asserts nothing"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs(name, tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebooks' temporary output directories
@@ -62,5 +63,9 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, ARTIFACTS / name)
     print(f"{name}: {time.perf_counter() - t0:.1f} s (executed copy: {ARTIFACTS / name})")
-    images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    images = sum("image/png" in o.get("data", {}) for o in outputs)
     assert images >= 2, f"{name} shows {images} plots"
+    # every Chinese label has its glyphs (matplotlib warns "Glyph ... missing from font(s)" otherwise)
+    missing = [o["text"] for o in outputs if o.get("output_type") == "stream" and "missing from font" in o.get("text", "")]
+    assert not missing, f"{name} drew text without its glyphs: {missing[0][:300]}"

@@ -326,13 +326,6 @@ def test_make_plots_without_unicorns_or_firm_years(tmp_path):
     _assert_pngs(plots.make_plots(tmp_path / "absent"), tmp_path / "absent")
 
 
-def test_make_plots_without_cjk_font(tmp_path, fake, monkeypatch):
-    tables, summary = fake
-    monkeypatch.setattr(plots, "find_cjk_font", lambda: None)
-    write_results(tmp_path, tables, summary)
-    _assert_pngs(plots.make_plots(tmp_path), tmp_path)
-
-
 def test_hill_estimator_recovers_pareto_exponent():
     rng = np.random.default_rng(1)
     x = rng.pareto(1.5, 50_000) + 1.0  # P(X >= x) = x^-1.5
