@@ -141,6 +141,7 @@ def test_rerun_skips_finished_runs_and_redoes_the_failed_one(joblib_sweep):
     assert (res["status"] == "completed").all() and len(res) == 4
 
 
+@pytest.mark.slow
 def test_killed_worker_is_relaunched_and_the_sweep_finishes(tmp_path):
     """SIGKILL the worker process running one run: the joblib launcher gives up on the batch,
     python -m sim launches the sweep again into the same directory, and every run completes."""
@@ -204,6 +205,7 @@ def test_gather_command(tmp_path, capsys):
 # ------------------------------------------------------------------------------ other launchers
 
 
+@pytest.mark.slow
 def test_submitit_local_sweep(tmp_path):
     require("hydra_plugins.hydra_submitit_launcher")
     sweep = tmp_path / "sweep"
@@ -217,6 +219,7 @@ def test_submitit_local_sweep(tmp_path):
     assert len(pids) == 2  # one process per job
 
 
+@pytest.mark.slow
 def test_ray_sweep_on_a_local_ray(tmp_path):
     require("ray")
     require("hydra_plugins.hydra_ray_launcher")
@@ -252,6 +255,7 @@ def test_slurm_launcher_config_composes():
 # ------------------------------------------------------------------------------ sensitivity
 
 
+@pytest.mark.slow
 def test_morris_ranks_a_real_driver_above_a_neutral_key(tmp_path):
     from experiments.sensitivity import run_sensitivity
 

@@ -413,6 +413,7 @@ def test_validate_end_to_end(tmp_path):
     assert stats["size.employees.n"] > 0
 
 
+@pytest.mark.slow
 def test_calibration_improves_loss_resumes_and_writes_a_preset(tmp_path):
     pytest.importorskip("optuna", reason="optuna is the calibrate extra (make test installs it)")
     from sim.validation.calibrate import ParamSpec, calibrate
