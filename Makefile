@@ -60,7 +60,8 @@ docs: $(RUN_STAMP)
 
 # The locks pin every package, with hashes, for Python 3.12 on every platform (uv's --universal).
 # locks/test.txt is resolved first (pyproject.toml with the test and calibrate extras); locks/run.txt
-# is resolved under it as a constraint, so a package in both has the same version in both.
+# and locks/build.txt (the build back-ends of locks/build.in) are resolved under it as a
+# constraint, so a package in two locks has the same version in both.
 # `make lock` keeps every pin it can and changes only what pyproject.toml asks for;
 # `make lock UPGRADE=1` moves every package to its newest compatible release.
 # uv comes from PyPI into a throwaway directory when it is not on PATH.
@@ -70,24 +71,27 @@ lock: | $(PY)
 	@set -e; uv="$$(command -v uv || true)"; tmp=""; \
 	if [ -z "$$uv" ]; then tmp="$$(mktemp -d)"; echo "Getting uv from PyPI into $$tmp"; \
 	  $(PIP) -q --target "$$tmp" uv; uv="$$tmp/bin/uv"; fi; \
-	"$$uv" pip compile $(LOCK_FLAGS) --extra test --extra calibrate pyproject.toml locks/build.in -o locks/test.txt; \
-	"$$uv" pip compile $(LOCK_FLAGS) -c locks/test.txt pyproject.toml locks/build.in -o locks/run.txt; \
+	"$$uv" pip compile $(LOCK_FLAGS) --extra test --extra calibrate pyproject.toml -o locks/test.txt; \
+	"$$uv" pip compile $(LOCK_FLAGS) -c locks/test.txt pyproject.toml -o locks/run.txt; \
+	"$$uv" pip compile $(LOCK_FLAGS) -c locks/test.txt locks/build.in -o locks/build.txt; \
 	if [ -n "$$tmp" ]; then rm -rf "$$tmp"; fi; \
-	echo "Wrote locks/test.txt and locks/run.txt: check them with make test, then commit them with pyproject.toml."
+	echo "Wrote locks/test.txt, locks/run.txt and locks/build.txt: check them with make test, then commit them with pyproject.toml."
 
-# The project itself, editable and without dependencies, built with the locked setuptools.
-define install_project
+# Install a lock ($(1)): first the locked build back-ends, then the lock with hashes checked and
+# no isolated build environment (source archives are built with the locked back-ends), then the
+# project itself, editable and without dependencies.
+define install_lock
+	$(PIP) --require-hashes -r locks/build.txt
+	$(PIP) --require-hashes --no-build-isolation -r $(1)
 	$(PIP) --no-deps --no-build-isolation -e .
 endef
 
-$(RUN_STAMP): locks/run.txt pyproject.toml | $(PY)
-	$(PIP) --require-hashes -r locks/run.txt
-	$(install_project)
+$(RUN_STAMP): locks/run.txt locks/build.txt pyproject.toml | $(PY)
+	$(call install_lock,locks/run.txt)
 	@touch $@
 
-$(TEST_STAMP): locks/test.txt pyproject.toml | $(PY)
-	$(PIP) --require-hashes -r locks/test.txt
-	$(install_project)
+$(TEST_STAMP): locks/test.txt locks/build.txt pyproject.toml | $(PY)
+	$(call install_lock,locks/test.txt)
 	@touch $@ $(RUN_STAMP)
 
 $(PY):

@@ -1,7 +1,7 @@
 """The pinned set-up (README, Quick start; Makefile): the locks agree with pyproject.toml and each other.
 
-``make run`` installs locks/run.txt, ``make test`` locks/test.txt; ``make lock`` writes both from
-pyproject.toml. A dependency added to pyproject.toml without ``make lock``, a run lock that drags
+``make run`` installs locks/run.txt, ``make test`` locks/test.txt, both after the build back-ends of
+locks/build.txt; ``make lock`` writes all three from pyproject.toml and locks/build.in. A dependency added to pyproject.toml without ``make lock``, a run lock that drags
 in test, cluster, notebook or browser tools, or two locks that disagree on a version fail here.
 """
 
@@ -90,6 +90,16 @@ def test_the_run_lock_is_the_test_lock_restricted_to_a_run():
 
 def test_the_run_lock_has_what_a_run_needs():
     run = _pins("run.txt")
-    for pkg in ("mesa", "hydra-core", "numpy", "pandas", "pyarrow", "matplotlib", "networkx", "setuptools",
-                "pylopdf-fonts-zh-cn"):
+    for pkg in ("mesa", "hydra-core", "numpy", "pandas", "pyarrow", "matplotlib", "networkx", "pylopdf-fonts-zh-cn"):
         assert pkg in run, f"{pkg} is not in locks/run.txt"
+
+
+def test_the_build_lock_has_the_build_back_ends():
+    build, test = _pins("build.txt"), _pins("test.txt")
+    wanted = [Requirement(line) for line in (LOCKS / "build.in").read_text(encoding="utf-8").splitlines()
+              if line.strip() and not line.startswith("#")]
+    system = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["build-system"]["requires"]
+    for r in wanted + [Requirement(x) for x in system]:
+        name = canonicalize_name(r.name)
+        assert name in build and r.specifier.contains(build[name]), f"{r} is not in locks/build.txt: run `make lock`"
+    assert {p: v for p, v in build.items() if p in test and test[p] != v} == {}
