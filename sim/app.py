@@ -60,7 +60,7 @@ def _serve_font() -> str | None:
     """Serve the Chinese font's directory as solara assets; return the page's CSS for it (None without solara)."""
     if solara is None:
         return None
-    from solara.server import settings
+    from solara.server import settings  # noqa: PLC0415 - solara comes with the viz extra only
 
     try:
         where = str(fonts.font_dir())

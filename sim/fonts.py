@@ -105,7 +105,8 @@ def browser_css(url: str, families_to_extend: tuple[str, ...] = ("Roboto",)) -> 
     only (``unicode-range``), to the families the page's own styles name (Vuetify's Roboto), so
     every element that asks for one of them finds the Chinese glyphs in the same family.
     """
-    cjk_ranges = "U+2E80-2FDF, U+3000-303F, U+31C0-31EF, U+3200-9FFF, U+F900-FAFF, U+FE30-FE4F, U+FF00-FFEF, U+20000-2FA1F"
+    cjk_ranges = ("U+2E80-2FDF, U+3000-303F, U+31C0-31EF, U+3200-9FFF, U+F900-FAFF, U+FE30-FE4F, U+FF00-FFEF, "
+                  "U+20000-2FA1F")
     face = "@font-face {{ font-family: '{name}'; src: url('{url}') format('opentype'); font-display: block;{extra} }}"
     rules = [face.format(name=FAMILY, url=url, extra="")]
     rules += [face.format(name=name, url=url, extra=f" unicode-range: {cjk_ranges};") for name in families_to_extend]

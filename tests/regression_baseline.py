@@ -23,13 +23,16 @@ from __future__ import annotations
 import json
 import math
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
+from sim import load_config
+from sim.run import run_simulation
+
 BASELINE_DIR = Path(__file__).resolve().parent / "baselines" / "regression"
 BASELINE_JSON = BASELINE_DIR / "baseline.json"
 
@@ -59,9 +62,6 @@ LIBRARIES = ("numpy", "pandas", "pyarrow", "scipy", "mesa")
 
 def run_case(outdir: Path) -> dict:
     """Run :data:`OVERRIDES` and write it into ``outdir``; return the record stored as baseline.json."""
-    from sim import load_config
-    from sim.run import run_simulation
-
     res = run_simulation(load_config(OVERRIDES), progress=False)
     res.write(outdir)
     return record(res.summary)
@@ -204,13 +204,15 @@ def _differing_rows(a: pd.Series, b: pd.Series) -> np.ndarray:
         same = (na_a & na_b) | (~na_a & ~na_b & (a.fillna(0).to_numpy() == b.fillna(0).to_numpy()))
         return np.flatnonzero(~same)
     # strings, lists (e.g. parent_ids) and other objects: exactly, element by element
-    same = [(x is None and y is None) or _equal_objects(x, y) for x, y in zip(a.tolist(), b.tolist())]
+    same = [(x is None and y is None) or _equal_objects(x, y) for x, y in zip(a.tolist(), b.tolist(), strict=True)]
     return np.flatnonzero(~np.asarray(same, dtype=bool))
 
 
 def _equal_objects(x, y) -> bool:
     if isinstance(x, (list, tuple, np.ndarray)) or isinstance(y, (list, tuple, np.ndarray)):
-        return list(np.asarray(x).tolist()) == list(np.asarray(y).tolist()) if x is not None and y is not None else False
+        if x is None or y is None:
+            return False
+        return list(np.asarray(x).tolist()) == list(np.asarray(y).tolist())
     if isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y):
         return True
     if x is pd.NA and y is pd.NA:
@@ -239,8 +241,6 @@ def _change_if_numbers(a, b) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print what moved between the stored baseline and a run of the current code."""
-    import tempfile
-
     if not BASELINE_JSON.exists():
         print(f"no stored baseline in {BASELINE_DIR}")
         return 1
@@ -263,5 +263,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     raise SystemExit(main(sys.argv[1:]))

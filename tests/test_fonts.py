@@ -8,10 +8,12 @@ without a ``Glyph ... missing`` warning. The browser side is checked in tests/te
 
 from __future__ import annotations
 
+import builtins
 import re
 import warnings
 from pathlib import Path
 
+import matplotlib
 import pytest
 from fake_tables import make_fake_results
 from fontTools.ttLib import TTFont
@@ -81,8 +83,6 @@ def test_standard_plots_show_chinese_names_without_glyph_warnings(tmp_path):
 
 
 def test_use_sets_the_fallback_for_pyplot_figures():
-    import matplotlib
-
     with rc_context():
         fonts.use()
         assert list(matplotlib.rcParams["font.family"]) == [fonts.LATIN, fonts.FAMILY]
@@ -96,8 +96,6 @@ def test_browser_css_declares_the_font_for_the_page():
 
 
 def test_a_missing_font_package_gives_one_clear_message(monkeypatch):
-    import builtins
-
     real_import = builtins.__import__
 
     def no_font(name, *args, **kwargs):

@@ -67,5 +67,6 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
     images = sum("image/png" in o.get("data", {}) for o in outputs)
     assert images >= 2, f"{name} shows {images} plots"
     # every Chinese label has its glyphs (matplotlib warns "Glyph ... missing from font(s)" otherwise)
-    missing = [o["text"] for o in outputs if o.get("output_type") == "stream" and "missing from font" in o.get("text", "")]
+    streams = [o["text"] for o in outputs if o.get("output_type") == "stream"]
+    missing = [text for text in streams if "missing from font" in text]
     assert not missing, f"{name} drew text without its glyphs: {missing[0][:300]}"

@@ -85,14 +85,15 @@ def test_the_comparison_catches_a_change(first_run, tmp_path):
     ]
 
 
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def test_rerun_is_byte_identical(first_run, tmp_path):
     out, got = first_run
     again = rb.run_case(tmp_path / "again")
     assert again["totals"] == got["totals"]
     files = sorted(p.name for p in out.glob("*.parquet"))
     assert files == sorted(p.name for p in (tmp_path / "again").glob("*.parquet"))
-    differ = [
-        f for f in files
-        if hashlib.sha256((out / f).read_bytes()).digest() != hashlib.sha256((tmp_path / "again" / f).read_bytes()).digest()
-    ]
+    differ = [f for f in files if _digest(out / f) != _digest(tmp_path / "again" / f)]
     assert not differ, f"the same seed wrote different bytes in {differ}"

@@ -1,8 +1,9 @@
 """The pinned set-up (README, Quick start; Makefile): the locks agree with pyproject.toml and each other.
 
 ``make run`` installs locks/run.txt, ``make test`` locks/test.txt, both after the build back-ends of
-locks/build.txt; ``make lock`` writes all three from pyproject.toml and locks/build.in. A dependency added to pyproject.toml without ``make lock``, a run lock that drags
-in test, cluster, notebook or browser tools, or two locks that disagree on a version fail here.
+locks/build.txt; ``make lock`` writes all three from pyproject.toml and locks/build.in. A dependency
+added to pyproject.toml without ``make lock``, a run lock that drags in test, cluster, notebook or
+browser tools, or two locks that disagree on a version fail here.
 """
 
 from __future__ import annotations
@@ -73,11 +74,9 @@ def _requirements(extras: tuple[str, ...]) -> list[Requirement]:
 @pytest.mark.parametrize("lock, extras", [("run.txt", ()), ("test.txt", ("test", "calibrate"))])
 def test_the_lock_satisfies_pyproject(lock, extras):
     pins = _pins(lock)
-    stale = [
-        f"{r} (locked: {pins.get(canonicalize_name(r.name), 'missing')})"
-        for r in _requirements(extras)
-        if canonicalize_name(r.name) not in pins or not r.specifier.contains(pins[canonicalize_name(r.name)], prereleases=True)
-    ]
+    locked = {r: pins.get(canonicalize_name(r.name)) for r in _requirements(extras)}
+    stale = [f"{r} (locked: {v or 'missing'})" for r, v in locked.items()
+             if v is None or not r.specifier.contains(v, prereleases=True)]
     assert not stale, f"locks/{lock} does not match pyproject.toml: {stale}; run `make lock` and commit the locks"
 
 
