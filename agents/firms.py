@@ -36,11 +36,11 @@ import mesa
 import numpy as np
 
 from sim.config import FirmConfig
-from sim.population import END_KINDS, ORIGINS, FirmPopulation
-from sim.rng import KeyedDraws
-from sim.stages import STAGE_NAMES
+from sim.core.clock import DT
+from sim.core.rng import KeyedDraws
+from sim.core.vocabulary import END_KINDS, ORIGINS, SPINOFF, STAGES
+from sim.population import FirmPopulation
 
-DT = 1.0 / 12.0
 QUALITY_LIMIT = 2.5  # sd: the quality effect on growth saturates here (see saturated_quality)
 
 # slots of the keyed "founding" stream
@@ -55,7 +55,7 @@ def founding_state(keys: np.ndarray, origin: np.ndarray, cfg: FirmConfig, draws:
     z_e = draws.normal(keys, step, _SLOT_EMPLOYEES)
     shift = np.choose(origin, [0.0, cfg.quality_shift_spinoff, cfg.quality_shift_alumni])
     revenue = cfg.initial_revenue_mcny * np.exp(0.8 * z_r)
-    revenue = np.where(origin == ORIGINS.index("spinoff"), revenue * cfg.spinoff_revenue_factor, revenue)
+    revenue = np.where(origin == SPINOFF, revenue * cfg.spinoff_revenue_factor, revenue)
     cash = cfg.founder_cash_mcny * np.exp(cfg.founder_cash_sigma * z_c)
     # founders hire what margin plus a runway-limited draw on their cash can pay (at least themselves)
     affordable = 1.0 + (revenue * (1.0 - cfg.cost_of_revenue) + cash / cfg.runway_target_years) / cfg.wage_mcny
@@ -263,7 +263,7 @@ class Firm(mesa.Agent):
     @property
     def stage(self) -> str | None:
         s = self._get("stage")
-        return STAGE_NAMES[int(s)] if s is not None and self.alive else None
+        return STAGES[int(s)] if s is not None and self.alive else None
 
     def __getattr__(self, name):
         if name in ("quality", "employees", "revenue", "cash", "valuation", "raised", "born", "rounds", "debt"):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import mesa
 
-from sim.config import ConfigError
+from sim.core.errors import ConfigError
 
 
 def check_policies(policies, *, government_budget: float, scale: float, start_year: int, years: int) -> None:

@@ -17,8 +17,6 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-INVESTOR_KINDS = ("angel", "vc", "guidance_fund", "bank")
-
 
 class Investor(mesa.Agent):
     """Common books of an equity investor."""

@@ -252,7 +252,7 @@ commerce (商业) towards frontier technology (科技); this notebook shows the 
     code(SETUP + '''
 
 from sim import track_stats
-from sim.tracks import DIRECTIONS, DIRECTION_EN, LIFECYCLE'''),
+from sim.core.vocabulary import DIRECTIONS, DIRECTION_EN, LIFECYCLE'''),
     code('''
 cfg = load_config(["scale=0.02", "years=10", "ecosystem.warmup_years=3", "seed=0", "output.firm_years=false"])
 res = run_simulation(cfg, progress=False)

@@ -37,7 +37,7 @@ except ImportError:  # pragma: no cover - the test extra installs it
 
 from sim.config import GAZELLE_DEFINITIONS, ConfigError
 from sim.model import EcosystemModel
-from sim.tracks import DIRECTION_EN, DIRECTIONS
+from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS
 
 __all__ = ["TeachingModel", "model_params", "policy_choices", "Page", "main"]
 

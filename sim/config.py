@@ -22,6 +22,9 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from sim.core.errors import ConfigError
+from sim.core.vocabulary import DIRECTIONS, LIFECYCLE
+
 __all__ = [
     "ConfigError",
     "Config",
@@ -31,10 +34,6 @@ __all__ = [
     "iter_fields",
     "to_config",
 ]
-
-
-class ConfigError(ValueError):
-    """A user mistake in the configuration. The message is meant to be shown as is."""
 
 
 def P(default: Any, doc: str, unit: str = "", ge=None, gt=None, le=None, lt=None, choices=None):
@@ -526,19 +525,18 @@ def validate(cfg: Config) -> Config:
             "ecosystem.firms.alumni_share + ecosystem.firms.spinoff_share = "
             f"{eco.firms.alumni_share + eco.firms.spinoff_share:g}; the two shares must add up to at most 1."
         )
-    directions = ("商业", "民生", "社会", "数字", "产业", "科技")
     for d in eco.guidance.mandated_directions:
-        if d not in directions:
+        if d not in DIRECTIONS:
             raise ConfigError(
                 f"ecosystem.guidance.mandated_directions contains {d!r}; allowed directions are "
-                + ", ".join(directions)
+                + ", ".join(DIRECTIONS)
                 + "."
             )
     sh = eco.tracks.state_heat
-    if len(sh) != 7 or any((not math.isfinite(v)) or v < 0 for v in sh):
+    if len(sh) != len(LIFECYCLE) or any((not math.isfinite(v)) or v < 0 for v in sh):
         raise ConfigError(
-            f"ecosystem.tracks.state_heat={list(sh)} must hold 7 finite, non-negative numbers "
-            "(latent, emerging, formed, explosive, mature, consolidating, ended)."
+            f"ecosystem.tracks.state_heat={list(sh)} must hold {len(LIFECYCLE)} finite, non-negative numbers "
+            f"({', '.join(LIFECYCLE)})."
         )
     tiers = cfg.stages.tiered_cn_tiers
     if not tiers:
@@ -550,10 +548,6 @@ def validate(cfg: Config) -> Config:
         )
     if eco.firms.graduation_age_years < 1:
         raise ConfigError("ecosystem.firms.graduation_age_years must be at least 1 year.")
-    if cfg.policy:
-        from sim.interventions import policies_from_config  # kinds, keys, values, combinations, budgets
-
-        policies_from_config(cfg)
     return cfg
 
 

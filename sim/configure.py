@@ -337,6 +337,10 @@ def check_overrides(
         variants = [plain + [x for x in (_first_value(s) for s in sweeps) if x]]
     for variant in variants:
         cfg = to_config(_compose(variant, config_name))
+        if cfg.policy:  # kinds, keys, values, combinations, budgets
+            from sim.interventions import policies_from_config
+
+            policies_from_config(cfg)
         _check_files(cfg)
         first = first or cfg
     return first

@@ -50,11 +50,9 @@ from __future__ import annotations
 import numpy as np
 
 from agents.firms import wage_bill, yearly_burn
-from agents.investors import INVESTOR_KINDS, Angel, Bank, GuidanceFund, VCFund
-
-ROUND_NAMES = ("seed", "A", "B", "C", "D+", "loan")
-LOAN_ROUND = ROUND_NAMES.index("loan")
-KIND_CODE = {k: i for i, k in enumerate(INVESTOR_KINDS)}
+from agents.investors import Angel, Bank, GuidanceFund, VCFund
+from sim.core.clock import DT
+from sim.core.vocabulary import LOAN_ROUND
 LOT_OPEN, LOT_REALIZED, LOT_WRITTEN_OFF, LOT_UNREALIZED = 0, 1, 2, 3
 LOT_STATUS = ("unrealized", "realized", "written_off", "unrealized")
 
@@ -529,7 +527,6 @@ class CapitalMarket:
         keys = pop["key"]
         val = pop["valuation"]
         rev = pop["revenue"]
-        dt = 1.0 / 12.0
         relief = m.track_array("ipo_relief", 0.0)  # policies: a listing route with lower thresholds
         if relief.any():
             cut = 1.0 - relief[pop["track"]]
@@ -537,13 +534,13 @@ class CapitalMarket:
         else:
             cand = np.flatnonzero((val >= ecfg.ipo_min_valuation_mcny) & (rev >= ecfg.ipo_min_revenue_mcny))
         cand = cand[(step - pop["born"][cand]) >= 12.0 * ecfg.ipo_min_age_years]
-        p_ipo = 1.0 - np.exp(-ecfg.ipo_rate * m.ipo_multiple * dt)
+        p_ipo = 1.0 - np.exp(-ecfg.ipo_rate * m.ipo_multiple * DT)
         r_ipo = cand[draws.uniform(pop["hkey"][cand], step, _IPO, prehashed=True) < p_ipo]
         v_ipo = val[r_ipo] * np.exp(ecfg.ipo_uplift_mean + ecfg.ipo_uplift_sigma * draws.normal(keys[r_ipo], step, _IPO_UPLIFT))
         acq_ok = pop["employees"] >= ecfg.acquisition_min_employees
         acq_ok[r_ipo] = False
         cand = np.flatnonzero(acq_ok)
-        p_acq = 1.0 - np.exp(-ecfg.acquisition_rate * m.acquisition_multiple * dt)
+        p_acq = 1.0 - np.exp(-ecfg.acquisition_rate * m.acquisition_multiple * DT)
         r_acq = cand[draws.uniform(pop["hkey"][cand], step, _ACQ, prehashed=True) < p_acq]
         base = np.maximum(val[r_acq], ecfg.acquisition_revenue_multiple * rev[r_acq])
         v_acq = base * np.exp(ecfg.acquisition_price_mean + ecfg.acquisition_price_sigma * draws.normal(keys[r_acq], step, _ACQ_PRICE))
@@ -724,7 +721,6 @@ class CapitalMarket:
             paid = f.invested
             tvpi = (f.proceeds + nav[f.index]) / paid if paid > 0 else 1.0
             if tvpi < vcfg.min_tvpi_to_raise:
-                f.manager_retired = True
                 self.managers.pop(f.manager_id, None)
                 continue
             size = f.size * float(np.clip(tvpi**vcfg.tvpi_size_elasticity, 0.5, 2.5))

@@ -32,9 +32,11 @@ from typing import ClassVar
 import numpy as np
 
 from agents import firms as firm_rules
-from sim.config import ConfigError
+from sim.core.clock import DT, STEP_OFFSET
+from sim.core.errors import ConfigError
+from sim.core.rng import KeyedDraws, birth_keys, name_key
+from sim.core.vocabulary import INDEPENDENT, ORIGINS, SPINOFF, UNICORN
 from sim.policies import REGISTRY, F, Policy, check_range, register
-from sim.rng import KeyedDraws, birth_keys, name_key
 
 __all__ = ["REGISTRY", "Support", "Levers"] + [
     "GuidanceFundPolicy",
@@ -53,7 +55,6 @@ __all__ = ["REGISTRY", "Support", "Levers"] + [
     "EntrySubsidy",
 ]
 
-MONTH = 1.0 / 12.0
 # slots of a policy's keyed draws
 _SELECT, _ORDER, _TRACK, _STUDENT, _LOAN = range(5)
 
@@ -198,7 +199,7 @@ class _Intervention(Policy):
 
     # a capacity given per year at scale 1 -> whole firms this month, fractions carried over
     def monthly_slots(self, model, per_year: float) -> int:
-        self._slots += per_year * model.scale * MONTH
+        self._slots += per_year * model.scale * DT
         k = int(self._slots)
         self._slots -= k
         return k
@@ -435,7 +436,7 @@ class StateIncubator(_Intervention):
         pay = np.flatnonzero((self.status == 1) & (rows >= 0) & (self.due > 0))
         if pay.size:
             r = rows[pay]
-            royalty = self.royalty_rate * np.maximum(pop.cols["revenue"][r], 0.0) * MONTH
+            royalty = self.royalty_rate * np.maximum(pop.cols["revenue"][r], 0.0) * DT
             royalty = np.minimum(np.minimum(royalty, self.due[pay]), np.maximum(pop.cols["cash"][r], 0.0))
             total = float(royalty.sum())
             if total > 0:
@@ -525,7 +526,7 @@ class RDGrants(_Intervention):
         if j.size == 0:
             return
         r = rows[j]
-        rd = self.rd_share_of_wages * firm_rules.wage_bill(pop.cols["employees"][r], model.cfg.ecosystem.firms) * MONTH
+        rd = self.rd_share_of_wages * firm_rules.wage_bill(pop.cols["employees"][r], model.cfg.ecosystem.firms) * DT
         want = np.minimum(self.grant_share * rd, self.cap_mcny - self.paid[j])
         got = self.grant(model, government, r, want)
         self.paid[j] += got
@@ -632,7 +633,7 @@ class SceneOpening(_Intervention):
         step = model.current_step
         self.scenes = [(t, end) for t, end in self.scenes if end > step]
         per_year = max(1.0, round(self.scenes_per_year * model.scale)) if self.scenes_per_year > 0 else 0.0
-        self._slots += per_year * MONTH
+        self._slots += per_year * DT
         k = int(self._slots)
         self._slots -= k
         pop = model.population
@@ -717,7 +718,7 @@ class CreditRelaxation(_Intervention):
             rows = rows[self.eligible(m, rows)]
             if rows.size:
                 rate = np.array([getattr(m.market.investors[i], "rate", 0.0) for i in range(len(m.market.investors))])
-                interest = pop["debt"][rows] * rate[pop["bank"][rows]] * MONTH
+                interest = pop["debt"][rows] * rate[pop["bank"][rows]] * DT
                 self.grant(m, government, rows, self.interest_subsidy_share * interest)
 
     def _venture_debt(self, m) -> None:
@@ -905,7 +906,7 @@ class TalentProgramme(_Intervention):
         if self.student_share > 0 and self.student_subsidy_mcny > 0:
             rows = self.new_firms(m)
             # independent founders of the model's own founding channel (not this programme's returnees)
-            rows = rows[(pop["origin"][rows] == 0) & ((pop["key"][rows] >> np.uint64(24)) & np.uint64(0xFF) == 0)]
+            rows = rows[(pop["origin"][rows] == INDEPENDENT) & ((pop["key"][rows] >> np.uint64(24)) & np.uint64(0xFF) == 0)]
             u = self.draws(m).uniform(pop["key"][rows], step, _STUDENT)
             rows = rows[u < self.student_share]
             got = self.grant(m, government, rows, self.student_subsidy_mcny)
@@ -924,11 +925,9 @@ class TalentProgramme(_Intervention):
             rows = pop.row_of[self.returnee_ids]
             on = (rows >= 0) & (step - self.returnee_since < 12 * self.returnee_support_years)
             if on.any():
-                self.grant(m, government, rows[on], self.returnee_rent_mcny_per_year * MONTH)
+                self.grant(m, government, rows[on], self.returnee_rent_mcny_per_year * DT)
 
     def _found(self, m, n: int) -> np.ndarray:
-        from sim.model import STEP_OFFSET
-
         pop = m.population
         step = m.current_step
         tr = m.tracks
@@ -937,7 +936,7 @@ class TalentProgramme(_Intervention):
             return np.empty(0, dtype=np.int64)
         keys = birth_keys(step + STEP_OFFSET, self.channel, n, start_rank=0)
         track = firm_rules.choose_tracks(self.draws(m).uniform(keys, step, _TRACK), w)
-        origin = np.zeros(n, dtype=np.int8)  # independent founders
+        origin = np.full(n, INDEPENDENT, dtype=np.int8)  # independent founders
         fcfg = m.cfg.ecosystem.firms
         state = firm_rules.founding_state(keys, origin, fcfg, m.draws["founding"], step)
         state["quality"] = state["quality"] + self.returnee_quality_shift
@@ -986,7 +985,7 @@ class TechTransferReform(_Intervention):
         if self.transfer_grant_mcny > 0:
             pop = model.population
             rows = self.new_firms(model)
-            rows = rows[pop["origin"][rows] == 1]
+            rows = rows[pop["origin"][rows] == SPINOFF]
             rows = rows[self.eligible(model, rows)]
             got = self.grant(model, government, rows, self.transfer_grant_mcny)
             self.note_supported(model, rows[got > 0])
@@ -1052,8 +1051,6 @@ class StageCultivation(_Intervention):
             self.target_stages = saved
 
     def step(self, model, government) -> None:
-        from sim.stages import UNICORN
-
         pop = model.population
         step = model.current_step
         if pop.n:
@@ -1150,7 +1147,7 @@ class TrackCultivation(_Intervention):
             pop = model.population
             young = (model.current_step - pop["born"]) <= 12 * self.young_age_years
             rows = np.flatnonzero(young & mask[pop["track"]])
-            got = self.grant(model, government, rows, self.young_firm_grant_mcny_per_year * MONTH)
+            got = self.grant(model, government, rows, self.young_firm_grant_mcny_per_year * DT)
             if model.current_step % 12 == 0:
                 self.count_supported(model, int((got > 0).sum()))
 
@@ -1273,7 +1270,7 @@ class EntrySubsidy(_Intervention):
     def step(self, model, government) -> None:
         m = model
         fcfg = m.cfg.ecosystem.firms
-        origins = self.target_origins or ["independent", "spinoff", "alumni"]
+        origins = self.target_origins or list(ORIGINS)
         shares = {"independent": 1.0 - fcfg.alumni_share - fcfg.spinoff_share, "spinoff": fcfg.spinoff_share, "alumni": fcfg.alumni_share}
         expected = fcfg.births_per_year * sum(shares[o] for o in origins)
         coverage = min(1.0, self.capacity_per_year / expected) if expected > 0 else 0.0

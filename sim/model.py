@@ -33,14 +33,16 @@ from agents.governments import Government
 from agents.institutes import ResearchInstitute
 from agents.investors import Angel, Bank, GuidanceFund, VCFund
 from sim._malloc import tune_malloc
-from sim.config import Config, ConfigError, validate
+from sim.config import Config, validate
+from sim.core.clock import DT, STEP_OFFSET
+from sim.core.rng import KeyedDraws, Streams, birth_keys
+from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS, GAZELLE, LIFECYCLE, NEVER, ORIGINS, STARTUP, UNICORN
 from sim.finance import CapitalMarket
 from sim.limits import check_memory
-from sim.population import END_KINDS, NEVER, ORIGINS, FirmPopulation
-from sim.rng import KeyedDraws, Streams, birth_keys
-from sim.stages import GAZELLE, STARTUP, UNICORN, gazelle_mask, unicorn_mask, unicorn_threshold_mcny
+from sim.population import FirmPopulation
+from sim.stages import gazelle_mask, unicorn_mask, unicorn_threshold_mcny
 from sim.track_dynamics import TrackDynamics
-from sim.tracks import DIRECTION_EN, DIRECTIONS, LIFECYCLE, TrackRegistry, load_track_needs, load_track_system
+from sim.tracks import TrackRegistry, load_track_needs, load_track_system
 
 #: The phases of one monthly step, in order: (name, method). Edit here, nowhere else.
 PHASES: tuple[tuple[str, str], ...] = (
@@ -58,8 +60,6 @@ PHASES: tuple[tuple[str, str], ...] = (
     ("ageing", "phase_ageing"),
 )
 
-STEP_OFFSET = 1 << 16  # keeps birth-key steps non-negative during the warm-up
-DT = 1.0 / 12.0
 TRACK_DEMAND_PASS_THROUGH = 0.5  # share of a track's market growth that shows in its firms' drift
 COUNTERS = (
     "births",
@@ -420,10 +420,8 @@ class EcosystemModel(mesa.Model):
         self.market.service_loans(self.current_step)
 
     def phase_financing(self) -> None:
-        before = dict(self.market.flows)
         self.market.financing(self.current_step)
         self.market.lending(self.current_step)
-        del before
 
     def phase_exits(self) -> None:
         out = self.market.exits(self.current_step)
@@ -608,8 +606,4 @@ class EcosystemModel(mesa.Model):
         return held, flowed
 
 
-def end_kind_name(code: int):
-    return END_KINDS[code]
-
-
-__all__ = ["EcosystemModel", "PHASES", "ConfigError"]
+__all__ = ["EcosystemModel", "PHASES"]

@@ -34,14 +34,26 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sim.core.vocabulary import (
+    CREATED_BY,
+    DIRECTION_EN,
+    DIRECTIONS,
+    FIRM_END_KINDS,
+    INVESTOR_KINDS,
+    LEVELS,
+    LIFECYCLE,
+    ORIGINS,
+    POSITION_STATUS,
+    ROUNDS,
+    STAGES,
+)
+
 __all__ = [
     "Column",
     "TableSchema",
     "TABLE_SCHEMAS",
     "SUMMARY_KEYS",
     "SCHEMA_VERSION",
-    "DIRECTIONS",
-    "DIRECTION_EN",
     "OutputSchemaError",
     "IncompleteResultsError",
     "to_arrow",
@@ -59,17 +71,6 @@ __all__ = [
 
 #: Bumped whenever a column is added, removed, renamed or retyped. Stored in every Parquet file.
 SCHEMA_VERSION = 1
-
-#: Track directions (方向) of the China new-track system, with the English names used in plots.
-DIRECTIONS = ("商业", "民生", "社会", "数字", "产业", "科技")
-DIRECTION_EN = {
-    "商业": "commerce",
-    "民生": "livelihood",
-    "社会": "society",
-    "数字": "digital",
-    "产业": "industry",
-    "科技": "technology",
-}
 
 SUMMARY_FILE = "summary.json"
 PARQUET_COMPRESSION = "zstd"
@@ -146,15 +147,6 @@ class TableSchema:
 
 
 I16, I32, I64, F64, STR = pa.int16(), pa.int32(), pa.int64(), pa.float64(), pa.string()
-ORIGINS = ("independent", "spinoff", "alumni")
-FIRM_END_KINDS = ("failed", "acquired", "ipo", "aged_out")
-STAGES = ("startup", "gazelle", "unicorn")
-INVESTOR_KINDS = ("angel", "vc", "guidance_fund", "bank")
-ROUNDS = ("seed", "A", "B", "C", "D+", "loan")
-POSITION_STATUS = ("realized", "written_off", "unrealized")
-LEVELS = ("main", "new")
-LIFECYCLE = ("latent", "emerging", "formed", "explosive", "mature", "consolidating", "ended")
-CREATED_BY = ("initial", "breakthrough", "fission", "fusion")
 
 
 def _C(name, type_, unit, doc, nullable=False, choices=None) -> Column:

@@ -31,7 +31,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from sim.outputs import DIRECTION_EN, DIRECTIONS, _atomic_write, read_results
+from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS
+from sim.outputs import _atomic_write, read_results
 
 __all__ = ["make_plots", "find_cjk_font", "hill_tail_exponent", "PLOT_FILES"]
 

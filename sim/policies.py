@@ -41,13 +41,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from sim.config import ConfigError
+from sim.core.errors import ConfigError
+from sim.core.vocabulary import DIRECTIONS, ORIGINS, STAGES
 
 REGISTRY: dict[str, type["Policy"]] = {}
-
-STAGES = ("startup", "gazelle", "unicorn")
-ORIGIN_NAMES = ("independent", "spinoff", "alumni")
-DIRECTIONS = ("商业", "民生", "社会", "数字", "产业", "科技")
 
 
 def F(default, unit: str, doc: str):
@@ -137,7 +134,7 @@ class Policy:
             )
         for key, allowed in (
             ("target_stages", STAGES),
-            ("target_origins", ORIGIN_NAMES),
+            ("target_origins", ORIGINS),
             ("target_directions", DIRECTIONS),
         ):
             values = getattr(self, key)
@@ -315,7 +312,7 @@ class Policy:
             codes = [STAGES.index(s) for s in self.target_stages]
             ok &= np.isin(pop["stage"][rows], codes)
         if self.target_origins:
-            codes = [ORIGIN_NAMES.index(o) for o in self.target_origins]
+            codes = [ORIGINS.index(o) for o in self.target_origins]
             ok &= np.isin(pop["origin"][rows], codes)
         return ok
 

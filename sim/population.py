@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.core.vocabulary import END_CODE, NEVER
 from sim.stages import HISTORY_YEARS
-
-#: "never" for a step column: warm-up steps are negative, so -1 is a real step (December
-#: before start_year) and cannot mean "not yet".
-NEVER = np.iinfo(np.int32).min
 
 # name: (dtype, trailing shape, fill value)
 LIVE_COLUMNS: dict[str, tuple] = {
@@ -70,10 +67,6 @@ RECORD_COLUMNS: dict[str, tuple] = {
     "key": (np.uint64, 0),
     "quality": (np.float64, 0.0),
 }
-
-ORIGINS = ("independent", "spinoff", "alumni")
-END_KINDS = (None, "failed", "acquired", "ipo", "aged_out")
-END_CODE = {name: i for i, name in enumerate(END_KINDS) if name}
 
 
 class FirmPopulation:

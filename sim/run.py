@@ -11,7 +11,6 @@ plots and reports are built from them, never from the live model.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,8 +21,7 @@ import pandas as pd
 
 from sim.config import Config, to_config
 from sim.model import PHASES, EcosystemModel
-from sim.population import END_KINDS, ORIGINS
-from sim.stages import STAGE_NAMES
+from sim.core.vocabulary import END_KINDS, ORIGINS, ROUNDS, STAGES
 from sim.tracks import nullable_int
 
 __all__ = ["run_simulation", "Results", "build_tables", "build_model"]
@@ -191,7 +189,7 @@ def firm_years_table(model) -> pd.DataFrame:
             "employees": cols["employees"].astype(np.float64),
             "revenue": cols["revenue"].astype(np.float64),
             "valuation": cols["valuation"].astype(np.float64),
-            "stage": _cat(cols["stage"], STAGE_NAMES),
+            "stage": _cat(cols["stage"], STAGES),
         }
     )
 
@@ -204,8 +202,6 @@ def _investor_meta(model):
 
 
 def deals_table(model) -> pd.DataFrame:
-    from sim.finance import ROUND_NAMES
-
     d = model.market.deals
     uid, kind = _investor_meta(model)
     keep = d["step"] >= 0
@@ -218,7 +214,7 @@ def deals_table(model) -> pd.DataFrame:
             "investor_id": uid[inv] if len(uid) else inv,
             "investor_kind": pd.Series(kind[inv] if len(kind) else [], dtype=object),
             "firm_id": d["firm"][keep].astype(np.int64),
-            "round": _cat(d["round"][keep], ROUND_NAMES),
+            "round": _cat(d["round"][keep], ROUNDS),
             "amount": d["amount"][keep],
             "pre_money": d["pre_money"][keep],
             "post_money": d["post_money"][keep],
@@ -308,8 +304,8 @@ def stage_changes_table(model) -> pd.DataFrame:
         {
             "firm_id": cols["firm_id"].astype(np.int64),
             "step": cols["step"].astype(np.int32),
-            "from_stage": _cat(cols["from_stage"], STAGE_NAMES),
-            "to_stage": _cat(cols["to_stage"], STAGE_NAMES),
+            "from_stage": _cat(cols["from_stage"], STAGES),
+            "to_stage": _cat(cols["to_stage"], STAGES),
         }
     )
 
@@ -359,7 +355,3 @@ def build_summary(model: EcosystemModel, tables: dict[str, pd.DataFrame], wall: 
         "totals": totals,
         "config": OmegaConf.to_container(OmegaConf.structured(cfg)),
     }
-
-
-def config_dict(cfg: Config) -> dict:
-    return dataclasses.asdict(cfg)

@@ -24,16 +24,11 @@ from __future__ import annotations
 import numpy as np
 
 from sim.config import StageConfig
+from sim.core.vocabulary import GAZELLE, STAGES, STARTUP, UNICORN
 
-STARTUP, GAZELLE, UNICORN = 0, 1, 2
-STAGE_NAMES = ("startup", "gazelle", "unicorn")
 HISTORY_YEARS = 4  # year ends kept per firm: enough for a 3-year window
 
 __all__ = [
-    "STARTUP",
-    "GAZELLE",
-    "UNICORN",
-    "STAGE_NAMES",
     "HISTORY_YEARS",
     "gazelle_mask",
     "unicorn_mask",

@@ -57,11 +57,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.population import NEVER
-from sim.tracks import LIFECYCLE, TrackRegistry
-
-LATENT, EMERGING, FORMED, EXPLOSIVE, MATURE, CONSOLIDATING, ENDED = range(7)
-DT = 1.0 / 12.0
+from sim.core.clock import DT
+from sim.core.vocabulary import CONSOLIDATING, EMERGING, EXPLOSIVE, FORMED, LATENT, LIFECYCLE, MATURE, NEVER
+from sim.tracks import TrackRegistry
 
 # keyed slots of the "tracks" stream used to move firms between tracks
 _SLOT_FISSION_MOVE = 0

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.outputs import DIRECTION_EN, DIRECTIONS
+from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS
 
 COMMERCE = "商业"
 FRONTIER = ("科技",)

@@ -22,9 +22,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from sim.config import ConfigError
-from sim.outputs import DIRECTION_EN, DIRECTIONS, LEVELS, LIFECYCLE  # one definition, in the output contract
-from sim.population import NEVER
+from sim.core.errors import ConfigError
+from sim.core.vocabulary import DIRECTIONS, LEVELS, LIFECYCLE, NEVER
 
 HEAT_CAP = 4.0  # heat is bounded to [1/4, 4] (see TrackRegistry.update_heat)
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"

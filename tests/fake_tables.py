@@ -197,7 +197,7 @@ def make_fake_results(
     # ---- timeseries, derived from firms and deals
     ts = []
     flows = deals.groupby(["step", "investor_kind"])["amount"].sum()
-    from sim.outputs import DIRECTION_EN, DIRECTIONS, LIFECYCLE
+    from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS, LIFECYCLE
 
     def _track_counts(step):
         tb = tracks["born_step"].to_numpy()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.special import kolmogorov, ndtr
 
-from sim.rng import KeyedDraws, Streams, birth_keys, name_key
+from sim.core.rng import KeyedDraws, Streams, birth_keys, name_key
 
 N = 1_000_000
 Z = 5.0  # tolerance in standard errors

@@ -9,9 +9,9 @@ import pytest
 
 from sim.config import Config
 from sim.model import EcosystemModel
-from sim.population import NEVER
+from sim.core.vocabulary import NEVER
 from sim.run import run_simulation
-from sim.track_dynamics import CONSOLIDATING, EMERGING, FORMED, LATENT
+from sim.core.vocabulary import CONSOLIDATING, EMERGING, FORMED, LATENT, LIFECYCLE
 from sim.track_stats import (
     derived_per_main,
     sector_spread,
@@ -19,7 +19,6 @@ from sim.track_stats import (
     track_system_change,
     unicorn_sector_stat,
 )
-from sim.tracks import LIFECYCLE
 
 
 def tiny(seed=1, **tracks) -> Config:
