@@ -1,4 +1,4 @@
-"""Governments: a yearly budget and a list of policies (plug-in objects, :mod:`sim.policies`).
+"""Governments: a yearly budget and a list of policies (plug-in objects, :mod:`sim.policies.base`).
 
 The government runs its policies every step, in the order given, and keeps the books of
 public money: no policy may spend more than its own budget, and the total never exceeds the
@@ -46,9 +46,7 @@ def check_policies(policies, *, government_budget: float, scale: float, start_ye
                 "budget or lower the policies' budget_mcny_per_year (both at scale 1)."
             )
     for p in policies:
-        hook = getattr(p, "check_combination", None)
-        if hook is not None:
-            hook(policies)
+        p.check_combination(policies)
 
 
 class Government(mesa.Agent):

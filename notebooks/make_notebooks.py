@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sim import load_config
-from sim.plots import find_cjk_font
+from sim.io.plots import find_cjk_font
 from sim.run import run_simulation
 
 # Chinese labels need a CJK font (Debian: fonts-wqy-microhei or fonts-noto-cjk); without one the
@@ -203,7 +203,7 @@ estimate** of the tail exponent α on the largest 10 % of firms measures how hea
 (smaller α: heavier; real economies show α near 1).
 '''),
     code('''
-from sim.plots import hill_tail_exponent
+from sim.io.plots import hill_tail_exponent
 
 last = fy[fy["year"] == fy["year"].max()]
 emp = np.sort(last["employees"].to_numpy())
@@ -320,7 +320,7 @@ track_stats.derived_per_main(tables)
 ## The genealogy
 
 Tracks and their parent links form a family tree (a directed graph with no cycles: nothing is its
-own ancestor). The package draws it from the tables (`sim.plots.make_plots`, the same plots
+own ancestor). The package draws it from the tables (`sim.io.plots.make_plots`, the same plots
 `python -m sim` writes).
 '''),
     code('''
@@ -412,7 +412,7 @@ gives a 95 % interval.
     code(SETUP + '''
 
 from sim.compare import TEACHING_OVERRIDES, compare_policies
-from sim.interventions import available_policies
+from sim.compose import available_policies
 print("policy configurations:", ", ".join(available_policies()))
 print("teaching-size park:", " ".join(TEACHING_OVERRIDES))'''),
     md('''

@@ -28,7 +28,7 @@ import hydra
 from omegaconf import DictConfig
 
 from sim.config import ConfigError, to_config
-from sim.configure import CONF_DIR, check_command_line, register_schema
+from sim.compose import CONF_DIR, check_command_line, register_schema
 
 log = logging.getLogger("sim")
 
@@ -94,7 +94,7 @@ def _on_signal(signum, frame) -> None:
 
 
 def _what_is_left(outdir: Path) -> str:
-    from sim.outputs import read_summary
+    from sim.io.files import read_summary
 
     try:
         finished = read_summary(outdir).get("finished") is True

@@ -54,7 +54,7 @@ _compose_lock = threading.Lock()  # Hydra's compose API is process-global: one c
 @lru_cache(maxsize=1)
 def policy_choices() -> dict[str, str]:
     """Policy configurations of conf/policy/: name -> short label (from the file's first line)."""
-    from sim.configure import conf_dir, presets
+    from sim.compose import conf_dir, presets
 
     out = {}
     for name in presets("policy"):
@@ -66,7 +66,7 @@ def policy_choices() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _preset_defaults() -> dict[str, float]:
-    from sim.configure import load_config
+    from sim.compose import load_config
 
     with _compose_lock:
         cfg = load_config([])
@@ -101,8 +101,8 @@ class TeachingModel(EcosystemModel):
         scenario=None,
         **policies: bool,
     ):
-        from sim.configure import load_config
-        from sim.interventions import policies_from_config
+        from sim.compose import load_config
+        from sim.policies.registry import policies_from_config
 
         unknown = [k for k in policies if not k.startswith(POLICY_PREFIX) or k[len(POLICY_PREFIX):] not in policy_choices()]
         if unknown:
@@ -204,7 +204,7 @@ def model_params() -> dict:
 
 
 def _font():
-    from sim.plots import find_cjk_font
+    from sim.io.plots import find_cjk_font
 
     return find_cjk_font()
 

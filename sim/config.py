@@ -410,7 +410,7 @@ def _check_value(key: str, value, meta) -> None:
         raise ConfigError(f"{key}={value!r} is out of range; use {_allowed(meta)}{unit}.")
 
 
-#: How a scalar of each type is described in messages (shared with sim.configure).
+#: How a scalar of each type is described in messages (shared with sim.compose).
 SCALAR_TEXT = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
 

@@ -32,13 +32,11 @@ from agents.firms import Firm
 from agents.governments import Government
 from agents.institutes import ResearchInstitute
 from agents.investors import Angel, Bank, GuidanceFund, VCFund
-from sim._malloc import tune_malloc
 from sim.config import Config, validate
 from sim.core.clock import DT, STEP_OFFSET
 from sim.core.rng import KeyedDraws, Streams, birth_keys
 from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS, GAZELLE, LIFECYCLE, NEVER, ORIGINS, STARTUP, UNICORN
 from sim.finance import CapitalMarket
-from sim.limits import check_memory
 from sim.population import FirmPopulation
 from sim.stages import gazelle_mask, unicorn_mask, unicorn_threshold_mcny
 from sim.track_dynamics import TrackDynamics
@@ -90,8 +88,6 @@ class EcosystemModel(mesa.Model):
 
     def __init__(self, cfg: Config, policies=()):
         cfg = validate(cfg)
-        check_memory(cfg)  # refuse a run that would not fit before allocating anything
-        tune_malloc()
         super().__init__(rng=cfg.seed)
         self.cfg = cfg
         eco = cfg.ecosystem
@@ -113,7 +109,7 @@ class EcosystemModel(mesa.Model):
         self._firm_agents: dict[int, Firm] = {}
         self.firm_steps = 0  # sum over steps of live firms (for throughput figures)
 
-        # levers that policies move (neutral values here; see sim.policies)
+        # levers that policies move (neutral values here; see sim.levers)
         self.births_multiplier = {o: 1.0 for o in ORIGINS}
         self.funding_attempt_multiplier = 1.0
         self.credit_multiplier = 1.0
@@ -602,7 +598,7 @@ class EcosystemModel(mesa.Model):
         led = self.ledger
         held = float(self.population["cash"].sum()) + led["ended_cash"]
         flowed = led["founder_cash"] + led["equity_in"] + led["loans_in"] + led["grants_in"] + led["operating"] - led["debt_service"]
-        flowed -= led["public_repayments"]  # royalties firms pay back to the government (sim.interventions)
+        flowed -= led["public_repayments"]  # royalties firms pay back to the government (sim.policies.firms)
         return held, flowed
 
 

@@ -44,7 +44,7 @@ LIVE_COLUMNS: dict[str, tuple] = {
     "qdecay": (np.float64, (), 1.0),  # exp(-age / growth_age_decay_years), kept by multiplication
     "newness": (np.float64, (), 1.0),  # exp(-age / closure_decay_years), kept by multiplication
     "vol": (np.float64, (), 0.0),  # growth volatility, refreshed quarterly from employees
-    # support from policies (sim.interventions); neutral values unless a programme supports the firm
+    # support from policies (sim.policies.instruments.Support); neutral values unless a programme supports the firm
     "support_growth": (np.float64, (), 0.0),  # extra log revenue growth, 1/yr
     "support_closure": (np.float64, (), 1.0),  # multiplier of the closure hazard
     "support_screen": (np.float64, (), 0.0),  # shift of the investors' screening bar, sd (negative = easier)

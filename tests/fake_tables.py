@@ -1,13 +1,13 @@
 """A small, internally consistent fake run result for tests of the output layer and its users.
 
 ``make_fake_results()`` returns ``(tables, summary)`` shaped exactly like ``Results.tables`` /
-``Results.summary`` (see sim/outputs.py TABLE_SCHEMAS), without running the model:
+``Results.summary`` (see sim/io/schema.py TABLE_SCHEMAS), without running the model:
 
 * firms are born over a 2-year warm-up and the observed window, some fail or exit, some
   become gazelles and a few unicorns;
 * ``timeseries`` and ``firm_years`` are derived from ``firms`` (live counts, births, exits,
   stage at each step), money flows from ``deals``, ``positions`` from ``deals``;
-* every column has the dtype ``sim.outputs.pandas_dtypes`` gives, so a write/read round
+* every column has the dtype ``sim.io.schema.pandas_dtypes`` gives, so a write/read round
   trip compares equal with ``pandas.testing.assert_frame_equal``.
 
 Usage::
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.outputs import TABLE_SCHEMAS, empty_frame, pandas_dtypes
+from sim.io.schema import TABLE_SCHEMAS, empty_frame, pandas_dtypes
 
 START_YEAR = 2015
 

@@ -5,7 +5,7 @@ What must hold:
 
 * a run killed at any point (SIGKILL while simulating, or in the middle of writing a table or
   the summary) leaves a directory whose summary.json is absent or says ``finished: false``, that
-  :func:`sim.outputs.read_results` refuses, and that holds no partial file under a table's name;
+  :func:`sim.io.files.read_results` refuses, and that holds no partial file under a table's name;
 * Ctrl-C or SIGTERM stops ``python -m sim`` with one line on stderr, no traceback, and no
   half-written table;
 * empty actor sets, no births, zero- and one-month horizons and a fifty-year horizon run to
@@ -32,12 +32,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import sim.outputs as outputs
+import sim.io.files as files
 from sim.config import Config, ConfigError
 from sim.limits import check_memory, estimate_memory_bytes, expected_firms, machine_memory_bytes
 from sim.model import EcosystemModel
-from sim.outputs import IncompleteResultsError, TABLE_SCHEMAS, read_results, read_summary, to_arrow
-from sim.run import build_tables, run_simulation
+from sim.io.files import IncompleteResultsError, read_results, read_summary
+from sim.io.schema import TABLE_SCHEMAS, to_arrow
+from sim.run import build_model, build_tables, run_simulation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,16 +166,16 @@ def test_ctrl_c_and_sigterm_stop_the_run_with_one_line(stopped_cli_runs, name, s
 
 # A child process that writes a finished run's tables into a directory and kills itself with
 # SIGKILL at a chosen point: after some tables, in the middle of a table's bytes, or in the
-# middle of the final summary. It imports only sim.outputs, so it starts quickly.
+# middle of the final summary. It imports only sim.io.files, so it starts quickly.
 KILLER = r"""
 import os, signal, sys
-import sim.outputs as outputs
+import sim.io.files as files
 
 source, outdir, point, arg = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-tables, summary = outputs.read_results(source)
-outputs.start_results(outdir, {"seed": summary["seed"]})
+tables, summary = files.read_results(source)
+files.start_results(outdir, {"seed": summary["seed"]})
 count = {"tables": 0, "summaries": 0}
-real_write_arrow, real_atomic = outputs._write_arrow, outputs._atomic_write
+real_write_arrow, real_atomic = files._write_arrow, files.atomic_write
 
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
@@ -207,8 +208,8 @@ def atomic(target, write):
             return real_atomic(target, half)
     return real_atomic(target, write)
 
-outputs._write_arrow, outputs._atomic_write = write_arrow, atomic
-outputs.write_results(outdir, tables, summary)
+files._write_arrow, files.atomic_write = write_arrow, atomic
+files.write_results(outdir, tables, summary)
 print("not killed")
 """
 KILL_POINTS = [("after_tables", 2), ("mid_table", 1), ("mid_summary", 0)]
@@ -247,12 +248,12 @@ def test_sigkill_while_writing_leaves_no_complete_looking_table(killed_writes, f
         assert written == sorted(p.name for p in finished_run.glob("*.parquet"))
         assert list(out.glob(".summary.json.*.tmp"))
     # the next run in the directory starts clean
-    outputs.start_results(out)
+    files.start_results(out)
     assert not list(out.glob(".*.tmp")) and not list(out.glob("*.parquet"))
 
 
 def test_exception_during_the_run_leaves_the_directory_marked_unfinished(tmp_path, finished_run):
-    from sim.policies import Policy
+    from sim.policies.base import Policy
 
     class Crash(Policy):
         kind = "test_crash"
@@ -270,7 +271,7 @@ def test_exception_during_the_run_leaves_the_directory_marked_unfinished(tmp_pat
 
 def test_keyboard_interrupt_while_writing_leaves_no_partial_file(tmp_path, monkeypatch, finished_run):
     out = earlier_run_in(tmp_path / "run", finished_run)
-    real = outputs._write_arrow
+    real = files._write_arrow
     calls = []
 
     def write_arrow(outdir, name, table):
@@ -279,7 +280,7 @@ def test_keyboard_interrupt_while_writing_leaves_no_partial_file(tmp_path, monke
             raise KeyboardInterrupt
         return real(outdir, name, table)
 
-    monkeypatch.setattr(outputs, "_write_arrow", write_arrow)
+    monkeypatch.setattr(files, "_write_arrow", write_arrow)
     with pytest.raises(KeyboardInterrupt):
         run_simulation(small(), outdir=out, progress=False)
     assert_not_complete(out)
@@ -420,7 +421,7 @@ def test_memory_limit_gb_sets_the_limit():
     cfg = small()
     cfg.memory_limit_gb = 0.01
     with pytest.raises(ConfigError, match=r"more than memory_limit_gb \(0\.0 GB\)"):
-        EcosystemModel(cfg)
+        build_model(cfg)  # the run entry point refuses before building the model
     cfg.memory_limit_gb = 1000.0
     assert check_memory(cfg) == estimate_memory_bytes(cfg)
 
@@ -576,7 +577,7 @@ def test_yaml_with_python_tags_does_not_run_code(tmp_path, monkeypatch):
 def test_summary_json_is_data_only(tmp_path):
     """summary.json is read with json: a value that looks like an interpolation stays text."""
     out = tmp_path / "run"
-    outputs.write_summary(out, {"finished": True, "ecosystem": "${oc.env:HOME}", "note": "!!python/object/apply:os.system"})
+    files.write_summary(out, {"finished": True, "ecosystem": "${oc.env:HOME}", "note": "!!python/object/apply:os.system"})
     s = read_summary(out)
     assert s["ecosystem"] == "${oc.env:HOME}" and s["note"].startswith("!!python")
 

@@ -1,4 +1,4 @@
-"""Policy interventions (sim.policies, sim.interventions) and the policy comparison (sim.compare).
+"""Policy interventions (sim.policies) and the policy comparison (sim.compare).
 
 Runs are teaching-size (scale 0.02, 2 warm-up and 4 observed years) and shared between tests
 through a module-level cache. Firm-level targets are checked on the *same firms* with and
@@ -20,8 +20,7 @@ import pytest
 
 from sim import load_config
 from sim.config import Config, ConfigError
-from sim.interventions import CONFIGS, REGISTRY, configured_policy
-from sim.policies import Policy
+from sim.policies.registry import CONFIGS, REGISTRY, configured_policy, policies_from_config, policy_from_dict
 from sim.run import run_simulation
 
 SEED = 5
@@ -308,7 +307,7 @@ def test_composed_policies_from_the_command_line_config_spend_and_serialise(tmp_
     assert [p.name for p in policies] == ["guidance_fund", "scene_opening"]
     assert policies[0].coinvest_ratio == 1.0
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert [Policy.from_dict(d) for d in summary["policies"]] == policies
+    assert [policy_from_dict(d) for d in summary["policies"]] == policies
     ts = pd.read_parquet(out / "timeseries.parquet")
     acc = pd.read_parquet(out / "policy_accounts.parquet")
     assert ts["public_spending"].sum() == pytest.approx(sum(p.spent for p in policies))
@@ -348,7 +347,7 @@ def test_serialisation_round_trips_for_every_configuration():
     for name in CONFIGS:
         p = configured_policy(name)
         d = json.loads(json.dumps(p.to_dict(), ensure_ascii=False))
-        q = Policy.from_dict(d)
+        q = policy_from_dict(d)
         assert q == p and type(q) is type(p)
         assert d["kind"] == CONFIGS[name][0] and d["name"] == name
         fields = {f.name for f in dataclasses.fields(p)}
@@ -362,8 +361,6 @@ def test_conf_files_and_reference_follow_the_code():
     assert sorted(p.stem for p in (ROOT / "conf" / "policy").glob("*.yaml")) == sorted(CONFIGS)
     for name in CONFIGS:  # Hydra composes each file into the same policy
         cfg = load_config([f"policy=[{name}]"])
-        from sim.interventions import policies_from_config
-
         assert policies_from_config(cfg) == [configured_policy(name)]
 
 

@@ -33,9 +33,10 @@ from hypothesis import strategies as st
 
 from agents import Bank
 from sim.config import Config, Tier, validate
-from sim.outputs import TABLE_SCHEMAS, to_arrow, write_results
-from sim.interventions import CONFIGS, configured_policy
-from sim.policies import Policy
+from sim.io.files import write_results
+from sim.io.schema import TABLE_SCHEMAS, to_arrow
+from sim.policies.base import Policy
+from sim.policies.registry import CONFIGS, configured_policy
 from sim.run import run_simulation
 
 # ------------------------------------------------------------------------------ the rules

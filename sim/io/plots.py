@@ -1,7 +1,7 @@
 """Standard plots of a run, made only from its output files (never from live model state).
 
 ``make_plots(outdir)`` reads the Parquet files and summary.json of a finished run with
-:func:`sim.outputs.read_results` and writes, atomically, into the same directory:
+:func:`sim.io.files.read_results` and writes, atomically, into the same directory:
 
 * ``funnel.png``: live startups, gazelles and unicorns over time (log scale), and new
   gazelles and new unicorns per calendar year;
@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS
-from sim.outputs import _atomic_write, read_results
+from sim.io.files import atomic_write, read_results
 
 __all__ = ["make_plots", "find_cjk_font", "hill_tail_exponent", "PLOT_FILES"]
 
@@ -161,7 +161,7 @@ def _note(ax, text: str) -> None:
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    return _atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=DPI, metadata={"Software": None}))
+    return atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=DPI, metadata={"Software": None}))
 
 
 def _start_year(timeseries: pd.DataFrame, summary: dict[str, Any]) -> int | None:
@@ -434,7 +434,7 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any], 
 def make_plots(outdir: str | os.PathLike, *, allow_partial: bool = False) -> list[Path]:
     """Write the standard plots (:data:`PLOT_FILES`) into ``outdir``.
 
-    Reads only the run's files (via :func:`sim.outputs.read_results`; refuses an unfinished run
+    Reads only the run's files (via :func:`sim.io.files.read_results`; refuses an unfinished run
     unless ``allow_partial``). Returns the paths written.
     """
     outdir = Path(outdir)
