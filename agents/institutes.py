@@ -10,7 +10,7 @@ A breakthrough lands in a track chosen in proportion to the track's research int
 years (``breakthrough_boost``, decaying over ``boost_decay_years``), raises the rate at which
 researchers spin firms out into it, and, with a probability that rises with the track's
 research intensity and with general-purpose technologies nearby, opens a new track (see
-:mod:`sim.tracks`; the tracks issue elaborates the emergence mechanisms).
+:mod:`sim.tracks.dynamics`; the tracks issue elaborates the emergence mechanisms).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import OverrideParseException
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
 
-from sim.config import SCALAR_TEXT, Config, _allowed, describe_omegaconf_error, to_config
+from sim.config import CONF_DIR, SCALAR_TEXT, Config, _allowed, describe_omegaconf_error, to_config
 from sim.core.errors import ConfigError
 from sim.limits import check_memory
 from sim.policies.registry import REGISTRY, policies_from_config
@@ -55,7 +55,6 @@ __all__ = [
     "available_policies",
 ]
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 SCHEMA_NAME = "base_config"
 # Config groups of conf/ (directories whose files Hydra selects with `group=name`).
 GROUPS = {"ecosystem": "ecosystem preset", "policy": "policy"}

@@ -20,12 +20,14 @@ import math
 import numbers
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sim.core.errors import ConfigError
 from sim.core.vocabulary import DIRECTIONS, LIFECYCLE
 
 __all__ = [
+    "CONF_DIR",
     "ConfigError",
     "Config",
     "StageConfig",
@@ -34,6 +36,10 @@ __all__ = [
     "iter_fields",
     "to_config",
 ]
+
+#: The configuration directory: conf/ at the repository root, next to the sim package (the
+#: package is installed in editable mode).
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
 def P(default: Any, doc: str, unit: str = "", ge=None, gt=None, le=None, lt=None, choices=None):

@@ -39,8 +39,8 @@ from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS, GAZELLE, LIFECYCLE, NE
 from sim.finance import CapitalMarket
 from sim.population import FirmPopulation
 from sim.stages import gazelle_mask, unicorn_mask, unicorn_threshold_mcny
-from sim.track_dynamics import TrackDynamics
-from sim.tracks import TrackRegistry, load_track_needs, load_track_system
+from sim.tracks.dynamics import TrackDynamics
+from sim.tracks.registry import TrackRegistry, load_track_needs, load_track_system
 
 #: The phases of one monthly step, in order: (name, method). Edit here, nowhere else.
 PHASES: tuple[tuple[str, str], ...] = (
@@ -307,7 +307,7 @@ class EcosystemModel(mesa.Model):
     def phase_tracks(self) -> None:
         """Markets grow, investor heat follows money and new high-growth firms, tracks move
         through their lifecycle; once a year the track system itself changes
-        (:mod:`sim.track_dynamics`)."""
+        (:mod:`sim.tracks.dynamics`)."""
         tcfg = self.cfg.ecosystem.tracks
         icfg = self.cfg.ecosystem.institutes
         tr = self.tracks

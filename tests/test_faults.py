@@ -558,7 +558,7 @@ def test_a_parquet_file_with_a_pickled_extension_type_does_not_run_code(tmp_path
 def test_yaml_with_python_tags_does_not_run_code(tmp_path, monkeypatch):
     from omegaconf import OmegaConf
 
-    import sim.tracks as tracks
+    import sim.tracks.registry as tracks
 
     marker = tmp_path / "pwned"
     payload = f'!!python/object/apply:pathlib.Path.touch [!!python/object/apply:pathlib.Path ["{marker}"]]\n'

@@ -23,7 +23,7 @@ from sim.policies.capital import CreditRelaxation, ExitChannels, GuidanceFundPol
 from sim.policies.firms import EntrySubsidy, ProofOfConcept, RDGrants, StageCultivation, StateIncubator
 from sim.policies.people import TalentProgramme, TechTransferReform
 from sim.policies.tracks import SanctionsShock, SceneOpening, TrackCultivation
-from sim.tracks import load_track_system
+from sim.tracks.registry import load_track_system
 
 __all__ = ["REGISTRY", "CONFIGS", "policy_from_dict", "policy_from_entry", "policies_from_config", "configured_policy"]
 

@@ -17,16 +17,15 @@ Units: national market size in million CNY (``market``, mcny/yr); the yaml files
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import yaml
 
+from sim.config import CONF_DIR
 from sim.core.errors import ConfigError
 from sim.core.vocabulary import DIRECTIONS, LEVELS, LIFECYCLE, NEVER
 
 HEAT_CAP = 4.0  # heat is bounded to [1/4, 4] (see TrackRegistry.update_heat)
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
 _FLOAT_COLS = (

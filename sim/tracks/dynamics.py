@@ -3,7 +3,7 @@
 The reports' claim is that new tracks emerge by regular mechanisms, and that the
 创业→瞪羚→独角兽 firms are both their cause and their sign (report-figures.md §4, §8). Each
 mechanism below is one method; every change to the track system goes through
-:meth:`sim.tracks.TrackRegistry.add_track` / ``end_track`` / ``set_state`` / ``set_level``, so the
+:meth:`sim.tracks.registry.TrackRegistry.add_track` / ``end_track`` / ``set_state`` / ``set_level``, so the
 genealogy and the lifecycle transitions in the outputs are complete by construction.
 
 **Lifecycle** (:meth:`TrackDynamics.update_lifecycle`, monthly)::
@@ -59,7 +59,7 @@ import numpy as np
 
 from sim.core.clock import DT
 from sim.core.vocabulary import CONSOLIDATING, EMERGING, EXPLOSIVE, FORMED, LATENT, LIFECYCLE, MATURE, NEVER
-from sim.tracks import TrackRegistry
+from sim.tracks.registry import TrackRegistry
 
 # keyed slots of the "tracks" stream used to move firms between tracks
 _SLOT_FISSION_MOVE = 0
