@@ -4,9 +4,9 @@ No I/O, configuration parsing or plotting here: the model (:mod:`sim.model`) wir
 to the configuration and the phases of a step.
 """
 
-from agents.firms import Firm
-from agents.governments import Government
+from agents.firms.view import Firm
+from agents.government import Government
 from agents.institutes import ResearchInstitute
-from agents.investors import Angel, Bank, GuidanceFund, Investor, VCFund
+from agents.investors.books import Angel, Bank, GuidanceFund, Investor, VCFund
 
 __all__ = ["Firm", "Government", "ResearchInstitute", "Investor", "Angel", "VCFund", "GuidanceFund", "Bank"]

@@ -2,8 +2,8 @@
 
 The order of phases is written once, as data (:data:`PHASES`), and every phase is timed
 (``model.phase_seconds``). Large firm populations live in columnar arrays
-(:class:`sim.population.FirmPopulation`) updated by the vectorised verbs of
-:mod:`agents.firms`; investors, research institutes and the government are Mesa agents; any
+(:class:`agents.firms.population.FirmPopulation`) updated by the vectorised verbs of
+:mod:`agents.firms.rules`; investors, research institutes and the government are Mesa agents; any
 firm can be looked at as a Mesa agent through :meth:`EcosystemModel.firm`, and every firm that
 becomes a unicorn is registered as one.
 
@@ -27,17 +27,18 @@ import mesa
 import numpy as np
 from scipy.stats import poisson
 
-from agents import firms as firm_rules
-from agents.firms import Firm
-from agents.governments import Government
+from agents.firms import founding
+from agents.firms import rules as firm_rules
+from agents.firms.population import FirmPopulation
+from agents.firms.view import Firm
+from agents.government import Government
 from agents.institutes import ResearchInstitute
-from agents.investors import Angel, Bank, GuidanceFund, VCFund
+from agents.investors.books import Angel, Bank, GuidanceFund, VCFund
+from agents.investors.market import CapitalMarket
 from sim.config import Config, validate
 from sim.core.clock import DT, STEP_OFFSET
 from sim.core.rng import KeyedDraws, Streams, birth_keys
 from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS, GAZELLE, LIFECYCLE, NEVER, ORIGINS, STARTUP, UNICORN
-from sim.finance import CapitalMarket
-from sim.population import FirmPopulation
 from sim.stages import gazelle_mask, unicorn_mask, unicorn_threshold_mcny
 from sim.tracks.dynamics import TrackDynamics
 from sim.tracks.registry import TrackRegistry, load_track_needs, load_track_system
@@ -387,9 +388,9 @@ class EcosystemModel(mesa.Model):
                 continue
             keys = birth_keys(key_step, code, n)
             weights = {"spinoff": w_spin, "alumni": w_alumni}.get(origin, w_common)
-            track = firm_rules.choose_tracks(self.draws["founding"].uniform(keys, step, 0), weights)
+            track = founding.choose_tracks(self.draws["founding"].uniform(keys, step, 0), weights)
             orig = np.full(n, code, dtype=np.int8)
-            state = firm_rules.founding_state(keys, orig, fcfg, self.draws["founding"], step)
+            state = founding.founding_state(keys, orig, fcfg, self.draws["founding"], step)
             self.population.add(step, key=keys, hkey=KeyedDraws.prehash(keys), origin=orig, track=track, **state)
             self.ledger["founder_cash"] += float(state["cash"].sum())
             self.counts["births"] += n

@@ -1,4 +1,4 @@
-"""Columnar firm store (sim/population.py): births, ends, swap-remove, records.
+"""Columnar firm store (agents/firms/population.py): births, ends, swap-remove, records.
 
 The stateful hypothesis test runs random sequences of add / end / update / tick operations
 against a plain-Python reference and checks after every operation that each firm ever added is
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from sim.core.vocabulary import END_CODE, END_KINDS, NEVER, ORIGINS
-from sim.population import LIVE_COLUMNS, RECORD_COLUMNS, FirmPopulation
+from agents.firms.population import LIVE_COLUMNS, RECORD_COLUMNS, FirmPopulation
 from sim.core.rng import birth_keys
 from sim.stages import HISTORY_YEARS
 

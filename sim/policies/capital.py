@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from agents.investors import GuidanceFund
+from agents.investors.books import GuidanceFund
 from sim.config import P
 from sim.core.clock import DT
 from sim.policies.base import Policy, check_range, positive_factor

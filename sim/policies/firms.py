@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from agents import firms as firm_rules
+from agents.firms import rules as firm_rules
 from sim.config import P
 from sim.core.clock import DT
 from sim.core.errors import ConfigError

@@ -14,7 +14,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from agents import firms as firm_rules
+from agents.firms import founding
+from agents.firms import rules as firm_rules
 from sim.config import P
 from sim.core.clock import DT, STEP_OFFSET
 from sim.core.rng import KeyedDraws, birth_keys, name_key
@@ -113,10 +114,10 @@ class TalentProgramme(Policy):
         if w.sum() <= 0:
             return np.empty(0, dtype=np.int64)
         keys = birth_keys(step + STEP_OFFSET, self.channel, n, start_rank=0)
-        track = firm_rules.choose_tracks(self.draws(m).uniform(keys, step, SLOT_TRACK), w)
+        track = founding.choose_tracks(self.draws(m).uniform(keys, step, SLOT_TRACK), w)
         origin = np.full(n, INDEPENDENT, dtype=np.int8)  # independent founders
         fcfg = m.cfg.ecosystem.firms
-        state = firm_rules.founding_state(keys, origin, fcfg, m.draws["founding"], step)
+        state = founding.founding_state(keys, origin, fcfg, m.draws["founding"], step)
         state["quality"] = state["quality"] + self.returnee_quality_shift
         state["qsat"] = firm_rules.saturated_quality(state["quality"])
         before = pop.n

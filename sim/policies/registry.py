@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from omegaconf import OmegaConf
 
-from agents.governments import check_policies
+from agents.government import check_policies
 from sim.core.errors import ConfigError
 from sim.policies.base import Policy
 from sim.policies.capital import CreditRelaxation, ExitChannels, GuidanceFundPolicy, LongTermCapital

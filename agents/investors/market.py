@@ -49,8 +49,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.firms import wage_bill, yearly_burn
-from agents.investors import Angel, Bank, GuidanceFund, VCFund
+from agents.firms.rules import wage_bill, yearly_burn
+from agents.investors.books import Angel, Bank, GuidanceFund, VCFund
 from sim.core.clock import DT
 from sim.core.vocabulary import LOAN_ROUND
 LOT_OPEN, LOT_REALIZED, LOT_WRITTEN_OFF, LOT_UNREALIZED = 0, 1, 2, 3

@@ -1,7 +1,7 @@
 """Investors: angels, venture-capital funds, government guidance funds (引导基金) and banks.
 
 Each investor is a Mesa agent with its own books. Matching of many firms to investors each
-month is vectorised in :mod:`sim.finance`; the agents here hold the state and the small verbs
+month is vectorised in :mod:`agents.investors.market`; the agents here hold the state and the small verbs
 that move money, so the accounting identities are kept in one place:
 
 * equity investors: ``committed == cash + invested + returned_unused`` (proceeds from exits

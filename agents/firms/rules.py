@@ -1,21 +1,15 @@
-"""Firms: startups, gazelles (瞪羚) and unicorns (独角兽).
+"""Firms' vectorised rules: growth, hiring, cash, closure, insolvency and ageing.
 
 The firm population is large (a 中关村-sized park founds about 110,000 firms a year), so the
 behaviour of firms is written as *vectorised verbs* over the columnar store
-(:class:`sim.population.FirmPopulation`): each function below applies one rule to every live
-firm at once. Every random number comes from a keyed stream (:class:`sim.rng.KeyedDraws`),
-indexed by the firm's birth key and the step, so a firm's luck does not depend on which other
-firms exist (common random numbers).
-
-:class:`Firm` is the Mesa agent for one firm: a thin view onto its row, so any firm can be
-inspected as an agent (``model.firm(firm_id)``), and firms that need individual attention
-(unicorns) are registered with the model as agents.
+(:class:`agents.firms.population.FirmPopulation`): each function below applies one rule to every
+live firm at once. Every random number comes from a keyed stream
+(:class:`sim.core.rng.KeyedDraws`), indexed by the firm's birth key and the step, so a firm's luck
+does not depend on which other firms exist (common random numbers). How firms are founded is in
+:mod:`agents.firms.founding`; the Mesa agent of one firm in :mod:`agents.firms.view`.
 
 Rules (monthly step ``dt = 1/12`` year; money in million CNY):
 
-* **Founding** (:func:`founding_state`): latent quality ``q ~ N(shift_origin, 1)``; founders'
-  cash, revenue and headcount log-normal around the preset's medians; research spin-offs start
-  with less revenue (the death valley between sample and product).
 * **Growth** (:func:`grow`): log revenue follows a random walk with drift
   ``growth_base + growth_quality * 2.5 tanh(q / 2.5) * exp(-age / growth_age_decay_years)
   + growth_capital * cash / (cash + yearly burn) + track demand growth - crowding``, and shocks
@@ -32,52 +26,14 @@ Rules (monthly step ``dt = 1/12`` year; money in million CNY):
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
+from agents.firms.population import FirmPopulation
 from sim.config import FirmConfig
 from sim.core.clock import DT
 from sim.core.rng import KeyedDraws
-from sim.core.vocabulary import END_KINDS, ORIGINS, SPINOFF, STAGES
-from sim.population import FirmPopulation
 
 QUALITY_LIMIT = 2.5  # sd: the quality effect on growth saturates here (see saturated_quality)
-
-# slots of the keyed "founding" stream
-_SLOT_TRACK, _SLOT_QUALITY, _SLOT_CASH, _SLOT_REVENUE, _SLOT_EMPLOYEES = range(5)
-
-
-def founding_state(keys: np.ndarray, origin: np.ndarray, cfg: FirmConfig, draws: KeyedDraws, step: int) -> dict:
-    """Initial columns for firms with birth ``keys`` and founding channel ``origin``."""
-    z_q = draws.normal(keys, step, _SLOT_QUALITY)
-    z_c = draws.normal(keys, step, _SLOT_CASH)
-    z_r = draws.normal(keys, step, _SLOT_REVENUE)
-    z_e = draws.normal(keys, step, _SLOT_EMPLOYEES)
-    shift = np.choose(origin, [0.0, cfg.quality_shift_spinoff, cfg.quality_shift_alumni])
-    revenue = cfg.initial_revenue_mcny * np.exp(0.8 * z_r)
-    revenue = np.where(origin == SPINOFF, revenue * cfg.spinoff_revenue_factor, revenue)
-    cash = cfg.founder_cash_mcny * np.exp(cfg.founder_cash_sigma * z_c)
-    # founders hire what margin plus a runway-limited draw on their cash can pay (at least themselves)
-    affordable = 1.0 + (revenue * (1.0 - cfg.cost_of_revenue) + cash / cfg.runway_target_years) / cfg.wage_mcny
-    employees = np.clip(np.round(cfg.initial_employees * np.exp(0.5 * z_e - 0.125)), 1.0, np.maximum(1.0, np.floor(affordable)))
-    quality = shift + z_q
-    return {
-        "vol": cfg.growth_sigma * employees ** (-cfg.growth_size_exponent),
-        "quality": quality,
-        "qsat": saturated_quality(quality),
-        "revenue": revenue,
-        "employees": employees,
-        "cash": cash,
-    }
-
-
-def choose_tracks(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Inverse-CDF choice of a track for each uniform draw ``u`` given track ``weights``."""
-    cum = np.cumsum(weights)
-    if cum[-1] <= 0:
-        raise ValueError("no track has a positive entry weight")
-    idx = np.searchsorted(cum, u * cum[-1], side="right")
-    return np.minimum(idx, len(weights) - 1).astype(np.int32)
 
 
 def age_years(pop: FirmPopulation, step: int, rows=None) -> np.ndarray:
@@ -192,7 +148,7 @@ def hire(pop: FirmPopulation, cfg: FirmConfig, gross: np.ndarray | None = None) 
 def burn_cash(pop: FirmPopulation, cfg: FirmConfig, gross: np.ndarray | None = None) -> float:
     """Apply one month of operating cash flow (gross margin minus wages); returns its total.
 
-    Debt service is paid separately, to the lending bank (:meth:`sim.finance.CapitalMarket.service_loans`).
+    Debt service is paid separately, to the lending bank (:meth:`agents.investors.market.CapitalMarket.service_loans`).
     """
     if pop.n == 0:
         return 0.0
@@ -220,60 +176,3 @@ def insolvent(pop: FirmPopulation) -> np.ndarray:
 
 def aged_out(pop: FirmPopulation, cfg: FirmConfig, step: int) -> np.ndarray:
     return np.flatnonzero(age_in_months(pop, step) >= int(round(12 * cfg.graduation_age_years)))
-
-
-class Firm(mesa.Agent):
-    """A view of one firm as a Mesa agent.
-
-    The state lives in the model's columnar population; this object reads it by ``firm_id``,
-    so it always shows the current values (or the final ones once the firm has ended).
-    """
-
-    def __init__(self, model, firm_id: int):
-        super().__init__(model)
-        self.firm_id = int(firm_id)
-
-    def _get(self, name: str):
-        pop = self.model.population
-        row = pop.row(self.firm_id)
-        if row >= 0:
-            return pop.cols[name][row]
-        rec_name = {"raised": "total_raised", "track": "track_id", "born": "born_step"}.get(name, name)
-        if rec_name in pop.rec:
-            return pop.rec[rec_name][self.firm_id]
-        return None
-
-    @property
-    def alive(self) -> bool:
-        return self.model.population.row(self.firm_id) >= 0
-
-    @property
-    def end_kind(self):
-        code = int(self.model.population.rec["end_kind"][self.firm_id])
-        return END_KINDS[code]
-
-    @property
-    def origin(self) -> str:
-        return ORIGINS[int(self.model.population.rec["origin"][self.firm_id])]
-
-    @property
-    def track(self) -> str:
-        return self.model.tracks.name[int(self.model.population.rec["track_id"][self.firm_id])]
-
-    @property
-    def stage(self) -> str | None:
-        s = self._get("stage")
-        return STAGES[int(s)] if s is not None and self.alive else None
-
-    def __getattr__(self, name):
-        if name in ("quality", "employees", "revenue", "cash", "valuation", "raised", "born", "rounds", "debt"):
-            value = self._get(name)
-            return None if value is None else value.item() if hasattr(value, "item") else value
-        raise AttributeError(name)
-
-    def step(self) -> None:  # behaviour is vectorised in the model's phases
-        return None
-
-    def __repr__(self) -> str:
-        state = "alive" if self.alive else f"ended ({self.end_kind})"
-        return f"Firm(id={self.firm_id}, track={self.track!r}, {state})"

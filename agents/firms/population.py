@@ -1,4 +1,4 @@
-"""Columnar store for the large firm population.
+"""The firm population: the columnar store of every firm's state.
 
 Live firms occupy the dense prefix ``[0, n)`` of every *live column*; the rows are unordered.
 Ending a firm swaps the last live rows into the holes, so removal costs O(ended firms), not
@@ -40,7 +40,7 @@ LIVE_COLUMNS: dict[str, tuple] = {
     "stage": (np.int8, (), 0),
     "gazelle_flag": (np.bool_, (), False),
     "growth_12m": (np.float64, (), 0.0),
-    "qsat": (np.float64, (), 0.0),  # saturated_quality(quality), fixed at founding (agents.firms)
+    "qsat": (np.float64, (), 0.0),  # saturated_quality(quality), fixed at founding (agents.firms.founding)
     "qdecay": (np.float64, (), 1.0),  # exp(-age / growth_age_decay_years), kept by multiplication
     "newness": (np.float64, (), 1.0),  # exp(-age / closure_decay_years), kept by multiplication
     "vol": (np.float64, (), 0.0),  # growth volatility, refreshed quarterly from employees
