@@ -98,10 +98,16 @@ class Government(mesa.Agent):
         self.received_total += amount
         self.received_by_policy[policy_name] = self.received_by_policy.get(policy_name, 0.0) + amount
 
-    def act(self, step: int) -> None:
-        """Run every policy for this step (each decides whether it is in force)."""
+    def step(self) -> None:
+        """The policies phase: a new year's budget in January, then every policy's month
+        (each decides whether it is in force); the month's public spending is counted."""
+        m = self.model
+        self.spent_this_step = 0.0
+        if m.current_step % 12 == 0:
+            self.new_year()
         for p in self.policies:
-            p.tick(self.model, self)
+            p.tick(m, self)
+        m.counts["public_spending"] = self.spent_this_step
 
     def new_year(self) -> None:
         self.spent_this_year = 0.0
@@ -109,6 +115,3 @@ class Government(mesa.Agent):
     def finish(self) -> None:
         for p in self.policies:
             p.finish(self.model)
-
-    def step(self) -> None:  # behaviour runs in the model's phases
-        return None

@@ -154,7 +154,7 @@ class TeachingModel(EcosystemModel):
     # ------------------------------------------------------------------ what the view shows
     @property
     def last(self) -> dict:
-        return self.timeseries[-1]
+        return self.recorder.timeseries[-1]
 
     def month_label(self) -> str:
         row = self.last
@@ -162,7 +162,7 @@ class TeachingModel(EcosystemModel):
 
     def unicorns_by_track(self) -> list[tuple[int, int]]:
         """(track id, firms that ever became unicorns) for the tracks with any, most first."""
-        counts = self.tracks.col("unicorns_ever")
+        counts = self.tracks["unicorns_ever"]
         ids = np.flatnonzero(counts > 0)
         order = sorted(ids, key=lambda t: (-int(counts[t]), int(t)))
         return [(int(t), int(counts[t])) for t in order]
@@ -212,7 +212,7 @@ def _font():
 def _year_axis(ax, model) -> None:
     from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-    n = len(model.timeseries)
+    n = len(model.recorder.timeseries)
     ax.set_xlim(0, max(12 * model.cfg.years - 1, n))
     ax.xaxis.set_major_locator(MultipleLocator(12 if model.cfg.years <= 6 else 24))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{model.start_year + int(x) // 12}"))

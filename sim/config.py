@@ -42,6 +42,13 @@ __all__ = [
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
+def scaled_count(count: int, scale: float) -> int:
+    """Agents of a preset at a scale: ``round(count * scale)``, at least one if the preset has any."""
+    if count <= 0:
+        return 0
+    return max(1, int(round(count * scale)))
+
+
 def P(default: Any, doc: str, unit: str = "", ge=None, gt=None, le=None, lt=None, choices=None):
     """A documented, range-checked field."""
     meta = {"doc": doc, "unit": unit, "ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices}

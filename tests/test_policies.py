@@ -20,6 +20,7 @@ import pytest
 
 from sim import load_config
 from sim.config import Config, ConfigError
+from sim.core.vocabulary import ORIGINS
 from sim.policies.registry import CONFIGS, REGISTRY, configured_policy, policies_from_config, policy_from_dict
 from sim.run import run_simulation
 
@@ -59,13 +60,13 @@ def base():
 
 def keyed_firms(res) -> pd.DataFrame:
     firms = res.tables["firms"].copy()
-    firms["key"] = res.model.population.rec["key"][: len(firms)]
+    firms["key"] = res.model.population.records["key"][: len(firms)]
     return firms
 
 
 def same_firms(res, ids) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The firms with these ids in ``res`` and the same firms (by birth key) in the baseline."""
-    keys = res.model.population.rec["key"][np.asarray(ids, dtype=np.int64)]
+    keys = res.model.population.records["key"][np.asarray(ids, dtype=np.int64)]
     pol = keyed_firms(res).set_index("key").loc[keys]
     b = keyed_firms(base()).set_index("key")
     keys = [k for k in keys if k in b.index]
@@ -134,7 +135,7 @@ def test_state_incubator_keeps_incubated_firms_alive_and_is_repaid():
 
 def test_rd_grants_raise_headcount_of_granted_firms():
     res, p = run("rd_grants", capacity_per_year=1200.0, budget_mcny_per_year=2000.0)
-    keys = res.model.population.rec["key"][p.ids]
+    keys = res.model.population.records["key"][p.ids]
     year = START + p.started // 12  # the first year end after the grant started
     want = pd.DataFrame({"key": keys, "year": year})
 
@@ -191,7 +192,7 @@ def test_talent_programme_adds_founders():
     assert ts_sum(res, "births") >= ts_sum(base(), "births") * 1.005
     assert p.stats()["returnee_firms"] > 0 and p.stats()["student_firms_subsidised"] > 0
     # returnees are firms of the programme's own founding channel, in its target directions
-    keys = res.model.population.rec["key"][p.returnee_ids]
+    keys = res.model.population.records["key"][p.returnee_ids]
     assert ((keys >> np.uint64(24)) & np.uint64(0xFF) == p.channel).all()
 
 
@@ -323,10 +324,10 @@ def test_levers_and_support_go_back_when_a_policy_ends():
             configured_policy("proof_of_concept", end_year=START + 1), configured_policy("local_patience", end_year=START + 1)]
     res = run_simulation(cfg, progress=False, policies=pols)
     m = res.model
-    assert m.births_multiplier == pytest.approx({"independent": 1.0, "spinoff": 1.0, "alumni": 1.0})
-    assert m.ipo_multiple == pytest.approx(1.0) and m.acquisition_multiple == pytest.approx(1.0)
-    assert np.allclose(m.track_array("ipo_relief", 0.0), 0.0)
-    assert np.allclose(m.track_entry_bonus, 1.0) and np.allclose(m.track_growth_bonus, 0.0)
+    assert {o: m.levers.value("births_multiplier", o) for o in ORIGINS} == pytest.approx(dict.fromkeys(ORIGINS, 1.0))
+    assert m.levers.value("ipo_multiple") == pytest.approx(1.0) and m.levers.value("acquisition_multiple") == pytest.approx(1.0)
+    assert np.allclose(m.levers.track("ipo_relief"), 0.0)
+    assert np.allclose(m.levers.track("entry_bonus"), 1.0) and np.allclose(m.levers.track("growth_bonus"), 0.0)
     pop = m.population
     assert np.allclose(pop["support_growth"], 0.0) and np.allclose(pop["support_closure"], 1.0)
     assert np.allclose(pop["support_screen"], 0.0)

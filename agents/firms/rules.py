@@ -30,7 +30,7 @@ import numpy as np
 
 from agents.firms.population import FirmPopulation
 from sim.config import FirmConfig
-from sim.core.clock import DT
+from sim.core.clock import DT, is_year_end, years_since
 from sim.core.rng import KeyedDraws
 
 QUALITY_LIMIT = 2.5  # sd: the quality effect on growth saturates here (see saturated_quality)
@@ -39,7 +39,7 @@ QUALITY_LIMIT = 2.5  # sd: the quality effect on growth saturates here (see satu
 def age_years(pop: FirmPopulation, step: int, rows=None) -> np.ndarray:
     """Exact ages in years at ``step`` (of all live firms, or of ``rows``)."""
     born = pop["born"] if rows is None else pop["born"][rows]
-    return (step - born) / 12.0
+    return years_since(step, born)
 
 
 def age_in_months(pop: FirmPopulation, step: int) -> np.ndarray:
@@ -148,7 +148,7 @@ def hire(pop: FirmPopulation, cfg: FirmConfig, gross: np.ndarray | None = None) 
 def burn_cash(pop: FirmPopulation, cfg: FirmConfig, gross: np.ndarray | None = None) -> float:
     """Apply one month of operating cash flow (gross margin minus wages); returns its total.
 
-    Debt service is paid separately, to the lending bank (:meth:`agents.investors.market.CapitalMarket.service_loans`).
+    Debt service is paid separately, to the lending bank (:meth:`agents.investors.lending.Lending.service`).
     """
     if pop.n == 0:
         return 0.0
@@ -176,3 +176,82 @@ def insolvent(pop: FirmPopulation) -> np.ndarray:
 
 def aged_out(pop: FirmPopulation, cfg: FirmConfig, step: int) -> np.ndarray:
     return np.flatnonzero(age_in_months(pop, step) >= int(round(12 * cfg.graduation_age_years)))
+
+
+TRACK_DEMAND_PASS_THROUGH = 0.5  # share of a track's market growth that shows in its firms' drift
+
+
+class Firms:
+    """The firm rules of one model, as the phases of its month: operations (:meth:`step`),
+    deaths (:meth:`end_step`), year-end histories (:meth:`year_end`) and ageing (:meth:`ageing`).
+    Every firm leaves the population through :meth:`end`."""
+
+    def __init__(self, model):
+        self.model = model
+        self.population = model.population
+        self.cfg = model.cfg.ecosystem.firms
+        self.draws = model.draws["firms"]
+
+    def step(self) -> None:
+        """Operations: revenue grows (quality, capital, track demand net of crowding, policy
+        support), headcount follows what the firm can pay, volatility is refreshed quarterly,
+        and a month of operating cash flow is booked."""
+        m = self.model
+        step = m.current_step
+        fcfg = self.cfg
+        tcfg = m.cfg.ecosystem.tracks
+        pop = self.population
+        tr = m.tracks
+        mat = tr["maturity"]
+        track_growth = TRACK_DEMAND_PASS_THROUGH * (tr["growth"] * (1.0 - mat) / 0.7 + tr["boost"]) + m.levers.track("growth_bonus")
+        capacity = tcfg.park_market_share * tr["market"] * m.scale
+        used = np.bincount(pop["track"], weights=pop["revenue"], minlength=tr.n)
+        crowding = np.where(capacity > 0, used / np.maximum(capacity, 1e-9), 0.0)
+        grow(pop, fcfg, self.draws, step, track_growth, crowding, pop["support_growth"] if pop.supported else None)
+        gross = gross_margin(pop, fcfg)
+        hire(pop, fcfg, gross)
+        if step % 3 == 0:
+            update_volatility(pop, fcfg)
+        m.ledger.operating += burn_cash(pop, fcfg, gross)
+
+    def end(self, ids: np.ndarray, kind: str) -> None:
+        """End the firms ``ids`` (``kind``: an end kind); their cash leaves the ledger's live firms."""
+        pop = self.population
+        if ids.size == 0:
+            return
+        rows = pop.row_of[ids]
+        self.model.ledger.ended_cash += float(pop["cash"][rows].sum())
+        pop.end(rows, self.model.current_step, kind)
+
+    def end_step(self) -> None:
+        """Deaths: firms out of cash and firms drawn to close fail (their investors write off,
+        their banks recover part); firms past the graduation age leave the young-firm
+        population (their lots stay, unrealised)."""
+        m = self.model
+        step = m.current_step
+        pop = self.population
+        broke = insolvent(pop)
+        closure = pop["support_closure"] if pop.supported else 1.0
+        closed = closure_draw(pop, self.cfg, self.draws, step, closure)
+        rows = np.union1d(broke, closed)
+        m.market.write_off(rows)
+        self.end(pop["id"][rows].copy(), "failed")
+        m.counts["deaths"] = rows.size
+        old = aged_out(pop, self.cfg, step)
+        m.market.mark_unrealized(old)
+        self.end(pop["id"][old].copy(), "aged_out")
+        m.counts["aged_out"] = old.size
+
+    def year_end(self) -> None:
+        """At the end of each year the year-end headcount and revenue join each firm's history."""
+        pop = self.population
+        if not is_year_end(self.model.current_step) or pop.n == 0:
+            return
+        for hist, col in (("emp_hist", "employees"), ("rev_hist", "revenue")):
+            h = pop[hist]
+            h[:, :-1] = h[:, 1:]
+            h[:, -1] = pop[col]
+
+    def ageing(self) -> None:
+        """A month passes for every firm."""
+        get_older(self.population, self.cfg)

@@ -26,10 +26,10 @@ class Firm(mesa.Agent):
         pop = self.model.population
         row = pop.row(self.firm_id)
         if row >= 0:
-            return pop.cols[name][row]
+            return pop[name][row]
         rec_name = {"raised": "total_raised", "track": "track_id", "born": "born_step"}.get(name, name)
-        if rec_name in pop.rec:
-            return pop.rec[rec_name][self.firm_id]
+        if rec_name in pop.records:
+            return pop.records[rec_name][self.firm_id]
         return None
 
     @property
@@ -38,16 +38,16 @@ class Firm(mesa.Agent):
 
     @property
     def end_kind(self):
-        code = int(self.model.population.rec["end_kind"][self.firm_id])
+        code = int(self.model.population.records["end_kind"][self.firm_id])
         return END_KINDS[code]
 
     @property
     def origin(self) -> str:
-        return ORIGINS[int(self.model.population.rec["origin"][self.firm_id])]
+        return ORIGINS[int(self.model.population.records["origin"][self.firm_id])]
 
     @property
     def track(self) -> str:
-        return self.model.tracks.name[int(self.model.population.rec["track_id"][self.firm_id])]
+        return self.model.tracks.name[int(self.model.population.records["track_id"][self.firm_id])]
 
     @property
     def stage(self) -> str | None:
@@ -59,9 +59,6 @@ class Firm(mesa.Agent):
             value = self._get(name)
             return None if value is None else value.item() if hasattr(value, "item") else value
         raise AttributeError(name)
-
-    def step(self) -> None:  # behaviour is vectorised in the model's phases
-        return None
 
     def __repr__(self) -> str:
         state = "alive" if self.alive else f"ended ({self.end_kind})"

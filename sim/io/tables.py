@@ -58,7 +58,7 @@ def policy_accounts_table(model) -> pd.DataFrame:
 
 
 def timeseries_table(model) -> pd.DataFrame:
-    df = pd.DataFrame(model.timeseries)
+    df = pd.DataFrame(model.recorder.timeseries)
     if df.empty:
         return empty_frame("timeseries")
     return df
@@ -68,7 +68,7 @@ def firms_table(model) -> pd.DataFrame:
     pop = model.population
     pop.snapshot_records()
     n = pop.n_ever
-    rec = {k: v[:n] for k, v in pop.rec.items()}
+    rec = {k: pop.records[k] for k in pop.records}
     ended = rec["end_kind"] != 0
     end_kind = np.asarray(END_KINDS, dtype=object)[rec["end_kind"]]
     return pd.DataFrame(
@@ -91,9 +91,9 @@ def firms_table(model) -> pd.DataFrame:
 
 
 def firm_years_table(model) -> pd.DataFrame:
-    if not model.firm_years:
+    if not model.recorder.firm_years:
         return empty_frame("firm_years")
-    cols = {k: np.concatenate([c[k] for c in model.firm_years]) for k in model.firm_years[0]}
+    cols = {k: np.concatenate([c[k] for c in model.recorder.firm_years]) for k in model.recorder.firm_years[0]}
     return pd.DataFrame(
         {
             "firm_id": cols["firm_id"].astype(np.int64),
@@ -215,16 +215,16 @@ def tracks_table(model) -> pd.DataFrame:
             "direction": tr.direction,
             "level": tr.level,
             "parent_ids": [list(p) for p in tr.parents],
-            "born_step": tr.i["born_step"][:n].astype(np.int32),
-            "formed_step": nullable_int(tr.i["formed_step"][:n]),
-            "ended_step": nullable_int(tr.i["ended_step"][:n]),
+            "born_step": tr["born_step"].astype(np.int32),
+            "formed_step": nullable_int(tr["formed_step"]),
+            "ended_step": nullable_int(tr["ended_step"]),
             "end_kind": pd.array(tr.end_kind, dtype="string"),
-            "merged_into": nullable_int(tr.i["merged_into"][:n]),
+            "merged_into": nullable_int(tr["merged_into"]),
             "created_by": tr.created_by,
-            "state": [LIFECYCLE[s] for s in tr.i["state"][:n]],
-            "market_mcny": tr.f["market"][:n].copy(),
-            "unicorns_ever": tr.i["unicorns_ever"][:n].astype(np.int32),
-            "gazelles_ever": tr.i["gazelles_ever"][:n].astype(np.int32),
+            "state": [LIFECYCLE[s] for s in tr["state"]],
+            "market_mcny": tr["market"].copy(),
+            "unicorns_ever": tr["unicorns_ever"].astype(np.int32),
+            "gazelles_ever": tr["gazelles_ever"].astype(np.int32),
         }
     )
 
@@ -243,7 +243,7 @@ def track_transitions_table(model) -> pd.DataFrame:
 
 
 def stage_changes_table(model) -> pd.DataFrame:
-    ch = model.stage_changes
+    ch = model.stages.changes
     if ch:
         cols = {k: np.concatenate([c[k] for c in ch]) for k in ch[0]}
     else:
@@ -284,7 +284,7 @@ def build_summary(model: EcosystemModel, tables: dict[str, pd.DataFrame], wall: 
         "vc_invested_observed": float(ts["vc_invested"].sum()) if len(ts) else 0.0,
         "public_spending_observed": float(ts["public_spending"].sum()) if len(ts) else 0.0,
         "tracks_ever": int(model.tracks.n),
-        "tracks_active_at_end": int(model.tracks.active.sum()),
+        "tracks_active_at_end": int(model.tracks["active"].sum()),
     }
     return {
         "finished": True,

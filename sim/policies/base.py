@@ -254,7 +254,7 @@ class Policy:
         them, tracks of the listed directions) and not withdrawn for lack of results."""
         tr = model.tracks
         n = tr.n
-        mask = tr.active.copy()
+        mask = tr["active"].copy()
         if self.targeted():
             want = np.zeros(n, dtype=bool)
             if self.target_directions:
@@ -278,7 +278,7 @@ class Policy:
     def _apply_patience(self, model) -> None:
         tr = model.tracks
         step = model.current_step
-        results = tr.col("gazelles_ever") + tr.col("unicorns_ever")
+        results = tr["gazelles_ever"] + tr["unicorns_ever"]
         horizon = int(round(12 * self.patience_years))
         for t in self.target_track_ids(model):
             t = int(t)
@@ -395,7 +395,7 @@ class Policy:
         got = want * (paid / total)
         pop = model.population
         np.add.at(pop["cash"], rows, got)
-        model.ledger["grants_in"] += float(got.sum())
+        model.ledger.grants_in += float(got.sum())
         return got
 
     def receive(self, model, government, amount: float) -> None:

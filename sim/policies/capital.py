@@ -179,7 +179,7 @@ class CreditRelaxation(Policy):
         rows = pop.row_of[ids]
         ok = rows >= 0
         rows, per_firm = rows[ok], per_firm[ok]
-        keep = pop.cols["debt"][rows] <= 0
+        keep = pop["debt"][rows] <= 0
         rows, per_firm = rows[keep], per_firm[keep]
         if rows.size == 0:
             return
@@ -187,10 +187,10 @@ class CreditRelaxation(Policy):
         rows, per_firm = rows[keep], per_firm[keep]
         if rows.size == 0:
             return
-        up = self.draws(m).uniform(pop.cols["key"][rows], m.current_step, SLOT_LOAN)
-        lent = m.market.lend_to(rows, self.venture_debt_ratio * per_firm, m.current_step, up)
+        up = self.draws(m).uniform(pop["key"][rows], m.current_step, SLOT_LOAN)
+        lent = m.market.lending.lend_to(rows, self.venture_debt_ratio * per_firm, m.current_step, up)
         self.venture_loans += int(lent.size)
-        self.venture_lent += float(pop.cols["debt"][lent].sum()) if lent.size else 0.0
+        self.venture_lent += float(pop["debt"][lent].sum()) if lent.size else 0.0
         self.note_supported(m, lent)
 
     def stats(self) -> dict:

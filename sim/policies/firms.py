@@ -112,7 +112,7 @@ class StateIncubator(Policy):
             r = rows[ending]
             alive = r >= 0
             ok = np.zeros(r.size, dtype=bool)
-            ok[alive] = (pop.cols["revenue"][r[alive]] >= self.success_revenue_mcny) | (pop.cols["rounds"][r[alive]] > 0)
+            ok[alive] = (pop["revenue"][r[alive]] >= self.success_revenue_mcny) | (pop["rounds"][r[alive]] > 0)
             idx = np.flatnonzero(ending)
             self.status[idx] = np.where(ok, 1, 2)
             self.due[idx] = np.where(ok, self.granted[idx] * (1.0 + self.repayment_interest) ** self.incubation_years, 0.0)
@@ -123,12 +123,12 @@ class StateIncubator(Policy):
         pay = np.flatnonzero((self.status == 1) & (rows >= 0) & (self.due > 0))
         if pay.size:
             r = rows[pay]
-            royalty = self.royalty_rate * np.maximum(pop.cols["revenue"][r], 0.0) * DT
-            royalty = np.minimum(np.minimum(royalty, self.due[pay]), np.maximum(pop.cols["cash"][r], 0.0))
+            royalty = self.royalty_rate * np.maximum(pop["revenue"][r], 0.0) * DT
+            royalty = np.minimum(np.minimum(royalty, self.due[pay]), np.maximum(pop["cash"][r], 0.0))
             total = float(royalty.sum())
             if total > 0:
-                pop.cols["cash"][r] -= royalty
-                model.ledger["public_repayments"] += total
+                pop["cash"][r] -= royalty
+                model.ledger.public_repayments += total
                 self.due[pay] -= royalty
                 self.receive(model, government, total)
             self.status[pay[self.due[pay] <= 1e-12]] = 3
@@ -193,7 +193,7 @@ class RDGrants(Policy):
         step = model.current_step
         k = self.monthly_slots(model, self.capacity_per_year)
         if k > 0 and pop.n:
-            tech = model.tracks.col("tech_intensity")
+            tech = model.tracks["tech_intensity"]
             ok = self.eligible(model) & (pop["employees"] >= self.min_employees) & (tech[pop["track"]] >= self.min_tech_intensity)
             rows = np.flatnonzero(ok)
             if self.ids.size:
@@ -212,7 +212,7 @@ class RDGrants(Policy):
         if j.size == 0:
             return
         r = rows[j]
-        rd = self.rd_share_of_wages * firm_rules.wage_bill(pop.cols["employees"][r], model.cfg.ecosystem.firms) * DT
+        rd = self.rd_share_of_wages * firm_rules.wage_bill(pop["employees"][r], model.cfg.ecosystem.firms) * DT
         want = np.minimum(self.grant_share * rd, self.cap_mcny - self.paid[j])
         got = self.grant(model, government, r, want)
         self.paid[j] += got

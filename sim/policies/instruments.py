@@ -42,7 +42,7 @@ class Support:
         pop["support_growth"][rows] += g
         pop["support_closure"][rows] *= c
         pop["support_screen"][rows] += s
-        model.firm_support = True
+        pop.supported = True
         self.ids = np.concatenate([self.ids, pop["id"][rows]])
         self.until = np.concatenate([self.until, np.full(k, until_step, dtype=np.int64)])
         self.growth = np.concatenate([self.growth, g])

@@ -14,11 +14,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from agents.firms import founding
-from agents.firms import rules as firm_rules
 from sim.config import P
 from sim.core.clock import DT, STEP_OFFSET
-from sim.core.rng import KeyedDraws, birth_keys, name_key
+from sim.core.rng import birth_keys, name_key
 from sim.core.vocabulary import INDEPENDENT, SPINOFF
 from sim.policies.base import Policy, check_range, positive_factor
 from sim.policies.instruments import SLOT_STUDENT, SLOT_TRACK
@@ -107,25 +105,18 @@ class TalentProgramme(Policy):
                 self.grant(m, government, rows[on], self.returnee_rent_mcny_per_year * DT)
 
     def _found(self, m, n: int) -> np.ndarray:
-        pop = m.population
+        """``n`` returnee firms (independent founders of this programme's own founding channel)
+        in the targeted tracks, by market and heat; their teams are ``returnee_quality_shift``
+        better. Born through the one birth path (:meth:`agents.firms.founding.Founding.found`);
+        returns their live rows."""
         step = m.current_step
         tr = m.tracks
-        w = np.where(self.target_track_mask(m), np.sqrt(tr.market) * np.maximum(tr.heat, 1e-6), 0.0)
+        w = np.where(self.target_track_mask(m), np.sqrt(tr["market"]) * np.maximum(tr["heat"], 1e-6), 0.0)
         if w.sum() <= 0:
             return np.empty(0, dtype=np.int64)
         keys = birth_keys(step + STEP_OFFSET, self.channel, n, start_rank=0)
-        track = founding.choose_tracks(self.draws(m).uniform(keys, step, SLOT_TRACK), w)
-        origin = np.full(n, INDEPENDENT, dtype=np.int8)  # independent founders
-        fcfg = m.cfg.ecosystem.firms
-        state = founding.founding_state(keys, origin, fcfg, m.draws["founding"], step)
-        state["quality"] = state["quality"] + self.returnee_quality_shift
-        state["qsat"] = firm_rules.saturated_quality(state["quality"])
-        before = pop.n
-        pop.add(step, key=keys, hkey=KeyedDraws.prehash(keys), origin=origin, track=track, **state)
-        m.ledger["founder_cash"] += float(state["cash"].sum())
-        m.counts["births"] += n
-        m.counts["births_independent"] += n
-        return np.arange(before, before + n)
+        return m.founding.found(keys, INDEPENDENT, self.draws(m).uniform(keys, step, SLOT_TRACK), w,
+                                quality_shift=self.returnee_quality_shift)
 
     def stats(self) -> dict:
         return {"returnee_firms": int(self.returnee_ids.size), "student_firms_subsidised": self.student_firms}

@@ -80,7 +80,7 @@ class SceneOpening(Policy):
         tr = model.tracks
         for _ in range(k):
             mask = self.target_track_mask(model)
-            w = np.where(mask, tr.market * np.maximum(tr.heat, 1e-6), 0.0)
+            w = np.where(mask, tr["market"] * np.maximum(tr["heat"], 1e-6), 0.0)
             if w.sum() <= 0 or self.cost_per_scene_mcny * model.scale > self.room(model, government) + 1e-12:
                 break
             t = int(self.rng(model).choice(tr.n, p=w / w.sum()))

@@ -1,8 +1,8 @@
 """Track registry (赛道): the sectors firms found into, investors chase and institutes open.
 
 Tracks are few (about a hundred, growing to a few hundred), so the registry keeps them as
-columnar numpy arrays for the hot path (entry weights, crowding, market growth) plus Python
-lists for names and genealogy. Tracks are only ever appended, never removed: an ended track
+columns (:class:`sim.core.columns.Columns`: ``tracks["market"]``) for the hot path (entry
+weights, crowding, market growth) plus Python lists for names and genealogy. Tracks are only ever appended, never removed: an ended track
 keeps its row with ``active`` false, so a ``track_id`` is stable for the whole run and can
 be used as an index everywhere (firm columns, deals, outputs).
 
@@ -22,11 +22,9 @@ import numpy as np
 import yaml
 
 from sim.config import CONF_DIR
+from sim.core.columns import Columns
 from sim.core.errors import ConfigError
 from sim.core.vocabulary import DIRECTIONS, LEVELS, LIFECYCLE, NEVER
-
-HEAT_CAP = 4.0  # heat is bounded to [1/4, 4] (see TrackRegistry.update_heat)
-
 
 _FLOAT_COLS = (
     "market",  # national market, mcny/yr
@@ -42,9 +40,17 @@ _FLOAT_COLS = (
     "recent_unicorns",  # new unicorns, likewise
     "growth_now",  # realised market growth rate in the last step (1/yr)
     "coactivity",  # activity that drives fusion (EMA of heat x recent high-growth firms)
+    "attention_money",  # money raised in the track this month (sim.tracks.attention)
+    "attention_firms",  # new gazelles (1) and unicorns (2) in the track this month, likewise
 )
 _INT_COLS = ("born_step", "formed_step", "ended_step", "unicorns_ever", "gazelles_ever", "state", "merged_into", "last_unicorn_step")
 _BOOL_COLS = ("general_purpose", "active")
+COLUMNS: dict[str, tuple] = {
+    **{c: (np.float64, 0.0) for c in _FLOAT_COLS},
+    **{c: (np.int64, NEVER) for c in _INT_COLS},
+    **{c: (np.bool_, False) for c in _BOOL_COLS},
+    "direction_code": (np.int8, 0),  # index into DIRECTIONS
+}
 
 
 @dataclass
@@ -113,15 +119,12 @@ def load_track_needs(system: str) -> dict[str, list[str]]:
     return {k: list(v) for k, v in needs.items()}
 
 
-class TrackRegistry:
-    """All tracks ever present in a run, append-only."""
+class TrackRegistry(Columns):
+    """All tracks ever present in a run, append-only: the numeric state in columns
+    (``tracks["market"]``, :data:`COLUMNS`), names and genealogy in lists."""
 
     def __init__(self, capacity: int = 256):
-        self.n = 0
-        self._cap = capacity
-        self.f = {c: np.zeros(capacity) for c in _FLOAT_COLS}
-        self.i = {c: np.full(capacity, NEVER, dtype=np.int64) for c in _INT_COLS}
-        self.b = {c: np.zeros(capacity, dtype=bool) for c in _BOOL_COLS}
+        super().__init__(COLUMNS, capacity)
         self.key: list[str] = []
         self.name: list[str] = []
         self.name_en: list[str] = []
@@ -131,11 +134,10 @@ class TrackRegistry:
         self.created_by: list[str] = []
         self.end_kind: list[str | None] = []
         self.transitions: list[tuple[int, int, str, str]] = []  # (track, step, from, to)
-        self.direction_code = np.zeros(capacity, dtype=np.int8)
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_specs(cls, specs: list[TrackSpec], step: int, initial_state=None) -> "TrackRegistry":
+    def from_specs(cls, specs: list[TrackSpec], step: int, initial_state=None) -> TrackRegistry:
         """Registry of the listed tracks; ``initial_state(spec)`` names each one's lifecycle state."""
         reg = cls(capacity=max(256, 2 * len(specs)))
         index = {}
@@ -161,18 +163,6 @@ class TrackRegistry:
             index[s.key] = tid
         return reg
 
-    def _grow(self) -> None:
-        cap = self._cap * 2
-        for d in (self.f, self.i, self.b):
-            for c, arr in d.items():
-                new = np.zeros(cap, dtype=arr.dtype) if arr.dtype != np.int64 else np.full(cap, NEVER, dtype=np.int64)
-                new[: self.n] = arr[: self.n]
-                d[c] = new
-        dc = np.zeros(cap, dtype=np.int8)
-        dc[: self.n] = self.direction_code[: self.n]
-        self.direction_code = dc
-        self._cap = cap
-
     def add_track(
         self,
         *,
@@ -193,60 +183,48 @@ class TrackRegistry:
         state: str = "emerging",
     ) -> int:
         """Append a track and return its id. Parents must already exist."""
-        if self.n == self._cap:
-            self._grow()
         for p in parents:
             if not 0 <= p < self.n:
                 raise ValueError(f"parent track {p} does not exist")
-        t = self.n
-        self.n += 1
+        t = self.append(
+            1,
+            market=market,
+            growth=growth,
+            needs_proximity=needs_proximity,
+            tech_intensity=tech_intensity,
+            maturity=min(max(maturity, 0.01), 0.99),
+            heat=1.0,
+            growth_now=growth,
+            born_step=step,
+            unicorns_ever=0,
+            gazelles_ever=0,
+            state=LIFECYCLE.index(state),
+            general_purpose=general_purpose,
+            active=True,
+            direction_code=DIRECTIONS.index(direction),
+        ).start
         self.key.append(key)
         self.name.append(name)
         self.name_en.append(name_en)
         self.direction.append(direction)
-        self.direction_code[t] = DIRECTIONS.index(direction)
         self.level.append(level)
         self.parents.append(tuple(int(p) for p in parents))
         self.created_by.append(created_by)
         self.end_kind.append(None)
-        f = self.f
-        f["market"][t] = market
-        f["growth"][t] = growth
-        f["needs_proximity"][t] = needs_proximity
-        f["tech_intensity"][t] = tech_intensity
-        f["maturity"][t] = min(max(maturity, 0.01), 0.99)
-        f["boost"][t] = 0.0
-        f["breakthroughs"][t] = 0.0
-        f["heat"][t] = 1.0
-        f["attention"][t] = 0.0
-        f["recent_gazelles"][t] = 0.0
-        f["recent_unicorns"][t] = 0.0
-        f["growth_now"][t] = growth
-        f["coactivity"][t] = 0.0
-        self.i["born_step"][t] = step
-        self.i["formed_step"][t] = NEVER
-        self.i["ended_step"][t] = NEVER
-        self.i["unicorns_ever"][t] = 0
-        self.i["gazelles_ever"][t] = 0
-        self.i["merged_into"][t] = NEVER
-        self.i["last_unicorn_step"][t] = NEVER
-        self.i["state"][t] = LIFECYCLE.index(state)
-        self.b["general_purpose"][t] = general_purpose
-        self.b["active"][t] = True
         return t
 
     def end_track(self, t: int, step: int, kind: str) -> None:
-        if not self.b["active"][t]:
+        if not self["active"][t]:
             raise ValueError(f"track {t} has already ended")
-        self.b["active"][t] = False
-        self.i["ended_step"][t] = step
+        self["active"][t] = False
+        self["ended_step"][t] = step
         self.end_kind[t] = kind
         self.set_state(t, "ended", step)
 
     def set_state(self, t: int, state: str, step: int) -> None:
-        old = LIFECYCLE[self.i["state"][t]]
+        old = LIFECYCLE[self["state"][t]]
         if old != state:
-            self.i["state"][t] = LIFECYCLE.index(state)
+            self["state"][t] = LIFECYCLE.index(state)
             self.transitions.append((t, step, old, state))
 
     def set_level(self, t: int, level: str, step: int) -> None:
@@ -258,83 +236,12 @@ class TrackRegistry:
     def children(self, t: int) -> list[int]:
         return [c for c in range(self.n) if t in self.parents[c]]
 
-    # ------------------------------------------------------------------ views
-    def __len__(self) -> int:
-        return self.n
-
-    def col(self, name: str) -> np.ndarray:
-        """Live view of a numeric column over all tracks ever created."""
-        for d in (self.f, self.i, self.b):
-            if name in d:
-                return d[name][: self.n]
-        raise KeyError(name)
-
-    @property
-    def active(self) -> np.ndarray:
-        return self.b["active"][: self.n]
-
-    @property
-    def market(self) -> np.ndarray:
-        return self.f["market"][: self.n]
-
-    @property
-    def heat(self) -> np.ndarray:
-        return self.f["heat"][: self.n]
-
+    # ------------------------------------------------------------------ queries
     def directions(self) -> np.ndarray:
-        return self.direction_code[: self.n]
+        """Direction code (index into DIRECTIONS) of every track."""
+        return self["direction_code"]
 
     def ids_in_directions(self, directions) -> np.ndarray:
+        """Ids of the active tracks of ``directions``."""
         codes = [DIRECTIONS.index(d) for d in directions]
-        return np.flatnonzero(np.isin(self.directions(), codes) & self.active)
-
-    # ------------------------------------------------------------------ dynamics
-    def grow_markets(self, dt: float, maturation_rate: float = 0.25, boost_decay_years: float = 3.0,
-                     extra_growth: np.ndarray | None = None) -> None:
-        """One time step of national market growth.
-
-        Markets follow an S-curve: a track's maturity m rises logistically
-        (dm/dt = k m (1 - m)) and its market grows at ``growth * (1 - m) / 0.7``, so a young
-        track grows faster than its listed rate and a mature one slows down; plus the decaying
-        boost of recent breakthroughs and ``extra_growth`` (lifecycle and complementarity).
-        The realised rate is kept in ``growth_now``.
-        """
-        n = self.n
-        act = self.b["active"][:n]
-        f = self.f
-        m = f["maturity"][:n]
-        g = f["growth"][:n] * (1.0 - m) / 0.7 + f["boost"][:n]
-        if extra_growth is not None:
-            g = g + extra_growth[:n]
-        f["growth_now"][:n] = np.where(act, g, 0.0)
-        f["market"][:n] = np.where(act, f["market"][:n] * np.exp(g * dt), f["market"][:n])
-        f["maturity"][:n] = np.where(act, np.clip(m + maturation_rate * m * (1.0 - m) * dt, 0.0, 0.995), m)
-        decay = np.exp(-dt / boost_decay_years)
-        f["boost"][:n] *= decay
-        f["breakthroughs"][:n] *= decay
-
-    def update_heat(self, signal: np.ndarray, dt: float, memory_months: float, cap: float = HEAT_CAP) -> None:
-        """Blend this step's attention signal (shares summing to 1 over tracks) into heat.
-
-        Heat is the track's smoothed share of attention relative to its share of the market
-        (square-root weighted, so small tracks are not judged against their tiny markets):
-        a big market draws more money without being "hot". It is bounded to
-        [1/``cap``, ``cap``] and scaled to a mean of 1 over active tracks; 1.5 means the track
-        draws 50 % more money and new high-growth firms than its size alone would. The bound
-        keeps the feedback between heat, entry, valuations and investors' preferences from
-        running away into a single track.
-        """
-        n = self.n
-        act = self.b["active"][:n]
-        w = 1.0 - np.exp(-dt * 12.0 / memory_months)
-        att = self.f["attention"][:n]
-        att[:] = (1.0 - w) * att + w * signal
-        size = np.where(act, np.sqrt(np.maximum(self.f["market"][:n], 0.0)), 0.0)
-        if size.sum() <= 0:
-            size = act.astype(float)
-        base = size / max(size.sum(), 1e-300)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(act & (base > 0), (att + 0.25 * base) / (1.25 * base), 0.0)
-        heat = np.where(act, np.clip(ratio, 1.0 / cap, cap), 0.0)
-        mean = heat[act].mean() if act.any() else 1.0
-        self.f["heat"][:n] = heat / mean if mean > 0 else heat
+        return np.flatnonzero(np.isin(self.directions(), codes) & self["active"])
