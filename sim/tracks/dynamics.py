@@ -173,27 +173,27 @@ class TrackDynamics:
     def update_lifecycle(self, step: int) -> None:
         """Forget old counts a little, then move each active track along its lifecycle."""
         tr = self.tracks
-        n = tr.n
         decay = np.exp(-DT / self.cfg.window_years)
-        tr["recent_gazelles"] *= decay
-        tr["recent_unicorns"] *= decay
+        recent_g, recent_u = tr["recent_gazelles"], tr["recent_unicorns"]
+        recent_g *= decay
+        recent_u *= decay
         state = tr["state"]
-        active = tr["active"]
+        formed, maturity, growth_now, last_unicorn = tr["formed_step"], tr["maturity"], tr["growth_now"], tr["last_unicorn_step"]
         g_thr, u_thr = self._emerging_threshold(), self._explosive_threshold()
         quiet = 12.0 * self.cfg.quiet_years
-        for t in np.flatnonzero(active):
+        for t in np.flatnonzero(tr["active"]):
             s = state[t]
             new = s
-            if s == LATENT and tr["recent_gazelles"][t] >= g_thr:
+            if s == LATENT and recent_g[t] >= g_thr:
                 new = EMERGING
-            if new in (LATENT, EMERGING) and tr["formed_step"][t] != NEVER:
+            if new in (LATENT, EMERGING) and formed[t] != NEVER:
                 new = FORMED
-            if new == FORMED and tr["recent_unicorns"][t] >= u_thr:
+            if new == FORMED and recent_u[t] >= u_thr:
                 new = EXPLOSIVE
-            if new in (FORMED, EXPLOSIVE) and tr["maturity"][t] >= self.cfg.mature_maturity:
+            if new in (FORMED, EXPLOSIVE) and maturity[t] >= self.cfg.mature_maturity:
                 new = MATURE
-            if new == MATURE and tr["growth_now"][t] < self.cfg.consolidation_growth:
-                last = tr["last_unicorn_step"][t]
+            if new == MATURE and growth_now[t] < self.cfg.consolidation_growth:
+                last = last_unicorn[t]
                 if last == NEVER or step - last >= quiet:
                     new = CONSOLIDATING
             if new != s:
