@@ -138,7 +138,9 @@ def _type_name(tp) -> str:
         (arg,) = typing.get_args(tp) or (Any,)
         inner = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}.get(arg)
         if inner is None and dataclasses.is_dataclass(arg):
-            entry = ", ".join(f"{n}: <{_type_name(t).removeprefix('a ').removeprefix('an ')}>" for n, (_, t) in _fields(arg).items())
+            entry = ", ".join(
+                f"{n}: <{_type_name(t).removeprefix('a ').removeprefix('an ')}>" for n, (_, t) in _fields(arg).items()
+            )
             inner = "entries like {" + entry + "}"
         return f"a list of {inner or 'values'} in [...]"
     if dataclasses.is_dataclass(tp):
@@ -234,7 +236,8 @@ def _check_keys(parsed, *, check_presets: bool) -> None:
             if name not in selected:
                 available = presets("policy")
                 raise ConfigError(
-                    f"{key}: policy {name!r} is not selected; select it with policy=[{name}] (or policy=[a,b] for several; "
+                    f"{key}: policy {name!r} is not selected; select it with policy=[{name}] (or policy=[a,b] for "
+                    "several; "
                     f"available: {', '.join(available)}), or add a new one with +{key}=..."
                 )
         if key.startswith("policy.") and not o.is_add() and not o.is_force_add():

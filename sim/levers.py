@@ -58,7 +58,8 @@ LEVERS: dict[str, Lever] = {
               "Limited partners' yearly commitments to VC funds, times this (agents.investors.fund_cycle)."),
         Lever("fund_life_multiplier", 1.0, "mul", "model",
               "Life of the VC funds raised now, times this (agents.investors.fund_cycle)."),
-        Lever("entry_bonus", 1.0, "mul", "track", "Founders' entry weight of a track, times this (agents.firms.founding)."),
+        Lever("entry_bonus", 1.0, "mul", "track", "Founders' entry weight of a track, times this "
+                                                  "(agents.firms.founding)."),
         Lever("screen_shift", 0.0, "add", "track",
               "Shift of the investors' screening bar in a track, sd; negative is easier (agents.investors.rounds)."),
         Lever("growth_bonus", 0.0, "add", "track",
@@ -144,8 +145,10 @@ class LeverContributions:
         ``origin``) to ``value``."""
         lever = _lever(name)
         if lever.per == "track" or (lever.per == "origin") != (origin is not None):
-            raise ValueError(f"lever {name!r} is per {lever.per}; set it with "
-                             + ("set_track" if lever.per == "track" else "an origin" if lever.per == "origin" else "no origin"))
+            raise ValueError(
+                f"lever {name!r} is per {lever.per}; set it with "
+                + ("set_track" if lever.per == "track" else "an origin" if lever.per == "origin" else "no origin")
+            )
         old = self.scalar.get((name, origin), lever.neutral)
         if value == old:
             return

@@ -58,7 +58,9 @@ def _expected_stay_years(cfg: Config) -> float:
     total, cum = 0.0, 0.0
     for i in range(n):
         a = (i + 0.5) * da
-        hazard = f.closure_hazard_mature + (f.closure_hazard - f.closure_hazard_mature) * math.exp(-a / f.closure_decay_years)
+        hazard = f.closure_hazard_mature + (f.closure_hazard - f.closure_hazard_mature) * math.exp(
+            -a / f.closure_decay_years
+        )
         total += math.exp(-(cum + hazard * da / 2)) * da
         cum += hazard * da
     return total

@@ -98,7 +98,9 @@ def run_simulation(cfg, *, outdir=None, progress: bool | None = None, policies=N
     t0 = time.perf_counter()
     model = build_model(cfg, policies)
     if outdir is not None:  # until the run is written, outdir says it holds no finished run
-        start_results(outdir, {"seed": cfg.seed, "years": cfg.years, "scale": cfg.scale, "ecosystem": cfg.ecosystem.name})
+        start_results(
+            outdir, {"seed": cfg.seed, "years": cfg.years, "scale": cfg.scale, "ecosystem": cfg.ecosystem.name}
+        )
     total = model.end_step + model.warmup_steps
     bar, update = _progress_bar(progress, total)
     try:

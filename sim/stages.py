@@ -145,7 +145,9 @@ class Stages:
         step = m.current_step
         uni = np.zeros(pop.n, dtype=bool)
         cand = np.flatnonzero(pop["valuation"] >= unicorn_threshold_mcny(self.cfg))
-        uni[cand] = unicorn_mask(pop["valuation"][cand], years_since(step, pop["born"][cand]), pop["raised"][cand], self.cfg)
+        uni[cand] = unicorn_mask(
+            pop["valuation"][cand], years_since(step, pop["born"][cand]), pop["raised"][cand], self.cfg
+        )
         ids = pop["id"]
         rec_u = pop.records["unicorn_step"]
         new_u = uni & (rec_u[ids] == NEVER)

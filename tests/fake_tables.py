@@ -28,13 +28,33 @@ START_YEAR = 2015
 # (key, name, name_en, direction, level, parent key or None, created_by, born_step, ended_step)
 _TRACKS = [
     ("new_retail", "新零售", "new retail", "商业", "main", None, "initial", -24, None),
-    ("live_streaming_commerce", "直播带货", "live-streaming commerce", "商业", "new", "new_retail", "initial", -24, None),
+    (
+        "live_streaming_commerce",
+        "直播带货",
+        "live-streaming commerce",
+        "商业",
+        "new",
+        "new_retail",
+        "initial",
+        -24,
+        None,
+    ),
     ("smart_healthcare", "智慧医疗", "smart healthcare", "民生", "main", None, "initial", -24, None),
     ("online_education", "在线教育", "online education", "社会", "new", None, "initial", -24, 30),
     ("artificial_intelligence", "人工智能", "artificial intelligence", "数字", "main", None, "initial", -24, None),
     ("industrial_internet", "产业互联网", "industrial internet", "产业", "main", None, "initial", -24, None),
     ("biotechnology", "生物技术", "biotechnology", "科技", "main", None, "initial", -24, None),
-    ("brain_computer_interface", "脑机接口", "brain-computer interface", "科技", "new", "biotechnology", "breakthrough", 6, None),
+    (
+        "brain_computer_interface",
+        "脑机接口",
+        "brain-computer interface",
+        "科技",
+        "new",
+        "biotechnology",
+        "breakthrough",
+        6,
+        None,
+    ),
     ("community_group_buying", "社区团购", "community group buying", "商业", "new", "new_retail", "fission", 12, None),
     ("ai_drug_discovery", "AI制药", "AI drug discovery", "科技", "new", None, "fusion", 20, None),
 ]
@@ -94,7 +114,9 @@ def make_fake_results(
             "end_kind": ["merged" if t[8] is not None else None for t in _TRACKS],
             "merged_into": [tid["live_streaming_commerce"] if t[8] is not None else None for t in _TRACKS],
             "created_by": [t[6] for t in _TRACKS],
-            "state": ["ended" if t[8] is not None else ("formed" if t[6] == "initial" else "emerging") for t in _TRACKS],
+            "state": [
+                "ended" if t[8] is not None else ("formed" if t[6] == "initial" else "emerging") for t in _TRACKS
+            ],
             "market_mcny": rng.lognormal(np.log(50_000), 1.0, len(_TRACKS)).round(1),
             "unicorns_ever": 0,
             "gazelles_ever": 0,
@@ -136,7 +158,9 @@ def make_fake_results(
             "total_raised": 0.0,
             "employees": employees,
             "revenue": np.round(employees * rng.lognormal(-1.0, 0.5, n_firms), 3),
-            "valuation": np.round(employees * rng.lognormal(0.5, 1.0, n_firms) * np.where(unicorn_step >= 0, 200, 1), 3),
+            "valuation": np.round(
+                employees * rng.lognormal(0.5, 1.0, n_firms) * np.where(unicorn_step >= 0, 200, 1), 3
+            ),
             "quality": quality,
         }
     )
@@ -344,6 +368,11 @@ def make_fake_results(
             "new_unicorns": int(timeseries["new_unicorns"].sum()),
             "vc_invested_mcny": float(timeseries["vc_invested"].sum()),
         },
-        "config": {"seed": seed, "years": years, "scale": 0.01, "ecosystem": {"name": "zhongguancun", "start_year": START_YEAR}},
+        "config": {
+            "seed": seed,
+            "years": years,
+            "scale": 0.01,
+            "ecosystem": {"name": "zhongguancun", "start_year": START_YEAR},
+        },
     }
     return tables, summary

@@ -128,7 +128,9 @@ def test_user_mistakes_give_one_line_and_exit_2(override, expected, tmp_path):
 
 
 def test_multirun_checks_every_swept_value(tmp_path):
-    proc = run_sim(["--multirun", "seed=1,-2", *TINY, f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=tmp_path, timeout=120)
+    proc = run_sim(
+        ["--multirun", "seed=1,-2", *TINY, f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=tmp_path, timeout=120
+    )
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert "seed=-2" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -159,7 +161,9 @@ def test_load_config_gives_the_schema_defaults():
 def test_load_config_applies_overrides_like_the_command_line():
     from sim import load_config
 
-    cfg = load_config(["years=3", "ecosystem.firms.closure_hazard=0.1", "stages.gazelle_definition=eu10", "hydra.run.dir=x"])
+    cfg = load_config(
+        ["years=3", "ecosystem.firms.closure_hazard=0.1", "stages.gazelle_definition=eu10", "hydra.run.dir=x"]
+    )
     assert (cfg.years, cfg.ecosystem.firms.closure_hazard, cfg.stages.gazelle_definition) == (3, 0.1, "eu10")
     with pytest.raises(ConfigError, match="births_per_year"):
         load_config(["ecosystem.firms.birth_per_year=3"])
@@ -168,7 +172,10 @@ def test_load_config_applies_overrides_like_the_command_line():
 
 
 def test_importing_sim_stays_light():
-    code = "import sys, sim; heavy = [m for m in ('hydra', 'mesa', 'pandas', 'sim.model') if m in sys.modules]; print(heavy)"
+    code = (
+        "import sys, sim; heavy = [m for m in ('hydra', 'mesa', 'pandas', 'sim.model') if m in sys.modules]; "
+        "print(heavy)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"

@@ -498,9 +498,15 @@ def test_unknown_key_inside_a_tier_names_the_tier_keys(wrap):
 @pytest.mark.parametrize(
     "override, expected",
     [
-        ("stages.tiered_cn_tiers=[{min_revenue_mcny:10,min_cagr:0.2,extra:1}]", ["stages.tiered_cn_tiers", "extra", "min_revenue_mcny, min_cagr"]),
+        (
+            "stages.tiered_cn_tiers=[{min_revenue_mcny:10,min_cagr:0.2,extra:1}]",
+            ["stages.tiered_cn_tiers", "extra", "min_revenue_mcny, min_cagr"],
+        ),
         ("stages.tiered_cn_tiers.0.extra=1", ["stages.tiered_cn_tiers[0].extra", "min_revenue_mcny, min_cagr"]),
-        ("stages.tiered_cn_tiers=[{min_revenue_mcny:10,min_cagr:-2}]", ["stages.tiered_cn_tiers[0].min_cagr=-2.0", "> -1"]),
+        (
+            "stages.tiered_cn_tiers=[{min_revenue_mcny:10,min_cagr:-2}]",
+            ["stages.tiered_cn_tiers[0].min_cagr=-2.0", "> -1"],
+        ),
         ("stages.tiered_cn_tiers.1.min_revenue_mcny=nan", ["stages.tiered_cn_tiers[1].min_revenue_mcny=nan", "finite"]),
     ],
 )

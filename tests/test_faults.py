@@ -374,7 +374,10 @@ def test_one_month_horizon():
         to_arrow(name, df)
     ts = tables["timeseries"]
     assert len(ts) == 1 and ts["step"].tolist() == [0] and ts["month"].tolist() == [1]
-    assert ts["firms"].iloc[0] == len(tables["firms"]) - ts["deaths"].iloc[0] - ts["exits_ipo"].iloc[0] - ts["exits_acquired"].iloc[0]
+    assert (
+        ts["firms"].iloc[0]
+        == len(tables["firms"]) - ts["deaths"].iloc[0] - ts["exits_ipo"].iloc[0] - ts["exits_acquired"].iloc[0]
+    )
     assert ts["births"].iloc[0] == len(tables["firms"]) > 0
     held, flowed = model.cash_identity()
     assert held == pytest.approx(flowed, rel=1e-9, abs=1e-6)
@@ -388,7 +391,9 @@ def test_fifty_year_horizon_at_tiny_scale():
     firms = res.tables["firms"]
     age_cap = res.config.ecosystem.firms.graduation_age_years * 12
     alive = firms["end_kind"].isna()
-    assert (res.model.current_step - firms.loc[alive, "born_step"] <= age_cap).all(), "firms older than the graduation age"
+    assert (res.model.current_step - firms.loc[alive, "born_step"] <= age_cap).all(), (
+        "firms older than the graduation age"
+    )
     assert (firms["end_kind"] == "aged_out").any()
     assert ts["firms"].iloc[-12:].min() > 0  # the population renews itself
 
@@ -464,7 +469,13 @@ def test_cli_refuses_a_run_too_large_with_one_line(tmp_path):
 
 # Package code must not load data in ways that can execute it.
 FORBIDDEN_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "marshal", "shelve"}
-FORBIDDEN_NAMES = {("joblib", "load"), ("numpy", "load"), ("yaml", "load"), ("yaml", "unsafe_load"), ("yaml", "full_load")}
+FORBIDDEN_NAMES = {
+    ("joblib", "load"),
+    ("numpy", "load"),
+    ("yaml", "load"),
+    ("yaml", "unsafe_load"),
+    ("yaml", "full_load"),
+}
 FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__"}
 FORBIDDEN_ATTRS = {
     ("yaml", "load"), ("yaml", "load_all"), ("yaml", "unsafe_load"), ("yaml", "unsafe_load_all"),
@@ -485,7 +496,9 @@ def test_package_source_uses_no_pickle_eval_exec_or_unsafe_yaml():
         where = lambda node: f"{path.relative_to(ROOT)}:{node.lineno}"  # noqa: E731
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                problems += [f"{where(node)} import {a.name}" for a in node.names if a.name.split(".")[0] in FORBIDDEN_MODULES]
+                problems += [
+                    f"{where(node)} import {a.name}" for a in node.names if a.name.split(".")[0] in FORBIDDEN_MODULES
+                ]
             elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in FORBIDDEN_MODULES:
                 problems.append(f"{where(node)} from {node.module} import ...")
             elif isinstance(node, ast.ImportFrom):
@@ -500,9 +513,13 @@ def test_package_source_uses_no_pickle_eval_exec_or_unsafe_yaml():
                     if (base, f.attr) in FORBIDDEN_ATTRS or f.attr in ("to_pickle", "read_pickle"):
                         problems.append(f"{where(node)} {base}.{f.attr}(...)")
                     for kw in node.keywords:
-                        if kw.arg == "allow_pickle" and not (isinstance(kw.value, ast.Constant) and kw.value.value is False):
+                        if kw.arg == "allow_pickle" and not (
+                            isinstance(kw.value, ast.Constant) and kw.value.value is False
+                        ):
                             problems.append(f"{where(node)} allow_pickle")
-                        if kw.arg == "Loader" and not (isinstance(kw.value, ast.Attribute) and kw.value.attr in ("SafeLoader", "CSafeLoader")):
+                        if kw.arg == "Loader" and not (
+                            isinstance(kw.value, ast.Attribute) and kw.value.attr in ("SafeLoader", "CSafeLoader")
+                        ):
                             problems.append(f"{where(node)} yaml Loader={ast.unparse(kw.value)}")
     assert not problems, "code that can execute what it loads:\n" + "\n".join(problems)
 
@@ -577,7 +594,9 @@ def test_yaml_with_python_tags_does_not_run_code(tmp_path, monkeypatch):
 def test_summary_json_is_data_only(tmp_path):
     """summary.json is read with json: a value that looks like an interpolation stays text."""
     out = tmp_path / "run"
-    files.write_summary(out, {"finished": True, "ecosystem": "${oc.env:HOME}", "note": "!!python/object/apply:os.system"})
+    files.write_summary(
+        out, {"finished": True, "ecosystem": "${oc.env:HOME}", "note": "!!python/object/apply:os.system"}
+    )
     s = read_summary(out)
     assert s["ecosystem"] == "${oc.env:HOME}" and s["note"].startswith("!!python")
 

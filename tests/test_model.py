@@ -233,7 +233,13 @@ def test_common_random_numbers_keep_a_firms_luck_when_others_change():
 @pytest.mark.parametrize(
     "change",
     [
-        {"angels__count": 0, "vc__initial_funds": 0, "vc__commitments_mcny_per_year": 0.0, "guidance__count": 0, "banks__count": 0},
+        {
+            "angels__count": 0,
+            "vc__initial_funds": 0,
+            "vc__commitments_mcny_per_year": 0.0,
+            "guidance__count": 0,
+            "banks__count": 0,
+        },
         {"institutes__count": 0},
         {"firms__births_per_year": 0.0},
     ],

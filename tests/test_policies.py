@@ -320,12 +320,18 @@ def test_composed_policies_from_the_command_line_config_spend_and_serialise(tmp_
 
 def test_levers_and_support_go_back_when_a_policy_ends():
     cfg = small_config(firm_years=False)
-    pols = [configured_policy("entry_subsidy", end_year=START + 1), configured_policy("exit_channels", end_year=START),
-            configured_policy("proof_of_concept", end_year=START + 1), configured_policy("local_patience", end_year=START + 1)]
+    pols = [
+        configured_policy("entry_subsidy", end_year=START + 1),
+        configured_policy("exit_channels", end_year=START),
+        configured_policy("proof_of_concept", end_year=START + 1),
+        configured_policy("local_patience", end_year=START + 1),
+    ]
     res = run_simulation(cfg, progress=False, policies=pols)
     m = res.model
     assert {o: m.levers.value("births_multiplier", o) for o in ORIGINS} == pytest.approx(dict.fromkeys(ORIGINS, 1.0))
-    assert m.levers.value("ipo_multiple") == pytest.approx(1.0) and m.levers.value("acquisition_multiple") == pytest.approx(1.0)
+    assert m.levers.value("ipo_multiple") == pytest.approx(1.0) and m.levers.value(
+        "acquisition_multiple"
+    ) == pytest.approx(1.0)
     assert np.allclose(m.levers.track("ipo_relief"), 0.0)
     assert np.allclose(m.levers.track("entry_bonus"), 1.0) and np.allclose(m.levers.track("growth_bonus"), 0.0)
     pop = m.population
@@ -372,14 +378,32 @@ def test_conf_files_and_reference_follow_the_code():
     "overrides, message",
     [
         (["policy=[guidance_fnd]"], "Did you mean 'guidance_fund'"),
-        (["policy=[guidance_fund]", "policy.guidance_fund.coinvest_ratoi=1"], "Unknown policy key 'policy.guidance_fund.coinvest_ratoi'"),
-        (["policy=[guidance_fund]", "policy.guidance_fund.coinvest_ratio=9"], "policy.guidance_fund.coinvest_ratio=9 is out of range"),
-        (["policy=[guidance_fund]", "policy.guidance_fund.target_directions=['科学']"], "target_directions contains '科学'"),
-        (["policy=[guidance_fund]", "policy.guidance_fund.target_tracks=[edge_ai_chip]"], "Did you mean 'edge_ai_chips'"),
-        (["policy=[guidance_fund]", "policy.guidance_fund.end_year=2000"], "policy.guidance_fund.end_year=2000 is before"),
+        (
+            ["policy=[guidance_fund]", "policy.guidance_fund.coinvest_ratoi=1"],
+            "Unknown policy key 'policy.guidance_fund.coinvest_ratoi'",
+        ),
+        (
+            ["policy=[guidance_fund]", "policy.guidance_fund.coinvest_ratio=9"],
+            "policy.guidance_fund.coinvest_ratio=9 is out of range",
+        ),
+        (
+            ["policy=[guidance_fund]", "policy.guidance_fund.target_directions=['科学']"],
+            "target_directions contains '科学'",
+        ),
+        (
+            ["policy=[guidance_fund]", "policy.guidance_fund.target_tracks=[edge_ai_chip]"],
+            "Did you mean 'edge_ai_chips'",
+        ),
+        (
+            ["policy=[guidance_fund]", "policy.guidance_fund.end_year=2000"],
+            "policy.guidance_fund.end_year=2000 is before",
+        ),
         (["policy.guidance_fund.coinvest_ratio=1"], "policy 'guidance_fund' is not selected"),
         (["policy=[sanctions_shock,targeted_support]"], "both put a sanctions shock on the same tracks"),
-        (["policy=[guidance_fund,entry_subsidy,rd_grants]"], "more than ecosystem.government.budget_mcny_per_year=2000"),
+        (
+            ["policy=[guidance_fund,entry_subsidy,rd_grants]"],
+            "more than ecosystem.government.budget_mcny_per_year=2000",
+        ),
         (["+policy.mine.kind=guidance"], "is not a policy kind"),
         (["+policy.mine.listing_relief=0.3"], "policy.mine has no kind"),
     ],
@@ -406,8 +430,13 @@ def test_compare_policies_end_to_end(tmp_path):
     from sim.compare import OUTCOMES, compare_policies, outcomes_of, parse_arm
 
     base_overrides = ["scale=0.01", "years=2", "ecosystem.warmup_years=1"]
-    comp = compare_policies(base_overrides, ["entry_subsidy", "guidance_fund+scene_opening:guidance_fund.coinvest_ratio=1.0"],
-                            seeds=[3, 4], outdir=tmp_path, jobs=1)
+    comp = compare_policies(
+        base_overrides,
+        ["entry_subsidy", "guidance_fund+scene_opening:guidance_fund.coinvest_ratio=1.0"],
+        seeds=[3, 4],
+        outdir=tmp_path,
+        jobs=1,
+    )
     for f in ("outcomes.parquet", "differences.parquet", "costs.parquet", "differences.png", "costs.png", "report.md",
               "comparison.json"):
         assert (tmp_path / f).is_file(), f
@@ -427,7 +456,9 @@ def test_compare_policies_end_to_end(tmp_path):
     assert born["diff_mean"] == pytest.approx(pairs.mean())
     assert born["ci_low"] > 0 and born["significant"]  # more founders in both worlds
     c = pd.read_parquet(tmp_path / "costs.parquet").set_index("arm")
-    assert c.loc["entry_subsidy", "net_public_cost"] == pytest.approx(o.loc[o["arm"] == "entry_subsidy", "public_spending"].mean())
+    assert c.loc["entry_subsidy", "net_public_cost"] == pytest.approx(
+        o.loc[o["arm"] == "entry_subsidy", "public_spending"].mean()
+    )
     for what in ("gazelle", "unicorn"):
         for arm, r in c.iterrows():
             st = r[f"cost_per_{what}_status"]

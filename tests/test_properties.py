@@ -93,7 +93,9 @@ def make_policies(data) -> list[Policy]:
     if kind == "spender":
         return [Spender(name="spender", budget_mcny_per_year=data.draw(fl(0.0, 500.0), label="spender.budget"),
                         share=data.draw(fl(0.0, 1.5), label="spender.share"))]
-    names = data.draw(st.lists(st.sampled_from(INTERVENTIONS), min_size=1, max_size=2, unique=True), label="interventions")
+    names = data.draw(
+        st.lists(st.sampled_from(INTERVENTIONS), min_size=1, max_size=2, unique=True), label="interventions"
+    )
     if "sanctions_shock" in names and "targeted_support" in names:  # two shocks on the same tracks: refused
         names.remove("targeted_support")
     return [configured_policy(n) for n in names]
@@ -214,7 +216,12 @@ def check_firm_lives(res) -> None:
         assert (ts["births_independent"] + ts["births_spinoff"] + ts["births_alumni"] == ts["births"]).all()
         kind = firms["end_kind"].fillna("alive")
         observed_end = end.fillna(-1e9) >= 0
-        for column, k in (("deaths", "failed"), ("exits_ipo", "ipo"), ("exits_acquired", "acquired"), ("aged_out", "aged_out")):
+        for column, k in (
+            ("deaths", "failed"),
+            ("exits_ipo", "ipo"),
+            ("exits_acquired", "acquired"),
+            ("aged_out", "aged_out"),
+        ):
             assert ts[column].sum() == int((observed_end & (kind == k)).sum()), column
         assert ts["births"].sum() == int((firms["born_step"] >= 0).sum())
         assert ts["new_unicorns"].sum() == int((firms["unicorn_step"].astype("float64").fillna(-1e9) >= 0).sum())
@@ -223,7 +230,12 @@ def check_firm_lives(res) -> None:
 
 def stage_history(ch: pd.DataFrame) -> pd.DataFrame:
     """Stage changes in the order they happened (the table's order within a step)."""
-    return ch.reset_index(drop=True).rename_axis("order").reset_index().sort_values(["firm_id", "step", "order"], kind="stable")
+    return (
+        ch.reset_index(drop=True)
+        .rename_axis("order")
+        .reset_index()
+        .sort_values(["firm_id", "step", "order"], kind="stable")
+    )
 
 
 def check_stage_changes(res) -> None:
@@ -307,7 +319,12 @@ def check_money(res, policies) -> None:
     d = res.tables["deals"]
     by_kind = d.groupby("investor_kind")["amount"].sum()
     ts = res.tables["timeseries"]
-    for kind, column in (("angel", "angel_invested"), ("vc", "vc_invested"), ("guidance_fund", "guidance_invested"), ("bank", "bank_lending")):
+    for kind, column in (
+        ("angel", "angel_invested"),
+        ("vc", "vc_invested"),
+        ("guidance_fund", "guidance_invested"),
+        ("bank", "bank_lending"),
+    ):
         assert ts[column].sum() == pytest.approx(by_kind.get(kind, 0.0), rel=1e-9, abs=1e-6), column
     # public spending is the policies' spending, within every budget
     gov = model.government
@@ -348,7 +365,9 @@ def check_values(res) -> None:
         assert d[col].isna().to_numpy()[loans].all() and d[col].notna().to_numpy()[~loans].all(), col
     assert (d["amount"] > 0).all()
     eq = d[~loans]
-    assert np.allclose(eq["post_money"], eq["pre_money"] + eq.groupby(["firm_id", "step", "round"])["amount"].transform("sum"))
+    assert np.allclose(
+        eq["post_money"], eq["pre_money"] + eq.groupby(["firm_id", "step", "round"])["amount"].transform("sum")
+    )
     for key, value in res.summary["totals"].items():
         assert value >= 0, key
 

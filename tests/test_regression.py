@@ -27,7 +27,9 @@ def current(tmp_path) -> dict:
     out = res.write(tmp_path / "run")
     digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.glob("*.parquet"))}
     ts = res.tables["timeseries"]
-    yearly = ts.groupby("year")[["births", "deaths", "new_gazelles", "new_unicorns", "exits_ipo", "exits_acquired"]].sum()
+    yearly = ts.groupby("year")[
+        ["births", "deaths", "new_gazelles", "new_unicorns", "exits_ipo", "exits_acquired"]
+    ].sum()
     return {
         "overrides": OVERRIDES,
         "totals": res.summary["totals"],

@@ -136,7 +136,9 @@ def test_keyed_same_inputs_same_draws(mode):
     a = Drawer(11, "growth", mode).uniform(keys, 25, 2)
     b = Drawer(11, "growth", mode).uniform(keys, 25, 2)
     np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(KeyedDraws(11, "growth").uniform(keys, 25, 2), Streams(11).keyed("growth").uniform(keys, 25, 2))
+    np.testing.assert_array_equal(
+        KeyedDraws(11, "growth").uniform(keys, 25, 2), Streams(11).keyed("growth").uniform(keys, 25, 2)
+    )
 
 
 def test_prehash_is_elementwise_and_injective():

@@ -177,7 +177,9 @@ def test_fission_favours_tracks_close_to_everyday_needs():
 
 @pytest.fixture(scope="module", params=[11, 12])
 def busy_run(request):
-    cfg = tiny(seed=request.param, fission_rate=1.0, fusion_rate=6.0, consolidation_rate=0.8, breakthrough_open_probability=0.3)
+    cfg = tiny(
+        seed=request.param, fission_rate=1.0, fusion_rate=6.0, consolidation_rate=0.8, breakthrough_open_probability=0.3
+    )
     cfg.years = 4
     return run_simulation(cfg, progress=False)
 
@@ -250,8 +252,20 @@ def _fake_track_tables():
             "created_by": ["initial", "initial", "fission", "fission", "fission", "initial", "fission"],
         }
     )
-    row = {f"{lvl}_tracks_{d}": 0 for d in ("commerce", "livelihood", "society", "digital", "industry", "technology") for lvl in ("main", "new")}
-    row.update({"step": 47, "main_tracks_commerce": 1, "new_tracks_commerce": 2, "main_tracks_technology": 2, "new_tracks_technology": 3})
+    row = {
+        f"{lvl}_tracks_{d}": 0
+        for d in ("commerce", "livelihood", "society", "digital", "industry", "technology")
+        for lvl in ("main", "new")
+    }
+    row.update(
+        {
+            "step": 47,
+            "main_tracks_commerce": 1,
+            "new_tracks_commerce": 2,
+            "main_tracks_technology": 2,
+            "new_tracks_technology": 3,
+        }
+    )
     return {"tracks": tracks, "timeseries": pd.DataFrame([row])}
 
 

@@ -39,7 +39,9 @@ def founding_state(keys: np.ndarray, origin: np.ndarray, cfg: FirmConfig, draws:
     cash = cfg.founder_cash_mcny * np.exp(cfg.founder_cash_sigma * z_c)
     # founders hire what margin plus a runway-limited draw on their cash can pay (at least themselves)
     affordable = 1.0 + (revenue * (1.0 - cfg.cost_of_revenue) + cash / cfg.runway_target_years) / cfg.wage_mcny
-    employees = np.clip(np.round(cfg.initial_employees * np.exp(0.5 * z_e - 0.125)), 1.0, np.maximum(1.0, np.floor(affordable)))
+    employees = np.clip(
+        np.round(cfg.initial_employees * np.exp(0.5 * z_e - 0.125)), 1.0, np.maximum(1.0, np.floor(affordable))
+    )
     quality = shift + z_q
     return {
         "vol": cfg.growth_sigma * employees ** (-cfg.growth_size_exponent),
@@ -105,7 +107,11 @@ class Founding:
         w_common = market_w * heat_w * state_w * entry_bonus
         w_alumni = w_common * (1.0 + tr["unicorns_ever"]) ** m.cfg.ecosystem.tracks.alumni_unicorn_elasticity
         # researchers found where their knowledge is, even in tracks investors have not noticed yet
-        w_spin = np.where(active, tr["tech_intensity"] ** 2 * (1.0 + icfg.spinoff_boost * bt), 0.0) * np.sqrt(heat_w) * entry_bonus
+        w_spin = (
+            np.where(active, tr["tech_intensity"] ** 2 * (1.0 + icfg.spinoff_boost * bt), 0.0)
+            * np.sqrt(heat_w)
+            * entry_bonus
+        )
         key_step = step + STEP_OFFSET
         for code, origin in enumerate(ORIGINS):
             mean = lam * shares[origin] * m.levers.value("births_multiplier", origin)

@@ -203,7 +203,9 @@ class Firms:
         pop = self.population
         tr = m.tracks
         mat = tr["maturity"]
-        track_growth = TRACK_DEMAND_PASS_THROUGH * (tr["growth"] * (1.0 - mat) / 0.7 + tr["boost"]) + m.levers.track("growth_bonus")
+        track_growth = TRACK_DEMAND_PASS_THROUGH * (tr["growth"] * (1.0 - mat) / 0.7 + tr["boost"]) + m.levers.track(
+            "growth_bonus"
+        )
         capacity = tcfg.park_market_share * tr["market"] * m.scale
         used = np.bincount(pop["track"], weights=pop["revenue"], minlength=tr.n)
         crowding = np.where(capacity > 0, used / np.maximum(capacity, 1e-9), 0.0)

@@ -65,14 +65,18 @@ class Exits:
         cand = cand[(step - pop["born"][cand]) >= 12.0 * ecfg.ipo_min_age_years]
         p_ipo = 1.0 - np.exp(-ecfg.ipo_rate * m.levers.value("ipo_multiple") * DT)
         r_ipo = cand[draws.uniform(pop["hkey"][cand], step, SLOT_IPO, prehashed=True) < p_ipo]
-        v_ipo = val[r_ipo] * np.exp(ecfg.ipo_uplift_mean + ecfg.ipo_uplift_sigma * draws.normal(keys[r_ipo], step, SLOT_IPO_UPLIFT))
+        v_ipo = val[r_ipo] * np.exp(
+            ecfg.ipo_uplift_mean + ecfg.ipo_uplift_sigma * draws.normal(keys[r_ipo], step, SLOT_IPO_UPLIFT)
+        )
         acq_ok = pop["employees"] >= ecfg.acquisition_min_employees
         acq_ok[r_ipo] = False
         cand = np.flatnonzero(acq_ok)
         p_acq = 1.0 - np.exp(-ecfg.acquisition_rate * m.levers.value("acquisition_multiple") * DT)
         r_acq = cand[draws.uniform(pop["hkey"][cand], step, SLOT_ACQ, prehashed=True) < p_acq]
         base = np.maximum(val[r_acq], ecfg.acquisition_revenue_multiple * rev[r_acq])
-        v_acq = base * np.exp(ecfg.acquisition_price_mean + ecfg.acquisition_price_sigma * draws.normal(keys[r_acq], step, SLOT_ACQ_PRICE))
+        v_acq = base * np.exp(
+            ecfg.acquisition_price_mean + ecfg.acquisition_price_sigma * draws.normal(keys[r_acq], step, SLOT_ACQ_PRICE)
+        )
         out["ipo"] = (r_ipo, v_ipo)
         out["acquired"] = (r_acq, v_acq)
         return out

@@ -78,7 +78,11 @@ class FundCycle:
         # newcomers
         while True:
             size = vcfg.fund_size_mcny * float(np.exp(vcfg.fund_size_sigma * rng.standard_normal()))
-            size = min(size, max(newcomer_budget, 0.0)) if newcomer_budget < size and newcomer_budget > 0.2 * vcfg.fund_size_mcny else size
+            size = (
+                min(size, max(newcomer_budget, 0.0))
+                if newcomer_budget < size and newcomer_budget > 0.2 * vcfg.fund_size_mcny
+                else size
+            )
             if size > newcomer_budget or size <= 0:
                 break
             newcomer_budget -= size

@@ -77,7 +77,11 @@ class CapitalMarket:
             vintage = m.current_step - int(rng.uniform(0, eco.vc.investment_period_years * 12))
             focus = "early" if rng.random() < eco.vc.early_stage_share else "late"
             self.funds.new_fund(
-                vintage, manager_id=self.funds.new_manager_id(), size=size, focus=focus, prefs=self.funds.initial_prefs(rng)
+                vintage,
+                manager_id=self.funds.new_manager_id(),
+                size=size,
+                focus=focus,
+                prefs=self.funds.initial_prefs(rng),
             )
         n = scaled_count(eco.guidance.count, s)
         for i in range(n):
@@ -200,7 +204,9 @@ class CapitalMarket:
             return out
         open_ = np.flatnonzero(lots["status"] == LOT_OPEN)
         if open_.size:
-            out += np.bincount(lots["investor"][open_], weights=self._marked_value(open_), minlength=len(self.investors))
+            out += np.bincount(
+                lots["investor"][open_], weights=self._marked_value(open_), minlength=len(self.investors)
+            )
         unr = np.flatnonzero(lots["status"] == LOT_UNREALIZED)
         if unr.size:
             out += np.bincount(lots["investor"][unr], weights=lots["residual"][unr], minlength=len(self.investors))

@@ -199,7 +199,11 @@ class EquityRounds:
         m = self.model
         fcfg = m.cfg.ecosystem.funding
         draws = m.draws["finance"]
-        bar = np.asarray(fcfg.screening_bar)[app.rnd] - fcfg.heat_bar_elasticity * np.log(app.heat) + self.screening_shift(app.track, app.rows)
+        bar = (
+            np.asarray(fcfg.screening_bar)[app.rnd]
+            - fcfg.heat_bar_elasticity * np.log(app.heat)
+            + self.screening_shift(app.track, app.rows)
+        )
         passed = draws.uniform(app.key, step, SLOT_PASS) < logistic(fcfg.screening_slope * (app.signal - bar))
         self.round_stats["attempts"] += np.bincount(app.rnd, minlength=EQUITY_ROUNDS)
         self.round_stats["passed"] += np.bincount(app.rnd[passed], minlength=EQUITY_ROUNDS)
@@ -319,7 +323,9 @@ class EquityRounds:
         led = np.bincount(app.lead, weights=app.lead_amount, minlength=len(investors))
         avail = {int(i): max(0.0, investors[int(i)].available_followon(step) - led[int(i)]) for i in uniq}
         demand = np.bincount(np.searchsorted(uniq, prev[j]), weights=want, minlength=uniq.size)
-        ratio = np.array([min(1.0, avail[int(i)] / dmd) if dmd > 0 else 0.0 for i, dmd in zip(uniq, demand, strict=True)])
+        ratio = np.array(
+            [min(1.0, avail[int(i)] / dmd) if dmd > 0 else 0.0 for i, dmd in zip(uniq, demand, strict=True)]
+        )
         got = want * ratio[np.searchsorted(uniq, prev[j])]
         keep = got > 1e-9
         inv = np.full(n_deals, -1, dtype=np.int64)
@@ -368,7 +374,12 @@ class EquityRounds:
         market = self.market
         n_deals = app.rows.size
         live = (parts.investor >= 0) & (parts.amount > 0)
-        inv_all, amt_all, partner_all, deal_idx = parts.investor[live], parts.amount[live], parts.partner[live], parts.deal[live]
+        inv_all, amt_all, partner_all, deal_idx = (
+            parts.investor[live],
+            parts.amount[live],
+            parts.partner[live],
+            parts.deal[live],
+        )
         rows, pre = app.rows, app.pre
         raised = np.bincount(deal_idx, weights=amt_all, minlength=n_deals)
         post = pre + raised

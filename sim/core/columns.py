@@ -42,7 +42,8 @@ class Columns:
         self.growth = float(growth)
         self.capacity = max(int(capacity), 1)
         self.data: dict[str, np.ndarray] = {
-            name: np.full((self.capacity, *shape), fill, dtype=dtype) for name, (dtype, shape, fill) in self.spec.items()
+            name: np.full((self.capacity, *shape), fill, dtype=dtype)
+            for name, (dtype, shape, fill) in self.spec.items()
         }
 
     # ---- access --------------------------------------------------------------------------

@@ -29,6 +29,8 @@ class CashLedger:
 
     def net_inflow(self) -> float:
         """Cash that flowed into the firms, net of what flowed out."""
-        flowed = self.founder_cash + self.equity_in + self.loans_in + self.grants_in + self.operating - self.debt_service
+        flowed = (
+            self.founder_cash + self.equity_in + self.loans_in + self.grants_in + self.operating - self.debt_service
+        )
         flowed -= self.public_repayments
         return flowed

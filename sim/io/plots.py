@@ -221,7 +221,16 @@ def _plot_funnel(ts: pd.DataFrame | None, summary: dict[str, Any], cjk: bool) ->
             ax2.bar_label(bars, labels=[f"{v:,}" for v in vals], fontsize=6, padding=2, rotation=90)
     for y, months in per_year["months"].items():
         if months < 12:
-            ax2.text(y + 0.5, 0.98, f"{months} months", transform=ax2.get_xaxis_transform(), ha="center", va="top", fontsize=8, color="0.4")
+            ax2.text(
+                y + 0.5,
+                0.98,
+                f"{months} months",
+                transform=ax2.get_xaxis_transform(),
+                ha="center",
+                va="top",
+                fontsize=8,
+                color="0.4",
+            )
     ax2.set_ylabel("firms per calendar year\n(count)")
     ax2.set_title("New gazelles and new unicorns per year", fontsize=11, loc="left")
     ax2.margins(y=0.15)
@@ -260,14 +269,16 @@ def _plot_size_distribution(fy: pd.DataFrame | None, summary: dict[str, Any]) ->
         x_plot, ccdf_plot = x[keep], ccdf[keep]
     else:
         x_plot, ccdf_plot = x, ccdf
-    ax.loglog(x_plot, ccdf_plot, ls="none", marker="o", ms=3, alpha=0.6, color="#4C72B0", label=f"live firms (n = {n:,})")
+    ax.loglog(x_plot, ccdf_plot, ls="none", marker="o", ms=3, alpha=0.6, color="#4C72B0", label="live firms (n = "
+                                                                                                f"{n:,})")
     fit = hill_tail_exponent(x)
     if fit is not None:
         xs = np.geomspace(fit["threshold"], x[-1], 50)
         ys = (fit["k"] / n) * (xs / fit["threshold"]) ** (-fit["alpha"])
         ax.loglog(
             xs, ys, color="#C44E52", lw=2, ls="--",
-            label=f"Hill tail exponent α = {fit['alpha']:.2f} ± {fit['se']:.2f}\n(top 10 %: k = {fit['k']}, x ≥ {fit['threshold']:,.3g})",
+            label=f"Hill tail exponent α = {fit['alpha']:.2f} ± {fit['se']:.2f}\n(top 10 %: k = {fit['k']}, x ≥ "
+                  f"{fit['threshold']:,.3g})",
         )
     else:
         ax.plot([], [], " ", label=f"too few firms to fit the tail (n = {n})")
@@ -323,7 +334,11 @@ def _plot_unicorns_by_track(
     ax.set_yticks(y, df["label"])
     ax.set_xlabel("firms that ever became unicorns (count)")
     ax.set_ylabel("track (founding track of the firm)")
-    shown = f"top {len(df)} of {n_tracks} tracks" if n_tracks > len(df) else f"{n_tracks} track{'s' if n_tracks > 1 else ''}"
+    shown = (
+        f"top {len(df)} of {n_tracks} tracks"
+        if n_tracks > len(df)
+        else f"{n_tracks} track{'s' if n_tracks > 1 else ''}"
+    )
     fig.suptitle(f"Firms that were ever unicorns, by track ({shown}; {int(counts.sum()):,} firms)", fontsize=12)
     ax.margins(x=0.12)
     ax.grid(True, axis="x", alpha=0.3)
@@ -376,7 +391,12 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any], 
         fig = _new_figure(9, 4, summary)
         ax = fig.subplots()
         fig.suptitle("Track genealogy", fontsize=12)
-        _note(ax, "No track was created, split, fused or merged in this run." if tracks is not None else "tracks.parquet is missing.")
+        _note(
+            ax,
+            "No track was created, split, fused or merged in this run."
+            if tracks is not None
+            else "tracks.parquet is missing.",
+        )
         return fig
     info = tracks.set_index("track_id")
     involved = set(created["track_id"])
@@ -385,7 +405,9 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any], 
     merged = tracks[tracks["end_kind"].fillna("") == "merged"]
     involved.update(merged["track_id"].astype(int))
     involved.update(int(x) for x in merged["merged_into"].dropna())
-    order = sorted(involved, key=lambda t: (DIRECTIONS.index(info.loc[t, "direction"]), int(info.loc[t, "born_step"]), t))
+    order = sorted(
+        involved, key=lambda t: (DIRECTIONS.index(info.loc[t, "direction"]), int(info.loc[t, "born_step"]), t)
+    )
     ypos = {t: i for i, t in enumerate(order)}
     start = _start_year(None, summary) or 0
 
@@ -401,7 +423,13 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any], 
         end = row["ended_step"]
         x1 = x_of(int(end)) if pd.notna(end) else x_of(12 * int(summary.get("years", 0) or 0))
         color = _DIRECTION_COLORS.get(row["direction"], "0.6")
-        ax.plot([born, x1], [ypos[t], ypos[t]], color=color, lw=2.2 if row["level"] == "main" else 1.2, solid_capstyle="butt")
+        ax.plot(
+            [born, x1],
+            [ypos[t], ypos[t]],
+            color=color,
+            lw=2.2 if row["level"] == "main" else 1.2,
+            solid_capstyle="butt",
+        )
         label = str(row["name"] if cjk else row["name_en"])
         ax.text(born - 0.05, ypos[t], label, ha="right", va="center", fontsize=6)
     for _, row in created.iterrows():
@@ -410,8 +438,12 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any], 
         for p in row["parent_ids"]:
             p = int(p)
             if p in ypos:
-                ax.annotate("", xy=(born, ypos[t]), xytext=(born, ypos[p]),
-                            arrowprops=dict(arrowstyle="->", color=_MECHANISM_COLORS.get(row["created_by"], "0.5"), lw=0.8))
+                ax.annotate(
+                    "",
+                    xy=(born, ypos[t]),
+                    xytext=(born, ypos[p]),
+                    arrowprops=dict(arrowstyle="->", color=_MECHANISM_COLORS.get(row["created_by"], "0.5"), lw=0.8),
+                )
     for _, row in merged.iterrows():
         t, into = int(row["track_id"]), row["merged_into"]
         if pd.notna(into) and int(into) in ypos:
@@ -420,7 +452,10 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any], 
                         arrowprops=dict(arrowstyle="->", color="0.3", lw=0.8, ls=":"))
     handles = [Patch(color=c, label=m) for m, c in _MECHANISM_COLORS.items()]
     handles.append(Patch(color="0.3", label="merged into (consolidation)"))
-    handles += [Patch(color=_DIRECTION_COLORS[d], label=f"{d} {DIRECTION_EN[d]}" if cjk else DIRECTION_EN[d]) for d in DIRECTIONS]
+    handles += [
+        Patch(color=_DIRECTION_COLORS[d], label=f"{d} {DIRECTION_EN[d]}" if cjk else DIRECTION_EN[d])
+        for d in DIRECTIONS
+    ]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False,
               title="arrows: mechanism; lines: direction", title_fontsize=8)
     ax.set_yticks([])

@@ -179,11 +179,25 @@ _TABLES = [
             _C("active_tracks", I32, "tracks", "Tracks that have not ended."),
             _C("breakthroughs", I32, "events/month", "Research breakthroughs during the step."),
             *(
-                _C(f"{lvl}_tracks_{DIRECTION_EN[d]}", I32, "tracks", f"Active {lvl} tracks ({'主赛道' if lvl == 'main' else '新赛道'}) in direction {d} ({DIRECTION_EN[d]}).")
+                _C(
+                    f"{lvl}_tracks_{DIRECTION_EN[d]}",
+                    I32,
+                    "tracks",
+                    f"Active {lvl} tracks "
+                    f"({'主赛道' if lvl == 'main' else '新赛道'}) in direction {d} ({DIRECTION_EN[d]}).",
+                )
                 for d in DIRECTIONS
                 for lvl in LEVELS
             ),
-            *(_C(f"tracks_{st}", I32, "tracks", f"Tracks in lifecycle state {st}{' (active tracks only)' if st != 'ended' else ' (cumulative)'}.") for st in LIFECYCLE),
+            *(
+                _C(
+                    f"tracks_{st}",
+                    I32,
+                    "tracks",
+                    f"Tracks in lifecycle state {st}{' (active tracks only)' if st != 'ended' else ' (cumulative)'}.",
+                )
+                for st in LIFECYCLE
+            ),
         ),
     ),
     TableSchema(
@@ -196,7 +210,14 @@ _TABLES = [
             _C("origin", STR, "", "Founding channel.", choices=ORIGINS),
             _C("track_id", I32, "", "Track the firm was founded into (tracks.track_id)."),
             _C("end_step", I32, _STEP, "Step the firm left the population; null if alive at the end.", nullable=True),
-            _C("end_kind", STR, "", "How the firm left; null if alive at the end.", nullable=True, choices=FIRM_END_KINDS),
+            _C(
+                "end_kind",
+                STR,
+                "",
+                "How the firm left; null if alive at the end.",
+                nullable=True,
+                choices=FIRM_END_KINDS,
+            ),
             _C("gazelle_step", I32, _STEP, "First step as a gazelle; null if never.", nullable=True),
             _C("unicorn_step", I32, _STEP, "First step as a unicorn; null if never.", nullable=True),
             _C("total_raised", F64, "mcny", "Equity and loans raised over the firm's life."),
@@ -260,8 +281,20 @@ _TABLES = [
             _C("invested", F64, "mcny", "Total money put in (equity or loan principal)."),
             _C("proceeds", F64, "mcny", "Money received back (exit proceeds, repayments, interest)."),
             _C("residual_value", F64, "mcny", "Value of what is still held at the end of the run."),
-            _C("status", STR, "", "realized: exited or repaid; written_off: firm failed; unrealized: still held.", choices=POSITION_STATUS),
-            _C("multiple", F64, "x", "(proceeds + residual_value) / invested; NaN if nothing was invested.", nullable=True),
+            _C(
+                "status",
+                STR,
+                "",
+                "realized: exited or repaid; written_off: firm failed; unrealized: still held.",
+                choices=POSITION_STATUS,
+            ),
+            _C(
+                "multiple",
+                F64,
+                "x",
+                "(proceeds + residual_value) / invested; NaN if nothing was invested.",
+                nullable=True,
+            ),
         ),
     ),
     TableSchema(
@@ -273,13 +306,31 @@ _TABLES = [
             _C("key", STR, "", "Short ASCII key (e.g. new_retail)."),
             _C("name", STR, "", "Chinese name (e.g. 新零售)."),
             _C("name_en", STR, "", "English name."),
-            _C("direction", STR, "", "Direction (方向): " + ", ".join(f"{d} {DIRECTION_EN[d]}" for d in DIRECTIONS) + ".", choices=DIRECTIONS),
+            _C(
+                "direction",
+                STR,
+                "",
+                "Direction (方向): " + ", ".join(f"{d} {DIRECTION_EN[d]}" for d in DIRECTIONS) + ".",
+                choices=DIRECTIONS,
+            ),
             _C("level", STR, "", "main (主赛道) or new (新赛道).", choices=LEVELS),
-            _C("parent_ids", pa.list_(pa.int32()), "", "Tracks this one derives from (one parent for a new track or a fission, two or more for a fusion; empty for main tracks)."),
+            _C(
+                "parent_ids",
+                pa.list_(pa.int32()),
+                "",
+                "Tracks this one derives from (one parent for a new track or a "
+                "fission, two or more for a fusion; empty for main tracks).",
+            ),
             _C("born_step", I32, _STEP, "Step the track appeared (the first warm-up step for initial tracks)."),
             _C("formed_step", I32, _STEP, "Step the track became formed (investable); null if never.", nullable=True),
             _C("ended_step", I32, _STEP, "Step the track ended; null if still active.", nullable=True),
-            _C("end_kind", STR, "", "How the track ended: merged (absorbed by merged_into in a consolidation); null if still active.", nullable=True),
+            _C(
+                "end_kind",
+                STR,
+                "",
+                "How the track ended: merged (absorbed by merged_into in a consolidation); null if still active.",
+                nullable=True,
+            ),
             _C("merged_into", I32, "", "Track that absorbed this one; null if none.", nullable=True),
             _C("created_by", STR, "", "Mechanism that created the track.", choices=CREATED_BY),
             _C("state", STR, "", "Lifecycle state at the end of the run.", choices=LIFECYCLE),
@@ -290,7 +341,8 @@ _TABLES = [
     ),
     TableSchema(
         "track_transitions",
-        "Every lifecycle transition of every track (latent → emerging → formed → explosive → mature → consolidating → ended), and level promotions.",
+        "Every lifecycle transition of every track (latent → emerging → formed → explosive → mature → consolidating → "
+        "ended), and level promotions.",
         "one per transition, in order; steps include the warm-up",
         (
             _C("track_id", I32, "", "Track (tracks.track_id)."),
@@ -307,7 +359,13 @@ _TABLES = [
             _C("investor_id", I32, "", "Investor identifier (deals.investor_id, positions.investor_id)."),
             _C("kind", STR, "", "Kind of investor.", choices=INVESTOR_KINDS),
             _C("name", STR, "", "Display name."),
-            _C("vintage_year", I16, "year", "Year the fund started investing (VC and guidance funds); null for angels and banks.", nullable=True),
+            _C(
+                "vintage_year",
+                I16,
+                "year",
+                "Year the fund started investing (VC and guidance funds); null for angels and banks.",
+                nullable=True,
+            ),
             _C("size", F64, "mcny", "Fund size, lending capacity or angel wealth available for investing."),
             _C("committed", F64, "mcny", "Capital committed by LPs (equal to size for angels and banks)."),
             _C("invested", F64, "mcny", "Total money put into firms."),
@@ -323,8 +381,19 @@ _TABLES = [
             _C("policy", STR, "", "Policy name (the key under policy in the configuration; summary.json policies)."),
             _C("kind", STR, "", "Kind of intervention (docs/policies.md)."),
             _C("year", I16, "year", "Calendar year."),
-            _C("spent", F64, "mcny/yr", "Public money the policy spent in the year (grants, fund capital, tax expenditure, ...); sums to timeseries.public_spending."),
-            _C("received", F64, "mcny/yr", "Public money that came back through the policy (royalties, capped fund proceeds)."),
+            _C(
+                "spent",
+                F64,
+                "mcny/yr",
+                "Public money the policy spent in the year (grants, fund capital, tax "
+                "expenditure, ...); sums to timeseries.public_spending.",
+            ),
+            _C(
+                "received",
+                F64,
+                "mcny/yr",
+                "Public money that came back through the policy (royalties, capped fund proceeds).",
+            ),
             _C("firms_supported", I32, "firms", "Firms that entered the policy's programme in the year."),
         ),
         optional=True,
@@ -346,8 +415,10 @@ SUMMARY_KEYS: dict[str, str] = {
     "phase_seconds": "wall-clock seconds spent per model phase",
     "totals": "headline totals of the run (births, new gazelles, new unicorns, money invested, ...)",
     "config": "the fully resolved configuration of the run",
-    "policies": "the run's policy interventions with every parameter (sim.policies.base.Policy.to_dict; empty list for the baseline)",
-    "policy_accounts": "per policy: public money spent and received over the run (mcny) and programme figures (firms supported, ...)",
+    "policies": "the run's policy interventions with every parameter (sim.policies.base.Policy.to_dict; empty list for "
+                "the baseline)",
+    "policy_accounts": "per policy: public money spent and received over the run (mcny) and programme figures (firms "
+                       "supported, ...)",
 }
 
 
@@ -372,7 +443,9 @@ def _column_array(col: Column, series: pd.Series, table: str) -> pa.Array:
         series = series.astype(object).where(series.notna(), None)
     try:
         if pa.types.is_list(col.type):
-            values = [None if v is None or (isinstance(v, float) and math.isnan(v)) else [int(x) for x in v] for v in series]
+            values = [
+                None if v is None or (isinstance(v, float) and math.isnan(v)) else [int(x) for x in v] for v in series
+            ]
             arr = pa.array(values, type=col.type)
         else:
             arr = pa.array(series, from_pandas=True)
@@ -495,7 +568,8 @@ A run writes one directory (Hydra's run directory, or the `outdir` given to
 | file | what |
 | --- | --- |
 @FILES@
-| `funnel.png`, `size_distribution.png`, `unicorns_by_track.png` | standard plots (if `output.plots=true`), made from the files above by `sim.io.plots.make_plots` |
+| `funnel.png`, `size_distribution.png`, `unicorns_by_track.png` | standard plots (if `output.plots=true`), \
+made from the files above by `sim.io.plots.make_plots` |
 
 ## Conventions
 
@@ -577,7 +651,8 @@ def _md(text: str) -> str:
 def render_doc() -> str:
     """The Markdown of docs/outputs.md, generated from :data:`TABLE_SCHEMAS`."""
     files = "\n".join(
-        f"| `{t.name}.parquet` | {_md(t.doc)}{(' Optional (' + (t.when or '`output.' + t.name + '`') + ').') if t.optional else ''} |"
+        f"| `{t.name}.parquet` | "
+        f"{_md(t.doc)}{(' Optional (' + (t.when or '`output.' + t.name + '`') + ').') if t.optional else ''} |"
         for t in TABLE_SCHEMAS.values()
     )
     files = "| `summary.json` | run metadata and totals; `finished` says whether the run completed |\n" + files
@@ -587,7 +662,9 @@ def render_doc() -> str:
     for t in TABLE_SCHEMAS.values():
         out.append(f"\n## {t.name}.parquet\n\n{t.doc} Rows: {t.rows}.\n")
         if t.optional:
-            out.append(f"\nOptional: {t.when}.\n" if t.when else f"\nOptional: not written when `output.{t.name}=false`.\n")
+            out.append(
+                f"\nOptional: {t.when}.\n" if t.when else f"\nOptional: not written when `output.{t.name}=false`.\n"
+            )
         out.append("\n| column | type | unit | meaning |\n| --- | --- | --- | --- |\n")
         for c in t.columns:
             doc = c.doc

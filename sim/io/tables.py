@@ -180,7 +180,9 @@ def positions_table(model) -> pd.DataFrame:
 def investors_table(model) -> pd.DataFrame:
     rows = []
     for a in model.market.investors:
-        vintage = getattr(a, "vintage_step", getattr(a, "start_step", model.current_step - model.end_step - model.warmup_steps))
+        vintage = getattr(
+            a, "vintage_step", getattr(a, "start_step", model.current_step - model.end_step - model.warmup_steps)
+        )
         rows.append(
             {
                 "investor_id": a.unique_id,

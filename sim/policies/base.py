@@ -100,14 +100,20 @@ class Policy:
     #: Where the policy's defaults come from (the seed reports), for docs/policies.md.
     source: ClassVar[str] = ""
     name: str = P("policy", 'Policy name: the key under policy in the configuration (conf/policy/<name>.yaml).', '')
-    start_year: int = P(0, 'First calendar year in force; 0 = the first observed year. Policies act in the observed window only.', 'year')
+    start_year: int = P(0, 'First calendar year in force; 0 = the first observed year. Policies act in the observed '
+                           'window only.', 'year')
     end_year: int = P(9999, 'Last calendar year in force (inclusive).', 'year')
-    budget_mcny_per_year: float = P(0.0, "Yearly budget; spending stops when it (or the government's budget) is used up.", 'mcny/yr at scale 1')
-    target_tracks: list[str] = P([], 'Tracks the policy acts on (and tracks derived from them); empty with empty target_directions = all tracks.', 'track keys')
-    target_directions: list[str] = P([], 'Directions (商业 民生 社会 数字 产业 科技) whose tracks the policy acts on.', 'directions')
+    budget_mcny_per_year: float = P(0.0, "Yearly budget; spending stops when it (or the government's budget) is used "
+                                         "up.", 'mcny/yr at scale 1')
+    target_tracks: list[str] = P([], 'Tracks the policy acts on (and tracks derived from them); empty with empty '
+                                     'target_directions = all tracks.', 'track keys')
+    target_directions: list[str] = P([], 'Directions (商业 民生 社会 数字 产业 科技) whose tracks the policy acts '
+                                         'on.', 'directions')
     target_stages: list[str] = P([], 'Firm stages the policy acts on (startup, gazelle, unicorn); empty = all.', '')
-    target_origins: list[str] = P([], 'Founding channels the policy acts on (independent, spinoff, alumni); empty = all.', '')
-    patience_years: float = P(0.0, 'Support for a targeted track with no new gazelle or unicorn within this many years of its start is withdrawn; 0 = never.', 'years')
+    target_origins: list[str] = P([], 'Founding channels the policy acts on (independent, spinoff, alumni); empty = '
+                                      'all.', '')
+    patience_years: float = P(0.0, 'Support for a targeted track with no new gazelle or unicorn within this many years '
+                                   'of its start is withdrawn; 0 = never.', 'years')
     description: str = P("", 'Free text shown in the outputs and the comparison report.', '')
 
     def __post_init__(self):

@@ -42,10 +42,13 @@ class GuidanceFundPolicy(Policy):
     name: str = "guidance_fund"
     budget_mcny_per_year: float = 1000.0
     target_directions: list[str] = field(default_factory=lambda: ["科技", "产业", "数字"])
-    fund_size_mcny: float = P(5000.0, 'Capital the government commits to the new guidance fund, paid in over paid_in_years.', 'mcny at scale 1')
+    fund_size_mcny: float = P(5000.0, 'Capital the government commits to the new guidance fund, paid in over '
+                                      'paid_in_years.', 'mcny at scale 1')
     paid_in_years: float = P(5.0, 'Years over which the capital is paid in (one tranche each January).', 'years')
-    coinvest_ratio: float = P(0.5, "Guidance money per unit of VC money in a round in a mandated track, on top of the preset's guidance funds.", 'x')
-    return_cap: float = P(0.05, 'Yearly return the government keeps; proceeds above it go to the co-investing VC (让利).', '1/yr')
+    coinvest_ratio: float = P(0.5, "Guidance money per unit of VC money in a round in a mandated track, on top of the "
+                                   "preset's guidance funds.", 'x')
+    return_cap: float = P(0.05, 'Yearly return the government keeps; proceeds above it go to the co-investing VC '
+                                '(让利).', '1/yr')
     life_years: float = P(10.0, 'Investment life of the fund.', 'years')
 
     def validate(self) -> None:
@@ -125,8 +128,11 @@ class CreditRelaxation(Policy):
     budget_mcny_per_year: float = 300.0
     apply_multiplier: float = P(2.0, "Banks' monthly lending chance to an eligible firm, times this.", 'x')
     loan_size_multiplier: float = P(1.5, 'Loan size (a share of revenue), times this.', 'x')
-    interest_subsidy_share: float = P(0.5, "Share of the interest on targeted firms' bank loans the government pays.", 'share')
-    venture_debt_ratio: float = P(0.3, '投贷联动: bank loan per unit of a VC round (rounds A-C) to a firm without debt; 0 switches it off.', 'x')
+    interest_subsidy_share: float = P(0.5, "Share of the interest on targeted firms' bank loans the government "
+                                           "pays.", 'share')
+    venture_debt_ratio: float = P(
+        0.3, "投贷联动: bank loan per unit of a VC round (rounds A-C) to a firm without debt; 0 switches it off.", "x"
+    )
 
     def validate(self) -> None:
         super().validate()
@@ -210,13 +216,15 @@ class ExitChannels(Policy):
     kind: ClassVar[str] = "exit_channels"
     target: ClassVar[str] = "exits by IPO and acquisition (timeseries exits_ipo, exits_acquired)"
     source: ClassVar[str] = (
-        "STAR Market with registration (seeds/002_a935e4fe392ee53f.txt:233-237; 172/417 registrations effective, :1137-1139); "
+        "STAR Market with registration (seeds/002_a935e4fe392ee53f.txt:233-237; 172/417 registrations effective, "
+        ":1137-1139); "
         "open M&A and IPOs, more exit room for early money (seeds/001_52e3b34853073898.txt:43-44)"
     )
     name: str = "exit_channels"
     budget_mcny_per_year: float = 0.0
     target_directions: list[str] = field(default_factory=lambda: ["科技", "产业"])
-    listing_relief: float = P(0.6, 'Listing revenue and valuation thresholds cut by this share in the targeted tracks (STAR-market-like route).', 'share')
+    listing_relief: float = P(0.6, 'Listing revenue and valuation thresholds cut by this share in the targeted tracks '
+                                   '(STAR-market-like route).', 'share')
     ipo_rate_multiplier: float = P(1.5, 'Yearly IPO hazard of an eligible firm, times this (registration system).', 'x')
     acquisition_multiplier: float = P(1.3, 'Yearly acquisition hazard, times this (M&A openness).', 'x')
 
@@ -243,13 +251,20 @@ class LongTermCapital(Policy):
     drawn by tax incentives, and funds live longer."""
 
     kind: ClassVar[str] = "long_term_capital"
-    target: ClassVar[str] = "capital committed to new VC funds (investors.committed of VC funds raised under the policy)"
-    source: ClassVar[str] = "insurance and pension money into tech equity with tax incentives (seeds/001_52e3b34853073898.txt:45); VC across cycles (:29)"
+    target: ClassVar[str] = (
+        "capital committed to new VC funds (investors.committed of VC funds raised under the policy)"
+    )
+    source: ClassVar[str] = (
+        "insurance and pension money into tech equity with tax incentives (seeds/001_52e3b34853073898.txt:45); VC "
+        "across cycles (:29)"
+    )
     name: str = "long_term_capital"
     budget_mcny_per_year: float = 300.0
-    extra_commitment_share: float = P(0.25, 'Insurance and pension money raises yearly LP commitments to VC by this share.', 'share')
+    extra_commitment_share: float = P(0.25, 'Insurance and pension money raises yearly LP commitments to VC by this '
+                                            'share.', 'share')
     fund_life_multiplier: float = P(1.5, 'Life of VC funds raised while the policy is in force, times this.', 'x')
-    tax_incentive_rate: float = P(0.02, 'Tax expenditure per unit of extra commitments (public spending); when the budget is short, commitments rise less.', 'share')
+    tax_incentive_rate: float = P(0.02, 'Tax expenditure per unit of extra commitments (public spending); when the '
+                                        'budget is short, commitments rise less.', 'share')
 
     def validate(self) -> None:
         super().validate()

@@ -36,18 +36,25 @@ class StateIncubator(Policy):
 
     kind: ClassVar[str] = "state_incubator"
     target: ClassVar[str] = "survival of the incubated firms (against the same firms without the programme)"
-    source: ClassVar[str] = "入孵企业创业成功率50%, 3% of revenue plus interest on success, nothing on failure (seeds/004_04d71fc19d7d077d.txt:1010-1018)"
+    source: ClassVar[str] = (
+        "入孵企业创业成功率50%, 3% of revenue plus interest on success, nothing on failure "
+        "(seeds/004_04d71fc19d7d077d.txt:1010-1018)"
+    )
     name: str = "state_incubator"
     budget_mcny_per_year: float = 600.0
     target_directions: list[str] = field(default_factory=lambda: ["科技", "产业"])
-    capacity_per_year: float = P(300.0, "New firms admitted per year (selected from the previous month's founders).", 'firms/yr at scale 1')
+    capacity_per_year: float = P(300.0, "New firms admitted per year (selected from the previous month's "
+                                        "founders).", 'firms/yr at scale 1')
     grant_mcny: float = P(2.0, 'Grant per admitted firm, paid on admission.', 'mcny')
     incubation_years: float = P(2.0, 'Length of incubation; success or failure is judged at its end.', 'years')
     closure_relief: float = P(0.5, 'Closure hazard times (1 - relief) during incubation (space, services).', 'share')
     growth_support: float = P(0.1, 'Extra log revenue growth during incubation (mentoring, networks).', '1/yr')
-    selection_noise: float = P(1.0, "Error of the incubator's view of a founding team's quality (it admits the best it sees).", 'sd')
-    success_revenue_mcny: float = P(1.0, 'Success: alive at the end of incubation with at least this revenue, or with equity raised.', 'mcny/yr')
-    royalty_rate: float = P(0.03, 'After success the firm pays back this share of its revenue until the grant plus interest is repaid; after failure nothing.', 'share of revenue')
+    selection_noise: float = P(1.0, "Error of the incubator's view of a founding team's quality (it admits the best it "
+                                    "sees).", 'sd')
+    success_revenue_mcny: float = P(1.0, 'Success: alive at the end of incubation with at least this revenue, or with '
+                                         'equity raised.', 'mcny/yr')
+    royalty_rate: float = P(0.03, 'After success the firm pays back this share of its revenue until the grant plus '
+                                  'interest is repaid; after failure nothing.', 'share of revenue')
     repayment_interest: float = P(0.03, 'Interest on the grant owed after success.', '1/yr')
 
     def validate(self) -> None:
@@ -115,7 +122,9 @@ class StateIncubator(Policy):
             ok[alive] = (pop["revenue"][r[alive]] >= self.success_revenue_mcny) | (pop["rounds"][r[alive]] > 0)
             idx = np.flatnonzero(ending)
             self.status[idx] = np.where(ok, 1, 2)
-            self.due[idx] = np.where(ok, self.granted[idx] * (1.0 + self.repayment_interest) ** self.incubation_years, 0.0)
+            self.due[idx] = np.where(
+                ok, self.granted[idx] * (1.0 + self.repayment_interest) ** self.incubation_years, 0.0
+            )
         # incubating firms that died failed
         dead = (self.status == 0) & (rows < 0)
         self.status[dead] = 2
@@ -159,14 +168,19 @@ class RDGrants(Policy):
 
     kind: ClassVar[str] = "rd_grants"
     target: ClassVar[str] = "jobs in the granted firms (against the same firms without the programme)"
-    source: ClassVar[str] = "OCS 磁子计划 Magneton: 66% of R&D, < US$0.76M, 2 years (seeds/004_04d71fc19d7d077d.txt:1086-1098); 磁石 Magnet 66%/80%, 3-5 years (:1031-1084)"
+    source: ClassVar[str] = (
+        "OCS 磁子计划 Magneton: 66% of R&D, < US$0.76M, 2 years (seeds/004_04d71fc19d7d077d.txt:1086-1098); 磁石 "
+        "Magnet 66%/80%, 3-5 years (:1031-1084)"
+    )
     name: str = "rd_grants"
     budget_mcny_per_year: float = 500.0
-    capacity_per_year: float = P(400.0, 'New grantees per year (the best applicants the programme sees).', 'firms/yr at scale 1')
+    capacity_per_year: float = P(400.0, 'New grantees per year (the best applicants the programme '
+                                        'sees).', 'firms/yr at scale 1')
     grant_share: float = P(0.66, "Share of the firm's R&D spending the grant covers.", 'share')
     cap_mcny: float = P(5.32, 'Most a firm can receive over its grant (US$0.76M at 7 CNY/USD).', 'mcny')
     duration_years: float = P(2.0, 'Length of a grant.', 'years')
-    rd_share_of_wages: float = P(0.5, 'R&D spending as a share of the wage bill (assumed; the model has no R&D account).', 'share')
+    rd_share_of_wages: float = P(0.5, 'R&D spending as a share of the wage bill (assumed; the model has no R&D '
+                                      'account).', 'share')
     min_employees: float = P(3.0, 'Applicants need at least this headcount.', 'employees')
     min_tech_intensity: float = P(0.5, 'Only firms in tracks at least this research-intensive apply.', '0-1')
     selection_noise: float = P(0.8, "Error of the programme's view of an applicant's quality.", 'sd')
@@ -194,7 +208,11 @@ class RDGrants(Policy):
         k = self.monthly_slots(model, self.capacity_per_year)
         if k > 0 and pop.n:
             tech = model.tracks["tech_intensity"]
-            ok = self.eligible(model) & (pop["employees"] >= self.min_employees) & (tech[pop["track"]] >= self.min_tech_intensity)
+            ok = (
+                self.eligible(model)
+                & (pop["employees"] >= self.min_employees)
+                & (tech[pop["track"]] >= self.min_tech_intensity)
+            )
             rows = np.flatnonzero(ok)
             if self.ids.size:
                 rows = rows[~np.isin(pop["id"][rows], self.ids)]
@@ -233,15 +251,20 @@ class ProofOfConcept(Policy):
 
     kind: ClassVar[str] = "proof_of_concept"
     target: ClassVar[str] = "survival of the supported spin-offs (against the same firms without the programme)"
-    source: ClassVar[str] = "M14 death valley, 概念验证/中试基地 (seeds/001_52e3b34853073898.txt:39, :42); Israel pre-seed 趋势基金 (seeds/004_04d71fc19d7d077d.txt:1004-1010)"
+    source: ClassVar[str] = (
+        "M14 death valley, 概念验证/中试基地 (seeds/001_52e3b34853073898.txt:39, :42); Israel pre-seed 趋势基金 "
+        "(seeds/004_04d71fc19d7d077d.txt:1004-1010)"
+    )
     name: str = "proof_of_concept"
     budget_mcny_per_year: float = 300.0
     target_origins: list[str] = field(default_factory=lambda: ["spinoff"])
-    capacity_per_year: float = P(500.0, "Spin-offs taken onto the proof-of-concept and pilot bases per year (from the previous month's founders).", 'firms/yr at scale 1')
+    capacity_per_year: float = P(500.0, "Spin-offs taken onto the proof-of-concept and pilot bases per year (from the "
+                                        "previous month's founders).", 'firms/yr at scale 1')
     poc_grant_mcny: float = P(0.5, 'Proof-of-concept grant per firm.', 'mcny')
     pilot_years: float = P(2.0, 'Time on the pilot base.', 'years')
     closure_relief: float = P(0.4, 'Closure hazard times (1 - relief) on the pilot base.', 'share')
-    growth_support: float = P(0.25, 'Extra log revenue growth on the pilot base: from sample (样品) to product (商品).', '1/yr')
+    growth_support: float = P(0.25, 'Extra log revenue growth on the pilot base: from sample (样品) to product '
+                                    '(商品).', '1/yr')
 
     def validate(self) -> None:
         super().validate()
@@ -280,25 +303,39 @@ class StageCultivation(Policy):
     kind: ClassVar[str] = "stage_cultivation"
     target: ClassVar[str] = "money raised by the cultivated firms (against the same firms without the programme)"
     source: ClassVar[str] = (
-        "gazelle/unicorn cultivation absent in Shenzhen HTZ; subsidies 申请困难、补助周期冗长 (seeds/004_04d71fc19d7d077d.txt:664-674); "
-        "Xi'an 10+10+N listing cultivation (seeds/002_a935e4fe392ee53f.txt:3455-3471); potential unicorns (report-figures.md §9)"
+        "gazelle/unicorn cultivation absent in Shenzhen HTZ; subsidies 申请困难、补助周期冗长 "
+        "(seeds/004_04d71fc19d7d077d.txt:664-674); "
+        "Xi'an 10+10+N listing cultivation (seeds/002_a935e4fe392ee53f.txt:3455-3471); potential unicorns "
+        "(report-figures.md §9)"
     )
     name: str = "stage_cultivation"
     budget_mcny_per_year: float = 400.0
     target_stages: list[str] = field(default_factory=lambda: ["gazelle", "unicorn"])  # unicorn: potential unicorns
     gazelle_grant_mcny: float = P(0.3, 'Grant per new gazelle (瞪羚计划).', 'mcny')
-    potential_unicorn_valuation_mcny: float = P(350.0, 'Valuation from which a firm counts as a potential unicorn (US$50M, the local 潜在独角兽 floor).', 'mcny')
+    potential_unicorn_valuation_mcny: float = P(350.0, 'Valuation from which a firm counts as a potential unicorn '
+                                                       '(US$50M, the local 潜在独角兽 floor).', 'mcny')
     potential_unicorn_max_age_years: float = P(9.0, 'Potential unicorns are at most this old.', 'years')
     potential_unicorn_grant_mcny: float = P(1.0, 'Grant per potential unicorn.', 'mcny')
-    screen_relief: float = P(0.3, "A place on the government's list lowers investors' screening bar by this much.", 'sd')
+    screen_relief: float = P(0.3, "A place on the government's list lowers investors' screening bar by this "
+                                  "much.", 'sd')
     support_years: float = P(2.0, 'Time on the list.', 'years')
-    payment_lag_months: int = P(6, 'Grants are paid this long after enrolment, to firms still alive (补助周期冗长).', 'months')
+    payment_lag_months: int = P(6, 'Grants are paid this long after enrolment, to firms still alive '
+                                   '(补助周期冗长).', 'months')
 
     def validate(self) -> None:
         super().validate()
         check_range(self.name, "gazelle_grant_mcny", self.gazelle_grant_mcny, ge=0, unit="mcny")
-        check_range(self.name, "potential_unicorn_valuation_mcny", self.potential_unicorn_valuation_mcny, gt=0, unit="mcny")
-        check_range(self.name, "potential_unicorn_max_age_years", self.potential_unicorn_max_age_years, gt=0, le=30, unit="years")
+        check_range(
+            self.name, "potential_unicorn_valuation_mcny", self.potential_unicorn_valuation_mcny, gt=0, unit="mcny"
+        )
+        check_range(
+            self.name,
+            "potential_unicorn_max_age_years",
+            self.potential_unicorn_max_age_years,
+            gt=0,
+            le=30,
+            unit="years",
+        )
         check_range(self.name, "potential_unicorn_grant_mcny", self.potential_unicorn_grant_mcny, ge=0, unit="mcny")
         check_range(self.name, "screen_relief", self.screen_relief, ge=0, le=5, unit="sd")
         check_range(self.name, "support_years", self.support_years, gt=0, le=10, unit="years")
@@ -350,7 +387,9 @@ class StageCultivation(Policy):
                 ids = pop["id"][rows]
                 self.enrolled = np.concatenate([self.enrolled, ids])
                 self.queue_ids = np.concatenate([self.queue_ids, ids])
-                self.queue_step = np.concatenate([self.queue_step, np.full(rows.size, step + self.payment_lag_months, dtype=np.int64)])
+                self.queue_step = np.concatenate(
+                    [self.queue_step, np.full(rows.size, step + self.payment_lag_months, dtype=np.int64)]
+                )
                 self.queue_amount = np.concatenate([self.queue_amount, amt])
                 self.support.add(model, rows, step + int(round(12 * self.support_years)), screen=-self.screen_relief)
                 self.note_supported(model, rows)
@@ -373,7 +412,11 @@ class StageCultivation(Policy):
                 drop = np.concatenate([drop, pay[order[fits]]])
             keep = np.ones(self.queue_ids.size, dtype=bool)
             keep[drop] = False
-            self.queue_ids, self.queue_step, self.queue_amount = self.queue_ids[keep], self.queue_step[keep], self.queue_amount[keep]
+            self.queue_ids, self.queue_step, self.queue_amount = (
+                self.queue_ids[keep],
+                self.queue_step[keep],
+                self.queue_amount[keep],
+            )
 
     def stats(self) -> dict:
         return {"firms_supported": int(self.enrolled.size), "granted_mcny": self.paid,
@@ -401,8 +444,13 @@ class EntrySubsidy(Policy):
     target_origins: list[str] = field(default_factory=lambda: ["independent"])
     subsidy_mcny: float = P(0.02, 'Subsidy per new firm (registration, first rent).', 'mcny')
     capacity_per_year: float = P(50_000.0, 'Subsidised new firms per year (first come).', 'firms/yr at scale 1')
-    entry_response: float = P(0.1, 'Births rise by this share when every new firm is subsidised (times the share covered; assumed).', 'share')
-    registration_boost: float = P(0.05, 'Births rise by this share from easier registration (一室多照, 工位注册制); no public cost (assumed).', 'share')
+    entry_response: float = P(0.1, 'Births rise by this share when every new firm is subsidised (times the share '
+                                   'covered; assumed).', 'share')
+    registration_boost: float = P(
+        0.05,
+        "Births rise by this share from easier registration (一室多照, 工位注册制); no public cost (assumed).",
+        "share",
+    )
 
     def validate(self) -> None:
         super().validate()
@@ -419,7 +467,11 @@ class EntrySubsidy(Policy):
         m = model
         fcfg = m.cfg.ecosystem.firms
         origins = self.target_origins or list(ORIGINS)
-        shares = {"independent": 1.0 - fcfg.alumni_share - fcfg.spinoff_share, "spinoff": fcfg.spinoff_share, "alumni": fcfg.alumni_share}
+        shares = {
+            "independent": 1.0 - fcfg.alumni_share - fcfg.spinoff_share,
+            "spinoff": fcfg.spinoff_share,
+            "alumni": fcfg.alumni_share,
+        }
         expected = fcfg.births_per_year * sum(shares[o] for o in origins)
         coverage = min(1.0, self.capacity_per_year / expected) if expected > 0 else 0.0
         factor = (1.0 + self.entry_response * coverage) * (1.0 + self.registration_boost)

@@ -37,24 +37,30 @@ class TalentProgramme(Policy):
     kind: ClassVar[str] = "talent_programme"
     target: ClassVar[str] = "firm births (timeseries births)"
     source: ClassVar[str] = (
-        "杭州 5050计划: up to 500万元 startup funding, rent for <= 500 m2, loan interest (seeds/004_04d71fc19d7d077d.txt:1667-1673); "
+        "杭州 5050计划: up to 500万元 startup funding, rent for <= 500 m2, loan interest "
+        "(seeds/004_04d71fc19d7d077d.txt:1667-1673); "
         "student founders: fees subsidised, <= 50 m2 rent-free for 2 years (:1673-1677)"
     )
     name: str = "talent_programme"
     budget_mcny_per_year: float = 700.0
     target_directions: list[str] = field(default_factory=lambda: ["科技", "数字", "产业"])  # returnees' tracks
-    returnee_firms_per_year: float = P(60.0, 'Returnee high-tech founders recruited per year (new firms of their own).', 'firms/yr at scale 1')
+    returnee_firms_per_year: float = P(60.0, 'Returnee high-tech founders recruited per year (new firms of their '
+                                             'own).', 'firms/yr at scale 1')
     returnee_grant_mcny: float = P(5.0, 'Startup funding per returnee firm (the 5050 ceiling of 500万元).', 'mcny')
-    returnee_rent_mcny_per_year: float = P(0.3, 'Rent support of a returnee firm (up to 500 m2; assumed 50 CNY/m2/month).', 'mcny/yr')
+    returnee_rent_mcny_per_year: float = P(0.3, 'Rent support of a returnee firm (up to 500 m2; assumed 50 '
+                                                'CNY/m2/month).', 'mcny/yr')
     returnee_support_years: float = P(2.0, 'Years of rent support.', 'years')
     returnee_quality_shift: float = P(0.5, 'Mean quality of returnee teams above independent founders (assumed).', 'sd')
     student_share: float = P(0.1, 'Share of independent founders who are students.', 'share')
-    student_entry_response: float = P(0.2, 'Founding by students rises by this share with the subsidies (assumed).', 'share')
-    student_subsidy_mcny: float = P(0.03, 'Per student firm: registration fees and 50 m2 rent-free for 2 years (paid at founding).', 'mcny')
+    student_entry_response: float = P(0.2, 'Founding by students rises by this share with the subsidies '
+                                           '(assumed).', 'share')
+    student_subsidy_mcny: float = P(0.03, 'Per student firm: registration fees and 50 m2 rent-free for 2 years (paid '
+                                          'at founding).', 'mcny')
 
     def validate(self) -> None:
         super().validate()
-        check_range(self.name, "returnee_firms_per_year", self.returnee_firms_per_year, ge=0, unit="firms/yr at scale 1")
+        check_range(self.name, "returnee_firms_per_year", self.returnee_firms_per_year, ge=0, unit="firms/yr at scale "
+                                                                                                   "1")
         check_range(self.name, "returnee_grant_mcny", self.returnee_grant_mcny, ge=0, unit="mcny")
         check_range(self.name, "returnee_rent_mcny_per_year", self.returnee_rent_mcny_per_year, ge=0, unit="mcny/yr")
         check_range(self.name, "returnee_support_years", self.returnee_support_years, ge=0, le=10, unit="years")
@@ -83,7 +89,9 @@ class TalentProgramme(Policy):
         if self.student_share > 0 and self.student_subsidy_mcny > 0:
             rows = self.new_firms(m)
             # independent founders of the model's own founding channel (not this programme's returnees)
-            rows = rows[(pop["origin"][rows] == INDEPENDENT) & ((pop["key"][rows] >> np.uint64(24)) & np.uint64(0xFF) == 0)]
+            rows = rows[
+                (pop["origin"][rows] == INDEPENDENT) & ((pop["key"][rows] >> np.uint64(24)) & np.uint64(0xFF) == 0)
+            ]
             u = self.draws(m).uniform(pop["key"][rows], step, SLOT_STUDENT)
             rows = rows[u < self.student_share]
             got = self.grant(m, government, rows, self.student_subsidy_mcny)
@@ -137,11 +145,13 @@ class TechTransferReform(Policy):
     target: ClassVar[str] = "spin-off births (timeseries births_spinoff)"
     source: ClassVar[str] = (
         "researchers who found firms lose honours and promotion (seeds/001_52e3b34853073898.txt:31); "
-        "黄金十二条 equity income tax in instalments (seeds/004_04d71fc19d7d077d.txt:1645-1659); tech-transfer brokers (:527-531)"
+        "黄金十二条 equity income tax in instalments (seeds/004_04d71fc19d7d077d.txt:1645-1659); tech-transfer brokers "
+        "(:527-531)"
     )
     name: str = "tech_transfer_reform"
     budget_mcny_per_year: float = 300.0
-    spinoff_multiplier: float = P(1.5, 'Spin-off births, times this (researchers keep rank and equity when they found firms).', 'x')
+    spinoff_multiplier: float = P(1.5, 'Spin-off births, times this (researchers keep rank and equity when they found '
+                                       'firms).', 'x')
     transfer_grant_mcny: float = P(0.05, 'Technology-transfer services per new spin-off (brokers, licensing).', 'mcny')
 
     def validate(self) -> None:

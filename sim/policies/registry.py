@@ -86,7 +86,8 @@ def policy_from_dict(d: Mapping) -> Policy:
         hint = difflib.get_close_matches(str(kind), sorted(REGISTRY), n=1)
         extra = f" Did you mean {hint[0]!r}?" if hint else ""
         raise ConfigError(
-            f"policy.{d.get('name', kind)}.kind={kind!r} is not a policy kind.{extra} Allowed kinds: {', '.join(sorted(REGISTRY))}."
+            f"policy.{d.get('name', kind)}.kind={kind!r} is not a policy kind.{extra} Allowed kinds: "
+            f"{', '.join(sorted(REGISTRY))}."
         )
     klass = REGISTRY[kind]
     names = [f.name for f in dataclasses.fields(klass)]

@@ -37,18 +37,24 @@ class SceneOpening(Policy):
     kind: ClassVar[str] = "scene_opening"
     target: ClassVar[str] = "revenue of the firms that took a scene on (against the same firms without the programme)"
     source: ClassVar[str] = (
-        "福田 AI 场景需求清单: 16 needs, 3 months of free venue, data, a test report (seeds/000_7c3d64ef66a46d97.txt:417-429); "
+        "福田 AI 场景需求清单: 16 needs, 3 months of free venue, data, a test report "
+        "(seeds/000_7c3d64ef66a46d97.txt:417-429); "
         "M11 场景赋能—企业聚集—赛道爆发 (seeds/003_05603e1a4834c126.txt:65-71)"
     )
     name: str = "scene_opening"
     budget_mcny_per_year: float = 100.0
-    scenes_per_year: float = P(16.0, 'Scenes opened per year (at least one a year at any scale); each is tied to one track.', 'scenes/yr at scale 1')
-    capacity: int = P(5, 'Firms that take one scene on (揭榜): the best the government sees in the track.', 'firms per scene')
+    scenes_per_year: float = P(16.0, 'Scenes opened per year (at least one a year at any scale); each is tied to one '
+                                     'track.', 'scenes/yr at scale 1')
+    capacity: int = P(5, 'Firms that take one scene on (揭榜): the best the government sees in the '
+                         'track.', 'firms per scene')
     duration_months: int = P(12, 'How long a scene is open and its firms supported.', 'months')
-    cost_per_scene_mcny: float = P(5.0, 'Public cost of a scene: venue, data, testing, first procurement.', 'mcny at scale 1')
+    cost_per_scene_mcny: float = P(5.0, 'Public cost of a scene: venue, data, testing, first '
+                                        'procurement.', 'mcny at scale 1')
     growth_support: float = P(0.4, "Extra log revenue growth of the scene's firms (a first customer).", '1/yr')
-    screen_relief: float = P(0.3, "The scene's test report lowers investors' screening bar for its firms by this much.", 'sd')
-    entry_bonus: float = P(1.2, "Founders' entry weight of a track with an open scene, times this (场景赋能—企业聚集).", 'x')
+    screen_relief: float = P(0.3, "The scene's test report lowers investors' screening bar for its firms by this "
+                                  "much.", 'sd')
+    entry_bonus: float = P(1.2, "Founders' entry weight of a track with an open scene, times this "
+                                "(场景赋能—企业聚集).", 'x')
     min_age_months: int = P(6, 'Firms must be at least this old to take a scene on.', 'months')
     selection_noise: float = P(0.8, "Error of the government's view of the applicants' quality.", 'sd')
 
@@ -90,7 +96,9 @@ class SceneOpening(Policy):
             rows = rows[self.eligible(model, rows)]
             if busy.size:
                 rows = rows[~np.isin(pop["id"][rows], busy)]
-            rows = self.select_best(model, rows, self.capacity, self.selection_noise, extra=np.clip(pop["growth_12m"][rows], -2, 3))
+            rows = self.select_best(
+                model, rows, self.capacity, self.selection_noise, extra=np.clip(pop["growth_12m"][rows], -2, 3)
+            )
             end = step + self.duration_months
             self.support.add(model, rows, end, growth=self.growth_support, screen=-self.screen_relief)
             self.note_supported(model, rows)
@@ -135,7 +143,9 @@ class TrackCultivation(Policy):
         super().validate()
         positive_factor(self, "entry_bonus", self.entry_bonus)
         check_range(self.name, "growth_bonus", self.growth_bonus, ge=-1, le=1, unit="1/yr")
-        check_range(self.name, "young_firm_grant_mcny_per_year", self.young_firm_grant_mcny_per_year, ge=0, unit="mcny/yr")
+        check_range(
+            self.name, "young_firm_grant_mcny_per_year", self.young_firm_grant_mcny_per_year, ge=0, unit="mcny/yr"
+        )
         check_range(self.name, "young_age_years", self.young_age_years, gt=0, le=10, unit="years")
 
     def step(self, model, government) -> None:
@@ -158,7 +168,14 @@ class TrackCultivation(Policy):
 # 13. Sanctions or decoupling shock (脱钩断链) and targeted support (精准支持)
 # --------------------------------------------------------------------------------------------
 
-EXPOSED_TRACKS = ["edge_ai_chips", "artificial_intelligence", "power_batteries", "new_energy_storage", "biochips", "smart_hardware"]
+EXPOSED_TRACKS = [
+    "edge_ai_chips",
+    "artificial_intelligence",
+    "power_batteries",
+    "new_energy_storage",
+    "biochips",
+    "smart_hardware",
+]
 
 
 @dataclass
@@ -171,14 +188,17 @@ class SanctionsShock(Policy):
     target: ClassVar[str] = "revenue of firms in the exposed tracks (lower under the shock, less so with support)"
     source: ClassVar[str] = (
         "M19 缺芯少魂, high-end optical chips < 10% localised (seeds/004_04d71fc19d7d077d.txt:9-21, :632-640); "
-        "sanctions on lithium batteries (seeds/001_52e3b34853073898.txt:32-33); substitute parts and targeted support (:50)"
+        "sanctions on lithium batteries (seeds/001_52e3b34853073898.txt:32-33); substitute parts and targeted support "
+        "(:50)"
     )
     name: str = "sanctions_shock"
     budget_mcny_per_year: float = 0.0
     target_tracks: list[str] = field(default_factory=lambda: list(EXPOSED_TRACKS))
-    shock_growth: float = P(-0.3, "Extra log revenue growth of the exposed tracks' firms (negative: lost parts and markets).", '1/yr')
+    shock_growth: float = P(-0.3, "Extra log revenue growth of the exposed tracks' firms (negative: lost parts and "
+                                  "markets).", '1/yr')
     shock_screen: float = P(0.3, "Investors' screening bar in exposed tracks rises by this much.", 'sd')
-    support_capacity_per_year: float = P(0.0, 'Targeted support (精准支持): exposed firms supported per year; 0 = the shock alone.', 'firms/yr at scale 1')
+    support_capacity_per_year: float = P(0.0, 'Targeted support (精准支持): exposed firms supported per year; 0 = the '
+                                              'shock alone.', 'firms/yr at scale 1')
     support_grant_mcny: float = P(0.5, 'Grant per supported firm.', 'mcny')
     support_closure_relief: float = P(0.3, 'Closure hazard of a supported firm times (1 - relief).', 'share')
     support_growth: float = P(0.15, 'Growth given back to a supported firm (substitute parts coordination).', '1/yr')
@@ -188,13 +208,15 @@ class SanctionsShock(Policy):
         super().validate()
         check_range(self.name, "shock_growth", self.shock_growth, ge=-3, le=0, unit="1/yr")
         check_range(self.name, "shock_screen", self.shock_screen, ge=0, le=5, unit="sd")
-        check_range(self.name, "support_capacity_per_year", self.support_capacity_per_year, ge=0, unit="firms/yr at scale 1")
+        check_range(self.name, "support_capacity_per_year", self.support_capacity_per_year, ge=0, unit="firms/yr at "
+                                                                                                       "scale 1")
         check_range(self.name, "support_grant_mcny", self.support_grant_mcny, ge=0, unit="mcny")
         check_range(self.name, "support_closure_relief", self.support_closure_relief, ge=0, lt=1, unit="share")
         check_range(self.name, "support_growth", self.support_growth, ge=0, le=3, unit="1/yr")
         check_range(self.name, "support_years", self.support_years, gt=0, le=10, unit="years")
         if not self.targeted():
-            raise ConfigError(f"policy.{self.name}: a sanctions shock needs exposed target_tracks or target_directions.")
+            raise ConfigError(f"policy.{self.name}: a sanctions shock needs exposed target_tracks or "
+                              "target_directions.")
 
     def check_combination(self, policies) -> None:
         for p in policies:
@@ -203,7 +225,8 @@ class SanctionsShock(Policy):
             if set(p.target_tracks) & set(self.target_tracks) or set(p.target_directions) & set(self.target_directions):
                 raise ConfigError(
                     f"policies {self.name} and {p.name} both put a sanctions shock on the same tracks; apply the "
-                    f"shock once (a configuration with support_capacity_per_year > 0, like targeted_support, includes it)."
+                    "shock once (a configuration with support_capacity_per_year > 0, like targeted_support, includes "
+                    "it)."
                 )
 
     def step(self, model, government) -> None:

@@ -178,7 +178,12 @@ class TrackDynamics:
         recent_g *= decay
         recent_u *= decay
         state = tr["state"]
-        formed, maturity, growth_now, last_unicorn = tr["formed_step"], tr["maturity"], tr["growth_now"], tr["last_unicorn_step"]
+        formed, maturity, growth_now, last_unicorn = (
+            tr["formed_step"],
+            tr["maturity"],
+            tr["growth_now"],
+            tr["last_unicorn_step"],
+        )
         g_thr, u_thr = self._emerging_threshold(), self._explosive_threshold()
         quiet = 12.0 * self.cfg.quiet_years
         for t in np.flatnonzero(tr["active"]):
@@ -213,7 +218,9 @@ class TrackDynamics:
             name = f"{tr.name[a]}+{tr.name[b]}"
             name_en = f"{tr.name_en[a]} x {tr.name_en[b]}"
         else:
-            tag = {"fission": ("裂变", "spin-off"), "breakthrough": ("突破", "breakthrough")}.get(mechanism, (mechanism, mechanism))
+            tag = {"fission": ("裂变", "spin-off"), "breakthrough": ("突破", "breakthrough")}.get(
+                mechanism, (mechanism, mechanism)
+            )
             key = f"{tr.key[p0]}~{mechanism}{n_children + 1}"
             name = f"{tr.name[p0]}·{tag[0]}{n_children + 1}"
             name_en = f"{tr.name_en[p0]}: {tag[1]} {n_children + 1}"
@@ -282,8 +289,13 @@ class TrackDynamics:
         market = share * tr["market"][parent]
         tr["market"][parent] -= market
         child = self._new_child(
-            (parent,), "fission", step, market=market, state="emerging",
-            growth=max(tr["growth"][parent], self.cfg.new_track_growth), maturity=max(0.1, 0.5 * tr["maturity"][parent]),
+            (parent,),
+            "fission",
+            step,
+            market=market,
+            state="emerging",
+            growth=max(tr["growth"][parent], self.cfg.new_track_growth),
+            maturity=max(0.1, 0.5 * tr["maturity"][parent]),
         )
         pop = self.model.population
         rows = np.flatnonzero(pop["track"] == parent)

@@ -2,9 +2,10 @@
 
 Tracks are few (about a hundred, growing to a few hundred), so the registry keeps them as
 columns (:class:`sim.core.columns.Columns`: ``tracks["market"]``) for the hot path (entry
-weights, crowding, market growth) plus Python lists for names and genealogy. Tracks are only ever appended, never removed: an ended track
-keeps its row with ``active`` false, so a ``track_id`` is stable for the whole run and can
-be used as an index everywhere (firm columns, deals, outputs).
+weights, crowding, market growth) plus Python lists for names and genealogy. Tracks are only
+ever appended, never removed: an ended track keeps its row with ``active`` false, so a
+``track_id`` is stable for the whole run and can be used as an index everywhere (firm columns,
+deals, outputs).
 
 Everything that changes the track *system* goes through :meth:`TrackRegistry.add_track` and
 :meth:`TrackRegistry.end_track`, which record the mechanism and the step, so the genealogy in
@@ -43,7 +44,16 @@ _FLOAT_COLS = (
     "attention_money",  # money raised in the track this month (sim.tracks.attention)
     "attention_firms",  # new gazelles (1) and unicorns (2) in the track this month, likewise
 )
-_INT_COLS = ("born_step", "formed_step", "ended_step", "unicorns_ever", "gazelles_ever", "state", "merged_into", "last_unicorn_step")
+_INT_COLS = (
+    "born_step",
+    "formed_step",
+    "ended_step",
+    "unicorns_ever",
+    "gazelles_ever",
+    "state",
+    "merged_into",
+    "last_unicorn_step",
+)
 _BOOL_COLS = ("general_purpose", "active")
 COLUMNS: dict[str, tuple] = {
     **{c: (np.float64, 0.0) for c in _FLOAT_COLS},
