@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def __getattr__(name: str):
     if name == "load_config":
-        from sim.compose import load_config
+        from sim.compose import load_config  # noqa: PLC0415  (keeps `import sim` light: Hydra loads on first use)
 
         return load_config
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -336,7 +336,7 @@ def check_overrides(
     overrides = list(overrides)
     parsed = _parse(overrides)
     plain, sweeps = [], []
-    for text, o in zip(overrides, parsed):
+    for text, o in zip(overrides, parsed, strict=False):
         if o.is_sweep_override() and not _is_hydra_key(o.key_or_group):
             if not multirun:
                 raise ConfigError(

@@ -13,15 +13,21 @@ capacity); intensive quantities (rates, shares, multiples) are left alone.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import functools
 import math
 import numbers
+import re
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from sim.core.errors import ConfigError
 from sim.core.vocabulary import DIRECTIONS, LIFECYCLE
@@ -59,8 +65,6 @@ def P(default: Any, doc: str, unit: str = "", ge=None, gt=None, le=None, lt=None
 
 
 def _copy(value):
-    import copy
-
     return copy.deepcopy(value)
 
 
@@ -420,8 +424,6 @@ def iter_fields(cls=Config, prefix: str = ""):
 
 
 def _resolve_type(cls, f):
-    import typing
-
     hints = typing.get_type_hints(cls)
     return hints[f.name]
 
@@ -502,8 +504,6 @@ def _type_ok(value, tp) -> bool:
     if typing.get_origin(tp) is list:
         return isinstance(value, (list, tuple))
     if typing.get_origin(tp) is dict:
-        from collections.abc import Mapping
-
         return isinstance(value, Mapping)
     if dataclasses.is_dataclass(tp):
         return isinstance(value, tp)
@@ -518,7 +518,7 @@ def _check_type(key: str, value, tp) -> None:
         )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _hints_cached(cls):
     hints = typing.get_type_hints(cls)
     return tuple((f, hints[f.name]) for f in dataclasses.fields(cls))
@@ -608,11 +608,6 @@ def to_config(cfg) -> Config:
     """Turn a composed DictConfig (or a Config) into a validated :class:`Config` instance."""
     if isinstance(cfg, Config):
         return validate(cfg)
-    from collections.abc import Mapping
-
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
     if not (OmegaConf.is_dict(cfg) or isinstance(cfg, Mapping)):
         raise ConfigError(
             f"A configuration must be a sim.config.Config, a mapping of keys or an OmegaConf DictConfig, "
@@ -656,8 +651,6 @@ def describe_omegaconf_error(exc) -> str:
 
 def _leaf_type(key: str):
     """Type of the schema field at a dotted key (``a.b[0].c`` allowed), or None if there is none."""
-    import re
-
     parent, _, name = re.sub(r"\[\d*\]$", "", key).rpartition(".")
     if name not in allowed_keys(parent):
         return None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS, LIFECYCLE
 from sim.io.schema import TABLE_SCHEMAS, empty_frame, pandas_dtypes
 
 START_YEAR = 2015
@@ -221,7 +222,6 @@ def make_fake_results(
     # ---- timeseries, derived from firms and deals
     ts = []
     flows = deals.groupby(["step", "investor_kind"])["amount"].sum()
-    from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS, LIFECYCLE
 
     def _track_counts(step):
         tb = tracks["born_step"].to_numpy()

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.config import Config, ConfigError
+from sim import docs, load_config
+from sim.config import Config, ConfigError, iter_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["scale=0.002", "years=1", "ecosystem.warmup_years=0", "output.plots=false"]
@@ -145,8 +146,6 @@ def test_help_lists_the_configuration(tmp_path):
 
 
 def test_load_config_gives_the_schema_defaults():
-    from sim import load_config
-
     cfg = load_config()
     assert isinstance(cfg, Config)
     assert cfg.ecosystem.note, "the preset records where its numbers come from"
@@ -159,8 +158,6 @@ def test_load_config_gives_the_schema_defaults():
 
 
 def test_load_config_applies_overrides_like_the_command_line():
-    from sim import load_config
-
     cfg = load_config(
         ["years=3", "ecosystem.firms.closure_hazard=0.1", "stages.gazelle_definition=eu10", "hydra.run.dir=x"]
     )
@@ -185,8 +182,6 @@ def test_importing_sim_stays_light():
 
 
 def test_generated_files_are_up_to_date():
-    from sim import docs
-
     reference = ROOT / "docs" / "configuration.md"
     assert reference.read_text(encoding="utf-8") == docs.render(), (
         "docs/configuration.md is out of date with sim/config.py; regenerate it with: python -m sim.docs"
@@ -198,9 +193,6 @@ def test_generated_files_are_up_to_date():
 
 
 def test_reference_lists_every_key():
-    from sim import docs
-    from sim.config import iter_fields
-
     text = docs.render()
     missing = [key for key, _, group in iter_fields(Config) if group is None and f"| `{key}` |" not in text]
     assert not missing

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import pickle
 import shutil
 import signal
 import subprocess
@@ -27,17 +28,18 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from omegaconf import OmegaConf
 
 import sim.io.files as files
+import sim.tracks.registry as tracks
 from sim.config import Config, ConfigError
-from sim.limits import check_memory, estimate_memory_bytes, expected_firms, machine_memory_bytes
-from sim.model import EcosystemModel
 from sim.io.files import IncompleteResultsError, read_results, read_summary
 from sim.io.schema import TABLE_SCHEMAS, to_arrow
+from sim.limits import check_memory, estimate_memory_bytes, expected_firms, machine_memory_bytes
+from sim.model import EcosystemModel
+from sim.policies.base import Policy
 from sim.run import build_model, build_tables, run_simulation
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -253,8 +255,6 @@ def test_sigkill_while_writing_leaves_no_complete_looking_table(killed_writes, f
 
 
 def test_exception_during_the_run_leaves_the_directory_marked_unfinished(tmp_path, finished_run):
-    from sim.policies.base import Policy
-
     class Crash(Policy):
         kind = "test_crash"
 
@@ -493,7 +493,7 @@ def test_package_source_uses_no_pickle_eval_exec_or_unsafe_yaml():
     problems = []
     for path in package_files():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        where = lambda node: f"{path.relative_to(ROOT)}:{node.lineno}"  # noqa: E731
+        where = lambda node, path=path: f"{path.relative_to(ROOT)}:{node.lineno}"  # noqa: E731
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 problems += [
@@ -554,8 +554,6 @@ class _Marker:
 
 
 def test_a_parquet_file_with_a_pickled_extension_type_does_not_run_code(tmp_path, finished_run):
-    import pickle  # the test builds the malicious payload; the package never imports pickle
-
     out = earlier_run_in(tmp_path / "run", finished_run)
     marker = tmp_path / "pwned"
     table = pq.read_table(out / "firms.parquet")
@@ -573,20 +571,16 @@ def test_a_parquet_file_with_a_pickled_extension_type_does_not_run_code(tmp_path
 
 
 def test_yaml_with_python_tags_does_not_run_code(tmp_path, monkeypatch):
-    from omegaconf import OmegaConf
-
-    import sim.tracks.registry as tracks
-
     marker = tmp_path / "pwned"
     payload = f'!!python/object/apply:pathlib.Path.touch [!!python/object/apply:pathlib.Path ["{marker}"]]\n'
     evil = tmp_path / "evil.yaml"
     evil.write_text(f"seed: {payload}", encoding="utf-8")
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017  (any refusal will do; running the payload would not)
         OmegaConf.load(evil)  # how Hydra reads conf/ files
     (tmp_path / "tracks").mkdir()
     (tmp_path / "tracks" / "evil.yaml").write_text(f"tracks: {payload}", encoding="utf-8")
     monkeypatch.setattr(tracks, "CONF_DIR", tmp_path)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017  (any refusal will do; running the payload would not)
         tracks.load_track_system("evil")
     assert not marker.exists()
 
@@ -604,7 +598,6 @@ def test_summary_json_is_data_only(tmp_path):
 def test_cli_refuses_experimental_rerun_of_a_pickle(tmp_path):
     marker = tmp_path / "pwned"
     pickled = tmp_path / "config.pickle"
-    import pickle
 
     pickled.write_bytes(pickle.dumps(_Marker(marker)))
     proc = subprocess.run([sys.executable, "-m", "sim", "--experimental-rerun", str(pickled)],

@@ -10,8 +10,8 @@ import pytest
 
 from agents import Angel, Bank, Firm, GuidanceFund, VCFund
 from sim.config import Config
-from sim.model import PHASES, EcosystemModel
 from sim.io.schema import TABLE_SCHEMAS, to_arrow
+from sim.model import PHASES, EcosystemModel
 from sim.run import run_simulation
 
 

@@ -19,9 +19,11 @@ import pandas as pd
 import pytest
 
 from sim import load_config
+from sim.compare import OUTCOMES, compare_policies, outcomes_of, parse_arm
 from sim.config import Config, ConfigError
 from sim.core.vocabulary import ORIGINS
 from sim.policies.registry import CONFIGS, REGISTRY, configured_policy, policies_from_config, policy_from_dict
+from sim.policy_docs import main
 from sim.run import run_simulation
 
 SEED = 5
@@ -289,7 +291,7 @@ def test_a_short_budget_caps_spending_and_the_government_budget_caps_the_sum():
     res = run_simulation(cfg, progress=False, policies=[tight, grants])
     g = res.model.government
     assert tight.spent > 0
-    for year, (spent, _, _) in tight.accounts.items():
+    for spent, _, _ in tight.accounts.values():
         assert spent <= 100.0 * cfg.scale * (1 + 1e-9)
     yearly = res.tables["timeseries"].groupby("year")["public_spending"].sum()
     assert (yearly <= 700.0 * cfg.scale * (1 + 1e-9)).all()
@@ -362,8 +364,6 @@ def test_serialisation_round_trips_for_every_configuration():
 
 
 def test_conf_files_and_reference_follow_the_code():
-    from sim.policy_docs import main
-
     assert main(["--check"]) == 0
     assert sorted(p.stem for p in (ROOT / "conf" / "policy").glob("*.yaml")) == sorted(CONFIGS)
     for name in CONFIGS:  # Hydra composes each file into the same policy
@@ -427,10 +427,8 @@ def test_command_line_reports_a_bad_policy_on_one_line():
 
 
 def test_compare_policies_end_to_end(tmp_path):
-    from sim.compare import OUTCOMES, compare_policies, outcomes_of, parse_arm
-
     base_overrides = ["scale=0.01", "years=2", "ecosystem.warmup_years=1"]
-    comp = compare_policies(
+    compare_policies(
         base_overrides,
         ["entry_subsidy", "guidance_fund+scene_opening:guidance_fund.coinvest_ratio=1.0"],
         seeds=[3, 4],
@@ -460,7 +458,7 @@ def test_compare_policies_end_to_end(tmp_path):
         o.loc[o["arm"] == "entry_subsidy", "public_spending"].mean()
     )
     for what in ("gazelle", "unicorn"):
-        for arm, r in c.iterrows():
+        for _arm, r in c.iterrows():
             st = r[f"cost_per_{what}_status"]
             assert st in ("ok", "no_spending", "not_significant", "fewer", "too_few_seeds")
             assert np.isfinite(r[f"cost_per_{what}"]) == (st == "ok")

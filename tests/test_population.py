@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from sim.core.vocabulary import END_CODE, END_KINDS, NEVER, ORIGINS
 from agents.firms.population import LIVE_COLUMNS, RECORD_COLUMNS, FirmPopulation
 from sim.core.rng import birth_keys
+from sim.core.vocabulary import END_CODE, END_KINDS, NEVER, ORIGINS
 from sim.stages import HISTORY_YEARS
 
 KINDS = ("failed", "acquired", "ipo", "aged_out")

@@ -241,7 +241,7 @@ def stage_history(ch: pd.DataFrame) -> pd.DataFrame:
 def check_stage_changes(res) -> None:
     ch = res.tables["stage_changes"]
     firms = res.tables["firms"].set_index("firm_id")
-    pairs = set(zip(ch["from_stage"], ch["to_stage"]))
+    pairs = set(zip(ch["from_stage"], ch["to_stage"], strict=True))
     assert pairs <= set(ALLOWED), pairs - set(ALLOWED)
     december = ch["step"] % 12 == 11
     for (a, b), when in ALLOWED.items():
@@ -392,7 +392,7 @@ def test_invariants_hold_for_random_valid_configurations(data):
 def test_the_same_seed_reproduces_byte_identical_files(tmp_path_factory, data):
     cfg = draw_config(data)
     files = []
-    for attempt in range(2):
+    for _attempt in range(2):
         policies = [Spender(name="spender", budget_mcny_per_year=20.0, share=0.8)]
         res = run_simulation(dataclasses.replace(cfg), progress=False, policies=policies)
         out = tmp_path_factory.mktemp("repro")
@@ -423,7 +423,7 @@ def test_the_stage_rules_are_all_seen():
         cfg.stages.unicorn_max_age_years = 2.0  # ... which ends at age 2: unicorn -> gazelle/startup
         res = run_simulation(cfg, progress=False)
         ch = res.tables["stage_changes"]
-        seen |= set(zip(ch["from_stage"], ch["to_stage"]))
+        seen |= set(zip(ch["from_stage"], ch["to_stage"], strict=True))
         check_stage_changes(res)
         if seen >= set(ALLOWED):
             break

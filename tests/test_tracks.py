@@ -8,10 +8,9 @@ import pandas as pd
 import pytest
 
 from sim.config import Config
+from sim.core.vocabulary import EMERGING, LATENT, LIFECYCLE, NEVER
 from sim.model import EcosystemModel
-from sim.core.vocabulary import NEVER
 from sim.run import run_simulation
-from sim.core.vocabulary import CONSOLIDATING, EMERGING, FORMED, LATENT, LIFECYCLE
 from sim.track_stats import (
     derived_per_main,
     sector_spread,
@@ -212,7 +211,7 @@ def test_track_system_invariants(busy_run):
     for _, grp in tt[~tt["from_state"].str.startswith("level:")].groupby("track_id"):
         grp = grp.sort_values("step", kind="stable")
         assert (grp["from_state"].to_numpy()[1:] == grp["to_state"].to_numpy()[:-1]).all()
-        assert all(order[b] > order[a] for a, b in zip(grp["from_state"], grp["to_state"]))
+        assert all(order[b] > order[a] for a, b in zip(grp["from_state"], grp["to_state"], strict=True))
     # firms live only in active tracks
     firms = busy_run.tables["firms"]
     live_tracks = firms.loc[firms["end_kind"].isna(), "track_id"].unique()

@@ -69,7 +69,7 @@ class Streams:
             self._generators[name] = gen
         return gen
 
-    def keyed(self, name: str) -> "KeyedDraws":
+    def keyed(self, name: str) -> KeyedDraws:
         return KeyedDraws(self.seed, name)
 
 

@@ -68,7 +68,9 @@ _CJK_FAMILIES = (
 )
 
 _STAGE_COLORS = {"startups": "#4C72B0", "gazelles": "#DD8452", "unicorns": "#8172B3"}
-_DIRECTION_COLORS = dict(zip(DIRECTIONS, ("#4C72B0", "#55A868", "#C44E52", "#8172B3", "#CCB974", "#64B5CD")))
+_DIRECTION_COLORS = dict(
+    zip(DIRECTIONS, ("#4C72B0", "#55A868", "#C44E52", "#8172B3", "#CCB974", "#64B5CD"), strict=True)
+)
 
 
 @functools.lru_cache(maxsize=1)

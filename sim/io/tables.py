@@ -69,7 +69,6 @@ def firms_table(model) -> pd.DataFrame:
     pop.snapshot_records()
     n = pop.n_ever
     rec = {k: pop.records[k] for k in pop.records}
-    ended = rec["end_kind"] != 0
     end_kind = np.asarray(END_KINDS, dtype=object)[rec["end_kind"]]
     return pd.DataFrame(
         {

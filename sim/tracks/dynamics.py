@@ -401,7 +401,6 @@ class TrackDynamics:
 
     def promotion(self, step: int) -> None:
         tr = self.tracks
-        n = tr.n
         limit = self.cfg.promote_market_yi_cny * 100.0
         for t in np.flatnonzero(tr["active"] & np.isin(tr["state"], (FORMED, EXPLOSIVE))):
             if (tr.level[t] == "new" and tr.created_by[t] != "initial" and tr["market"][t] >= limit
@@ -412,7 +411,6 @@ class TrackDynamics:
     # ------------------------------------------------------------------ the yearly pass
     def update_coactivity(self) -> None:
         tr = self.tracks
-        n = tr.n
         activity = tr["heat"] * (tr["recent_gazelles"] + 3.0 * tr["recent_unicorns"]) / max(self.model.scale, 1e-9)
         tr["coactivity"] = 0.5 * tr["coactivity"] + 0.5 * activity
 
