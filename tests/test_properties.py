@@ -43,8 +43,8 @@ from sim.run import run_simulation
 
 STARTUP, GAZELLE, UNICORN = "startup", "gazelle", "unicorn"
 #: Stage changes the model can make, and when. Gazelle status is assessed once a year, at the
-#: December step (phase_year_end), so startup <-> gazelle changes happen only then; unicorn
-#: status is assessed every month (phase_stages: valuation, age, funding), so a firm can become
+#: December step (the year_end phase), so startup <-> gazelle changes happen only then; unicorn
+#: status is assessed every month (the stages phase: valuation, age, funding), so a firm can become
 #: a unicorn from either stage, and fall back to the stage its gazelle flag says, in any month.
 ALLOWED = {
     (STARTUP, GAZELLE): "december",

@@ -1,4 +1,4 @@
-"""Named streams, counter-based keyed draws and birth keys (sim/rng.py).
+"""Named streams, counter-based keyed draws and birth keys (sim/core/rng.py).
 
 Statistical checks use fixed seeds, so each is deterministic: it either always passes or always
 fails. Tolerances are 5 standard errors of the statistic (a correct generator lands outside

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from agents.firms import rules as firm_rules
+from agents.firms.rules import wage_bill
 from sim.config import P
 from sim.core.clock import DT
 from sim.core.errors import ConfigError
@@ -230,7 +230,7 @@ class RDGrants(Policy):
         if j.size == 0:
             return
         r = rows[j]
-        rd = self.rd_share_of_wages * firm_rules.wage_bill(pop["employees"][r], model.cfg.ecosystem.firms) * DT
+        rd = self.rd_share_of_wages * wage_bill(pop["employees"][r], model.cfg.ecosystem.firms) * DT
         want = np.minimum(self.grant_share * rd, self.cap_mcny - self.paid[j])
         got = self.grant(model, government, r, want)
         self.paid[j] += got
