@@ -125,7 +125,6 @@ class Lending:
     def repay(self, rows: np.ndarray) -> None:
         """Firms leaving the population repay their bank loans in full from their cash."""
         m = self.model
-        investors = self.market.investors
         pop = m.population
         debt = pop["debt"][rows]
         has = debt > 0
@@ -133,31 +132,30 @@ class Lending:
             return
         r = rows[has]
         d = debt[has]
-        b = pop["bank"][r]
         pop["cash"][r] -= d
         m.ledger.debt_service += float(d.sum())
-        tot = np.bincount(b, weights=d, minlength=len(investors))
-        for i in np.flatnonzero(tot > 0):
-            investors[i].collect(float(tot[i]), 0.0)
-        pop["debt"][r] = 0.0
-        pop["debt_payment"][r] = 0.0
-        pop["bank"][r] = -1
+        for bank, principal in self._close(r, d):
+            bank.collect(principal, 0.0)
 
     def write_off(self, rows: np.ndarray) -> None:
         """Failed firms: banks recover ``recovery_rate`` of what is outstanding."""
         m = self.model
-        investors = self.market.investors
         pop = m.population
         debt = pop["debt"][rows]
         has = debt > 0
         if not has.any():
             return
         rr = m.cfg.ecosystem.banks.recovery_rate
-        b = pop["bank"][rows][has]
-        d = debt[has]
-        tot = np.bincount(b, weights=d, minlength=len(investors))
-        for i in np.flatnonzero(tot > 0):
-            investors[i].write_off(float(tot[i]), float(tot[i] * rr))
-        pop["debt"][rows[has]] = 0.0
-        pop["debt_payment"][rows[has]] = 0.0
-        pop["bank"][rows[has]] = -1
+        for bank, principal in self._close(rows[has], debt[has]):
+            bank.write_off(principal, principal * rr)
+
+    def _close(self, rows: np.ndarray, debt: np.ndarray) -> list[tuple[Bank, float]]:
+        """Close the loans of the firms at ``rows`` (outstanding ``debt``); returns each bank
+        with the principal it had outstanding in them."""
+        investors = self.market.investors
+        pop = self.model.population
+        tot = np.bincount(pop["bank"][rows], weights=debt, minlength=len(investors))
+        pop["debt"][rows] = 0.0
+        pop["debt_payment"][rows] = 0.0
+        pop["bank"][rows] = -1
+        return [(investors[i], float(tot[i])) for i in np.flatnonzero(tot > 0)]

@@ -35,6 +35,11 @@ a run byte-identical to the baseline.
 targeted track that has produced no new gazelle or unicorn within that many years of the
 start of its support is withdrawn for good; 0 means support is never withdrawn.
 
+Money is in million CNY (mcny). Budgets and capacities (firms or scenes per year) are given at
+scale 1 and multiplied by ``scale``; grant sizes, shares and multipliers are per firm and are not
+scaled. The defaults come from the seed reports where they give a number (``source`` of each
+class); everything else is marked as assumed in ``docs/policies.md``.
+
 The fourteen kinds of policy live in the family modules :mod:`sim.policies.capital`,
 :mod:`sim.policies.firms`, :mod:`sim.policies.tracks` and :mod:`sim.policies.people`; they are
 listed in :data:`sim.policies.registry.REGISTRY` and configured from ``conf/policy/``.

@@ -2,10 +2,7 @@
 credit and equity (投贷联动), exit channels (a STAR-market-like listing route, M&A openness) and
 long-term capital (insurance and pension money as limited partners).
 
-Money is in million CNY (mcny). Budgets and capacities are given at scale 1 and multiplied by
-``scale``; grant sizes, shares and multipliers are per firm and are not scaled. The defaults
-come from the seed reports where they give a number (``source`` of each class); everything
-else is marked as assumed in ``docs/policies.md``.
+Money, scale and the sources of the defaults: :mod:`sim.policies.base`.
 """
 
 from __future__ import annotations

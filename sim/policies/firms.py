@@ -1,10 +1,7 @@
 """Policies on firms: a state incubator (孵化+资助), matched R&D grants, proof-of-concept and pilot
 bases (概念验证, 中试), stage-targeted cultivation of gazelles and unicorns, and entry subsidies.
 
-Money is in million CNY (mcny). Budgets and capacities are given at scale 1 and multiplied by
-``scale``; grant sizes, shares and multipliers are per firm and are not scaled. The defaults
-come from the seed reports where they give a number (``source`` of each class); everything
-else is marked as assumed in ``docs/policies.md``.
+Money, scale and the sources of the defaults: :mod:`sim.policies.base`.
 """
 
 from __future__ import annotations

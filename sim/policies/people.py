@@ -1,10 +1,7 @@
 """Policies on people: talent programmes (returnee founders, Hangzhou 5050; student founders) and
 the technology-transfer and researcher-evaluation reform (more research spin-offs).
 
-Money is in million CNY (mcny). Budgets and capacities are given at scale 1 and multiplied by
-``scale``; grant sizes, shares and multipliers are per firm and are not scaled. The defaults
-come from the seed reports where they give a number (``source`` of each class); everything
-else is marked as assumed in ``docs/policies.md``.
+Money, scale and the sources of the defaults: :mod:`sim.policies.base`.
 """
 
 from __future__ import annotations

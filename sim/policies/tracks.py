@@ -2,10 +2,7 @@
 patience horizon (local-government patience), and a sanctions or decoupling shock (脱钩断链) with
 targeted support (精准支持) as its mitigation.
 
-Money is in million CNY (mcny). Budgets and capacities are given at scale 1 and multiplied by
-``scale``; grant sizes, shares and multipliers are per firm and are not scaled. The defaults
-come from the seed reports where they give a number (``source`` of each class); everything
-else is marked as assumed in ``docs/policies.md``.
+Money, scale and the sources of the defaults: :mod:`sim.policies.base`.
 """
 
 from __future__ import annotations
