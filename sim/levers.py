@@ -144,11 +144,9 @@ class LeverContributions:
         """Set this policy's contribution to a model-wide lever (or a per-origin one for
         ``origin``) to ``value``."""
         lever = _lever(name)
+        how = {"track": "set_track", "origin": "an origin", "model": "no origin"}[lever.per]
         if lever.per == "track" or (lever.per == "origin") != (origin is not None):
-            raise ValueError(
-                f"lever {name!r} is per {lever.per}; set it with "
-                + ("set_track" if lever.per == "track" else "an origin" if lever.per == "origin" else "no origin")
-            )
+            raise ValueError(f"lever {name!r} is per {lever.per}; set it with {how}")
         old = self.scalar.get((name, origin), lever.neutral)
         if value == old:
             return
