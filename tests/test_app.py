@@ -23,8 +23,7 @@ from pathlib import Path
 import pytest
 
 from sim.app import POLICY_PREFIX, TeachingModel, model_params, policy_choices
-from sim.core.vocabulary import NEVER
-from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS
+from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS, NEVER
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
