@@ -10,7 +10,9 @@ A breakthrough lands in a track chosen in proportion to the track's research int
 years (``breakthrough_boost``, decaying over ``boost_decay_years``), raises the rate at which
 researchers spin firms out into it, and, with a probability that rises with the track's
 research intensity and with general-purpose technologies nearby, opens a new track (see
-:mod:`sim.tracks`; the tracks issue elaborates the emergence mechanisms).
+:mod:`sim.tracks.dynamics`; the tracks issue elaborates the emergence mechanisms).
+
+:class:`Institutes` holds a model's institutes and runs their month (the institutes phase).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import math
 
 import mesa
 import numpy as np
+
+from sim.config import scaled_count
+from sim.core.clock import DT
 
 
 class ResearchInstitute(mesa.Agent):
@@ -35,7 +40,6 @@ class ResearchInstitute(mesa.Agent):
         self.base_rate = base_rate
         self.focus = focus  # optional per-direction weights
         self.breakthroughs = 0
-        self.spinoff_multiplier = 1.0  # raised by technology-transfer reform policies
 
     def breakthrough_rate(self) -> float:
         """Expected breakthroughs per year."""
@@ -57,5 +61,48 @@ class ResearchInstitute(mesa.Agent):
             return -1
         return int(rng.choice(len(w), p=w / s))
 
-    def step(self) -> None:  # behaviour runs in the model's phases
-        return None
+
+class Institutes:
+    """The research institutes of one model (the preset's, at the model's scale), and their
+    month: breakthroughs boost the tracks they land in and may open new tracks."""
+
+    def __init__(self, model):
+        self.model = model
+        eco = model.cfg.ecosystem
+        n = scaled_count(eco.institutes.count, model.scale)
+        self.agents: list[ResearchInstitute] = []
+        for i in range(n):
+            share = eco.institutes.count * model.scale / n
+            self.agents.append(
+                ResearchInstitute(
+                    model,
+                    f"institute {i}",
+                    budget=eco.institutes.budget_mcny * share,
+                    researchers=eco.institutes.researchers * share,
+                    base_rate=eco.institutes.breakthroughs_per_year,
+                )
+            )
+
+    def __len__(self) -> int:
+        return len(self.agents)
+
+    def __iter__(self):
+        return iter(self.agents)
+
+    def step(self) -> None:
+        """This month's breakthroughs (the ``institutes`` stream)."""
+        m = self.model
+        icfg = m.cfg.ecosystem.institutes
+        rng = m.streams["institutes"]
+        tr = m.tracks
+        for inst in self.agents:
+            for _ in range(inst.count_breakthroughs(rng, DT)):
+                t = inst.choose_track(rng, tr["tech_intensity"], tr["active"])
+                if t < 0:
+                    continue
+                tr["boost"][t] += icfg.breakthrough_boost
+                tr["breakthroughs"][t] += 1.0
+                m.counts["breakthroughs"] += 1
+                if rng.random() < m.track_dynamics.open_probability(t):
+                    m.track_dynamics.open_from_breakthrough(t, m.current_step)
+

@@ -63,7 +63,7 @@ class SensitivityResult:
 def parse_param(text: str) -> tuple[str, tuple[float, float]]:
     """``key=lo:hi`` -> (key, (lo, hi)); checks the key against the schema."""
     from sim.config import ConfigError
-    from sim.configure import _lookup
+    from sim.compose import _lookup
 
     key, sep, rng = text.partition("=")
     lo, sep2, hi = rng.partition(":")
@@ -81,7 +81,7 @@ def parse_param(text: str) -> tuple[str, tuple[float, float]]:
 
 def check_outcome(spec: str) -> None:
     from sim.config import ConfigError
-    from sim.outputs import TABLE_SCHEMAS
+    from sim.io.schema import TABLE_SCHEMAS
 
     if spec.startswith("ts:"):
         parts = spec.split(":")
@@ -94,7 +94,7 @@ def check_outcome(spec: str) -> None:
 
 
 def _point_overrides(problem, X, base, seed, replicates):
-    from sim.configure import _lookup
+    from sim.compose import _lookup
 
     ints = [(_lookup(k)[1] is int) for k in problem["names"]]
     for i, row in enumerate(X):
@@ -168,7 +168,7 @@ def run_sensitivity(
     out = Path(out)
     runs_dir = out / "runs"
     jobs = list(_point_overrides(problem, X, base, seed, replicates))
-    from sim.configure import load_config
+    from sim.compose import load_config
 
     load_config(jobs[0][2])  # a mistake in the overrides: one ConfigError now, not one failed run per point
     Parallel(n_jobs=n_jobs)(

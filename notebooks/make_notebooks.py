@@ -198,7 +198,7 @@ estimate** of the tail exponent α on the largest 10 % of firms measures how hea
 (smaller α: heavier; real economies show α near 1).
 '''),
     code('''
-from sim.plots import hill_tail_exponent
+from sim.io.plots import hill_tail_exponent
 
 last = fy[fy["year"] == fy["year"].max()]
 emp = np.sort(last["employees"].to_numpy())
@@ -247,7 +247,7 @@ commerce (商业) towards frontier technology (科技); this notebook shows the 
     code(SETUP + '''
 
 from sim import track_stats
-from sim.tracks import DIRECTIONS, DIRECTION_EN, LIFECYCLE'''),
+from sim.core.vocabulary import DIRECTIONS, DIRECTION_EN, LIFECYCLE'''),
     code('''
 cfg = load_config(["scale=0.02", "years=10", "ecosystem.warmup_years=3", "seed=0", "output.firm_years=false"])
 res = run_simulation(cfg, progress=False)
@@ -315,7 +315,7 @@ track_stats.derived_per_main(tables)
 ## The genealogy
 
 Tracks and their parent links form a family tree (a directed graph with no cycles: nothing is its
-own ancestor). The package draws it from the tables (`sim.plots.make_plots`, the same plots
+own ancestor). The package draws it from the tables (`sim.io.plots.make_plots`, the same plots
 `python -m sim` writes).
 '''),
     code('''
@@ -407,7 +407,7 @@ gives a 95 % interval.
     code(SETUP + '''
 
 from sim.compare import TEACHING_OVERRIDES, compare_policies
-from sim.interventions import available_policies
+from sim.compose import available_policies
 print("policy configurations:", ", ".join(available_policies()))
 print("teaching-size park:", " ".join(TEACHING_OVERRIDES))'''),
     md('''

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 __all__ = ["load_config"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sim.configure import load_config
+    from sim.compose import load_config
 
 
 def __getattr__(name: str):
     if name == "load_config":
-        from sim.configure import load_config
+        from sim.compose import load_config  # noqa: PLC0415  (keeps `import sim` light: Hydra loads on first use)
 
         return load_config
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

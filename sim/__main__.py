@@ -25,10 +25,13 @@ import sys
 from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from sim.config import ConfigError, to_config
-from sim.configure import CONF_DIR, check_command_line, register_schema
+from sim.compose import CONF_DIR, check_command_line, register_schema
+from sim.config import to_config
+from sim.core.errors import ConfigError
 
 log = logging.getLogger("sim")
 
@@ -56,12 +59,9 @@ def task(dcfg: DictConfig) -> dict | None:
     of the same configuration is skipped, and an error is recorded in the run's directory
     instead of stopping the sweep.
     """
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
     _quiet_mesa()
     if HydraConfig.get().mode == RunMode.MULTIRUN:
-        from sim.sweep import hydra_job
+        from sim.sweep import hydra_job  # noqa: PLC0415  (multirun only; sim.sweep is tooling, above this layer)
 
         return hydra_job(dcfg)
     try:
@@ -69,8 +69,8 @@ def task(dcfg: DictConfig) -> dict | None:
     except ConfigError as exc:
         _fail(exc)
     outdir = Path(HydraConfig.get().runtime.output_dir)
-
-    from sim.run import run_simulation
+    # the model (mesa, pandas, pyarrow) loads only once the command line has been checked
+    from sim.run import run_simulation  # noqa: PLC0415  (heavy: mistakes are reported before it loads)
 
     progress = {"on": True, "off": False}.get(cfg.output.progress)  # "auto": let the run decide
     try:
@@ -94,7 +94,7 @@ def _on_signal(signum, frame) -> None:
 
 
 def _what_is_left(outdir: Path) -> str:
-    from sim.outputs import read_summary
+    from sim.io.files import read_summary  # noqa: PLC0415  (pyarrow and pandas, only after an interrupt)
 
     try:
         finished = read_summary(outdir).get("finished") is True
@@ -132,7 +132,7 @@ def _main() -> None:
         check_command_line(sys.argv[1:])
     except ConfigError as exc:
         _fail(exc)
-    from sim import sweep
+    from sim import sweep  # noqa: PLC0415  (sweeps are tooling, above this layer: loaded for the command line only)
 
     argv = list(sys.argv)
     relaunches = 0

@@ -42,7 +42,7 @@ except ImportError:  # pragma: no cover - the test extra installs it
 from sim import fonts
 from sim.config import GAZELLE_DEFINITIONS, ConfigError
 from sim.model import EcosystemModel
-from sim.tracks import DIRECTION_EN, DIRECTIONS
+from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS
 
 __all__ = ["TeachingModel", "model_params", "policy_choices", "Page", "main"]
 
@@ -77,7 +77,7 @@ FONT_CSS = _serve_font()
 @lru_cache(maxsize=1)
 def policy_choices() -> dict[str, str]:
     """Policy configurations of conf/policy/: name -> short label (from the file's first line)."""
-    from sim.configure import conf_dir, presets
+    from sim.compose import conf_dir, presets
 
     out = {}
     for name in presets("policy"):
@@ -89,7 +89,7 @@ def policy_choices() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _preset_defaults() -> dict[str, float]:
-    from sim.configure import load_config
+    from sim.compose import load_config
 
     with _compose_lock:
         cfg = load_config([])
@@ -124,8 +124,8 @@ class TeachingModel(EcosystemModel):
         scenario=None,
         **policies: bool,
     ):
-        from sim.configure import load_config
-        from sim.interventions import policies_from_config
+        from sim.compose import load_config
+        from sim.policies.registry import policies_from_config
 
         unknown = [k for k in policies if not k.startswith(POLICY_PREFIX) or k[len(POLICY_PREFIX):] not in policy_choices()]
         if unknown:
@@ -177,7 +177,7 @@ class TeachingModel(EcosystemModel):
     # ------------------------------------------------------------------ what the view shows
     @property
     def last(self) -> dict:
-        return self.timeseries[-1]
+        return self.recorder.timeseries[-1]
 
     def month_label(self) -> str:
         row = self.last
@@ -185,7 +185,7 @@ class TeachingModel(EcosystemModel):
 
     def unicorns_by_track(self) -> list[tuple[int, int]]:
         """(track id, firms that ever became unicorns) for the tracks with any, most first."""
-        counts = self.tracks.col("unicorns_ever")
+        counts = self.tracks["unicorns_ever"]
         ids = np.flatnonzero(counts > 0)
         order = sorted(ids, key=lambda t: (-int(counts[t]), int(t)))
         return [(int(t), int(counts[t])) for t in order]
@@ -229,7 +229,7 @@ def model_params() -> dict:
 def _year_axis(ax, model) -> None:
     from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-    n = len(model.timeseries)
+    n = len(model.recorder.timeseries)
     ax.set_xlim(0, max(12 * model.cfg.years - 1, n))
     ax.xaxis.set_major_locator(MultipleLocator(12 if model.cfg.years <= 6 else 24))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{model.start_year + int(x) // 12}"))

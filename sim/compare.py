@@ -156,7 +156,7 @@ def outcomes_of(tables: dict[str, pd.DataFrame]) -> dict[str, float]:
 
 
 def _run_one(base: list[str], arm: Arm, seed: int) -> dict:
-    from sim.configure import load_config
+    from sim.compose import load_config
     from sim.run import run_simulation
 
     cfg = load_config(base + arm.overrides + [f"seed={seed}", "output.plots=false", "output.firm_years=false",
@@ -291,7 +291,7 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from sim.outputs import _atomic_write
+    from sim.io.files import atomic_write as _atomic_write
 
     table = pa.Table.from_pandas(df, preserve_index=False)
     _atomic_write(path, lambda fh: pq.write_table(table, fh, compression="zstd"))
@@ -315,7 +315,7 @@ def compare_policies(
     ``jobs``: parallel runs (joblib; 1 runs them one after the other). Every configuration is
     checked before the first run; a mistake raises :class:`ConfigError`.
     """
-    from sim.configure import load_config, presets
+    from sim.compose import load_config, presets
 
     base = list(TEACHING_OVERRIDES if base_overrides is None else base_overrides)
     specs = list(presets("policy") if policies is None else policies)
@@ -486,7 +486,7 @@ def _verdict(row) -> str:
 
 def render_report(outdir) -> str:
     """report.md, from the comparison's tables."""
-    from sim.interventions import CONFIGS, REGISTRY
+    from sim.policies.registry import CONFIGS, REGISTRY
 
     comp = read_comparison(outdir)
     s = comp.setup

@@ -13,16 +13,27 @@ capacity); intensive quantities (rates, shares, multiples) are left alone.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import functools
 import math
 import numbers
+import re
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from sim.core.errors import ConfigError
+from sim.core.vocabulary import DIRECTIONS, LIFECYCLE
+
 __all__ = [
+    "CONF_DIR",
     "ConfigError",
     "Config",
     "StageConfig",
@@ -32,9 +43,16 @@ __all__ = [
     "to_config",
 ]
 
+#: The configuration directory: conf/ at the repository root, next to the sim package (the
+#: package is installed in editable mode).
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
-class ConfigError(ValueError):
-    """A user mistake in the configuration. The message is meant to be shown as is."""
+
+def scaled_count(count: int, scale: float) -> int:
+    """Agents of a preset at a scale: ``round(count * scale)``, at least one if the preset has any."""
+    if count <= 0:
+        return 0
+    return max(1, int(round(count * scale)))
 
 
 def P(default: Any, doc: str, unit: str = "", ge=None, gt=None, le=None, lt=None, choices=None):
@@ -47,8 +65,6 @@ def P(default: Any, doc: str, unit: str = "", ge=None, gt=None, le=None, lt=None
 
 
 def _copy(value):
-    import copy
-
     return copy.deepcopy(value)
 
 
@@ -124,9 +140,12 @@ class FirmConfig:
     founder_cash_sigma: float = P(0.9, "Log-sd of founders' starting cash.", "", ge=0, le=3)
     initial_employees: float = P(3.0, "Mean headcount at founding.", "employees", ge=1)
     initial_revenue_mcny: float = P(0.25, "Median revenue run rate at founding.", "mcny/yr", gt=0)
-    quality_shift_spinoff: float = P(0.25, "Mean latent quality of spin-offs relative to independents.", "sd", ge=-3, le=3)
-    quality_shift_alumni: float = P(0.35, "Mean latent quality of alumni founders relative to independents.", "sd", ge=-3, le=3)
-    spinoff_revenue_factor: float = P(0.3, "Spin-offs start with this fraction of the usual revenue (death valley).", "", gt=0, le=1)
+    quality_shift_spinoff: float = P(0.25, "Mean latent quality of spin-offs relative to "
+                                           "independents.", "sd", ge=-3, le=3)
+    quality_shift_alumni: float = P(0.35, "Mean latent quality of alumni founders relative to "
+                                          "independents.", "sd", ge=-3, le=3)
+    spinoff_revenue_factor: float = P(0.3, "Spin-offs start with this fraction of the usual revenue (death "
+                                           "valley).", "", gt=0, le=1)
     wage_mcny: float = P(0.3, "Fully loaded cost of one employee.", "mcny/yr", gt=0)
     cost_of_revenue: float = P(0.35, "Non-wage costs as a share of revenue.", "share", ge=0, lt=1)
     growth_base: float = P(-0.08, "Log revenue growth of an average young firm.", "1/yr", ge=-2, le=2)
@@ -139,16 +158,20 @@ class FirmConfig:
     hiring_speed: float = P(0.12, "Share of the gap to target headcount closed each month.", "1/month", gt=0, le=1)
     runway_target_years: float = P(1.5, "Funded firms hire so that cash lasts this long.", "years", gt=0)
     closure_hazard: float = P(0.10, "Closure hazard of a new firm for non-financial reasons.", "1/yr", ge=0, le=2)
-    closure_hazard_mature: float = P(0.04, "Long-run closure hazard after the liability of newness fades.", "1/yr", ge=0, le=2)
-    closure_decay_years: float = P(2.0, "Time over which the closure hazard falls to its long-run value.", "years", gt=0)
-    graduation_age_years: float = P(10.0, "Firms leave the young-firm population at this age (end kind aged_out).", "years", ge=1)
+    closure_hazard_mature: float = P(0.04, "Long-run closure hazard after the liability of newness "
+                                           "fades.", "1/yr", ge=0, le=2)
+    closure_decay_years: float = P(2.0, "Time over which the closure hazard falls to its long-run "
+                                        "value.", "years", gt=0)
+    graduation_age_years: float = P(10.0, "Firms leave the young-firm population at this age (end kind "
+                                          "aged_out).", "years", ge=1)
 
 
 @dataclass
 class FundingConfig:
     attempt_runway_months: float = P(6.0, "Firms look for money when cash lasts less than this.", "months", gt=0)
     attempt_probability: float = P(0.35, "Monthly chance that a firm in need runs a round.", "1/month", gt=0, le=1)
-    growth_attempt_probability: float = P(0.05, "Monthly chance that a fast grower raises without need.", "1/month", ge=0, le=1)
+    growth_attempt_probability: float = P(0.05, "Monthly chance that a fast grower raises without "
+                                                "need.", "1/month", ge=0, le=1)
     screening_noise: float = P(0.6, "Investors' due-diligence error on latent quality.", "sd", ge=0, le=5)
     screening_bar: list[float] = P(
         [1.2, 1.5, 1.7, 1.9, 2.1],
@@ -156,14 +179,17 @@ class FundingConfig:
         "sd",
     )
     screening_slope: float = P(2.5, "Steepness of the screening curve.", "1/sd", gt=0)
-    heat_bar_elasticity: float = P(0.3, "The screening bar falls by this times ln(track heat): hot tracks are easier to raise in.", "sd", ge=0, le=5)
-    insider_share: float = P(0.3, "Share of a later round taken by the previous VC lead from its reserves.", "share", ge=0, lt=1)
+    heat_bar_elasticity: float = P(0.3, "The screening bar falls by this times ln(track heat): hot tracks are easier "
+                                        "to raise in.", "sd", ge=0, le=5)
+    insider_share: float = P(0.3, "Share of a later round taken by the previous VC lead from its "
+                                  "reserves.", "share", ge=0, lt=1)
     growth_signal_weight: float = P(1.0, "Weight of last year's log growth in the investors' signal.", "", ge=0)
     revenue_multiple: float = P(4.0, "Base pre-money valuation as a multiple of revenue.", "x", gt=0)
     growth_multiple_elasticity: float = P(0.9, "Valuation multiple rises as exp(elasticity * growth).", "", ge=0, le=5)
     signal_multiple_elasticity: float = P(0.35, "Valuation multiple rises as exp(elasticity * signal).", "", ge=0, le=5)
     last_round_anchor: float = P(
-        1.0, "A growing firm's pre-money is at least its last post-money times exp(anchor * last year's log growth); 0 disables.", "", ge=0, le=5
+        1.0, "A growing firm's pre-money is at least its last post-money times exp(anchor * last year's log growth); 0 "
+             "disables.", "", ge=0, le=5
     )
     heat_multiple_elasticity: float = P(0.5, "Valuation multiple rises as heat^elasticity.", "", ge=0, le=5)
     round_floor_mcny: list[float] = P(
@@ -185,16 +211,21 @@ class VCConfig:
     initial_funds: int = P(300, "VC funds present at the start of the warm-up, at scale 1.", "funds", ge=0)
     fund_size_mcny: float = P(600.0, "Median fund size of a new manager.", "mcny", gt=0)
     fund_size_sigma: float = P(0.8, "Log-sd of new managers' fund sizes.", "", ge=0, le=3)
-    commitments_mcny_per_year: float = P(60_000.0, "Capital LPs commit to VC funds per year at scale 1.", "mcny/yr", ge=0)
-    newcomer_share: float = P(0.3, "Share of each year's LP commitments reserved for new managers.", "share", ge=0, le=1)
+    commitments_mcny_per_year: float = P(60_000.0, "Capital LPs commit to VC funds per year at scale "
+                                                   "1.", "mcny/yr", ge=0)
+    newcomer_share: float = P(0.3, "Share of each year's LP commitments reserved for new "
+                                   "managers.", "share", ge=0, le=1)
     life_years: float = P(10.0, "Fund life; what is left in cash then goes back to the LPs.", "years", gt=0)
     investment_period_years: float = P(5.0, "New investments only in this period after the vintage.", "years", gt=0)
     reserve_ratio: float = P(0.4, "Share of the fund kept for follow-on rounds.", "share", ge=0, lt=1)
     raise_after_years: float = P(4.0, "Managers raise their next fund this long after the last vintage.", "years", gt=0)
     min_tvpi_to_raise: float = P(0.8, "Managers below this interim TVPI cannot raise again.", "x", ge=0)
-    tvpi_size_elasticity: float = P(1.0, "Next fund size = last size * TVPI^elasticity (capped 0.5x..2.5x).", "", ge=0, le=5)
-    early_stage_share: float = P(0.6, "Share of funds focused on rounds A-B (the rest on C and later).", "share", ge=0, le=1)
-    heat_following: float = P(0.25, "Yearly weight managers put on current track heat when updating preferences.", "share", ge=0, le=1)
+    tvpi_size_elasticity: float = P(1.0, "Next fund size = last size * TVPI^elasticity (capped "
+                                         "0.5x..2.5x).", "", ge=0, le=5)
+    early_stage_share: float = P(0.6, "Share of funds focused on rounds A-B (the rest on C and "
+                                      "later).", "share", ge=0, le=1)
+    heat_following: float = P(0.25, "Yearly weight managers put on current track heat when updating "
+                                    "preferences.", "share", ge=0, le=1)
 
 
 @dataclass
@@ -203,7 +234,8 @@ class GuidanceConfig:
     fund_size_mcny: float = P(5_000.0, "Capital of each guidance fund.", "mcny", ge=0)
     coinvest_ratio: float = P(0.25, "Guidance money per unit of VC money in a mandated-track round.", "x", ge=0, le=5)
     mandated_directions: list[str] = P(["科技", "产业", "数字"], "Directions whose tracks guidance funds may enter.")
-    return_cap: float = P(0.05, "Yearly return cap for the government; the excess goes to the co-investing VC.", "1/yr", ge=0)
+    return_cap: float = P(0.05, "Yearly return cap for the government; the excess goes to the co-investing "
+                                "VC.", "1/yr", ge=0)
     life_years: float = P(12.0, "Investment life of a guidance fund.", "years", gt=0)
 
 
@@ -216,8 +248,10 @@ class BankConfig:
     rate: float = P(0.045, "Interest rate.", "1/yr", ge=0, le=1)
     term_months: int = P(36, "Amortisation period.", "months", ge=1)
     min_margin: float = P(-0.2, "Lowest operating margin a bank accepts.", "share", ge=-10, le=1)
-    apply_probability: float = P(0.05, "Monthly chance that an eligible firm without a loan applies.", "1/month", ge=0, le=1)
-    recovery_rate: float = P(0.3, "Share of outstanding principal recovered when a borrower fails.", "share", ge=0, le=1)
+    apply_probability: float = P(0.05, "Monthly chance that an eligible firm without a loan "
+                                       "applies.", "1/month", ge=0, le=1)
+    recovery_rate: float = P(0.3, "Share of outstanding principal recovered when a borrower "
+                                  "fails.", "share", ge=0, le=1)
 
 
 @dataclass
@@ -229,7 +263,8 @@ class ExitConfig:
     ipo_uplift_mean: float = P(0.25, "Mean log uplift of the IPO value over the last valuation.", "", ge=-3, le=3)
     ipo_uplift_sigma: float = P(0.5, "Log-sd of the IPO uplift.", "", ge=0, le=3)
     acquisition_rate: float = P(0.02, "Yearly acquisition hazard of a firm with traction.", "1/yr", ge=0, le=12)
-    acquisition_min_employees: float = P(8.0, "Traction for acquirers: at least this many employees.", "employees", ge=0)
+    acquisition_min_employees: float = P(8.0, "Traction for acquirers: at least this many "
+                                              "employees.", "employees", ge=0)
     acquisition_price_mean: float = P(-0.2, "Mean log ratio of price to the firm's value.", "", ge=-3, le=3)
     acquisition_price_sigma: float = P(0.7, "Log-sd of that ratio.", "", ge=0, le=3)
     acquisition_revenue_multiple: float = P(1.5, "Value of an unpriced firm to an acquirer, in revenue.", "x", ge=0)
@@ -240,8 +275,10 @@ class InstituteConfig:
     count: int = P(40, "Research institutes and universities at scale 1.", "institutes", ge=0)
     budget_mcny: float = P(1_500.0, "Yearly research budget of each institute.", "mcny/yr", ge=0)
     researchers: int = P(2_000, "Researchers per institute.", "people", ge=0)
-    breakthroughs_per_year: float = P(0.3, "Breakthroughs of an institute with 1,000 mcny and 1,000 researchers.", "1/yr", ge=0)
-    breakthrough_boost: float = P(0.08, "Extra yearly market growth of a track after a breakthrough.", "1/yr", ge=0, le=2)
+    breakthroughs_per_year: float = P(0.3, "Breakthroughs of an institute with 1,000 mcny and 1,000 "
+                                           "researchers.", "1/yr", ge=0)
+    breakthrough_boost: float = P(0.08, "Extra yearly market growth of a track after a "
+                                        "breakthrough.", "1/yr", ge=0, le=2)
     boost_decay_years: float = P(3.0, "How long a breakthrough's boost lasts (e-folding).", "years", gt=0)
     spinoff_boost: float = P(0.5, "Extra spin-off rate into a track per recent breakthrough.", "", ge=0, le=20)
 
@@ -254,52 +291,69 @@ class GovernmentConfig:
 @dataclass
 class TrackConfig:
     system: str = P("china_2021", "Initial track system: a file conf/tracks/<system>.yaml.")
-    park_market_share: float = P(0.15, "Share of each national track market the park's firms can address.", "share", gt=0, le=1)
+    park_market_share: float = P(0.15, "Share of each national track market the park's firms can "
+                                       "address.", "share", gt=0, le=1)
     heat_memory_months: float = P(12.0, "Time scale of the track-heat average.", "months", gt=0)
     dynamics: bool = P(True, "Let the track system change (emergence, fission, fusion, consolidation, new tracks).")
     freeze_in_warmup: bool = P(
-        True, "Keep the track system as listed during the warm-up, so the observed window starts from the listed system."
+        True, "Keep the track system as listed during the warm-up, so the observed window starts from the listed "
+              "system."
     )
-    window_years: float = P(3.0, "Memory of the recent gazelle and unicorn counts that drive lifecycle states.", "years", gt=0)
+    window_years: float = P(3.0, "Memory of the recent gazelle and unicorn counts that drive lifecycle "
+                                 "states.", "years", gt=0)
     emerging_gazelles: float = P(
-        10.0, "Recent gazelles (at scale 1; times scale, at least 1) that turn a latent track into an emerging one (M3).", "firms", ge=0
+        10.0, "Recent gazelles (at scale 1; times scale, at least 1) that turn a latent track into an emerging one "
+              "(M3).", "firms", ge=0
     )
     explosive_unicorns: float = P(
-        3.0, "Recent unicorns (at scale 1; times scale, at least 2) that make a formed track explosive (M5).", "firms", ge=0
+        3.0, "Recent unicorns (at scale 1; times scale, at least 2) that make a formed track explosive "
+             "(M5).", "firms", ge=0
     )
-    mature_maturity: float = P(0.65, "Market maturity (S-curve position, 0-1) at which a formed track becomes mature.", "", gt=0, lt=1)
-    quiet_years: float = P(2.0, "A mature track with no new unicorn for this long can start consolidating.", "years", gt=0)
+    mature_maturity: float = P(0.65, "Market maturity (S-curve position, 0-1) at which a formed track becomes "
+                                     "mature.", "", gt=0, lt=1)
+    quiet_years: float = P(2.0, "A mature track with no new unicorn for this long can start "
+                                "consolidating.", "years", gt=0)
     consolidation_growth: float = P(
         0.10, "A mature track whose market grows slower than this starts consolidating.", "1/yr", ge=-1, le=2
     )
-    maturation_rate: float = P(0.35, "Speed of the markets' S-curve: dm/dt = rate * m * (1 - m) for maturity m.", "1/yr", ge=0, le=5)
-    new_track_growth: float = P(0.3, "Listed market growth of a track the model creates (scaled up while it is young).", "1/yr", ge=0, le=2)
+    maturation_rate: float = P(0.35, "Speed of the markets' S-curve: dm/dt = rate * m * (1 - m) for maturity "
+                                     "m.", "1/yr", ge=0, le=5)
+    new_track_growth: float = P(0.3, "Listed market growth of a track the model creates (scaled up while it is "
+                                     "young).", "1/yr", ge=0, le=2)
     state_heat: list[float] = P(
         [0.4, 1.0, 1.2, 1.8, 0.8, 0.5, 0.0],
-        "Heat and entry multiplier by lifecycle state (latent, emerging, formed, explosive, mature, consolidating, ended).",
+        "Heat and entry multiplier by lifecycle state (latent, emerging, formed, explosive, mature, consolidating, "
+        "ended).",
     )
     explosive_growth_boost: float = P(0.10, "Extra yearly market growth of an explosive track.", "1/yr", ge=0, le=2)
     complementarity: float = P(
-        0.3, "Share of a track's market growth passed on to the tracks it needs (M10: e-commerce drives payments, logistics).", "", ge=0, le=2
+        0.3, "Share of a track's market growth passed on to the tracks it needs (M10: e-commerce drives payments, "
+             "logistics).", "", ge=0, le=2
     )
     fission_rate: float = P(
-        0.25, "Yearly chance that a growing main track spawns a derived track, times its closeness to everyday needs (M8).", "1/yr", ge=0, le=10
+        0.25, "Yearly chance that a growing main track spawns a derived track, times its closeness to everyday needs "
+              "(M8).", "1/yr", ge=0, le=10
     )
     fission_share: float = P(0.12, "Share of the parent's market and firms a derived track takes.", "share", gt=0, lt=1)
     fusion_rate: float = P(
         3.0, "Yearly fusions expected across the whole system at average co-activity (M6).", "1/yr", ge=0, le=100
     )
-    general_purpose_fusion: float = P(3.0, "Fusion co-activity multiplier for general-purpose technologies (AI x, BT+, NE+).", "x", ge=1, le=20)
+    general_purpose_fusion: float = P(3.0, "Fusion co-activity multiplier for general-purpose technologies (AI x, BT+, "
+                                           "NE+).", "x", ge=1, le=20)
     fusion_share: float = P(0.03, "Share of each parent's market a fused track starts with.", "share", gt=0, lt=0.5)
     breakthrough_open_probability: float = P(
-        0.04, "Chance that a breakthrough opens a new track, times the track's research intensity (x2 for general-purpose), at scale 1 (divided by scale, capped at 1).", "", ge=0, le=1
+        0.04, "Chance that a breakthrough opens a new track, times the track's research intensity (x2 for "
+              "general-purpose), at scale 1 (divided by scale, capped at 1).", "", ge=0, le=1
     )
-    consolidation_rate: float = P(0.2, "Yearly chance that a consolidating track is absorbed by a related one (M9).", "1/yr", ge=0, le=10)
+    consolidation_rate: float = P(0.2, "Yearly chance that a consolidating track is absorbed by a related one "
+                                       "(M9).", "1/yr", ge=0, le=10)
     promote_market_yi_cny: float = P(
-        1000.0, "A new track that is explosive and this large becomes a main track (深创投: investable tracks >= 1000亿).", "亿元", gt=0
+        1000.0, "A new track that is explosive and this large becomes a main track (深创投: investable tracks >= "
+                "1000亿).", "亿元", gt=0
     )
     alumni_unicorn_elasticity: float = P(
-        0.5, "Alumni founders favour tracks with many unicorns (their former employers) as (1 + unicorns)^elasticity.", "", ge=0, le=5
+        0.5, "Alumni founders favour tracks with many unicorns (their former employers) as (1 + "
+             "unicorns)^elasticity.", "", ge=0, le=5
     )
 
 
@@ -325,14 +379,16 @@ class EcosystemConfig:
 class OutputConfig:
     plots: bool = P(True, "Write the standard plots after the run.")
     firm_years: bool = P(True, "Write firm_years.parquet (one row per live firm per year end).")
-    progress: str = P("auto", "Progress bar: auto (on a terminal, for runs longer than a few seconds), on, off.", choices=("auto", "on", "off"))
+    progress: str = P("auto", "Progress bar: auto (on a terminal, for runs longer than a few seconds), on, "
+                              "off.", choices=("auto", "on", "off"))
 
 
 @dataclass
 class Config:
     seed: int = P(0, "Root seed; every random stream is derived from it.", ge=0, le=2**63 - 1)
     years: int = P(10, "Length of the observed window.", "years", ge=0, le=200)
-    scale: float = P(1.0, "Multiplies the preset's extensive quantities (0.01 gives a teaching-size run).", "", gt=0, le=10)
+    scale: float = P(1.0, "Multiplies the preset's extensive quantities (0.01 gives a teaching-size "
+                          "run).", "", gt=0, le=10)
     memory_limit_gb: float = P(
         0.0,
         "A run whose estimated memory (sim.limits) exceeds this is refused before it starts; "
@@ -368,8 +424,6 @@ def iter_fields(cls=Config, prefix: str = ""):
 
 
 def _resolve_type(cls, f):
-    import typing
-
     hints = typing.get_type_hints(cls)
     return hints[f.name]
 
@@ -411,7 +465,7 @@ def _check_value(key: str, value, meta) -> None:
         raise ConfigError(f"{key}={value!r} is out of range; use {_allowed(meta)}{unit}.")
 
 
-#: How a scalar of each type is described in messages (shared with sim.configure).
+#: How a scalar of each type is described in messages (shared with sim.compose).
 SCALAR_TEXT = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
 
@@ -450,8 +504,6 @@ def _type_ok(value, tp) -> bool:
     if typing.get_origin(tp) is list:
         return isinstance(value, (list, tuple))
     if typing.get_origin(tp) is dict:
-        from collections.abc import Mapping
-
         return isinstance(value, Mapping)
     if dataclasses.is_dataclass(tp):
         return isinstance(value, tp)
@@ -466,7 +518,7 @@ def _check_type(key: str, value, tp) -> None:
         )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _hints_cached(cls):
     hints = typing.get_type_hints(cls)
     return tuple((f, hints[f.name]) for f in dataclasses.fields(cls))
@@ -526,19 +578,18 @@ def validate(cfg: Config) -> Config:
             "ecosystem.firms.alumni_share + ecosystem.firms.spinoff_share = "
             f"{eco.firms.alumni_share + eco.firms.spinoff_share:g}; the two shares must add up to at most 1."
         )
-    directions = ("商业", "民生", "社会", "数字", "产业", "科技")
     for d in eco.guidance.mandated_directions:
-        if d not in directions:
+        if d not in DIRECTIONS:
             raise ConfigError(
                 f"ecosystem.guidance.mandated_directions contains {d!r}; allowed directions are "
-                + ", ".join(directions)
+                + ", ".join(DIRECTIONS)
                 + "."
             )
     sh = eco.tracks.state_heat
-    if len(sh) != 7 or any((not math.isfinite(v)) or v < 0 for v in sh):
+    if len(sh) != len(LIFECYCLE) or any((not math.isfinite(v)) or v < 0 for v in sh):
         raise ConfigError(
-            f"ecosystem.tracks.state_heat={list(sh)} must hold 7 finite, non-negative numbers "
-            "(latent, emerging, formed, explosive, mature, consolidating, ended)."
+            f"ecosystem.tracks.state_heat={list(sh)} must hold {len(LIFECYCLE)} finite, non-negative numbers "
+            f"({', '.join(LIFECYCLE)})."
         )
     tiers = cfg.stages.tiered_cn_tiers
     if not tiers:
@@ -550,10 +601,6 @@ def validate(cfg: Config) -> Config:
         )
     if eco.firms.graduation_age_years < 1:
         raise ConfigError("ecosystem.firms.graduation_age_years must be at least 1 year.")
-    if cfg.policy:
-        from sim.interventions import policies_from_config  # kinds, keys, values, combinations, budgets
-
-        policies_from_config(cfg)
     return cfg
 
 
@@ -561,11 +608,6 @@ def to_config(cfg) -> Config:
     """Turn a composed DictConfig (or a Config) into a validated :class:`Config` instance."""
     if isinstance(cfg, Config):
         return validate(cfg)
-    from collections.abc import Mapping
-
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
     if not (OmegaConf.is_dict(cfg) or isinstance(cfg, Mapping)):
         raise ConfigError(
             f"A configuration must be a sim.config.Config, a mapping of keys or an OmegaConf DictConfig, "
@@ -609,8 +651,6 @@ def describe_omegaconf_error(exc) -> str:
 
 def _leaf_type(key: str):
     """Type of the schema field at a dotted key (``a.b[0].c`` allowed), or None if there is none."""
-    import re
-
     parent, _, name = re.sub(r"\[\d*\]$", "", key).rpartition(".")
     if name not in allowed_keys(parent):
         return None

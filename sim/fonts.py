@@ -10,7 +10,7 @@ Nothing is downloaded at run time and no system font is needed.
 * Matplotlib: :func:`rc` gives the rcParams for a figure: DejaVu Sans first (Latin letters, digits
   and symbols keep matplotlib's usual look) and :data:`FAMILY` as the fallback that matplotlib
   uses glyph by glyph for Chinese. The font file is added to matplotlib's font manager the first
-  time (:func:`register`, once per process). ``sim.plots`` and ``sim.app`` draw inside
+  time (:func:`register`, once per process). ``sim.io.plots`` and ``sim.app`` draw inside
   ``matplotlib.rc_context(fonts.rc())`` and leave the process-wide settings alone; a notebook or a
   script that draws with pyplot calls :func:`use` once.
 * The browser (``python -m sim.app``): the page's text is drawn by the browser, which has no

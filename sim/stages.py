@@ -17,6 +17,12 @@ is assessed every month, because valuations change at financing rounds.
 
 Histories are arrays of shape (n_firms, H) holding year-end values, oldest first, the last
 column being the current year end; NaN marks a year end at which the firm did not yet exist.
+
+:class:`Stages` applies these tests to a model's firms: every month it finds the unicorns
+(:meth:`Stages.step`), at each year end the gazelles (:meth:`Stages.year_end`); it records each
+firm's first month as a gazelle and as a unicorn, every change of stage (``stage_changes``), and
+tells the tracks: a track's new gazelles and unicorns count towards its lifecycle and its
+attention (a unicorn twice), and its first unicorn forms it.
 """
 
 from __future__ import annotations
@@ -24,16 +30,14 @@ from __future__ import annotations
 import numpy as np
 
 from sim.config import StageConfig
+from sim.core.clock import is_year_end, years_since
+from sim.core.vocabulary import GAZELLE, NEVER, STARTUP, UNICORN
+from sim.tracks import attention
 
-STARTUP, GAZELLE, UNICORN = 0, 1, 2
-STAGE_NAMES = ("startup", "gazelle", "unicorn")
 HISTORY_YEARS = 4  # year ends kept per firm: enough for a 3-year window
 
 __all__ = [
-    "STARTUP",
-    "GAZELLE",
-    "UNICORN",
-    "STAGE_NAMES",
+    "Stages",
     "HISTORY_YEARS",
     "gazelle_mask",
     "unicorn_mask",
@@ -120,3 +124,90 @@ def unicorn_mask(
     if listed is not None:
         ok &= ~np.asarray(listed, dtype=bool)
     return ok
+
+
+class Stages:
+    """The stage of every live firm of one model, month by month, and its history."""
+
+    def __init__(self, model):
+        self.model = model
+        self.cfg = model.cfg.stages
+        #: every change of a firm's stage: chunks of (firm_id, step, from_stage, to_stage)
+        self.changes: list[dict[str, np.ndarray]] = []
+
+    def step(self) -> None:
+        """The stages phase: unicorns are assessed every month (valuations change at rounds);
+        gazelle-flagged firms are gazelles, the others startups."""
+        m = self.model
+        pop = m.population
+        if pop.n == 0:
+            return
+        step = m.current_step
+        uni = np.zeros(pop.n, dtype=bool)
+        cand = np.flatnonzero(pop["valuation"] >= unicorn_threshold_mcny(self.cfg))
+        uni[cand] = unicorn_mask(
+            pop["valuation"][cand], years_since(step, pop["born"][cand]), pop["raised"][cand], self.cfg
+        )
+        ids = pop["id"]
+        rec_u = pop.records["unicorn_step"]
+        new_u = uni & (rec_u[ids] == NEVER)
+        if new_u.any():
+            new_ids = ids[new_u]
+            rec_u[new_ids] = step
+            new_tracks = pop["track"][new_u]
+            np.add.at(m.tracks["unicorns_ever"], new_tracks, 1)
+            m.track_dynamics.record_new_firms(np.empty(0, dtype=np.int64), new_tracks, step)
+            attention.add_firms(m.tracks, new_tracks, 2.0)
+            m.counts["new_unicorns"] = int(new_u.sum())
+            for fid in new_ids:  # unicorns are rare and get individual attention: register them
+                m.firm(int(fid))
+        stage = np.where(uni, UNICORN, np.where(pop["gazelle_flag"], GAZELLE, STARTUP))
+        self._first_gazelles(stage == GAZELLE)  # a unicorn falling back to a gazelle-flagged firm
+        self._set_stages(stage)
+
+    def year_end(self) -> None:
+        """At the end of each year the gazelle test runs on the year-end histories; a unicorn
+        that also passes stays a unicorn."""
+        m = self.model
+        pop = m.population
+        step = m.current_step
+        if not is_year_end(step) or pop.n == 0:
+            return
+        age = years_since(step + 1, pop["born"])
+        flag = gazelle_mask(pop["emp_hist"], pop["rev_hist"], age, self.cfg)
+        pop["gazelle_flag"][:] = flag
+        # first step *in the gazelle stage*: a unicorn that also passes the test stays a unicorn
+        self._first_gazelles(flag & (pop["stage"] != UNICORN))
+        stage = pop["stage"].copy()
+        stage = np.where(stage == UNICORN, UNICORN, np.where(flag, GAZELLE, STARTUP)).astype(np.int8)
+        self._set_stages(stage)
+
+    def _first_gazelles(self, in_gazelle: np.ndarray) -> None:
+        """Record the first step in the gazelle stage of the live firms in ``in_gazelle``."""
+        m = self.model
+        pop = m.population
+        ids = pop["id"]
+        rec_g = pop.records["gazelle_step"]
+        new_g = in_gazelle & (rec_g[ids] == NEVER)
+        if new_g.any():
+            step = m.current_step
+            rec_g[ids[new_g]] = step
+            np.add.at(m.tracks["gazelles_ever"], pop["track"][new_g], 1)
+            m.track_dynamics.record_new_firms(pop["track"][new_g], np.empty(0, dtype=np.int64), step)
+            attention.add_firms(m.tracks, pop["track"][new_g], 1.0)
+            m.counts["new_gazelles"] += int(new_g.sum())
+
+    def _set_stages(self, stage: np.ndarray) -> None:
+        pop = self.model.population
+        old = pop["stage"]
+        changed = np.flatnonzero(old != stage)
+        if changed.size:
+            self.changes.append(
+                {
+                    "firm_id": pop["id"][changed].copy(),
+                    "step": np.full(changed.size, self.model.current_step, dtype=np.int32),
+                    "from_stage": old[changed].copy(),
+                    "to_stage": stage[changed].astype(np.int8),
+                }
+            )
+            old[changed] = stage[changed]

@@ -268,7 +268,7 @@ def run_point(overrides, outdir, *, resume: bool = True) -> dict:
     """
     import yaml
 
-    from sim.configure import load_config
+    from sim.compose import load_config
 
     outdir = Path(outdir)
     overrides = [str(o) for o in overrides]

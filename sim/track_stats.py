@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.outputs import DIRECTION_EN, DIRECTIONS
+from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS
 
 COMMERCE = "商业"
 FRONTIER = ("科技",)
@@ -163,7 +163,7 @@ def derived_tracks_top2_share(tables, summary=None, *, years: int = 2) -> float:
 def fission_needs_proximity_correlation(tables, summary=None, *, config_tracks=None) -> float:
     """Spearman correlation, over main tracks, between closeness to everyday needs and derived
     tracks produced (M8 predicts a positive value). Needs the track file's needs_proximity."""
-    from sim.tracks import load_track_system
+    from sim.tracks.registry import load_track_system
 
     tr = _need(tables, "tracks")
     system = (summary or {}).get("config", {}).get("ecosystem", {}).get("tracks", {}).get("system", "china_2021")

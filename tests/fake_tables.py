@@ -1,13 +1,13 @@
 """A small, internally consistent fake run result for tests of the output layer and its users.
 
 ``make_fake_results()`` returns ``(tables, summary)`` shaped exactly like ``Results.tables`` /
-``Results.summary`` (see sim/outputs.py TABLE_SCHEMAS), without running the model:
+``Results.summary`` (see sim/io/schema.py TABLE_SCHEMAS), without running the model:
 
 * firms are born over a 2-year warm-up and the observed window, some fail or exit, some
   become gazelles and a few unicorns;
 * ``timeseries`` and ``firm_years`` are derived from ``firms`` (live counts, births, exits,
   stage at each step), money flows from ``deals``, ``positions`` from ``deals``;
-* every column has the dtype ``sim.outputs.pandas_dtypes`` gives, so a write/read round
+* every column has the dtype ``sim.io.schema.pandas_dtypes`` gives, so a write/read round
   trip compares equal with ``pandas.testing.assert_frame_equal``.
 
 Usage::
@@ -21,20 +21,41 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.outputs import TABLE_SCHEMAS, empty_frame, pandas_dtypes
+from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS, LIFECYCLE
+from sim.io.schema import TABLE_SCHEMAS, empty_frame, pandas_dtypes
 
 START_YEAR = 2015
 
 # (key, name, name_en, direction, level, parent key or None, created_by, born_step, ended_step)
 _TRACKS = [
     ("new_retail", "新零售", "new retail", "商业", "main", None, "initial", -24, None),
-    ("live_streaming_commerce", "直播带货", "live-streaming commerce", "商业", "new", "new_retail", "initial", -24, None),
+    (
+        "live_streaming_commerce",
+        "直播带货",
+        "live-streaming commerce",
+        "商业",
+        "new",
+        "new_retail",
+        "initial",
+        -24,
+        None,
+    ),
     ("smart_healthcare", "智慧医疗", "smart healthcare", "民生", "main", None, "initial", -24, None),
     ("online_education", "在线教育", "online education", "社会", "new", None, "initial", -24, 30),
     ("artificial_intelligence", "人工智能", "artificial intelligence", "数字", "main", None, "initial", -24, None),
     ("industrial_internet", "产业互联网", "industrial internet", "产业", "main", None, "initial", -24, None),
     ("biotechnology", "生物技术", "biotechnology", "科技", "main", None, "initial", -24, None),
-    ("brain_computer_interface", "脑机接口", "brain-computer interface", "科技", "new", "biotechnology", "breakthrough", 6, None),
+    (
+        "brain_computer_interface",
+        "脑机接口",
+        "brain-computer interface",
+        "科技",
+        "new",
+        "biotechnology",
+        "breakthrough",
+        6,
+        None,
+    ),
     ("community_group_buying", "社区团购", "community group buying", "商业", "new", "new_retail", "fission", 12, None),
     ("ai_drug_discovery", "AI制药", "AI drug discovery", "科技", "new", None, "fusion", 20, None),
 ]
@@ -94,7 +115,9 @@ def make_fake_results(
             "end_kind": ["merged" if t[8] is not None else None for t in _TRACKS],
             "merged_into": [tid["live_streaming_commerce"] if t[8] is not None else None for t in _TRACKS],
             "created_by": [t[6] for t in _TRACKS],
-            "state": ["ended" if t[8] is not None else ("formed" if t[6] == "initial" else "emerging") for t in _TRACKS],
+            "state": [
+                "ended" if t[8] is not None else ("formed" if t[6] == "initial" else "emerging") for t in _TRACKS
+            ],
             "market_mcny": rng.lognormal(np.log(50_000), 1.0, len(_TRACKS)).round(1),
             "unicorns_ever": 0,
             "gazelles_ever": 0,
@@ -136,7 +159,9 @@ def make_fake_results(
             "total_raised": 0.0,
             "employees": employees,
             "revenue": np.round(employees * rng.lognormal(-1.0, 0.5, n_firms), 3),
-            "valuation": np.round(employees * rng.lognormal(0.5, 1.0, n_firms) * np.where(unicorn_step >= 0, 200, 1), 3),
+            "valuation": np.round(
+                employees * rng.lognormal(0.5, 1.0, n_firms) * np.where(unicorn_step >= 0, 200, 1), 3
+            ),
             "quality": quality,
         }
     )
@@ -197,7 +222,6 @@ def make_fake_results(
     # ---- timeseries, derived from firms and deals
     ts = []
     flows = deals.groupby(["step", "investor_kind"])["amount"].sum()
-    from sim.outputs import DIRECTION_EN, DIRECTIONS, LIFECYCLE
 
     def _track_counts(step):
         tb = tracks["born_step"].to_numpy()
@@ -344,6 +368,11 @@ def make_fake_results(
             "new_unicorns": int(timeseries["new_unicorns"].sum()),
             "vc_invested_mcny": float(timeseries["vc_invested"].sum()),
         },
-        "config": {"seed": seed, "years": years, "scale": 0.01, "ecosystem": {"name": "zhongguancun", "start_year": START_YEAR}},
+        "config": {
+            "seed": seed,
+            "years": years,
+            "scale": 0.01,
+            "ecosystem": {"name": "zhongguancun", "start_year": START_YEAR},
+        },
     }
     return tables, summary

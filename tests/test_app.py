@@ -24,8 +24,7 @@ from pathlib import Path
 import pytest
 
 from sim.app import POLICY_PREFIX, TeachingModel, model_params, policy_choices
-from sim.population import NEVER
-from sim.tracks import DIRECTION_EN, DIRECTIONS
+from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS, NEVER
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -49,13 +48,13 @@ SERVER_START_SECONDS = 180  # solara imports and the first model; generous for a
 def test_teaching_model_records_each_observed_month():
     m = TeachingModel(scale=0.01, seed=3, years=1, warmup_years=1)
     # the warm-up and the first observed month run at once; Mesa's clock counts months after that
-    assert m.current_step == 1 and m.time == 0 and len(m.timeseries) == 1
+    assert m.current_step == 1 and m.time == 0 and len(m.recorder.timeseries) == 1
     for _ in range(5):
         m.step()
     assert m.time == 5 and m.current_step == 6
     df = m.datacollector.get_model_vars_dataframe()
-    assert len(df) == len(m.timeseries) == 6
-    for i, row in enumerate(m.timeseries):  # DataCollector row i is the model's record of step i
+    assert len(df) == len(m.recorder.timeseries) == 6
+    for i, row in enumerate(m.recorder.timeseries):  # DataCollector row i is the model's record of step i
         assert row["step"] == i
         for s in ("startups", "gazelles", "unicorns"):
             assert df[s].iloc[i] == row[s]
@@ -65,13 +64,13 @@ def test_teaching_model_records_each_observed_month():
     # unicorns by track: the per-track counter, largest first, matching the firms ever unicorns
     rows = m.unicorns_by_track()
     assert [c for _, c in rows] == sorted((c for _, c in rows), reverse=True)
-    ever = m.population.rec["unicorn_step"][: m.population.n_ever] != NEVER
+    ever = m.population.records["unicorn_step"][: m.population.n_ever] != NEVER
     assert sum(c for _, c in rows) == int(ever.sum())
     while m.running:
         m.step()
-    assert len(m.timeseries) == 12 and m.month_label() == f"{m.start_year}-12"
+    assert len(m.recorder.timeseries) == 12 and m.month_label() == f"{m.start_year}-12"
     m.step()  # past the end: nothing happens
-    assert len(m.timeseries) == 12
+    assert len(m.recorder.timeseries) == 12
 
 
 def test_teaching_model_parameters_reach_the_configuration():

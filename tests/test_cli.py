@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.config import Config, ConfigError
+from sim import docs, load_config
+from sim.config import Config, ConfigError, iter_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["scale=0.002", "years=1", "ecosystem.warmup_years=0", "output.plots=false"]
@@ -128,7 +129,9 @@ def test_user_mistakes_give_one_line_and_exit_2(override, expected, tmp_path):
 
 
 def test_multirun_checks_every_swept_value(tmp_path):
-    proc = run_sim(["--multirun", "seed=1,-2", *TINY, f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=tmp_path, timeout=120)
+    proc = run_sim(
+        ["--multirun", "seed=1,-2", *TINY, f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=tmp_path, timeout=120
+    )
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert "seed=-2" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -143,8 +146,6 @@ def test_help_lists_the_configuration(tmp_path):
 
 
 def test_load_config_gives_the_schema_defaults():
-    from sim import load_config
-
     cfg = load_config()
     assert isinstance(cfg, Config)
     assert cfg.ecosystem.note, "the preset records where its numbers come from"
@@ -157,9 +158,9 @@ def test_load_config_gives_the_schema_defaults():
 
 
 def test_load_config_applies_overrides_like_the_command_line():
-    from sim import load_config
-
-    cfg = load_config(["years=3", "ecosystem.firms.closure_hazard=0.1", "stages.gazelle_definition=eu10", "hydra.run.dir=x"])
+    cfg = load_config(
+        ["years=3", "ecosystem.firms.closure_hazard=0.1", "stages.gazelle_definition=eu10", "hydra.run.dir=x"]
+    )
     assert (cfg.years, cfg.ecosystem.firms.closure_hazard, cfg.stages.gazelle_definition) == (3, 0.1, "eu10")
     with pytest.raises(ConfigError, match="births_per_year"):
         load_config(["ecosystem.firms.birth_per_year=3"])
@@ -168,7 +169,10 @@ def test_load_config_applies_overrides_like_the_command_line():
 
 
 def test_importing_sim_stays_light():
-    code = "import sys, sim; heavy = [m for m in ('hydra', 'mesa', 'pandas', 'sim.model') if m in sys.modules]; print(heavy)"
+    code = (
+        "import sys, sim; heavy = [m for m in ('hydra', 'mesa', 'pandas', 'sim.model') if m in sys.modules]; "
+        "print(heavy)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
@@ -178,8 +182,6 @@ def test_importing_sim_stays_light():
 
 
 def test_generated_files_are_up_to_date():
-    from sim import docs
-
     reference = ROOT / "docs" / "configuration.md"
     assert reference.read_text(encoding="utf-8") == docs.render(), (
         "docs/configuration.md is out of date with sim/config.py; regenerate it with: python -m sim.docs"
@@ -191,9 +193,6 @@ def test_generated_files_are_up_to_date():
 
 
 def test_reference_lists_every_key():
-    from sim import docs
-    from sim.config import iter_fields
-
     text = docs.render()
     missing = [key for key, _, group in iter_fields(Config) if group is None and f"| `{key}` |" not in text]
     assert not missing

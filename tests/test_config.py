@@ -11,11 +11,13 @@ import dataclasses
 import math
 import typing
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
+from sim import docs, load_config
 from sim.config import (
     Config,
     ConfigError,
@@ -85,7 +87,7 @@ def test_config_error_is_a_value_error():
 def test_schema_metadata_is_complete():
     # every leaf is documented and every range is consistent
     assert len(RANGED) > 100
-    for key, tp, meta in leaves():
+    for key, _tp, meta in leaves():
         assert meta.get("doc"), f"{key} has no description"
         lo = meta.get("ge") if meta.get("ge") is not None else meta.get("gt")
         hi = meta.get("le") if meta.get("le") is not None else meta.get("lt")
@@ -498,15 +500,19 @@ def test_unknown_key_inside_a_tier_names_the_tier_keys(wrap):
 @pytest.mark.parametrize(
     "override, expected",
     [
-        ("stages.tiered_cn_tiers=[{min_revenue_mcny:10,min_cagr:0.2,extra:1}]", ["stages.tiered_cn_tiers", "extra", "min_revenue_mcny, min_cagr"]),
+        (
+            "stages.tiered_cn_tiers=[{min_revenue_mcny:10,min_cagr:0.2,extra:1}]",
+            ["stages.tiered_cn_tiers", "extra", "min_revenue_mcny, min_cagr"],
+        ),
         ("stages.tiered_cn_tiers.0.extra=1", ["stages.tiered_cn_tiers[0].extra", "min_revenue_mcny, min_cagr"]),
-        ("stages.tiered_cn_tiers=[{min_revenue_mcny:10,min_cagr:-2}]", ["stages.tiered_cn_tiers[0].min_cagr=-2.0", "> -1"]),
+        (
+            "stages.tiered_cn_tiers=[{min_revenue_mcny:10,min_cagr:-2}]",
+            ["stages.tiered_cn_tiers[0].min_cagr=-2.0", "> -1"],
+        ),
         ("stages.tiered_cn_tiers.1.min_revenue_mcny=nan", ["stages.tiered_cn_tiers[1].min_revenue_mcny=nan", "finite"]),
     ],
 )
 def test_load_config_checks_tier_entries(override, expected):
-    from sim import load_config
-
     with pytest.raises(ConfigError) as info:
         load_config([override])
     msg = str(info.value)
@@ -571,8 +577,6 @@ def test_wrong_types_in_groups_and_lists(key, bad, shown):
 
 
 def test_integers_are_numbers_and_numpy_scalars_are_accepted():
-    import numpy as np
-
     cfg = Config()
     cfg.scale = 1  # an int where a float is expected
     cfg.seed = np.int64(5)
@@ -601,12 +605,10 @@ def test_to_config_wrong_type_says_what_is_allowed(wrap):
 
 
 def test_reference_rows_have_type_default_unit_and_range():
-    from sim import docs
-
     text = docs.render()
     rows = {line.split("|")[1].strip().strip("`"): [c.strip() for c in line.split("|")[2:-1]]
             for line in text.splitlines() if line.startswith("| `")}
-    for key, tp, meta in ALL_LEAVES:
+    for key, _tp, meta in ALL_LEAVES:
         assert key in rows, key
         typ, default, unit, allowed, doc = rows[key]
         assert typ and default and doc, key

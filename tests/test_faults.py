@@ -5,7 +5,7 @@ What must hold:
 
 * a run killed at any point (SIGKILL while simulating, or in the middle of writing a table or
   the summary) leaves a directory whose summary.json is absent or says ``finished: false``, that
-  :func:`sim.outputs.read_results` refuses, and that holds no partial file under a table's name;
+  :func:`sim.io.files.read_results` refuses, and that holds no partial file under a table's name;
 * Ctrl-C or SIGTERM stops ``python -m sim`` with one line on stderr, no traceback, and no
   half-written table;
 * empty actor sets, no births, zero- and one-month horizons and a fifty-year horizon run to
@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import pickle
 import shutil
 import signal
 import subprocess
@@ -27,17 +28,19 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from omegaconf import OmegaConf
 
-import sim.outputs as outputs
+import sim.io.files as files
+import sim.tracks.registry as tracks
 from sim.config import Config, ConfigError
+from sim.io.files import IncompleteResultsError, read_results, read_summary
+from sim.io.schema import TABLE_SCHEMAS, to_arrow
 from sim.limits import check_memory, estimate_memory_bytes, expected_firms, machine_memory_bytes
 from sim.model import EcosystemModel
-from sim.outputs import IncompleteResultsError, TABLE_SCHEMAS, read_results, read_summary, to_arrow
-from sim.run import build_tables, run_simulation
+from sim.policies.base import Policy
+from sim.run import build_model, build_tables, run_simulation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,16 +168,16 @@ def test_ctrl_c_and_sigterm_stop_the_run_with_one_line(stopped_cli_runs, name, s
 
 # A child process that writes a finished run's tables into a directory and kills itself with
 # SIGKILL at a chosen point: after some tables, in the middle of a table's bytes, or in the
-# middle of the final summary. It imports only sim.outputs, so it starts quickly.
+# middle of the final summary. It imports only sim.io.files, so it starts quickly.
 KILLER = r"""
 import os, signal, sys
-import sim.outputs as outputs
+import sim.io.files as files
 
 source, outdir, point, arg = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-tables, summary = outputs.read_results(source)
-outputs.start_results(outdir, {"seed": summary["seed"]})
+tables, summary = files.read_results(source)
+files.start_results(outdir, {"seed": summary["seed"]})
 count = {"tables": 0, "summaries": 0}
-real_write_arrow, real_atomic = outputs._write_arrow, outputs._atomic_write
+real_write_arrow, real_atomic = files._write_arrow, files.atomic_write
 
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
@@ -207,8 +210,8 @@ def atomic(target, write):
             return real_atomic(target, half)
     return real_atomic(target, write)
 
-outputs._write_arrow, outputs._atomic_write = write_arrow, atomic
-outputs.write_results(outdir, tables, summary)
+files._write_arrow, files.atomic_write = write_arrow, atomic
+files.write_results(outdir, tables, summary)
 print("not killed")
 """
 KILL_POINTS = [("after_tables", 2), ("mid_table", 1), ("mid_summary", 0)]
@@ -247,13 +250,11 @@ def test_sigkill_while_writing_leaves_no_complete_looking_table(killed_writes, f
         assert written == sorted(p.name for p in finished_run.glob("*.parquet"))
         assert list(out.glob(".summary.json.*.tmp"))
     # the next run in the directory starts clean
-    outputs.start_results(out)
+    files.start_results(out)
     assert not list(out.glob(".*.tmp")) and not list(out.glob("*.parquet"))
 
 
 def test_exception_during_the_run_leaves_the_directory_marked_unfinished(tmp_path, finished_run):
-    from sim.policies import Policy
-
     class Crash(Policy):
         kind = "test_crash"
 
@@ -270,7 +271,7 @@ def test_exception_during_the_run_leaves_the_directory_marked_unfinished(tmp_pat
 
 def test_keyboard_interrupt_while_writing_leaves_no_partial_file(tmp_path, monkeypatch, finished_run):
     out = earlier_run_in(tmp_path / "run", finished_run)
-    real = outputs._write_arrow
+    real = files._write_arrow
     calls = []
 
     def write_arrow(outdir, name, table):
@@ -279,7 +280,7 @@ def test_keyboard_interrupt_while_writing_leaves_no_partial_file(tmp_path, monke
             raise KeyboardInterrupt
         return real(outdir, name, table)
 
-    monkeypatch.setattr(outputs, "_write_arrow", write_arrow)
+    monkeypatch.setattr(files, "_write_arrow", write_arrow)
     with pytest.raises(KeyboardInterrupt):
         run_simulation(small(), outdir=out, progress=False)
     assert_not_complete(out)
@@ -373,7 +374,10 @@ def test_one_month_horizon():
         to_arrow(name, df)
     ts = tables["timeseries"]
     assert len(ts) == 1 and ts["step"].tolist() == [0] and ts["month"].tolist() == [1]
-    assert ts["firms"].iloc[0] == len(tables["firms"]) - ts["deaths"].iloc[0] - ts["exits_ipo"].iloc[0] - ts["exits_acquired"].iloc[0]
+    assert (
+        ts["firms"].iloc[0]
+        == len(tables["firms"]) - ts["deaths"].iloc[0] - ts["exits_ipo"].iloc[0] - ts["exits_acquired"].iloc[0]
+    )
     assert ts["births"].iloc[0] == len(tables["firms"]) > 0
     held, flowed = model.cash_identity()
     assert held == pytest.approx(flowed, rel=1e-9, abs=1e-6)
@@ -387,7 +391,9 @@ def test_fifty_year_horizon_at_tiny_scale():
     firms = res.tables["firms"]
     age_cap = res.config.ecosystem.firms.graduation_age_years * 12
     alive = firms["end_kind"].isna()
-    assert (res.model.current_step - firms.loc[alive, "born_step"] <= age_cap).all(), "firms older than the graduation age"
+    assert (res.model.current_step - firms.loc[alive, "born_step"] <= age_cap).all(), (
+        "firms older than the graduation age"
+    )
     assert (firms["end_kind"] == "aged_out").any()
     assert ts["firms"].iloc[-12:].min() > 0  # the population renews itself
 
@@ -420,7 +426,7 @@ def test_memory_limit_gb_sets_the_limit():
     cfg = small()
     cfg.memory_limit_gb = 0.01
     with pytest.raises(ConfigError, match=r"more than memory_limit_gb \(0\.0 GB\)"):
-        EcosystemModel(cfg)
+        build_model(cfg)  # the run entry point refuses before building the model
     cfg.memory_limit_gb = 1000.0
     assert check_memory(cfg) == estimate_memory_bytes(cfg)
 
@@ -463,7 +469,13 @@ def test_cli_refuses_a_run_too_large_with_one_line(tmp_path):
 
 # Package code must not load data in ways that can execute it.
 FORBIDDEN_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "marshal", "shelve"}
-FORBIDDEN_NAMES = {("joblib", "load"), ("numpy", "load"), ("yaml", "load"), ("yaml", "unsafe_load"), ("yaml", "full_load")}
+FORBIDDEN_NAMES = {
+    ("joblib", "load"),
+    ("numpy", "load"),
+    ("yaml", "load"),
+    ("yaml", "unsafe_load"),
+    ("yaml", "full_load"),
+}
 FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__"}
 FORBIDDEN_ATTRS = {
     ("yaml", "load"), ("yaml", "load_all"), ("yaml", "unsafe_load"), ("yaml", "unsafe_load_all"),
@@ -481,10 +493,12 @@ def test_package_source_uses_no_pickle_eval_exec_or_unsafe_yaml():
     problems = []
     for path in package_files():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        where = lambda node: f"{path.relative_to(ROOT)}:{node.lineno}"  # noqa: E731
+        where = lambda node, path=path: f"{path.relative_to(ROOT)}:{node.lineno}"  # noqa: E731
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                problems += [f"{where(node)} import {a.name}" for a in node.names if a.name.split(".")[0] in FORBIDDEN_MODULES]
+                problems += [
+                    f"{where(node)} import {a.name}" for a in node.names if a.name.split(".")[0] in FORBIDDEN_MODULES
+                ]
             elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in FORBIDDEN_MODULES:
                 problems.append(f"{where(node)} from {node.module} import ...")
             elif isinstance(node, ast.ImportFrom):
@@ -499,9 +513,13 @@ def test_package_source_uses_no_pickle_eval_exec_or_unsafe_yaml():
                     if (base, f.attr) in FORBIDDEN_ATTRS or f.attr in ("to_pickle", "read_pickle"):
                         problems.append(f"{where(node)} {base}.{f.attr}(...)")
                     for kw in node.keywords:
-                        if kw.arg == "allow_pickle" and not (isinstance(kw.value, ast.Constant) and kw.value.value is False):
+                        if kw.arg == "allow_pickle" and not (
+                            isinstance(kw.value, ast.Constant) and kw.value.value is False
+                        ):
                             problems.append(f"{where(node)} allow_pickle")
-                        if kw.arg == "Loader" and not (isinstance(kw.value, ast.Attribute) and kw.value.attr in ("SafeLoader", "CSafeLoader")):
+                        if kw.arg == "Loader" and not (
+                            isinstance(kw.value, ast.Attribute) and kw.value.attr in ("SafeLoader", "CSafeLoader")
+                        ):
                             problems.append(f"{where(node)} yaml Loader={ast.unparse(kw.value)}")
     assert not problems, "code that can execute what it loads:\n" + "\n".join(problems)
 
@@ -536,8 +554,6 @@ class _Marker:
 
 
 def test_a_parquet_file_with_a_pickled_extension_type_does_not_run_code(tmp_path, finished_run):
-    import pickle  # the test builds the malicious payload; the package never imports pickle
-
     out = earlier_run_in(tmp_path / "run", finished_run)
     marker = tmp_path / "pwned"
     table = pq.read_table(out / "firms.parquet")
@@ -555,20 +571,16 @@ def test_a_parquet_file_with_a_pickled_extension_type_does_not_run_code(tmp_path
 
 
 def test_yaml_with_python_tags_does_not_run_code(tmp_path, monkeypatch):
-    from omegaconf import OmegaConf
-
-    import sim.tracks as tracks
-
     marker = tmp_path / "pwned"
     payload = f'!!python/object/apply:pathlib.Path.touch [!!python/object/apply:pathlib.Path ["{marker}"]]\n'
     evil = tmp_path / "evil.yaml"
     evil.write_text(f"seed: {payload}", encoding="utf-8")
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017  (any refusal will do; running the payload would not)
         OmegaConf.load(evil)  # how Hydra reads conf/ files
     (tmp_path / "tracks").mkdir()
     (tmp_path / "tracks" / "evil.yaml").write_text(f"tracks: {payload}", encoding="utf-8")
     monkeypatch.setattr(tracks, "CONF_DIR", tmp_path)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017  (any refusal will do; running the payload would not)
         tracks.load_track_system("evil")
     assert not marker.exists()
 
@@ -576,7 +588,9 @@ def test_yaml_with_python_tags_does_not_run_code(tmp_path, monkeypatch):
 def test_summary_json_is_data_only(tmp_path):
     """summary.json is read with json: a value that looks like an interpolation stays text."""
     out = tmp_path / "run"
-    outputs.write_summary(out, {"finished": True, "ecosystem": "${oc.env:HOME}", "note": "!!python/object/apply:os.system"})
+    files.write_summary(
+        out, {"finished": True, "ecosystem": "${oc.env:HOME}", "note": "!!python/object/apply:os.system"}
+    )
     s = read_summary(out)
     assert s["ecosystem"] == "${oc.env:HOME}" and s["note"].startswith("!!python")
 
@@ -584,7 +598,6 @@ def test_summary_json_is_data_only(tmp_path):
 def test_cli_refuses_experimental_rerun_of_a_pickle(tmp_path):
     marker = tmp_path / "pwned"
     pickled = tmp_path / "config.pickle"
-    import pickle
 
     pickled.write_bytes(pickle.dumps(_Marker(marker)))
     proc = subprocess.run([sys.executable, "-m", "sim", "--experimental-rerun", str(pickled)],

@@ -21,8 +21,9 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from sim import fonts, plots
-from sim.outputs import write_results
+from sim import fonts
+from sim.io import plots
+from sim.io.files import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 HAN = re.compile(r"[\u2e80-\u2fdf\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")

@@ -10,8 +10,8 @@ import pytest
 
 from agents import Angel, Bank, Firm, GuidanceFund, VCFund
 from sim.config import Config
+from sim.io.schema import TABLE_SCHEMAS, to_arrow
 from sim.model import PHASES, EcosystemModel
-from sim.outputs import TABLE_SCHEMAS, to_arrow
 from sim.run import run_simulation
 
 
@@ -233,7 +233,13 @@ def test_common_random_numbers_keep_a_firms_luck_when_others_change():
 @pytest.mark.parametrize(
     "change",
     [
-        {"angels__count": 0, "vc__initial_funds": 0, "vc__commitments_mcny_per_year": 0.0, "guidance__count": 0, "banks__count": 0},
+        {
+            "angels__count": 0,
+            "vc__initial_funds": 0,
+            "vc__commitments_mcny_per_year": 0.0,
+            "guidance__count": 0,
+            "banks__count": 0,
+        },
         {"institutes__count": 0},
         {"firms__births_per_year": 0.0},
     ],

@@ -12,20 +12,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-import sim.outputs as outputs
-import sim.plots as plots
-from sim.outputs import (
-    TABLE_SCHEMAS,
-    IncompleteResultsError,
-    OutputSchemaError,
-    empty_frame,
-    read_results,
-    render_doc,
-    to_arrow,
-    write_results,
-    write_summary,
-    write_table,
-)
+import sim.io.files as files
+import sim.io.plots as plots
+from sim.io.files import IncompleteResultsError, read_results, write_results, write_summary, write_table
+from sim.io.schema import TABLE_SCHEMAS, OutputSchemaError, empty_frame, render_doc, to_arrow
 
 try:  # works whether or not tests/ is a package
     from tests.fake_tables import make_fake_results
@@ -172,7 +162,7 @@ def test_failed_table_write_leaves_no_temp_file_and_keeps_old_file(tmp_path, fak
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(outputs.pq, "write_table", boom)
+    monkeypatch.setattr(files.pq, "write_table", boom)
     with pytest.raises(OSError, match="disk full"):
         write_table(tmp_path, "tracks", tables["tracks"].head(2))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tracks.parquet"]
@@ -181,7 +171,7 @@ def test_failed_table_write_leaves_no_temp_file_and_keeps_old_file(tmp_path, fak
 
 def test_crash_between_tables_leaves_unfinished_summary(tmp_path, fake, monkeypatch):
     tables, summary = fake
-    real = outputs.write_table
+    real = files.write_table
     written = []
 
     def crash_after_first(outdir, name, df):
@@ -190,7 +180,7 @@ def test_crash_between_tables_leaves_unfinished_summary(tmp_path, fake, monkeypa
         written.append(name)
         return real(outdir, name, df)
 
-    monkeypatch.setattr(outputs, "write_table", crash_after_first)
+    monkeypatch.setattr(files, "write_table", crash_after_first)
     with pytest.raises(KeyboardInterrupt):
         write_results(tmp_path, tables, summary)
     monkeypatch.undo()
@@ -209,7 +199,7 @@ def test_crash_between_tables_leaves_unfinished_summary(tmp_path, fake, monkeypa
     # a crash during a re-run over a finished directory also un-finishes it
     write_results(tmp_path, tables, summary)
     assert read_results(tmp_path)[1]["finished"] is True
-    monkeypatch.setattr(outputs, "write_table", crash_after_first)
+    monkeypatch.setattr(files, "write_table", crash_after_first)
     with pytest.raises(KeyboardInterrupt):
         write_results(tmp_path, tables, summary)
     with pytest.raises(IncompleteResultsError):
@@ -288,7 +278,7 @@ def test_empty_tables_round_trip(tmp_path, fake):
 
 def test_committed_doc_matches_generator():
     doc = (ROOT / "docs" / "outputs.md").read_text(encoding="utf-8")
-    assert doc == render_doc(), "docs/outputs.md is stale: run `python -m sim.outputs --doc > docs/outputs.md`"
+    assert doc == render_doc(), "docs/outputs.md is stale: run `python -m sim.io.schema --doc > docs/outputs.md`"
 
 
 def test_doc_mentions_every_column():

@@ -1,4 +1,4 @@
-"""Policy interventions (sim.policies, sim.interventions) and the policy comparison (sim.compare).
+"""Policy interventions (sim.policies) and the policy comparison (sim.compare).
 
 Runs are teaching-size (scale 0.02, 2 warm-up and 4 observed years) and shared between tests
 through a module-level cache. Firm-level targets are checked on the *same firms* with and
@@ -19,9 +19,11 @@ import pandas as pd
 import pytest
 
 from sim import load_config
+from sim.compare import OUTCOMES, compare_policies, outcomes_of, parse_arm
 from sim.config import Config, ConfigError
-from sim.interventions import CONFIGS, REGISTRY, configured_policy
-from sim.policies import Policy
+from sim.core.vocabulary import ORIGINS
+from sim.policies.registry import CONFIGS, REGISTRY, configured_policy, policies_from_config, policy_from_dict
+from sim.policy_docs import main
 from sim.run import run_simulation
 
 SEED = 5
@@ -60,13 +62,13 @@ def base():
 
 def keyed_firms(res) -> pd.DataFrame:
     firms = res.tables["firms"].copy()
-    firms["key"] = res.model.population.rec["key"][: len(firms)]
+    firms["key"] = res.model.population.records["key"][: len(firms)]
     return firms
 
 
 def same_firms(res, ids) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The firms with these ids in ``res`` and the same firms (by birth key) in the baseline."""
-    keys = res.model.population.rec["key"][np.asarray(ids, dtype=np.int64)]
+    keys = res.model.population.records["key"][np.asarray(ids, dtype=np.int64)]
     pol = keyed_firms(res).set_index("key").loc[keys]
     b = keyed_firms(base()).set_index("key")
     keys = [k for k in keys if k in b.index]
@@ -135,7 +137,7 @@ def test_state_incubator_keeps_incubated_firms_alive_and_is_repaid():
 
 def test_rd_grants_raise_headcount_of_granted_firms():
     res, p = run("rd_grants", capacity_per_year=1200.0, budget_mcny_per_year=2000.0)
-    keys = res.model.population.rec["key"][p.ids]
+    keys = res.model.population.records["key"][p.ids]
     year = START + p.started // 12  # the first year end after the grant started
     want = pd.DataFrame({"key": keys, "year": year})
 
@@ -192,7 +194,7 @@ def test_talent_programme_adds_founders():
     assert ts_sum(res, "births") >= ts_sum(base(), "births") * 1.005
     assert p.stats()["returnee_firms"] > 0 and p.stats()["student_firms_subsidised"] > 0
     # returnees are firms of the programme's own founding channel, in its target directions
-    keys = res.model.population.rec["key"][p.returnee_ids]
+    keys = res.model.population.records["key"][p.returnee_ids]
     assert ((keys >> np.uint64(24)) & np.uint64(0xFF) == p.channel).all()
 
 
@@ -289,7 +291,7 @@ def test_a_short_budget_caps_spending_and_the_government_budget_caps_the_sum():
     res = run_simulation(cfg, progress=False, policies=[tight, grants])
     g = res.model.government
     assert tight.spent > 0
-    for year, (spent, _, _) in tight.accounts.items():
+    for spent, _, _ in tight.accounts.values():
         assert spent <= 100.0 * cfg.scale * (1 + 1e-9)
     yearly = res.tables["timeseries"].groupby("year")["public_spending"].sum()
     assert (yearly <= 700.0 * cfg.scale * (1 + 1e-9)).all()
@@ -308,7 +310,7 @@ def test_composed_policies_from_the_command_line_config_spend_and_serialise(tmp_
     assert [p.name for p in policies] == ["guidance_fund", "scene_opening"]
     assert policies[0].coinvest_ratio == 1.0
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert [Policy.from_dict(d) for d in summary["policies"]] == policies
+    assert [policy_from_dict(d) for d in summary["policies"]] == policies
     ts = pd.read_parquet(out / "timeseries.parquet")
     acc = pd.read_parquet(out / "policy_accounts.parquet")
     assert ts["public_spending"].sum() == pytest.approx(sum(p.spent for p in policies))
@@ -320,14 +322,20 @@ def test_composed_policies_from_the_command_line_config_spend_and_serialise(tmp_
 
 def test_levers_and_support_go_back_when_a_policy_ends():
     cfg = small_config(firm_years=False)
-    pols = [configured_policy("entry_subsidy", end_year=START + 1), configured_policy("exit_channels", end_year=START),
-            configured_policy("proof_of_concept", end_year=START + 1), configured_policy("local_patience", end_year=START + 1)]
+    pols = [
+        configured_policy("entry_subsidy", end_year=START + 1),
+        configured_policy("exit_channels", end_year=START),
+        configured_policy("proof_of_concept", end_year=START + 1),
+        configured_policy("local_patience", end_year=START + 1),
+    ]
     res = run_simulation(cfg, progress=False, policies=pols)
     m = res.model
-    assert m.births_multiplier == pytest.approx({"independent": 1.0, "spinoff": 1.0, "alumni": 1.0})
-    assert m.ipo_multiple == pytest.approx(1.0) and m.acquisition_multiple == pytest.approx(1.0)
-    assert np.allclose(m.track_array("ipo_relief", 0.0), 0.0)
-    assert np.allclose(m.track_entry_bonus, 1.0) and np.allclose(m.track_growth_bonus, 0.0)
+    assert {o: m.levers.value("births_multiplier", o) for o in ORIGINS} == pytest.approx(dict.fromkeys(ORIGINS, 1.0))
+    assert m.levers.value("ipo_multiple") == pytest.approx(1.0) and m.levers.value(
+        "acquisition_multiple"
+    ) == pytest.approx(1.0)
+    assert np.allclose(m.levers.track("ipo_relief"), 0.0)
+    assert np.allclose(m.levers.track("entry_bonus"), 1.0) and np.allclose(m.levers.track("growth_bonus"), 0.0)
     pop = m.population
     assert np.allclose(pop["support_growth"], 0.0) and np.allclose(pop["support_closure"], 1.0)
     assert np.allclose(pop["support_screen"], 0.0)
@@ -348,7 +356,7 @@ def test_serialisation_round_trips_for_every_configuration():
     for name in CONFIGS:
         p = configured_policy(name)
         d = json.loads(json.dumps(p.to_dict(), ensure_ascii=False))
-        q = Policy.from_dict(d)
+        q = policy_from_dict(d)
         assert q == p and type(q) is type(p)
         assert d["kind"] == CONFIGS[name][0] and d["name"] == name
         fields = {f.name for f in dataclasses.fields(p)}
@@ -356,14 +364,10 @@ def test_serialisation_round_trips_for_every_configuration():
 
 
 def test_conf_files_and_reference_follow_the_code():
-    from sim.policy_docs import main
-
     assert main(["--check"]) == 0
     assert sorted(p.stem for p in (ROOT / "conf" / "policy").glob("*.yaml")) == sorted(CONFIGS)
     for name in CONFIGS:  # Hydra composes each file into the same policy
         cfg = load_config([f"policy=[{name}]"])
-        from sim.interventions import policies_from_config
-
         assert policies_from_config(cfg) == [configured_policy(name)]
 
 
@@ -374,14 +378,32 @@ def test_conf_files_and_reference_follow_the_code():
     "overrides, message",
     [
         (["policy=[guidance_fnd]"], "Did you mean 'guidance_fund'"),
-        (["policy=[guidance_fund]", "policy.guidance_fund.coinvest_ratoi=1"], "Unknown policy key 'policy.guidance_fund.coinvest_ratoi'"),
-        (["policy=[guidance_fund]", "policy.guidance_fund.coinvest_ratio=9"], "policy.guidance_fund.coinvest_ratio=9 is out of range"),
-        (["policy=[guidance_fund]", "policy.guidance_fund.target_directions=['科学']"], "target_directions contains '科学'"),
-        (["policy=[guidance_fund]", "policy.guidance_fund.target_tracks=[edge_ai_chip]"], "Did you mean 'edge_ai_chips'"),
-        (["policy=[guidance_fund]", "policy.guidance_fund.end_year=2000"], "policy.guidance_fund.end_year=2000 is before"),
+        (
+            ["policy=[guidance_fund]", "policy.guidance_fund.coinvest_ratoi=1"],
+            "Unknown policy key 'policy.guidance_fund.coinvest_ratoi'",
+        ),
+        (
+            ["policy=[guidance_fund]", "policy.guidance_fund.coinvest_ratio=9"],
+            "policy.guidance_fund.coinvest_ratio=9 is out of range",
+        ),
+        (
+            ["policy=[guidance_fund]", "policy.guidance_fund.target_directions=['科学']"],
+            "target_directions contains '科学'",
+        ),
+        (
+            ["policy=[guidance_fund]", "policy.guidance_fund.target_tracks=[edge_ai_chip]"],
+            "Did you mean 'edge_ai_chips'",
+        ),
+        (
+            ["policy=[guidance_fund]", "policy.guidance_fund.end_year=2000"],
+            "policy.guidance_fund.end_year=2000 is before",
+        ),
         (["policy.guidance_fund.coinvest_ratio=1"], "policy 'guidance_fund' is not selected"),
         (["policy=[sanctions_shock,targeted_support]"], "both put a sanctions shock on the same tracks"),
-        (["policy=[guidance_fund,entry_subsidy,rd_grants]"], "more than ecosystem.government.budget_mcny_per_year=2000"),
+        (
+            ["policy=[guidance_fund,entry_subsidy,rd_grants]"],
+            "more than ecosystem.government.budget_mcny_per_year=2000",
+        ),
         (["+policy.mine.kind=guidance"], "is not a policy kind"),
         (["+policy.mine.listing_relief=0.3"], "policy.mine has no kind"),
     ],
@@ -405,11 +427,14 @@ def test_command_line_reports_a_bad_policy_on_one_line():
 
 
 def test_compare_policies_end_to_end(tmp_path):
-    from sim.compare import OUTCOMES, compare_policies, outcomes_of, parse_arm
-
     base_overrides = ["scale=0.01", "years=2", "ecosystem.warmup_years=1"]
-    comp = compare_policies(base_overrides, ["entry_subsidy", "guidance_fund+scene_opening:guidance_fund.coinvest_ratio=1.0"],
-                            seeds=[3, 4], outdir=tmp_path, jobs=1)
+    compare_policies(
+        base_overrides,
+        ["entry_subsidy", "guidance_fund+scene_opening:guidance_fund.coinvest_ratio=1.0"],
+        seeds=[3, 4],
+        outdir=tmp_path,
+        jobs=1,
+    )
     for f in ("outcomes.parquet", "differences.parquet", "costs.parquet", "differences.png", "costs.png", "report.md",
               "comparison.json"):
         assert (tmp_path / f).is_file(), f
@@ -429,9 +454,11 @@ def test_compare_policies_end_to_end(tmp_path):
     assert born["diff_mean"] == pytest.approx(pairs.mean())
     assert born["ci_low"] > 0 and born["significant"]  # more founders in both worlds
     c = pd.read_parquet(tmp_path / "costs.parquet").set_index("arm")
-    assert c.loc["entry_subsidy", "net_public_cost"] == pytest.approx(o.loc[o["arm"] == "entry_subsidy", "public_spending"].mean())
+    assert c.loc["entry_subsidy", "net_public_cost"] == pytest.approx(
+        o.loc[o["arm"] == "entry_subsidy", "public_spending"].mean()
+    )
     for what in ("gazelle", "unicorn"):
-        for arm, r in c.iterrows():
+        for _arm, r in c.iterrows():
             st = r[f"cost_per_{what}_status"]
             assert st in ("ok", "no_spending", "not_significant", "fewer", "too_few_seeds")
             assert np.isfinite(r[f"cost_per_{what}"]) == (st == "ok")

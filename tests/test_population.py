@@ -1,4 +1,4 @@
-"""Columnar firm store (sim/population.py): births, ends, swap-remove, records.
+"""Columnar firm store (agents/firms/population.py): births, ends, swap-remove, records.
 
 The stateful hypothesis test runs random sequences of add / end / update / tick operations
 against a plain-Python reference and checks after every operation that each firm ever added is
@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from sim.population import END_CODE, END_KINDS, LIVE_COLUMNS, ORIGINS, NEVER, RECORD_COLUMNS, FirmPopulation
-from sim.rng import birth_keys
+from agents.firms.population import LIVE_COLUMNS, RECORD_COLUMNS, FirmPopulation
+from sim.core.rng import birth_keys
+from sim.core.vocabulary import END_CODE, END_KINDS, NEVER, ORIGINS
 from sim.stages import HISTORY_YEARS
 
 KINDS = ("failed", "acquired", "ipo", "aged_out")
@@ -61,7 +62,7 @@ def test_add_fills_defaults_and_records_birth_facts():
         assert col.dtype == dtype and col.shape == (3, *shape), name
         np.testing.assert_array_equal(col, np.full((3, *shape), fill, dtype=dtype), err_msg=name)
     assert pop["emp_hist"].shape == (3, HISTORY_YEARS) and np.isnan(pop["emp_hist"]).all()
-    rec = pop.rec
+    rec = pop.records
     np.testing.assert_array_equal(rec["born_step"][:3], [-7] * 3)
     np.testing.assert_array_equal(rec["origin"][:3], [1] * 3)
     np.testing.assert_array_equal(rec["track_id"][:3], [4, 5, 6])
@@ -84,7 +85,7 @@ def test_getitem_is_a_writable_view_of_the_live_part():
     pop.add(0, key=birth_keys(0, 0, 4))
     pop["revenue"][2] = 9.0
     pop["emp_hist"][1, -1] = 3.0
-    assert pop.cols["revenue"][2] == 9.0 and pop.cols["emp_hist"][1, -1] == 3.0
+    assert pop["revenue"][2] == 9.0 and pop["emp_hist"][1, -1] == 3.0
     assert len(pop["revenue"]) == 4  # never the spare capacity
 
 
@@ -105,9 +106,9 @@ def test_swap_remove_keeps_each_firms_values():
             np.testing.assert_array_equal(pop[name][r], before[name][fid], err_msg=f"{name} of firm {fid}")
     for fid in (0, 3, 7):
         assert pop.row(fid) == -1
-        assert pop.rec["end_step"][fid] == 5 and pop.rec["end_kind"][fid] == END_CODE["failed"]
-        assert pop.rec["revenue"][fid] == vals["revenue"][fid]
-        assert pop.rec["total_raised"][fid] == vals["raised"][fid]
+        assert pop.records["end_step"][fid] == 5 and pop.records["end_kind"][fid] == END_CODE["failed"]
+        assert pop.records["revenue"][fid] == vals["revenue"][fid]
+        assert pop.records["total_raised"][fid] == vals["raised"][fid]
 
 
 def test_end_tail_rows_and_everyone():
@@ -117,7 +118,7 @@ def test_end_tail_rows_and_everyone():
     np.testing.assert_array_equal(pop["id"], [0, 1, 2])
     pop.end(np.arange(3), 2, "acquired")
     assert len(pop) == 0 and pop.n_ever == 5
-    np.testing.assert_array_equal(pop.rec["end_kind"][:5], [END_CODE["acquired"]] * 3 + [END_CODE["ipo"]] * 2)
+    np.testing.assert_array_equal(pop.records["end_kind"][:5], [END_CODE["acquired"]] * 3 + [END_CODE["ipo"]] * 2)
     assert pop.end(np.array([], dtype=np.int64), 3, "failed").size == 0
 
 
@@ -134,8 +135,8 @@ def test_ending_twice_raises():
     with pytest.raises(KeyError):
         pop.end([0], 5, "vanished")
     # the failed calls changed nothing
-    assert len(pop) == 2 and pop.rec["end_step"][1] == 4
-    assert (pop.rec["end_kind"][[0, 2]] == 0).all()
+    assert len(pop) == 2 and pop.records["end_step"][1] == 4
+    assert (pop.records["end_kind"][[0, 2]] == 0).all()
 
 
 def test_end_twice_guard_holds_for_warm_up_steps():
@@ -144,8 +145,8 @@ def test_end_twice_guard_holds_for_warm_up_steps():
     # end_step >= 0 and so missed every end during the warm-up.
     pop = FirmPopulation()
     pop.add(-20, key=birth_keys(-20, 0, 2))
-    pop.rec["end_step"][1] = -1
-    pop.rec["end_kind"][1] = END_CODE["failed"]
+    pop.records["end_step"][1] = -1
+    pop.records["end_kind"][1] = END_CODE["failed"]
     with pytest.raises(RuntimeError, match="twice"):
         pop.end([pop.row(1)], 0, "failed")
 
@@ -154,7 +155,7 @@ def test_warm_up_ends_are_recorded():
     pop = FirmPopulation()
     pop.add(-30, key=birth_keys(-30, 0, 3))
     pop.end([0], -1, "failed")
-    assert pop.rec["end_step"][0] == -1 and pop.rec["end_kind"][0] == END_CODE["failed"]
+    assert pop.records["end_step"][0] == -1 and pop.records["end_kind"][0] == END_CODE["failed"]
     # end_kind is the marker of an ended firm; a live firm's end_step is NEVER, never a real step
     assert RECORD_COLUMNS["end_step"][1] == NEVER
     assert RECORD_COLUMNS["end_kind"][1] == 0
@@ -166,24 +167,24 @@ def test_snapshot_records_copies_live_values_only():
     pop = FirmPopulation()
     pop.add(3, **make_values(rng, 3, 6))
     pop.end([2], 4, "aged_out")
-    final_2 = pop.rec["valuation"][2]
+    final_2 = pop.records["valuation"][2]
     pop["valuation"][:] = 123.0
     pop["employees"][:] = 7.0
     # records are not live: nothing changes until a snapshot
-    assert not np.any(pop.rec["valuation"][[0, 1, 3, 4, 5]] == 123.0)
+    assert not np.any(pop.records["valuation"][[0, 1, 3, 4, 5]] == 123.0)
     pop.snapshot_records(np.array([0]))
-    assert pop.rec["valuation"][pop["id"][0]] == 123.0
+    assert pop.records["valuation"][pop["id"][0]] == 123.0
     pop.snapshot_records()
     live = pop["id"]
-    np.testing.assert_array_equal(pop.rec["valuation"][live], 123.0)
-    np.testing.assert_array_equal(pop.rec["employees"][live], 7.0)
-    assert pop.rec["valuation"][2] == final_2  # the ended firm keeps its final values
+    np.testing.assert_array_equal(pop.records["valuation"][live], 123.0)
+    np.testing.assert_array_equal(pop.records["employees"][live], 7.0)
+    assert pop.records["valuation"][2] == final_2  # the ended firm keeps its final values
 
 
 def test_growth_beyond_initial_capacity():
     rng = np.random.default_rng(3)
     pop = FirmPopulation(capacity=0)  # clamped to the minimum capacity
-    start_cap = pop._cap
+    start_cap = pop.live.capacity
     expected = {}
     for step in range(-20, 30):
         k = int(rng.integers(0, 400))
@@ -195,7 +196,7 @@ def test_growth_beyond_initial_capacity():
             rows = rng.choice(len(pop), size=len(pop) // 10, replace=False)
             for fid in pop.end(rows, step, "failed"):
                 del expected[int(fid)]
-    assert pop.n_ever > 20 * start_cap and pop._cap >= len(pop)
+    assert pop.n_ever > 20 * start_cap and pop.live.capacity >= len(pop)
     assert len(pop) == len(expected)
     for fid, (revenue, hist) in expected.items():
         r = pop.row(fid)
@@ -203,11 +204,11 @@ def test_growth_beyond_initial_capacity():
         assert pop["revenue"][r] == revenue
         np.testing.assert_array_equal(pop["emp_hist"][r], hist)
     # one big birth larger than the whole current capacity
-    n_before, live_before, k = pop.n_ever, len(pop), 5 * pop._cap
+    n_before, live_before, k = pop.n_ever, len(pop), 5 * pop.live.capacity
     vals = make_values(rng, 31, k)
     ids = pop.add(31, **vals)
     assert pop.n_ever == n_before + k and len(pop) == live_before + k
-    assert (pop.rec["born_step"][ids] == 31).all()
+    assert (pop.records["born_step"][ids] == 31).all()
     np.testing.assert_array_equal(pop["revenue"][pop.row_of[ids]], vals["revenue"])
     np.testing.assert_array_equal(pop["id"][pop.row_of[ids]], ids)
 
@@ -285,7 +286,7 @@ class PopulationMachine(RuleBasedStateMachine):
         ids = pop["id"]
         assert len(np.unique(ids)) == len(ids)
         assert set(ids.tolist()) == set(self.live)
-        rec = pop.rec
+        rec = pop.records
         for fid in range(pop.n_ever):
             is_live, is_ended = fid in self.live, fid in self.ended
             assert is_live != is_ended, f"firm {fid}: live={is_live} ended={is_ended}"

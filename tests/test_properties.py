@@ -33,17 +33,18 @@ from hypothesis import strategies as st
 
 from agents import Bank
 from sim.config import Config, Tier, validate
-from sim.outputs import TABLE_SCHEMAS, to_arrow, write_results
-from sim.interventions import CONFIGS, configured_policy
-from sim.policies import Policy
+from sim.io.files import write_results
+from sim.io.schema import TABLE_SCHEMAS, to_arrow
+from sim.policies.base import Policy
+from sim.policies.registry import CONFIGS, configured_policy
 from sim.run import run_simulation
 
 # ------------------------------------------------------------------------------ the rules
 
 STARTUP, GAZELLE, UNICORN = "startup", "gazelle", "unicorn"
 #: Stage changes the model can make, and when. Gazelle status is assessed once a year, at the
-#: December step (phase_year_end), so startup <-> gazelle changes happen only then; unicorn
-#: status is assessed every month (phase_stages: valuation, age, funding), so a firm can become
+#: December step (the year_end phase), so startup <-> gazelle changes happen only then; unicorn
+#: status is assessed every month (the stages phase: valuation, age, funding), so a firm can become
 #: a unicorn from either stage, and fall back to the stage its gazelle flag says, in any month.
 ALLOWED = {
     (STARTUP, GAZELLE): "december",
@@ -92,7 +93,9 @@ def make_policies(data) -> list[Policy]:
     if kind == "spender":
         return [Spender(name="spender", budget_mcny_per_year=data.draw(fl(0.0, 500.0), label="spender.budget"),
                         share=data.draw(fl(0.0, 1.5), label="spender.share"))]
-    names = data.draw(st.lists(st.sampled_from(INTERVENTIONS), min_size=1, max_size=2, unique=True), label="interventions")
+    names = data.draw(
+        st.lists(st.sampled_from(INTERVENTIONS), min_size=1, max_size=2, unique=True), label="interventions"
+    )
     if "sanctions_shock" in names and "targeted_support" in names:  # two shocks on the same tracks: refused
         names.remove("targeted_support")
     return [configured_policy(n) for n in names]
@@ -213,7 +216,12 @@ def check_firm_lives(res) -> None:
         assert (ts["births_independent"] + ts["births_spinoff"] + ts["births_alumni"] == ts["births"]).all()
         kind = firms["end_kind"].fillna("alive")
         observed_end = end.fillna(-1e9) >= 0
-        for column, k in (("deaths", "failed"), ("exits_ipo", "ipo"), ("exits_acquired", "acquired"), ("aged_out", "aged_out")):
+        for column, k in (
+            ("deaths", "failed"),
+            ("exits_ipo", "ipo"),
+            ("exits_acquired", "acquired"),
+            ("aged_out", "aged_out"),
+        ):
             assert ts[column].sum() == int((observed_end & (kind == k)).sum()), column
         assert ts["births"].sum() == int((firms["born_step"] >= 0).sum())
         assert ts["new_unicorns"].sum() == int((firms["unicorn_step"].astype("float64").fillna(-1e9) >= 0).sum())
@@ -222,13 +230,18 @@ def check_firm_lives(res) -> None:
 
 def stage_history(ch: pd.DataFrame) -> pd.DataFrame:
     """Stage changes in the order they happened (the table's order within a step)."""
-    return ch.reset_index(drop=True).rename_axis("order").reset_index().sort_values(["firm_id", "step", "order"], kind="stable")
+    return (
+        ch.reset_index(drop=True)
+        .rename_axis("order")
+        .reset_index()
+        .sort_values(["firm_id", "step", "order"], kind="stable")
+    )
 
 
 def check_stage_changes(res) -> None:
     ch = res.tables["stage_changes"]
     firms = res.tables["firms"].set_index("firm_id")
-    pairs = set(zip(ch["from_stage"], ch["to_stage"]))
+    pairs = set(zip(ch["from_stage"], ch["to_stage"], strict=True))
     assert pairs <= set(ALLOWED), pairs - set(ALLOWED)
     december = ch["step"] % 12 == 11
     for (a, b), when in ALLOWED.items():
@@ -306,7 +319,12 @@ def check_money(res, policies) -> None:
     d = res.tables["deals"]
     by_kind = d.groupby("investor_kind")["amount"].sum()
     ts = res.tables["timeseries"]
-    for kind, column in (("angel", "angel_invested"), ("vc", "vc_invested"), ("guidance_fund", "guidance_invested"), ("bank", "bank_lending")):
+    for kind, column in (
+        ("angel", "angel_invested"),
+        ("vc", "vc_invested"),
+        ("guidance_fund", "guidance_invested"),
+        ("bank", "bank_lending"),
+    ):
         assert ts[column].sum() == pytest.approx(by_kind.get(kind, 0.0), rel=1e-9, abs=1e-6), column
     # public spending is the policies' spending, within every budget
     gov = model.government
@@ -347,7 +365,9 @@ def check_values(res) -> None:
         assert d[col].isna().to_numpy()[loans].all() and d[col].notna().to_numpy()[~loans].all(), col
     assert (d["amount"] > 0).all()
     eq = d[~loans]
-    assert np.allclose(eq["post_money"], eq["pre_money"] + eq.groupby(["firm_id", "step", "round"])["amount"].transform("sum"))
+    assert np.allclose(
+        eq["post_money"], eq["pre_money"] + eq.groupby(["firm_id", "step", "round"])["amount"].transform("sum")
+    )
     for key, value in res.summary["totals"].items():
         assert value >= 0, key
 
@@ -372,7 +392,7 @@ def test_invariants_hold_for_random_valid_configurations(data):
 def test_the_same_seed_reproduces_byte_identical_files(tmp_path_factory, data):
     cfg = draw_config(data)
     files = []
-    for attempt in range(2):
+    for _attempt in range(2):
         policies = [Spender(name="spender", budget_mcny_per_year=20.0, share=0.8)]
         res = run_simulation(dataclasses.replace(cfg), progress=False, policies=policies)
         out = tmp_path_factory.mktemp("repro")
@@ -403,7 +423,7 @@ def test_the_stage_rules_are_all_seen():
         cfg.stages.unicorn_max_age_years = 2.0  # ... which ends at age 2: unicorn -> gazelle/startup
         res = run_simulation(cfg, progress=False)
         ch = res.tables["stage_changes"]
-        seen |= set(zip(ch["from_stage"], ch["to_stage"]))
+        seen |= set(zip(ch["from_stage"], ch["to_stage"], strict=True))
         check_stage_changes(res)
         if seen >= set(ALLOWED):
             break

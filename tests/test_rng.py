@@ -1,4 +1,4 @@
-"""Named streams, counter-based keyed draws and birth keys (sim/rng.py).
+"""Named streams, counter-based keyed draws and birth keys (sim/core/rng.py).
 
 Statistical checks use fixed seeds, so each is deterministic: it either always passes or always
 fails. Tolerances are 5 standard errors of the statistic (a correct generator lands outside
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.special import kolmogorov, ndtr
 
-from sim.rng import KeyedDraws, Streams, birth_keys, name_key
+from sim.core.rng import KeyedDraws, Streams, birth_keys, name_key
 
 N = 1_000_000
 Z = 5.0  # tolerance in standard errors
@@ -136,7 +136,9 @@ def test_keyed_same_inputs_same_draws(mode):
     a = Drawer(11, "growth", mode).uniform(keys, 25, 2)
     b = Drawer(11, "growth", mode).uniform(keys, 25, 2)
     np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(KeyedDraws(11, "growth").uniform(keys, 25, 2), Streams(11).keyed("growth").uniform(keys, 25, 2))
+    np.testing.assert_array_equal(
+        KeyedDraws(11, "growth").uniform(keys, 25, 2), Streams(11).keyed("growth").uniform(keys, 25, 2)
+    )
 
 
 def test_prehash_is_elementwise_and_injective():

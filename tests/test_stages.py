@@ -12,16 +12,8 @@ import numpy as np
 import pytest
 
 from sim.config import StageConfig, Tier
-from sim.stages import (
-    GAZELLE,
-    HISTORY_YEARS,
-    STAGE_NAMES,
-    STARTUP,
-    UNICORN,
-    gazelle_mask,
-    unicorn_mask,
-    unicorn_threshold_mcny,
-)
+from sim.core.vocabulary import GAZELLE, STAGES, STARTUP, UNICORN
+from sim.stages import HISTORY_YEARS, gazelle_mask, unicorn_mask, unicorn_threshold_mcny
 
 NAN = math.nan
 
@@ -44,7 +36,7 @@ FLAT_REV = [1.0, 1.0, 1.0, 1.0]
 
 def test_constants():
     assert (STARTUP, GAZELLE, UNICORN) == (0, 1, 2)
-    assert STAGE_NAMES[GAZELLE] == "gazelle" and STAGE_NAMES[UNICORN] == "unicorn"
+    assert STAGES[GAZELLE] == "gazelle" and STAGES[UNICORN] == "unicorn"
     assert HISTORY_YEARS >= 4  # a 3-year window needs 4 year ends
 
 

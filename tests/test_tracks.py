@@ -8,10 +8,9 @@ import pandas as pd
 import pytest
 
 from sim.config import Config
+from sim.core.vocabulary import EMERGING, LATENT, LIFECYCLE, NEVER
 from sim.model import EcosystemModel
-from sim.population import NEVER
 from sim.run import run_simulation
-from sim.track_dynamics import CONSOLIDATING, EMERGING, FORMED, LATENT
 from sim.track_stats import (
     derived_per_main,
     sector_spread,
@@ -19,7 +18,6 @@ from sim.track_stats import (
     track_system_change,
     unicorn_sector_stat,
 )
-from sim.tracks import LIFECYCLE
 
 
 def tiny(seed=1, **tracks) -> Config:
@@ -46,7 +44,7 @@ def model():
 def _main_with_firms(m) -> int:
     tr, pop = m.tracks, m.population
     counts = np.bincount(pop["track"], minlength=tr.n)
-    mains = [t for t in range(tr.n) if tr.level[t] == "main" and tr.active[t]]
+    mains = [t for t in range(tr.n) if tr.level[t] == "main" and tr["active"][t]]
     return max(mains, key=lambda t: counts[t])
 
 
@@ -57,15 +55,15 @@ def test_fission_conserves_firms_and_market(model):
     m, tr, pop = model, model.tracks, model.population
     parent = _main_with_firms(m)
     firms_before = int((pop["track"] == parent).sum())
-    market_before = tr.market.sum()
-    parent_market = tr.market[parent]
+    market_before = tr["market"].sum()
+    parent_market = tr["market"][parent]
     assert firms_before >= 50
     child = m.track_dynamics.split(parent, m.current_step)
     assert tr.parents[child] == (parent,) and tr.created_by[child] == "fission" and tr.level[child] == "new"
     assert tr.direction[child] == tr.direction[parent]
-    assert tr.market.sum() == pytest.approx(market_before, rel=1e-12)
+    assert tr["market"].sum() == pytest.approx(market_before, rel=1e-12)
     share = m.cfg.ecosystem.tracks.fission_share
-    assert tr.market[child] == pytest.approx(share * parent_market)
+    assert tr["market"][child] == pytest.approx(share * parent_market)
     moved = int((pop["track"] == child).sum())
     assert moved + int((pop["track"] == parent).sum()) == firms_before
     # the child takes about fission_share of the firms: within 4 binomial standard deviations
@@ -77,19 +75,19 @@ def test_fused_track_has_two_parents_and_conserves_market(model):
     m, tr = model, model.tracks
     a = tr.key.index("artificial_intelligence")
     b = tr.key.index("healthcare")
-    total = tr.market.sum()
+    total = tr["market"].sum()
     t = m.track_dynamics.fuse(a, b, m.current_step)
     assert tr.parents[t] == (a, b)
     assert tr.created_by[t] == "fusion"
     assert tr.direction[t] == "科技"  # the more research-intensive parent's direction
     assert tr.level[t] == "main"  # two main tracks of different directions
-    assert tr.market.sum() == pytest.approx(total, rel=1e-12)
-    assert tr.i["born_step"][t] == m.current_step
+    assert tr["market"].sum() == pytest.approx(total, rel=1e-12)
+    assert tr["born_step"][t] == m.current_step
 
 
 def test_a_track_is_formed_exactly_at_its_first_unicorn(model):
     m, tr, pop = model, model.tracks, model.population
-    t = next(i for i in range(tr.n) if tr.i["formed_step"][i] == NEVER and tr.active[i] and tr.f["maturity"][i] < 0.5)
+    t = next(i for i in range(tr.n) if tr["formed_step"][i] == NEVER and tr["active"][i] and tr["maturity"][i] < 0.5)
     tr.set_state(t, "emerging", m.current_step)
     row = int(np.flatnonzero(pop["track"] == t)[0]) if (pop["track"] == t).any() else 0
     pop["track"][row] = t
@@ -97,22 +95,22 @@ def test_a_track_is_formed_exactly_at_its_first_unicorn(model):
     pop["raised"][row] = 100.0
     pop["born"][row] = m.current_step - 24
     step = m.current_step
-    m.phase_stages()
-    assert tr.i["formed_step"][t] == step
+    m.stages.step()
+    assert tr["formed_step"][t] == step
     m.track_dynamics.update_lifecycle(step)
-    assert LIFECYCLE[tr.i["state"][t]] == "formed"
+    assert LIFECYCLE[tr["state"][t]] == "formed"
     assert (t, step, "emerging", "formed") in tr.transitions
 
 
 def test_gazelle_cluster_turns_a_latent_track_emerging(model):
     m, tr = model, model.tracks
     t = m.track_dynamics.open_from_breakthrough(tr.key.index("quantum_technology"), m.current_step)
-    assert tr.i["state"][t] == LATENT and tr.created_by[t] == "breakthrough"
+    assert tr["state"][t] == LATENT and tr.created_by[t] == "breakthrough"
     m.track_dynamics.update_lifecycle(m.current_step)
-    assert tr.i["state"][t] == LATENT
+    assert tr["state"][t] == LATENT
     m.track_dynamics.record_new_firms(np.array([t] * 3), np.empty(0, dtype=np.int64), m.current_step)
     m.track_dynamics.update_lifecycle(m.current_step)
-    assert tr.i["state"][t] == EMERGING
+    assert tr["state"][t] == EMERGING
 
 
 def test_consolidation_moves_firms_and_market_and_ends_the_track(model):
@@ -120,13 +118,13 @@ def test_consolidation_moves_firms_and_market_and_ends_the_track(model):
     a = tr.key.index("second_hand_trading")
     into = tr.key.index("e_commerce")
     firms = int((pop["track"] == a).sum()) + int((pop["track"] == into).sum())
-    market = tr.market[a] + tr.market[into]
+    market = tr["market"][a] + tr["market"][into]
     m.track_dynamics.merge(a, into, m.current_step)
-    assert not tr.active[a] and tr.end_kind[a] == "merged" and tr.i["merged_into"][a] == into
-    assert tr.i["ended_step"][a] == m.current_step
+    assert not tr["active"][a] and tr.end_kind[a] == "merged" and tr["merged_into"][a] == into
+    assert tr["ended_step"][a] == m.current_step
     assert int((pop["track"] == a).sum()) == 0
     assert int((pop["track"] == into).sum()) == firms
-    assert tr.market[into] == pytest.approx(market)
+    assert tr["market"][into] == pytest.approx(market)
     for _ in range(3):  # nobody founds into an ended track
         m.step()
     assert int((m.population["track"] == a).sum()) == 0
@@ -138,8 +136,8 @@ def test_consolidating_tracks_are_absorbed_by_a_related_track(model):
     tr.set_state(t, "consolidating", m.current_step)
     m.cfg.ecosystem.tracks.consolidation_rate = 1e6  # certain
     merged = m.track_dynamics.consolidation(m.current_step)
-    assert (t, tr.i["merged_into"][t]) in merged
-    into = tr.i["merged_into"][t]
+    assert (t, tr["merged_into"][t]) in merged
+    into = tr["merged_into"][t]
     assert tr.parents[t][0] in (into, *tr.parents[into])  # a sibling or the parent
 
 
@@ -147,7 +145,7 @@ def test_demand_complementarity_raises_the_needed_tracks_growth(model):
     m, tr = model, model.tracks
     pay = tr.key.index("third_party_payment")
     eco = tr.key.index("e_commerce")
-    tr.f["growth_now"][eco] = 0.4
+    tr["growth_now"][eco] = 0.4
     with_c = m.track_dynamics.extra_growth()[pay]
     m.track_dynamics.cfg.complementarity = 0.0
     without = m.track_dynamics.extra_growth()[pay]
@@ -159,15 +157,15 @@ def test_fission_favours_tracks_close_to_everyday_needs():
     m = EcosystemModel(tiny(seed=3, fission_rate=1.0))
     tr = m.tracks
     mains = [t for t in range(tr.n) if tr.level[t] == "main"]
-    tr.f["growth_now"][mains] = 0.15
+    tr["growth_now"][mains] = 0.15
     for t in mains:
         tr.set_state(t, "formed", 0)
     counts = dict.fromkeys(mains, 0)
     for year in range(40):
         for c in m.track_dynamics.fission(12 * year):
             counts[tr.parents[c][0]] += 1
-        tr.f["growth_now"][mains] = 0.15
-    prox = np.array([tr.f["needs_proximity"][t] for t in mains])
+        tr["growth_now"][mains] = 0.15
+    prox = np.array([tr["needs_proximity"][t] for t in mains])
     n = np.array([counts[t] for t in mains])
     rho = pd.Series(prox).rank().corr(pd.Series(n).rank())
     assert rho > 0.5  # the expected count is proportional to proximity; sampling noise is small at 40 years
@@ -178,7 +176,9 @@ def test_fission_favours_tracks_close_to_everyday_needs():
 
 @pytest.fixture(scope="module", params=[11, 12])
 def busy_run(request):
-    cfg = tiny(seed=request.param, fission_rate=1.0, fusion_rate=6.0, consolidation_rate=0.8, breakthrough_open_probability=0.3)
+    cfg = tiny(
+        seed=request.param, fission_rate=1.0, fusion_rate=6.0, consolidation_rate=0.8, breakthrough_open_probability=0.3
+    )
     cfg.years = 4
     return run_simulation(cfg, progress=False)
 
@@ -211,7 +211,7 @@ def test_track_system_invariants(busy_run):
     for _, grp in tt[~tt["from_state"].str.startswith("level:")].groupby("track_id"):
         grp = grp.sort_values("step", kind="stable")
         assert (grp["from_state"].to_numpy()[1:] == grp["to_state"].to_numpy()[:-1]).all()
-        assert all(order[b] > order[a] for a, b in zip(grp["from_state"], grp["to_state"]))
+        assert all(order[b] > order[a] for a, b in zip(grp["from_state"], grp["to_state"], strict=True))
     # firms live only in active tracks
     firms = busy_run.tables["firms"]
     live_tracks = firms.loc[firms["end_kind"].isna(), "track_id"].unique()
@@ -251,8 +251,20 @@ def _fake_track_tables():
             "created_by": ["initial", "initial", "fission", "fission", "fission", "initial", "fission"],
         }
     )
-    row = {f"{lvl}_tracks_{d}": 0 for d in ("commerce", "livelihood", "society", "digital", "industry", "technology") for lvl in ("main", "new")}
-    row.update({"step": 47, "main_tracks_commerce": 1, "new_tracks_commerce": 2, "main_tracks_technology": 2, "new_tracks_technology": 3})
+    row = {
+        f"{lvl}_tracks_{d}": 0
+        for d in ("commerce", "livelihood", "society", "digital", "industry", "technology")
+        for lvl in ("main", "new")
+    }
+    row.update(
+        {
+            "step": 47,
+            "main_tracks_commerce": 1,
+            "new_tracks_commerce": 2,
+            "main_tracks_technology": 2,
+            "new_tracks_technology": 3,
+        }
+    )
     return {"tracks": tracks, "timeseries": pd.DataFrame([row])}
 
 

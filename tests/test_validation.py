@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from sim.config import ConfigError, to_config
-from sim.configure import load_config, presets
+from sim.compose import load_config, presets
 from sim.validation import targets as T
 from sim.validation.realism import kaplan_meier, laplace_vs_normal, run_samples, run_stats, _top_decile_share
 from sim.validation.registry import (

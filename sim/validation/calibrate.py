@@ -80,7 +80,7 @@ class ParamSpec:
         return cls(key.strip(), low, high, "log" in parts[2:], "int" in parts[2:])
 
     def check(self) -> None:
-        from sim.configure import _lookup
+        from sim.compose import _lookup
 
         if not self.key.startswith("ecosystem."):
             raise ConfigError(f"parameter {self.key!r}: only ecosystem.* keys can be calibrated (the result is an ecosystem preset)")
@@ -307,7 +307,7 @@ def calibrate(
     preset_file = outdir / f"{name}.yaml"
     preset_file.write_text(preset_text, encoding="utf-8")
     if install:
-        from sim.configure import CONF_DIR
+        from sim.compose import CONF_DIR
 
         (CONF_DIR / "ecosystem" / f"{name}.yaml").write_text(preset_text, encoding="utf-8")
         log(f"installed conf/ecosystem/{name}.yaml")

@@ -170,7 +170,7 @@ def laplace_vs_normal(x: np.ndarray) -> dict[str, float]:
 
 def run_stats(samples: dict) -> dict[str, float]:
     """Flat dict ``panel.statistic -> value`` of one run's samples (NaN when there is no data)."""
-    from sim.plots import hill_tail_exponent
+    from sim.io.plots import hill_tail_exponent
 
     s: dict[str, float] = {}
     sizes = samples.get("sizes")
@@ -268,7 +268,7 @@ def make_panels(samples_by_seed: dict[int, dict], outdir: Path, *, title: str = 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from sim.plots import hill_tail_exponent
+    from sim.io.plots import hill_tail_exponent
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)

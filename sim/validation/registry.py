@@ -328,7 +328,7 @@ def load_registry(directory: str | Path | None = None, *, check_presets: bool = 
     directory = Path(directory) if directory is not None else TARGETS_DIR
     known = None
     if check_presets:
-        from sim.configure import presets
+        from sim.compose import presets
 
         known = set(presets("ecosystem"))
     targets: dict[str, Target] = {}

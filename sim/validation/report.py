@@ -86,7 +86,7 @@ def _seed_list(seeds, default: int, seed_start: int) -> list[int]:
 
 def check_preset(preset: str) -> None:
     """ConfigError naming the available presets if ``conf/ecosystem/<preset>.yaml`` does not exist."""
-    from sim.configure import presets
+    from sim.compose import presets
 
     available = presets("ecosystem")
     if preset not in available:
@@ -119,7 +119,7 @@ def plan_runs(
       reach the latest dated target. A target dated before ``ecosystem.start_year`` is marked
       unavailable (with the override that would fix it).
     """
-    from sim.configure import CONF_DIR, load_config
+    from sim.compose import CONF_DIR, load_config
 
     check_preset(preset)
     registry = registry or load_registry()

@@ -2,7 +2,7 @@
 
 Every function has the signature ``f(tables, summary, **params) -> float``: ``tables`` is the
 dict of output tables of one run (:attr:`sim.run.Results.tables`, or
-:func:`sim.outputs.read_results`), ``summary`` its summary. They read nothing else: no live
+:func:`sim.io.files.read_results`), ``summary`` its summary. They read nothing else: no live
 model state, no hard-coded result. Every number a definition needs (a year, a revenue
 threshold, a horizon) is a parameter given in the target's YAML entry (``conf/targets/``),
 where its reason is written down.
@@ -200,7 +200,7 @@ def incubator_success_rate(tables, summary, *, kind: str = "state_incubator") ->
 
     Read from summary.json's ``policy_accounts`` of every policy of ``kind`` in force (their
     ``successes`` / ``incubations_ended``, pooled): the state-incubator policy
-    (:class:`sim.interventions.StateIncubator`) judges each firm at the end of its incubation,
+    (:class:`sim.policies.firms.StateIncubator`) judges each firm at the end of its incubation,
     a success being a firm still alive with revenue of at least its ``success_revenue_mcny``
     or with equity raised.
     """

@@ -69,7 +69,7 @@ class Streams:
             self._generators[name] = gen
         return gen
 
-    def keyed(self, name: str) -> "KeyedDraws":
+    def keyed(self, name: str) -> KeyedDraws:
         return KeyedDraws(self.seed, name)
 
 
@@ -132,7 +132,11 @@ class KeyedDraws:
         one table look-up per draw instead of a logarithm, which matters in the hot path. The
         quantisation is 2**-16 in probability (invisible next to sampling error at any sample
         size the model uses) and the tails are cut at +-7.8 standard deviations."""
-        b = self._bits_prehashed(np.asarray(keys, dtype=np.uint64), step, slot) if prehashed else self.bits(keys, step, slot)
+        b = (
+            self._bits_prehashed(np.asarray(keys, dtype=np.uint64), step, slot)
+            if prehashed
+            else self.bits(keys, step, slot)
+        )
         return _LAPLACE_TABLE[(b >> np.uint64(48)).astype(np.intp)]
 
 

@@ -1,7 +1,7 @@
 """Standard plots of a run, made only from its output files (never from live model state).
 
 ``make_plots(outdir)`` reads the Parquet files and summary.json of a finished run with
-:func:`sim.outputs.read_results` and writes, atomically, into the same directory:
+:func:`sim.io.files.read_results` and writes, atomically, into the same directory:
 
 * ``funnel.png``: live startups, gazelles and unicorns over time (log scale), and new
   gazelles and new unicorns per calendar year;
@@ -30,7 +30,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from sim import fonts
-from sim.outputs import DIRECTION_EN, DIRECTIONS, _atomic_write, read_results
+from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS
+from sim.io.files import atomic_write, read_results
 
 __all__ = ["make_plots", "hill_tail_exponent", "PLOT_FILES"]
 
@@ -45,7 +46,9 @@ TOP_TRACKS = 20
 DPI = 120
 
 _STAGE_COLORS = {"startups": "#4C72B0", "gazelles": "#DD8452", "unicorns": "#8172B3"}
-_DIRECTION_COLORS = dict(zip(DIRECTIONS, ("#4C72B0", "#55A868", "#C44E52", "#8172B3", "#CCB974", "#64B5CD")))
+_DIRECTION_COLORS = dict(
+    zip(DIRECTIONS, ("#4C72B0", "#55A868", "#C44E52", "#8172B3", "#CCB974", "#64B5CD"), strict=True)
+)
 
 
 def hill_tail_exponent(values, top_fraction: float = 0.1, min_k: int = 5) -> dict[str, float] | None:
@@ -105,7 +108,7 @@ def _note(ax, text: str) -> None:
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    return _atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=DPI, metadata={"Software": None}))
+    return atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=DPI, metadata={"Software": None}))
 
 
 def _start_year(timeseries: pd.DataFrame, summary: dict[str, Any]) -> int | None:
@@ -164,7 +167,16 @@ def _plot_funnel(ts: pd.DataFrame | None, summary: dict[str, Any]) -> Figure:
             ax2.bar_label(bars, labels=[f"{v:,}" for v in vals], fontsize=6, padding=2, rotation=90)
     for y, months in per_year["months"].items():
         if months < 12:
-            ax2.text(y + 0.5, 0.98, f"{months} months", transform=ax2.get_xaxis_transform(), ha="center", va="top", fontsize=8, color="0.4")
+            ax2.text(
+                y + 0.5,
+                0.98,
+                f"{months} months",
+                transform=ax2.get_xaxis_transform(),
+                ha="center",
+                va="top",
+                fontsize=8,
+                color="0.4",
+            )
     ax2.set_ylabel("firms per calendar year\n(count)")
     ax2.set_title("New gazelles and new unicorns per year", fontsize=11, loc="left")
     ax2.margins(y=0.15)
@@ -203,14 +215,16 @@ def _plot_size_distribution(fy: pd.DataFrame | None, summary: dict[str, Any]) ->
         x_plot, ccdf_plot = x[keep], ccdf[keep]
     else:
         x_plot, ccdf_plot = x, ccdf
-    ax.loglog(x_plot, ccdf_plot, ls="none", marker="o", ms=3, alpha=0.6, color="#4C72B0", label=f"live firms (n = {n:,})")
+    ax.loglog(x_plot, ccdf_plot, ls="none", marker="o", ms=3, alpha=0.6, color="#4C72B0", label="live firms (n = "
+                                                                                                f"{n:,})")
     fit = hill_tail_exponent(x)
     if fit is not None:
         xs = np.geomspace(fit["threshold"], x[-1], 50)
         ys = (fit["k"] / n) * (xs / fit["threshold"]) ** (-fit["alpha"])
         ax.loglog(
             xs, ys, color="#C44E52", lw=2, ls="--",
-            label=f"Hill tail exponent α = {fit['alpha']:.2f} ± {fit['se']:.2f}\n(top 10 %: k = {fit['k']}, x ≥ {fit['threshold']:,.3g})",
+            label=f"Hill tail exponent α = {fit['alpha']:.2f} ± {fit['se']:.2f}\n(top 10 %: k = {fit['k']}, x ≥ "
+                  f"{fit['threshold']:,.3g})",
         )
     else:
         ax.plot([], [], " ", label=f"too few firms to fit the tail (n = {n})")
@@ -261,7 +275,11 @@ def _plot_unicorns_by_track(firms: pd.DataFrame | None, tracks: pd.DataFrame | N
     ax.set_yticks(y, df["label"])
     ax.set_xlabel("firms that ever became unicorns (count)")
     ax.set_ylabel("track (founding track of the firm)")
-    shown = f"top {len(df)} of {n_tracks} tracks" if n_tracks > len(df) else f"{n_tracks} track{'s' if n_tracks > 1 else ''}"
+    shown = (
+        f"top {len(df)} of {n_tracks} tracks"
+        if n_tracks > len(df)
+        else f"{n_tracks} track{'s' if n_tracks > 1 else ''}"
+    )
     fig.suptitle(f"Firms that were ever unicorns, by track ({shown}; {int(counts.sum()):,} firms)", fontsize=12)
     ax.margins(x=0.12)
     ax.grid(True, axis="x", alpha=0.3)
@@ -313,7 +331,12 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any]) 
         fig = _new_figure(9, 4, summary)
         ax = fig.subplots()
         fig.suptitle("Track genealogy", fontsize=12)
-        _note(ax, "No track was created, split, fused or merged in this run." if tracks is not None else "tracks.parquet is missing.")
+        _note(
+            ax,
+            "No track was created, split, fused or merged in this run."
+            if tracks is not None
+            else "tracks.parquet is missing.",
+        )
         return fig
     info = tracks.set_index("track_id")
     involved = set(created["track_id"])
@@ -322,7 +345,9 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any]) 
     merged = tracks[tracks["end_kind"].fillna("") == "merged"]
     involved.update(merged["track_id"].astype(int))
     involved.update(int(x) for x in merged["merged_into"].dropna())
-    order = sorted(involved, key=lambda t: (DIRECTIONS.index(info.loc[t, "direction"]), int(info.loc[t, "born_step"]), t))
+    order = sorted(
+        involved, key=lambda t: (DIRECTIONS.index(info.loc[t, "direction"]), int(info.loc[t, "born_step"]), t)
+    )
     ypos = {t: i for i, t in enumerate(order)}
     start = _start_year(None, summary) or 0
 
@@ -338,7 +363,13 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any]) 
         end = row["ended_step"]
         x1 = x_of(int(end)) if pd.notna(end) else x_of(12 * int(summary.get("years", 0) or 0))
         color = _DIRECTION_COLORS.get(row["direction"], "0.6")
-        ax.plot([born, x1], [ypos[t], ypos[t]], color=color, lw=2.2 if row["level"] == "main" else 1.2, solid_capstyle="butt")
+        ax.plot(
+            [born, x1],
+            [ypos[t], ypos[t]],
+            color=color,
+            lw=2.2 if row["level"] == "main" else 1.2,
+            solid_capstyle="butt",
+        )
         ax.text(born - 0.05, ypos[t], str(row["name"]), ha="right", va="center", fontsize=6)
     for _, row in created.iterrows():
         t = int(row["track_id"])
@@ -346,8 +377,12 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any]) 
         for p in row["parent_ids"]:
             p = int(p)
             if p in ypos:
-                ax.annotate("", xy=(born, ypos[t]), xytext=(born, ypos[p]),
-                            arrowprops=dict(arrowstyle="->", color=_MECHANISM_COLORS.get(row["created_by"], "0.5"), lw=0.8))
+                ax.annotate(
+                    "",
+                    xy=(born, ypos[t]),
+                    xytext=(born, ypos[p]),
+                    arrowprops=dict(arrowstyle="->", color=_MECHANISM_COLORS.get(row["created_by"], "0.5"), lw=0.8),
+                )
     for _, row in merged.iterrows():
         t, into = int(row["track_id"]), row["merged_into"]
         if pd.notna(into) and int(into) in ypos:
@@ -370,7 +405,7 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any]) 
 def make_plots(outdir: str | os.PathLike, *, allow_partial: bool = False) -> list[Path]:
     """Write the standard plots (:data:`PLOT_FILES`) into ``outdir``.
 
-    Reads only the run's files (via :func:`sim.outputs.read_results`; refuses an unfinished run
+    Reads only the run's files (via :func:`sim.io.files.read_results`; refuses an unfinished run
     unless ``allow_partial``). Returns the paths written.
     """
     outdir = Path(outdir)
@@ -382,7 +417,9 @@ def make_plots(outdir: str | os.PathLike, *, allow_partial: bool = False) -> lis
         figures = {
             "funnel.png": lambda: _plot_funnel(tables.get("timeseries"), summary),
             "size_distribution.png": lambda: _plot_size_distribution(tables.get("firm_years"), summary),
-            "unicorns_by_track.png": lambda: _plot_unicorns_by_track(tables.get("firms"), tables.get("tracks"), summary),
+            "unicorns_by_track.png": lambda: _plot_unicorns_by_track(
+                tables.get("firms"), tables.get("tracks"), summary
+            ),
             "tracks_by_direction.png": lambda: _plot_tracks_by_direction(tables.get("timeseries"), summary),
             "track_genealogy.png": lambda: _plot_track_genealogy(tables.get("tracks"), summary),
         }

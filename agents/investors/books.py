@@ -1,23 +1,54 @@
 """Investors: angels, venture-capital funds, government guidance funds (引导基金) and banks.
 
 Each investor is a Mesa agent with its own books. Matching of many firms to investors each
-month is vectorised in :mod:`sim.finance`; the agents here hold the state and the small verbs
-that move money, so the accounting identities are kept in one place:
+month is vectorised in the capital market (:mod:`agents.investors.market` and its rounds,
+lending, exits and fund cycle); the agents here hold the state and the small verbs that move
+money, so the accounting identities are kept in one place:
 
 * equity investors: ``committed == cash + invested + returned_unused`` (proceeds from exits
   are distributed to the limited partners as they come, and recorded in ``proceeds``);
 * banks: ``capital + interest + recovered == cash + outstanding + written_off + recovered``,
   i.e. ``cash + outstanding == capital + interest - losses``.
 
+The market's books are two column stores (:class:`sim.core.columns.Columns`): *lots*, one per
+participation of an investor in a firm (:data:`LOT_COLUMNS`), and *deals*, one per investment
+or loan (:data:`DEAL_COLUMNS`, the ``deals`` table).
+
 Units: million CNY; years.
 """
 
 from __future__ import annotations
 
+import math
+
 import mesa
 import numpy as np
 
-INVESTOR_KINDS = ("angel", "vc", "guidance_fund", "bank")
+#: Status of a lot: held, paid out at an exit, written off at a failure, or held unrealised
+#: when the firm left the young-firm population (or the run ended).
+LOT_OPEN, LOT_REALIZED, LOT_WRITTEN_OFF, LOT_UNREALIZED = 0, 1, 2, 3
+
+LOT_COLUMNS: dict[str, tuple] = {
+    "investor": (np.int64, 0),  # index into CapitalMarket.investors
+    "firm": (np.int64, 0),  # firm id
+    "step": (np.int32, 0),
+    "invested": (np.float64, 0.0),
+    "shares": (np.float64, 0.0),
+    "proceeds": (np.float64, 0.0),
+    "residual": (np.float64, 0.0),  # value left when unrealised
+    "status": (np.int8, LOT_OPEN),
+    "partner": (np.int64, 0),  # guidance lots: index of the co-investing VC, else -1
+}
+DEAL_COLUMNS: dict[str, tuple] = {
+    "step": (np.int32, 0),
+    "investor": (np.int64, 0),
+    "firm": (np.int64, 0),
+    "round": (np.int8, 0),  # index into sim.core.vocabulary.ROUNDS
+    "amount": (np.float64, 0.0),
+    "pre_money": (np.float64, 0.0),
+    "post_money": (np.float64, 0.0),
+    "track": (np.int32, 0),
+}
 
 
 class Investor(mesa.Agent):
@@ -60,10 +91,6 @@ class Investor(mesa.Agent):
         lhs = self.committed
         rhs = self.cash + self.invested + self.returned_unused
         return abs(lhs - rhs) <= tol * max(1.0, abs(lhs))
-
-    def step(self) -> None:  # behaviour runs in the model's phases
-        return None
-
 
 class Angel(Investor):
     """An angel investor, angel group or seed fund with a yearly budget for seed rounds."""
@@ -222,9 +249,11 @@ class Bank(Investor):
         """Annuity payment for loans of ``principal``."""
         r = self.rate / 12.0
         n = self.term_months
-        if r == 0:
+        # 1 - (1 + r)^-n, accurate for tiny rates too (where the plain form rounds to 0)
+        discount = -math.expm1(-n * math.log1p(r))
+        if r == 0 or discount == 0:
             return principal / n
-        return principal * r / (1.0 - (1.0 + r) ** -n)
+        return principal * r / discount
 
     def lend(self, amount: float) -> None:
         self.invest(amount)

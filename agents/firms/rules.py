@@ -1,21 +1,15 @@
-"""Firms: startups, gazelles (瞪羚) and unicorns (独角兽).
+"""Firms' vectorised rules: growth, hiring, cash, closure, insolvency and ageing.
 
 The firm population is large (a 中关村-sized park founds about 110,000 firms a year), so the
 behaviour of firms is written as *vectorised verbs* over the columnar store
-(:class:`sim.population.FirmPopulation`): each function below applies one rule to every live
-firm at once. Every random number comes from a keyed stream (:class:`sim.rng.KeyedDraws`),
-indexed by the firm's birth key and the step, so a firm's luck does not depend on which other
-firms exist (common random numbers).
-
-:class:`Firm` is the Mesa agent for one firm: a thin view onto its row, so any firm can be
-inspected as an agent (``model.firm(firm_id)``), and firms that need individual attention
-(unicorns) are registered with the model as agents.
+(:class:`agents.firms.population.FirmPopulation`): each function below applies one rule to every
+live firm at once. Every random number comes from a keyed stream
+(:class:`sim.core.rng.KeyedDraws`), indexed by the firm's birth key and the step, so a firm's luck
+does not depend on which other firms exist (common random numbers). How firms are founded is in
+:mod:`agents.firms.founding`; the Mesa agent of one firm in :mod:`agents.firms.view`.
 
 Rules (monthly step ``dt = 1/12`` year; money in million CNY):
 
-* **Founding** (:func:`founding_state`): latent quality ``q ~ N(shift_origin, 1)``; founders'
-  cash, revenue and headcount log-normal around the preset's medians; research spin-offs start
-  with less revenue (the death valley between sample and product).
 * **Growth** (:func:`grow`): log revenue follows a random walk with drift
   ``growth_base + growth_quality * 2.5 tanh(q / 2.5) * exp(-age / growth_age_decay_years)
   + growth_capital * cash / (cash + yearly burn) + track demand growth - crowding``, and shocks
@@ -32,58 +26,20 @@ Rules (monthly step ``dt = 1/12`` year; money in million CNY):
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
+from agents.firms.population import FirmPopulation
 from sim.config import FirmConfig
-from sim.population import END_KINDS, ORIGINS, FirmPopulation
-from sim.rng import KeyedDraws
-from sim.stages import STAGE_NAMES
+from sim.core.clock import DT, is_year_end, years_since
+from sim.core.rng import KeyedDraws
 
-DT = 1.0 / 12.0
 QUALITY_LIMIT = 2.5  # sd: the quality effect on growth saturates here (see saturated_quality)
-
-# slots of the keyed "founding" stream
-_SLOT_TRACK, _SLOT_QUALITY, _SLOT_CASH, _SLOT_REVENUE, _SLOT_EMPLOYEES = range(5)
-
-
-def founding_state(keys: np.ndarray, origin: np.ndarray, cfg: FirmConfig, draws: KeyedDraws, step: int) -> dict:
-    """Initial columns for firms with birth ``keys`` and founding channel ``origin``."""
-    z_q = draws.normal(keys, step, _SLOT_QUALITY)
-    z_c = draws.normal(keys, step, _SLOT_CASH)
-    z_r = draws.normal(keys, step, _SLOT_REVENUE)
-    z_e = draws.normal(keys, step, _SLOT_EMPLOYEES)
-    shift = np.choose(origin, [0.0, cfg.quality_shift_spinoff, cfg.quality_shift_alumni])
-    revenue = cfg.initial_revenue_mcny * np.exp(0.8 * z_r)
-    revenue = np.where(origin == ORIGINS.index("spinoff"), revenue * cfg.spinoff_revenue_factor, revenue)
-    cash = cfg.founder_cash_mcny * np.exp(cfg.founder_cash_sigma * z_c)
-    # founders hire what margin plus a runway-limited draw on their cash can pay (at least themselves)
-    affordable = 1.0 + (revenue * (1.0 - cfg.cost_of_revenue) + cash / cfg.runway_target_years) / cfg.wage_mcny
-    employees = np.clip(np.round(cfg.initial_employees * np.exp(0.5 * z_e - 0.125)), 1.0, np.maximum(1.0, np.floor(affordable)))
-    quality = shift + z_q
-    return {
-        "vol": cfg.growth_sigma * employees ** (-cfg.growth_size_exponent),
-        "quality": quality,
-        "qsat": saturated_quality(quality),
-        "revenue": revenue,
-        "employees": employees,
-        "cash": cash,
-    }
-
-
-def choose_tracks(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Inverse-CDF choice of a track for each uniform draw ``u`` given track ``weights``."""
-    cum = np.cumsum(weights)
-    if cum[-1] <= 0:
-        raise ValueError("no track has a positive entry weight")
-    idx = np.searchsorted(cum, u * cum[-1], side="right")
-    return np.minimum(idx, len(weights) - 1).astype(np.int32)
 
 
 def age_years(pop: FirmPopulation, step: int, rows=None) -> np.ndarray:
     """Exact ages in years at ``step`` (of all live firms, or of ``rows``)."""
     born = pop["born"] if rows is None else pop["born"][rows]
-    return (step - born) / 12.0
+    return years_since(step, born)
 
 
 def age_in_months(pop: FirmPopulation, step: int) -> np.ndarray:
@@ -192,7 +148,7 @@ def hire(pop: FirmPopulation, cfg: FirmConfig, gross: np.ndarray | None = None) 
 def burn_cash(pop: FirmPopulation, cfg: FirmConfig, gross: np.ndarray | None = None) -> float:
     """Apply one month of operating cash flow (gross margin minus wages); returns its total.
 
-    Debt service is paid separately, to the lending bank (:meth:`sim.finance.CapitalMarket.service_loans`).
+    Debt service is paid separately, to the lending bank (:meth:`agents.investors.lending.Lending.service`).
     """
     if pop.n == 0:
         return 0.0
@@ -222,58 +178,82 @@ def aged_out(pop: FirmPopulation, cfg: FirmConfig, step: int) -> np.ndarray:
     return np.flatnonzero(age_in_months(pop, step) >= int(round(12 * cfg.graduation_age_years)))
 
 
-class Firm(mesa.Agent):
-    """A view of one firm as a Mesa agent.
+TRACK_DEMAND_PASS_THROUGH = 0.5  # share of a track's market growth that shows in its firms' drift
 
-    The state lives in the model's columnar population; this object reads it by ``firm_id``,
-    so it always shows the current values (or the final ones once the firm has ended).
-    """
 
-    def __init__(self, model, firm_id: int):
-        super().__init__(model)
-        self.firm_id = int(firm_id)
+class Firms:
+    """The firm rules of one model, as the phases of its month: operations (:meth:`step`),
+    deaths (:meth:`end_step`), year-end histories (:meth:`year_end`) and ageing (:meth:`ageing`).
+    Every firm leaves the population through :meth:`end`."""
 
-    def _get(self, name: str):
-        pop = self.model.population
-        row = pop.row(self.firm_id)
-        if row >= 0:
-            return pop.cols[name][row]
-        rec_name = {"raised": "total_raised", "track": "track_id", "born": "born_step"}.get(name, name)
-        if rec_name in pop.rec:
-            return pop.rec[rec_name][self.firm_id]
-        return None
+    def __init__(self, model):
+        self.model = model
+        self.population = model.population
+        self.cfg = model.cfg.ecosystem.firms
+        self.draws = model.draws["firms"]
 
-    @property
-    def alive(self) -> bool:
-        return self.model.population.row(self.firm_id) >= 0
+    def step(self) -> None:
+        """Operations: revenue grows (quality, capital, track demand net of crowding, policy
+        support), headcount follows what the firm can pay, volatility is refreshed quarterly,
+        and a month of operating cash flow is booked."""
+        m = self.model
+        step = m.current_step
+        fcfg = self.cfg
+        tcfg = m.cfg.ecosystem.tracks
+        pop = self.population
+        tr = m.tracks
+        mat = tr["maturity"]
+        track_growth = TRACK_DEMAND_PASS_THROUGH * (tr["growth"] * (1.0 - mat) / 0.7 + tr["boost"]) + m.levers.track(
+            "growth_bonus"
+        )
+        capacity = tcfg.park_market_share * tr["market"] * m.scale
+        used = np.bincount(pop["track"], weights=pop["revenue"], minlength=tr.n)
+        crowding = np.where(capacity > 0, used / np.maximum(capacity, 1e-9), 0.0)
+        grow(pop, fcfg, self.draws, step, track_growth, crowding, pop["support_growth"] if pop.supported else None)
+        gross = gross_margin(pop, fcfg)
+        hire(pop, fcfg, gross)
+        if step % 3 == 0:
+            update_volatility(pop, fcfg)
+        m.ledger.operating += burn_cash(pop, fcfg, gross)
 
-    @property
-    def end_kind(self):
-        code = int(self.model.population.rec["end_kind"][self.firm_id])
-        return END_KINDS[code]
+    def end(self, ids: np.ndarray, kind: str) -> None:
+        """End the firms ``ids`` (``kind``: an end kind); their cash leaves the ledger's live firms."""
+        pop = self.population
+        if ids.size == 0:
+            return
+        rows = pop.row_of[ids]
+        self.model.ledger.ended_cash += float(pop["cash"][rows].sum())
+        pop.end(rows, self.model.current_step, kind)
 
-    @property
-    def origin(self) -> str:
-        return ORIGINS[int(self.model.population.rec["origin"][self.firm_id])]
+    def end_step(self) -> None:
+        """Deaths: firms out of cash and firms drawn to close fail (their investors write off,
+        their banks recover part); firms past the graduation age leave the young-firm
+        population (their lots stay, unrealised)."""
+        m = self.model
+        step = m.current_step
+        pop = self.population
+        broke = insolvent(pop)
+        closure = pop["support_closure"] if pop.supported else 1.0
+        closed = closure_draw(pop, self.cfg, self.draws, step, closure)
+        rows = np.union1d(broke, closed)
+        m.market.write_off(rows)
+        self.end(pop["id"][rows].copy(), "failed")
+        m.counts["deaths"] = rows.size
+        old = aged_out(pop, self.cfg, step)
+        m.market.mark_unrealized(old)
+        self.end(pop["id"][old].copy(), "aged_out")
+        m.counts["aged_out"] = old.size
 
-    @property
-    def track(self) -> str:
-        return self.model.tracks.name[int(self.model.population.rec["track_id"][self.firm_id])]
+    def year_end(self) -> None:
+        """At the end of each year the year-end headcount and revenue join each firm's history."""
+        pop = self.population
+        if not is_year_end(self.model.current_step) or pop.n == 0:
+            return
+        for hist, col in (("emp_hist", "employees"), ("rev_hist", "revenue")):
+            h = pop[hist]
+            h[:, :-1] = h[:, 1:]
+            h[:, -1] = pop[col]
 
-    @property
-    def stage(self) -> str | None:
-        s = self._get("stage")
-        return STAGE_NAMES[int(s)] if s is not None and self.alive else None
-
-    def __getattr__(self, name):
-        if name in ("quality", "employees", "revenue", "cash", "valuation", "raised", "born", "rounds", "debt"):
-            value = self._get(name)
-            return None if value is None else value.item() if hasattr(value, "item") else value
-        raise AttributeError(name)
-
-    def step(self) -> None:  # behaviour is vectorised in the model's phases
-        return None
-
-    def __repr__(self) -> str:
-        state = "alive" if self.alive else f"ended ({self.end_kind})"
-        return f"Firm(id={self.firm_id}, track={self.track!r}, {state})"
+    def ageing(self) -> None:
+        """A month passes for every firm."""
+        get_older(self.population, self.cfg)

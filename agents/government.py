@@ -1,4 +1,4 @@
-"""Governments: a yearly budget and a list of policies (plug-in objects, :mod:`sim.policies`).
+"""Governments: a yearly budget and a list of policies (plug-in objects, :mod:`sim.policies.base`).
 
 The government runs its policies every step, in the order given, and keeps the books of
 public money: no policy may spend more than its own budget, and the total never exceeds the
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import mesa
 
-from sim.config import ConfigError
+from sim.core.errors import ConfigError
 
 
 def check_policies(policies, *, government_budget: float, scale: float, start_year: int, years: int) -> None:
@@ -46,9 +46,7 @@ def check_policies(policies, *, government_budget: float, scale: float, start_ye
                 "budget or lower the policies' budget_mcny_per_year (both at scale 1)."
             )
     for p in policies:
-        hook = getattr(p, "check_combination", None)
-        if hook is not None:
-            hook(policies)
+        p.check_combination(policies)
 
 
 class Government(mesa.Agent):
@@ -100,10 +98,16 @@ class Government(mesa.Agent):
         self.received_total += amount
         self.received_by_policy[policy_name] = self.received_by_policy.get(policy_name, 0.0) + amount
 
-    def act(self, step: int) -> None:
-        """Run every policy for this step (each decides whether it is in force)."""
+    def step(self) -> None:
+        """The policies phase: a new year's budget in January, then every policy's month
+        (each decides whether it is in force); the month's public spending is counted."""
+        m = self.model
+        self.spent_this_step = 0.0
+        if m.current_step % 12 == 0:
+            self.new_year()
         for p in self.policies:
-            p.tick(self.model, self)
+            p.tick(m, self)
+        m.counts["public_spending"] = self.spent_this_step
 
     def new_year(self) -> None:
         self.spent_this_year = 0.0
@@ -111,6 +115,3 @@ class Government(mesa.Agent):
     def finish(self) -> None:
         for p in self.policies:
             p.finish(self.model)
-
-    def step(self) -> None:  # behaviour runs in the model's phases
-        return None

@@ -1,4 +1,4 @@
-"""Policy plug-ins: the base class every intervention derives from.
+"""Policy plug-ins: the base class of every policy, with every hook a policy may implement.
 
 A policy has a name, a start and end year, a budget (million CNY per year **at scale 1**: like
 every extensive quantity it is multiplied by ``scale``), targets (tracks, directions, stages,
@@ -10,6 +10,15 @@ origins), a patience horizon and a plain-text description. The government calls
 * :meth:`Policy.stop` on the first month after it ended (levers go back, support ends),
 * :meth:`Policy.collect` every month once it has started (repayments and fund proceeds keep
   coming back after a programme ends).
+
+Before the run the government checks the policies as a set and calls
+:meth:`Policy.check_combination` of each (a policy refuses a partner it cannot be combined
+with), then :meth:`Policy.setup`; after the last step it calls :meth:`Policy.finish`.
+
+A policy acts only through the model's own mechanisms and its instruments: the levers
+(:mod:`sim.levers`; ``self.levers`` holds this policy's contributions, undone when it stops),
+per-firm support (``self.support``, :class:`sim.policies.instruments.Support`), cash grants
+(:meth:`Policy.grant`), bank loans and new investor agents.
 
 Policies act in the observed window only (steps >= 0): the warm-up is the history before
 any intervention. A policy spends public money only through :meth:`Policy.spend` (or
@@ -26,9 +35,14 @@ a run byte-identical to the baseline.
 targeted track that has produced no new gazelle or unicorn within that many years of the
 start of its support is withdrawn for good; 0 means support is never withdrawn.
 
-The concrete interventions (guidance funds, incubators, grants, scenes, credit, ...) live in
-:mod:`sim.interventions`, are registered in :data:`REGISTRY` and configured from
-``conf/policy/``.
+Money is in million CNY (mcny). Budgets and capacities (firms or scenes per year) are given at
+scale 1 and multiplied by ``scale``; grant sizes, shares and multipliers are per firm and are not
+scaled. The defaults come from the seed reports where they give a number (``source`` of each
+class); everything else is marked as assumed in ``docs/policies.md``.
+
+The fourteen kinds of policy live in the family modules :mod:`sim.policies.capital`,
+:mod:`sim.policies.firms`, :mod:`sim.policies.tracks` and :mod:`sim.policies.people`; they are
+listed in :data:`sim.policies.registry.REGISTRY` and configured from ``conf/policy/``.
 """
 
 from __future__ import annotations
@@ -36,32 +50,19 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
-from sim.config import ConfigError
+from sim.config import P
+from sim.core.clock import DT
+from sim.core.errors import ConfigError
+from sim.core.vocabulary import DIRECTIONS, ORIGINS, STAGES
+from sim.levers import LeverContributions
+from sim.policies.instruments import SLOT_ORDER, SLOT_SELECT, Support
 
-REGISTRY: dict[str, type["Policy"]] = {}
-
-STAGES = ("startup", "gazelle", "unicorn")
-ORIGIN_NAMES = ("independent", "spinoff", "alumni")
-DIRECTIONS = ("商业", "民生", "社会", "数字", "产业", "科技")
-
-
-def F(default, unit: str, doc: str):
-    """A documented policy parameter (unit and meaning go to docs/policies.md and conf/policy/)."""
-    meta = {"unit": unit, "doc": doc}
-    if isinstance(default, (list, dict)):
-        value = default
-        return field(default_factory=lambda: list(value) if isinstance(value, list) else dict(value), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-def register(cls):
-    REGISTRY[cls.kind] = cls
-    return cls
+__all__ = ["Policy", "check_range", "positive_factor"]
 
 
 def check_range(policy: str, key: str, value, *, ge=None, gt=None, le=None, lt=None, unit: str = "") -> None:
@@ -89,23 +90,36 @@ def check_range(policy: str, key: str, value, *, ge=None, gt=None, le=None, lt=N
         raise ConfigError(f"policy.{policy}.{key}={value!r} is out of range; use a value {' and '.join(parts)}{unit}.")
 
 
+def positive_factor(policy, key: str, value) -> None:
+    """A multiplier a policy applies to a lever: > 0 and at most 100."""
+    check_range(policy.name, key, value, gt=0, le=100)
+
+
 @dataclass
 class Policy:
-    """Base class of an intervention."""
+    """Base class of a policy (see the module docstring for the hooks and the instruments)."""
 
     kind: ClassVar[str] = "policy"
     #: What the policy acts on, for the documentation and the comparison report.
     target: ClassVar[str] = ""
-    name: str = F("policy", '', 'Policy name: the key under policy in the configuration (conf/policy/<name>.yaml).')
-    start_year: int = F(0, 'year', 'First calendar year in force; 0 = the first observed year. Policies act in the observed window only.')
-    end_year: int = F(9999, 'year', 'Last calendar year in force (inclusive).')
-    budget_mcny_per_year: float = F(0.0, 'mcny/yr at scale 1', "Yearly budget; spending stops when it (or the government's budget) is used up.")
-    target_tracks: list[str] = F([], 'track keys', 'Tracks the policy acts on (and tracks derived from them); empty with empty target_directions = all tracks.')
-    target_directions: list[str] = F([], 'directions', 'Directions (商业 民生 社会 数字 产业 科技) whose tracks the policy acts on.')
-    target_stages: list[str] = F([], '', 'Firm stages the policy acts on (startup, gazelle, unicorn); empty = all.')
-    target_origins: list[str] = F([], '', 'Founding channels the policy acts on (independent, spinoff, alumni); empty = all.')
-    patience_years: float = F(0.0, 'years', 'Support for a targeted track with no new gazelle or unicorn within this many years of its start is withdrawn; 0 = never.')
-    description: str = F("", '', 'Free text shown in the outputs and the comparison report.')
+    #: Where the policy's defaults come from (the seed reports), for docs/policies.md.
+    source: ClassVar[str] = ""
+    name: str = P("policy", 'Policy name: the key under policy in the configuration (conf/policy/<name>.yaml).', '')
+    start_year: int = P(0, 'First calendar year in force; 0 = the first observed year. Policies act in the observed '
+                           'window only.', 'year')
+    end_year: int = P(9999, 'Last calendar year in force (inclusive).', 'year')
+    budget_mcny_per_year: float = P(0.0, "Yearly budget; spending stops when it (or the government's budget) is used "
+                                         "up.", 'mcny/yr at scale 1')
+    target_tracks: list[str] = P([], 'Tracks the policy acts on (and tracks derived from them); empty with empty '
+                                     'target_directions = all tracks.', 'track keys')
+    target_directions: list[str] = P([], 'Directions (商业 民生 社会 数字 产业 科技) whose tracks the policy acts '
+                                         'on.', 'directions')
+    target_stages: list[str] = P([], 'Firm stages the policy acts on (startup, gazelle, unicorn); empty = all.', '')
+    target_origins: list[str] = P([], 'Founding channels the policy acts on (independent, spinoff, alumni); empty = '
+                                      'all.', '')
+    patience_years: float = P(0.0, 'Support for a targeted track with no new gazelle or unicorn within this many years '
+                                   'of its start is withdrawn; 0 = never.', 'years')
+    description: str = P("", 'Free text shown in the outputs and the comparison report.', '')
 
     def __post_init__(self):
         self.validate()
@@ -120,6 +134,11 @@ class Policy:
         self.accounts: dict[int, list[float]] = {}
         self.withdrawn: set[int] = set()  # track ids whose support was withdrawn (patience)
         self._track_start: dict[int, tuple[int, int]] = {}  # track -> (support start step, results then)
+        # instruments
+        self.levers = LeverContributions()
+        self.support = Support()
+        self._slots = 0.0
+        self.supported_ids: list[np.ndarray] = []  # every firm the programme supported, by id
 
     # ---- configuration ---------------------------------------------------------------------
     def validate(self) -> None:
@@ -137,7 +156,7 @@ class Policy:
             )
         for key, allowed in (
             ("target_stages", STAGES),
-            ("target_origins", ORIGIN_NAMES),
+            ("target_origins", ORIGINS),
             ("target_directions", DIRECTIONS),
         ):
             values = getattr(self, key)
@@ -149,9 +168,9 @@ class Policy:
         if isinstance(self.target_tracks, str) or not isinstance(self.target_tracks, (list, tuple)):
             raise ConfigError(f"policy.{self.name}.target_tracks={self.target_tracks!r} must be a list of track keys.")
 
-    def check_tracks(self, tracks) -> None:
-        """Every target track key must exist in the model's track system."""
-        known = set(tracks.key)
+    def check_tracks(self, track_keys) -> None:
+        """Every target track key must be one of ``track_keys`` (the keys of the track system)."""
+        known = set(track_keys)
         for key in self.target_tracks:
             if key not in known:
                 hint = difflib.get_close_matches(str(key), sorted(known), n=1)
@@ -169,37 +188,6 @@ class Policy:
         d = dataclasses.asdict(self)
         d["kind"] = self.kind
         return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Policy":
-        import sim.interventions  # noqa: F401  (fills REGISTRY)
-
-        d = dict(d)
-        kind = d.pop("kind", cls.kind)
-        if cls is Policy:
-            if kind not in REGISTRY:
-                hint = difflib.get_close_matches(str(kind), sorted(REGISTRY), n=1)
-                extra = f" Did you mean {hint[0]!r}?" if hint else ""
-                raise ConfigError(
-                    f"policy.{d.get('name', kind)}.kind={kind!r} is not a policy kind.{extra} Allowed kinds: {', '.join(sorted(REGISTRY))}."
-                )
-            klass = REGISTRY[kind]
-        else:
-            klass = cls
-        names = [f.name for f in dataclasses.fields(klass)]
-        unknown = sorted(set(d) - set(names))
-        if unknown:
-            hint = difflib.get_close_matches(unknown[0], names, n=1)
-            extra = f" Did you mean {hint[0]!r}?" if hint else ""
-            where = f"policy.{d.get('name', kind)}"
-            raise ConfigError(
-                f"Unknown policy key(s) {', '.join(f'{where}.{k}' for k in unknown)}.{extra} "
-                f"Allowed keys of a {klass.kind} policy: {', '.join(names)}."
-            )
-        try:
-            return klass(**d)
-        except TypeError as exc:  # e.g. a list where a number belongs
-            raise ConfigError(f"policy.{d.get('name', kind)}: {exc}") from None
 
     # ---- life cycle ------------------------------------------------------------------------
     def active(self, model, step: int) -> bool:
@@ -227,10 +215,14 @@ class Policy:
         if self._started:
             self.collect(model, government)
 
+    def check_combination(self, policies) -> None:
+        """Called before the run with every policy of the run (this one included): raise a
+        one-line ConfigError if this policy cannot be combined with another one."""
+
     def setup(self, model) -> None:
         """Called once when the model is built. Must not change the model's state or draw
         random numbers (a policy that never becomes active must leave the run unchanged)."""
-        self.check_tracks(model.tracks)
+        self.check_tracks(model.tracks.key)
 
     def start(self, model, government) -> None:
         """Called on the first month the policy is in force."""
@@ -240,9 +232,13 @@ class Policy:
 
     def stop(self, model, government) -> None:
         """Called on the first month after the policy ended: undo levers, end support."""
+        self.levers.clear(model)
+        self.support.expire(model)
 
     def collect(self, model, government) -> None:
-        """Called every month once the policy has started: repayments, fund proceeds."""
+        """Called every month once the policy has started: repayments, fund proceeds; support
+        that has run its term ends."""
+        self.support.expire(model, model.current_step)
 
     def finish(self, model) -> None:
         """Called once after the last step."""
@@ -269,7 +265,7 @@ class Policy:
         them, tracks of the listed directions) and not withdrawn for lack of results."""
         tr = model.tracks
         n = tr.n
-        mask = tr.active.copy()
+        mask = tr["active"].copy()
         if self.targeted():
             want = np.zeros(n, dtype=bool)
             if self.target_directions:
@@ -293,7 +289,7 @@ class Policy:
     def _apply_patience(self, model) -> None:
         tr = model.tracks
         step = model.current_step
-        results = tr.col("gazelles_ever") + tr.col("unicorns_ever")
+        results = tr["gazelles_ever"] + tr["unicorns_ever"]
         horizon = int(round(12 * self.patience_years))
         for t in self.target_track_ids(model):
             t = int(t)
@@ -303,6 +299,50 @@ class Policy:
             since, before = self._track_start[t]
             if step - since >= horizon and int(results[t]) <= before:
                 self.withdrawn.add(t)
+
+    # ---- selection -------------------------------------------------------------------------
+    def monthly_slots(self, model, per_year: float) -> int:
+        """A capacity given per year at scale 1 as whole firms this month; fractions carry over."""
+        self._slots += per_year * model.scale * DT
+        k = int(self._slots)
+        self._slots -= k
+        return k
+
+    def new_firms(self, model, months: int = 1) -> np.ndarray:
+        """Rows of live firms founded in the last ``months`` months (before this step)."""
+        pop = model.population
+        age = model.current_step - pop["born"]
+        return np.flatnonzero((age >= 1) & (age <= months))
+
+    def select_best(self, model, rows: np.ndarray, k: int, noise: float, extra: np.ndarray | None = None) -> np.ndarray:
+        """The ``k`` rows with the highest noisy view of quality (a programme's selection)."""
+        if k <= 0 or rows.size == 0:
+            return rows[:0]
+        pop = model.population
+        z = self.draws(model).normal(pop["key"][rows], model.current_step, SLOT_SELECT)
+        signal = pop["quality"][rows] + noise * z
+        if extra is not None:
+            signal = signal + extra
+        if rows.size <= k:
+            return rows
+        return rows[np.argsort(-signal, kind="stable")[:k]]
+
+    def random_order(self, model, rows: np.ndarray) -> np.ndarray:
+        """``rows`` in a random order (first come, first served)."""
+        if rows.size == 0:
+            return rows
+        u = self.draws(model).uniform(model.population["key"][rows], model.current_step, SLOT_ORDER)
+        return rows[np.argsort(u, kind="stable")]
+
+    def supported(self) -> np.ndarray:
+        """Ids of every firm the programme supported."""
+        return np.concatenate(self.supported_ids) if self.supported_ids else np.empty(0, dtype=np.int64)
+
+    def note_supported(self, model, rows: np.ndarray) -> None:
+        """Record the firms at ``rows`` as supported (for the accounts and :meth:`stats`)."""
+        if rows.size:
+            self.supported_ids.append(model.population["id"][rows].copy())
+            self.count_supported(model, int(rows.size))
 
     def eligible(self, model, rows: np.ndarray | None = None) -> np.ndarray:
         """Boolean mask over ``rows`` (default: all live firms) of firms the policy may support."""
@@ -315,7 +355,7 @@ class Policy:
             codes = [STAGES.index(s) for s in self.target_stages]
             ok &= np.isin(pop["stage"][rows], codes)
         if self.target_origins:
-            codes = [ORIGIN_NAMES.index(o) for o in self.target_origins]
+            codes = [ORIGINS.index(o) for o in self.target_origins]
             ok &= np.isin(pop["origin"][rows], codes)
         return ok
 
@@ -366,7 +406,7 @@ class Policy:
         got = want * (paid / total)
         pop = model.population
         np.add.at(pop["cash"], rows, got)
-        model.ledger["grants_in"] += float(got.sum())
+        model.ledger.grants_in += float(got.sum())
         return got
 
     def receive(self, model, government, amount: float) -> None:
@@ -385,23 +425,5 @@ class Policy:
         return self.description or (self.__doc__ or self.kind).strip().splitlines()[0]
 
     def stats(self) -> dict:
-        """Programme figures for summary.json (``policy_accounts``); subclasses add their own."""
-        return {}
-
-
-def accounts_frame(model):
-    """The ``policy_accounts`` table: one row per policy and observed year."""
-    import pandas as pd
-
-    years = [model.start_year + y for y in range(model.cfg.years)]
-    rows = []
-    for p in model.government.policies:
-        for year in years:
-            spent, received, supported = p.accounts.get(year, (0.0, 0.0, 0.0))
-            rows.append({"policy": p.name, "kind": p.kind, "year": year, "spent": spent,
-                         "received": received, "firms_supported": int(supported)})
-    if not rows:
-        from sim.outputs import empty_frame
-
-        return empty_frame("policy_accounts")
-    return pd.DataFrame(rows)
+        """Programme figures for summary.json (``policy_accounts``); subclasses give their own."""
+        return {"firms_supported": int(self.supported().size)}

@@ -3,7 +3,7 @@
 The reports' claim is that new tracks emerge by regular mechanisms, and that the
 创业→瞪羚→独角兽 firms are both their cause and their sign (report-figures.md §4, §8). Each
 mechanism below is one method; every change to the track system goes through
-:meth:`sim.tracks.TrackRegistry.add_track` / ``end_track`` / ``set_state`` / ``set_level``, so the
+:meth:`sim.tracks.registry.TrackRegistry.add_track` / ``end_track`` / ``set_state`` / ``set_level``, so the
 genealogy and the lifecycle transitions in the outputs are complete by construction.
 
 **Lifecycle** (:meth:`TrackDynamics.update_lifecycle`, monthly)::
@@ -57,11 +57,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.population import NEVER
-from sim.tracks import LIFECYCLE, TrackRegistry
-
-LATENT, EMERGING, FORMED, EXPLOSIVE, MATURE, CONSOLIDATING, ENDED = range(7)
-DT = 1.0 / 12.0
+from sim.core.clock import DT
+from sim.core.vocabulary import CONSOLIDATING, EMERGING, EXPLOSIVE, FORMED, LATENT, LIFECYCLE, MATURE, NEVER
+from sim.tracks import attention
+from sim.tracks.registry import TrackRegistry
 
 # keyed slots of the "tracks" stream used to move firms between tracks
 _SLOT_FISSION_MOVE = 0
@@ -102,20 +101,58 @@ class TrackDynamics:
         return max(2.0, self.cfg.explosive_unicorns * self.model.scale)
 
     # ------------------------------------------------------------------ monthly
+    def step(self) -> None:
+        """The tracks phase: once a year the track system changes (:meth:`yearly`); markets
+        grow, heat follows this month's attention (:mod:`sim.tracks.attention`), and tracks
+        move through their lifecycle."""
+        step = self.model.current_step
+        if step % 12 == 0:
+            self.yearly(step)
+        if self.markets_move(step):  # frozen at their listed values during the warm-up
+            self.grow_markets(DT, maturation_rate=self.cfg.maturation_rate,
+                              boost_decay_years=self.model.cfg.ecosystem.institutes.boost_decay_years,
+                              extra_growth=self.extra_growth())
+        attention.step(self.tracks, self.state_multiplier(), DT, self.cfg.heat_memory_months)
+        self.update_lifecycle(step)
+
+    def grow_markets(self, dt: float, maturation_rate: float = 0.25, boost_decay_years: float = 3.0,
+                     extra_growth: np.ndarray | None = None) -> None:
+        """One time step of national market growth.
+
+        Markets follow an S-curve: a track's maturity m rises logistically
+        (dm/dt = k m (1 - m)) and its market grows at ``growth * (1 - m) / 0.7``, so a young
+        track grows faster than its listed rate and a mature one slows down; plus the decaying
+        boost of recent breakthroughs and ``extra_growth`` (lifecycle and complementarity).
+        The realised rate is kept in ``growth_now``.
+        """
+        tr = self.tracks
+        n = tr.n
+        act = tr["active"]
+        m = tr["maturity"]
+        g = tr["growth"] * (1.0 - m) / 0.7 + tr["boost"]
+        if extra_growth is not None:
+            g = g + extra_growth[:n]
+        tr["growth_now"] = np.where(act, g, 0.0)
+        tr["market"] = np.where(act, tr["market"] * np.exp(g * dt), tr["market"])
+        tr["maturity"] = np.where(act, np.clip(m + maturation_rate * m * (1.0 - m) * dt, 0.0, 0.995), m)
+        decay = np.exp(-dt / boost_decay_years)
+        tr["boost"] *= decay
+        tr["breakthroughs"] *= decay
+
     def state_multiplier(self) -> np.ndarray:
         """Heat and entry multiplier of each track from its lifecycle state."""
         table = np.asarray(self.cfg.state_heat, dtype=float)
-        return table[self.tracks.i["state"][: self.tracks.n]]
+        return table[self.tracks["state"]]
 
     def extra_growth(self) -> np.ndarray:
         """Extra yearly market growth: explosive boost and demand complementarity (M10)."""
         tr = self.tracks
         n = tr.n
-        extra = np.where(tr.i["state"][:n] == EXPLOSIVE, self.cfg.explosive_growth_boost, 0.0)
+        extra = np.where(tr["state"] == EXPLOSIVE, self.cfg.explosive_growth_boost, 0.0)
         if self.needs_pairs and self.cfg.complementarity > 0:
             pairs = np.asarray(self.needs_pairs)
             src, dst = pairs[:, 0], pairs[:, 1]
-            g = np.maximum(tr.f["growth_now"][src], 0.0) * tr.b["active"][src]
+            g = np.maximum(tr["growth_now"][src], 0.0) * tr["active"][src]
             total = np.bincount(dst, weights=g, minlength=n)
             count = np.bincount(dst, minlength=n)
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -125,38 +162,43 @@ class TrackDynamics:
     def record_new_firms(self, new_gazelle_tracks: np.ndarray, new_unicorn_tracks: np.ndarray, step: int) -> None:
         tr = self.tracks
         if new_gazelle_tracks.size:
-            tr.f["recent_gazelles"][: tr.n] += np.bincount(new_gazelle_tracks, minlength=tr.n)
+            tr["recent_gazelles"] += np.bincount(new_gazelle_tracks, minlength=tr.n)
         if new_unicorn_tracks.size:
-            tr.f["recent_unicorns"][: tr.n] += np.bincount(new_unicorn_tracks, minlength=tr.n)
-            tr.i["last_unicorn_step"][np.unique(new_unicorn_tracks)] = step
+            tr["recent_unicorns"] += np.bincount(new_unicorn_tracks, minlength=tr.n)
+            tr["last_unicorn_step"][np.unique(new_unicorn_tracks)] = step
             for t in np.unique(new_unicorn_tracks):  # M4: the first unicorn forms a track
-                if tr.i["formed_step"][t] == NEVER:
-                    tr.i["formed_step"][t] = step
+                if tr["formed_step"][t] == NEVER:
+                    tr["formed_step"][t] = step
 
     def update_lifecycle(self, step: int) -> None:
         """Forget old counts a little, then move each active track along its lifecycle."""
         tr = self.tracks
-        n = tr.n
         decay = np.exp(-DT / self.cfg.window_years)
-        tr.f["recent_gazelles"][:n] *= decay
-        tr.f["recent_unicorns"][:n] *= decay
-        state = tr.i["state"][:n]
-        active = tr.b["active"][:n]
+        recent_g, recent_u = tr["recent_gazelles"], tr["recent_unicorns"]
+        recent_g *= decay
+        recent_u *= decay
+        state = tr["state"]
+        formed, maturity, growth_now, last_unicorn = (
+            tr["formed_step"],
+            tr["maturity"],
+            tr["growth_now"],
+            tr["last_unicorn_step"],
+        )
         g_thr, u_thr = self._emerging_threshold(), self._explosive_threshold()
         quiet = 12.0 * self.cfg.quiet_years
-        for t in np.flatnonzero(active):
+        for t in np.flatnonzero(tr["active"]):
             s = state[t]
             new = s
-            if s == LATENT and tr.f["recent_gazelles"][t] >= g_thr:
+            if s == LATENT and recent_g[t] >= g_thr:
                 new = EMERGING
-            if new in (LATENT, EMERGING) and tr.i["formed_step"][t] != NEVER:
+            if new in (LATENT, EMERGING) and formed[t] != NEVER:
                 new = FORMED
-            if new == FORMED and tr.f["recent_unicorns"][t] >= u_thr:
+            if new == FORMED and recent_u[t] >= u_thr:
                 new = EXPLOSIVE
-            if new in (FORMED, EXPLOSIVE) and tr.f["maturity"][t] >= self.cfg.mature_maturity:
+            if new in (FORMED, EXPLOSIVE) and maturity[t] >= self.cfg.mature_maturity:
                 new = MATURE
-            if new == MATURE and tr.f["growth_now"][t] < self.cfg.consolidation_growth:
-                last = tr.i["last_unicorn_step"][t]
+            if new == MATURE and growth_now[t] < self.cfg.consolidation_growth:
+                last = last_unicorn[t]
                 if last == NEVER or step - last >= quiet:
                     new = CONSOLIDATING
             if new != s:
@@ -176,11 +218,13 @@ class TrackDynamics:
             name = f"{tr.name[a]}+{tr.name[b]}"
             name_en = f"{tr.name_en[a]} x {tr.name_en[b]}"
         else:
-            tag = {"fission": ("裂变", "spin-off"), "breakthrough": ("突破", "breakthrough")}.get(mechanism, (mechanism, mechanism))
+            tag = {"fission": ("裂变", "spin-off"), "breakthrough": ("突破", "breakthrough")}.get(
+                mechanism, (mechanism, mechanism)
+            )
             key = f"{tr.key[p0]}~{mechanism}{n_children + 1}"
             name = f"{tr.name[p0]}·{tag[0]}{n_children + 1}"
             name_en = f"{tr.name_en[p0]}: {tag[1]} {n_children + 1}"
-        ti = np.array([tr.f["tech_intensity"][p] for p in parents])
+        ti = np.array([tr["tech_intensity"][p] for p in parents])
         t = tr.add_track(
             key=key,
             name=name,
@@ -192,13 +236,12 @@ class TrackDynamics:
             created_by=mechanism,
             market=market,
             growth=growth,
-            needs_proximity=float(np.mean([tr.f["needs_proximity"][p] for p in parents])),
+            needs_proximity=float(np.mean([tr["needs_proximity"][p] for p in parents])),
             tech_intensity=float(ti.max()),
             general_purpose=False,
             maturity=maturity,
             state=state,
         )
-        self.model._sync_track_arrays()
         return t
 
     def open_probability(self, t: int) -> float:
@@ -206,8 +249,8 @@ class TrackDynamics:
         (capped at 1) because the park's institutes are a sample of the nation's: the track
         system then changes at the same expected pace at any scale."""
         tr = self.tracks
-        p = self.cfg.breakthrough_open_probability * tr.f["tech_intensity"][t]
-        p *= 2.0 if tr.b["general_purpose"][t] else 1.0
+        p = self.cfg.breakthrough_open_probability * tr["tech_intensity"][t]
+        p *= 2.0 if tr["general_purpose"][t] else 1.0
         return min(1.0, p / max(self.model.scale, 1e-9))
 
     def open_from_breakthrough(self, parent: int, step: int) -> int | None:
@@ -216,8 +259,8 @@ class TrackDynamics:
             return None
         tr = self.tracks
         share = 0.02
-        market = share * tr.f["market"][parent]
-        tr.f["market"][parent] -= market
+        market = share * tr["market"][parent]
+        tr["market"][parent] -= market
         return self._new_child((parent,), "breakthrough", step, market=market, state="latent",
                                growth=self.cfg.new_track_growth, maturity=0.05)
 
@@ -227,13 +270,13 @@ class TrackDynamics:
         created = []
         n = tr.n
         cand = np.flatnonzero(
-            tr.b["active"][:n]
-            & np.isin(tr.i["state"][:n], (EMERGING, FORMED, EXPLOSIVE, MATURE))
+            tr["active"]
+            & np.isin(tr["state"], (EMERGING, FORMED, EXPLOSIVE, MATURE))
             & (np.array(tr.level[:n]) == "main")
         )
         for t in cand:
-            growing = min(max(tr.f["growth_now"][t], 0.0) / 0.15, 2.0)
-            p = 1.0 - np.exp(-self.cfg.fission_rate * tr.f["needs_proximity"][t] * growing)
+            growing = min(max(tr["growth_now"][t], 0.0) / 0.15, 2.0)
+            p = 1.0 - np.exp(-self.cfg.fission_rate * tr["needs_proximity"][t] * growing)
             if self.rng.random() < p:
                 created.append(self.split(int(t), step))
         return created
@@ -243,11 +286,16 @@ class TrackDynamics:
         of the live firms (chosen by a keyed draw per firm). Market and firms are conserved."""
         tr = self.tracks
         share = self.cfg.fission_share
-        market = share * tr.f["market"][parent]
-        tr.f["market"][parent] -= market
+        market = share * tr["market"][parent]
+        tr["market"][parent] -= market
         child = self._new_child(
-            (parent,), "fission", step, market=market, state="emerging",
-            growth=max(tr.f["growth"][parent], self.cfg.new_track_growth), maturity=max(0.1, 0.5 * tr.f["maturity"][parent]),
+            (parent,),
+            "fission",
+            step,
+            market=market,
+            state="emerging",
+            growth=max(tr["growth"][parent], self.cfg.new_track_growth),
+            maturity=max(0.1, 0.5 * tr["maturity"][parent]),
         )
         pop = self.model.population
         rows = np.flatnonzero(pop["track"] == parent)
@@ -260,12 +308,12 @@ class TrackDynamics:
         """M6: sustained co-activity of two tracks from different parents creates a fused track."""
         tr = self.tracks
         n = tr.n
-        act = tr.b["active"][:n] & (tr.i["state"][:n] != LATENT)
+        act = tr["active"] & (tr["state"] != LATENT)
         idx = np.flatnonzero(act)
         if idx.size < 2 or self.cfg.fusion_rate <= 0:
             return []
-        a = tr.f["coactivity"][idx]
-        gp = np.where(tr.b["general_purpose"][idx], self.cfg.general_purpose_fusion, 1.0)
+        a = tr["coactivity"][idx]
+        gp = np.where(tr["general_purpose"][idx], self.cfg.general_purpose_fusion, 1.0)
         w = a * gp
         if w.sum() <= 0:
             return []
@@ -299,10 +347,10 @@ class TrackDynamics:
         it belongs to the more research-intensive parent's direction (technology pulls)."""
         tr = self.tracks
         share = self.cfg.fusion_share
-        ma, mb = share * tr.f["market"][a], share * tr.f["market"][b]
-        tr.f["market"][a] -= ma
-        tr.f["market"][b] -= mb
-        lead = a if tr.f["tech_intensity"][a] >= tr.f["tech_intensity"][b] else b
+        ma, mb = share * tr["market"][a], share * tr["market"][b]
+        tr["market"][a] -= ma
+        tr["market"][b] -= mb
+        lead = a if tr["tech_intensity"][a] >= tr["tech_intensity"][b] else b
         t = self._new_child(
             (a, b), "fusion", step, market=ma + mb, state="emerging", direction=tr.direction[lead],
             growth=self.cfg.new_track_growth, maturity=0.1,
@@ -318,8 +366,8 @@ class TrackDynamics:
         merged = []
         n = tr.n
         level_new = np.array([lv == "new" for lv in tr.level[:n]], dtype=bool)
-        for t in np.flatnonzero(tr.b["active"][:n] & (tr.i["state"][:n] == CONSOLIDATING) & level_new):
-            if not tr.b["active"][t]:
+        for t in np.flatnonzero(tr["active"] & (tr["state"] == CONSOLIDATING) & level_new):
+            if not tr["active"][t]:
                 continue
             if self.rng.random() >= 1.0 - np.exp(-self.cfg.consolidation_rate):
                 continue
@@ -335,38 +383,36 @@ class TrackDynamics:
         par = set(tr.parents[t])
         sib = [s for s in range(n) if s != t and set(tr.parents[s]) & par and tr.level[s] == "new"]
         sib += [p for p in par]
-        sib = [s for s in sib if tr.b["active"][s] and tr.i["state"][s] in (MATURE, CONSOLIDATING, FORMED, EXPLOSIVE)]
+        sib = [s for s in sib if tr["active"][s] and tr["state"][s] in (MATURE, CONSOLIDATING, FORMED, EXPLOSIVE)]
         if not sib:
             return None
-        return max(sib, key=lambda s: tr.f["market"][s])
+        return max(sib, key=lambda s: tr["market"][s])
 
     def merge(self, absorbed: int, into: int, step: int) -> None:
         """``absorbed`` ends; its market and live firms move to ``into``. Children keep their ids."""
         tr = self.tracks
-        tr.f["market"][into] += tr.f["market"][absorbed]
-        tr.f["market"][absorbed] = 0.0
+        tr["market"][into] += tr["market"][absorbed]
+        tr["market"][absorbed] = 0.0
         pop = self.model.population
         pop["track"][pop["track"] == absorbed] = into
-        tr.i["merged_into"][absorbed] = into
+        tr["merged_into"][absorbed] = into
         tr.end_track(absorbed, step, "merged")
         self.events["merged"] += 1
 
     def promotion(self, step: int) -> None:
         tr = self.tracks
-        n = tr.n
         limit = self.cfg.promote_market_yi_cny * 100.0
-        for t in np.flatnonzero(tr.b["active"][:n] & np.isin(tr.i["state"][:n], (FORMED, EXPLOSIVE))):
-            if (tr.level[t] == "new" and tr.created_by[t] != "initial" and tr.f["market"][t] >= limit
-                    and tr.f["growth_now"][t] >= 0.15):
+        for t in np.flatnonzero(tr["active"] & np.isin(tr["state"], (FORMED, EXPLOSIVE))):
+            if (tr.level[t] == "new" and tr.created_by[t] != "initial" and tr["market"][t] >= limit
+                    and tr["growth_now"][t] >= 0.15):
                 tr.set_level(int(t), "main", step)
                 self.events["promoted"] += 1
 
     # ------------------------------------------------------------------ the yearly pass
     def update_coactivity(self) -> None:
         tr = self.tracks
-        n = tr.n
-        activity = tr.f["heat"][:n] * (tr.f["recent_gazelles"][:n] + 3.0 * tr.f["recent_unicorns"][:n]) / max(self.model.scale, 1e-9)
-        tr.f["coactivity"][:n] = 0.5 * tr.f["coactivity"][:n] + 0.5 * activity
+        activity = tr["heat"] * (tr["recent_gazelles"] + 3.0 * tr["recent_unicorns"]) / max(self.model.scale, 1e-9)
+        tr["coactivity"] = 0.5 * tr["coactivity"] + 0.5 * activity
 
     def yearly(self, step: int) -> None:
         self.update_coactivity()

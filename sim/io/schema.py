@@ -1,15 +1,12 @@
-"""Output tables: their schema, and how a run's results are written to and read from disk.
+"""The output contract: every table's columns, their Arrow types, units and meaning.
 
 :data:`TABLE_SCHEMAS` is the single source of truth for the output contract: for every table
 the ordered columns, their Arrow types, units and meaning. Everything else follows from it:
 
 * :func:`to_arrow` checks a DataFrame against the schema and casts it, so a file has the same
   types run after run whatever numpy dtypes the model happened to use;
-* :func:`write_table`, :func:`write_summary` and :func:`write_results` write atomically
-  (temporary file in the same directory, fsync, ``os.replace``) and deterministically
-  (identical input gives byte-identical files);
-* :func:`read_results` reads a run back, from Parquet and JSON only;
-* ``python -m sim.outputs --doc`` renders ``docs/outputs.md`` (a test checks the committed
+* :mod:`sim.io.files` writes the tables atomically and deterministically and reads them back;
+* ``python -m sim.io.schema --doc`` renders ``docs/outputs.md`` (a test checks the committed
   file matches, so the user documentation cannot drift from the code).
 
 Money is in million CNY (mcny). Time is an integer monthly ``step``; step 0 is January of
@@ -18,21 +15,30 @@ Money is in million CNY (mcny). Time is an integer monthly ``step``; step 0 is J
 
 from __future__ import annotations
 
-import dataclasses
-import json
+import argparse
 import math
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+
+from sim.core.vocabulary import (
+    CREATED_BY,
+    DIRECTION_EN,
+    DIRECTIONS,
+    FIRM_END_KINDS,
+    INVESTOR_KINDS,
+    LEVELS,
+    LIFECYCLE,
+    ORIGINS,
+    POSITION_STATUS,
+    ROUNDS,
+    STAGES,
+)
 
 __all__ = [
     "Column",
@@ -40,48 +46,21 @@ __all__ = [
     "TABLE_SCHEMAS",
     "SUMMARY_KEYS",
     "SCHEMA_VERSION",
-    "DIRECTIONS",
-    "DIRECTION_EN",
     "OutputSchemaError",
-    "IncompleteResultsError",
+    "table_schema",
     "to_arrow",
     "from_arrow",
     "pandas_dtypes",
     "empty_frame",
-    "write_table",
-    "write_summary",
-    "write_results",
-    "start_results",
-    "read_summary",
-    "read_results",
     "render_doc",
 ]
 
 #: Bumped whenever a column is added, removed, renamed or retyped. Stored in every Parquet file.
 SCHEMA_VERSION = 1
 
-#: Track directions (方向) of the China new-track system, with the English names used in plots.
-DIRECTIONS = ("商业", "民生", "社会", "数字", "产业", "科技")
-DIRECTION_EN = {
-    "商业": "commerce",
-    "民生": "livelihood",
-    "社会": "society",
-    "数字": "digital",
-    "产业": "industry",
-    "科技": "technology",
-}
-
-SUMMARY_FILE = "summary.json"
-PARQUET_COMPRESSION = "zstd"
-PARQUET_COMPRESSION_LEVEL = 3
-
 
 class OutputSchemaError(ValueError):
     """A table does not match its documented schema (wrong columns, types, nulls or values)."""
-
-
-class IncompleteResultsError(RuntimeError):
-    """The output directory holds a run that did not finish (summary.json says finished: false)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,15 +125,6 @@ class TableSchema:
 
 
 I16, I32, I64, F64, STR = pa.int16(), pa.int32(), pa.int64(), pa.float64(), pa.string()
-ORIGINS = ("independent", "spinoff", "alumni")
-FIRM_END_KINDS = ("failed", "acquired", "ipo", "aged_out")
-STAGES = ("startup", "gazelle", "unicorn")
-INVESTOR_KINDS = ("angel", "vc", "guidance_fund", "bank")
-ROUNDS = ("seed", "A", "B", "C", "D+", "loan")
-POSITION_STATUS = ("realized", "written_off", "unrealized")
-LEVELS = ("main", "new")
-LIFECYCLE = ("latent", "emerging", "formed", "explosive", "mature", "consolidating", "ended")
-CREATED_BY = ("initial", "breakthrough", "fission", "fusion")
 
 
 def _C(name, type_, unit, doc, nullable=False, choices=None) -> Column:
@@ -209,11 +179,25 @@ _TABLES = [
             _C("active_tracks", I32, "tracks", "Tracks that have not ended."),
             _C("breakthroughs", I32, "events/month", "Research breakthroughs during the step."),
             *(
-                _C(f"{lvl}_tracks_{DIRECTION_EN[d]}", I32, "tracks", f"Active {lvl} tracks ({'主赛道' if lvl == 'main' else '新赛道'}) in direction {d} ({DIRECTION_EN[d]}).")
+                _C(
+                    f"{lvl}_tracks_{DIRECTION_EN[d]}",
+                    I32,
+                    "tracks",
+                    f"Active {lvl} tracks "
+                    f"({'主赛道' if lvl == 'main' else '新赛道'}) in direction {d} ({DIRECTION_EN[d]}).",
+                )
                 for d in DIRECTIONS
                 for lvl in LEVELS
             ),
-            *(_C(f"tracks_{st}", I32, "tracks", f"Tracks in lifecycle state {st}{' (active tracks only)' if st != 'ended' else ' (cumulative)'}.") for st in LIFECYCLE),
+            *(
+                _C(
+                    f"tracks_{st}",
+                    I32,
+                    "tracks",
+                    f"Tracks in lifecycle state {st}{' (active tracks only)' if st != 'ended' else ' (cumulative)'}.",
+                )
+                for st in LIFECYCLE
+            ),
         ),
     ),
     TableSchema(
@@ -226,7 +210,14 @@ _TABLES = [
             _C("origin", STR, "", "Founding channel.", choices=ORIGINS),
             _C("track_id", I32, "", "Track the firm was founded into (tracks.track_id)."),
             _C("end_step", I32, _STEP, "Step the firm left the population; null if alive at the end.", nullable=True),
-            _C("end_kind", STR, "", "How the firm left; null if alive at the end.", nullable=True, choices=FIRM_END_KINDS),
+            _C(
+                "end_kind",
+                STR,
+                "",
+                "How the firm left; null if alive at the end.",
+                nullable=True,
+                choices=FIRM_END_KINDS,
+            ),
             _C("gazelle_step", I32, _STEP, "First step as a gazelle; null if never.", nullable=True),
             _C("unicorn_step", I32, _STEP, "First step as a unicorn; null if never.", nullable=True),
             _C("total_raised", F64, "mcny", "Equity and loans raised over the firm's life."),
@@ -290,8 +281,20 @@ _TABLES = [
             _C("invested", F64, "mcny", "Total money put in (equity or loan principal)."),
             _C("proceeds", F64, "mcny", "Money received back (exit proceeds, repayments, interest)."),
             _C("residual_value", F64, "mcny", "Value of what is still held at the end of the run."),
-            _C("status", STR, "", "realized: exited or repaid; written_off: firm failed; unrealized: still held.", choices=POSITION_STATUS),
-            _C("multiple", F64, "x", "(proceeds + residual_value) / invested; NaN if nothing was invested.", nullable=True),
+            _C(
+                "status",
+                STR,
+                "",
+                "realized: exited or repaid; written_off: firm failed; unrealized: still held.",
+                choices=POSITION_STATUS,
+            ),
+            _C(
+                "multiple",
+                F64,
+                "x",
+                "(proceeds + residual_value) / invested; NaN if nothing was invested.",
+                nullable=True,
+            ),
         ),
     ),
     TableSchema(
@@ -303,13 +306,31 @@ _TABLES = [
             _C("key", STR, "", "Short ASCII key (e.g. new_retail)."),
             _C("name", STR, "", "Chinese name (e.g. 新零售)."),
             _C("name_en", STR, "", "English name."),
-            _C("direction", STR, "", "Direction (方向): " + ", ".join(f"{d} {DIRECTION_EN[d]}" for d in DIRECTIONS) + ".", choices=DIRECTIONS),
+            _C(
+                "direction",
+                STR,
+                "",
+                "Direction (方向): " + ", ".join(f"{d} {DIRECTION_EN[d]}" for d in DIRECTIONS) + ".",
+                choices=DIRECTIONS,
+            ),
             _C("level", STR, "", "main (主赛道) or new (新赛道).", choices=LEVELS),
-            _C("parent_ids", pa.list_(pa.int32()), "", "Tracks this one derives from (one parent for a new track or a fission, two or more for a fusion; empty for main tracks)."),
+            _C(
+                "parent_ids",
+                pa.list_(pa.int32()),
+                "",
+                "Tracks this one derives from (one parent for a new track or a "
+                "fission, two or more for a fusion; empty for main tracks).",
+            ),
             _C("born_step", I32, _STEP, "Step the track appeared (the first warm-up step for initial tracks)."),
             _C("formed_step", I32, _STEP, "Step the track became formed (investable); null if never.", nullable=True),
             _C("ended_step", I32, _STEP, "Step the track ended; null if still active.", nullable=True),
-            _C("end_kind", STR, "", "How the track ended: merged (absorbed by merged_into in a consolidation); null if still active.", nullable=True),
+            _C(
+                "end_kind",
+                STR,
+                "",
+                "How the track ended: merged (absorbed by merged_into in a consolidation); null if still active.",
+                nullable=True,
+            ),
             _C("merged_into", I32, "", "Track that absorbed this one; null if none.", nullable=True),
             _C("created_by", STR, "", "Mechanism that created the track.", choices=CREATED_BY),
             _C("state", STR, "", "Lifecycle state at the end of the run.", choices=LIFECYCLE),
@@ -320,7 +341,8 @@ _TABLES = [
     ),
     TableSchema(
         "track_transitions",
-        "Every lifecycle transition of every track (latent → emerging → formed → explosive → mature → consolidating → ended), and level promotions.",
+        "Every lifecycle transition of every track (latent → emerging → formed → explosive → mature → consolidating → "
+        "ended), and level promotions.",
         "one per transition, in order; steps include the warm-up",
         (
             _C("track_id", I32, "", "Track (tracks.track_id)."),
@@ -337,7 +359,13 @@ _TABLES = [
             _C("investor_id", I32, "", "Investor identifier (deals.investor_id, positions.investor_id)."),
             _C("kind", STR, "", "Kind of investor.", choices=INVESTOR_KINDS),
             _C("name", STR, "", "Display name."),
-            _C("vintage_year", I16, "year", "Year the fund started investing (VC and guidance funds); null for angels and banks.", nullable=True),
+            _C(
+                "vintage_year",
+                I16,
+                "year",
+                "Year the fund started investing (VC and guidance funds); null for angels and banks.",
+                nullable=True,
+            ),
             _C("size", F64, "mcny", "Fund size, lending capacity or angel wealth available for investing."),
             _C("committed", F64, "mcny", "Capital committed by LPs (equal to size for angels and banks)."),
             _C("invested", F64, "mcny", "Total money put into firms."),
@@ -347,14 +375,25 @@ _TABLES = [
     ),
     TableSchema(
         "policy_accounts",
-        "Public money of each policy intervention (sim.interventions), year by year.",
+        "Public money of each policy intervention (sim.policies), year by year.",
         "one per policy and observed year (zeros in years the policy is not in force)",
         (
             _C("policy", STR, "", "Policy name (the key under policy in the configuration; summary.json policies)."),
             _C("kind", STR, "", "Kind of intervention (docs/policies.md)."),
             _C("year", I16, "year", "Calendar year."),
-            _C("spent", F64, "mcny/yr", "Public money the policy spent in the year (grants, fund capital, tax expenditure, ...); sums to timeseries.public_spending."),
-            _C("received", F64, "mcny/yr", "Public money that came back through the policy (royalties, capped fund proceeds)."),
+            _C(
+                "spent",
+                F64,
+                "mcny/yr",
+                "Public money the policy spent in the year (grants, fund capital, tax "
+                "expenditure, ...); sums to timeseries.public_spending.",
+            ),
+            _C(
+                "received",
+                F64,
+                "mcny/yr",
+                "Public money that came back through the policy (royalties, capped fund proceeds).",
+            ),
             _C("firms_supported", I32, "firms", "Firms that entered the policy's programme in the year."),
         ),
         optional=True,
@@ -376,12 +415,15 @@ SUMMARY_KEYS: dict[str, str] = {
     "phase_seconds": "wall-clock seconds spent per model phase",
     "totals": "headline totals of the run (births, new gazelles, new unicorns, money invested, ...)",
     "config": "the fully resolved configuration of the run",
-    "policies": "the run's policy interventions with every parameter (sim.policies.Policy.to_dict; empty list for the baseline)",
-    "policy_accounts": "per policy: public money spent and received over the run (mcny) and programme figures (firms supported, ...)",
+    "policies": "the run's policy interventions with every parameter (sim.policies.base.Policy.to_dict; empty list for "
+                "the baseline)",
+    "policy_accounts": "per policy: public money spent and received over the run (mcny) and programme figures (firms "
+                       "supported, ...)",
 }
 
 
-def _schema(name: str) -> TableSchema:
+def table_schema(name: str) -> TableSchema:
+    """The schema of table ``name``; :class:`OutputSchemaError` naming the tables if there is none."""
     try:
         return TABLE_SCHEMAS[name]
     except KeyError:
@@ -401,7 +443,9 @@ def _column_array(col: Column, series: pd.Series, table: str) -> pa.Array:
         series = series.astype(object).where(series.notna(), None)
     try:
         if pa.types.is_list(col.type):
-            values = [None if v is None or (isinstance(v, float) and math.isnan(v)) else [int(x) for x in v] for v in series]
+            values = [
+                None if v is None or (isinstance(v, float) and math.isnan(v)) else [int(x) for x in v] for v in series
+            ]
             arr = pa.array(values, type=col.type)
         else:
             arr = pa.array(series, from_pandas=True)
@@ -434,7 +478,7 @@ def to_arrow(name: str, df: pd.DataFrame) -> pa.Table:
     cannot be cast losslessly (e.g. 1.5 into an integer column), hold nulls where none are
     allowed, or fall outside the allowed values.
     """
-    schema = _schema(name)
+    schema = table_schema(name)
     if not isinstance(df, pd.DataFrame):
         raise OutputSchemaError(f"table {name!r}: expected a pandas DataFrame, got {type(df).__name__}")
     have = [str(c) for c in df.columns]
@@ -463,7 +507,7 @@ def pandas_dtypes(name: str) -> dict[str, Any]:
     floats ``float64`` (NaN for missing), strings pandas ``str``, lists ``object`` (Python lists).
     """
     out: dict[str, Any] = {}
-    for c in _schema(name).columns:
+    for c in table_schema(name).columns:
         t = c.type
         if pa.types.is_integer(t):
             np_dtype = np.dtype(t.to_pandas_dtype())
@@ -484,7 +528,7 @@ def empty_frame(name: str) -> pd.DataFrame:
 
 def from_arrow(name: str, table: pa.Table) -> pd.DataFrame:
     """Convert an Arrow table of ``name`` (as read from Parquet) to a DataFrame with :func:`pandas_dtypes`."""
-    schema = _schema(name)
+    schema = table_schema(name)
     have = table.column_names
     if have != schema.names:
         missing = [c for c in schema.names if c not in have]
@@ -509,222 +553,13 @@ def from_arrow(name: str, table: pa.Table) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
-# Atomic writing
-# --------------------------------------------------------------------------------------------
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # not possible on some platforms (Windows); the rename is still atomic
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(target: Path, write) -> Path:
-    """Call ``write(file_object)`` on a temporary file beside ``target``, fsync, then rename onto it."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(target.parent)
-    return target
-
-
-def write_table(outdir: str | os.PathLike, name: str, df: pd.DataFrame | pa.Table) -> Path:
-    """Write table ``name`` to ``outdir/name.parquet`` atomically and deterministically.
-
-    ``df`` is a DataFrame (checked and cast with :func:`to_arrow`) or an Arrow table that
-    :func:`to_arrow` produced. The file carries no pandas index or timestamps, only the Arrow
-    schema with each column's unit and description, so identical input gives byte-identical
-    files. Returns the path written.
-    """
-    if isinstance(df, pa.Table):
-        if not df.schema.equals(_schema(name).arrow_schema(), check_metadata=True):
-            raise OutputSchemaError(f"table {name!r}: Arrow table does not have the schema to_arrow gives")
-        table = df
-    else:
-        table = to_arrow(name, df)
-    return _write_arrow(Path(outdir), name, table)
-
-
-def _write_arrow(outdir: Path, name: str, table: pa.Table) -> Path:
-    def write(fh):
-        pq.write_table(
-            table,
-            fh,
-            compression=PARQUET_COMPRESSION,
-            compression_level=PARQUET_COMPRESSION_LEVEL,
-            use_dictionary=True,
-            write_statistics=True,
-            store_schema=True,
-            write_page_index=False,
-            version="2.6",
-        )
-
-    return _atomic_write(outdir / f"{name}.parquet", write)
-
-
-def _jsonable(obj: Any) -> Any:
-    """Recursively turn ``obj`` into plain JSON values; NaN and infinities become None."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        obj = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-    if isinstance(obj, Mapping):  # includes OmegaConf DictConfig
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (set, frozenset)):
-        return [_jsonable(v) for v in sorted(obj, key=repr)]
-    if isinstance(obj, Sequence) and not isinstance(obj, (str, bytes)):  # list, tuple, ListConfig
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if obj is None or isinstance(obj, (bool, int, str)):
-        return obj
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    raise TypeError(f"summary value of type {type(obj).__name__} is not JSON-serialisable: {obj!r}")
-
-
-def write_summary(outdir: str | os.PathLike, summary: Mapping[str, Any]) -> Path:
-    """Write ``outdir/summary.json`` atomically: sorted keys, UTF-8, indented, NaN as null."""
-    text = json.dumps(_jsonable(summary), sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
-    data = text.encode("utf-8")
-    return _atomic_write(Path(outdir) / SUMMARY_FILE, lambda fh: fh.write(data))
-
-
-def start_results(outdir: str | os.PathLike, summary: Mapping[str, Any] | None = None) -> Path:
-    """Mark ``outdir`` as holding a run in progress, before the run starts.
-
-    Writes summary.json with ``finished: false`` (plus ``summary``, e.g. the seed), then removes
-    any table and any temporary file left in ``outdir`` by an earlier run, so that a run
-    killed at any point leaves a directory that :func:`read_results` refuses, never a mix of
-    old and new tables that looks complete. Returns the path of summary.json.
-    """
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    path = write_summary(outdir, {**(summary or {}), "finished": False})
-    for n in TABLE_SCHEMAS:
-        (outdir / f"{n}.parquet").unlink(missing_ok=True)
-    for pattern in (".*.parquet.*.tmp", f".{SUMMARY_FILE}.*.tmp"):  # left by a writer killed before its rename
-        for tmp in outdir.glob(pattern):
-            tmp.unlink(missing_ok=True)
-    return path
-
-
-def write_results(
-    outdir: str | os.PathLike, tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Write a run: summary.json (finished: false), every table, then summary.json (finished: true).
-
-    All tables are checked against the schema before anything is written, so a schema error
-    leaves the directory untouched. Every non-optional table must be present. A file of an
-    optional table that this run does not produce (left from an earlier run in the same
-    directory) is removed. A run killed part-way leaves summary.json saying finished: false.
-    Returns the summary as written.
-    """
-    outdir = Path(outdir)
-    unknown = [n for n in tables if n not in TABLE_SCHEMAS]
-    if unknown:
-        raise OutputSchemaError(f"unknown table(s) {unknown}; the tables are: {', '.join(TABLE_SCHEMAS)}")
-    missing = [n for n, s in TABLE_SCHEMAS.items() if not s.optional and n not in tables]
-    if missing:
-        raise OutputSchemaError(f"missing table(s) {missing}")
-    arrow = {n: to_arrow(n, tables[n]) for n in TABLE_SCHEMAS if n in tables}
-
-    outdir.mkdir(parents=True, exist_ok=True)
-    write_summary(outdir, {**summary, "finished": False})
-    for n in TABLE_SCHEMAS:
-        if n not in arrow:
-            (outdir / f"{n}.parquet").unlink(missing_ok=True)
-    for n, t in arrow.items():
-        write_table(outdir, n, t)
-    final = _jsonable({**summary, "finished": True})
-    write_summary(outdir, final)
-    return final
-
-
-# --------------------------------------------------------------------------------------------
-# Reading
-# --------------------------------------------------------------------------------------------
-
-
-def read_summary(outdir: str | os.PathLike) -> dict[str, Any]:
-    """Read ``outdir/summary.json``; FileNotFoundError with a clear message if there is none."""
-    path = Path(outdir) / SUMMARY_FILE
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} not found: {Path(outdir)} is not the output directory of a simulation run"
-        )
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-def read_results(
-    outdir: str | os.PathLike,
-    *,
-    allow_partial: bool = False,
-    names: Iterable[str] | None = None,
-) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    """Read a run's tables and summary from ``outdir`` (Parquet and JSON only).
-
-    Raises :class:`IncompleteResultsError` if summary.json does not say ``finished: true``,
-    unless ``allow_partial`` is set, in which case the tables present are returned. ``names``
-    restricts which tables are read (default: all). An optional table that the run did not
-    write (firm_years switched off) is absent from the returned dict.
-    """
-    outdir = Path(outdir)
-    summary = read_summary(outdir)
-    finished = summary.get("finished") is True
-    if not finished and not allow_partial:
-        raise IncompleteResultsError(
-            f"{outdir} holds a run that did not finish (summary.json has finished: "
-            f"{json.dumps(summary.get('finished'))}); it was killed or is still writing. "
-            "Re-run it, or pass allow_partial=True to read the tables present."
-        )
-    wanted = list(TABLE_SCHEMAS) if names is None else list(names)
-    for n in wanted:
-        _schema(n)
-    tables: dict[str, pd.DataFrame] = {}
-    for n in wanted:
-        path = outdir / f"{n}.parquet"
-        if not path.is_file():
-            if TABLE_SCHEMAS[n].optional or not finished:
-                continue
-            raise FileNotFoundError(f"{path} not found although summary.json says the run finished")
-        tables[n] = from_arrow(n, pq.read_table(path))
-    return tables, summary
-
-
-# --------------------------------------------------------------------------------------------
 # Documentation
 # --------------------------------------------------------------------------------------------
 
 _DOC_HEAD = """\
 # Output files
 
-<!-- Generated by `python -m sim.outputs --doc > docs/outputs.md` from sim/outputs.py
+<!-- Generated by `python -m sim.io.schema --doc > docs/outputs.md` from sim/io/schema.py
      (TABLE_SCHEMAS). Do not edit by hand: tests/test_outputs.py checks it is up to date. -->
 
 A run writes one directory (Hydra's run directory, or the `outdir` given to
@@ -733,7 +568,8 @@ A run writes one directory (Hydra's run directory, or the `outdir` given to
 | file | what |
 | --- | --- |
 @FILES@
-| `funnel.png`, `size_distribution.png`, `unicorns_by_track.png` | standard plots (if `output.plots=true`), made from the files above by `sim.plots.make_plots` |
+| `funnel.png`, `size_distribution.png`, `unicorns_by_track.png` | standard plots (if `output.plots=true`), \
+made from the files above by `sim.io.plots.make_plots` |
 
 ## Conventions
 
@@ -769,7 +605,7 @@ files (no timestamps, no pandas index).
 With the package (checks `finished`, gives every column its documented dtype):
 
 ```python
-from sim.outputs import read_results
+from sim.io.files import read_results
 tables, summary = read_results("outputs/2025-01-01/12-00-00")   # allow_partial=True for a killed run
 firms = tables["firms"]
 unicorns = firms[firms["unicorn_step"].notna()]
@@ -815,7 +651,8 @@ def _md(text: str) -> str:
 def render_doc() -> str:
     """The Markdown of docs/outputs.md, generated from :data:`TABLE_SCHEMAS`."""
     files = "\n".join(
-        f"| `{t.name}.parquet` | {_md(t.doc)}{(' Optional (' + (t.when or '`output.' + t.name + '`') + ').') if t.optional else ''} |"
+        f"| `{t.name}.parquet` | "
+        f"{_md(t.doc)}{(' Optional (' + (t.when or '`output.' + t.name + '`') + ').') if t.optional else ''} |"
         for t in TABLE_SCHEMAS.values()
     )
     files = "| `summary.json` | run metadata and totals; `finished` says whether the run completed |\n" + files
@@ -825,7 +662,9 @@ def render_doc() -> str:
     for t in TABLE_SCHEMAS.values():
         out.append(f"\n## {t.name}.parquet\n\n{t.doc} Rows: {t.rows}.\n")
         if t.optional:
-            out.append(f"\nOptional: {t.when}.\n" if t.when else f"\nOptional: not written when `output.{t.name}=false`.\n")
+            out.append(
+                f"\nOptional: {t.when}.\n" if t.when else f"\nOptional: not written when `output.{t.name}=false`.\n"
+            )
         out.append("\n| column | type | unit | meaning |\n| --- | --- | --- | --- |\n")
         for c in t.columns:
             doc = c.doc
@@ -836,9 +675,7 @@ def render_doc() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m sim.outputs", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sim.io.schema", description=__doc__.split("\n")[0])
     parser.add_argument("--doc", action="store_true", help="print docs/outputs.md (Markdown) to stdout")
     args = parser.parse_args(argv)
     if args.doc:

@@ -28,7 +28,19 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.config import Config, ConfigError, describe_omegaconf_error, to_config
+import yaml
+from hydra import compose, initialize_config_dir
+from hydra._internal.utils import get_args_parser
+from hydra.core.config_store import ConfigStore
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import OverrideParseException
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
+
+from sim.config import CONF_DIR, SCALAR_TEXT, Config, _allowed, describe_omegaconf_error, to_config
+from sim.core.errors import ConfigError
+from sim.limits import check_memory
+from sim.policies.registry import REGISTRY, policies_from_config
 
 __all__ = [
     "CONF_DIR",
@@ -39,9 +51,10 @@ __all__ = [
     "register_schema",
     "check_overrides",
     "check_command_line",
+    "check_policy_key",
+    "available_policies",
 ]
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 SCHEMA_NAME = "base_config"
 # Config groups of conf/ (directories whose files Hydra selects with `group=name`).
 GROUPS = {"ecosystem": "ecosystem preset", "policy": "policy"}
@@ -61,14 +74,17 @@ def conf_dir() -> Path:
 
 def register_schema() -> None:
     """Store :class:`Config` in Hydra's ConfigStore as ``base_config`` (idempotent)."""
-    from hydra.core.config_store import ConfigStore
-
     ConfigStore.instance().store(name=SCHEMA_NAME, node=Config)
 
 
 def presets(group: str = "ecosystem") -> list[str]:
     """Names of the configs of a config group (files ``conf/<group>/<name>.yaml``)."""
     return sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+
+
+def available_policies() -> list[str]:
+    """Names of the policy configurations in conf/policy/."""
+    return presets("policy")
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,15 +132,15 @@ def _lookup(key: str):
 
 
 def _type_name(tp) -> str:
-    from sim.config import SCALAR_TEXT
-
     if tp in SCALAR_TEXT:
         return SCALAR_TEXT[tp]
     if typing.get_origin(tp) is list:
         (arg,) = typing.get_args(tp) or (Any,)
         inner = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}.get(arg)
         if inner is None and dataclasses.is_dataclass(arg):
-            entry = ", ".join(f"{n}: <{_type_name(t).removeprefix('a ').removeprefix('an ')}>" for n, (_, t) in _fields(arg).items())
+            entry = ", ".join(
+                f"{n}: <{_type_name(t).removeprefix('a ').removeprefix('an ')}>" for n, (_, t) in _fields(arg).items()
+            )
             inner = "entries like {" + entry + "}"
         return f"a list of {inner or 'values'} in [...]"
     if dataclasses.is_dataclass(tp):
@@ -133,8 +149,7 @@ def _type_name(tp) -> str:
 
 
 def _allowed_text(field, tp) -> str:
-    from sim.config import _allowed  # the same wording as validate()
-
+    """What a key allows, in the same wording as :func:`sim.config.validate`."""
     meta = field.metadata if field is not None else {}
     rng = _allowed(meta) if meta else "any value"
     unit = f" ({meta['unit']})" if meta.get("unit") else ""
@@ -145,15 +160,33 @@ def _allowed_text(field, tp) -> str:
     return _type_name(tp) + " " + rng.removeprefix("a value ") + unit
 
 
+def check_policy_key(key: str) -> None:
+    """Check an override ``policy.<name>.<param>`` of a policy from conf/policy/ before Hydra
+    composes it (Hydra would only say the key is not in the config)."""
+    parts = key.split(".")
+    if len(parts) < 3:
+        return
+    name, param = parts[1], parts[2]
+    path = conf_dir() / "policy" / f"{name}.yaml"
+    if not path.is_file():
+        return
+    entry = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(name) or {}
+    kind = entry.get("kind", name)
+    if kind not in REGISTRY:
+        return
+    allowed = ["kind"] + [f.name for f in dataclasses.fields(REGISTRY[kind]) if f.name != "name"]
+    if param not in allowed:
+        hint = difflib.get_close_matches(param, allowed, n=1)
+        extra = f" Did you mean {hint[0]!r}?" if hint else ""
+        raise ConfigError(f"Unknown policy key {key!r}.{extra} Allowed keys of a {kind} policy: {', '.join(allowed)}.")
+
+
 # --------------------------------------------------------------------------------------------
 # Overrides
 # --------------------------------------------------------------------------------------------
 
 
 def _parse(overrides: Sequence[str]):
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import OverrideParseException
-
     parsed = []
     parser = OverridesParser.create()
     for text in overrides:
@@ -203,12 +236,11 @@ def _check_keys(parsed, *, check_presets: bool) -> None:
             if name not in selected:
                 available = presets("policy")
                 raise ConfigError(
-                    f"{key}: policy {name!r} is not selected; select it with policy=[{name}] (or policy=[a,b] for several; "
+                    f"{key}: policy {name!r} is not selected; select it with policy=[{name}] (or policy=[a,b] for "
+                    "several; "
                     f"available: {', '.join(available)}), or add a new one with +{key}=..."
                 )
         if key.startswith("policy.") and not o.is_add() and not o.is_force_add():
-            from sim.interventions import check_policy_key
-
             check_policy_key(key)
         if key in GROUPS:
             if o.is_delete() or not check_presets:
@@ -237,9 +269,6 @@ def _check_keys(parsed, *, check_presets: bool) -> None:
 
 
 def _compose(overrides: list[str], config_name: str):
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
     register_schema()
     gh = GlobalHydra.instance()
     saved = gh.hydra if gh.is_initialized() else None  # e.g. called inside a running Hydra app
@@ -259,8 +288,6 @@ def _compose(overrides: list[str], config_name: str):
 
 def _describe(exc: BaseException, overrides: Sequence[str]) -> str:
     """One line for an exception raised while Hydra composes the configuration."""
-    from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
-
     chain, e = [], exc
     while e is not None and e not in chain:
         chain.append(e)
@@ -309,7 +336,7 @@ def check_overrides(
     overrides = list(overrides)
     parsed = _parse(overrides)
     plain, sweeps = [], []
-    for text, o in zip(overrides, parsed):
+    for text, o in zip(overrides, parsed, strict=False):
         if o.is_sweep_override() and not _is_hydra_key(o.key_or_group):
             if not multirun:
                 raise ConfigError(
@@ -337,6 +364,8 @@ def check_overrides(
         variants = [plain + [x for x in (_first_value(s) for s in sweeps) if x]]
     for variant in variants:
         cfg = to_config(_compose(variant, config_name))
+        if cfg.policy:  # kinds, keys, values, combinations, budgets
+            policies_from_config(cfg)
         _check_files(cfg)
         first = first or cfg
     return first
@@ -382,8 +411,6 @@ def check_command_line(argv: Sequence[str]) -> None:
     Raises ConfigError on a mistake in the overrides; leaves Hydra's own flags (--help, --cfg,
     --info, ...) to Hydra. Malformed flags make argparse exit with status 2 and its usage line.
     """
-    from hydra._internal.utils import get_args_parser
-
     args = get_args_parser().parse_args(list(argv))
     if getattr(args, "experimental_rerun", None):
         raise ConfigError(
@@ -403,6 +430,4 @@ def check_command_line(argv: Sequence[str]) -> None:
         compose=not (args.config_dir or args.config_path),
     )
     if first is not None:
-        from sim.limits import check_memory
-
         check_memory(first)  # before Hydra creates the output directory

@@ -1,0 +1,149 @@
+"""Founding: how many firms are born, into which tracks, and their state at birth.
+
+Every firm is born through :meth:`Founding.found` (the births phase, and policies that bring
+founders of their own, such as the talent programme).
+
+* **Births** (:class:`Founding`): see its docstring.
+* **Founding state** (:func:`founding_state`): latent quality ``q ~ N(shift_origin, 1)``; founders'
+  cash, revenue and headcount log-normal around the preset's medians; research spin-offs start
+  with less revenue (the death valley between sample and product).
+* **Track** (:func:`choose_tracks`): inverse-CDF choice over the tracks' entry weights.
+
+Money in million CNY.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import poisson
+
+from agents.firms.rules import saturated_quality
+from sim.config import FirmConfig
+from sim.core.clock import DT, STEP_OFFSET
+from sim.core.rng import KeyedDraws, birth_keys
+from sim.core.vocabulary import ORIGINS, SPINOFF
+
+# slots of the keyed "founding" stream
+_SLOT_TRACK, _SLOT_QUALITY, _SLOT_CASH, _SLOT_REVENUE, _SLOT_EMPLOYEES = range(5)
+
+
+def founding_state(keys: np.ndarray, origin: np.ndarray, cfg: FirmConfig, draws: KeyedDraws, step: int) -> dict:
+    """Initial columns for firms with birth ``keys`` and founding channel ``origin``."""
+    z_q = draws.normal(keys, step, _SLOT_QUALITY)
+    z_c = draws.normal(keys, step, _SLOT_CASH)
+    z_r = draws.normal(keys, step, _SLOT_REVENUE)
+    z_e = draws.normal(keys, step, _SLOT_EMPLOYEES)
+    shift = np.choose(origin, [0.0, cfg.quality_shift_spinoff, cfg.quality_shift_alumni])
+    revenue = cfg.initial_revenue_mcny * np.exp(0.8 * z_r)
+    revenue = np.where(origin == SPINOFF, revenue * cfg.spinoff_revenue_factor, revenue)
+    cash = cfg.founder_cash_mcny * np.exp(cfg.founder_cash_sigma * z_c)
+    # founders hire what margin plus a runway-limited draw on their cash can pay (at least themselves)
+    affordable = 1.0 + (revenue * (1.0 - cfg.cost_of_revenue) + cash / cfg.runway_target_years) / cfg.wage_mcny
+    employees = np.clip(
+        np.round(cfg.initial_employees * np.exp(0.5 * z_e - 0.125)), 1.0, np.maximum(1.0, np.floor(affordable))
+    )
+    quality = shift + z_q
+    return {
+        "vol": cfg.growth_sigma * employees ** (-cfg.growth_size_exponent),
+        "quality": quality,
+        "qsat": saturated_quality(quality),
+        "revenue": revenue,
+        "employees": employees,
+        "cash": cash,
+    }
+
+
+def choose_tracks(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Inverse-CDF choice of a track for each uniform draw ``u`` given track ``weights``."""
+    cum = np.cumsum(weights)
+    if cum[-1] <= 0:
+        raise ValueError("no track has a positive entry weight")
+    idx = np.searchsorted(cum, u * cum[-1], side="right")
+    return np.minimum(idx, len(weights) - 1).astype(np.int32)
+
+
+class Founding:
+    """The births phase (:meth:`step`) and the only way a firm is born (:meth:`found`).
+
+    Births per month of each founding channel are a Poisson draw (inverse CDF of one keyed
+    uniform, so a policy that adds founders elsewhere leaves these unchanged) with mean
+    ``births_per_year * scale * dt * (1 + births_growth) ** years since the start``, times the
+    channel's share (independent; spin-offs, raised by recent breakthroughs per institute; alumni)
+    and the ``births_multiplier`` lever of the channel. Founders choose a track in proportion to
+    ``(market * scale) ** entry_market_elasticity * heat ** entry_heat_elasticity`` times the
+    lifecycle state's multiplier and the ``entry_bonus`` lever; alumni also by the track's unicorns
+    so far; researchers by research intensity squared and recent breakthroughs, even in tracks
+    investors have not noticed yet.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.cfg = model.cfg.ecosystem.firms
+        self.draws = model.draws["founding"]
+
+    def step(self) -> None:
+        """This month's births of every founding channel."""
+        m = self.model
+        fcfg = self.cfg
+        icfg = m.cfg.ecosystem.institutes
+        step = m.current_step
+        tr = m.tracks
+        years = (step + m.warmup_steps) / 12.0
+        lam = fcfg.births_per_year * m.scale * DT * (1.0 + fcfg.births_growth) ** years
+        bt = tr["breakthroughs"]
+        n_institutes = len(m.institutes)
+        spin_share = fcfg.spinoff_share * (1.0 + icfg.spinoff_boost * bt.sum() / max(n_institutes, 1))
+        spin_share = min(spin_share, 1.0 - fcfg.alumni_share) if n_institutes else 0.0  # no institute, no spin-off
+        shares = {
+            "independent": 1.0 - fcfg.alumni_share - spin_share,
+            "spinoff": spin_share,
+            "alumni": fcfg.alumni_share,
+        }
+        active = tr["active"]
+        entry_bonus = m.levers.track("entry_bonus")
+        market_w = np.where(active, (tr["market"] * m.scale) ** fcfg.entry_market_elasticity, 0.0)
+        heat_w = np.maximum(tr["heat"], 1e-6) ** fcfg.entry_heat_elasticity
+        state_w = m.track_dynamics.state_multiplier()
+        w_common = market_w * heat_w * state_w * entry_bonus
+        w_alumni = w_common * (1.0 + tr["unicorns_ever"]) ** m.cfg.ecosystem.tracks.alumni_unicorn_elasticity
+        # researchers found where their knowledge is, even in tracks investors have not noticed yet
+        w_spin = (
+            np.where(active, tr["tech_intensity"] ** 2 * (1.0 + icfg.spinoff_boost * bt), 0.0)
+            * np.sqrt(heat_w)
+            * entry_bonus
+        )
+        key_step = step + STEP_OFFSET
+        for code, origin in enumerate(ORIGINS):
+            mean = lam * shares[origin] * m.levers.value("births_multiplier", origin)
+            if mean <= 0:
+                continue
+            u = m.draws["births"].uniform(np.array([key_step * 8 + code], dtype=np.uint64), 0, 0)[0]
+            n = int(poisson.ppf(u, mean))
+            if n <= 0:
+                continue
+            keys = birth_keys(key_step, code, n)
+            weights = {"spinoff": w_spin, "alumni": w_alumni}.get(origin, w_common)
+            self.found(keys, code, self.draws.uniform(keys, step, _SLOT_TRACK), weights)
+
+    def found(self, keys: np.ndarray, origin: int, track_u: np.ndarray, weights: np.ndarray,
+              quality_shift: float = 0.0) -> np.ndarray:
+        """Found firms with birth ``keys`` (:func:`sim.core.rng.birth_keys`) through founding
+        channel ``origin`` (an index into ORIGINS) into tracks chosen by the uniforms ``track_u``
+        in proportion to ``weights``; their mean quality is raised by ``quality_shift`` sd.
+        Books the founders' cash and the births. Returns the new firms' live rows."""
+        m = self.model
+        pop = m.population
+        step = m.current_step
+        n = keys.size
+        track = choose_tracks(track_u, weights)
+        orig = np.full(n, origin, dtype=np.int8)
+        state = founding_state(keys, orig, self.cfg, self.draws, step)
+        if quality_shift != 0.0:
+            state["quality"] = state["quality"] + quality_shift
+            state["qsat"] = saturated_quality(state["quality"])
+        before = pop.n
+        pop.add(step, key=keys, hkey=KeyedDraws.prehash(keys), origin=orig, track=track, **state)
+        m.ledger.founder_cash += float(state["cash"].sum())
+        m.counts["births"] += n
+        m.counts[f"births_{ORIGINS[origin]}"] += n
+        return np.arange(before, before + n)

@@ -1,0 +1,130 @@
+"""The venture-capital fund cycle: funds wind down, managers raise new funds, preferences drift.
+
+Once a year (at year end) angels get their next year's budget, and VC funds older than
+``life_years`` (times the ``fund_life_multiplier`` lever in force when they were raised) return
+their uninvested cash. A manager raises the next fund ``raise_after_years`` after the last
+vintage if the interim TVPI (distributions plus marked value over paid-in) is at least
+``min_tvpi_to_raise``, sized ``last size * TVPI ** tvpi_size_elasticity`` (0.5x to 2.5x), within
+the limited partners' commitments for the year (``commitments_mcny_per_year`` times ``scale``
+times the ``lp_multiplier`` lever); managers who fall short retire. New managers get
+``newcomer_share`` of the commitments, in funds of log-normal size around ``fund_size_mcny``.
+Every open fund's track preferences then drift toward where the heat is (``heat_following``).
+
+Money in million CNY.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.investors.books import Angel, VCFund
+from sim.core.clock import is_year_end
+
+__all__ = ["FundCycle"]
+
+
+class FundCycle:
+    """The VC fund cycle of one capital market."""
+
+    def __init__(self, market):
+        self.market = market
+        self.model = market.model
+        self.managers: dict[int, VCFund] = {}  # manager id -> latest fund
+        self._next_manager = 0
+
+    def year_end(self) -> None:
+        """At the end of each year: the fund cycle, then the preferences' drift."""
+        step = self.model.current_step
+        if not is_year_end(step):
+            return
+        self.cycle(step)
+        self.drift_prefs()
+
+    def new_manager_id(self) -> int:
+        self._next_manager += 1
+        return self._next_manager
+
+    def cycle(self, step: int) -> None:
+        """Angels renew budgets, funds past their life wind down, managers raise."""
+        m = self.model
+        market = self.market
+        vcfg = m.cfg.ecosystem.vc
+        rng = m.streams["vc_funds"]
+        for a in market.investors:
+            if isinstance(a, Angel):
+                a.new_year()
+            elif isinstance(a, VCFund) and not a.closed and a.age_years(step) >= a.life_years:
+                a.wind_down()
+                market.invalidate_fund_view()
+        budget = vcfg.commitments_mcny_per_year * m.scale * m.levers.value("lp_multiplier")
+        newcomer_budget = budget * vcfg.newcomer_share
+        incumbent_budget = budget - newcomer_budget
+        nav = market.nav()
+        # incumbents, in a random order, raise while commitments last
+        due = [f for f in self.managers.values() if (step - f.vintage_step) / 12.0 >= vcfg.raise_after_years]
+        order = rng.permutation(len(due)) if due else []
+        for i in order:
+            f = due[i]
+            paid = f.invested
+            tvpi = (f.proceeds + nav[f.index]) / paid if paid > 0 else 1.0
+            if tvpi < vcfg.min_tvpi_to_raise:  # the manager retires
+                self.managers.pop(f.manager_id, None)
+                continue
+            size = f.size * float(np.clip(tvpi**vcfg.tvpi_size_elasticity, 0.5, 2.5))
+            if size > incumbent_budget:
+                continue
+            incumbent_budget -= size
+            self.new_fund(step, manager_id=f.manager_id, size=size, focus=f.focus, prefs=f.prefs.copy())
+        # newcomers
+        while True:
+            size = vcfg.fund_size_mcny * float(np.exp(vcfg.fund_size_sigma * rng.standard_normal()))
+            size = (
+                min(size, max(newcomer_budget, 0.0))
+                if newcomer_budget < size and newcomer_budget > 0.2 * vcfg.fund_size_mcny
+                else size
+            )
+            if size > newcomer_budget or size <= 0:
+                break
+            newcomer_budget -= size
+            focus = "early" if rng.random() < vcfg.early_stage_share else "late"
+            self.new_fund(step, manager_id=self.new_manager_id(), size=size, focus=focus, prefs=self.initial_prefs(rng))
+
+    def initial_prefs(self, rng: np.random.Generator) -> np.ndarray:
+        """A new manager's track preferences: a few favourite tracks, sized by market and heat."""
+        t = self.model.tracks
+        w = np.where(t["active"], np.sqrt(t["market"]) * t["heat"], 0.0) * np.exp(1.5 * rng.standard_normal(t.n))
+        s = w.sum()
+        return w / s if s > 0 else np.full(t.n, 1.0 / max(t.n, 1))
+
+    def new_fund(self, step: int, *, manager_id: int, size: float, focus: str, prefs: np.ndarray) -> VCFund:
+        """A new VC fund of ``manager_id``, raised at ``step``."""
+        m = self.model
+        vcfg = m.cfg.ecosystem.vc
+        f = VCFund(
+            m,
+            f"VC fund {len(self.market.investors)} (manager {manager_id}, {m.year_of(step)})",
+            manager_id=manager_id,
+            vintage_step=step,
+            size=size,
+            focus=focus,
+            prefs=prefs,
+            life_years=vcfg.life_years * m.levers.value("fund_life_multiplier"),
+            investment_period_years=vcfg.investment_period_years,
+            reserve_ratio=vcfg.reserve_ratio,
+        )
+        self.market.add(f)
+        self.managers[manager_id] = f
+        return f
+
+    def drift_prefs(self) -> None:
+        """Open funds' track preferences move toward where the heat is."""
+        m = self.model
+        tr = m.tracks
+        heat = np.where(tr["active"], tr["heat"] * np.sqrt(tr["market"]), 0.0)
+        s = heat.sum()
+        share = heat / s if s > 0 else heat
+        w = m.cfg.ecosystem.vc.heat_following
+        for f in self.market.investors:
+            if isinstance(f, VCFund) and not f.closed:
+                f.drift_prefs(share, w)
+        self.market.invalidate_fund_view()

@@ -1,0 +1,222 @@
+"""The capital market: the investors, their books (lots and deals), and the rules that move
+money between investors and firms.
+
+One :class:`CapitalMarket` per model holds every investor agent ever (an investor's
+``index`` is its position in :attr:`CapitalMarket.investors`), the *lots* (one per
+participation of an investor in a firm: money in, shares bought) and the *deals* (the
+``deals`` table), the month's flows by kind of investor, and four parts, one module each:
+
+* :mod:`agents.investors.rounds` — equity rounds (candidates → price → screen → allocate → settle);
+* :mod:`agents.investors.lending` — bank loans, servicing, repayment and write-offs;
+* :mod:`agents.investors.exits` — IPOs and acquisitions and their payouts;
+* :mod:`agents.investors.fund_cycle` — funds winding down, managers raising, preferences drifting.
+
+The books here: exits pay lots pro rata to their shares after debt is repaid; failures write
+them off; firms that age out of the young-firm population leave their lots unrealised at the
+last valuation (:meth:`CapitalMarket.mark_unrealized`), and so do firms alive at the end of the
+run (:meth:`CapitalMarket.close_books`). Money in million CNY.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.investors.books import (
+    DEAL_COLUMNS,
+    LOT_COLUMNS,
+    LOT_OPEN,
+    LOT_UNREALIZED,
+    LOT_WRITTEN_OFF,
+    Angel,
+    Bank,
+    GuidanceFund,
+    VCFund,
+)
+from agents.investors.exits import Exits
+from agents.investors.fund_cycle import FundCycle
+from agents.investors.lending import Lending
+from agents.investors.rounds import EquityRounds
+from sim.config import scaled_count
+from sim.core.columns import Columns
+from sim.core.vocabulary import INVESTOR_KINDS
+
+__all__ = ["CapitalMarket"]
+
+
+class CapitalMarket:
+    """Investors, lots, deals and the financing, lending and exit rules of one model."""
+
+    def __init__(self, model):
+        self.model = model
+        self.investors: list = []  # every investor agent ever, index = position here
+        self.angels: list[Angel] = []
+        self.lots = Columns(LOT_COLUMNS, capacity=4096)
+        self.deals = Columns(DEAL_COLUMNS, capacity=4096)
+        self.flows = dict.fromkeys(INVESTOR_KINDS, 0.0)  # money invested or lent this month, by kind
+        self._view: dict | None = None  # cached open funds and their preferences
+        self.rounds = EquityRounds(self)
+        self.lending = Lending(self)
+        self.exits = Exits(self)
+        self.funds = FundCycle(self)
+
+    # ------------------------------------------------------------------ investors
+    def create_investors(self) -> None:
+        """The preset's angels, VC funds, guidance funds and banks, at the model's scale."""
+        m = self.model
+        eco = m.cfg.ecosystem
+        s = m.scale
+        rng = m.streams["investors_init"]
+        n = scaled_count(eco.angels.count, s)
+        for i in range(n):
+            a = Angel(m, f"angel {i}", budget_per_year=eco.angels.budget_mcny_per_year * eco.angels.count * s / n)
+            a.commit(a.budget_per_year)
+            self.add(a)
+        n = scaled_count(eco.vc.initial_funds, s)
+        for _ in range(n):
+            size = eco.vc.fund_size_mcny * float(np.exp(eco.vc.fund_size_sigma * rng.standard_normal()))
+            vintage = m.current_step - int(rng.uniform(0, eco.vc.investment_period_years * 12))
+            focus = "early" if rng.random() < eco.vc.early_stage_share else "late"
+            self.funds.new_fund(
+                vintage,
+                manager_id=self.funds.new_manager_id(),
+                size=size,
+                focus=focus,
+                prefs=self.funds.initial_prefs(rng),
+            )
+        n = scaled_count(eco.guidance.count, s)
+        for i in range(n):
+            g = GuidanceFund(
+                m,
+                f"guidance fund {i}",
+                capital=eco.guidance.fund_size_mcny * eco.guidance.count * s / n,
+                coinvest_ratio=eco.guidance.coinvest_ratio,
+                return_cap=eco.guidance.return_cap,
+                mandated_directions=eco.guidance.mandated_directions,
+                start_step=m.current_step,
+                life_years=eco.guidance.life_years,
+            )
+            self.add(g)
+        n = scaled_count(eco.banks.count, s)
+        for i in range(n):
+            b = Bank(
+                m,
+                f"bank {i}",
+                capital=eco.banks.capital_mcny * eco.banks.count * s / n,
+                rate=eco.banks.rate,
+                term_months=eco.banks.term_months,
+            )
+            self.add(b)
+
+    def add(self, agent) -> int:
+        """Register an investor agent; returns its index."""
+        agent.index = len(self.investors)
+        self.investors.append(agent)
+        if isinstance(agent, Angel):
+            self.angels.append(agent)
+        self._view = None
+        return agent.index
+
+    def new_month(self) -> None:
+        """A new month: the month's flows start at zero."""
+        for k in self.flows:
+            self.flows[k] = 0.0
+
+    def open_funds(self) -> list[VCFund]:
+        """VC funds that have not wound down (cached)."""
+        if self._view is None:
+            self._view = {"funds": [a for a in self.investors if isinstance(a, VCFund) and not a.closed]}
+        return self._view["funds"]
+
+    def fund_view(self, funds: list, n_tracks: int):
+        """(preferences matrix funds x tracks, early-focus mask), rebuilt only when funds,
+        their preferences or the tracks change."""
+        view = self._view
+        if view.get("n_tracks") != n_tracks:
+            prefs = np.zeros((len(funds), n_tracks))
+            for i, f in enumerate(funds):
+                k = min(len(f.prefs), n_tracks)
+                prefs[i, :k] = f.prefs[:k]
+            view["prefs"] = prefs
+            view["early"] = np.array([f.focus == "early" for f in funds])
+            view["n_tracks"] = n_tracks
+        return view["prefs"], view["early"]
+
+    def invalidate_fund_view(self) -> None:
+        """Funds closed or their preferences moved: rebuild the view when next needed."""
+        self._view = None
+
+    # ------------------------------------------------------------------ lots
+    def open_lots(self, firm_ids: np.ndarray) -> np.ndarray:
+        """Indices of the open lots in the firms ``firm_ids``."""
+        lots = self.lots
+        if lots.n == 0 or firm_ids.size == 0:
+            return np.empty(0, dtype=np.int64)
+        return np.flatnonzero(np.isin(lots["firm"], firm_ids) & (lots["status"] == LOT_OPEN))
+
+    def lots_of_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Open lots in the firms at ``rows``: (lot indices, position of each lot's firm in
+        ``rows``, each lot's fraction of its firm's shares)."""
+        pop = self.model.population
+        firm_ids = pop["id"][rows]
+        li = self.open_lots(firm_ids)
+        if li.size == 0:
+            return li, li, np.empty(0)
+        order = np.argsort(firm_ids)
+        pos = order[np.searchsorted(firm_ids[order], self.lots["firm"][li])]
+        return li, pos, self.lots["shares"][li] / pop["shares"][rows][pos]
+
+    def write_off(self, rows: np.ndarray) -> None:
+        """Failed firms: equity lots are written off, banks recover part of the loan."""
+        pop = self.model.population
+        if rows.size == 0:
+            return
+        li = self.open_lots(pop["id"][rows])
+        if li.size:
+            self.lots["status"][li] = LOT_WRITTEN_OFF
+        self.lending.write_off(rows)
+
+    def mark_unrealized(self, rows: np.ndarray) -> None:
+        """Firms leaving the young-firm population alive: lots stay, marked at the last valuation."""
+        pop = self.model.population
+        if rows.size == 0:
+            return
+        self.lending.repay(rows)
+        li, pos, frac = self.lots_of_rows(rows)
+        if li.size == 0:
+            return
+        self.lots["residual"][li] = frac * pop["valuation"][rows][pos]
+        self.lots["status"][li] = LOT_UNREALIZED
+
+    def _marked_value(self, lot_idx: np.ndarray) -> np.ndarray:
+        """Value of lots at their live firm's last post-money valuation, pro rata to shares."""
+        pop = self.model.population
+        rows = pop.row_of[self.lots["firm"][lot_idx]]
+        ok = rows >= 0
+        v = np.zeros(lot_idx.size)
+        v[ok] = self.lots["shares"][lot_idx][ok] / pop["shares"][rows[ok]] * pop["valuation"][rows[ok]]
+        return v
+
+    def nav(self) -> np.ndarray:
+        """Marked value of open and unrealised lots per investor."""
+        lots = self.lots
+        out = np.zeros(len(self.investors))
+        if lots.n == 0:
+            return out
+        open_ = np.flatnonzero(lots["status"] == LOT_OPEN)
+        if open_.size:
+            out += np.bincount(
+                lots["investor"][open_], weights=self._marked_value(open_), minlength=len(self.investors)
+            )
+        unr = np.flatnonzero(lots["status"] == LOT_UNREALIZED)
+        if unr.size:
+            out += np.bincount(lots["investor"][unr], weights=lots["residual"][unr], minlength=len(self.investors))
+        return out
+
+    def close_books(self) -> None:
+        """End of run: open lots become unrealised at the current valuation."""
+        lots = self.lots
+        open_ = np.flatnonzero(lots["status"] == LOT_OPEN)
+        if open_.size == 0:
+            return
+        lots["residual"][open_] = self._marked_value(open_)
+        lots["status"][open_] = LOT_UNREALIZED

@@ -1,0 +1,36 @@
+"""The cash ledger: every flow of money into and out of the firms, so that money is conserved.
+
+The cash held by live and ended firms equals what flowed in (founders' cash, equity, loans,
+grants, the operating result) less what flowed out (debt service, royalties paid back to the
+government), up to rounding: :meth:`CashLedger.net_inflow` against the firms' cash
+(``EcosystemModel.cash_identity``). Each account is a typed field written by the one module
+named beside it; a misspelled account is an error, not a new account. Money in million CNY.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["CashLedger"]
+
+
+@dataclass(slots=True)
+class CashLedger:
+    """Cumulative cash flows of all firms over a run (mcny)."""
+
+    founder_cash: float = 0.0  # founders' cash at birth (agents.firms.founding)
+    equity_in: float = 0.0  # money raised in equity rounds (agents.investors.rounds)
+    loans_in: float = 0.0  # bank loans paid out (agents.investors.lending)
+    grants_in: float = 0.0  # policy grants (sim.policies.base.Policy.grant)
+    operating: float = 0.0  # gross margin minus wages (agents.firms.rules)
+    debt_service: float = 0.0  # interest and principal paid to banks (agents.investors.lending)
+    public_repayments: float = 0.0  # royalties paid back to the government (sim.policies.firms)
+    ended_cash: float = 0.0  # cash held by firms when they ended (agents.firms.rules)
+
+    def net_inflow(self) -> float:
+        """Cash that flowed into the firms, net of what flowed out."""
+        flowed = (
+            self.founder_cash + self.equity_in + self.loans_in + self.grants_in + self.operating - self.debt_service
+        )
+        flowed -= self.public_repayments
+        return flowed

@@ -1,0 +1,294 @@
+"""Policies on capital: a government guidance fund (引导基金), credit relaxation and combined
+credit and equity (投贷联动), exit channels (a STAR-market-like listing route, M&A openness) and
+long-term capital (insurance and pension money as limited partners).
+
+Money, scale and the sources of the defaults: :mod:`sim.policies.base`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from agents.investors.books import GuidanceFund
+from sim.config import P
+from sim.core.clock import DT
+from sim.policies.base import Policy, check_range, positive_factor
+from sim.policies.instruments import SLOT_LOAN
+
+__all__ = ["GuidanceFundPolicy", "CreditRelaxation", "ExitChannels", "LongTermCapital"]
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Government guidance fund (引导基金)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GuidanceFundPolicy(Policy):
+    """Government guidance fund (引导基金): public money co-invests beside VC in mandated tracks."""
+
+    kind: ClassVar[str] = "guidance_fund"
+    target: ClassVar[str] = "guidance-fund money invested in the mandated tracks (timeseries guidance_invested)"
+    source: ClassVar[str] = (
+        "M15 banks -> guidance funds -> VC, money does not reach embryonic tracks (seeds/001_52e3b34853073898.txt:28); "
+        "Xi'an hard-tech fund 100亿元 (seeds/002_a935e4fe392ee53f.txt:3469-3471)"
+    )
+    name: str = "guidance_fund"
+    budget_mcny_per_year: float = 1000.0
+    target_directions: list[str] = field(default_factory=lambda: ["科技", "产业", "数字"])
+    fund_size_mcny: float = P(5000.0, 'Capital the government commits to the new guidance fund, paid in over '
+                                      'paid_in_years.', 'mcny at scale 1')
+    paid_in_years: float = P(5.0, 'Years over which the capital is paid in (one tranche each January).', 'years')
+    coinvest_ratio: float = P(0.5, "Guidance money per unit of VC money in a round in a mandated track, on top of the "
+                                   "preset's guidance funds.", 'x')
+    return_cap: float = P(0.05, 'Yearly return the government keeps; proceeds above it go to the co-investing VC '
+                                '(让利).', '1/yr')
+    life_years: float = P(10.0, 'Investment life of the fund.', 'years')
+
+    def validate(self) -> None:
+        super().validate()
+        check_range(self.name, "fund_size_mcny", self.fund_size_mcny, ge=0, unit="mcny at scale 1")
+        check_range(self.name, "paid_in_years", self.paid_in_years, gt=0, le=30, unit="years")
+        check_range(self.name, "coinvest_ratio", self.coinvest_ratio, gt=0, le=5, unit="x")
+        check_range(self.name, "return_cap", self.return_cap, ge=0, le=1, unit="1/yr")
+        check_range(self.name, "life_years", self.life_years, gt=0, le=30, unit="years")
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.fund = None
+        self.paid_in = 0.0
+        self._proceeds_seen = 0.0
+
+    def start(self, model, government) -> None:
+        self.fund = GuidanceFund(
+            model,
+            f"guidance fund ({self.name})",
+            capital=0.0,
+            coinvest_ratio=self.coinvest_ratio,
+            return_cap=self.return_cap,
+            mandated_directions=list(self.target_directions),
+            start_step=model.current_step,
+            life_years=self.life_years,
+            mandated_tracks=self.target_track_ids(model),
+            stacks=True,
+        )
+        model.market.add(self.fund)
+
+    def step(self, model, government) -> None:
+        f = self.fund
+        f.mandated_tracks = self.target_track_ids(model)
+        if model.current_step % 12 == 0 or self.paid_in == 0.0:
+            size = self.fund_size_mcny * model.scale
+            tranche = min(size / self.paid_in_years, size - self.paid_in)
+            if tranche > 0:
+                paid = self.spend(model, government, tranche)
+                f.commit(paid)
+                self.paid_in += paid
+
+    def collect(self, model, government) -> None:
+        super().collect(model, government)
+        if self.fund is not None and self.fund.proceeds > self._proceeds_seen:
+            self.receive(model, government, self.fund.proceeds - self._proceeds_seen)
+            self._proceeds_seen = self.fund.proceeds
+
+    def stats(self) -> dict:
+        f = self.fund
+        return {
+            "paid_in_mcny": self.paid_in,
+            "invested_mcny": 0.0 if f is None else f.invested,
+            "proceeds_mcny": 0.0 if f is None else f.proceeds,
+            "ceded_to_vc_mcny": 0.0 if f is None else f.excess_ceded,
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# 6. Credit relaxation (放宽信贷) and combined credit and equity (投贷联动)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CreditRelaxation(Policy):
+    """Credit relaxation (放宽信贷) and combined credit and equity (投贷联动): banks lend more
+    often and more, the government subsidises part of the interest, and a venture-backed firm
+    gets a bank loan beside each VC round."""
+
+    kind: ClassVar[str] = "credit_relaxation"
+    target: ClassVar[str] = "bank lending to the park's firms (timeseries bank_lending)"
+    source: ClassVar[str] = (
+        "seed 001 package (3) relaxed credit and financing (seeds/001_52e3b34853073898.txt:1, :37); "
+        "张江 投贷联动 (seeds/004_04d71fc19d7d077d.txt:1511-1517); 5050 full interest subsidy (:1667-1673)"
+    )
+    name: str = "credit_relaxation"
+    budget_mcny_per_year: float = 300.0
+    apply_multiplier: float = P(2.0, "Banks' monthly lending chance to an eligible firm, times this.", 'x')
+    loan_size_multiplier: float = P(1.5, 'Loan size (a share of revenue), times this.', 'x')
+    interest_subsidy_share: float = P(0.5, "Share of the interest on targeted firms' bank loans the government "
+                                           "pays.", 'share')
+    venture_debt_ratio: float = P(
+        0.3, "投贷联动: bank loan per unit of a VC round (rounds A-C) to a firm without debt; 0 switches it off.", "x"
+    )
+
+    def validate(self) -> None:
+        super().validate()
+        positive_factor(self, "apply_multiplier", self.apply_multiplier)
+        positive_factor(self, "loan_size_multiplier", self.loan_size_multiplier)
+        check_range(self.name, "interest_subsidy_share", self.interest_subsidy_share, ge=0, le=1, unit="share")
+        check_range(self.name, "venture_debt_ratio", self.venture_debt_ratio, ge=0, le=5, unit="x")
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._deal_ptr = 0
+        self.venture_loans = 0
+        self.venture_lent = 0.0
+
+    def start(self, model, government) -> None:
+        self._deal_ptr = model.market.deals.n
+
+    def step(self, model, government) -> None:
+        m = model
+        self.levers.set(m, "credit_multiplier", self.apply_multiplier)
+        self.levers.set(m, "loan_size_multiplier", self.loan_size_multiplier)
+        pop = m.population
+        if self.venture_debt_ratio > 0:
+            self._venture_debt(m)
+        if self.interest_subsidy_share > 0 and pop.n:
+            rows = np.flatnonzero(pop["debt"] > 0)
+            rows = rows[self.eligible(m, rows)]
+            if rows.size:
+                rate = np.array([getattr(m.market.investors[i], "rate", 0.0) for i in range(len(m.market.investors))])
+                interest = pop["debt"][rows] * rate[pop["bank"][rows]] * DT
+                self.grant(m, government, rows, self.interest_subsidy_share * interest)
+
+    def _venture_debt(self, m) -> None:
+        d = m.market.deals
+        lo, hi = self._deal_ptr, d.n
+        self._deal_ptr = hi
+        if hi <= lo:
+            return
+        inv = d["investor"][lo:hi]
+        kinds = np.array([m.market.investors[i].kind == "vc" for i in inv], dtype=bool)
+        rnd = d["round"][lo:hi]
+        sel = kinds & (rnd >= 1) & (rnd <= 3)
+        if not sel.any():
+            return
+        firms = d["firm"][lo:hi][sel]
+        amounts = d["amount"][lo:hi][sel]
+        ids, inverse = np.unique(firms, return_inverse=True)
+        per_firm = np.bincount(inverse, weights=amounts)
+        pop = m.population
+        rows = pop.row_of[ids]
+        ok = rows >= 0
+        rows, per_firm = rows[ok], per_firm[ok]
+        keep = pop["debt"][rows] <= 0
+        rows, per_firm = rows[keep], per_firm[keep]
+        if rows.size == 0:
+            return
+        keep = self.eligible(m, rows)
+        rows, per_firm = rows[keep], per_firm[keep]
+        if rows.size == 0:
+            return
+        up = self.draws(m).uniform(pop["key"][rows], m.current_step, SLOT_LOAN)
+        lent = m.market.lending.lend_to(rows, self.venture_debt_ratio * per_firm, m.current_step, up)
+        self.venture_loans += int(lent.size)
+        self.venture_lent += float(pop["debt"][lent].sum()) if lent.size else 0.0
+        self.note_supported(m, lent)
+
+    def stats(self) -> dict:
+        return {"venture_loans": self.venture_loans, "venture_lent_mcny": self.venture_lent}
+
+
+# --------------------------------------------------------------------------------------------
+# 7. Exit channels (STAR-market-like listing route, M&A openness)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExitChannels(Policy):
+    """Exit channels: a STAR-market-like listing route with lower listing thresholds for
+    targeted tracks, a registration system that speeds listings, and open M&A."""
+
+    kind: ClassVar[str] = "exit_channels"
+    target: ClassVar[str] = "exits by IPO and acquisition (timeseries exits_ipo, exits_acquired)"
+    source: ClassVar[str] = (
+        "STAR Market with registration (seeds/002_a935e4fe392ee53f.txt:233-237; 172/417 registrations effective, "
+        ":1137-1139); "
+        "open M&A and IPOs, more exit room for early money (seeds/001_52e3b34853073898.txt:43-44)"
+    )
+    name: str = "exit_channels"
+    budget_mcny_per_year: float = 0.0
+    target_directions: list[str] = field(default_factory=lambda: ["科技", "产业"])
+    listing_relief: float = P(0.6, 'Listing revenue and valuation thresholds cut by this share in the targeted tracks '
+                                   '(STAR-market-like route).', 'share')
+    ipo_rate_multiplier: float = P(1.5, 'Yearly IPO hazard of an eligible firm, times this (registration system).', 'x')
+    acquisition_multiplier: float = P(1.3, 'Yearly acquisition hazard, times this (M&A openness).', 'x')
+
+    def validate(self) -> None:
+        super().validate()
+        check_range(self.name, "listing_relief", self.listing_relief, ge=0, lt=1, unit="share")
+        positive_factor(self, "ipo_rate_multiplier", self.ipo_rate_multiplier)
+        positive_factor(self, "acquisition_multiplier", self.acquisition_multiplier)
+
+    def step(self, model, government) -> None:
+        self.levers.set(model, "ipo_multiple", self.ipo_rate_multiplier)
+        self.levers.set(model, "acquisition_multiple", self.acquisition_multiplier)
+        self.levers.set_track(model, "ipo_relief", np.where(self.target_track_mask(model), self.listing_relief, 0.0))
+
+
+# --------------------------------------------------------------------------------------------
+# 8. Long-term capital (insurance and pension money, longer fund lives)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LongTermCapital(Policy):
+    """Long-term capital: insurance and pension money joins VC funds as limited partners,
+    drawn by tax incentives, and funds live longer."""
+
+    kind: ClassVar[str] = "long_term_capital"
+    target: ClassVar[str] = (
+        "capital committed to new VC funds (investors.committed of VC funds raised under the policy)"
+    )
+    source: ClassVar[str] = (
+        "insurance and pension money into tech equity with tax incentives (seeds/001_52e3b34853073898.txt:45); VC "
+        "across cycles (:29)"
+    )
+    name: str = "long_term_capital"
+    budget_mcny_per_year: float = 300.0
+    extra_commitment_share: float = P(0.25, 'Insurance and pension money raises yearly LP commitments to VC by this '
+                                            'share.', 'share')
+    fund_life_multiplier: float = P(1.5, 'Life of VC funds raised while the policy is in force, times this.', 'x')
+    tax_incentive_rate: float = P(0.02, 'Tax expenditure per unit of extra commitments (public spending); when the '
+                                        'budget is short, commitments rise less.', 'share')
+
+    def validate(self) -> None:
+        super().validate()
+        check_range(self.name, "extra_commitment_share", self.extra_commitment_share, ge=0, le=5, unit="share")
+        positive_factor(self, "fund_life_multiplier", self.fund_life_multiplier)
+        check_range(self.name, "tax_incentive_rate", self.tax_incentive_rate, ge=0, le=1, unit="share")
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.extra_committed = 0.0
+        self._lp_year = None
+
+    def step(self, model, government) -> None:
+        self.levers.set(model, "fund_life_multiplier", self.fund_life_multiplier)
+        year = model.year_of(model.current_step)
+        if year == self._lp_year:
+            return
+        self._lp_year = year
+        base = model.cfg.ecosystem.vc.commitments_mcny_per_year * model.scale
+        planned = self.extra_commitment_share * base
+        if self.tax_incentive_rate > 0:
+            paid = self.spend(model, government, planned * self.tax_incentive_rate)
+            extra = paid / self.tax_incentive_rate
+        else:
+            extra = planned
+        self.extra_committed += extra
+        self.levers.set(model, "lp_multiplier", 1.0 + (extra / base if base > 0 else 0.0))
+
+    def stats(self) -> dict:
+        return {"extra_commitments_mcny": self.extra_committed}

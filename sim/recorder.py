@@ -1,0 +1,86 @@
+"""What a run records while it runs: the monthly time series and the firm-year panel.
+
+The ``record`` phase appends one row per observed month (stocks at the end of the month, the
+month's flows: births, exits, money invested, public spending, tracks per direction and state);
+at each observed year end the panel gets one row per live firm (``output.firm_years``). The
+rows become the ``timeseries`` and ``firm_years`` tables (:mod:`sim.io.tables`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.core.clock import is_year_end, years_since
+from sim.core.vocabulary import GAZELLE, STAGES, STARTUP, UNICORN
+from sim.tracks.attention import track_counts
+
+__all__ = ["Recorder", "FLOW_COUNTS"]
+
+#: The month's counters of events that the time series reports as they are.
+FLOW_COUNTS = ("births", "births_independent", "births_spinoff", "births_alumni", "deaths",
+               "exits_ipo", "exits_acquired", "aged_out", "new_gazelles", "new_unicorns")
+
+
+class Recorder:
+    """The time series and the firm-year panel of one model."""
+
+    def __init__(self, model):
+        self.model = model
+        self.timeseries: list[dict] = []
+        self.firm_years: list[dict[str, np.ndarray]] = []
+
+    def step(self) -> None:
+        """The record phase: one time-series row per observed month."""
+        m = self.model
+        step = m.current_step
+        if step < 0:
+            return
+        pop = m.population
+        stage = pop["stage"]
+        counts = np.bincount(stage, minlength=len(STAGES)) if pop.n else np.zeros(len(STAGES), dtype=int)
+        flows = m.market.flows
+        row = {
+            "step": step,
+            "year": m.year_of(step),
+            "month": step % 12 + 1,
+            "firms": pop.n,
+            "startups": int(counts[STARTUP]),
+            "gazelles": int(counts[GAZELLE]),
+            "unicorns": int(counts[UNICORN]),
+        }
+        c = m.counts
+        row.update({k: int(c[k]) for k in FLOW_COUNTS})
+        row.update(
+            {
+                "angel_invested": flows["angel"],
+                "vc_invested": flows["vc"],
+                "guidance_invested": flows["guidance_fund"],
+                "bank_lending": flows["bank"],
+                "public_spending": c["public_spending"],
+                "employees": float(pop["employees"].sum()),
+                "revenue": float(pop["revenue"].sum()),
+                "active_tracks": int(m.tracks["active"].sum()),
+                **track_counts(m.tracks),
+                "breakthroughs": int(c["breakthroughs"]),
+            }
+        )
+        self.timeseries.append(row)
+
+    def year_end(self) -> None:
+        """At each observed year end: a panel row per live firm (if ``output.firm_years``)."""
+        m = self.model
+        pop = m.population
+        step = m.current_step
+        if not is_year_end(step) or pop.n == 0 or step < 0 or not m.cfg.output.firm_years:
+            return
+        self.firm_years.append(
+            {
+                "firm_id": pop["id"].copy(),
+                "year": np.full(pop.n, m.year_of(step), dtype=np.int16),
+                "age_years": years_since(step + 1, pop["born"]).astype(np.float32),
+                "employees": pop["employees"].astype(np.float32),
+                "revenue": pop["revenue"].astype(np.float32),
+                "valuation": pop["valuation"].astype(np.float32),
+                "stage": pop["stage"].copy(),
+            }
+        )

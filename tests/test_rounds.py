@@ -1,0 +1,137 @@
+"""Equity rounds step by step (agents/investors/rounds.py): candidates -> price -> screen ->
+allocate -> settle, checked against what each step promises."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agents.investors.books import Angel, GuidanceFund, VCFund
+from sim.config import Config
+from sim.model import EcosystemModel
+
+
+def small_model(seed: int = 5) -> EcosystemModel:
+    cfg = Config()
+    cfg.seed = seed
+    cfg.scale = 0.02
+    cfg.years = 2
+    cfg.ecosystem.warmup_years = 3
+    cfg.output.firm_years = False
+    m = EcosystemModel(cfg)
+    while m.current_step < 3:
+        m.step()
+    return m
+
+
+def before_financing(m: EcosystemModel) -> None:
+    """Run this month's phases up to the financing phase (the month is not finished)."""
+    m.market.new_month()
+    for name, methods in m._phases:
+        if name == "financing":
+            return
+        for method in methods:
+            method()
+
+
+@pytest.fixture(scope="module")
+def month():
+    """A model in the middle of a month, just before its rounds, and the steps' results."""
+    m = small_model()
+    before_financing(m)
+    r = m.market.rounds
+    step = m.current_step
+    rows = r.candidates(step)
+    priced = r.price(rows, step)
+    screened = r.screen(priced.take(np.arange(rows.size)), step)
+    return m, step, rows, priced, screened
+
+
+def test_candidates_are_live_firms_ready_for_a_round(month):
+    m, step, rows, _, _ = month
+    pop = m.population
+    fcfg = m.cfg.ecosystem.funding
+    assert rows.size > 20 and np.unique(rows).size == rows.size
+    assert (rows >= 0).all() and (rows < pop.n).all()
+    assert (step - pop["last_round"][rows] >= fcfg.min_months_between_rounds).all()
+
+
+def test_price_reaches_the_round_floor_and_the_next_round(month):
+    m, _, rows, priced, _ = month
+    pop = m.population
+    floors = np.asarray(m.cfg.ecosystem.funding.round_floor_mcny)
+    assert (priced.pre >= floors[priced.rnd]).all()
+    assert (priced.rnd >= np.minimum(pop["rounds"][rows], 4)).all() and (priced.rnd <= 4).all()
+    np.testing.assert_array_equal(priced.rows, rows)
+
+
+def test_screening_keeps_some_and_sizes_the_round(month):
+    m, _, rows, priced, screened = month
+    f = m.cfg.ecosystem.funding
+    assert 0 < screened.rows.size < rows.size
+    assert set(screened.rows.tolist()) <= set(rows.tolist())
+    d = screened.amount / (screened.pre + screened.amount)  # the share sold
+    assert (d >= f.dilution_min - 1e-12).all() and (d <= f.dilution_max + 1e-12).all()
+    np.testing.assert_allclose(screened.rank, screened.bar - screened.signal)
+    # the bar: the round's bar, easier in hot tracks
+    base = np.asarray(f.screening_bar)[screened.rnd]
+    np.testing.assert_allclose(screened.bar, base - f.heat_bar_elasticity * np.log(screened.heat))
+
+
+def test_allocation_gives_each_funded_round_a_lead_that_can_pay(month):
+    m, step, _, _, screened = month
+    investors = m.market.investors
+    funded, parts = m.market.rounds.allocate(screened.take(np.arange(screened.rows.size)), step)
+    assert parts is not None and funded.rows.size > 0
+    assert (funded.lead >= 0).all()
+    for lead, rnd in zip(funded.lead, funded.rnd, strict=True):
+        agent = investors[lead]
+        assert isinstance(agent, (Angel, VCFund)) and not isinstance(agent, GuidanceFund)
+        assert (rnd == 0) == isinstance(agent, Angel)  # seed rounds with angels, later rounds with VC funds
+    live = (parts.investor >= 0) & (parts.amount > 0)
+    assert (parts.deal[live] < funded.rows.size).all()
+    per_investor = np.bincount(parts.investor[live], weights=parts.amount[live], minlength=len(investors))
+    for i in np.flatnonzero(per_investor):
+        assert per_investor[i] <= investors[i].cash * (1 + 1e-9) + 1e-9, investors[i].name
+    guidance = np.array([isinstance(investors[i], GuidanceFund) for i in parts.investor[live]], dtype=bool)
+    assert ((parts.partner[live] >= 0) == guidance).all()  # a guidance participation names its VC partner
+
+
+def test_settlement_moves_cash_shares_books_and_ledger():
+    m = small_model(seed=6)
+    before_financing(m)
+    r = m.market.rounds
+    pop = m.population
+    step = m.current_step
+    app = r.screen(r.price(r.candidates(step), step), step)
+    funded, parts = r.allocate(app, step)
+    rows = funded.rows
+    cash, shares, raised0 = pop["cash"][rows].copy(), pop["shares"][rows].copy(), pop["raised"][rows].copy()
+    n_lots, equity_in = m.market.lots.n, m.ledger.equity_in
+    r.settle(funded, parts, step)
+    live = (parts.investor >= 0) & (parts.amount > 0)
+    raised = np.bincount(parts.deal[live], weights=parts.amount[live], minlength=rows.size)
+    np.testing.assert_allclose(pop["cash"][rows] - cash, raised)
+    np.testing.assert_allclose(pop["raised"][rows] - raised0, raised)
+    np.testing.assert_allclose(pop["valuation"][rows], funded.pre + raised)
+    # new shares: the investors own raised / post of the firm after the round
+    np.testing.assert_allclose((pop["shares"][rows] - shares) / pop["shares"][rows], raised / (funded.pre + raised))
+    assert m.market.lots.n - n_lots == int(live.sum())
+    assert m.ledger.equity_in - equity_in == pytest.approx(parts.amount[live].sum())
+    assert (pop["last_round"][rows] == step).all()
+
+
+def test_the_five_steps_are_the_financing_phase():
+    """Running the steps one by one leaves the model exactly as EquityRounds.step does."""
+    a, b = small_model(seed=7), small_model(seed=7)
+    before_financing(a)
+    before_financing(b)
+    a.market.rounds.step()
+    r, step = b.market.rounds, b.current_step
+    funded, parts = r.allocate(r.screen(r.price(r.candidates(step), step), step), step)
+    r.settle(funded, parts, step)
+    for name in ("cash", "shares", "valuation", "raised", "rounds", "lead"):
+        np.testing.assert_array_equal(a.population[name], b.population[name], err_msg=name)
+    for name in a.market.lots:
+        np.testing.assert_array_equal(a.market.lots[name], b.market.lots[name], err_msg=name)
+    assert a.market.flows == b.market.flows
