@@ -1,30 +1,35 @@
-"""Gather a sweep directory into one tidy results table (and the time series in long form).
+"""Gather a directory of runs into one tidy results table (and the time series in long form).
 
-    python -m sim.gather SWEEP_DIR                 # writes SWEEP_DIR/results.parquet and timeseries_long.parquet
-    python -m sim.gather SWEEP_DIR --out DIR --no-timeseries
+    python -m sim.batch.gather SWEEP_DIR           # writes SWEEP_DIR/results.parquet and timeseries_long.parquet
+    python -m sim.batch.gather SWEEP_DIR --out DIR --no-timeseries
 
 A run directory is any directory below ``SWEEP_DIR`` holding ``.hydra/overrides.yaml``,
-``run_status.json`` or ``summary.json`` (what ``python -m sim --multirun`` and
-:func:`sim.sweep.run_point` write). Nothing is executed from the files: YAML is read with
-``yaml.safe_load`` and JSON with :mod:`json`.
+``run_status.json`` or ``summary.json`` (what ``python -m sim --multirun`` and the batch runner,
+:mod:`sim.batch.runner`, write). Nothing is executed from the files: YAML is read with
+``yaml.safe_load`` and JSON with :mod:`json`. Nothing is written into the run directories.
 
 ``results.parquet``: one row per run:
 
 =====================  ==================================================================
 ``run_id``             the run directory relative to SWEEP_DIR (e.g. ``scale=0.01,seed=3``)
-``status``             completed, failed, or incomplete (killed, or still running)
-``error``              the error of a failed run (``run_status.json``), else null
+``status``             completed, failed, interrupted (stopped, or its process killed),
+                       running (its process is still at work) or incomplete (never started,
+                       or running on another machine) (:func:`sim.batch.status.run_state`)
+``error``              why a run did not complete (``run_status.json``), else null
 ``overrides``          the run's overrides, as given on the command line
 *override keys*        one column per overridden key (``seed``, ``ecosystem.vc.reserve_ratio``,
                        ...), with the resolved value
+*labels*               the labels a batch gave the run (``arm``, ...), when not already a column
 ``seed``               always present, from the resolved configuration
 *totals*               the outcome columns: every entry of ``summary.json``'s ``totals``
                        (``new_gazelles_observed``, ``new_unicorns_observed``, ...); null unless completed
-``wall_seconds``       the run's wall time (``summary.json``)
+``wall_seconds``       the run's wall time (``summary.json``) [s]
+``started``, ``ended`` when the run started and ended (UTC, ISO 8601, from ``run_status.json``)
 =====================  ==================================================================
 
-``timeseries_long.parquet``: ``run_id, step, year, month, variable, value`` for every column of
-each completed run's ``timeseries.parquet``.
+``timeseries_long.parquet``: ``run_id, step, year, month, variable, unit, value`` for every
+column of each completed run's ``timeseries.parquet``; ``unit`` is the column's unit as stored in
+the Parquet file (``firms``, ``firms/month``, ``mcny/month``, ...; docs/outputs.md).
 
 Read them with pandas (``pd.read_parquet``) or DuckDB (``SELECT ... FROM 'results.parquet'``).
 """
@@ -32,17 +37,19 @@ Read them with pandas (``pd.read_parquet``) or DuckDB (``SELECT ... FROM 'result
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
 
-from sim.sweep import STATUS_FILE, SUMMARY_FILE, read_status
+from sim.batch.status import COMPLETED, STATUS_FILE, SUMMARY_FILE, read_status, read_summary, run_state
 
-__all__ = ["find_runs", "run_state", "gather", "collect", "RESULTS_FILE", "TIMESERIES_FILE"]
+__all__ = ["find_runs", "gather", "collect", "long_timeseries", "RESULTS_FILE", "TIMESERIES_FILE"]
 
 RESULTS_FILE = "results.parquet"
 TIMESERIES_FILE = "timeseries_long.parquet"
@@ -69,30 +76,7 @@ def find_runs(sweep_dir) -> list[Path]:
     return sorted(runs)
 
 
-def _summary(run: Path) -> dict | None:
-    try:
-        with open(run / SUMMARY_FILE, encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
-
-
-def run_state(run: Path) -> tuple[str, str | None]:
-    """``(status, error)`` of a run directory: completed, failed or incomplete."""
-    summary = _summary(run)
-    status = read_status(run) or {}
-    if status.get("status") == "failed":
-        return "failed", status.get("error") or "failed"
-    if summary is not None and summary.get("finished") is True:
-        return "completed", None
-    if status.get("status") == "running" or summary is not None:
-        return "incomplete", "did not finish (killed, or still running)"
-    return "incomplete", "no results (the run never started or was killed at once)"
-
-
 def _yaml(path: Path):
-    import yaml
-
     try:
         with open(path, encoding="utf-8") as fh:
             return yaml.safe_load(fh)
@@ -129,7 +113,7 @@ def _override_items(overrides: list[str]) -> list[tuple[str, str]]:
 def _run_row(root: Path, run: Path) -> tuple[dict, dict | None]:
     state, error = run_state(run)
     status = read_status(run) or {}
-    summary = _summary(run)
+    summary = read_summary(run)
     overrides = _yaml(run / ".hydra" / "overrides.yaml")
     if not isinstance(overrides, list):
         overrides = status.get("overrides") or []
@@ -137,7 +121,7 @@ def _run_row(root: Path, run: Path) -> tuple[dict, dict | None]:
     row: dict[str, Any] = {
         "run_id": run.relative_to(root).as_posix() if run != root else ".",
         "status": state,
-        "error": error if state != "completed" else None,
+        "error": error if state != COMPLETED else None,
         "overrides": " ".join(str(o) for o in overrides),
     }
     for key, raw in _override_items(overrides):
@@ -148,14 +132,12 @@ def _run_row(root: Path, run: Path) -> tuple[dict, dict | None]:
             else:
                 value = raw
         row[key] = value
+    for key, value in (status.get("labels") or {}).items():
+        row.setdefault(key, value)
     seed = _select(config, "seed")
-    if seed is not _MISSING:
-        row["seed"] = seed
-    else:
-        row.setdefault("seed", None)
-    totals = (summary or {}).get("totals") or {}
-    finished = state == "completed"
-    for name, value in totals.items():
+    row["seed"] = seed if seed is not _MISSING else row.get("seed")
+    finished = state == COMPLETED
+    for name, value in ((summary or {}).get("totals") or {}).items():
         row[name] = value if finished else None
     row["wall_seconds"] = (summary or {}).get("wall_seconds") if finished else None
     row["started"] = status.get("started")
@@ -178,27 +160,44 @@ def _tidy_columns(df: pd.DataFrame) -> pd.DataFrame:
         elif kinds and kinds <= {int}:
             df[c] = df[c].astype("Int64")
         elif kinds:
-            df[c] = pd.array([None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in df[c]], dtype="string")
+            df[c] = pd.array([None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in df[c]],
+                             dtype="string")
     return df
 
 
-def collect(sweep_dir, *, timeseries: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Read a sweep directory into ``(results, timeseries_long)`` DataFrames (nothing written)."""
-    import pyarrow.parquet as pq
+def long_timeseries(path, run_id: str) -> pd.DataFrame:
+    """A run's ``timeseries.parquet`` in long form: ``run_id, step, year, month, variable, unit, value``.
 
+    The unit of each variable is the one stored with its column in the Parquet file.
+    """
+    table = pq.read_table(path)
+    units = {f.name: (f.metadata or {}).get(b"unit", b"").decode("utf-8") for f in table.schema}
+    ts = table.to_pandas()
+    ids = [c for c in _ID_COLUMNS if c in ts.columns]
+    values = [c for c in ts.columns if c not in ids]
+    long = ts.melt(id_vars=ids, value_vars=values, var_name="variable", value_name="value")
+    long["value"] = long["value"].astype("float64")
+    long.insert(len(ids) + 1, "unit", long["variable"].map(units).fillna(""))
+    long.insert(0, "run_id", run_id)
+    return long
+
+
+def _empty_long() -> pd.DataFrame:
+    return pd.DataFrame({"run_id": pd.Series(dtype="string"), "step": pd.Series(dtype="int32"),
+                         "year": pd.Series(dtype="int16"), "month": pd.Series(dtype="int8"),
+                         "variable": pd.Series(dtype="string"), "unit": pd.Series(dtype="string"),
+                         "value": pd.Series(dtype="float64")})
+
+
+def collect(sweep_dir, *, timeseries: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Read a directory of runs into ``(results, timeseries_long)`` DataFrames (nothing written)."""
     root = Path(sweep_dir)
     rows, long_parts = [], []
     for run in find_runs(root):
         row, summary = _run_row(root, run)
         rows.append(row)
         if timeseries and summary is not None and (run / "timeseries.parquet").is_file():
-            ts = pq.read_table(run / "timeseries.parquet").to_pandas()
-            ids = [c for c in _ID_COLUMNS if c in ts.columns]
-            values = [c for c in ts.columns if c not in ids]
-            long = ts.melt(id_vars=ids, value_vars=values, var_name="variable", value_name="value")
-            long["value"] = long["value"].astype("float64")
-            long.insert(0, "run_id", row["run_id"])
-            long_parts.append(long)
+            long_parts.append(long_timeseries(run / "timeseries.parquet", row["run_id"]))
     results = pd.DataFrame(rows)
     if results.empty:
         results = pd.DataFrame(columns=["run_id", "status", "error", "overrides", "seed"])
@@ -207,22 +206,21 @@ def collect(sweep_dir, *, timeseries: bool = True) -> tuple[pd.DataFrame, pd.Dat
     if timeseries:
         if long_parts:
             long_df = pd.concat(long_parts, ignore_index=True)
-            long_df["variable"] = long_df["variable"].astype("string")
-            long_df["run_id"] = long_df["run_id"].astype("string")
+            for c in ("run_id", "variable", "unit"):
+                long_df[c] = long_df[c].astype("string")
         else:
-            long_df = pd.DataFrame({"run_id": pd.Series(dtype="string"), "step": pd.Series(dtype="int32"),
-                                    "year": pd.Series(dtype="int16"), "month": pd.Series(dtype="int8"),
-                                    "variable": pd.Series(dtype="string"), "value": pd.Series(dtype="float64")})
+            long_df = _empty_long()
     return results, long_df
 
 
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+def write_parquet(df: pd.DataFrame, path: Path) -> Path:
+    """Write ``df`` (no index) to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp, compression="zstd")
     os.replace(tmp, path)
+    return path
 
 
 def gather(sweep_dir, out=None, *, timeseries: bool = True) -> dict[str, Path]:
@@ -232,17 +230,14 @@ def gather(sweep_dir, out=None, *, timeseries: bool = True) -> dict[str, Path]:
     """
     results, long_df = collect(sweep_dir, timeseries=timeseries)
     out = Path(out) if out is not None else Path(sweep_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"results": out / RESULTS_FILE}
-    _write_parquet(results, paths["results"])
+    paths = {"results": write_parquet(results, out / RESULTS_FILE)}
     if long_df is not None:
-        paths["timeseries"] = out / TIMESERIES_FILE
-        _write_parquet(long_df, paths["timeseries"])
+        paths["timeseries"] = write_parquet(long_df, out / TIMESERIES_FILE)
     return paths
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sim.gather", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m sim.batch.gather", description=__doc__.split("\n\n")[0])
     ap.add_argument("sweep_dir", help="a sweep directory (hydra.sweep.dir of python -m sim --multirun)")
     ap.add_argument("--out", help="where to write the tables (default: the sweep directory)")
     ap.add_argument("--no-timeseries", action="store_true", help="do not write timeseries_long.parquet")
@@ -252,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {root} is not a directory (give the sweep directory, hydra.sweep.dir)", file=sys.stderr)
         return 2
     if not find_runs(root):
-        print(f"error: {root} holds no run directories (no run_status.json, summary.json or .hydra/overrides.yaml below it)", file=sys.stderr)
+        print(f"error: {root} holds no run directories (no run_status.json, summary.json or "
+              ".hydra/overrides.yaml below it)", file=sys.stderr)
         return 2
     paths = gather(root, args.out, timeseries=not args.no_timeseries)
     results = pd.read_parquet(paths["results"], columns=["status"])
