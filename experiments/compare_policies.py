@@ -10,7 +10,7 @@ Positional arguments are configuration overrides shared by every run (Hydra synt
 ecosystem.warmup_years=3) that finishes in a few minutes on a laptop. Writes outcomes.parquet,
 differences.parquet, costs.parquet, differences.png, costs.png, report.md and comparison.json
 into ``--outdir`` (default ``outputs/compare_policies``). The work is done by
-:func:`sim.compare.compare_policies`; mistakes in the overrides or the policies stop before
+:func:`sim.analysis.compare.compare_policies`; mistakes in the overrides or the policies stop before
 the first run with one line (exit status 2).
 """
 
@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+from sim.analysis.compare import TEACHING_OVERRIDES, compare_policies
+from sim.config import ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,9 +35,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-plots", action="store_true", help="skip the plots")
     args = parser.parse_args(argv)
 
-    from sim.compare import TEACHING_OVERRIDES, compare_policies
-    from sim.config import ConfigError
-
     overrides = args.overrides or TEACHING_OVERRIDES
     if args.seeds < 1:
         print("error: --seeds must be at least 1 (2 or more for intervals).", file=sys.stderr)
@@ -45,6 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"error: interrupted; the finished runs in {args.outdir}/runs are kept: run the same command again "
+              "to resume.", file=sys.stderr)
+        return 130
     print(f"wrote {comp.outdir}/report.md ({comp.setup['wall_seconds']:.0f} s)")
     return 0
 

@@ -264,7 +264,7 @@ def _reuse(outdir: Path, cfg, tables, outcomes) -> dict | None:
         elif _wanted_tables(tables) is None:  # every table is on disk: compute the outcomes from them
             run_tables, run_summary = read_results(outdir)
             values = dict(outcomes(run_tables, run_summary, outdir))
-            write_json(outdir / OUTCOMES_FILE, {"function": outcome_name(outcomes), "values": values})
+            write_json(outdir / OUTCOMES_FILE, {"function": outcome_name(outcomes), "values": values}, sort_keys=False)
         else:
             return None
     return {"status": "skipped", "dir": str(outdir), "totals": summary.get("totals", {}), "outcomes": values,
@@ -313,7 +313,7 @@ def _simulate(run_simulation, cfg, outdir: Path, tables, outcomes, progress) -> 
     values = None
     if outcomes is not None:
         values = dict(outcomes(res.tables, res.summary, outdir))
-        write_json(outdir / OUTCOMES_FILE, {"function": outcome_name(outcomes), "values": values})
+        write_json(outdir / OUTCOMES_FILE, {"function": outcome_name(outcomes), "values": values}, sort_keys=False)
     if wanted is not None:
         write_summary(outdir, res.summary)  # finished: true, after everything else
     return res.summary, values, t1 - t0, time.perf_counter() - t1

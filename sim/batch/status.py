@@ -91,13 +91,13 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def write_json(path, obj: Any) -> Path:
+def write_json(path, obj: Any, *, sort_keys: bool = True) -> Path:
     """Write ``obj`` as JSON through a temporary file and a rename: readers see old or new, never half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(_plain(obj), fh, indent=2, sort_keys=True, default=str, allow_nan=False, ensure_ascii=False)
+        json.dump(_plain(obj), fh, indent=2, sort_keys=sort_keys, default=str, allow_nan=False, ensure_ascii=False)
         fh.write("\n")
         fh.flush()
         os.fsync(fh.fileno())
