@@ -1,7 +1,7 @@
 """Calibrate parameters of an ecosystem preset to report figures (method of simulated moments, optuna TPE).
 
-    .venv/bin/python experiments/calibrate.py --spec conf/calibration/zhongguancun.yaml
-    .venv/bin/python experiments/calibrate.py ecosystem=zhongguancun \\
+    .venv/bin/python -m experiments.calibrate --spec conf/calibration/zhongguancun.yaml
+    .venv/bin/python -m experiments.calibrate ecosystem=zhongguancun \\
         --param ecosystem.funding.revenue_multiple=2:15:log --param ecosystem.firms.growth_quality=0.2:1.0 \\
         --targets zgc_unicorn_stock_2019,zgc_new_unicorns_2024 --trials 40 --seeds 3 scale=0.02
 
@@ -9,7 +9,8 @@ Every candidate runs the same seeds (common random numbers); the loss is the wei
 squared distances of the seed means from the reported figures, in units of each target's
 tolerance band. Held-out targets (--holdout; default: the preset's other targets) are computed
 for every candidate and reported separately as out-of-sample checks. Trials are stored in
-<out>/calibration.db: stop with Ctrl-C and run the same command again to resume. Writes
+<out>/calibration.db and each candidate's seeds in <out>/runs/: stop with Ctrl-C and run the
+same command again to resume (the interrupted trial is tried again, reusing its finished seeds). Writes
 <out>/<preset>_calibrated.yaml (and conf/ecosystem/ with --install), trials.csv,
 calibration_report.md and loss.png. A --spec YAML file may hold any of: preset, params (list of
 "key=low:high[:log][:int]"), targets, holdout, trials, seeds, seed_start, scale, overrides;
@@ -22,13 +23,17 @@ import argparse
 import os
 import sys
 
+import yaml
+
+from sim.config import ConfigError
+
 
 def _names(text):
     return [t.strip() for t in text.split(",") if t.strip()] if text is not None else None
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m experiments.calibrate", description=__doc__.splitlines()[0])
     p.add_argument("overrides", nargs="*", help="ecosystem=NAME and Hydra-style overrides, e.g. scale=0.02")
     p.add_argument("--spec", help="YAML file with the calibration's specification")
     p.add_argument("--param", action="append", default=None, help="key=low:high[:log][:int]; repeat for several")
@@ -38,7 +43,8 @@ def main(argv=None) -> int:
     p.add_argument("--trials", type=int, help="completed trials wanted in the study (default 30)")
     p.add_argument("--seeds", type=int, help="seeds per candidate (default 3)")
     p.add_argument("--seed-start", type=int, help="first seed (default 0)")
-    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="parallel processes per candidate (default 2)")
+    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="parallel processes per candidate "
+                                                                                 "(default 2)")
     p.add_argument("--out", help="output directory, also the study's storage (default outputs/calibration/<preset>)")
     p.add_argument("--study", help="study name (default <preset>-calibration)")
     p.add_argument("--start", choices=("preset", "none"), default="preset",
@@ -48,13 +54,9 @@ def main(argv=None) -> int:
     p.add_argument("--install", action="store_true", help="also write conf/ecosystem/<preset>_calibrated.yaml")
     args = p.parse_intermixed_args(argv)
 
-    from sim.config import ConfigError
-
     try:
         spec = {}
         if args.spec:
-            import yaml
-
             try:
                 with open(args.spec, encoding="utf-8") as fh:
                     spec = yaml.safe_load(fh) or {}
@@ -79,10 +81,12 @@ def main(argv=None) -> int:
         targets = _names(args.targets) if args.targets is not None else list(spec.get("targets") or [])
         holdout = [] if args.no_holdout else (_names(args.holdout) if args.holdout is not None else spec.get("holdout"))
         try:
-            import optuna  # noqa: F401
+            import optuna  # noqa: F401, PLC0415 - as above
+
+            from sim.validation.calibrate import calibrate  # noqa: PLC0415 - needs optuna, an optional extra
         except ImportError:
-            raise ConfigError("calibration needs optuna: pip install -e '.[calibrate]' (make test installs it)") from None
-        from sim.validation.calibrate import calibrate
+            raise ConfigError("calibration needs optuna: pip install -e '.[calibrate]' "
+                              "(make test installs it)") from None
 
         res = calibrate(
             preset,
@@ -105,8 +109,12 @@ def main(argv=None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     start = f" (starting values: {res.initial_loss:.4g})" if res.initial_loss is not None else ""
-    print(f"best loss {res.best_loss:.4g}{start}; parameters: " + ", ".join(f"{k}={v:.6g}" for k, v in res.best_params.items()))
+    fitted = ", ".join(f"{k}={v:.6g}" for k, v in res.best_params.items())
+    print(f"best loss {res.best_loss:.4g}{start}; parameters: {fitted}")
     print(f"calibrated preset: {res.preset_file}; report: {res.outdir / 'calibration_report.md'}")
     return 130 if res.interrupted else 0
 

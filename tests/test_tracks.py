@@ -12,7 +12,7 @@ from sim.model import EcosystemModel
 from sim.population import NEVER
 from sim.run import run_simulation
 from sim.track_dynamics import CONSOLIDATING, EMERGING, FORMED, LATENT
-from sim.track_stats import (
+from sim.validation.track_targets import (
     derived_per_main,
     sector_spread,
     track_count_change,
