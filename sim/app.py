@@ -21,7 +21,8 @@ count of firms that ever became unicorns; no output table is built.
 
 from __future__ import annotations
 
-import re
+import argparse
+import html
 import sys
 import threading
 from functools import lru_cache
@@ -29,6 +30,11 @@ from pathlib import Path
 
 import mesa
 import numpy as np
+import yaml
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MultipleLocator, NullFormatter
 
 try:  # the viz extra; without it the model class still imports and `python -m sim.app` says what to install
     import solara
@@ -36,7 +42,10 @@ except ImportError:  # pragma: no cover - the test extra installs it
     solara = None
 
 from sim.config import GAZELLE_DEFINITIONS, ConfigError
+from sim.configure import conf_dir, load_config, presets
+from sim.interventions import CONFIGS, REGISTRY, policies_from_config
 from sim.model import EcosystemModel
+from sim.plots import find_cjk_font
 from sim.tracks import DIRECTION_EN, DIRECTIONS
 
 __all__ = ["TeachingModel", "model_params", "policy_choices", "Page", "main"]
@@ -44,7 +53,8 @@ __all__ = ["TeachingModel", "model_params", "policy_choices", "Page", "main"]
 STAGES = ("startups", "gazelles", "unicorns")
 STAGE_ZH = {"startups": "创业企业", "gazelles": "瞪羚", "unicorns": "独角兽"}
 STAGE_COLORS = {"startups": "#4C72B0", "gazelles": "#DD8452", "unicorns": "#8172B3"}
-DIRECTION_COLORS = dict(zip(DIRECTIONS, ("#4C72B0", "#55A868", "#C44E52", "#8172B3", "#CCB974", "#64B5CD")))
+DIRECTION_COLORS = dict(zip(DIRECTIONS, ("#4C72B0", "#55A868", "#C44E52", "#8172B3", "#CCB974", "#64B5CD"),
+                            strict=True))
 TOP_TRACKS = 12
 POLICY_PREFIX = "policy_"
 
@@ -53,21 +63,27 @@ _compose_lock = threading.Lock()  # Hydra's compose API is process-global: one c
 
 @lru_cache(maxsize=1)
 def policy_choices() -> dict[str, str]:
-    """Policy configurations of conf/policy/: name -> short label (from the file's first line)."""
-    from sim.configure import conf_dir, presets
-
+    """Policy configurations of conf/policy/: name -> short label, the title of its policy class
+    (:meth:`sim.policies.Policy.title`, from the class docstring)."""
     out = {}
     for name in presets("policy"):
-        first = (conf_dir() / "policy" / f"{name}.yaml").read_text(encoding="utf-8").splitlines()[0]
-        m = re.match(rf"#\s*{re.escape(name)}:\s*([^:]+)", first)
-        out[name] = m.group(1).strip() if m else name
+        kind = CONFIGS[name][0] if name in CONFIGS else _kind_in_file(name)
+        out[name] = REGISTRY[kind].title() if kind in REGISTRY else name
     return out
+
+
+def _kind_in_file(name: str) -> str | None:
+    """The ``kind`` of the policy configured in conf/policy/<name>.yaml (a file not generated from CONFIGS)."""
+    try:
+        data = yaml.safe_load((conf_dir() / "policy" / f"{name}.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    entry = data.get(name, data) if isinstance(data, dict) else {}
+    return entry.get("kind", name) if isinstance(entry, dict) else None
 
 
 @lru_cache(maxsize=1)
 def _preset_defaults() -> dict[str, float]:
-    from sim.configure import load_config
-
     with _compose_lock:
         cfg = load_config([])
     return {
@@ -101,12 +117,11 @@ class TeachingModel(EcosystemModel):
         scenario=None,
         **policies: bool,
     ):
-        from sim.configure import load_config
-        from sim.interventions import policies_from_config
-
-        unknown = [k for k in policies if not k.startswith(POLICY_PREFIX) or k[len(POLICY_PREFIX):] not in policy_choices()]
+        unknown = [k for k in policies
+                   if not k.startswith(POLICY_PREFIX) or k[len(POLICY_PREFIX):] not in policy_choices()]
         if unknown:
-            raise TypeError(f"unknown parameter(s) {', '.join(unknown)}; policies are {POLICY_PREFIX}<name> with <name> in conf/policy/")
+            raise TypeError(f"unknown parameter(s) {', '.join(unknown)}; policies are {POLICY_PREFIX}<name> with "
+                            "<name> in conf/policy/")
         overrides = [
             f"ecosystem={ecosystem}",
             f"scale={float(scale)}",
@@ -178,7 +193,7 @@ def _reporters() -> dict:
 
 def model_params() -> dict:
     """The controls of the sidebar (Mesa's model_params): sliders, a select and checkboxes."""
-    from mesa.visualization import Slider
+    from mesa.visualization import Slider  # noqa: PLC0415 - Mesa's visualisation needs solara (the viz extra)
 
     d = _preset_defaults()
     params = {
@@ -204,14 +219,10 @@ def model_params() -> dict:
 
 
 def _font():
-    from sim.plots import find_cjk_font
-
     return find_cjk_font()
 
 
 def _year_axis(ax, model) -> None:
-    from matplotlib.ticker import FuncFormatter, MultipleLocator
-
     n = len(model.timeseries)
     ax.set_xlim(0, max(12 * model.cfg.years - 1, n))
     ax.xaxis.set_major_locator(MultipleLocator(12 if model.cfg.years <= 6 else 24))
@@ -221,8 +232,6 @@ def _year_axis(ax, model) -> None:
 
 
 def _figure(title: str, width=6.0, height=3.6):
-    from matplotlib.figure import Figure
-
     fig = Figure(figsize=(width, height), layout="constrained")
     fig.suptitle(title, fontsize=11)
     return fig
@@ -231,16 +240,12 @@ def _figure(title: str, width=6.0, height=3.6):
 def _fonts():
     """rcParams for the figures: a CJK font first when one is installed (texts keep the family
     they were made with, so the figure can be drawn later, outside this context)."""
-    from matplotlib import rc_context
-
     cjk = _font()
     return rc_context({"font.family": [cjk, "DejaVu Sans"]} if cjk else {})
 
 
 def funnel_figure(model):
     """Live startups, gazelles and unicorns over time (log scale)."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
-
     cjk = _font()
     df = model.datacollector.get_model_vars_dataframe()
     with _fonts():
@@ -279,8 +284,6 @@ def direction_figure(model):
 
 def unicorn_figure(model):
     """Firms that ever became unicorns, by founding track (top tracks), coloured by direction."""
-    from matplotlib.patches import Patch
-
     cjk = _font()
     rows = model.unicorns_by_track()
     total = sum(c for _, c in rows)
@@ -289,7 +292,8 @@ def unicorn_figure(model):
                       else f"Firms that became unicorns by track: {total}")
         ax = fig.subplots()
         if not rows:
-            ax.text(0.5, 0.5, "No unicorn yet (a larger park has more)", ha="center", va="center", transform=ax.transAxes)
+            ax.text(0.5, 0.5, "No unicorn yet (a larger park has more)", ha="center", va="center",
+                    transform=ax.transAxes)
             ax.set_axis_off()
             return fig
         rows = rows[:TOP_TRACKS]
@@ -325,9 +329,9 @@ def UnicornsByTrackPlot(model):
 
 
 HOW_TO = (
-    "Step runs one month, ▶ plays, the play interval sets the speed. Change the parameters or "
-    "tick policies in the sidebar, then press Reset: a new park is built, its warm-up runs at "
-    "once and the plots start again in January of the first observed year."
+    "Step runs one month, ▶ plays, the play interval sets the speed. Change the parameters or tick policies in the "
+    "sidebar, then press Reset: a new park is built, its warm-up runs at once and the plots start again in January of "
+    "the first observed year."
 )
 
 
@@ -351,8 +355,6 @@ def status_lines(model) -> list[str]:
 def StatusCard(model):
     """The month shown and the headline counts, as text (the browser test reads it). Plain HTML:
     solara's Markdown would load a maths renderer from the internet."""
-    import html
-
     lines = [html.escape(x) for x in status_lines(model)]
     body = f"<p class='sim-status'><b>{lines[0]}</b><br>" + "<br>".join(lines[1:]) + "</p>"
     body += f"<p style='color:#555;font-size:90%'>{html.escape(HOW_TO)}</p>"
@@ -371,7 +373,7 @@ if solara is not None:
     @solara.component
     def Page():
         """The app: Mesa's SolaraViz around one model per browser session."""
-        from mesa.visualization import SolaraViz
+        from mesa.visualization import SolaraViz  # noqa: PLC0415 - only with solara (the viz extra)
 
         # one model per session (a module-level model would be stepped by every open tab)
         model = solara.use_memo(TeachingModel, [])
@@ -386,16 +388,15 @@ if solara is not None:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m sim.app [--host H] [--port P] [solara run options]``: serve the app."""
-    import argparse
-
     p = argparse.ArgumentParser(prog="python -m sim.app", description="Serve the interactive view (Mesa SolaraViz).")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
     args, rest = p.parse_known_args(argv)
     if solara is None:
-        print("error: the interactive view needs the viz extra: pip install -e '.[viz]' (make test installs it)", file=sys.stderr)
+        print("error: the interactive view needs the viz extra: pip install -e '.[viz]' (make test installs it)",
+              file=sys.stderr)
         return 2
-    from solara.__main__ import main as solara_main
+    from solara.__main__ import main as solara_main  # noqa: PLC0415 - the viz extra, checked above
 
     sys.argv = ["solara", "run", "sim.app", "--host", args.host, "--port", str(args.port), "--production", "--no-open",
                 "--no-check-version", *rest]

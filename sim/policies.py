@@ -384,6 +384,12 @@ class Policy:
     def describe(self) -> str:
         return self.description or (self.__doc__ or self.kind).strip().splitlines()[0]
 
+    @classmethod
+    def title(cls) -> str:
+        """The kind of policy in words: its docstring up to the first colon (e.g. "Government guidance fund (引导基金)")."""
+        text = " ".join((cls.__doc__ or cls.kind).split())
+        return text.split(": ", 1)[0].rstrip(".")
+
     def stats(self) -> dict:
         """Programme figures for summary.json (``policy_accounts``); subclasses add their own."""
         return {}
