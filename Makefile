@@ -40,9 +40,9 @@ chromium:
 	    || echo "make test: could not install chromium with apt-get; tests/test_app.py will fail." >&2; \
 	fi
 
-# Regenerate docs/configuration.md from the schema in sim/config.py.
+# Regenerate every generated file (docs/*.md, the default preset, conf/policy/*.yaml) from the code.
 docs: $(STAMP)
-	$(PY) -m sim.docs
+	$(PY) -m sim.devtools.gendocs
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -e '.[test,calibrate]'

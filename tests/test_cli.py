@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.devtools import gendocs
 from sim.config import Config, ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,7 +153,7 @@ def test_load_config_gives_the_schema_defaults():
     diff = [k for k in _leaf_keys(Config()) if _get(cfg, k) != _get(Config(), k)]
     assert not diff, (
         f"conf/ differs from the defaults in sim/config.py at {diff}; "
-        "regenerate the preset with: python -m sim.docs"
+        "regenerate the preset with: python -m sim.devtools.gendocs"
     )
 
 
@@ -178,23 +179,21 @@ def test_importing_sim_stays_light():
 
 
 def test_generated_files_are_up_to_date():
-    from sim import docs
-
     reference = ROOT / "docs" / "configuration.md"
-    assert reference.read_text(encoding="utf-8") == docs.render(), (
-        "docs/configuration.md is out of date with sim/config.py; regenerate it with: python -m sim.docs"
+    assert reference.read_text(encoding="utf-8") == gendocs.render_configuration(), (
+        "docs/configuration.md is out of date with sim/config.py; regenerate it with: python -m sim.devtools.gendocs"
     )
-    preset = docs.PRESET.read_text(encoding="utf-8")
-    assert preset == docs.render_preset(preset), (
-        "conf/ecosystem/zhongguancun.yaml is out of date with sim/config.py; regenerate it with: python -m sim.docs"
+    preset = gendocs.PRESET.read_text(encoding="utf-8")
+    assert preset == gendocs.render_preset(preset), (
+        "conf/ecosystem/zhongguancun.yaml is out of date with sim/config.py; regenerate it with: "
+        "python -m sim.devtools.gendocs"
     )
 
 
 def test_reference_lists_every_key():
-    from sim import docs
     from sim.config import iter_fields
 
-    text = docs.render()
+    text = gendocs.render_configuration()
     missing = [key for key, _, group in iter_fields(Config) if group is None and f"| `{key}` |" not in text]
     assert not missing
 
