@@ -360,6 +360,21 @@ _TABLES = [
         optional=True,
         when="written when the run has at least one policy",
     ),
+    TableSchema(
+        "policy_reach",
+        "The firms each policy reached directly: firms it admitted to a programme, paid a grant or lent to, and "
+        "(a guidance fund) invested in. A policy acting only through market-wide levers reaches no firm here.",
+        "one per policy and firm reached (a firm reached by two policies has two rows)",
+        (
+            _C("policy", STR, "", "Policy name (policy_accounts.policy)."),
+            _C("kind", STR, "", "Kind of intervention (docs/policies.md)."),
+            _C("firm_id", I64, "", "The firm reached (firms.firm_id)."),
+            _C("channel", STR, "", "How the policy reached it: programme support, a grant or a loan (programme), or "
+               "an investment of the policy's guidance fund (fund).", choices=("programme", "fund")),
+        ),
+        optional=True,
+        when="written when the run has at least one policy",
+    ),
 ]
 
 #: name -> TableSchema, in the documented order.

@@ -119,6 +119,7 @@ class Policy:
         #: year -> [spent, received, firms newly supported]
         self.accounts: dict[int, list[float]] = {}
         self.withdrawn: set[int] = set()  # track ids whose support was withdrawn (patience)
+        self.granted_ids: list[np.ndarray] = []  # ids of the firms paid a grant (the policy_reach table)
         self._track_start: dict[int, tuple[int, int]] = {}  # track -> (support start step, results then)
 
     # ---- configuration ---------------------------------------------------------------------
@@ -366,6 +367,8 @@ class Policy:
         got = want * (paid / total)
         pop = model.population
         np.add.at(pop["cash"], rows, got)
+        if paid > 0:
+            self.granted_ids.append(pop["id"][rows[got > 0]].copy())
         model.ledger["grants_in"] += float(got.sum())
         return got
 
@@ -411,3 +414,27 @@ def accounts_frame(model):
 
         return empty_frame("policy_accounts")
     return pd.DataFrame(rows)
+
+
+def reach_frame(model, positions):
+    """The ``policy_reach`` table: the firms each policy reached directly (see docs/outputs.md).
+
+    Programme support and loans (``supported()`` of an intervention), grants (:meth:`Policy.grant`)
+    and, for a policy with a guidance fund, the firms that fund holds a position in (``positions``,
+    the run's positions table)."""
+    import pandas as pd
+
+    parts = []
+    for p in model.government.policies:
+        direct = [*getattr(p, "supported_ids", []), *p.granted_ids]
+        ids = np.unique(np.concatenate(direct)) if direct else np.empty(0, dtype=np.int64)
+        parts.append(pd.DataFrame({"policy": p.name, "kind": p.kind, "firm_id": ids.astype(np.int64), "channel": "programme"}))
+        fund = getattr(p, "fund", None)
+        if fund is not None and len(positions):
+            held = np.unique(positions.loc[positions["investor_id"] == fund.unique_id, "firm_id"].to_numpy(np.int64))
+            parts.append(pd.DataFrame({"policy": p.name, "kind": p.kind, "firm_id": held, "channel": "fund"}))
+    if not parts:
+        from sim.outputs import empty_frame
+
+        return empty_frame("policy_reach")
+    return pd.concat(parts, ignore_index=True)

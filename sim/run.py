@@ -121,7 +121,7 @@ def _cat(values: np.ndarray, names) -> pd.Series:
 
 
 def build_tables(model: EcosystemModel) -> dict[str, pd.DataFrame]:
-    return {
+    tables = {
         "timeseries": timeseries_table(model),
         "firms": firms_table(model),
         "firm_years": firm_years_table(model),
@@ -131,8 +131,13 @@ def build_tables(model: EcosystemModel) -> dict[str, pd.DataFrame]:
         "track_transitions": model.tracks.transitions_frame(),
         "investors": investors_table(model),
         "stage_changes": stage_changes_table(model),
-        **({"policy_accounts": policy_accounts_table(model)} if model.government.policies else {}),
     }
+    if model.government.policies:
+        from sim.policies import reach_frame
+
+        tables["policy_accounts"] = policy_accounts_table(model)
+        tables["policy_reach"] = reach_frame(model, tables["positions"])
+    return tables
 
 
 def policy_accounts_table(model) -> pd.DataFrame:
