@@ -489,8 +489,10 @@ The last line shows common random numbers at work: the sanctions shock does not 
 so in every world exactly the same firms are founded with and without it, and every difference in
 the other outcomes comes from what the shock does to those firms.
 
-The comparison also writes a plot of the intervals and a short report in plain language, with
-the cost per additional gazelle where it can be estimated, and the caveats.
+The comparison also writes plots (the intervals, costs, effects year by year, direct and spill-over
+effects) and a report for decision makers in English (`report.md`) and Chinese (`report.zh.md`),
+with the cost per additional gazelle and unicorn where it can be estimated, the number of worlds
+an effect would need, and what the numbers can and cannot say.
 '''),
     code('''
 from IPython.display import Image, Markdown, display
@@ -498,14 +500,14 @@ from IPython.display import Image, Markdown, display
 display(Image(filename=str(outdir / "differences.png")))
 report = (outdir / "report.md").read_text(encoding="utf-8")
 summary = report.split("## Policy by policy")[0]
-display(Markdown(summary.replace("![differences](differences.png)", "").replace("![costs](costs.png)", "")))
+display(Markdown("\\n".join(line for line in summary.splitlines() if not line.startswith("!["))))
 assert "entry_subsidy" in report and "95 %" in report
 '''),
     md('''
 **Try it yourself**: add `"guidance_fund"` or `"scene_opening"` to the list, or combine two policies
 in one arm with `"entry_subsidy+rd_grants"`, or change a parameter: `"entry_subsidy:subsidy_mcny=0.05"`.
 Effects on rare events (unicorns) need many more worlds or a larger park before an interval
-excludes zero.
+excludes zero: `comp.differences` says how many (`seeds_needed`).
 '''),
 ]
 

@@ -24,7 +24,7 @@ from sim import load_config
 from sim.batch import RunSpec, run_batch
 from sim.batch.gather import collect
 from sim.batch.runner import WORKER_STOPPED_WARNING, quiet_worker_warnings, resolve_configs
-from sim.batch.status import process_alive, read_status, run_state, write_status
+from sim.batch.status import RUN_FILES, process_alive, read_status, run_state, write_status
 from sim.config import ConfigError
 from sim.run import run_simulation
 
@@ -78,6 +78,8 @@ def test_each_run_leaves_a_record_a_sweep_gather_reads(batch):
     status = read_status(root / "seed=0")
     assert status["status"] == "completed" and status["labels"] == {"seed_label": 0, "arm": "baseline"}
     assert status["overrides"] == [*TINY, "seed=0"]
+    documented = {k.strip() for c in RUN_FILES[0].columns for k in c.name.split(",")}
+    assert set(status) <= documented and set(read_status(root / "seed=2")) <= documented
     assert (root / "seed=0" / ".hydra" / "config.yaml").is_file()
     assert (root / "seed=0" / "extra.txt").is_file()  # the outcome function may write into its run's directory
     stored = json.loads((root / "seed=0" / "outcomes.json").read_text())

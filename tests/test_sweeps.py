@@ -22,10 +22,11 @@ import pytest
 
 from experiments.sensitivity import main as sensitivity_cli
 from sim import load_config
-from sim.analysis.sensitivity import DEFAULT_PARAMS, event_note, run_sensitivity
-from sim.batch.gather import collect, gather, main
+from sim.analysis.sensitivity import DEFAULT_PARAMS, SENSITIVITY_FILES, event_note, run_sensitivity
+from sim.batch.gather import SWEEP_FILES, collect, gather, main
 from sim.batch.hydra_callback import sweep_counts
 from sim.batch.status import now, read_status, write_status
+from sim.batch.tabledoc import undocumented
 from sim.config import ConfigError
 from sim.run import run_simulation
 
@@ -128,6 +129,13 @@ def test_gather_one_table_per_sweep(joblib_sweep):
     ts = pd.read_parquet(sweep / rid / "timeseries.parquet")
     firms = long[(long["run_id"] == rid) & (long["variable"] == "firms")].sort_values("step")["value"]
     assert firms.tolist() == ts["firms"].astype(float).tolist()
+    # every column is documented (docs/outputs.md); the rest are the overridden keys and the totals
+    docs = {f.name: f for f in SWEEP_FILES}
+    assert undocumented(long.columns, docs["timeseries_long.parquet"]) == ([], [])
+    extra, missing = undocumented(res.columns, docs["results.parquet"])
+    totals = json.loads((sweep / rid / "summary.json").read_text())["totals"]
+    overridden = {"years", "scale", "ecosystem.warmup_years", "output.firm_years", "output.plots"}
+    assert missing == [] and set(extra) == overridden | set(totals)
     # the function gives the same table without writing
     again, _ = collect(sweep, timeseries=False)
     assert again.sort_values("run_id")["status"].tolist() == res.sort_values("run_id")["status"].tolist()
@@ -313,6 +321,8 @@ def test_morris_ranks_a_real_driver_above_a_neutral_key(tmp_path):
     assert any(w.startswith("ipos_observed:") for w in res.warnings) and len(res.warnings) == 1
     assert res.paths["plot"].is_file() and res.paths["plot"].stat().st_size > 1000
     assert pd.read_csv(res.paths["csv"]).shape == r.shape
+    doc = next(f for f in SENSITIVITY_FILES if f.name.startswith("ranking"))
+    assert undocumented(r.columns, doc) == ([], ["S1", "S1_conf", "ST", "ST_conf"])  # Morris: no Sobol indices
     runs = pd.read_parquet(res.paths["runs"])
     assert len(runs) == 6 and (runs["status"] == "completed").all() and {"point", "rep"} <= set(runs.columns)
     # run again: every run is reused and the ranking is the same

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from sim.batch.status import read_status
+from sim.batch.tabledoc import undocumented
 from sim.config import ConfigError, to_config
 from sim.configure import load_config, presets
 from sim.devtools import gendocs
@@ -33,7 +34,7 @@ from sim.validation.registry import (
     evaluate,
     load_registry,
 )
-from sim.validation.report import plan_runs
+from sim.validation.report import VALIDATION_FILES, plan_runs
 
 try:
     from tests.fake_tables import make_fake_results
@@ -410,6 +411,9 @@ def test_validate_end_to_end(tmp_path):
     for f in ("targets.png", "size_ccdf.png", "growth_rates.png", "survival.png", "time_to_stage.png",
               "vc_multiples.png", "targets.csv", "realism_summary.csv", "survival_km.csv", "size_ccdf.csv"):
         assert (tmp_path / f).is_file(), f
+    docs = {f.name.split(",")[0]: f for f in VALIDATION_FILES}
+    for name in ("targets.csv", "target_values.csv", "realism_stats.csv", "realism_summary.csv"):
+        assert undocumented(pd.read_csv(tmp_path / name).columns, docs[name]) == ([], []), name
     stats = res.realism_summary.set_index("statistic")["mean"]
     assert 0 < stats["survival.km_1y"] <= 1 and stats["survival.km_2y"] <= stats["survival.km_1y"]
     assert stats["size.employees.n"] > 0

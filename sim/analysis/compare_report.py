@@ -1,22 +1,49 @@
-"""What a policy comparison writes and what is made from it: reading the tables back, plots, report.
+"""What a policy comparison writes, read back, and the plots made from it.
 
 Everything here works from the written tables (``outcomes.parquet``, ``differences.parquet``,
-``costs.parquet``, ``comparison.json``), never from live runs.
+``costs.parquet``, ``timeline.parquet``, ``split.parquet``, ``comparison.json``), never from
+live runs; so do the reports (:mod:`sim.analysis.compare_text`). Also the words and numbers
+both use: policies named in words (English, Chinese), money in 万元/亿元 and million CNY.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-from sim.analysis.paired import BASELINE, COST_STATUS, HEADLINE, OUTCOMES
-from sim.interventions import CONFIGS, REGISTRY
+from sim.analysis.paired import HEADLINE, OUTCOMES, TIMELINE_OUTCOMES
 
-__all__ = ["Comparison", "read_comparison", "plot_comparison", "render_report"]
+__all__ = ["Comparison", "read_comparison", "plot_comparison", "money", "policy_names", "interval", "number"]
+
+TABLES = ("outcomes", "differences", "costs", "timeline", "split")
+
+#: Policy kinds in Chinese (the English names are the policy classes' titles).
+ZH_KINDS = {
+    "guidance_fund": "政府引导基金",
+    "state_incubator": "国家孵化器（孵化+资助，以色列模式）",
+    "rd_grants": "研发配套资助（OCS 模式）",
+    "proof_of_concept": "概念验证与中试基地",
+    "scene_opening": "场景开放（揭榜挂帅）",
+    "credit_relaxation": "放宽信贷与投贷联动",
+    "exit_channels": "拓宽退出渠道",
+    "long_term_capital": "长期资本（耐心资本）",
+    "talent_programme": "人才计划",
+    "tech_transfer_reform": "科技成果转化与科研评价改革",
+    "stage_cultivation": "瞪羚/独角兽分阶段培育",
+    "track_cultivation": "赛道培育（设耐心期限）",
+    "sanctions_shock": "制裁、脱钩断链冲击",
+    "entry_subsidy": "创业补贴与便利注册（一室多照、工位注册制）",
+}
+#: Configurations whose own description names them better than their kind.
+ZH_CONFIGS = {"targeted_support": "制裁冲击下的精准支持"}
 
 
 @dataclass
@@ -24,206 +51,199 @@ class Comparison:
     outcomes: pd.DataFrame
     differences: pd.DataFrame
     costs: pd.DataFrame
+    timeline: pd.DataFrame = field(default_factory=pd.DataFrame)
+    split: pd.DataFrame = field(default_factory=pd.DataFrame)
     setup: dict = field(default_factory=dict)
     outdir: Path | None = None
 
 
 def read_comparison(outdir) -> Comparison:
     outdir = Path(outdir)
-    return Comparison(
-        outcomes=pd.read_parquet(outdir / "outcomes.parquet"),
-        differences=pd.read_parquet(outdir / "differences.parquet"),
-        costs=pd.read_parquet(outdir / "costs.parquet"),
-        setup=json.loads((outdir / "comparison.json").read_text(encoding="utf-8")),
-        outdir=outdir,
-    )
+    tables = {name: pd.read_parquet(outdir / f"{name}.parquet") for name in TABLES}
+    return Comparison(**tables, setup=json.loads((outdir / "comparison.json").read_text(encoding="utf-8")),
+                      outdir=outdir)
+
+
+# --------------------------------------------------------------------------------------------
+# Words and numbers
+# --------------------------------------------------------------------------------------------
+
+
+def policy_names(arm: dict, lang: str) -> str:
+    """An arm in words: its policies' names joined with "+", and its own parameters."""
+    if not arm["policies"]:
+        return {"en": "No policy (baseline)", "zh": "无政策（基准）"}[lang]
+    names = []
+    for p in arm["policies"]:
+        if lang == "zh":
+            names.append(ZH_CONFIGS.get(p["name"]) or ZH_KINDS.get(p["kind"]) or p["title"])
+        else:
+            names.append(p["description"].rstrip(".") if p["description"] else p["title"])
+    text = " + ".join(names)
+    params = re.search(r"\[(.*)\]$", arm["label"])
+    return text + (f" ({params.group(1)})" if params else "")
+
+
+def _short(arm: dict) -> str:
+    """A short English name for plots (no Chinese: the plots must not need a CJK font)."""
+    words = " + ".join(re.sub(r"\s*\([^)]*\)", "", p["title"]) for p in arm["policies"]) or "baseline"
+    params = re.search(r"\[(.*)\]$", arm["label"])
+    return words + (f" [{params.group(1)}]" if params else "")
+
+
+def _finite(x) -> bool:
+    return x is not None and isinstance(x, (int, float, np.floating, np.integer)) and math.isfinite(float(x))
+
+
+def money(mcny, lang: str = "en") -> str:
+    """An amount in million CNY as both 万元/亿元 and million CNY (1 亿元 = 100 million CNY = 10,000 万元)."""
+    if not _finite(mcny):
+        return {"en": "n/a", "zh": "无法给出"}[lang]
+    x = float(mcny)
+    zh = f"{x / 100:,.2f}亿元" if abs(x) >= 100 else f"{x * 100:,.0f}万元"
+    million = f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}" if abs(x) < 1 else f"{x:,.1f}"
+    return f"{million} million CNY ({zh})" if lang == "en" else f"{zh}（{million}百万元）"
+
+
+def number(x, digits: int = 1, sign: bool = False) -> str:
+    if not _finite(x):
+        return "n/a"
+    x = float(x)
+    fmt = f"{'+' if sign else ''},.{digits}f"
+    if abs(x) >= 1000:
+        fmt = f"{'+' if sign else ''},.0f"
+    return format(x, fmt)
+
+
+def interval(mean, lo, hi, digits: int = 1, lang: str = "en") -> str:
+    if not _finite(lo):
+        return number(mean, digits, sign=True)
+    to = {"en": " to ", "zh": " 至 "}[lang]
+    return f"{number(mean, digits, sign=True)} ({number(lo, digits, sign=True)}{to}{number(hi, digits, sign=True)})"
+
+
+# --------------------------------------------------------------------------------------------
+# Plots
+# --------------------------------------------------------------------------------------------
+
+
+def _figure(w: float, h: float, nrows: int, ncols: int, sharey=False):
+    fig = Figure(figsize=(w, h), dpi=120, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, np.atleast_1d(fig.subplots(nrows, ncols, sharey=sharey)).ravel()
 
 
 def plot_comparison(outdir) -> list[Path]:
-    # No matplotlib.use("Agg"): that would switch the backend of a Jupyter session calling this
-    # (notebooks/03_policies.ipynb) and hide its later plots. Without a display matplotlib picks
-    # Agg by itself, and every figure here is closed after saving, so none is shown.
-    import matplotlib.pyplot as plt
-
+    """differences.png, costs.png, timeline.png and split.png, from the written tables."""
     comp = read_comparison(outdir)
-    d = comp.differences
-    arms = list(dict.fromkeys(d["arm"]))
-    paths = []
-    show = [o for o in HEADLINE if o in set(d["outcome"])]
-    fig, axes = plt.subplots(1, len(show), figsize=(3.2 * len(show), 0.45 * len(arms) + 1.6), sharey=True)
-    axes = np.atleast_1d(axes)
-    y = np.arange(len(arms))[::-1]
-    for ax, name in zip(axes, show):
-        sub = d[d["outcome"] == name].set_index("arm").loc[arms]
-        mean = sub["diff_mean"].to_numpy(dtype=float)
-        lo = sub["ci_low"].to_numpy(dtype=float)
-        hi = sub["ci_high"].to_numpy(dtype=float)
-        colour = np.where(sub["significant"].to_numpy(dtype=bool), "tab:blue", "tab:gray")
-        err = np.vstack([np.nan_to_num(mean - lo), np.nan_to_num(hi - mean)])
-        ax.barh(y, mean, color=colour, alpha=0.7)
-        ax.errorbar(mean, y, xerr=err, fmt="none", ecolor="black", capsize=2, lw=0.8)
-        ax.axvline(0, color="black", lw=0.8)
-        ax.set_title(f"{name}\n[{OUTCOMES[name][0]}]", fontsize=9)
-        ax.tick_params(axis="x", labelsize=8)
-    axes[0].set_yticks(y)
-    axes[0].set_yticklabels(arms, fontsize=8)
-    fig.suptitle("Policy minus baseline, mean of paired runs with 95% interval (blue: interval excludes 0)", fontsize=10)
-    fig.tight_layout()
-    p = Path(outdir) / "differences.png"
-    fig.savefig(p, dpi=120)
-    plt.close(fig)
-    paths.append(p)
-
-    c = comp.costs
-    fig, ax = plt.subplots(figsize=(7, 5))
-    x = c["net_public_cost"].to_numpy(dtype=float)
-    g = c["additional_gazelles"].to_numpy(dtype=float)
-    err = np.vstack([np.nan_to_num(g - c["additional_gazelles_low"].to_numpy(dtype=float)),
-                     np.nan_to_num(c["additional_gazelles_high"].to_numpy(dtype=float) - g)])
-    ax.errorbar(x, g, yerr=err, fmt="o", capsize=3)
-    for xi, gi, label in zip(x, g, c["arm"]):
-        ax.annotate(label, (xi, gi), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    ax.axhline(0, color="black", lw=0.8)
-    ax.set_xlabel("net public cost over the window [mcny, simulated park]")
-    ax.set_ylabel("additional gazelles (95% interval)")
-    ax.set_title("What each policy costs and what it adds")
-    fig.tight_layout()
-    p = Path(outdir) / "costs.png"
-    fig.savefig(p, dpi=120)
-    plt.close(fig)
-    paths.append(p)
+    names = {a["label"]: _short(a) for a in comp.setup["arms"]}
+    outdir = Path(outdir)
+    paths = [_plot_differences(comp, names, outdir / "differences.png"), _plot_costs(comp, names, outdir / "costs.png")]
+    if len(comp.timeline):
+        paths.append(_plot_timeline(comp, names, outdir / "timeline.png"))
+    if len(comp.split):
+        paths.append(_plot_split(comp, names, outdir / "split.png"))
     return paths
 
 
-def _fmt(x, digits=1) -> str:
-    if x is None or not np.isfinite(x):
-        return "n/a"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    if abs(x) < 0.1 and x != 0:
-        return f"{x:.3f}"
-    return f"{x:.{digits}f}"
-
-
-def _ci(row, digits=1, pct=False) -> str:
-    k = 100.0 if pct else 1.0
-    mean, lo, hi = row["diff_mean"] * k, row["ci_low"] * k, row["ci_high"] * k
-    unit = " pp" if pct else ""
-    if not np.isfinite(lo):
-        return f"{_fmt(mean, digits)}{unit}"
-    return f"{_fmt(mean, digits)}{unit} ({_fmt(lo, digits)} to {_fmt(hi, digits)})"
-
-
-def _verdict(row) -> str:
-    if not np.isfinite(row["ci_low"]):
-        return "no interval (one seed)"
-    if row["ci_low"] > 0:
-        return "more than the baseline"
-    if row["ci_high"] < 0:
-        return "fewer than the baseline"
-    return "no difference distinguishable from chance"
-
-
-def render_report(outdir) -> str:
-    """report.md, from the comparison's tables."""
-    comp = read_comparison(outdir)
-    s = comp.setup
+def _plot_differences(comp: Comparison, names: dict, path: Path) -> Path:
     d = comp.differences
-    c = comp.costs.set_index("arm")
-    o = comp.outcomes
-    base = o[o["arm"] == BASELINE]
-    n = len(s["seeds"])
-    years = f"{s['start_year']}-{s['start_year'] + s['years'] - 1}"
-    lines = [
-        "# Policy comparison",
-        "",
-        f"*{len(s['arms']) - 1} policy arm(s) against the baseline, {n} simulated worlds (seeds {s['seeds'][0]}-{s['seeds'][-1]}), "
-        f"observed years {years}, park at scale {s['scale']:g} of the preset ({' '.join(s['base_overrides']) or 'defaults'}).*",
-        "",
-        "## How to read this",
-        "",
-        f"Each policy was run in the same {n} simulated worlds as the baseline. In a world, the policy run and the "
-        "baseline run share all their chance events (the same founders, the same luck), so the difference between them "
-        "is what the policy changed there. We report the average difference over the worlds with a 95 % interval: "
-        "if the interval does not include zero, the change is unlikely to be chance. "
-        "Counts and money are for the simulated park"
-        + (f", which is {s['scale']:g} times the size of the preset's park; a full-size park has roughly {1 / s['scale']:,.0f} times more "
-           "firms, money and effects, while shares, ratios and costs per additional firm stay about the same." if s["scale"] != 1 else ".")
-        + " Money is in million CNY (mcny) over the whole observed window.",
-        "",
-        "In the baseline, over the window: "
-        f"{_fmt(base['new_gazelles'].mean())} new gazelles, {_fmt(base['new_unicorns'].mean(), 2)} new unicorns, "
-        f"{_fmt(base['firms_born'].mean(), 0)} firms founded, {_fmt(100 * base['survival_rate'].mean())} % of them had not failed by the end, "
-        f"{_fmt(base['jobs'].mean(), 0)} jobs at the end, {_fmt(base['vc_invested'].mean(), 0)} mcny of VC invested (averages over the worlds).",
-        "",
-        "## Summary",
-        "",
-        "| Policy | Net public cost (mcny) | Extra gazelles (95 % interval) | Extra unicorns | Survival (pp) | Jobs | Cost per extra gazelle (mcny) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for arm in c.index:
-        def row(name):
-            return d[(d["arm"] == arm) & (d["outcome"] == name)].iloc[0]
+    arms = list(dict.fromkeys(d["arm"]))
+    show = [o for o in HEADLINE if o in set(d["outcome"])]
+    fig, axes = _figure(3.2 * len(show), 0.45 * len(arms) + 1.8, 1, len(show), sharey=True)
+    y = np.arange(len(arms))[::-1]
+    for ax, name in zip(axes, show, strict=True):
+        sub = d[d["outcome"] == name].set_index("arm").loc[arms]
+        mean = sub["diff_mean"].to_numpy(dtype=float)
+        lo, hi = sub["ci_low"].to_numpy(dtype=float), sub["ci_high"].to_numpy(dtype=float)
+        colour = np.where(sub["significant"].to_numpy(dtype=bool), "tab:blue", "tab:gray")
+        ax.barh(y, mean, color=colour, alpha=0.7)
+        ax.errorbar(mean, y, xerr=np.vstack([np.nan_to_num(mean - lo), np.nan_to_num(hi - mean)]), fmt="none",
+                    ecolor="black", capsize=2, lw=0.8)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_title(f"{name}\n[{OUTCOMES[name][0]}, simulated park]", fontsize=9)
+        ax.tick_params(axis="x", labelsize=8)
+    axes[0].set_yticks(y)
+    axes[0].set_yticklabels([names.get(a, a) for a in arms], fontsize=8)
+    fig.suptitle("Policy minus baseline, mean of paired worlds with 95% interval (blue: interval excludes 0)",
+                 fontsize=10)
+    fig.savefig(path, dpi=120)
+    return path
 
-        cr = c.loc[arm]
-        if cr["cost_per_gazelle_status"] == "ok":
-            per = f"{_fmt(cr['cost_per_gazelle'])} ({_fmt(cr['cost_per_gazelle_low'])} to {_fmt(cr['cost_per_gazelle_high'])})"
-        else:
-            per = {"no_spending": "no public money", "not_significant": "not estimable (no clear gain)",
-                   "fewer": "not defined (fewer gazelles)", "too_few_seeds": "n/a (one seed)"}[cr["cost_per_gazelle_status"]]
-        lines.append(
-            f"| {arm} | {_fmt(cr['net_public_cost'])} | {_ci(row('new_gazelles'))} | {_ci(row('new_unicorns'), 2)} | "
-            f"{_ci(row('survival_rate'), 2, pct=True)} | {_ci(row('jobs'), 0)} | {per} |"
-        )
-    lines += ["", "![differences](differences.png)", "", "![costs](costs.png)", "", "## Policy by policy", ""]
-    for arm in c.index:
-        names = arm.split("[")[0].split("+")
-        lines.append(f"### {arm}")
-        lines.append("")
-        for name in names:
-            kind = CONFIGS.get(name, (name, {}))[0]
-            cls = REGISTRY.get(kind)
-            if cls is not None:
-                lines.append(f"- **{name}**: {' '.join((cls.__doc__ or '').split())} Acts directly on: {cls.target}.")
-        cr = c.loc[arm]
-        lines.append(
-            f"- Public money: {_fmt(cr['public_spending'])} mcny spent, {_fmt(cr['public_receipts'])} mcny came back, "
-            f"net {_fmt(cr['net_public_cost'])} mcny."
-        )
-        for name in ("new_gazelles", "new_unicorns", "survival_rate", "jobs", "vc_invested", "bank_lending", "firms_born", "exits", "tracks_formed"):
-            r = d[(d["arm"] == arm) & (d["outcome"] == name)].iloc[0]
-            pct = name == "survival_rate"
-            unit = "pp" if pct else OUTCOMES[name][0]
-            what = OUTCOMES[name][1]
-            lines.append(f"- {what[0].upper() + what[1:]}: {_ci(r, 2 if pct or name == 'new_unicorns' else 1, pct=pct)}"
-                         f"{'' if pct else ' ' + unit}; {_verdict(r)}.")
-        for what in ("gazelle", "unicorn"):
-            st = cr[f"cost_per_{what}_status"]
-            if st == "ok":
-                lines.append(f"- Cost per additional {what}: {_fmt(cr[f'cost_per_{what}'])} mcny "
-                             f"(range {_fmt(cr[f'cost_per_{what}_low'])} to {_fmt(cr[f'cost_per_{what}_high'])}).")
-            else:
-                lines.append(f"- Cost per additional {what}: {COST_STATUS[st]}.")
-        lines.append("")
-    lines += [
-        "## Caveats",
-        "",
-        "- This is a model, not a forecast. Its parameters are defaults taken from the reports where they give a number "
-        "and assumptions elsewhere (docs/policies.md says which); the preset is not calibrated. Use the comparison to see "
-        "how mechanisms play out and which assumptions matter, not for the size of real effects.",
-        f"- {n} worlds give wide intervals; effects on rare events (unicorns, formed tracks) need many more worlds or a "
-        "larger park to be distinguished from chance. \"No difference distinguishable from chance\" does not mean no effect.",
-        "- Many policies and outcomes are compared at once: among many intervals, some will exclude zero by chance alone.",
-        "- The window is short: effects that take longer (a gazelle becoming a unicorn, a fund returning money, royalties) "
-        "are cut off at its end. Receipts count only money back within the window; a guidance fund's unrealised holdings are not counted.",
-        "- Costs are public spending only (grants, fund capital, tax expenditure); administrative costs and the private "
-        "money a policy draws in are not included. The cost per additional firm divides the average cost by the average "
-        "gain; its range comes from the gain's interval only.",
-        "- Policies are compared one by one against the same baseline; an arm with several policies (a+b) shows them together, "
-        "and its effect need not be the sum of their separate effects.",
-        "",
-        f"Files: outcomes.parquet (one row per policy and world), differences.parquet, costs.parquet, comparison.json. "
-        f"Run time {s['wall_seconds']:.0f} s.",
-        "",
-    ]
-    return "\n".join(lines)
+
+def _plot_costs(comp: Comparison, names: dict, path: Path) -> Path:
+    """What each policy costs a year and what it adds, gazelles and unicorns, at the size of the real park."""
+    c = comp.costs
+    scale = float(comp.setup["scale"])
+    fig, axes = _figure(12, 5.2, 1, 2)
+    x = c["spending_per_year_full_scale"].to_numpy(dtype=float)
+    for ax, what in zip(axes, ("gazelle", "unicorn"), strict=True):
+        g = c[f"additional_{what}s"].to_numpy(dtype=float) / scale
+        lo = c[f"additional_{what}s_low"].to_numpy(dtype=float) / scale
+        hi = c[f"additional_{what}s_high"].to_numpy(dtype=float) / scale
+        ok = (c[f"cost_per_{what}_status"] == "ok").to_numpy()
+        ax.errorbar(x, g, yerr=np.vstack([np.nan_to_num(g - lo), np.nan_to_num(hi - g)]), fmt="none", ecolor="0.6",
+                    capsize=3)
+        ax.scatter(x[ok], g[ok], color="tab:blue", zorder=3, label=f"cost per extra {what} given (interval > 0)")
+        ax.scatter(x[~ok], g[~ok], color="tab:gray", zorder=3, label="interval includes 0 (or fewer): no cost per firm")
+        for xi, gi, arm, r in zip(x, g, c["arm"], c.to_dict("records"), strict=True):
+            cost = r[f"cost_per_{what}"]
+            per = f"\n{cost:,.0f} million CNY per extra {what}" if _finite(cost) else ""
+            note = ax.annotate(names.get(arm, arm) + per, (xi, gi), fontsize=6.5, xytext=(3, 3),
+                               textcoords="offset points")
+            note.set_in_layout(False)  # long names must not squeeze the axes
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xlabel("public spending per year at the size of the real park [million CNY]")
+        ax.set_ylabel(f"additional {what}s over the window, real park (95% interval)")
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle("What each policy costs and what it adds", fontsize=11)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def _plot_timeline(comp: Comparison, names: dict, path: Path) -> Path:
+    t = comp.timeline
+    show = ["new_gazelles", "new_unicorns", "jobs", "public_spending"]
+    fig, axes = _figure(12, 8, 2, 2)
+    scale = float(comp.setup["scale"])
+    for ax, name in zip(axes, show, strict=True):
+        sub = t[t["outcome"] == name]
+        for arm, g in sub.groupby("arm", sort=False):
+            g = g.sort_values("year")
+            line = ax.plot(g["year"], g["diff_mean"] / scale, marker="o", ms=3, lw=1.2, label=names.get(arm, arm))[0]
+            ax.fill_between(g["year"], g["ci_low"] / scale, g["ci_high"] / scale, color=line.get_color(), alpha=0.12)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_title(f"{name} [{TIMELINE_OUTCOMES[name][2]}, real park]", fontsize=9)
+        ax.set_xlabel("year")
+    axes[0].legend(fontsize=6.5, loc="best")
+    fig.suptitle("Each policy's effect year by year (policy minus baseline; band: 95% interval)", fontsize=11)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def _plot_split(comp: Comparison, names: dict, path: Path) -> Path:
+    s = comp.split
+    arms = list(dict.fromkeys(s["arm"]))
+    scale = float(comp.setup["scale"])
+    fig, axes = _figure(11, 0.5 * len(arms) + 2, 1, 2, sharey=True)
+    y = np.arange(len(arms))[::-1]
+    for ax, name in zip(axes, ("new_gazelles", "new_unicorns"), strict=True):
+        for k, (part, colour) in enumerate((("direct", "tab:green"), ("spillover", "tab:orange"))):
+            sub = s[(s["outcome"] == name) & (s["part"] == part)].set_index("arm").loc[arms]
+            mean = sub["diff_mean"].to_numpy(float) / scale
+            lo, hi = sub["ci_low"].to_numpy(float) / scale, sub["ci_high"].to_numpy(float) / scale
+            yy = y + (0.2 if k == 0 else -0.2)
+            ax.barh(yy, np.nan_to_num(mean), height=0.38, color=colour, alpha=0.75,
+                    label={"direct": "firms the policy reached", "spillover": "all other firms"}[part])
+            ax.errorbar(np.nan_to_num(mean), yy, xerr=np.vstack([np.nan_to_num(mean - lo), np.nan_to_num(hi - mean)]),
+                        fmt="none", ecolor="black", capsize=2, lw=0.7)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_title(f"additional {name.replace('new_', '')} over the window, real park", fontsize=9)
+    axes[0].set_yticks(y)
+    axes[0].set_yticklabels([names.get(a, a) + ("" if not s[s["arm"] == a]["reason"].iloc[0] else " (n/a)")
+                             for a in arms], fontsize=8)
+    axes[0].legend(fontsize=7)
+    fig.suptitle("Direct effect (firms the policy reached) and spill-over (all other firms), 95% intervals",
+                 fontsize=10)
+    fig.savefig(path, dpi=120)
+    return path

@@ -49,6 +49,7 @@ import pandas as pd
 
 from sim.batch import RunSpec, run_batch
 from sim.batch.gather import gather
+from sim.batch.tabledoc import Col, FileDoc
 from sim.config import ConfigError
 from sim.configure import _lookup, load_config
 from sim.outputs import TABLE_SCHEMAS
@@ -65,6 +66,7 @@ __all__ = [
     "outcome_values",
     "run_sensitivity",
     "plot_ranking",
+    "SENSITIVITY_FILES",
 ]
 
 #: Defaults small enough for a laptop: 4 parameters, 5 trajectories -> 25 teaching-size runs.
@@ -80,6 +82,37 @@ AGGREGATES = ("mean", "sum", "last", "max")
 #: Fewer events than this per run, on average, and a count outcome is flagged as too sparse to respond.
 MIN_EVENTS = 10
 _METRICS = {"morris": ("mu", "mu_star", "mu_star_conf", "sigma"), "sobol": ("S1", "S1_conf", "ST", "ST_conf")}
+
+
+#: What a sensitivity analysis writes (docs/outputs.md).
+SENSITIVITY_FILES = (
+    FileDoc("ranking.csv, ranking.parquet", "How much each parameter moves each outcome.",
+            "one per method, outcome and parameter", (
+                Col("method", "string", "", "morris or sobol."),
+                Col("outcome", "string", "", "A total of summary.json or ts:<column>:<mean|sum|last|max>."),
+                Col("parameter", "string", "", "The configuration key varied."),
+                Col("rank", "integer", "", "1 = most influential on the outcome (by mu_star or ST)."),
+                Col("low", "float", "key's unit", "Lower end of the range, as given."),
+                Col("high", "float", "key's unit", "Upper end of the range, as given."),
+                Col("mu", "float", "outcome's unit", "Morris: mean elementary effect (sign shows the direction)."),
+                Col("mu_star", "float", "outcome's unit", "Morris: mean absolute elementary effect."),
+                Col("mu_star_conf", "float", "outcome's unit", "Morris: 95 % bootstrap half-width of mu_star."),
+                Col("sigma", "float", "outcome's unit", "Morris: standard deviation of the elementary effects "
+                    "(interactions, non-linearity)."),
+                Col("S1", "float", "share", "Sobol: first-order index."),
+                Col("S1_conf", "float", "share", "Sobol: 95 % half-width of S1."),
+                Col("ST", "float", "share", "Sobol: total-order index."),
+                Col("ST_conf", "float", "share", "Sobol: 95 % half-width of ST."),
+                Col("events_per_run", "float", "events", "For an outcome that counts events: its mean per run "
+                    "(NaN otherwise)."),
+                Col("note", "string", "", "Why the outcome cannot show the parameters' effects (too few events "
+                    "per run, or no variation); empty otherwise."),
+            )),
+    FileDoc("morris.png or sobol.png", "One panel per outcome: the parameters' mu* and sigma, or S1 and ST."),
+    FileDoc("runs/point=NNNN,rep=R/", "Each run (run_status.json, summary.json, outcomes.json, its tables); "
+            "runs/results.parquet and runs/timeseries_long.parquet gather them (as a sweep, with the labels point and "
+            "rep and one column per outcome)."),
+)
 
 
 @dataclass
@@ -108,8 +141,8 @@ def parse_param(text: str) -> tuple[str, tuple[float, float]]:
     except ValueError:
         bounds = None
     if not sep or not sep2 or bounds is None or not all(map(math.isfinite, bounds)) or bounds[0] >= bounds[1]:
-        raise ConfigError(f"--param {text!r}: write KEY=LO:HI with numbers LO < HI, "
-                          "e.g. ecosystem.vc.reserve_ratio=0.2:0.6.")
+        raise ConfigError(f"--param {text!r}: write KEY=LO:HI with numbers LO < HI, e.g. "
+                          "ecosystem.vc.reserve_ratio=0.2:0.6.")
     _, tp = _lookup(key)
     if tp not in (int, float):
         raise ConfigError(f"--param {text!r}: {key} is not a number; only numeric keys can be varied.")
@@ -135,8 +168,8 @@ def check_ranges(params: dict[str, tuple[float, float]], base: list[str]) -> Non
     for key, bounds in params.items():
         fld, tp = _lookup(key)
         if tp not in (int, float):
-            raise ConfigError(f"--param {_range_text(key, bounds)}: {key} is not a number; "
-                              "only numeric keys can be varied.")
+            raise ConfigError(f"--param {_range_text(key, bounds)}: {key} is not a number; only numeric keys can be "
+                              "varied.")
         lo, hi = (float(b) for b in bounds)
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ConfigError(f"--param {_range_text(key, bounds)}: the range needs numbers LO < HI.")
@@ -233,8 +266,8 @@ def event_note(values: np.ndarray, point_means: np.ndarray) -> tuple[float, str]
     if v.size and np.ptp(point_means) == 0:
         return per_run, "does not vary across the runs: no parameter can show an effect on it here"
     if counts and per_run < MIN_EVENTS:
-        return per_run, (f"only {per_run:.2g} events per run on average ({int(v.min())} to {int(v.max())}): "
-                         "too few for a parameter acting through them to show; raise scale or years")
+        return per_run, (f"only {per_run:.2g} events per run on average ({int(v.min())} to {int(v.max())}): too few "
+                         "for a parameter acting through them to show; raise scale or years")
     return per_run, ""
 
 

@@ -48,13 +48,49 @@ import pyarrow.parquet as pq
 import yaml
 
 from sim.batch.status import COMPLETED, STATUS_FILE, SUMMARY_FILE, read_status, read_summary, run_state
+from sim.batch.tabledoc import Col, FileDoc
 
-__all__ = ["find_runs", "gather", "collect", "long_timeseries", "RESULTS_FILE", "TIMESERIES_FILE"]
+__all__ = ["find_runs", "gather", "collect", "long_timeseries", "RESULTS_FILE", "TIMESERIES_FILE", "SWEEP_FILES"]
 
 RESULTS_FILE = "results.parquet"
 TIMESERIES_FILE = "timeseries_long.parquet"
 _MARKERS = (STATUS_FILE, SUMMARY_FILE, os.path.join(".hydra", "overrides.yaml"))
 _ID_COLUMNS = ("step", "year", "month")
+
+#: The tables a sweep (or any directory of runs) is gathered into (docs/outputs.md).
+SWEEP_FILES = (
+    FileDoc(RESULTS_FILE, "One row per run of the directory: its identity, how it went, its settings and its totals.",
+            "one per run directory", (
+                Col("run_id", "string", "", "The run directory relative to the gathered directory (e.g. "
+                    "`scale=0.01,seed=3`)."),
+                Col("status", "string", "", "completed, failed, interrupted, running (its process is still at work) or "
+                    "incomplete (never started, or running on another machine)."),
+                Col("error", "string (nullable)", "", "Why the run did not complete; null if it did."),
+                Col("overrides", "string", "", "The run's overrides, as given on the command line."),
+                Col("<override key>", "as configured", "as configured", "One column per overridden key (`seed`, "
+                    "`ecosystem.vc.reserve_ratio`, ...), with the resolved value; units in docs/configuration.md."),
+                Col("<label>", "as given", "", "The labels a batch gave the run (`arm` of a comparison, `point` and "
+                    "`rep` of a sensitivity analysis, ...), when not already a column."),
+                Col("seed", "integer", "", "The run's root seed."),
+                Col("<total>", "number (nullable)", "as in summary.json", "Every entry of summary.json's `totals` "
+                    "(`firms_born` firms, `new_gazelles_observed` firms, `vc_invested_observed` mcny, ...); null "
+                    "unless the run completed."),
+                Col("wall_seconds", "float (nullable)", "s", "The run's wall time (summary.json)."),
+                Col("started", "string (nullable)", "time", "When the run started (UTC, ISO 8601)."),
+                Col("ended", "string (nullable)", "time", "When it ended (UTC, ISO 8601)."),
+            )),
+    FileDoc(TIMESERIES_FILE, "Every column of every completed run's timeseries.parquet, in long form.",
+            "one per run, month and variable", (
+                Col("run_id", "string", "", "The run (results.parquet run_id)."),
+                Col("step", "int32", "month (step)", "Month of the observed window, 0 = January of the start year."),
+                Col("year", "int16", "year", "Calendar year."),
+                Col("month", "int8", "month", "Calendar month, 1-12."),
+                Col("variable", "string", "", "The timeseries column (docs/outputs.md, timeseries.parquet)."),
+                Col("unit", "string", "", "The variable's unit, as stored with it (`firms`, `firms/month`, "
+                    "`mcny/month`, ...)."),
+                Col("value", "float64", "unit", "The value, in the unit of the row."),
+            )),
+)
 
 
 def _is_run(path: Path) -> bool:
@@ -247,8 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {root} is not a directory (give the sweep directory, hydra.sweep.dir)", file=sys.stderr)
         return 2
     if not find_runs(root):
-        print(f"error: {root} holds no run directories (no run_status.json, summary.json or "
-              ".hydra/overrides.yaml below it)", file=sys.stderr)
+        print(f"error: {root} holds no run directories (no run_status.json, summary.json or .hydra/overrides.yaml "
+              "below it)", file=sys.stderr)
         return 2
     paths = gather(root, args.out, timeseries=not args.no_timeseries)
     results = pd.read_parquet(paths["results"], columns=["status"])

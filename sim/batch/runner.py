@@ -245,10 +245,13 @@ def _wanted_tables(tables) -> list[str] | None:
 
 
 def _tables_present(outdir: Path, tables) -> bool:
+    """Whether ``outdir`` holds the tables asked for (those its run produced: an optional table such as
+    policy_accounts exists only for runs with a policy)."""
+    produced = (read_status(outdir) or {}).get("tables_produced")
     wanted = _wanted_tables(tables)
     if wanted is None:
-        return (outdir / "timeseries.parquet").is_file()
-    return all((outdir / f"{n}.parquet").is_file() for n in wanted)
+        wanted = produced or ["timeseries"]
+    return all((outdir / f"{n}.parquet").is_file() or (produced is not None and n not in produced) for n in wanted)
 
 
 def _reuse(outdir: Path, cfg, tables, outcomes) -> dict | None:
@@ -297,8 +300,11 @@ def _write_hydra_record(outdir: Path, overrides: Sequence[str], cfg) -> None:
                                         encoding="utf-8")
 
 
-def _simulate(run_simulation, cfg, outdir: Path, tables, outcomes, progress) -> tuple[dict, dict | None, float, float]:
-    """Run ``cfg`` and write what is asked into ``outdir``: (summary, outcome values, sim seconds, write seconds)."""
+def _simulate(run_simulation, cfg, outdir: Path, tables, outcomes, progress) -> tuple[dict, dict | None, list, tuple]:
+    """Run ``cfg`` and write what is asked into ``outdir``.
+
+    Returns the summary, the outcome values, the names of the tables the run produced, and the
+    seconds spent simulating and writing."""
     start_results(outdir, {"seed": cfg.seed, "years": cfg.years, "scale": cfg.scale, "ecosystem": cfg.ecosystem.name})
     t0 = time.perf_counter()
     res = run_simulation(cfg, progress=progress)
@@ -316,7 +322,7 @@ def _simulate(run_simulation, cfg, outdir: Path, tables, outcomes, progress) -> 
         write_json(outdir / OUTCOMES_FILE, {"function": outcome_name(outcomes), "values": values}, sort_keys=False)
     if wanted is not None:
         write_summary(outdir, res.summary)  # finished: true, after everything else
-    return res.summary, values, t1 - t0, time.perf_counter() - t1
+    return res.summary, values, sorted(res.tables), (t1 - t0, time.perf_counter() - t1)
 
 
 def execute(
@@ -363,7 +369,8 @@ def execute(
         write_status(outdir, status=RUNNING, started=started, attempt=attempt, **base)
         progress = {"on": True}.get(cfg.output.progress, False)  # no bars from parallel jobs unless asked
         with _sigterm_as_interrupt():
-            summary, values, sim_s, write_s = _simulate(run_simulation, cfg, outdir, tables, outcomes, progress)
+            summary, values, produced, (sim_s, write_s) = _simulate(run_simulation, cfg, outdir, tables, outcomes,
+                                                                    progress)
     except KeyboardInterrupt:
         write_status(outdir, status=INTERRUPTED, started=started, ended=now(), attempt=attempt,
                      error="interrupted (Ctrl-C or SIGTERM) before the run finished",
@@ -382,7 +389,7 @@ def execute(
     (outdir / ERROR_FILE).unlink(missing_ok=True)
     write_status(outdir, status=COMPLETED, started=started, ended=now(), attempt=attempt,
                  simulation_seconds=round(sim_s, 4), write_seconds=round(write_s, 4),
-                 job_seconds=round(time.perf_counter() - t0, 4), **base)
+                 job_seconds=round(time.perf_counter() - t0, 4), tables_produced=produced, **base)
     log.info("Wrote the results to %s", outdir)
     return {"status": COMPLETED, "dir": str(outdir), "totals": summary.get("totals", {}), "outcomes": values,
             "wall_seconds": summary.get("wall_seconds"), "seed": summary.get("seed")}

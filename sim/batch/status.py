@@ -38,6 +38,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sim.batch.tabledoc import Col, FileDoc
+
 __all__ = [
     "STATUS_FILE",
     "SUMMARY_FILE",
@@ -59,6 +61,7 @@ __all__ = [
     "run_state",
     "settle_status",
     "settle_runs",
+    "RUN_FILES",
 ]
 
 STATUS_FILE = "run_status.json"
@@ -71,6 +74,37 @@ RUNNING, COMPLETED, FAILED, INTERRUPTED = "running", "completed", "failed", "int
 INCOMPLETE = "incomplete"
 #: The states of a run that a resumed batch or sweep runs again.
 UNFINISHED = (INTERRUPTED, INCOMPLETE)
+
+#: What every run of a sweep, comparison, validation, calibration or sensitivity analysis leaves in its directory
+#: besides the run's own files (docs/outputs.md).
+RUN_FILES = (
+    FileDoc(STATUS_FILE, "How the run went, written when it starts and when it ends (JSON; UTC times in ISO 8601).",
+            "one object per run", (
+                Col("status", "string", "", "running, completed, failed or interrupted (Ctrl-C, SIGTERM, or its "
+                    "process found gone by a later reader)."),
+                Col("attempt", "integer", "", "1 the first time the run is made, +1 each time it is run again."),
+                Col("started", "string", "time", "When the run started."),
+                Col("ended", "string", "time", "When it completed, failed or was interrupted."),
+                Col("overrides", "list of strings", "", "The run's configuration overrides."),
+                Col("labels", "object", "", "The labels a batch gave the run (e.g. arm), when any."),
+                Col("host", "string", "", "Machine that ran it."),
+                Col("pid", "integer", "", "Process that ran it."),
+                Col("import_seconds", "number", "s", "Time the process spent importing the model (its first run)."),
+                Col("simulation_seconds", "number", "s", "Time spent simulating (completed runs)."),
+                Col("write_seconds", "number", "s", "Time spent writing the tables (completed runs)."),
+                Col("job_seconds", "number", "s", "Time from the start of the job to its end."),
+                Col("tables_produced", "list of strings", "", "The tables the run produced (completed runs)."),
+                Col("error_type", "string", "", "The exception's class (failed runs)."),
+                Col("error", "string", "", "One line on why it failed or was interrupted."),
+                Col("traceback_file", "string", "", "error.txt (failed runs)."),
+                Col("detected", "string", "time", "When a reader found the process of a running run gone."),
+                Col("job_num, job_id", "integer, string", "", "Hydra's job number and id (sweeps)."),
+            )),
+    FileDoc(ERROR_FILE, "The traceback of a failed run."),
+    FileDoc(OUTCOMES_FILE, "The outcomes a batch computed from the run's tables (JSON: `function`, the outcome "
+            "function's name, and `values`), reused when the batch is resumed; the same values as the batch's results "
+            "table."),
+)
 
 
 def now() -> str:

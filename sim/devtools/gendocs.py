@@ -13,7 +13,9 @@ The generated files and their sources:
   are kept; the values are rewritten);
 * ``conf/policy/<name>.yaml`` and ``docs/policies.md``: every policy configuration of
   :data:`sim.interventions.CONFIGS` with every documented parameter;
-* ``docs/outputs.md``: the tables of a run (:data:`sim.outputs.TABLE_SCHEMAS`);
+* ``docs/outputs.md``: the tables of a run (:data:`sim.outputs.TABLE_SCHEMAS`), then the files
+  of sweeps, comparisons, sensitivity analyses, validation and calibration (the ``*_FILES``
+  declarations next to the code that writes them, :mod:`sim.batch.tabledoc`);
 * ``docs/validation.md``: the hand-written text before its marker line, then every target of
   ``conf/targets/*.yaml``.
 
@@ -30,11 +32,18 @@ import sys
 import typing
 from pathlib import Path
 
+from sim.analysis.compare import COMPARISON_FILES
+from sim.analysis.sensitivity import SENSITIVITY_FILES
+from sim.batch.gather import SWEEP_FILES
+from sim.batch.status import RUN_FILES
+from sim.batch.tabledoc import render_files
 from sim.config import Config, EcosystemConfig, iter_fields
 from sim.interventions import CONFIGS, REGISTRY, configured_policy
 from sim.outputs import render_doc as render_run_tables
 from sim.policies import Policy
+from sim.validation.calibrate import CALIBRATION_FILES
 from sim.validation.registry import Registry, Target, load_registry
+from sim.validation.report import VALIDATION_FILES
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGURATION_DOC = ROOT / "docs" / "configuration.md"
@@ -508,9 +517,28 @@ def render_validation(current: str, registry: Registry) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+TOOL_SECTIONS = (
+    ("Files of every run of a batch", "Every run made by a sweep (`python -m sim --multirun`), a comparison, a "
+     "validation, a calibration or a sensitivity analysis goes into its own directory, with the run's files above "
+     "and these (sim.batch.status).", RUN_FILES),
+    ("Sweeps", "`python -m sim --multirun` gathers its runs into these two tables in the sweep directory at the end "
+     "(`python -m sim.batch.gather DIR` writes them again for any directory of runs; sim.batch.gather).", SWEEP_FILES),
+    ("Policy comparisons", "`python -m experiments.compare_policies` writes into `--outdir` (sim.analysis.compare). "
+     "`mcny` is million CNY (1 亿元 = 100 mcny, 1 万元 = 0.01 mcny); counts and money are for the simulated park "
+     "(its `scale` times the preset) over the observed window unless a column says otherwise; the reports scale them "
+     "to the real park.", COMPARISON_FILES),
+    ("Sensitivity analyses", "`python -m experiments.sensitivity` writes into `--out` (sim.analysis.sensitivity).",
+     SENSITIVITY_FILES),
+    ("Validation", "`python -m experiments.validate` writes into `--out` (sim.validation.report); units of targets "
+     "are in docs/validation.md.", VALIDATION_FILES),
+    ("Calibration", "`python -m experiments.calibrate` writes into `--out` (sim.validation.calibrate).",
+     CALIBRATION_FILES),
+)
+
+
 def render_outputs() -> str:
-    """docs/outputs.md: the tables of a run."""
-    return render_run_tables()
+    """docs/outputs.md: the tables of a run, then the files of sweeps, comparisons, sensitivity, validation."""
+    return render_run_tables() + "".join(render_files(*section) for section in TOOL_SECTIONS)
 
 
 # --------------------------------------------------------------------------------------------

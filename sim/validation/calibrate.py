@@ -54,18 +54,38 @@ import yaml
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from sim.batch.tabledoc import Col, FileDoc
 from sim.config import Config, ConfigError
 from sim.config import validate as validate_config
 from sim.configure import CONF_DIR, _lookup
 from sim.validation.registry import Registry, Target, band_distance, load_registry
 from sim.validation.report import plan_runs, run_seeds
 
-__all__ = ["ParamSpec", "calibrate", "CalibrationResult", "loss_of", "set_keys", "MISSING_DISTANCE"]
+__all__ = ["ParamSpec", "calibrate", "CalibrationResult", "loss_of", "set_keys", "MISSING_DISTANCE",
+           "CALIBRATION_FILES"]
 
 MISSING_DISTANCE = 10.0
 STORAGE_FILE = "calibration.db"
 #: Where each candidate's seeds run: ``runs/<hash of the parameter values>/seed=<s>`` (resumable).
 RUNS_DIR = "runs"
+
+
+#: What a calibration writes (docs/outputs.md).
+CALIBRATION_FILES = (
+    FileDoc("trials.csv", "Every trial of the study.", "one per trial", (
+        Col("trial", "integer", "", "optuna's trial number."),
+        Col("state", "string", "", "COMPLETE, FAIL (parameters not allowed, or interrupted), RUNNING or WAITING."),
+        Col("loss", "float", "band units²", "Weighted mean squared band distance of the fitted targets."),
+        Col("loss_holdout", "float", "band units²", "The same over the held-out targets (not fitted)."),
+        Col("initial", "bool", "", "The trial evaluates the starting values."),
+        Col("<parameter key>", "float", "key's unit", "The value tried for each calibrated key."),
+        Col("value:<target>", "float", "target's unit", "Each target's mean over the seeds."),
+    )),
+    FileDoc("calibration.db", "optuna's study (SQLite): the trials, and the specification the study was made with."),
+    FileDoc("<preset>_calibrated.yaml, calibration_report.md, loss.png", "The calibrated preset, the report and the "
+            "loss of every trial."),
+    FileDoc("runs/<hash>/seed=<n>/", "Each candidate's seeds (as a validation's runs), by a hash of its values."),
+)
 
 
 @dataclass(frozen=True)

@@ -38,18 +38,79 @@ from matplotlib.figure import Figure
 from scipy.stats import t as student_t
 
 from sim.batch import RunSpec, run_batch
+from sim.batch.tabledoc import Col, FileDoc
 from sim.config import Config, ConfigError
 from sim.configure import CONF_DIR, load_config, presets
 from sim.validation.realism import EXTERNAL_REFERENCES, make_panels, run_samples, run_stats
 from sim.validation.registry import Registry, Target, band_distance, evaluate_all, load_registry
 
 __all__ = ["RunPlan", "plan_runs", "seed_outcomes", "read_samples", "run_seeds", "summarize_targets", "validate",
-           "ValidationResult"]
+           "ValidationResult", "VALIDATION_FILES"]
 
 RUN_OUTPUT_OVERRIDES = ["output.plots=false", "output.progress=off", "output.firm_years=true"]
 #: Where a seed's run keeps its realism samples (sizes, growth, survival, ... as Parquet).
 SAMPLES_DIR = "realism"
 _ARRAY = "value"
+
+
+#: What a validation writes (docs/outputs.md).
+VALIDATION_FILES = (
+    FileDoc("targets.csv, targets.parquet", "Every target of the preset against the runs.", "one per target", (
+        Col("target", "string", "", "The target's name (docs/validation.md)."),
+        Col("description", "string", "", "What the figure is."),
+        Col("presets", "string", "", "The presets it applies to, comma-separated."),
+        Col("date", "string", "", "The year or years it is dated."),
+        Col("kind", "string", "", "stock, flow, ratio or duration."),
+        Col("unit", "string", "", "The target's unit (the unit of reported, band and simulated values)."),
+        Col("reported", "string", "", "The reported figure as the source gives it."),
+        Col("reported_low", "float", "unit", "Lower end of the reported figure (equal to the upper end for a value)."),
+        Col("reported_high", "float", "unit", "Upper end of the reported figure."),
+        Col("band_low", "float", "unit", "Lower edge of the tolerance band."),
+        Col("band_high", "float", "unit", "Upper edge of the tolerance band."),
+        Col("seeds", "integer", "seeds", "Seeds run."),
+        Col("values", "integer", "seeds", "Seeds that gave a value."),
+        Col("mean", "float", "unit", "Mean simulated value (counts divided by scale: at full scale)."),
+        Col("sd", "float", "unit", "Standard deviation over seeds."),
+        Col("seed_q025", "float", "unit", "2.5th percentile over seeds."),
+        Col("seed_q975", "float", "unit", "97.5th percentile over seeds."),
+        Col("mean_ci_low", "float", "unit", "Lower end of the 95 % t-interval of the mean."),
+        Col("mean_ci_high", "float", "unit", "Upper end of the 95 % t-interval of the mean."),
+        Col("distance", "float", "band units", "How far the mean lies outside the reported figure (0 inside, 1 at the "
+            "band's edge)."),
+        Col("status", "string", "", "pass (mean inside the band), miss, or n/a (not computable)."),
+        Col("reason", "string", "", "Why a target is not computable, or why some seeds gave no value."),
+        Col("function", "string", "", "The function computing the simulated value."),
+        Col("source", "string", "", "The seed file and lines (or external source) of the figure."),
+        Col("digest", "string", "", "The section of report-figures.md."),
+    )),
+    FileDoc("target_values.csv, target_values.parquet", "Every target for every seed.", "one per seed and target", (
+        Col("seed", "int64", "", "The seed."),
+        Col("target", "string", "", "The target."),
+        Col("value", "float64", "target's unit", "The simulated value (NaN if not computable)."),
+        Col("reason", "string", "", "Why there is no value; empty otherwise."),
+    )),
+    FileDoc("realism_stats.csv, realism_stats.parquet", "Every realism statistic for every seed.",
+            "one per seed and statistic", (
+                Col("seed", "int64", "", "The seed."),
+                Col("statistic", "string", "", "panel.statistic, e.g. size.employees.hill_alpha_top10, "
+                    "survival.km_5y (share), vc.loss_share (share), to_unicorn.median (years); report.md says which."),
+                Col("value", "float64", "statistic's unit", "Its value in that run."),
+            )),
+    FileDoc("realism_summary.csv", "The realism statistics over the seeds.", "one per statistic", (
+        Col("statistic", "string", "", "As in realism_stats."),
+        Col("seeds", "integer", "seeds", "Seeds run."),
+        Col("values", "integer", "seeds", "Seeds that gave a value."),
+        Col("mean", "float", "statistic's unit", "Mean over seeds."),
+        Col("q025", "float", "statistic's unit", "2.5th percentile over seeds."),
+        Col("q975", "float", "statistic's unit", "97.5th percentile over seeds."),
+    )),
+    FileDoc("report.md, targets.png", "The validation report, and every target on one axis in band units."),
+    FileDoc("size_ccdf, growth_rates, survival, time_to_stage, vc_multiples (.png, .csv)", "The realism panels and "
+            "the data behind each plot (survival_km.csv: months, survival, at_risk, events, years; "
+            "vc_multiples_hist.csv and vc_concentration.csv for the VC panel)."),
+    FileDoc("runs/seed=<n>/", "Each seed's run: run_status.json, summary.json, outcomes.json (target values and "
+            "realism statistics) and realism/*.parquet (the samples behind the panels); every table with --keep-runs."),
+)
 
 
 # --------------------------------------------------------------------------------------------
