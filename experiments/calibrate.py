@@ -20,12 +20,15 @@ command-line options win. Needs optuna (pip install -e '.[calibrate]').
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 
 import yaml
 
+from experiments.cli import TOOL_ERRORS, exit_status
 from sim.config import ConfigError
+from sim.validation.calibrate import calibrate
 
 
 def _names(text):
@@ -54,6 +57,7 @@ def main(argv=None) -> int:
     p.add_argument("--install", action="store_true", help="also write conf/ecosystem/<preset>_calibrated.yaml")
     args = p.parse_intermixed_args(argv)
 
+    out = None
     try:
         spec = {}
         if args.spec:
@@ -80,20 +84,16 @@ def main(argv=None) -> int:
         params = args.param if args.param is not None else list(spec.get("params") or [])
         targets = _names(args.targets) if args.targets is not None else list(spec.get("targets") or [])
         holdout = [] if args.no_holdout else (_names(args.holdout) if args.holdout is not None else spec.get("holdout"))
-        try:
-            import optuna  # noqa: F401, PLC0415 - as above
-
-            from sim.validation.calibrate import calibrate  # noqa: PLC0415 - needs optuna, an optional extra
-        except ImportError:
-            raise ConfigError("calibration needs optuna: pip install -e '.[calibrate]' "
-                              "(make test installs it)") from None
+        if importlib.util.find_spec("optuna") is None:
+            raise ConfigError("calibration needs optuna: pip install -e '.[calibrate]' (make test installs it)")
+        out = args.out or os.path.join("outputs", "calibration", preset)
 
         res = calibrate(
             preset,
             params,
             targets,
             holdout=holdout,
-            outdir=args.out or os.path.join("outputs", "calibration", preset),
+            outdir=out,
             seeds=args.seeds or spec.get("seeds", 3),
             seed_start=args.seed_start if args.seed_start is not None else spec.get("seed_start", 0),
             n_trials=args.trials or spec.get("trials", 30),
@@ -106,12 +106,8 @@ def main(argv=None) -> int:
             timeout=args.timeout,
             install=args.install,
         )
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except RuntimeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except TOOL_ERRORS as exc:
+        return exit_status(exc, f"{out}/runs" if out else None)
     start = f" (starting values: {res.initial_loss:.4g})" if res.initial_loss is not None else ""
     fitted = ", ".join(f"{k}={v:.6g}" for k, v in res.best_params.items())
     print(f"best loss {res.best_loss:.4g}{start}; parameters: {fitted}")

@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from experiments.cli import TOOL_ERRORS, exit_status
 from sim.analysis.compare import DEFAULT_MAX_SEEDS, TEACHING_OVERRIDES, compare_policies
 from sim.analysis.paired import OUTCOMES
-from sim.config import ConfigError
 
 EPILOG = f"""\
 settings: positional arguments are configuration overrides (as on `python -m sim`) added to
@@ -75,16 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                                 defaults=() if args.no_defaults else TEACHING_OVERRIDES, budget_mcny=args.budget_mcny,
                                 target_halfwidth=dict(args.target_halfwidth or []), max_seeds=args.max_seeds,
                                 plots=not args.no_plots, log=lambda msg: print(msg, file=sys.stderr))
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except RuntimeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"error: interrupted; the finished runs in {args.outdir}/runs are kept: run the same command again to "
-              "resume.", file=sys.stderr)
-        return 130
+    except TOOL_ERRORS as exc:
+        return exit_status(exc, f"{args.outdir}/runs")
     print(f"wrote {comp.outdir}/report.md and report.zh.md ({comp.setup['wall_seconds']:.0f} s, "
           f"{len(comp.setup['seeds'])} seeds)")
     return 0

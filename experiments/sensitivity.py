@@ -18,6 +18,7 @@ import sys
 
 import pandas as pd
 
+from experiments.cli import TOOL_ERRORS, exit_status
 from sim.analysis.sensitivity import (
     DEFAULT_BASE,
     DEFAULT_OUTCOMES,
@@ -26,7 +27,6 @@ from sim.analysis.sensitivity import (
     parse_param,
     run_sensitivity,
 )
-from sim.config import ConfigError
 
 EPILOG = f"""\
 defaults (used when --param or --outcome is not given):
@@ -74,16 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         n = args.n or (5 if args.method == "morris" else 8)
         res = run_sensitivity(params, args.outcome, method=args.method, n=n, levels=args.levels, base=base,
                               seed=args.seed, replicates=args.replicates, out=args.out, n_jobs=args.jobs)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except RuntimeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"error: interrupted; the finished runs in {args.out}/runs are kept: "
-              "run the same command again to resume.", file=sys.stderr)
-        return 130
+    except TOOL_ERRORS as exc:
+        return exit_status(exc, f"{args.out}/runs")
     cols = ["outcome", "rank", "parameter"] + [c for c in ("mu_star", "sigma", "S1", "ST") if c in res.ranking.columns]
     with pd.option_context("display.width", 160, "display.max_rows", 200):
         print(res.ranking[cols].to_string(index=False))

@@ -21,6 +21,7 @@ import os
 import shlex
 import sys
 
+from experiments.cli import TOOL_ERRORS, exit_status
 from sim.config import ConfigError
 from sim.validation.registry import load_registry
 from sim.validation.report import validate
@@ -66,16 +67,8 @@ def main(argv=None) -> int:
             keep_runs=args.keep_runs,
             command="python -m experiments.validate " + " ".join(shlex.quote(a) for a in argv),
         )
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except RuntimeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"error: interrupted; the finished runs in {out}/runs are kept: run the same command again to resume.",
-              file=sys.stderr)
-        return 130
+    except TOOL_ERRORS as exc:
+        return exit_status(exc, f"{out}/runs" if out else None)
     t = res.targets
     width = max(len(n) for n in t["target"])
     for _, r in t.iterrows():

@@ -213,6 +213,8 @@ def test_costs_and_reports_for_decision_makers(comparison):
         assert "亿元" in text and "万元" in text and "`state_incubator`" in text
     assert "## What these numbers can and cannot say" in en and "State incubator (孵化+资助, Israel)" in en
     assert "million CNY" in en and "Cost per extra unicorn" in en and "simulated worlds" in en
+    # a teaching-size park has (almost) no unicorns: the report says its counts are only a rough guide
+    assert "new unicorns per world on average: too few events" in en and "家新增独角兽：事件太少" in zh
     assert "## 这些数字能说明什么、不能说明什么" in zh and "国家孵化器" in zh
     assert "政府引导基金" in zh and "百万元" in zh
     # spending per year at the size of the real park is the budget the policy spends

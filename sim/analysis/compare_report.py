@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -137,6 +138,8 @@ def plot_comparison(outdir) -> list[Path]:
     """differences.png, costs.png, timeline.png and split.png, from the written tables."""
     comp = read_comparison(outdir)
     names = {a["label"]: _short(a) for a in comp.setup["arms"]}
+    repeated = {n for n in names.values() if list(names.values()).count(n) > 1}
+    names = {label: f"{n} [{label}]" if n in repeated else n for label, n in names.items()}
     outdir = Path(outdir)
     paths = [_plot_differences(comp, names, outdir / "differences.png"), _plot_costs(comp, names, outdir / "costs.png")]
     if len(comp.timeline):
@@ -208,9 +211,10 @@ def _plot_timeline(comp: Comparison, names: dict, path: Path) -> Path:
     scale = float(comp.setup["scale"])
     for ax, name in zip(axes, show, strict=True):
         sub = t[t["outcome"] == name]
-        for arm, g in sub.groupby("arm", sort=False):
+        for k, (arm, g) in enumerate(sub.groupby("arm", sort=False)):
             g = g.sort_values("year")
-            line = ax.plot(g["year"], g["diff_mean"] / scale, marker="o", ms=3, lw=1.2, label=names.get(arm, arm))[0]
+            line = ax.plot(g["year"], g["diff_mean"] / scale, marker="o", ms=3, lw=1.2, label=names.get(arm, arm),
+                           color=colormaps["tab20"](k % 20), ls="-" if k < 20 else "--")[0]
             ax.fill_between(g["year"], g["ci_low"] / scale, g["ci_high"] / scale, color=line.get_color(), alpha=0.12)
         ax.axhline(0, color="black", lw=0.8)
         ax.set_title(f"{name} [{TIMELINE_OUTCOMES[name][2]}, real park]", fontsize=9)

@@ -53,6 +53,8 @@ TEXT = {
         "needed": "about {k:,.0f}",
         "needed_done": "{k:,.0f} (already shown)",
         "needed_none": "no effect observed",
+        "rare": "The simulated park has only {b:.1f} new {what} per world on average: too few events for these "
+                "numbers to be more than a rough guide; a larger park (a higher scale) gives more events per world.",
         "target_met": "The comparison added worlds until every range was at most ±{targets} wide: reached with {n}.",
         "target_cap": "The comparison added worlds to narrow the ranges to ±{targets}, up to the cap of {cap}; it "
                       "stopped at {n} without reaching every target.",
@@ -128,6 +130,8 @@ TEXT = {
         "needed": "约 {k:,.0f} 个",
         "needed_done": "{k:,.0f} 个（已显示出效果）",
         "needed_none": "未观察到效果",
+        "rare": "模拟园区平均每个世界只有 {b:.1f} 家新增{what}：事件太少，上述世界数只能作粗略参考；"
+                "更大的园区（更高的 scale）能让每个世界出现更多事件。",
         "target_met": "本次比较逐步增加模拟世界，直到每个区间的半宽不超过 ±{targets}：在 {n} 个世界时达到。",
         "target_cap": "本次比较逐步增加模拟世界，以使区间半宽达到 ±{targets}，上限为 {cap} 个；停在 {n} 个，未能全部达"
                       "到。",
@@ -170,6 +174,8 @@ TEXT = {
         "units": {"pp": " 个百分点", "mcny": " 百万元", "firms": " 家", "persons": " 人", "tracks": " 条"},
     },
 }
+#: Fewer events than this per world in the simulated park, and the report says its counts are a rough guide.
+RARE_EVENTS = 10
 #: Ecosystem presets in words.
 ECOSYSTEMS = {"zhongguancun": "中关村", "shenzhen_htz": "深圳高新区", "silicon_valley": "硅谷", "israel": "以色列",
               "china": "全国"}
@@ -245,6 +251,10 @@ def _worlds(comp: Comparison, lang: str, arms: dict) -> list[str]:
         lines.append(t["worlds_line"].format(policy=policy_names(arms[arm], lang),
                                              g=_needed(_rows(comp, arm, "new_gazelles"), t),
                                              u=_needed(_rows(comp, arm, "new_unicorns"), t)))
+    for name in ("new_gazelles", "new_unicorns"):
+        events = comp.differences.loc[comp.differences["outcome"] == name, "baseline_mean"]
+        if len(events) and events.iloc[0] < RARE_EVENTS:
+            lines += ["", t["rare"].format(b=events.iloc[0], what=t["names"][name])]
     if s.get("target_halfwidth"):
         targets = ", ".join(f"{k} {v}" for k, v in s["target_halfwidth"].items())
         key = "target_met" if s.get("targets_met") else "target_cap"
