@@ -34,8 +34,8 @@ defaults (used when --param or --outcome is not given):
   outcomes:   {' '.join(DEFAULT_OUTCOMES)}
   overrides:  {' '.join(DEFAULT_BASE)}
 
-configuration overrides for every run come after "--", as on `python -m sim` (they replace
-the default overrides above), e.g.
+configuration overrides for every run come after "--", as on `python -m sim`; they are added
+to the default overrides above (a default is replaced only by an override of the same key), e.g.
   python -m experiments.sensitivity --param ecosystem.exits.ipo_rate=0.05:0.2 \\
       --param ecosystem.firms.growth_quality=0.3:0.7 -- scale=0.05 years=8 output.plots=false
 

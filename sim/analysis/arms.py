@@ -24,6 +24,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sim.batch.runner import compose_overrides
 from sim.config import ConfigError
 from sim.configure import load_config, presets
 from sim.interventions import policies_from_config
@@ -103,18 +104,6 @@ def make_arms(policies) -> list[Arm]:
     if len(set(slugs)) != len(slugs):
         raise ConfigError(f"policy arms {', '.join(labels)} would share a run directory; name them differently.")
     return arms
-
-
-def _key(override: str) -> str:
-    key = str(override).partition("=")[0].strip()
-    return key.lstrip("+~")
-
-
-def compose_overrides(defaults: Sequence[str], overrides: Sequence[str] | None) -> list[str]:
-    """``defaults`` with ``overrides`` added: a default is dropped only where an override sets the same key."""
-    overrides = list(overrides or [])
-    given = {_key(o) for o in overrides}
-    return [d for d in defaults if _key(d) not in given] + overrides
 
 
 def _scaled_value(value, factor: float):

@@ -14,7 +14,8 @@ at either end; a mistake is reported as the range the user wrote.
 
 **Outcomes** are entries of ``summary.json``'s ``totals`` (``new_gazelles_observed``, ...) or
 ``ts:<timeseries column>:<mean|sum|last|max>``, computed from each run's tables by the batch
-runner (:func:`sim.batch.runner.run_batch`).
+runner (:func:`sim.batch.runner.run_batch`). Configuration overrides for every run (``base``) are
+added to :data:`DEFAULT_BASE` (a default is replaced only by an override of the same key).
 
 **Runs.** Each sample point is one run per replicate into ``OUT/runs/point=NNNN,rep=R`` with
 its configuration, status and tables; finished runs of the same configuration are reused, so
@@ -49,6 +50,7 @@ import pandas as pd
 
 from sim.batch import RunSpec, run_batch
 from sim.batch.gather import gather
+from sim.batch.runner import compose_overrides
 from sim.batch.tabledoc import Col, FileDoc
 from sim.config import ConfigError
 from sim.configure import _lookup, load_config
@@ -310,7 +312,7 @@ def run_sensitivity(
     """
     params = dict(params or DEFAULT_PARAMS)
     outcomes = list(outcomes or DEFAULT_OUTCOMES)
-    base = list(DEFAULT_BASE if base is None else base)
+    base = compose_overrides(DEFAULT_BASE, base)
     if method not in _METRICS:
         raise ConfigError(f"method={method!r}: use morris or sobol.")
     if len(params) < 2:

@@ -111,6 +111,7 @@ __all__ = [
     "run_batch",
     "execute",
     "resolve_configs",
+    "compose_overrides",
     "config_dict",
     "finished_summary",
     "outcome_name",
@@ -194,6 +195,18 @@ def _seed_value(text: str, overrides: Sequence[str]) -> int:
     if not 0 <= seed <= MAX_SEED:
         raise ConfigError(f"seed={seed} is out of range: allowed 0 <= seed <= 2^63 - 1")
     return seed
+
+
+def _key(override: str) -> str:
+    key = str(override).partition("=")[0].strip()
+    return key.lstrip("+~")
+
+
+def compose_overrides(defaults: Sequence[str], overrides: Sequence[str] | None) -> list[str]:
+    """``defaults`` with ``overrides`` added: a default is dropped only where an override sets the same key."""
+    overrides = list(overrides or [])
+    given = {_key(o) for o in overrides}
+    return [d for d in defaults if _key(d) not in given] + overrides
 
 
 def resolve_configs(specs: Sequence[RunSpec]) -> list[Config]:
