@@ -601,9 +601,9 @@ def test_to_config_wrong_type_says_what_is_allowed(wrap):
 
 
 def test_reference_rows_have_type_default_unit_and_range():
-    from sim import docs
+    from sim.devtools import gendocs
 
-    text = docs.render()
+    text = gendocs.render_configuration()
     rows = {line.split("|")[1].strip().strip("`"): [c.strip() for c in line.split("|")[2:-1]]
             for line in text.splitlines() if line.startswith("| `")}
     for key, tp, meta in ALL_LEAVES:
