@@ -67,6 +67,9 @@ Besides each key's own range, `sim.config.validate` checks:
 - `ecosystem.funding.dilution_min` <= `ecosystem.funding.dilution_max`.
 - `ecosystem.vc.investment_period_years` <= `ecosystem.vc.life_years`.
 - `ecosystem.firms.alumni_share` + `ecosystem.firms.spinoff_share` <= 1.
+- `ecosystem.institutes.breakthroughs_per_year` x `ecosystem.institutes.basic_knowledge_jump` below
+  (1 - exp(-d/12)) 12/d for d = `ecosystem.institutes.knowledge_decay` (about 1): each basic breakthrough
+  begets less than one more through the knowledge it adds, so knowledge stays bounded.
 - `ecosystem.guidance.mandated_directions` holds only the six directions 商业, 民生, 社会, 数字, 产业, 科技.
 - `stages.tiered_cn_tiers` is not empty and its lower bounds are strictly increasing.
 - `ecosystem.firms.graduation_age_years` >= 1.

@@ -39,6 +39,7 @@ def build_tables(model: EcosystemModel) -> dict[str, pd.DataFrame]:
         "track_transitions": track_transitions_table(model),
         "investors": investors_table(model),
         "stage_changes": stage_changes_table(model),
+        "institutes": institutes_table(model),
         **({"policy_accounts": policy_accounts_table(model)} if model.government.policies else {}),
     }
 
@@ -54,6 +55,14 @@ def policy_accounts_table(model) -> pd.DataFrame:
                          "received": received, "firms_supported": int(supported)})
     if not rows:
         return empty_frame("policy_accounts")
+    return pd.DataFrame(rows)
+
+
+def institutes_table(model) -> pd.DataFrame:
+    """One row per institute and observed year (agents.institutes)."""
+    rows = model.institutes.year_rows
+    if not rows:
+        return empty_frame("institutes")
     return pd.DataFrame(rows)
 
 
@@ -85,6 +94,7 @@ def firms_table(model) -> pd.DataFrame:
             "revenue": rec["revenue"].astype(np.float64),
             "valuation": rec["valuation"].astype(np.float64),
             "quality": rec["quality"].astype(np.float64),
+            "licences": model.institutes.licences_of(n).astype(np.int32),
         }
     )
 
