@@ -125,8 +125,8 @@ class OCSProgrammes(Policy):
 
     kind: ClassVar[str] = "ocs_programmes"
     target: ClassVar[str] = (
-        "knowledge in the targeted tracks, and the revenue of the consortium members (against the same firms "
-        "without the programme)"
+        "revenue of the consortium members (against the same firms without the programme); knowledge in the "
+        "targeted tracks rises a little"
     )
     source: ClassVar[str] = (
         "OCS table ⚠ rebuilt (report-figures.md §7): 磁石联盟 basic and generic research by firms and academia, "
