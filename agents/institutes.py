@@ -23,9 +23,9 @@ decays (``knowledge_decay`` delta, obsolescence)::
 E_x/E dt)`` for ``x`` = basic, applied (``theta`` = ``breakthroughs_per_year``; the kind follows
 what the researchers do in the track now; seed 003:327-329 "原创性、颠覆性技术和前沿技术突破成为
 赛道涌现的核心驱动力"). A *basic* breakthrough adds ``J`` (``basic_knowledge_jump``) to the
-track's knowledge and may open a latent child track (:meth:`sim.tracks.dynamics.TrackDynamics.
-open_from_breakthrough`, with :meth:`~sim.tracks.dynamics.TrackDynamics.open_probability`), where
-the institute then holds ``J`` of knowledge; an *applied* breakthrough raises the track's market
+track's knowledge and may open a latent child track (``TrackDynamics.open_from_breakthrough`` with
+``TrackDynamics.open_probability``, :mod:`sim.tracks.dynamics`), where the institute then holds
+``J`` of knowledge; an *applied* breakthrough raises the track's market
 growth by ``breakthrough_boost``, decaying over ``boost_decay_years``.
 
 **Technology transfer** (M13 triple helix; seed 004:838-846, the Stanford licensing office;
