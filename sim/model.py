@@ -67,7 +67,8 @@ PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("exits", ("market.exits.step",)),
     ("deaths", ("firms.end_step",)),
     ("stages", ("stages.step",)),
-    ("year_end", ("firms.year_end", "stages.year_end", "recorder.year_end", "market.funds.year_end")),
+    ("year_end", ("firms.year_end", "stages.year_end", "recorder.year_end", "market.funds.year_end",
+                  "institutes.year_end")),
     ("record", ("recorder.step",)),
     ("ageing", ("firms.ageing",)),
 )
@@ -86,6 +87,8 @@ COUNTERS = (
     "new_unicorns",
     "public_spending",
     "breakthroughs",
+    "breakthroughs_basic",
+    "licences",
     "tracks_opened",
 )
 

@@ -2,9 +2,10 @@
 
 The cash held by live and ended firms equals what flowed in (founders' cash, equity, loans,
 grants, the operating result) less what flowed out (debt service, royalties paid back to the
-government), up to rounding: :meth:`CashLedger.net_inflow` against the firms' cash
-(``EcosystemModel.cash_identity``). Each account is a typed field written by the one module
-named beside it; a misspelled account is an error, not a new account. Money in million CNY.
+government, licence fees paid to research institutes), up to rounding:
+:meth:`CashLedger.net_inflow` against the firms' cash (``EcosystemModel.cash_identity``). Each
+account is a typed field written by the one module named beside it; a misspelled account is an
+error, not a new account. Money in million CNY.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class CashLedger:
     operating: float = 0.0  # gross margin minus wages (agents.firms.rules)
     debt_service: float = 0.0  # interest and principal paid to banks (agents.investors.lending)
     public_repayments: float = 0.0  # royalties paid back to the government (sim.policies.firms)
+    licence_fees: float = 0.0  # licence fees paid to research institutes (agents.institutes)
     ended_cash: float = 0.0  # cash held by firms when they ended (agents.firms.rules)
 
     def net_inflow(self) -> float:
@@ -32,5 +34,5 @@ class CashLedger:
         flowed = (
             self.founder_cash + self.equity_in + self.loans_in + self.grants_in + self.operating - self.debt_service
         )
-        flowed -= self.public_repayments
+        flowed -= self.public_repayments + self.licence_fees
         return flowed

@@ -20,8 +20,16 @@ from agents.government import check_policies
 from sim.core.errors import ConfigError
 from sim.policies.base import Policy
 from sim.policies.capital import CreditRelaxation, ExitChannels, GuidanceFundPolicy, LongTermCapital
-from sim.policies.firms import EntrySubsidy, ProofOfConcept, RDGrants, StageCultivation, StateIncubator
-from sim.policies.people import TalentProgramme, TechTransferReform
+from sim.policies.firms import (
+    EntrySubsidy,
+    IncubatorChain,
+    ProofOfConcept,
+    RDGrants,
+    StageCultivation,
+    StateIncubator,
+)
+from sim.policies.people import TalentProgramme
+from sim.policies.research import BasicResearch, OCSProgrammes, TechTransferReform
 from sim.policies.tracks import SanctionsShock, SceneOpening, TrackCultivation
 from sim.tracks.registry import load_track_system
 
@@ -45,6 +53,9 @@ REGISTRY: dict[str, type[Policy]] = {
         TrackCultivation,
         SanctionsShock,
         EntrySubsidy,
+        BasicResearch,
+        OCSProgrammes,
+        IncubatorChain,
     )
 }
 
@@ -73,6 +84,9 @@ CONFIGS: dict[str, tuple[str, dict]] = {
         },
     ),
     "entry_subsidy": ("entry_subsidy", {}),
+    "basic_research": ("basic_research", {}),
+    "ocs_programmes": ("ocs_programmes", {}),
+    "incubator_chain": ("incubator_chain", {}),
 }
 
 
