@@ -110,7 +110,8 @@ class EcosystemModel(mesa.Model):
         self.draws: dict[str, KeyedDraws] = {
             name: self.streams.keyed(name) for name in ("founding", "firms", "finance", "births")
         }
-        self.phase_seconds = {name: 0.0 for name, _ in PHASES}
+        self.phase_seconds = {name: 0.0 for name, _ in PHASES}  # wall-clock time of each phase
+        self.phase_cpu_seconds = {name: 0.0 for name, _ in PHASES}  # CPU time of this process in each phase
         self.ledger = CashLedger()
         self.counts = dict.fromkeys(COUNTERS, 0.0)
         self._firm_agents: dict[int, Firm] = {}
@@ -156,8 +157,10 @@ class EcosystemModel(mesa.Model):
         self.firm_steps += self.population.n
         for name, methods in self._phases:
             t0 = time.perf_counter()
+            c0 = time.process_time()
             for method in methods:
                 method()
+            self.phase_cpu_seconds[name] += time.process_time() - c0
             self.phase_seconds[name] += time.perf_counter() - t0
         self.current_step += 1
         if self.current_step >= self.end_step:
