@@ -1,7 +1,8 @@
 """Standard plots of a run, made only from its output files (never from live model state).
 
 ``make_plots(outdir)`` reads the Parquet files and summary.json of a finished run with
-:func:`sim.io.files.read_results` and writes, atomically, into the same directory:
+:func:`sim.io.files.read_results` (of ``firms`` and ``firm_years`` only the columns it plots)
+and writes, atomically, into the same directory:
 
 * ``funnel.png``: live startups, gazelles and unicorns over time (log scale), and new
   gazelles and new unicorns per calendar year;
@@ -24,10 +25,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from sim import fonts
 from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS
@@ -108,7 +112,17 @@ def _note(ax, text: str) -> None:
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    return atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=DPI, metadata={"Software": None}))
+    # zlib level 1: the PNG encoder was a fifth of the plotting time at the default level
+    return atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=DPI, metadata={"Software": None},
+                                                     pil_kwargs={"compress_level": 1}))
+
+
+def _plain_log_ticks(*axes_of_log_scale) -> None:
+    """Log-scale axes labelled 1, 10, 100, ... in plain numbers (the default 10^k labels go
+    through matplotlib's mathtext parser, which costs more than a whole plot the first time)."""
+    for axis in axes_of_log_scale:
+        axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.10g}" if 1e-3 <= v < 1e7 else f"{v:.0e}"))
+        axis.set_minor_formatter(NullFormatter())
 
 
 def _start_year(timeseries: pd.DataFrame, summary: dict[str, Any]) -> int | None:
@@ -142,6 +156,7 @@ def _plot_funnel(ts: pd.DataFrame | None, summary: dict[str, Any]) -> Figure:
         y = np.where(y > 0, y, np.nan)  # zero cannot be shown on a log axis
         ax1.plot(t, y, color=_STAGE_COLORS[col], lw=2, label=f"{label} (end: {int(ts[col].iloc[-1]):,})")
     ax1.set_yscale("log")
+    _plain_log_ticks(ax1.yaxis)
     zeros = (ts[["startups", "gazelles", "unicorns"]].to_numpy() == 0).any()
     ax1.set_ylabel("live firms at month end\n(count, log scale" + ("; zeros not drawn)" if zeros else ")"))
     ax1.set_title("Live firms by stage", fontsize=11, loc="left")
@@ -230,6 +245,7 @@ def _plot_size_distribution(fy: pd.DataFrame | None, summary: dict[str, Any]) ->
         ax.plot([], [], " ", label=f"too few firms to fit the tail (n = {n})")
     if n < n_all:
         ax.plot([], [], " ", label=f"({n_all - n} firms with 0 employees not shown)")
+    _plain_log_ticks(ax.xaxis, ax.yaxis)
     ax.set_xlabel("employees per firm (persons, log scale)")
     ax.set_ylabel("share of firms with at least x employees\nP(X ≥ x), log scale")
     ax.grid(True, which="major", alpha=0.3)
@@ -357,20 +373,19 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any]) 
     x0 = start - 0.5
     fig = _new_figure(11, 2.0 + 0.16 * len(order), summary)
     ax = fig.subplots()
+    segments, colors, widths = [], [], []
     for t in order:
         row = info.loc[t]
         born = x_of(max(int(row["born_step"]), 0)) if row["created_by"] != "initial" else x0
         end = row["ended_step"]
         x1 = x_of(int(end)) if pd.notna(end) else x_of(12 * int(summary.get("years", 0) or 0))
-        color = _DIRECTION_COLORS.get(row["direction"], "0.6")
-        ax.plot(
-            [born, x1],
-            [ypos[t], ypos[t]],
-            color=color,
-            lw=2.2 if row["level"] == "main" else 1.2,
-            solid_capstyle="butt",
-        )
+        segments.append([(born, ypos[t]), (x1, ypos[t])])
+        colors.append(_DIRECTION_COLORS.get(row["direction"], "0.6"))
+        widths.append(2.2 if row["level"] == "main" else 1.2)
         ax.text(born - 0.05, ypos[t], str(row["name"]), ha="right", va="center", fontsize=6)
+    # one collection for every track's line (one artist, not one per track)
+    ax.add_collection(LineCollection(segments, colors=colors, linewidths=widths, capstyle="butt"))
+    ax.autoscale_view()
     for _, row in created.iterrows():
         t = int(row["track_id"])
         born = x_of(int(row["born_step"]))
@@ -409,9 +424,12 @@ def make_plots(outdir: str | os.PathLike, *, allow_partial: bool = False) -> lis
     unless ``allow_partial``). Returns the paths written.
     """
     outdir = Path(outdir)
-    tables, summary = read_results(
-        outdir, allow_partial=allow_partial, names=("timeseries", "firms", "firm_years", "tracks")
-    )
+    tables, summary = read_results(outdir, allow_partial=allow_partial, names=("timeseries", "tracks"))
+    # of the large tables, only the columns the plots use
+    for name, columns in (("firms", ("track_id", "unicorn_step")), ("firm_years", ("year", "employees"))):
+        path = outdir / f"{name}.parquet"
+        if path.is_file():
+            tables[name] = pq.read_table(path, columns=list(columns)).to_pandas()
     written = []
     with rc_context({**fonts.rc(), "axes.titleweight": "normal"}):
         figures = {

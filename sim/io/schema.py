@@ -545,7 +545,8 @@ def from_arrow(name: str, table: pa.Table) -> pd.DataFrame:
             arr = arr.cast(c.type)
         if pa.types.is_list(c.type):
             data[c.name] = pd.Series(arr.to_pylist(), dtype=object)
-        elif pa.types.is_integer(c.type) and c.nullable:
+        elif (pa.types.is_integer(c.type) and c.nullable) or pa.types.is_string(c.type):
+            # straight into the pandas dtype (strings stay in Arrow memory, no Python objects)
             data[c.name] = pd.Series(arr.to_pandas(types_mapper={c.type: dtypes[c.name]}.get), dtype=dtypes[c.name])
         else:
             data[c.name] = pd.Series(arr.to_pandas(), dtype=dtypes[c.name])
