@@ -130,8 +130,13 @@ class EcosystemModel(mesa.Model):
         self.levers = Levers(self.tracks)
 
         # firms
-        expected = eco.firms.births_per_year * self.scale * 6
-        self.population = FirmPopulation(capacity=int(min(max(expected, 1024), 5e7)))
+        # room for the live firms (about six years of births) and for every firm of the run, so the
+        # columns rarely have to grow (each growth copies them)
+        per_year = eco.firms.births_per_year * self.scale
+        months = self.warmup_steps + self.end_step
+        ever = per_year * sum((1.0 + eco.firms.births_growth) ** (m / 12.0) for m in range(0, months, 12))
+        self.population = FirmPopulation(capacity=int(min(max(7 * per_year, 1024), 5e7)),
+                                         record_capacity=int(min(max(1.05 * ever, 1024), 2e8)))
         self.firms = Firms(self)
         self.founding = Founding(self)
         self.stages = Stages(self)

@@ -4,7 +4,8 @@
 firms (growth, hiring, the quarterly volatility refresh, a month of operating cash flow), and
 in the same pass it notes for the deaths phase the firms that phase has to look at: those
 drawn to close, those that may be insolvent after financing (cash below zero now, or a bank
-loan still to service) and those reaching the graduation age. :func:`age` is the ageing phase.
+loan still to service) and those reaching the graduation age. :func:`age` is the ageing phase,
+:func:`shift_history` the year-end histories.
 
 Each loop does exactly the arithmetic of the vectorised rules of :mod:`agents.firms.rules`, in
 the same order, with the same keyed draws (bit for bit); only ``exp`` and ``log`` are
@@ -20,7 +21,7 @@ from numba import njit
 
 from sim.core import kernels as K
 
-__all__ = ["operate", "age", "OP_PARAMS", "op_params"]
+__all__ = ["operate", "age", "shift_history", "OP_PARAMS", "op_params"]
 
 #: Names of the scalar parameters of :func:`operate`, in the order of its ``par`` array.
 OP_PARAMS = (
@@ -145,6 +146,19 @@ def age(qdecay, newness, growth_decay, closure_decay):
         newness[i] *= closure_decay
 
 
+@njit(cache=True)
+def shift_history(emp_hist, rev_hist, employees, revenue):
+    """A year end (Firms.year_end): each firm's year-end histories move one year back and take
+    this year's headcount and revenue as their last entry."""
+    h = emp_hist.shape[1]
+    for i in range(employees.size):
+        for j in range(h - 1):
+            emp_hist[i, j] = emp_hist[i, j + 1]
+            rev_hist[i, j] = rev_hist[i, j + 1]
+        emp_hist[i, h - 1] = employees[i]
+        rev_hist[i, h - 1] = revenue[i]
+
+
 def _example_operate():
     n, f, i64 = 3, np.ones(3), np.arange(3, dtype=np.int64)
     par = np.ones(len(OP_PARAMS))
@@ -156,3 +170,4 @@ def _example_operate():
 
 K.register("operate", operate, _example_operate)
 K.register("age", age, lambda: (np.ones(2), np.ones(2), 0.99, 0.98))
+K.register("shift_history", shift_history, lambda: (np.ones((2, 4)), np.ones((2, 4)), np.ones(2), np.ones(2)))

@@ -334,10 +334,7 @@ class Firms:
         pop = self.population
         if not is_year_end(self.model.current_step) or pop.n == 0:
             return
-        for hist, col in (("emp_hist", "employees"), ("rev_hist", "revenue")):
-            h = pop[hist]
-            h[:, :-1] = h[:, 1:]
-            h[:, -1] = pop[col]
+        kernels.shift_history(pop["emp_hist"], pop["rev_hist"], pop["employees"], pop["revenue"])
 
     def ageing(self) -> None:
         """A month passes for every firm (:func:`get_older`, in one compiled pass)."""

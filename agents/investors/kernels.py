@@ -1,4 +1,5 @@
-"""The capital market's look at the whole firm population, in one compiled pass (numba).
+"""The capital market's compiled loops (numba): its look at the whole firm population, and the
+per-firm lists of lots.
 
 Each month the capital market needs four subsets of the live firms: the firms that run an
 equity round (:meth:`agents.investors.rounds.EquityRounds.candidates`), those that apply for a

@@ -113,10 +113,11 @@ class Lending:
         rows = np.flatnonzero(pop["debt"] > 0)
         if rows.size == 0:
             return
-        bank_rate = np.array([getattr(investors[i], "rate", 0.0) for i in range(len(investors))])
         b = pop["bank"][rows]
+        lenders = np.unique(b)  # the few banks with loans out, not every investor
+        rate = np.array([getattr(investors[i], "rate", 0.0) for i in lenders])[np.searchsorted(lenders, b)]
         debt = pop["debt"][rows]
-        interest = debt * bank_rate[b] / 12.0
+        interest = debt * rate / 12.0
         payment = np.minimum(pop["debt_payment"][rows], debt + interest)
         principal = payment - interest
         new_debt = debt - principal
