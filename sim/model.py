@@ -45,6 +45,7 @@ from agents.government import Government
 from agents.institutes import Institutes
 from agents.investors.market import CapitalMarket
 from sim.config import Config, validate
+from sim.core import kernels
 from sim.core.clock import MONTHS, year_of
 from sim.core.ledger import CashLedger
 from sim.core.rng import KeyedDraws, Streams
@@ -98,6 +99,7 @@ class EcosystemModel(mesa.Model):
 
     def __init__(self, cfg: Config, policies=()):
         cfg = validate(cfg)
+        kernels.warm_up()  # the compiled loops: loaded from numba's cache, or compiled once (and said so)
         super().__init__(rng=cfg.seed)
         self.cfg = cfg
         eco = cfg.ecosystem
@@ -116,6 +118,7 @@ class EcosystemModel(mesa.Model):
         self.counts = dict.fromkeys(COUNTERS, 0.0)
         self._firm_agents: dict[int, Firm] = {}
         self.firm_steps = 0  # sum over steps of live firms (for throughput figures)
+        self.firm_steps_observed = 0  # the same over the observed steps (>= 0) only
 
         # the environment: tracks and the levers policies move
         mature = eco.tracks.mature_maturity
@@ -160,6 +163,8 @@ class EcosystemModel(mesa.Model):
             self.counts[k] = 0.0
         self.market.new_month()
         self.firm_steps += self.population.n
+        if self.current_step >= 0:
+            self.firm_steps_observed += self.population.n
         for name, methods in self._phases:
             t0 = time.perf_counter()
             c0 = time.process_time()

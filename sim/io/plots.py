@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -386,24 +387,21 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any]) 
     # one collection for every track's line (one artist, not one per track)
     ax.add_collection(LineCollection(segments, colors=colors, linewidths=widths, capstyle="butt"))
     ax.autoscale_view()
-    for _, row in created.iterrows():
-        t = int(row["track_id"])
-        born = x_of(int(row["born_step"]))
-        for p in row["parent_ids"]:
-            p = int(p)
-            if p in ypos:
-                ax.annotate(
-                    "",
-                    xy=(born, ypos[t]),
-                    xytext=(born, ypos[p]),
-                    arrowprops=dict(arrowstyle="->", color=_MECHANISM_COLORS.get(row["created_by"], "0.5"), lw=0.8),
-                )
-    for _, row in merged.iterrows():
-        t, into = int(row["track_id"]), row["merged_into"]
+    # arrows parent -> child (and merged -> absorbing track), all in one quiver per kind of line
+    arrows: dict[bool, list[tuple[float, float, float, str]]] = {False: [], True: []}  # dotted?
+    for t, born_step, created_by, parents in created[["track_id", "born_step", "created_by", "parent_ids"]].itertuples(
+            index=False):
+        color = _MECHANISM_COLORS.get(created_by, "0.5")
+        arrows[False] += [(x_of(int(born_step)), ypos[int(p)], ypos[int(t)], color) for p in parents if int(p) in ypos]
+    for t, into, ended in merged[["track_id", "merged_into", "ended_step"]].itertuples(index=False):
         if pd.notna(into) and int(into) in ypos:
-            x = x_of(int(row["ended_step"]))
-            ax.annotate("", xy=(x, ypos[int(into)]), xytext=(x, ypos[t]),
-                        arrowprops=dict(arrowstyle="->", color="0.3", lw=0.8, ls=":"))
+            arrows[True].append((x_of(int(ended)), ypos[int(t)], ypos[int(into)], "0.3"))
+    for dotted, items in arrows.items():
+        if items:
+            x, y0, y1, colors = zip(*items, strict=True)
+            ax.quiver(x, y0, np.zeros(len(x)), np.subtract(y1, y0), color=colors, angles="xy", scale_units="xy",
+                      scale=1, width=0.0012, headwidth=5, headlength=6, headaxislength=5,
+                      linestyle=":" if dotted else "-", alpha=0.7 if dotted else 1.0)
     handles = [Patch(color=c, label=m) for m, c in _MECHANISM_COLORS.items()]
     handles.append(Patch(color="0.3", label="merged into (consolidation)"))
     handles += [Patch(color=_DIRECTION_COLORS[d], label=f"{d} {DIRECTION_EN[d]}") for d in DIRECTIONS]
@@ -425,11 +423,21 @@ def make_plots(outdir: str | os.PathLike, *, allow_partial: bool = False) -> lis
     """
     outdir = Path(outdir)
     tables, summary = read_results(outdir, allow_partial=allow_partial, names=("timeseries", "tracks"))
-    # of the large tables, only the columns the plots use
-    for name, columns in (("firms", ("track_id", "unicorn_step")), ("firm_years", ("year", "employees"))):
-        path = outdir / f"{name}.parquet"
-        if path.is_file():
-            tables[name] = pq.read_table(path, columns=list(columns)).to_pandas()
+    # of the large tables only what the plots draw: the unicorns' tracks, the last year's headcounts
+    # (the panel is written year after year, so the row groups of other years are not read)
+    path = outdir / "firms.parquet"
+    if path.is_file():
+        tables["firms"] = pq.read_table(path, columns=["track_id", "unicorn_step"],
+                                        filters=pc.field("unicorn_step").is_valid()).to_pandas()
+    path = outdir / "firm_years.parquet"
+    if path.is_file():
+        meta = pq.ParquetFile(path).metadata
+        col = meta.schema.to_arrow_schema().get_field_index("year")
+        last = max((meta.row_group(i).column(col).statistics.max for i in range(meta.num_row_groups)
+                    if meta.row_group(i).num_rows), default=None)
+        tables["firm_years"] = pq.read_table(
+            path, columns=["year", "employees"], filters=None if last is None else pc.field("year") == last
+        ).to_pandas()
     written = []
     with rc_context({**fonts.rc(), "axes.titleweight": "normal"}):
         figures = {

@@ -412,7 +412,11 @@ SUMMARY_KEYS: dict[str, str] = {
     "scale": "scale factor applied to the ecosystem preset",
     "ecosystem": "ecosystem preset name",
     "wall_seconds": "wall-clock duration of the run (s)",
+    "firm_steps": "live firms summed over every simulated month, warm-up included (for throughput figures)",
+    "firm_steps_observed": "live firms summed over the observed months (step >= 0)",
     "phase_seconds": "wall-clock seconds spent per model phase",
+    "phase_cpu_seconds": "CPU seconds of the run's process spent per model phase (less inflated by other work on the "
+                         "machine than phase_seconds)",
     "totals": "headline totals of the run (births, new gazelles, new unicorns, money invested, ...)",
     "config": "the fully resolved configuration of the run",
     "policies": "the run's policy interventions with every parameter (sim.policies.base.Policy.to_dict; empty list for "

@@ -394,7 +394,9 @@ def build_summary(model: EcosystemModel, tables: dict[str, pd.DataFrame], wall: 
         "warmup_years": cfg.ecosystem.warmup_years,
         "wall_seconds": round(wall, 3),
         "firm_steps": firm_steps,
+        "firm_steps_observed": int(model.firm_steps_observed),
         "phase_seconds": {name: round(model.phase_seconds[name], 4) for name, _ in PHASES},
+        "phase_cpu_seconds": {name: round(model.phase_cpu_seconds[name], 4) for name, _ in PHASES},
         "policies": [p.to_dict() for p in model.government.policies],
         "policy_accounts": {
             p.name: {"kind": p.kind, "spent_mcny": p.spent, "received_mcny": p.received, **p.stats()}
