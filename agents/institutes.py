@@ -5,6 +5,11 @@ breakthroughs at a rate that grows with both, with diminishing returns::
 
     rate = breakthroughs_per_year * sqrt(budget / 1000) * sqrt(researchers / 1000)   [1/yr]
 
+A park sampled at ``scale`` < 1 sees the breakthroughs of the whole park (its institutes stand
+for 1/scale of their kind each; the time series counts the park's own share of them), because
+the tracks they act on are national markets: a sampled park's tracks then move as the full
+park's do.
+
 A breakthrough lands in a track chosen in proportion to the track's research intensity
 (squared, so 科技 tracks get most of them). It raises the track's market growth for a few
 years (``breakthrough_boost``, decaying over ``boost_decay_years``), raises the rate at which
@@ -95,14 +100,20 @@ class Institutes:
         icfg = m.cfg.ecosystem.institutes
         rng = m.streams["institutes"]
         tr = m.tracks
+        # The tracks are national markets: a park sampled at scale < 1 sees the breakthroughs of the
+        # whole park (each institute stands for 1/scale of its kind), so its tracks move as the full
+        # park's do; its own institutes make ``scale`` of them (the time series' count).
+        sampled = min(m.scale, 1.0)
+        dt = DT / sampled if sampled > 0 else DT
         for inst in self.agents:
-            for _ in range(inst.count_breakthroughs(rng, DT)):
+            for _ in range(inst.count_breakthroughs(rng, dt)):
                 t = inst.choose_track(rng, tr["tech_intensity"], tr["active"])
                 if t < 0:
                     continue
                 tr["boost"][t] += icfg.breakthrough_boost
                 tr["breakthroughs"][t] += 1.0
-                m.counts["breakthroughs"] += 1
+                if sampled >= 1.0 or rng.random() < sampled:
+                    m.counts["breakthroughs"] += 1
                 if rng.random() < m.track_dynamics.open_probability(t):
                     m.track_dynamics.open_from_breakthrough(t, m.current_step)
 

@@ -343,7 +343,8 @@ class TrackConfig:
     fusion_share: float = P(0.03, "Share of each parent's market a fused track starts with.", "share", gt=0, lt=0.5)
     breakthrough_open_probability: float = P(
         0.04, "Chance that a breakthrough opens a new track, times the track's research intensity (x2 for "
-              "general-purpose), at scale 1 (divided by scale, capped at 1).", "", ge=0, le=1
+              "general-purpose). A park sampled at scale < 1 sees the full park's breakthroughs; a larger park's "
+              "probability is divided by scale (capped at 1).", "", ge=0, le=1
     )
     consolidation_rate: float = P(0.2, "Yearly chance that a consolidating track is absorbed by a related one "
                                        "(M9).", "1/yr", ge=0, le=10)

@@ -103,7 +103,10 @@ class Founding:
         lam = fcfg.births_per_year * m.scale * DT * (1.0 + fcfg.births_growth) ** years
         bt = tr["breakthroughs"]
         n_institutes = len(m.institutes)
-        spin_share = fcfg.spinoff_share * (1.0 + icfg.spinoff_boost * bt.sum() / max(n_institutes, 1))
+        # recent breakthroughs per institute (a sampled park sees the full park's, agents.institutes)
+        spin_share = fcfg.spinoff_share * (
+            1.0 + icfg.spinoff_boost * bt.sum() * min(m.scale, 1.0) / max(n_institutes, 1)
+        )
         spin_share = min(spin_share, 1.0 - fcfg.alumni_share) if n_institutes else 0.0  # no institute, no spin-off
         shares = {
             "independent": 1.0 - fcfg.alumni_share - spin_share,

@@ -245,13 +245,15 @@ class TrackDynamics:
         return t
 
     def open_probability(self, t: int) -> float:
-        """Chance that a breakthrough in track ``t`` opens a new track. Divided by ``scale``
-        (capped at 1) because the park's institutes are a sample of the nation's: the track
-        system then changes at the same expected pace at any scale."""
+        """Chance that a breakthrough in track ``t`` opens a new track. A park sampled at
+        ``scale`` < 1 sees breakthroughs at the full park's rate (:mod:`agents.institutes`: the
+        tracks are national markets), so the track system changes at the same pace as at scale 1;
+        a larger park's extra breakthroughs open proportionally fewer tracks each (divided by
+        ``scale``, capped at 1)."""
         tr = self.tracks
         p = self.cfg.breakthrough_open_probability * tr["tech_intensity"][t]
         p *= 2.0 if tr["general_purpose"][t] else 1.0
-        return min(1.0, p / max(self.model.scale, 1e-9))
+        return min(1.0, p / max(self.model.scale, 1.0))
 
     def open_from_breakthrough(self, parent: int, step: int) -> int | None:
         """A breakthrough opens a latent child track (no firms yet; 2 % of the parent's market)."""
