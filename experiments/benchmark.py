@@ -5,6 +5,8 @@
     .venv/bin/python -m experiments.benchmark --cold           # also a run that compiles the kernels
     .venv/bin/python -m experiments.benchmark ecosystem=china --repeat 1
     .venv/bin/python -m experiments.benchmark scale=0.1 years=5 --json out.json
+    .venv/bin/python -m experiments.benchmark --outcomes 20 --json after.json   # 20 seeds' main outcomes
+    .venv/bin/python -m experiments.benchmark --compare before.json after.json  # are they the same model?
 
 What it measures (issue 13):
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -146,6 +149,57 @@ def benchmark(overrides=(), repeat: int = 3, cold: bool = False, mesa_agents: in
     return row
 
 
+# ------------------------------------------------------------------ outcomes over seeds
+#: What --outcomes records of each run: summary totals and a few sums of the time series.
+OUTCOMES = (
+    "firms_born_observed", "failures_observed", "new_gazelles_observed", "new_unicorns_observed", "ipos_observed",
+    "acquisitions_observed", "vc_invested_observed", "firms_alive_at_end", "tracks_ever", "tracks_active_at_end",
+)
+
+
+def outcomes(overrides=(), seeds=range(20), out: str | None = None) -> list[dict]:
+    """The main outcomes of ``python -m sim <overrides>`` for each seed (what the speed work must
+    not change, beyond sampling noise); resumes from ``out`` (JSON) when it exists."""
+    from sim import load_config  # noqa: PLC0415
+    from sim.run import run_simulation  # noqa: PLC0415
+
+    rows = json.loads(Path(out).read_text(encoding="utf-8")) if out and Path(out).is_file() else []
+    done = {r["seed"] for r in rows}
+    for seed in seeds:
+        if seed in done:
+            continue
+        cfg = load_config([*overrides, f"seed={seed}", "output.plots=false", "output.firm_years=false"])
+        res = run_simulation(cfg, progress=False)
+        ts = res.tables["timeseries"]
+        row = {"seed": seed, **{k: res.summary["totals"][k] for k in OUTCOMES},
+               "angel_invested_observed": float(ts["angel_invested"].sum()),
+               "aged_out_observed": int(ts["aged_out"].sum()),
+               "gazelles_at_end": int(ts["gazelles"].iloc[-1]), "unicorns_at_end": int(ts["unicorns"].iloc[-1]),
+               **{f"tracks_{st}_at_end": int(ts[f"tracks_{st}"].iloc[-1])
+                  for st in ("emerging", "formed", "explosive", "mature", "consolidating")}}
+        rows.append(row)
+        if out:
+            Path(out).write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    return rows
+
+
+def compare_outcomes(before: list[dict], after: list[dict]) -> str:
+    """A Markdown table: each outcome's mean and standard error before and after, the difference
+    and the difference in standard errors (Welch)."""
+    import numpy as np  # noqa: PLC0415
+
+    keys = [k for k in before[0] if k != "seed" and k in after[0] and not k.endswith("seconds")]
+    lines = ["| outcome | before: mean ± s.e. | after: mean ± s.e. | difference | z |", "|---|---|---|---|---|"]
+    for k in keys:
+        a = np.array([r[k] for r in before], dtype=float)
+        b = np.array([r[k] for r in after], dtype=float)
+        se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+        z = (b.mean() - a.mean()) / se if se > 0 else 0.0
+        lines.append(f"| {k} | {a.mean():,.4g} ± {a.std(ddof=1) / math.sqrt(a.size):,.2g} | "
+                     f"{b.mean():,.4g} ± {b.std(ddof=1) / math.sqrt(b.size):,.2g} | {b.mean() - a.mean():+,.3g} | {z:+.2f} |")
+    return "\n".join(lines)
+
+
 def report(row: dict) -> str:
     t = row["totals"]
     lines = [
@@ -187,7 +241,19 @@ def main(argv=None) -> int:
     p.add_argument("--cold", action="store_true", help="also one run with an empty numba cache (compiling)")
     p.add_argument("--mesa-agents", type=int, default=200_000, help="agents of the plain Mesa reference")
     p.add_argument("--json", help="also write the figures to this JSON file")
+    p.add_argument("--outcomes", type=int, metavar="SEEDS",
+                   help="instead: record the main outcomes of SEEDS seeds (0..SEEDS-1) into --json (resumable)")
+    p.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"),
+                   help="instead: compare two --outcomes files (Markdown table, Welch z)")
     args = p.parse_args(argv)
+    if args.compare:
+        before, after = (json.loads(Path(f).read_text(encoding="utf-8")) for f in args.compare)
+        print(compare_outcomes(before, after))
+        return 0
+    if args.outcomes:
+        rows = outcomes(args.overrides, range(args.outcomes), args.json)
+        print(f"{len(rows)} runs recorded" + (f" in {args.json}" if args.json else ""))
+        return 0
     try:
         row = benchmark(args.overrides, max(1, args.repeat), args.cold, args.mesa_agents)
     except RuntimeError as exc:
