@@ -8,7 +8,8 @@
 # locks/run.txt and then the project itself without dependencies (pip install --no-deps -e .);
 # `make test` installs locks/test.txt (the run's packages at the same versions, plus the test,
 # cluster, browser and calibration tools). Each is redone only when its lock or pyproject.toml
-# changes (stamp files .venv/.installed-run and .venv/.installed-test).
+# changes (stamp files .venv/.installed-run and .venv/.installed-test). Both end by compiling the
+# numerical kernels into numba's cache (sim.core.kernels).
 # Extra arguments: make run ARGS="scale=0.01 years=5"   make test PYTEST_ARGS="-x tests/test_cli.py"
 # make test also needs Debian's Chromium for the browser test of the interactive view
 # (tests/test_app.py): when /usr/bin/chromium is missing it is installed with apt-get (as root, or
@@ -80,10 +81,13 @@ lock: | $(PY)
 # Install a lock ($(1)): first the locked build back-ends, then the lock with hashes checked and
 # no isolated build environment (source archives are built with the locked back-ends), then the
 # project itself, editable and without dependencies.
+# Then the numerical kernels are compiled into numba's cache (sim.core.kernels; about ten seconds),
+# so the first run does not have to.
 define install_lock
 	$(PIP) --require-hashes -r locks/build.txt
 	$(PIP) --require-hashes --no-build-isolation -r $(1)
 	$(PIP) --no-deps --no-build-isolation -e .
+	$(PY) -c "import sim.model; from sim.core import kernels; kernels.warm_up()"
 endef
 
 $(RUN_STAMP): locks/run.txt locks/build.txt pyproject.toml | $(PY)

@@ -28,6 +28,13 @@ track's knowledge and may open a latent child track (``TrackDynamics.open_from_b
 ``J`` of knowledge; an *applied* breakthrough raises the track's market
 growth by ``breakthrough_boost``, decaying over ``boost_decay_years``.
 
+**Scale.** The tracks are national markets, and a park sampled at ``scale`` < 1 has ``scale`` of
+the park's institutes: each of its applied breakthroughs stands for ``1/scale`` of the full park's
+in the track's market growth (the boost is divided by ``min(scale, 1)``), so a sampled park's
+tracks grow from research as the full park's do; the time series still counts the park's own
+breakthroughs. Track openings are kept at the full park's pace by
+``TrackDynamics.open_probability`` (divided by ``scale``, capped at 1).
+
 **Technology transfer** (M13 triple helix; seed 004:838-846, the Stanford licensing office;
 brokers and transfer institutions, seed 004:527-531). Researchers with results choose between
 transferring them and keeping their outside option (the academic career). In the small-probability
@@ -192,6 +199,12 @@ class Institutes:
             money.append(spend + grant)
         return eff[0], eff[1], money[0], money[1]
 
+    def boost_per_breakthrough(self) -> float:
+        """Market growth (1/yr) an applied breakthrough adds to its track: ``breakthrough_boost``
+        divided by ``min(scale, 1)``, since a sampled park's institutes stand for ``1/scale`` of the
+        full park's in a national market (module docstring, *Scale*)."""
+        return self.cfg.breakthrough_boost / max(min(self.model.scale, 1.0), 1e-9)
+
     def _set_steady_state(self) -> None:
         """Knowledge at its steady state under the preset's budgets, and the tracks' boosts at the
         stationary level of the applied breakthroughs that knowledge brings."""
@@ -207,7 +220,7 @@ class Institutes:
         self.knowledge = e * DT / (1.0 - keep - feedback)
         applied = icfg.breakthroughs_per_year * icfg.knowledge_decay * self.knowledge * (1.0 - share_b)
         fade = math.exp(-DT / icfg.boost_decay_years)
-        self.model.tracks["boost"][:] = icfg.breakthrough_boost * applied.sum(axis=0) * DT / (1.0 - fade)
+        self.model.tracks["boost"][:] = self.boost_per_breakthrough() * applied.sum(axis=0) * DT / (1.0 - fade)
         fcfg = self.model.cfg.ecosystem.firms
         renewal = icfg.knowledge_decay * self.knowledge.sum()
         target = fcfg.spinoff_share * fcfg.births_per_year * self.model.scale
@@ -277,7 +290,7 @@ class Institutes:
                                          rate * (1.0 - share_b) * DT)
         self.knowledge *= math.exp(-icfg.knowledge_decay * DT)
         self.knowledge += e * DT + icfg.basic_knowledge_jump * n_basic
-        m.tracks["boost"][: e.shape[1]] += icfg.breakthrough_boost * n_applied.sum(axis=0)
+        m.tracks["boost"][: e.shape[1]] += self.boost_per_breakthrough() * n_applied.sum(axis=0)
         self._open_tracks(n_basic, keys)
         spin, lic = self.transfer_regime()
         n_lic = poisson_from_uniform(self.draws.uniform(keys, step, _SLOT_LICENCES).reshape(e.shape),

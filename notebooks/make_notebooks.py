@@ -67,14 +67,15 @@ its output tables. Run the cells from top to bottom (in Jupyter: *Run → Run Al
 ## Running the model
 
 A run is described by a configuration. `load_config` takes the same `key=value` overrides as the
-command line (`python -m sim scale=0.02 years=8`). **scale** shrinks the park: at `scale=0.02` it
-has 2 % of the 中关村 preset's firms, investors and money, which is small enough to run in a few
-seconds. The model first runs some **warm-up** years (`ecosystem.warmup_years`, 8 by default) so
-that the first observed year starts with firms of all ages, then the **observed window**
-(`years=8`: 2015-2022).
+command line (`python -m sim scale=0.3 years=10`). **scale** sizes the park: at `scale=0.3` it
+has 30 % of the 中关村 preset's firms, investors and money (about 33,000 firms founded a year),
+enough for unicorns to appear every year, and it still runs in a few seconds (the full park,
+`scale=1`, in about ten). The model first runs some **warm-up** years (`ecosystem.warmup_years`,
+8 by default) so that the first observed year starts with firms of all ages, then the **observed
+window** (`years=10`: 2015-2024).
 '''),
     code('''
-cfg = load_config(["scale=0.02", "years=8", "seed=1"])
+cfg = load_config(["scale=0.3", "years=10", "seed=1"])
 res = run_simulation(cfg, progress=False)
 totals = res.summary["totals"]
 wall = res.summary["wall_seconds"]
@@ -127,6 +128,7 @@ assert (ts["gazelles"] < ts["startups"]).all(), "every month, gazelles are fewer
 assert (ts["unicorns"] <= ts["gazelles"]).all(), "every month, unicorns are no more than gazelles"
 assert founded > 10 * new_gazelles > 0, "fewer than one founded firm in ten becomes a gazelle"
 assert new_unicorns <= new_gazelles, "unicorns are rarer than gazelles"
+assert new_unicorns >= 10 and (yearly["new_unicorns"] > 0).all(), "a park this size makes unicorns every year"
 '''),
     md('''
 ## 2. A firm's life
@@ -220,7 +222,7 @@ assert largest > 50 * median, "a few firms are very large"
 assert 0.5 < hill["alpha"] < 2.5, "a heavy, Zipf-like tail"
 '''),
     md('''
-**Try it yourself**: change `seed=1` to another number, `scale=0.02` to `0.05`, or
+**Try it yourself**: change `seed=1` to another number, `scale=0.3` to `1` (the whole park), or
 `stages.gazelle_definition=tiered_cn` (the revenue-tier test of some Chinese high-tech zones) in the
 `load_config` cell and run everything again. The next notebook looks at the tracks (赛道).
 '''),
@@ -251,7 +253,7 @@ commerce (商业) towards frontier technology (科技); this notebook shows the 
 from sim.validation import track_targets
 from sim.core.vocabulary import DIRECTIONS, DIRECTION_EN, LIFECYCLE'''),
     code('''
-cfg = load_config(["scale=0.02", "years=10", "ecosystem.warmup_years=3", "seed=0", "output.firm_years=false"])
+cfg = load_config(["scale=0.3", "years=10", "ecosystem.warmup_years=3", "seed=0", "output.firm_years=false"])
 res = run_simulation(cfg, progress=False)
 tables = res.tables
 tracks = tables["tracks"]

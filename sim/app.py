@@ -128,7 +128,7 @@ class TeachingModel(EcosystemModel):
 
     def __init__(
         self,
-        scale: float = 0.02,
+        scale: float = 0.3,
         seed: int = 0,
         years: int = 10,
         warmup_years: int = 3,
@@ -219,7 +219,7 @@ def model_params() -> dict:
 
     d = _preset_defaults()
     params = {
-        "scale": Slider("Park size (scale of the 中关村 preset)", 0.02, 0.005, 0.2, 0.005),
+        "scale": Slider("Park size (scale of the 中关村 preset)", 0.3, 0.01, 1.0, 0.01),
         "seed": Slider("Seed", 0, 0, 99, 1),
         "years": Slider("Observed years", 10, 1, 20, 1),
         "warmup_years": Slider("Warm-up years", 3, 0, 10, 1),

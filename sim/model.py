@@ -45,6 +45,7 @@ from agents.government import Government
 from agents.institutes import Institutes
 from agents.investors.market import CapitalMarket
 from sim.config import Config, validate
+from sim.core import kernels
 from sim.core.clock import MONTHS, year_of
 from sim.core.ledger import CashLedger
 from sim.core.rng import KeyedDraws, Streams
@@ -101,6 +102,7 @@ class EcosystemModel(mesa.Model):
 
     def __init__(self, cfg: Config, policies=()):
         cfg = validate(cfg)
+        kernels.warm_up()  # the compiled loops: loaded from numba's cache, or compiled once (and said so)
         super().__init__(rng=cfg.seed)
         self.cfg = cfg
         eco = cfg.ecosystem
@@ -113,11 +115,13 @@ class EcosystemModel(mesa.Model):
         self.draws: dict[str, KeyedDraws] = {
             name: self.streams.keyed(name) for name in ("founding", "firms", "finance", "births")
         }
-        self.phase_seconds = {name: 0.0 for name, _ in PHASES}
+        self.phase_seconds = {name: 0.0 for name, _ in PHASES}  # wall-clock time of each phase
+        self.phase_cpu_seconds = {name: 0.0 for name, _ in PHASES}  # CPU time of this process in each phase
         self.ledger = CashLedger()
         self.counts = dict.fromkeys(COUNTERS, 0.0)
         self._firm_agents: dict[int, Firm] = {}
         self.firm_steps = 0  # sum over steps of live firms (for throughput figures)
+        self.firm_steps_observed = 0  # the same over the observed steps (>= 0) only
 
         # the environment: tracks and the levers policies move
         mature = eco.tracks.mature_maturity
@@ -132,8 +136,13 @@ class EcosystemModel(mesa.Model):
         self.levers = Levers(self.tracks)
 
         # firms
-        expected = eco.firms.births_per_year * self.scale * 6
-        self.population = FirmPopulation(capacity=int(min(max(expected, 1024), 5e7)))
+        # room for the live firms (about six years of births) and for every firm of the run, so the
+        # columns rarely have to grow (each growth copies them)
+        per_year = eco.firms.births_per_year * self.scale
+        months = self.warmup_steps + self.end_step
+        ever = per_year * sum((1.0 + eco.firms.births_growth) ** (m / 12.0) for m in range(0, months, 12))
+        self.population = FirmPopulation(capacity=int(min(max(7 * per_year, 1024), 5e7)),
+                                         record_capacity=int(min(max(1.05 * ever, 1024), 2e8)))
         self.firms = Firms(self)
         self.founding = Founding(self)
         self.stages = Stages(self)
@@ -157,10 +166,14 @@ class EcosystemModel(mesa.Model):
             self.counts[k] = 0.0
         self.market.new_month()
         self.firm_steps += self.population.n
+        if self.current_step >= 0:
+            self.firm_steps_observed += self.population.n
         for name, methods in self._phases:
             t0 = time.perf_counter()
+            c0 = time.process_time()
             for method in methods:
                 method()
+            self.phase_cpu_seconds[name] += time.process_time() - c0
             self.phase_seconds[name] += time.perf_counter() - t0
         self.current_step += 1
         if self.current_step >= self.end_step:

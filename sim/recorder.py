@@ -9,8 +9,10 @@ rows become the ``timeseries`` and ``firm_years`` tables (:mod:`sim.io.tables`).
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from sim.core.clock import is_year_end, years_since
+from sim.core.kernels import register
 from sim.core.vocabulary import GAZELLE, STAGES, STARTUP, UNICORN
 from sim.tracks.attention import track_counts
 
@@ -19,6 +21,22 @@ __all__ = ["Recorder", "FLOW_COUNTS"]
 #: The month's counters of events that the time series reports as they are.
 FLOW_COUNTS = ("births", "births_independent", "births_spinoff", "births_alumni", "deaths",
                "exits_ipo", "exits_acquired", "aged_out", "new_gazelles", "new_unicorns")
+
+
+@njit(cache=True)
+def _totals(stage, employees, revenue, n_stages):
+    """(live firms by stage, their employees, their revenue), in one pass."""
+    counts = np.zeros(n_stages, dtype=np.int64)
+    emp = 0.0
+    rev = 0.0
+    for i in range(stage.size):
+        counts[stage[i]] += 1
+        emp += employees[i]
+        rev += revenue[i]
+    return counts, emp, rev
+
+
+register("totals", _totals, lambda: (np.zeros(2, np.int8), np.ones(2), np.ones(2), 3))
 
 
 class Recorder:
@@ -36,8 +54,7 @@ class Recorder:
         if step < 0:
             return
         pop = m.population
-        stage = pop["stage"]
-        counts = np.bincount(stage, minlength=len(STAGES)) if pop.n else np.zeros(len(STAGES), dtype=int)
+        counts, employees, revenue = _totals(pop["stage"], pop["employees"], pop["revenue"], len(STAGES))
         flows = m.market.flows
         row = {
             "step": step,
@@ -57,8 +74,8 @@ class Recorder:
                 "guidance_invested": flows["guidance_fund"],
                 "bank_lending": flows["bank"],
                 "public_spending": c["public_spending"],
-                "employees": float(pop["employees"].sum()),
-                "revenue": float(pop["revenue"].sum()),
+                "employees": employees,
+                "revenue": revenue,
                 "active_tracks": int(m.tracks["active"].sum()),
                 **track_counts(m.tracks),
                 "breakthroughs": int(c["breakthroughs"]),

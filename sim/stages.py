@@ -28,9 +28,11 @@ attention (a unicorn twice), and its first unicorn forms it.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from sim.config import StageConfig
 from sim.core.clock import is_year_end, years_since
+from sim.core.kernels import register
 from sim.core.vocabulary import GAZELLE, NEVER, STARTUP, UNICORN
 from sim.tracks import attention
 
@@ -126,6 +128,24 @@ def unicorn_mask(
     return ok
 
 
+@njit(cache=True)
+def _may_change(valuation, stage, gazelle_flag, threshold, out):
+    """Rows (into ``out``, ascending; returns their number) of the firms whose stage the monthly
+    assessment may change: valued at ``threshold`` or more, or not in the stage their gazelle
+    flag gives (a unicorn of last month)."""
+    k = 0
+    for i in range(valuation.size):
+        base = GAZELLE if gazelle_flag[i] else STARTUP
+        if valuation[i] >= threshold or stage[i] != base:
+            out[k] = i
+            k += 1
+    return k
+
+
+register("stage_watch", _may_change, lambda: (np.ones(2), np.zeros(2, np.int8), np.zeros(2, np.bool_), 1.0,
+                                              np.zeros(2, np.int64)))
+
+
 class Stages:
     """The stage of every live firm of one model, month by month, and its history."""
 
@@ -134,36 +154,45 @@ class Stages:
         self.cfg = model.cfg.stages
         #: every change of a firm's stage: chunks of (firm_id, step, from_stage, to_stage)
         self.changes: list[dict[str, np.ndarray]] = []
+        self._out = np.empty(0, dtype=np.int64)
 
     def step(self) -> None:
         """The stages phase: unicorns are assessed every month (valuations change at rounds);
-        gazelle-flagged firms are gazelles, the others startups."""
+        gazelle-flagged firms are gazelles, the others startups.
+
+        Only two kinds of firm can change stage here: those valued at the unicorn threshold or
+        more, and those whose stage is not what their gazelle flag says (the unicorns of last
+        month); one compiled pass finds them (:func:`_may_change`), the rules run on them."""
         m = self.model
         pop = m.population
         if pop.n == 0:
             return
         step = m.current_step
-        uni = np.zeros(pop.n, dtype=bool)
-        cand = np.flatnonzero(pop["valuation"] >= unicorn_threshold_mcny(self.cfg))
-        uni[cand] = unicorn_mask(
-            pop["valuation"][cand], years_since(step, pop["born"][cand]), pop["raised"][cand], self.cfg
-        )
-        ids = pop["id"]
+        threshold = unicorn_threshold_mcny(self.cfg)
+        if self._out.size < pop.n:
+            self._out = np.empty(max(pop.n, int(1.25 * self._out.size)), dtype=np.int64)
+        k = _may_change(pop["valuation"], pop["stage"], pop["gazelle_flag"], threshold, self._out)
+        rows = self._out[:k].copy()
+        uni = np.zeros(rows.size, dtype=bool)
+        cand = np.flatnonzero(pop["valuation"][rows] >= threshold)
+        r = rows[cand]
+        uni[cand] = unicorn_mask(pop["valuation"][r], years_since(step, pop["born"][r]), pop["raised"][r], self.cfg)
+        ids = pop["id"][rows]
         rec_u = pop.records["unicorn_step"]
         new_u = uni & (rec_u[ids] == NEVER)
         if new_u.any():
             new_ids = ids[new_u]
             rec_u[new_ids] = step
-            new_tracks = pop["track"][new_u]
+            new_tracks = pop["track"][rows[new_u]]
             np.add.at(m.tracks["unicorns_ever"], new_tracks, 1)
             m.track_dynamics.record_new_firms(np.empty(0, dtype=np.int64), new_tracks, step)
             attention.add_firms(m.tracks, new_tracks, 2.0)
             m.counts["new_unicorns"] = int(new_u.sum())
             for fid in new_ids:  # unicorns are rare and get individual attention: register them
                 m.firm(int(fid))
-        stage = np.where(uni, UNICORN, np.where(pop["gazelle_flag"], GAZELLE, STARTUP))
-        self._first_gazelles(stage == GAZELLE)  # a unicorn falling back to a gazelle-flagged firm
-        self._set_stages(stage)
+        stage = np.where(uni, UNICORN, np.where(pop["gazelle_flag"][rows], GAZELLE, STARTUP)).astype(np.int8)
+        self._first_gazelle_rows(rows[stage == GAZELLE])  # a unicorn falling back to a gazelle-flagged firm
+        self._set_stage_rows(rows, stage)
 
     def year_end(self) -> None:
         """At the end of each year the gazelle test runs on the year-end histories; a unicorn
@@ -183,31 +212,42 @@ class Stages:
         self._set_stages(stage)
 
     def _first_gazelles(self, in_gazelle: np.ndarray) -> None:
-        """Record the first step in the gazelle stage of the live firms in ``in_gazelle``."""
+        """Record the first step in the gazelle stage of the live firms in ``in_gazelle`` (a mask)."""
+        self._first_gazelle_rows(np.flatnonzero(in_gazelle))
+
+    def _first_gazelle_rows(self, rows: np.ndarray) -> None:
+        """Record the first step in the gazelle stage of the live firms at ``rows`` (ascending)."""
         m = self.model
         pop = m.population
-        ids = pop["id"]
         rec_g = pop.records["gazelle_step"]
-        new_g = in_gazelle & (rec_g[ids] == NEVER)
-        if new_g.any():
+        new = rows[rec_g[pop["id"][rows]] == NEVER]
+        if new.size:
             step = m.current_step
-            rec_g[ids[new_g]] = step
-            np.add.at(m.tracks["gazelles_ever"], pop["track"][new_g], 1)
-            m.track_dynamics.record_new_firms(pop["track"][new_g], np.empty(0, dtype=np.int64), step)
-            attention.add_firms(m.tracks, pop["track"][new_g], 1.0)
-            m.counts["new_gazelles"] += int(new_g.sum())
+            rec_g[pop["id"][new]] = step
+            tracks = pop["track"][new]
+            np.add.at(m.tracks["gazelles_ever"], tracks, 1)
+            m.track_dynamics.record_new_firms(tracks, np.empty(0, dtype=np.int64), step)
+            attention.add_firms(m.tracks, tracks, 1.0)
+            m.counts["new_gazelles"] += int(new.size)
 
     def _set_stages(self, stage: np.ndarray) -> None:
+        """Set the stage of every live firm (``stage``: one per live row)."""
+        self._set_stage_rows(np.arange(stage.size), stage)
+
+    def _set_stage_rows(self, rows: np.ndarray, stage: np.ndarray) -> None:
+        """Set the stage of the live firms at ``rows`` (ascending) to ``stage``; record the changes."""
         pop = self.model.population
         old = pop["stage"]
-        changed = np.flatnonzero(old != stage)
+        moved = old[rows] != stage
+        changed = rows[moved]
         if changed.size:
+            to = stage[moved].astype(np.int8)
             self.changes.append(
                 {
                     "firm_id": pop["id"][changed].copy(),
                     "step": np.full(changed.size, self.model.current_step, dtype=np.int32),
                     "from_stage": old[changed].copy(),
-                    "to_stage": stage[changed].astype(np.int8),
+                    "to_stage": to,
                 }
             )
-            old[changed] = stage[changed]
+            old[changed] = to

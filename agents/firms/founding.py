@@ -17,8 +17,10 @@ Money in million CNY.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from scipy.stats import poisson
+from scipy.special import pdtr, pdtrik
 
 from agents.firms.rules import saturated_quality
 from sim.config import FirmConfig
@@ -79,6 +81,15 @@ def founding_state(keys: np.ndarray, origin: np.ndarray, cfg: FirmConfig, draws:
         "employees": employees,
         "cash": cash,
     }
+
+
+def poisson_quantile(u: float, mean: float) -> int:
+    """The smallest n with P(N <= n) >= u for N ~ Poisson(mean), 0 < u < 1 and mean > 0: what
+    ``scipy.stats.poisson.ppf(u, mean)`` computes, with the same two special functions, without
+    importing scipy.stats (half a second at start-up)."""
+    n = math.ceil(pdtrik(u, mean))
+    below = max(n - 1, 0)
+    return below if pdtr(below, mean) >= u else n
 
 
 def choose_tracks(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -158,7 +169,7 @@ class Founding:
             if mean <= 0 or weights[channel].sum() <= 0:
                 continue
             u = m.draws["births"].uniform(np.array([key_step * 8 + code], dtype=np.uint64), 0, 0)[0]
-            n = int(poisson.ppf(u, mean))
+            n = poisson_quantile(u, mean)
             if n <= 0:
                 continue
             keys = birth_keys(key_step, code, n)

@@ -88,10 +88,10 @@ class FirmPopulation:
     """All firms: live state in dense columns (``population[name]``), history in per-firm
     records (``population.records[name]``)."""
 
-    def __init__(self, capacity: int = 1024):
+    def __init__(self, capacity: int = 1024, record_capacity: int | None = None):
         capacity = max(int(capacity), 16)
         self.live = Columns(LIVE_COLUMNS, capacity, growth=1.5)
-        self.records = Columns(RECORD_COLUMNS, capacity, growth=1.5)
+        self.records = Columns(RECORD_COLUMNS, max(int(record_capacity or capacity), 16), growth=1.5)
         #: Whether any firm ever got policy support: until then the support columns are not read,
         #: so the baseline's arithmetic does not depend on them.
         self.supported = False

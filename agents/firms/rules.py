@@ -26,8 +26,11 @@ Rules (monthly step ``dt = 1/12`` year; money in million CNY):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from agents.firms import kernels
 from agents.firms.population import FirmPopulation
 from sim.config import FirmConfig
 from sim.core.clock import DT, is_year_end, years_since
@@ -163,10 +166,16 @@ def closure_draw(pop: FirmPopulation, cfg: FirmConfig, draws: KeyedDraws, step: 
     """Rows of firms that close this step for non-financial reasons."""
     if pop.n == 0:
         return np.empty(0, dtype=np.int64)
-    hazard = cfg.closure_hazard_mature + (cfg.closure_hazard - cfg.closure_hazard_mature) * pop["newness"]
+    return np.flatnonzero(_closure_draw_rows(pop, cfg, draws, step, multiplier, slice(None)))
+
+
+def _closure_draw_rows(pop: FirmPopulation, cfg: FirmConfig, draws: KeyedDraws, step: int, multiplier,
+                       rows) -> np.ndarray:
+    """Whether each firm at ``rows`` closes this step (``multiplier``: of the hazard, for those rows)."""
+    hazard = cfg.closure_hazard_mature + (cfg.closure_hazard - cfg.closure_hazard_mature) * pop["newness"][rows]
     x = hazard * (multiplier * DT)
     p = x * (1.0 - 0.5 * x)  # 1 - exp(-x) to second order (x < 0.2 here, error < 0.2 %)
-    return np.flatnonzero(draws.uniform(pop["hkey"], step, 1, prehashed=True) < p)
+    return draws.uniform(pop["hkey"][rows], step, 1, prehashed=True) < p
 
 
 def insolvent(pop: FirmPopulation) -> np.ndarray:
@@ -175,7 +184,8 @@ def insolvent(pop: FirmPopulation) -> np.ndarray:
 
 
 def aged_out(pop: FirmPopulation, cfg: FirmConfig, step: int) -> np.ndarray:
-    return np.flatnonzero(age_in_months(pop, step) >= int(round(12 * cfg.graduation_age_years)))
+    """Rows of firms at the graduation age."""
+    return np.flatnonzero(age_in_months(pop, step) >= graduation_months(cfg))
 
 
 TRACK_DEMAND_PASS_THROUGH = 0.5  # share of a track's market growth that shows in its firms' drift
@@ -184,30 +194,82 @@ TRACK_DEMAND_PASS_THROUGH = 0.5  # share of a track's market growth that shows i
 class Firms:
     """The firm rules of one model, as the phases of its month: operations (:meth:`step`),
     deaths (:meth:`end_step`), year-end histories (:meth:`year_end`) and ageing (:meth:`ageing`).
-    Every firm leaves the population through :meth:`end`."""
+    Every firm leaves the population through :meth:`end`.
+
+    The operations and ageing phases run the compiled loops of :mod:`agents.firms.kernels` (one
+    pass over the live firms each); :meth:`step_vectorised` is the same month written with the
+    vectorised rules above, kept as the reference the tests compare the loop with. The
+    operations pass also notes which firms the deaths phase has to look at (:class:`Watch`), so
+    that phase does not scan the whole population again."""
 
     def __init__(self, model):
         self.model = model
         self.population = model.population
         self.cfg = model.cfg.ecosystem.firms
         self.draws = model.draws["firms"]
+        c = self.cfg
+        self._par = kernels.op_params(
+            growth_quality=c.growth_quality, growth_capital=c.growth_capital, growth_base=c.growth_base,
+            wage=c.wage_mcny, cost_of_revenue=c.cost_of_revenue, runway_years=c.runway_target_years,
+            hiring_speed=c.hiring_speed, fast_speed=min(1.0, 3.0 * c.hiring_speed), growth_sigma=c.growth_sigma,
+            size_exponent=c.growth_size_exponent, dt=DT, sqrt_dt=np.sqrt(DT), crowding=c.crowding,
+            closure_hazard=c.closure_hazard, closure_hazard_mature=c.closure_hazard_mature,
+            graduation_months=graduation_months(c),
+        )
+        self._out = np.empty((3, 0), dtype=np.int64)  # work arrays of the operations pass
+        self._scratch = np.empty(0)
+        self._flags = np.empty(0, dtype=np.uint8)
+        #: what the last operations pass noted for the deaths phase (None before the first)
+        self.watch: Watch | None = None
 
-    def step(self) -> None:
-        """Operations: revenue grows (quality, capital, track demand net of crowding, policy
-        support), headcount follows what the firm can pay, volatility is refreshed quarterly,
-        and a month of operating cash flow is booked."""
+    def _track_demand(self) -> tuple[np.ndarray, np.ndarray]:
+        """(demand growth passed to each track's firms, the park's capacity of each track's market)."""
         m = self.model
-        step = m.current_step
-        fcfg = self.cfg
-        tcfg = m.cfg.ecosystem.tracks
-        pop = self.population
         tr = m.tracks
         mat = tr["maturity"]
         track_growth = TRACK_DEMAND_PASS_THROUGH * (tr["growth"] * (1.0 - mat) / 0.7 + tr["boost"]) + m.levers.track(
             "growth_bonus"
         )
-        capacity = tcfg.park_market_share * tr["market"] * m.scale
-        used = np.bincount(pop["track"], weights=pop["revenue"], minlength=tr.n)
+        capacity = m.cfg.ecosystem.tracks.park_market_share * tr["market"] * m.scale
+        return track_growth, capacity
+
+    def step(self) -> None:
+        """Operations: revenue grows (quality, capital, track demand net of crowding, policy
+        support), headcount follows what the firm can pay, volatility is refreshed quarterly,
+        and a month of operating cash flow is booked (one compiled pass,
+        :func:`agents.firms.kernels.operate`)."""
+        m = self.model
+        step = m.current_step
+        pop = self.population
+        n = pop.n
+        if self._out.shape[1] < n:
+            cap = max(n, int(1.25 * self._out.shape[1]))
+            self._out = np.empty((3, cap), dtype=np.int64)
+            self._scratch = np.empty(cap)
+            self._flags = np.empty(cap, dtype=np.uint8)
+        track_growth, capacity = self._track_demand()
+        total, n_closed, n_watch, n_aged = kernels.operate(
+            np.int64(step), self._par, pop["id"], pop["hkey"], pop["track"], pop["born"], pop["qsat"],
+            pop["qdecay"], pop["newness"], pop["cash"], pop["employees"], pop["revenue"], pop["growth_12m"],
+            pop["vol"], pop["debt"], pop["debt_payment"], bool(pop.supported), pop["support_growth"],
+            pop["support_closure"], np.ascontiguousarray(track_growth, dtype=np.float64),
+            np.ascontiguousarray(capacity, dtype=np.float64), step % 3 == 0,
+            self.draws.step_constant(step, 0), self.draws.step_constant(step, 1), self._out, self._scratch,
+            self._flags,
+        )
+        out = self._out
+        self.watch = Watch(step, pop.n_ever, out[0, :n_closed].copy(), out[1, :n_watch].copy(),
+                           out[2, :n_aged].copy())
+        m.ledger.operating += total
+
+    def step_vectorised(self) -> None:
+        """The operations phase with the vectorised rules (the reference for :meth:`step`)."""
+        m = self.model
+        step = m.current_step
+        fcfg = self.cfg
+        pop = self.population
+        track_growth, capacity = self._track_demand()
+        used = np.bincount(pop["track"], weights=pop["revenue"], minlength=m.tracks.n)
         crowding = np.where(capacity > 0, used / np.maximum(capacity, 1e-9), 0.0)
         grow(pop, fcfg, self.draws, step, track_growth, crowding, pop["support_growth"] if pop.supported else None)
         gross = gross_margin(pop, fcfg)
@@ -215,6 +277,7 @@ class Firms:
         if step % 3 == 0:
             update_volatility(pop, fcfg)
         m.ledger.operating += burn_cash(pop, fcfg, gross)
+        self.watch = None
 
     def end(self, ids: np.ndarray, kind: str) -> None:
         """End the firms ``ids`` (``kind``: an end kind); their cash leaves the ledger's live firms."""
@@ -225,6 +288,31 @@ class Firms:
         self.model.ledger.ended_cash += float(pop["cash"][rows].sum())
         pop.end(rows, self.model.current_step, kind)
 
+    def _failing(self, step: int) -> np.ndarray:
+        """Rows of the firms that fail this month: out of cash, or drawn to close."""
+        pop = self.population
+        closure = pop["support_closure"] if pop.supported else 1.0
+        w = self.watch
+        if w is None or w.step != step:  # no operations pass this month: look at every firm
+            return np.union1d(insolvent(pop), closure_draw(pop, self.cfg, self.draws, step, closure))
+        broke = w.live_rows(pop, w.insolvent)
+        broke = broke[pop["cash"][broke] < 0.0]
+        closed = w.live_rows(pop, w.closed)
+        born_since = w.born_since(pop)  # founded after the operations pass (none in the usual month)
+        if born_since.size:
+            broke = np.union1d(broke, born_since[pop["cash"][born_since] < 0.0])
+            c = closure[born_since] if pop.supported else closure
+            closed = np.union1d(closed, born_since[_closure_draw_rows(pop, self.cfg, self.draws, step, c, born_since)])
+        return np.union1d(broke, closed)
+
+    def _graduating(self, step: int) -> np.ndarray:
+        """Rows of the firms at the graduation age (after this month's failures left)."""
+        pop = self.population
+        w = self.watch
+        if w is None or w.step != step:
+            return aged_out(pop, self.cfg, step)
+        return np.sort(w.live_rows(pop, w.aged))  # founded since the pass: too young to graduate
+
     def end_step(self) -> None:
         """Deaths: firms out of cash and firms drawn to close fail (their investors write off,
         their banks recover part); firms past the graduation age leave the young-firm
@@ -232,14 +320,11 @@ class Firms:
         m = self.model
         step = m.current_step
         pop = self.population
-        broke = insolvent(pop)
-        closure = pop["support_closure"] if pop.supported else 1.0
-        closed = closure_draw(pop, self.cfg, self.draws, step, closure)
-        rows = np.union1d(broke, closed)
+        rows = self._failing(step)
         m.market.write_off(rows)
         self.end(pop["id"][rows].copy(), "failed")
         m.counts["deaths"] = rows.size
-        old = aged_out(pop, self.cfg, step)
+        old = self._graduating(step)
         m.market.mark_unrealized(old)
         self.end(pop["id"][old].copy(), "aged_out")
         m.counts["aged_out"] = old.size
@@ -249,11 +334,38 @@ class Firms:
         pop = self.population
         if not is_year_end(self.model.current_step) or pop.n == 0:
             return
-        for hist, col in (("emp_hist", "employees"), ("rev_hist", "revenue")):
-            h = pop[hist]
-            h[:, :-1] = h[:, 1:]
-            h[:, -1] = pop[col]
+        kernels.shift_history(pop["emp_hist"], pop["rev_hist"], pop["employees"], pop["revenue"])
 
     def ageing(self) -> None:
-        """A month passes for every firm."""
-        get_older(self.population, self.cfg)
+        """A month passes for every firm (:func:`get_older`, in one compiled pass)."""
+        pop = self.population
+        kernels.age(pop["qdecay"], pop["newness"], np.exp(-DT / self.cfg.growth_age_decay_years),
+                    np.exp(-DT / self.cfg.closure_decay_years))
+
+
+def graduation_months(cfg: FirmConfig) -> int:
+    """Age in months at which a firm leaves the young-firm population."""
+    return int(round(12 * cfg.graduation_age_years))
+
+
+@dataclass
+class Watch:
+    """What the operations pass of month ``step`` noted for the deaths phase, by firm id: the
+    firms drawn to close, those that may be insolvent after financing (cash below zero, or a
+    loan still to service) and those at the graduation age; ``n_ever`` firms existed then."""
+
+    step: int
+    n_ever: int
+    closed: np.ndarray
+    insolvent: np.ndarray
+    aged: np.ndarray
+
+    @staticmethod
+    def live_rows(pop: FirmPopulation, ids: np.ndarray) -> np.ndarray:
+        """Live rows of the firms ``ids`` that are still alive."""
+        rows = pop.row_of[ids]
+        return rows[rows >= 0]
+
+    def born_since(self, pop: FirmPopulation) -> np.ndarray:
+        """Live rows of the firms founded since the pass."""
+        return self.live_rows(pop, np.arange(self.n_ever, pop.n_ever))

@@ -56,23 +56,23 @@ class Exits:
         keys = pop["key"]
         val = pop["valuation"]
         rev = pop["revenue"]
+        # the month's scan found the firms with the revenue and age to list and those drawn to
+        # be acquired (the rules of listing_candidates and acquisition_draws)
+        scan = m.market.month_filters(step)
+        cand = scan.listing
         relief = m.levers.track("ipo_relief")  # policies: a listing route with lower thresholds
         if relief.any():
-            cut = 1.0 - relief[pop["track"]]
-            cand = np.flatnonzero((val >= ecfg.ipo_min_valuation_mcny * cut) & (rev >= ecfg.ipo_min_revenue_mcny * cut))
+            cut = 1.0 - relief[pop["track"][cand]]
+            cand = cand[(val[cand] >= ecfg.ipo_min_valuation_mcny * cut)
+                        & (rev[cand] >= ecfg.ipo_min_revenue_mcny * cut)]
         else:
-            cand = np.flatnonzero((val >= ecfg.ipo_min_valuation_mcny) & (rev >= ecfg.ipo_min_revenue_mcny))
-        cand = cand[(step - pop["born"][cand]) >= 12.0 * ecfg.ipo_min_age_years]
+            cand = cand[val[cand] >= ecfg.ipo_min_valuation_mcny]
         p_ipo = 1.0 - np.exp(-ecfg.ipo_rate * m.levers.value("ipo_multiple") * DT)
         r_ipo = cand[draws.uniform(pop["hkey"][cand], step, SLOT_IPO, prehashed=True) < p_ipo]
         v_ipo = val[r_ipo] * np.exp(
             ecfg.ipo_uplift_mean + ecfg.ipo_uplift_sigma * draws.normal(keys[r_ipo], step, SLOT_IPO_UPLIFT)
         )
-        acq_ok = pop["employees"] >= ecfg.acquisition_min_employees
-        acq_ok[r_ipo] = False
-        cand = np.flatnonzero(acq_ok)
-        p_acq = 1.0 - np.exp(-ecfg.acquisition_rate * m.levers.value("acquisition_multiple") * DT)
-        r_acq = cand[draws.uniform(pop["hkey"][cand], step, SLOT_ACQ, prehashed=True) < p_acq]
+        r_acq = scan.acquisition[~np.isin(scan.acquisition, r_ipo)]
         base = np.maximum(val[r_acq], ecfg.acquisition_revenue_multiple * rev[r_acq])
         v_acq = base * np.exp(
             ecfg.acquisition_price_mean + ecfg.acquisition_price_sigma * draws.normal(keys[r_acq], step, SLOT_ACQ_PRICE)
@@ -80,6 +80,31 @@ class Exits:
         out["ipo"] = (r_ipo, v_ipo)
         out["acquired"] = (r_acq, v_acq)
         return out
+
+    def listing_candidates(self, step: int) -> np.ndarray:
+        """Rows of the firms that may list this month (before the draw), by whole-population array
+        operations (the reference for the month's scan)."""
+        m = self.model
+        pop = m.population
+        ecfg = m.cfg.ecosystem.exits
+        val, rev = pop["valuation"], pop["revenue"]
+        relief = m.levers.track("ipo_relief")
+        if relief.any():
+            cut = 1.0 - relief[pop["track"]]
+            cand = np.flatnonzero((val >= ecfg.ipo_min_valuation_mcny * cut) & (rev >= ecfg.ipo_min_revenue_mcny * cut))
+        else:
+            cand = np.flatnonzero((val >= ecfg.ipo_min_valuation_mcny) & (rev >= ecfg.ipo_min_revenue_mcny))
+        return cand[(step - pop["born"][cand]) >= 12.0 * ecfg.ipo_min_age_years]
+
+    def acquisition_draws(self, step: int) -> np.ndarray:
+        """Rows of the firms with traction drawn to be acquired this month (before listings take
+        precedence), by whole-population array operations (the reference for the month's scan)."""
+        m = self.model
+        pop = m.population
+        ecfg = m.cfg.ecosystem.exits
+        cand = np.flatnonzero(pop["employees"] >= ecfg.acquisition_min_employees)
+        p_acq = 1.0 - np.exp(-ecfg.acquisition_rate * m.levers.value("acquisition_multiple") * DT)
+        return cand[m.draws["finance"].uniform(pop["hkey"][cand], step, SLOT_ACQ, prehashed=True) < p_acq]
 
     def settle(self, rows: np.ndarray, values: np.ndarray, step: int) -> None:
         """Pay out an exit at ``values``: banks first (from the firm's cash), then every lot pro

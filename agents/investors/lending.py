@@ -41,18 +41,27 @@ class Lending:
         if pop.n == 0 or not self.banks():
             return
         bcfg = m.cfg.ecosystem.banks
-        fcfg = m.cfg.ecosystem.firms
         draws = m.draws["finance"]
+        rows = self.market.month_filters(step).loans  # the rule of applicants(), in the month's scan
+        if rows.size == 0:
+            return
+        amount = bcfg.loan_to_revenue * pop["revenue"][rows] * m.levers.value("loan_size_multiplier")
+        self.lend_to(rows, amount, step, draws.uniform(pop["key"][rows], step, SLOT_BANK_PICK))
+
+    def applicants(self, step: int) -> np.ndarray:
+        """Rows of the firms that apply for a loan this month, by whole-population array
+        operations (the reference for the month's scan,
+        :meth:`agents.investors.market.CapitalMarket.month_filters`)."""
+        m = self.model
+        pop = m.population
+        bcfg = m.cfg.ecosystem.banks
+        fcfg = m.cfg.ecosystem.firms
         rev = pop["revenue"]
         with np.errstate(divide="ignore", invalid="ignore"):
             margin = (rev * (1.0 - fcfg.cost_of_revenue) - wage_bill(pop["employees"], fcfg)) / rev
         cand = np.flatnonzero((rev >= bcfg.min_revenue_mcny) & (pop["debt"] <= 0) & (margin >= bcfg.min_margin))
-        u = draws.uniform(pop["hkey"][cand], step, SLOT_BANK_APPLY, prehashed=True)
-        rows = cand[u < bcfg.apply_probability * m.levers.value("credit_multiplier")]
-        if rows.size == 0:
-            return
-        amount = bcfg.loan_to_revenue * rev[rows] * m.levers.value("loan_size_multiplier")
-        self.lend_to(rows, amount, step, draws.uniform(pop["key"][rows], step, SLOT_BANK_PICK))
+        u = m.draws["finance"].uniform(pop["hkey"][cand], step, SLOT_BANK_APPLY, prehashed=True)
+        return cand[u < bcfg.apply_probability * m.levers.value("credit_multiplier")]
 
     def lend_to(self, rows: np.ndarray, amount: np.ndarray, step: int, up: np.ndarray) -> np.ndarray:
         """Banks lend ``amount`` to the firms at ``rows`` (live rows without debt), each bank
@@ -104,10 +113,11 @@ class Lending:
         rows = np.flatnonzero(pop["debt"] > 0)
         if rows.size == 0:
             return
-        bank_rate = np.array([getattr(investors[i], "rate", 0.0) for i in range(len(investors))])
         b = pop["bank"][rows]
+        lenders = np.unique(b)  # the few banks with loans out, not every investor
+        rate = np.array([getattr(investors[i], "rate", 0.0) for i in lenders])[np.searchsorted(lenders, b)]
         debt = pop["debt"][rows]
-        interest = debt * bank_rate[b] / 12.0
+        interest = debt * rate / 12.0
         payment = np.minimum(pop["debt_payment"][rows], debt + interest)
         principal = payment - interest
         new_debt = debt - principal

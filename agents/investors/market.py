@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents.investors import kernels
 from agents.investors.books import (
     DEAL_COLUMNS,
     LOT_COLUMNS,
@@ -34,9 +35,12 @@ from agents.investors.books import (
 )
 from agents.investors.exits import Exits
 from agents.investors.fund_cycle import FundCycle
+from agents.investors.kernels import MonthFilters
 from agents.investors.lending import Lending
+from agents.investors.matching import SLOT_ACQ, SLOT_ATTEMPT, SLOT_BANK_APPLY
 from agents.investors.rounds import EquityRounds
 from sim.config import scaled_count
+from sim.core.clock import DT
 from sim.core.columns import Columns
 from sim.core.vocabulary import INVESTOR_KINDS
 
@@ -54,6 +58,10 @@ class CapitalMarket:
         self.deals = Columns(DEAL_COLUMNS, capacity=4096)
         self.flows = dict.fromkeys(INVESTOR_KINDS, 0.0)  # money invested or lent this month, by kind
         self._view: dict | None = None  # cached open funds and their preferences
+        self._filters: MonthFilters | None = None  # this month's subsets of the firms (month_filters)
+        self._scan_out = np.empty((4, 0), dtype=np.int64)  # work arrays of the scan
+        self._scan_flags = np.empty(0, dtype=np.uint8)
+        self._lot_index = _LotIndex()  # open lots by firm (open_lots)
         self.rounds = EquityRounds(self)
         self.lending = Lending(self)
         self.exits = Exits(self)
@@ -141,17 +149,58 @@ class CapitalMarket:
             view["n_tracks"] = n_tracks
         return view["prefs"], view["early"]
 
+    def month_filters(self, step: int) -> MonthFilters:
+        """This month's firms that run a round, apply for a loan, may list or are drawn to be
+        acquired (:func:`agents.investors.kernels.scan`, one pass over the live firms, run at the
+        first call of the month, the start of the financing phase, and again only if firms were
+        founded or ended since)."""
+        f = self._filters
+        pop = self.model.population
+        if f is not None and (f.step, f.n, f.n_ever) == (step, pop.n, pop.n_ever):
+            return f
+        m = self.model
+        eco = m.cfg.ecosystem
+        fund, bank, ex, firm = eco.funding, eco.banks, eco.exits, eco.firms
+        relief = m.levers.track("ipo_relief")
+        cut = float(np.min(1.0 - relief)) if relief.size and relief.any() else 1.0
+        par = kernels.scan_params(
+            cost_of_revenue=firm.cost_of_revenue, wage=firm.wage_mcny, attempt_runway_months=fund.attempt_runway_months,
+            due_months=12.0 * firm.runway_target_years - fund.attempt_runway_months,
+            min_months_between_rounds=fund.min_months_between_rounds, attempt_probability=fund.attempt_probability,
+            growth_attempt_probability=fund.growth_attempt_probability, bank_min_revenue=bank.min_revenue_mcny,
+            bank_min_margin=bank.min_margin,
+            bank_apply_probability=bank.apply_probability * m.levers.value("credit_multiplier"),
+            ipo_revenue_floor=ex.ipo_min_revenue_mcny * cut if cut != 1.0 else ex.ipo_min_revenue_mcny,
+            ipo_min_age_months=12.0 * ex.ipo_min_age_years, acquisition_min_employees=ex.acquisition_min_employees,
+            acquisition_probability=1.0 - np.exp(-ex.acquisition_rate * m.levers.value("acquisition_multiple") * DT),
+        )
+        if self._scan_out.shape[1] < pop.n:
+            cap = max(pop.n, int(1.25 * self._scan_out.shape[1]))
+            self._scan_out = np.empty((4, cap), dtype=np.int64)
+            self._scan_flags = np.empty(cap, dtype=np.uint8)
+        draws = m.draws["finance"]
+        counts = kernels.scan(
+            np.int64(step), par, pop["hkey"], pop["born"], pop["employees"], pop["revenue"], pop["cash"], pop["debt"],
+            pop["debt_payment"], pop["last_round"], pop["rounds"], pop["growth_12m"],
+            draws.step_constant(step, SLOT_ATTEMPT), draws.step_constant(step, SLOT_BANK_APPLY),
+            draws.step_constant(step, SLOT_ACQ), self._scan_out, self._scan_flags,
+        )
+        out = self._scan_out
+        self._filters = MonthFilters(step, pop.n, pop.n_ever, *(out[j, :k].copy() for j, k in enumerate(counts)))
+        return self._filters
+
     def invalidate_fund_view(self) -> None:
         """Funds closed or their preferences moved: rebuild the view when next needed."""
         self._view = None
 
     # ------------------------------------------------------------------ lots
     def open_lots(self, firm_ids: np.ndarray) -> np.ndarray:
-        """Indices of the open lots in the firms ``firm_ids``."""
+        """Indices of the open lots in the firms ``firm_ids`` (ascending)."""
         lots = self.lots
         if lots.n == 0 or firm_ids.size == 0:
             return np.empty(0, dtype=np.int64)
-        return np.flatnonzero(np.isin(lots["firm"], firm_ids) & (lots["status"] == LOT_OPEN))
+        li = self._lot_index.lots_of(lots["firm"], np.asarray(firm_ids, dtype=np.int64))
+        return li[lots["status"][li] == LOT_OPEN]
 
     def lots_of_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Open lots in the firms at ``rows``: (lot indices, position of each lot's firm in
@@ -220,3 +269,47 @@ class CapitalMarket:
             return
         lots["residual"][open_] = self._marked_value(open_)
         lots["status"][open_] = LOT_UNREALIZED
+
+
+class _LotIndex:
+    """The lots of each firm, as chains (lots are only appended and never change firm): for each
+    firm its last lot, for each lot the previous lot of the same firm. Brought up to date with the
+    lots appended since the last look, so finding the lots of a few firms costs O(their lots),
+    not O(all lots)."""
+
+    def __init__(self):
+        self.n = 0  # lots chained so far
+        self.head = np.full(0, -1, dtype=np.int64)  # by firm id
+        self.prev = np.full(0, -1, dtype=np.int64)  # by lot
+
+    def _update(self, firm: np.ndarray) -> None:
+        n = firm.size
+        if n == self.n:
+            return
+        top = int(firm[self.n:].max()) + 1
+        if top > self.head.size:
+            head = np.full(max(top, int(1.5 * self.head.size)), -1, dtype=np.int64)
+            head[: self.head.size] = self.head
+            self.head = head
+        if n > self.prev.size:
+            prev = np.full(max(n, int(1.5 * self.prev.size)), -1, dtype=np.int64)
+            prev[: self.prev.size] = self.prev
+            self.prev = prev
+        kernels.link_lots(np.ascontiguousarray(firm, dtype=np.int64), self.n, self.head, self.prev)
+        self.n = n
+
+    def lots_of(self, firm: np.ndarray, firm_ids: np.ndarray) -> np.ndarray:
+        """Indices of every lot of the firms ``firm_ids`` (ascending), given ``firm``, the firm
+        of each lot."""
+        self._update(firm)
+        ids = np.unique(firm_ids[(firm_ids >= 0) & (firm_ids < self.head.size)])
+        cur = self.head[ids]
+        cur = cur[cur >= 0]
+        found = []
+        while cur.size:
+            found.append(cur)
+            cur = self.prev[cur]
+            cur = cur[cur >= 0]
+        if not found:
+            return np.empty(0, dtype=np.int64)
+        return np.sort(np.concatenate(found))

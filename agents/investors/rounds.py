@@ -51,6 +51,7 @@ import numpy as np
 
 from agents.firms.rules import yearly_burn
 from agents.investors.books import GuidanceFund, VCFund
+from agents.investors.kernels import EAGER_GROWTH
 from agents.investors.matching import (
     SLOT_ATTEMPT,
     SLOT_DILUTION,
@@ -132,7 +133,14 @@ class EquityRounds:
 
     # ------------------------------------------------------------------ 1. candidates
     def candidates(self, step: int) -> np.ndarray:
-        """Rows of the firms that run a round this month."""
+        """Rows of the firms that run a round this month (found by the month's scan of the
+        population, :meth:`agents.investors.market.CapitalMarket.month_filters`, with the rule
+        of :meth:`candidates_vectorised`)."""
+        return self.market.month_filters(step).rounds
+
+    def candidates_vectorised(self, step: int) -> np.ndarray:
+        """Rows of the firms that run a round this month, by whole-population array operations
+        (the reference for the compiled scan)."""
         m = self.model
         pop = m.population
         fcfg = m.cfg.ecosystem.funding
@@ -142,7 +150,7 @@ class EquityRounds:
         since = step - pop["last_round"]
         due = (pop["rounds"] >= 1) & (since >= 12.0 * firm_cfg.runway_target_years - fcfg.attempt_runway_months)
         short = (burn > 0) & (pop["cash"] * 12.0 < fcfg.attempt_runway_months * burn)
-        eager = pop["growth_12m"] > 0.3
+        eager = pop["growth_12m"] > EAGER_GROWTH
         ready = since >= fcfg.min_months_between_rounds
         cand = np.flatnonzero((short | due | eager) & ready)
         if cand.size == 0:

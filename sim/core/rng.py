@@ -23,7 +23,7 @@ import zlib
 import numpy as np
 from scipy.special import ndtri
 
-__all__ = ["Streams", "KeyedDraws", "birth_keys", "name_key"]
+__all__ = ["Streams", "KeyedDraws", "birth_keys", "name_key", "LAPLACE_TABLE"]
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -99,12 +99,19 @@ class KeyedDraws:
         with np.errstate(over="ignore"):
             return _mix(keys * _GOLD + _GOLD)
 
-    def _bits_prehashed(self, hkeys: np.ndarray, step: int, slot: int) -> np.ndarray:
+    def step_constant(self, step: int, slot: int = 0) -> np.uint64:
+        """The constant ``c`` of (stream, step, slot) such that a prehashed key's draw is
+        ``_mix(hkey ^ c)``: what the compiled loops (:mod:`sim.core.kernels`) take to reproduce
+        :meth:`uniform` and :meth:`laplace` with ``prehashed=True`` bit for bit."""
         if not 0 <= int(slot) < 256:
             raise ValueError(f"slot {slot} outside [0, 255]; larger slots would repeat slot {int(slot) & 0xFF}")
         counter = np.uint64((int(step) & 0xFFFFFFFF) << 8 | (int(slot) & 0xFF))
         with np.errstate(over="ignore"):
-            c = _mix(np.asarray([self._base ^ (counter * _M2 + _GOLD)], dtype=np.uint64))[0]
+            return _mix(np.asarray([self._base ^ (counter * _M2 + _GOLD)], dtype=np.uint64))[0]
+
+    def _bits_prehashed(self, hkeys: np.ndarray, step: int, slot: int) -> np.ndarray:
+        c = self.step_constant(step, slot)
+        with np.errstate(over="ignore"):
             return _mix(hkeys ^ c)
 
     def uniform(self, keys: np.ndarray, step: int, slot: int = 0, prehashed: bool = False) -> np.ndarray:
@@ -146,6 +153,8 @@ def _laplace_table(bits: int = 16) -> np.ndarray:
 
 
 _LAPLACE_TABLE = _laplace_table()
+#: The table of :meth:`KeyedDraws.laplace` (for the compiled loops).
+LAPLACE_TABLE = _LAPLACE_TABLE
 
 
 def birth_keys(step: int, channel: int, n: int, start_rank: int = 0) -> np.ndarray:

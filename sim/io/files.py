@@ -41,7 +41,7 @@ __all__ = [
 
 SUMMARY_FILE = "summary.json"
 PARQUET_COMPRESSION = "zstd"
-PARQUET_COMPRESSION_LEVEL = 3
+PARQUET_COMPRESSION_LEVEL = 1
 
 
 class IncompleteResultsError(RuntimeError):
@@ -106,13 +106,19 @@ def write_table(outdir: str | os.PathLike, name: str, df: pd.DataFrame | pa.Tabl
 
 
 def _write_arrow(outdir: Path, name: str, table: pa.Table) -> Path:
+    # strings (categories, names) are dictionary-encoded; floats are stored byte-stream-split
+    # (the bytes of each position together, which compresses much better than whole numbers)
+    strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
+    floats = {f.name: "BYTE_STREAM_SPLIT" for f in table.schema if pa.types.is_floating(f.type)}
+
     def write(fh):
         pq.write_table(
             table,
             fh,
             compression=PARQUET_COMPRESSION,
             compression_level=PARQUET_COMPRESSION_LEVEL,
-            use_dictionary=True,
+            use_dictionary=strings,
+            column_encoding=floats or None,
             write_statistics=True,
             store_schema=True,
             write_page_index=False,
@@ -191,7 +197,9 @@ def write_results(
     missing = [n for n, s in TABLE_SCHEMAS.items() if not s.optional and n not in tables]
     if missing:
         raise OutputSchemaError(f"missing table(s) {missing}")
-    arrow = {n: to_arrow(n, tables[n]) for n in TABLE_SCHEMAS if n in tables}
+    # a Tables mapping (sim.io.tables) hands out its large tables as Arrow tables directly
+    as_arrow = getattr(tables, "arrow", None)
+    arrow = {n: as_arrow(n) if as_arrow else to_arrow(n, tables[n]) for n in TABLE_SCHEMAS if n in tables}
 
     outdir.mkdir(parents=True, exist_ok=True)
     write_summary(outdir, {**summary, "finished": False})

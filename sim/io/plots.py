@@ -1,7 +1,8 @@
 """Standard plots of a run, made only from its output files (never from live model state).
 
 ``make_plots(outdir)`` reads the Parquet files and summary.json of a finished run with
-:func:`sim.io.files.read_results` and writes, atomically, into the same directory:
+:func:`sim.io.files.read_results` (of ``firms`` and ``firm_years`` only the columns it plots)
+and writes, atomically, into the same directory:
 
 * ``funnel.png``: live startups, gazelles and unicorns over time (log scale), and new
   gazelles and new unicorns per calendar year;
@@ -24,10 +25,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from sim import fonts
 from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS
@@ -108,7 +113,17 @@ def _note(ax, text: str) -> None:
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    return atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=DPI, metadata={"Software": None}))
+    # zlib level 1: the PNG encoder was a fifth of the plotting time at the default level
+    return atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=DPI, metadata={"Software": None},
+                                                     pil_kwargs={"compress_level": 1}))
+
+
+def _plain_log_ticks(*axes_of_log_scale) -> None:
+    """Log-scale axes labelled 1, 10, 100, ... in plain numbers (the default 10^k labels go
+    through matplotlib's mathtext parser, which costs more than a whole plot the first time)."""
+    for axis in axes_of_log_scale:
+        axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.10g}" if 1e-3 <= v < 1e7 else f"{v:.0e}"))
+        axis.set_minor_formatter(NullFormatter())
 
 
 def _start_year(timeseries: pd.DataFrame, summary: dict[str, Any]) -> int | None:
@@ -142,6 +157,7 @@ def _plot_funnel(ts: pd.DataFrame | None, summary: dict[str, Any]) -> Figure:
         y = np.where(y > 0, y, np.nan)  # zero cannot be shown on a log axis
         ax1.plot(t, y, color=_STAGE_COLORS[col], lw=2, label=f"{label} (end: {int(ts[col].iloc[-1]):,})")
     ax1.set_yscale("log")
+    _plain_log_ticks(ax1.yaxis)
     zeros = (ts[["startups", "gazelles", "unicorns"]].to_numpy() == 0).any()
     ax1.set_ylabel("live firms at month end\n(count, log scale" + ("; zeros not drawn)" if zeros else ")"))
     ax1.set_title("Live firms by stage", fontsize=11, loc="left")
@@ -230,6 +246,7 @@ def _plot_size_distribution(fy: pd.DataFrame | None, summary: dict[str, Any]) ->
         ax.plot([], [], " ", label=f"too few firms to fit the tail (n = {n})")
     if n < n_all:
         ax.plot([], [], " ", label=f"({n_all - n} firms with 0 employees not shown)")
+    _plain_log_ticks(ax.xaxis, ax.yaxis)
     ax.set_xlabel("employees per firm (persons, log scale)")
     ax.set_ylabel("share of firms with at least x employees\nP(X ≥ x), log scale")
     ax.grid(True, which="major", alpha=0.3)
@@ -357,38 +374,34 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any]) 
     x0 = start - 0.5
     fig = _new_figure(11, 2.0 + 0.16 * len(order), summary)
     ax = fig.subplots()
+    segments, colors, widths = [], [], []
     for t in order:
         row = info.loc[t]
         born = x_of(max(int(row["born_step"]), 0)) if row["created_by"] != "initial" else x0
         end = row["ended_step"]
         x1 = x_of(int(end)) if pd.notna(end) else x_of(12 * int(summary.get("years", 0) or 0))
-        color = _DIRECTION_COLORS.get(row["direction"], "0.6")
-        ax.plot(
-            [born, x1],
-            [ypos[t], ypos[t]],
-            color=color,
-            lw=2.2 if row["level"] == "main" else 1.2,
-            solid_capstyle="butt",
-        )
+        segments.append([(born, ypos[t]), (x1, ypos[t])])
+        colors.append(_DIRECTION_COLORS.get(row["direction"], "0.6"))
+        widths.append(2.2 if row["level"] == "main" else 1.2)
         ax.text(born - 0.05, ypos[t], str(row["name"]), ha="right", va="center", fontsize=6)
-    for _, row in created.iterrows():
-        t = int(row["track_id"])
-        born = x_of(int(row["born_step"]))
-        for p in row["parent_ids"]:
-            p = int(p)
-            if p in ypos:
-                ax.annotate(
-                    "",
-                    xy=(born, ypos[t]),
-                    xytext=(born, ypos[p]),
-                    arrowprops=dict(arrowstyle="->", color=_MECHANISM_COLORS.get(row["created_by"], "0.5"), lw=0.8),
-                )
-    for _, row in merged.iterrows():
-        t, into = int(row["track_id"]), row["merged_into"]
+    # one collection for every track's line (one artist, not one per track)
+    ax.add_collection(LineCollection(segments, colors=colors, linewidths=widths, capstyle="butt"))
+    ax.autoscale_view()
+    # arrows parent -> child (and merged -> absorbing track), all in one quiver per kind of line
+    arrows: dict[bool, list[tuple[float, float, float, str]]] = {False: [], True: []}  # dotted?
+    for t, born_step, created_by, parents in created[["track_id", "born_step", "created_by", "parent_ids"]].itertuples(
+            index=False):
+        color = _MECHANISM_COLORS.get(created_by, "0.5")
+        arrows[False] += [(x_of(int(born_step)), ypos[int(p)], ypos[int(t)], color) for p in parents if int(p) in ypos]
+    for t, into, ended in merged[["track_id", "merged_into", "ended_step"]].itertuples(index=False):
         if pd.notna(into) and int(into) in ypos:
-            x = x_of(int(row["ended_step"]))
-            ax.annotate("", xy=(x, ypos[int(into)]), xytext=(x, ypos[t]),
-                        arrowprops=dict(arrowstyle="->", color="0.3", lw=0.8, ls=":"))
+            arrows[True].append((x_of(int(ended)), ypos[int(t)], ypos[int(into)], "0.3"))
+    for dotted, items in arrows.items():
+        if items:
+            x, y0, y1, colors = zip(*items, strict=True)
+            ax.quiver(x, y0, np.zeros(len(x)), np.subtract(y1, y0), color=colors, angles="xy", scale_units="xy",
+                      scale=1, width=0.0012, headwidth=5, headlength=6, headaxislength=5,
+                      linestyle=":" if dotted else "-", alpha=0.7 if dotted else 1.0)
     handles = [Patch(color=c, label=m) for m, c in _MECHANISM_COLORS.items()]
     handles.append(Patch(color="0.3", label="merged into (consolidation)"))
     handles += [Patch(color=_DIRECTION_COLORS[d], label=f"{d} {DIRECTION_EN[d]}") for d in DIRECTIONS]
@@ -409,9 +422,22 @@ def make_plots(outdir: str | os.PathLike, *, allow_partial: bool = False) -> lis
     unless ``allow_partial``). Returns the paths written.
     """
     outdir = Path(outdir)
-    tables, summary = read_results(
-        outdir, allow_partial=allow_partial, names=("timeseries", "firms", "firm_years", "tracks")
-    )
+    tables, summary = read_results(outdir, allow_partial=allow_partial, names=("timeseries", "tracks"))
+    # of the large tables only what the plots draw: the unicorns' tracks, the last year's headcounts
+    # (the panel is written year after year, so the row groups of other years are not read)
+    path = outdir / "firms.parquet"
+    if path.is_file():
+        tables["firms"] = pq.read_table(path, columns=["track_id", "unicorn_step"],
+                                        filters=pc.field("unicorn_step").is_valid()).to_pandas()
+    path = outdir / "firm_years.parquet"
+    if path.is_file():
+        meta = pq.ParquetFile(path).metadata
+        col = meta.schema.to_arrow_schema().get_field_index("year")
+        last = max((meta.row_group(i).column(col).statistics.max for i in range(meta.num_row_groups)
+                    if meta.row_group(i).num_rows), default=None)
+        tables["firm_years"] = pq.read_table(
+            path, columns=["year", "employees"], filters=None if last is None else pc.field("year") == last
+        ).to_pandas()
     written = []
     with rc_context({**fonts.rc(), "axes.titleweight": "normal"}):
         figures = {

@@ -454,6 +454,9 @@ _TABLES = [
 #: name -> TableSchema, in the documented order.
 TABLE_SCHEMAS: dict[str, TableSchema] = {t.name: t for t in _TABLES}
 
+#: Keys of summary.json that measure time and so differ between two runs of one seed.
+SUMMARY_TIMINGS: tuple[str, ...] = ("wall_seconds", "phase_seconds", "phase_cpu_seconds")
+
 #: Top-level keys of summary.json and their meaning (documentation only; not enforced).
 SUMMARY_KEYS: dict[str, str] = {
     "finished": "true only once every table has been written; false while writing or after a crash",
@@ -462,7 +465,11 @@ SUMMARY_KEYS: dict[str, str] = {
     "scale": "scale factor applied to the ecosystem preset",
     "ecosystem": "ecosystem preset name",
     "wall_seconds": "wall-clock duration of the run (s)",
+    "firm_steps": "live firms summed over every simulated month, warm-up included (for throughput figures)",
+    "firm_steps_observed": "live firms summed over the observed months (step >= 0)",
     "phase_seconds": "wall-clock seconds spent per model phase",
+    "phase_cpu_seconds": "CPU seconds of the run's process spent per model phase (less inflated by other work on the "
+                         "machine than phase_seconds)",
     "totals": "headline totals of the run (births, new gazelles, new unicorns, money invested, ...)",
     "config": "the fully resolved configuration of the run",
     "policies": "the run's policy interventions with every parameter (sim.policies.base.Policy.to_dict; empty list for "
@@ -595,7 +602,8 @@ def from_arrow(name: str, table: pa.Table) -> pd.DataFrame:
             arr = arr.cast(c.type)
         if pa.types.is_list(c.type):
             data[c.name] = pd.Series(arr.to_pylist(), dtype=object)
-        elif pa.types.is_integer(c.type) and c.nullable:
+        elif (pa.types.is_integer(c.type) and c.nullable) or pa.types.is_string(c.type):
+            # straight into the pandas dtype (strings stay in Arrow memory, no Python objects)
             data[c.name] = pd.Series(arr.to_pandas(types_mapper={c.type: dtypes[c.name]}.get), dtype=dtypes[c.name])
         else:
             data[c.name] = pd.Series(arr.to_pandas(), dtype=dtypes[c.name])

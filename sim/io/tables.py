@@ -3,19 +3,101 @@
 :func:`build_tables` gives the run's tables and :func:`build_summary` its summary.json. These
 functions are the only code that turns the model's state into outputs; plots and reports are
 built from the tables, never from the live model.
+
+The large tables (``firms``, ``firm_years``, ``stage_changes``) are built as Arrow tables
+straight from the model's columns (categories as dictionary codes cast to strings in Arrow), so a
+run that only writes its files never makes pandas objects of millions of rows; :class:`Tables`
+hands out each table as a pandas DataFrame (with the dtypes :func:`sim.io.files.read_results`
+gives) the first time it is asked for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, MutableMapping
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from omegaconf import OmegaConf
 
 from sim.core.vocabulary import END_KINDS, LIFECYCLE, NEVER, ORIGINS, ROUNDS, STAGES
-from sim.io.schema import empty_frame
+from sim.io.schema import TABLE_SCHEMAS, empty_frame, from_arrow, to_arrow
 from sim.model import PHASES, EcosystemModel
 
-__all__ = ["build_tables", "build_summary", "nullable_int"]
+__all__ = ["build_tables", "build_summary", "nullable_int", "Tables"]
+
+
+class Tables(MutableMapping):
+    """The tables of a run by name: pandas DataFrames, some of them kept as Arrow tables until a
+    DataFrame is asked for (:meth:`arrow` gives any of them as the Arrow table that is written)."""
+
+    def __init__(self, frames: dict[str, pd.DataFrame] | None = None, arrow: dict[str, pa.Table] | None = None):
+        self._frames = dict(frames or {})
+        self._arrow = dict(arrow or {})
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            if name not in self._arrow:
+                raise KeyError(name)
+            self._frames[name] = from_arrow(name, self._arrow[name])
+        return self._frames[name]
+
+    def arrow(self, name: str) -> pa.Table:
+        """Table ``name`` as an Arrow table with the schema of the output contract."""
+        if name in self._arrow:
+            return self._arrow[name]
+        return to_arrow(name, self._frames[name])
+
+    def __setitem__(self, name: str, df: pd.DataFrame) -> None:
+        self._frames[name] = df
+        self._arrow.pop(name, None)
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
+        self._frames.pop(name, None)
+        self._arrow.pop(name, None)
+
+    def __contains__(self, name) -> bool:
+        return name in self._frames or name in self._arrow
+
+    def __iter__(self) -> Iterator[str]:
+        seen = set(self._frames) | set(self._arrow)
+        yield from (n for n in TABLE_SCHEMAS if n in seen)
+        yield from sorted(n for n in seen if n not in TABLE_SCHEMAS)
+
+    def __len__(self) -> int:
+        return len(set(self._frames) | set(self._arrow))
+
+    def __repr__(self) -> str:
+        return f"Tables({', '.join(self)})"
+
+    def __getstate__(self):  # pickle the Arrow tables, not DataFrames made from them
+        return {"frames": {k: v for k, v in self._frames.items() if k not in self._arrow}, "arrow": self._arrow}
+
+    def __setstate__(self, state):
+        self._frames, self._arrow = dict(state["frames"]), dict(state["arrow"])
+
+
+def _strings(codes: np.ndarray, names, null_code: int | None = None) -> pa.Array:
+    """Arrow strings from integer ``codes`` into ``names`` (``null_code``: the code of a null)."""
+    codes = np.asarray(codes)
+    mask = None if null_code is None else codes == null_code
+    dictionary = pa.array(["" if v is None else v for v in names], type=pa.string())
+    indices = pa.array(codes.astype(np.int32, copy=False), mask=mask)
+    return pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.string())
+
+
+def _nullable_int32(values: np.ndarray) -> pa.Array:
+    """Arrow int32 with the 'never' marker (:data:`sim.core.vocabulary.NEVER`) as null."""
+    a = np.asarray(values)
+    return pa.array(a.astype(np.int32, copy=False), mask=a == NEVER)
+
+
+def _arrow_table(name: str, columns: dict[str, pa.Array | np.ndarray]) -> pa.Table:
+    schema = TABLE_SCHEMAS[name].arrow_schema()
+    arrays = [c if isinstance(c := columns[f.name], pa.Array) else pa.array(c, type=f.type) for f in schema]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def nullable_int(values) -> pd.arrays.IntegerArray:
@@ -28,23 +110,27 @@ def _cat(values: np.ndarray, names) -> pd.Series:
     return pd.Series(np.asarray(names, dtype=object)[values])
 
 
-def build_tables(model: EcosystemModel) -> dict[str, pd.DataFrame]:
-    tables = {
+def build_tables(model: EcosystemModel) -> Tables:
+    """The run's tables (a :class:`Tables` mapping of DataFrames; the large ones stay Arrow
+    tables until a DataFrame is asked for)."""
+    frames = {
         "timeseries": timeseries_table(model),
-        "firms": firms_table(model),
-        "firm_years": firm_years_table(model),
         "deals": deals_table(model),
         "positions": positions_table(model),
         "tracks": tracks_table(model),
         "track_transitions": track_transitions_table(model),
         "investors": investors_table(model),
-        "stage_changes": stage_changes_table(model),
         "institutes": institutes_table(model),
     }
     if model.government.policies:
-        tables["policy_accounts"] = policy_accounts_table(model)
-        tables["policy_reach"] = policy_reach_table(model, tables["positions"])
-    return tables
+        frames["policy_accounts"] = policy_accounts_table(model)
+        frames["policy_reach"] = policy_reach_table(model, frames["positions"])
+    arrow = {"firms": firms_arrow(model), "stage_changes": stage_changes_arrow(model)}
+    if model.recorder.firm_years:
+        arrow["firm_years"] = firm_years_arrow(model)
+    else:
+        frames["firm_years"] = empty_frame("firm_years")
+    return Tables(frames, arrow)
 
 
 def policy_accounts_table(model) -> pd.DataFrame:
@@ -94,47 +180,53 @@ def timeseries_table(model) -> pd.DataFrame:
     return df
 
 
-def firms_table(model) -> pd.DataFrame:
+def firms_arrow(model) -> pa.Table:
+    """The ``firms`` table as an Arrow table."""
     pop = model.population
     pop.snapshot_records()
-    n = pop.n_ever
-    rec = {k: pop.records[k] for k in pop.records}
-    end_kind = np.asarray(END_KINDS, dtype=object)[rec["end_kind"]]
-    return pd.DataFrame(
-        {
-            "firm_id": np.arange(n, dtype=np.int64),
-            "born_step": rec["born_step"].astype(np.int32),
-            "origin": _cat(rec["origin"], ORIGINS),
-            "track_id": rec["track_id"].astype(np.int32),
-            "end_step": nullable_int(rec["end_step"]),
-            "end_kind": pd.array(end_kind, dtype="string"),
-            "gazelle_step": nullable_int(rec["gazelle_step"]),
-            "unicorn_step": nullable_int(rec["unicorn_step"]),
-            "total_raised": rec["total_raised"].astype(np.float64),
-            "employees": rec["employees"].astype(np.float64),
-            "revenue": rec["revenue"].astype(np.float64),
-            "valuation": rec["valuation"].astype(np.float64),
-            "quality": rec["quality"].astype(np.float64),
-            "licences": model.institutes.licences_of(n).astype(np.int32),
-        }
-    )
+    rec = pop.records
+    return _arrow_table("firms", {
+        "firm_id": np.arange(pop.n_ever, dtype=np.int64),
+        "born_step": rec["born_step"],
+        "origin": _strings(rec["origin"], ORIGINS),
+        "track_id": rec["track_id"],
+        "end_step": _nullable_int32(rec["end_step"]),
+        "end_kind": _strings(rec["end_kind"], END_KINDS, null_code=0),
+        "gazelle_step": _nullable_int32(rec["gazelle_step"]),
+        "unicorn_step": _nullable_int32(rec["unicorn_step"]),
+        "total_raised": rec["total_raised"],
+        "employees": rec["employees"],
+        "revenue": rec["revenue"],
+        "valuation": rec["valuation"],
+        "quality": rec["quality"],
+        "licences": model.institutes.licences_of(pop.n_ever).astype(np.int32),
+    })
+
+
+def firms_table(model) -> pd.DataFrame:
+    """The ``firms`` table as a DataFrame."""
+    return from_arrow("firms", firms_arrow(model))
+
+
+def firm_years_arrow(model) -> pa.Table:
+    """The ``firm_years`` panel as an Arrow table (empty when none was recorded)."""
+    chunks = model.recorder.firm_years
+    if not chunks:
+        return to_arrow("firm_years", empty_frame("firm_years"))
+    cols = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    return _arrow_table("firm_years", {
+        **{k: cols[k].astype(np.float64) for k in ("age_years", "employees", "revenue", "valuation")},
+        "firm_id": cols["firm_id"].astype(np.int64, copy=False),
+        "year": cols["year"].astype(np.int16, copy=False),
+        "stage": _strings(cols["stage"], STAGES),
+    })
 
 
 def firm_years_table(model) -> pd.DataFrame:
+    """The ``firm_years`` panel as a DataFrame."""
     if not model.recorder.firm_years:
         return empty_frame("firm_years")
-    cols = {k: np.concatenate([c[k] for c in model.recorder.firm_years]) for k in model.recorder.firm_years[0]}
-    return pd.DataFrame(
-        {
-            "firm_id": cols["firm_id"].astype(np.int64),
-            "year": cols["year"].astype(np.int16),
-            "age_years": cols["age_years"].astype(np.float64),
-            "employees": cols["employees"].astype(np.float64),
-            "revenue": cols["revenue"].astype(np.float64),
-            "valuation": cols["valuation"].astype(np.float64),
-            "stage": _cat(cols["stage"], STAGES),
-        }
-    )
+    return from_arrow("firm_years", firm_years_arrow(model))
 
 
 def _investor_meta(model):
@@ -274,21 +366,25 @@ def track_transitions_table(model) -> pd.DataFrame:
     )
 
 
-def stage_changes_table(model) -> pd.DataFrame:
+def stage_changes_arrow(model) -> pa.Table:
+    """Every change of a firm's stage, as an Arrow table."""
     ch = model.stages.changes
     if ch:
         cols = {k: np.concatenate([c[k] for c in ch]) for k in ch[0]}
     else:
         cols = {"firm_id": np.empty(0, np.int64), "step": np.empty(0, np.int32),
                 "from_stage": np.empty(0, np.int8), "to_stage": np.empty(0, np.int8)}
-    return pd.DataFrame(
-        {
-            "firm_id": cols["firm_id"].astype(np.int64),
-            "step": cols["step"].astype(np.int32),
-            "from_stage": _cat(cols["from_stage"], STAGES),
-            "to_stage": _cat(cols["to_stage"], STAGES),
-        }
-    )
+    return _arrow_table("stage_changes", {
+        "firm_id": cols["firm_id"].astype(np.int64, copy=False),
+        "step": cols["step"].astype(np.int32, copy=False),
+        "from_stage": _strings(cols["from_stage"], STAGES),
+        "to_stage": _strings(cols["to_stage"], STAGES),
+    })
+
+
+def stage_changes_table(model) -> pd.DataFrame:
+    """Every change of a firm's stage, as a DataFrame."""
+    return from_arrow("stage_changes", stage_changes_arrow(model))
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,14 +396,14 @@ def build_summary(model: EcosystemModel, tables: dict[str, pd.DataFrame], wall: 
     """summary.json of a finished run (keys documented in :data:`sim.io.schema.SUMMARY_KEYS`)."""
     cfg = model.cfg
     ts = tables["timeseries"]
-    firms = tables["firms"]
+    rec = model.population.records  # what the firms table holds, without making a DataFrame of it
     firm_steps = int(model.firm_steps)
     totals = {
-        "firms_born": int(len(firms)),
-        "firms_born_observed": int((firms["born_step"] >= 0).sum()),
+        "firms_born": int(rec.n),
+        "firms_born_observed": int(np.count_nonzero(rec["born_step"] >= 0)),
         "firms_alive_at_end": int(model.population.n),
-        "gazelles_ever": int(firms["gazelle_step"].notna().sum()),
-        "unicorns_ever": int(firms["unicorn_step"].notna().sum()),
+        "gazelles_ever": int(np.count_nonzero(rec["gazelle_step"] != NEVER)),
+        "unicorns_ever": int(np.count_nonzero(rec["unicorn_step"] != NEVER)),
         "new_gazelles_observed": int(ts["new_gazelles"].sum()) if len(ts) else 0,
         "new_unicorns_observed": int(ts["new_unicorns"].sum()) if len(ts) else 0,
         "ipos_observed": int(ts["exits_ipo"].sum()) if len(ts) else 0,
@@ -328,7 +424,9 @@ def build_summary(model: EcosystemModel, tables: dict[str, pd.DataFrame], wall: 
         "warmup_years": cfg.ecosystem.warmup_years,
         "wall_seconds": round(wall, 3),
         "firm_steps": firm_steps,
+        "firm_steps_observed": int(model.firm_steps_observed),
         "phase_seconds": {name: round(model.phase_seconds[name], 4) for name, _ in PHASES},
+        "phase_cpu_seconds": {name: round(model.phase_cpu_seconds[name], 4) for name, _ in PHASES},
         "policies": [p.to_dict() for p in model.government.policies],
         "policy_accounts": {
             p.name: {"kind": p.kind, "spent_mcny": p.spent, "received_mcny": p.received, **p.stats()}

@@ -247,7 +247,7 @@ class TrackDynamics:
         tr = self.tracks
         p = self.cfg.breakthrough_open_probability * tr["tech_intensity"][t]
         p *= 2.0 if tr["general_purpose"][t] else 1.0
-        return min(1.0, p / max(self.model.scale, 1e-9))
+        return min(1.0, p / max(self.model.scale, 1.0))
 
     def open_from_breakthrough(self, parent: int, step: int) -> int | None:
         """A breakthrough opens a latent child track (no firms yet; 2 % of the parent's market)."""

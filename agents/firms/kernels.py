@@ -1,0 +1,173 @@
+"""The compiled loops of the firm rules (numba): one pass over the live firms per phase.
+
+:func:`operate` is the operations phase of :mod:`agents.firms.rules` in one loop over the live
+firms (growth, hiring, the quarterly volatility refresh, a month of operating cash flow), and
+in the same pass it notes for the deaths phase the firms that phase has to look at: those
+drawn to close, those that may be insolvent after financing (cash below zero now, or a bank
+loan still to service) and those reaching the graduation age. :func:`age` is the ageing phase,
+:func:`shift_history` the year-end histories.
+
+Each loop does exactly the arithmetic of the vectorised rules of :mod:`agents.firms.rules`, in
+the same order, with the same keyed draws (bit for bit); only ``exp`` and ``log`` are
+:func:`sim.core.kernels.exp` and :func:`~sim.core.kernels.log` instead of numpy's, which may
+differ from them in the last bit. The vectorised rules stay the reference: the tests run both
+on the same state and compare them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.core import kernels as K
+
+__all__ = ["operate", "age", "shift_history", "OP_PARAMS", "op_params"]
+
+#: Names of the scalar parameters of :func:`operate`, in the order of its ``par`` array.
+OP_PARAMS = (
+    "growth_quality", "growth_capital", "growth_base", "wage", "cost_of_revenue", "runway_years",
+    "hiring_speed", "fast_speed", "growth_sigma", "size_exponent", "dt", "sqrt_dt", "crowding",
+    "closure_hazard", "closure_hazard_mature", "graduation_months",
+)
+(_GQ, _GC, _GB, _WAGE, _COR, _RUNWAY, _HS, _FAST, _SIGMA, _SIZE_EXP, _DT, _SQRT_DT, _CROWD, _H0, _HM,
+ _GRAD) = range(len(OP_PARAMS))
+
+
+def op_params(**values: float) -> np.ndarray:
+    """The ``par`` array of :func:`operate` from keyword values named as in :data:`OP_PARAMS`."""
+    missing = set(OP_PARAMS) - set(values)
+    if missing:
+        raise KeyError(f"missing parameters {sorted(missing)}")
+    return np.array([float(values[k]) for k in OP_PARAMS], dtype=np.float64)
+
+
+@njit(cache=True, error_model="numpy")
+def operate(step, par, ids, hkey, track, born, qsat, qdecay, newness, cash, employees, revenue, g12, vol,
+            debt, debt_payment, supported, support_growth, support_closure, track_growth, capacity,
+            refresh_vol, c_grow, c_close, out, scratch, flags):
+    """One month of operations for every live firm (see the module docstring).
+
+    Arrays of the live firms are updated in place. ``track_growth`` and ``capacity`` are per
+    track (demand growth passed to firms, the park's capacity of each market). ``out`` is an
+    int64 array of shape (3, n): its rows receive the ids of the firms drawn to close, of those
+    to check for insolvency after financing and of those at the graduation age. ``scratch``
+    (float64) and ``flags`` (uint8) are work arrays of at least n entries. Returns (the month's
+    operating cash flow of all firms, the three counts).
+
+    The main loop reads every array at the firm's own row only and has no branch, no running
+    sum and no list to append to, so the compiler runs it on several firms at once (SIMD): the
+    track terms are gathered in a loop before it, the sum and the lists are made in a light loop
+    after it, and the quarterly volatility refresh in a third."""
+    n = revenue.size
+    n_tracks = track_growth.size
+    # crowding: the park's revenue in each track against the track's capacity, before growth
+    used = np.zeros(n_tracks)
+    for i in range(n):
+        used[track[i]] += revenue[i]
+    drift_track = np.empty(n_tracks)
+    for t in range(n_tracks):
+        crowding = used[t] / max(capacity[t], 1e-9) if capacity[t] > 0 else 0.0
+        drift_track[t] = track_growth[t] - par[_CROWD] * crowding
+    gq, gc, gb, wage, dt, sqrt_dt = par[_GQ], par[_GC], par[_GB], par[_WAGE], par[_DT], par[_SQRT_DT]
+    margin_share = 1.0 - par[_COR]
+    inv_runway = 1.0 / par[_RUNWAY]
+    inv_wage = 1.0 / wage
+    hs, fast = par[_HS], par[_FAST]
+    h0, hm = par[_H0], par[_HM]
+    grad = par[_GRAD]
+    for i in range(n):
+        scratch[i] = drift_track[track[i]]
+    for i in range(n):
+        emp = employees[i]
+        c = cash[i]
+        c0 = max(c, 0.0)
+        # growth (rules.grow)
+        capital = c0 / (c0 + emp * wage)
+        drift = gq * qsat[i] * qdecay[i]
+        drift += gc * capital
+        drift += scratch[i]  # the track's demand growth net of crowding
+        drift += gb
+        if supported:
+            drift += support_growth[i]
+        shock = K.laplace(K.mix64(hkey[i] ^ c_grow)) * vol[i]
+        dlog = drift * dt + sqrt_dt * shock
+        rev = revenue[i] * K.exp_core(dlog)  # |dlog| < 3: drift and shocks are bounded
+        revenue[i] = rev
+        g12[i] = g12[i] * (1.0 - dt) + dlog
+        # hiring (rules.hire)
+        gross = rev * margin_share
+        dp = debt_payment[i]
+        avail = gross - 12.0 * dp if dp > 0 else gross
+        burn = max(emp - 1.0, 0.0) * wage - avail
+        target = ((max(avail, 0.0) + c0 * inv_runway) * inv_wage + 1.0) - emp
+        speed = fast if (burn > 2.0 * c0) & (target < 0) else hs
+        emp = max(emp + target * speed, 1.0)
+        employees[i] = emp
+        # a month of operating cash flow (rules.burn_cash)
+        operating = (gross - max(emp - 1.0, 0.0) * wage) * dt
+        scratch[i] = operating
+        c += operating
+        cash[i] = c
+        # for the deaths phase: the closure draw (rules.closure_draw), insolvency, graduation
+        x = (hm + (h0 - hm) * newness[i]) * ((support_closure[i] if supported else 1.0) * dt)
+        closed = K.unit(K.mix64(hkey[i] ^ c_close)) < x * (1.0 - 0.5 * x)
+        watch = (c < 0.0) | (debt[i] > 0)
+        aged = step - born[i] >= grad
+        flags[i] = np.uint8(closed) | (np.uint8(watch) << np.uint8(1)) | (np.uint8(aged) << np.uint8(2))
+    total = 0.0
+    n_closed = 0
+    n_watch = 0
+    n_aged = 0
+    for i in range(n):
+        total += scratch[i]
+        f = flags[i]
+        if f:
+            if f & 1:
+                out[0, n_closed] = ids[i]
+                n_closed += 1
+            if f & 2:
+                out[1, n_watch] = ids[i]
+                n_watch += 1
+            if f & 4:
+                out[2, n_aged] = ids[i]
+                n_aged += 1
+    if refresh_vol:  # rules.update_volatility, with this month's headcounts
+        sigma, neg_size_exp = par[_SIGMA], -par[_SIZE_EXP]
+        for i in range(n):
+            vol[i] = sigma * K.exp_core(neg_size_exp * K.log_core(employees[i]))  # employees >= 1
+    return total, n_closed, n_watch, n_aged
+
+
+@njit(cache=True)
+def age(qdecay, newness, growth_decay, closure_decay):
+    """A month passes (rules.get_older): the age-dependent factors decay by multiplication."""
+    for i in range(qdecay.size):
+        qdecay[i] *= growth_decay
+        newness[i] *= closure_decay
+
+
+@njit(cache=True)
+def shift_history(emp_hist, rev_hist, employees, revenue):
+    """A year end (Firms.year_end): each firm's year-end histories move one year back and take
+    this year's headcount and revenue as their last entry."""
+    h = emp_hist.shape[1]
+    for i in range(employees.size):
+        for j in range(h - 1):
+            emp_hist[i, j] = emp_hist[i, j + 1]
+            rev_hist[i, j] = rev_hist[i, j + 1]
+        emp_hist[i, h - 1] = employees[i]
+        rev_hist[i, h - 1] = revenue[i]
+
+
+def _example_operate():
+    n, f, i64 = 3, np.ones(3), np.arange(3, dtype=np.int64)
+    par = np.ones(len(OP_PARAMS))
+    return (np.int64(0), par, i64, np.arange(3, dtype=np.uint64), np.zeros(3, np.int32), np.zeros(3, np.int32),
+            f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(),
+            False, f.copy(), f.copy(), np.ones(1), np.ones(1), True, np.uint64(1), np.uint64(2),
+            np.zeros((3, n), np.int64), np.zeros(n), np.zeros(n, np.uint8))
+
+
+K.register("operate", operate, _example_operate)
+K.register("age", age, lambda: (np.ones(2), np.ones(2), 0.99, 0.98))
+K.register("shift_history", shift_history, lambda: (np.ones((2, 4)), np.ones((2, 4)), np.ones(2), np.ones(2)))

@@ -1,0 +1,250 @@
+"""The compiled loops (sim.core.kernels, agents/*/kernels.py) against the vectorised rules they
+replace: same keyed draws bit for bit, same subsets of firms, the same arithmetic up to the last
+bit of exp and log; the exp and log of sim.core.kernels against the C library; the Arrow tables
+against the DataFrame path of the output contract."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from numba import njit
+from scipy.stats import poisson
+
+from agents.firms.founding import poisson_quantile
+from agents.firms.kernels import operate
+from agents.firms.rules import aged_out, closure_draw, insolvent
+from sim import load_config
+from sim.config import Config
+from sim.core import kernels as K
+from sim.core.clock import years_since
+from sim.core.rng import KeyedDraws
+from sim.core.vocabulary import END_KINDS, NEVER, ORIGINS, STAGES
+from sim.io.schema import to_arrow
+from sim.io.tables import build_tables
+from sim.model import EcosystemModel
+from sim.policies.registry import policies_from_config
+from sim.stages import unicorn_mask
+
+
+@njit
+def _apply(f, x):
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = f(x[i])
+    return out
+
+
+@njit
+def _draws(hkey, c, laplace):
+    out = np.empty(hkey.size)
+    for i in range(hkey.size):
+        bits = K.mix64(hkey[i] ^ c)
+        out[i] = K.laplace(bits) if laplace else K.unit(bits)
+    return out
+
+
+def _ulps(a, b):
+    return np.abs(a - b) / np.spacing(np.abs(b))
+
+
+def test_exp_and_log_are_within_an_ulp_or_two_of_the_c_library():
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.uniform(-0.5, 0.5, 100_000), rng.uniform(-700, 700, 100_000), [0.0, 1.0, -1.0]])
+    ref = np.array([math.exp(v) for v in x])
+    assert _ulps(_apply(K.exp, x), ref).max() <= 1.0
+    y = np.exp(rng.uniform(-40, 40, 100_000))
+    y = np.concatenate([y, 1.0 + rng.uniform(-0.02, 0.02, 50_000), [1.0, 2.0, 0.5, math.e]])
+    ref = np.array([math.log(v) for v in y])
+    got = _apply(K.log, y)
+    ok = ref != 0
+    assert _ulps(got[ok], ref[ok]).max() <= 2.0
+    assert got[~ok].tolist() == [0.0] * int((~ok).sum())
+    edge = _apply(K.exp, np.array([-800.0, 800.0, np.nan]))
+    assert edge[0] == 0.0 and edge[1] == np.inf and np.isnan(edge[2])
+    assert np.isnan(_apply(K.log, np.array([0.0, -1.0, np.nan]))).all()
+
+
+def test_stored_tables_are_the_exact_ones():
+    np.testing.assert_array_equal(K.exact_tables(), K._T)
+
+
+def test_keyed_draws_are_reproduced_bit_for_bit():
+    draws = KeyedDraws(11, "firms")
+    hkey = KeyedDraws.prehash(np.arange(50_000, dtype=np.uint64) * np.uint64(7919))
+    for step, slot in ((-96, 0), (0, 1), (37, 5)):
+        c = draws.step_constant(step, slot)
+        np.testing.assert_array_equal(_draws(hkey, c, False), draws.uniform(hkey, step, slot, prehashed=True))
+        np.testing.assert_array_equal(_draws(hkey, c, True), draws.laplace(hkey, step, slot, prehashed=True))
+
+
+def test_poisson_quantile_is_scipys():
+    rng = np.random.default_rng(2)
+    for mean in [1e-4, 0.3, 4.0, 87.5, 7333.3, 9166.7, 25000.0]:
+        for u in np.concatenate([rng.random(40), [1e-12, 0.5, 1 - 1e-12]]):
+            assert poisson_quantile(float(u), mean) == int(poisson.ppf(u, mean))
+
+
+# ------------------------------------------------------------------------------ the model's loops
+
+
+def _model(policies=(), seed: int = 5, months: int = 14) -> EcosystemModel:
+    cfg = Config()
+    cfg.seed, cfg.scale, cfg.years = seed, 0.03, 2
+    cfg.ecosystem.warmup_years = 2
+    cfg.output.firm_years = False
+    m = EcosystemModel(cfg, policies=policies)
+    while m.current_step < -24 + months:
+        m.step()
+    return m
+
+
+def _run_until(m: EcosystemModel, phase: str) -> None:
+    """Run this month's phases before ``phase`` (the month is left unfinished)."""
+    m.market.new_month()
+    for name, methods in m._phases:
+        if name == phase:
+            return
+        for method in methods:
+            method()
+
+
+def test_operations_pass_matches_the_vectorised_rules():
+    m = _model()
+    _run_until(m, "operations")
+    pop = m.population
+    before = {k: v.copy() for k, v in pop.live.data.items()}
+    ledger = m.ledger.operating
+    m.firms.step_vectorised()
+    ref = {k: pop[k].copy() for k in ("revenue", "employees", "cash", "growth_12m", "vol")}
+    ref_operating = m.ledger.operating - ledger
+    for k, v in before.items():
+        pop.live.data[k][...] = v
+    m.ledger.operating = ledger
+    m.firms.step()
+    for k, v in ref.items():  # only exp/log may differ, in the last bit
+        np.testing.assert_allclose(pop[k], v, rtol=1e-13, atol=0, err_msg=k)
+    assert m.ledger.operating - ledger == pytest.approx(ref_operating, rel=1e-12)
+    # what the pass noted for the deaths phase is what those rules find
+    step, w = m.current_step, m.firms.watch
+    np.testing.assert_array_equal(np.sort(pop.row_of[w.closed]), closure_draw(pop, m.firms.cfg, m.firms.draws, step))
+    np.testing.assert_array_equal(np.sort(pop.row_of[w.aged]), aged_out(pop, m.firms.cfg, step))
+    assert set(insolvent(pop).tolist()) <= set(pop.row_of[w.insolvent].tolist())
+    assert w.closed.size > 0 and w.insolvent.size > 0
+
+
+@pytest.mark.parametrize("policy_names", [(), ("credit_relaxation", "exit_channels", "guidance_fund")])
+def test_month_filters_match_the_vectorised_rules(policy_names):
+    overrides = ["seed=7", "scale=0.03", "years=2", "ecosystem.warmup_years=2", "output.firm_years=false",
+                 # listing within reach of a small, young park, so that path is exercised too
+                 "ecosystem.exits.ipo_min_revenue_mcny=3", "ecosystem.exits.ipo_min_valuation_mcny=20",
+                 "ecosystem.exits.ipo_min_age_years=1"]
+    cfg = load_config(overrides + ([f"policy=[{','.join(policy_names)}]"] if policy_names else []))
+    m = EcosystemModel(cfg, policies=policies_from_config(cfg))
+    sizes = np.zeros(4, dtype=int)
+    for _ in range(40):
+        _run_until(m, "financing")
+        step, market = m.current_step, m.market
+        f = market.month_filters(step)
+        np.testing.assert_array_equal(f.rounds, market.rounds.candidates_vectorised(step))
+        np.testing.assert_array_equal(f.loans, market.lending.applicants(step))
+        np.testing.assert_array_equal(f.acquisition, market.exits.acquisition_draws(step))
+        listed = market.exits.listing_candidates(step)
+        assert set(listed.tolist()) <= set(f.listing.tolist())  # the scan leaves the valuation test to exits
+        sizes += [f.rounds.size, f.loans.size, f.listing.size, f.acquisition.size]
+        for _name, methods in m._phases[[n for n, _ in m._phases].index("financing"):]:
+            for method in methods:
+                method()
+        m.current_step += 1
+    assert (sizes > 0).all(), sizes
+
+
+def test_lots_of_a_firm_are_found_through_their_chains():
+    m = _model(months=24)
+    market = m.market
+    lots = market.lots
+    assert lots.n > 50
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        ids = rng.choice(m.population.n_ever, 40, replace=False)
+        ids = np.concatenate([ids, lots["firm"][rng.integers(0, lots.n, 20)]])
+        expected = np.flatnonzero(np.isin(lots["firm"], ids) & (lots["status"] == 0))
+        np.testing.assert_array_equal(market.open_lots(ids), expected)
+        lots.append(investor=[0, 0], firm=[int(ids[0]), int(ids[-1])], step=[0, 0], invested=[1.0, 1.0],
+                    shares=[0.1, 0.1], proceeds=[0.0, 0.0], residual=[0.0, 0.0], status=[0, 0], partner=[-1, -1])
+
+
+def test_stage_assessment_looks_at_the_firms_that_can_change():
+    m = _model(months=20)
+    m.stages.cfg.unicorn_min_valuation_usd_bn = 0.005  # enough unicorns in a small park
+    for _ in range(12):
+        _run_until(m, "stages")
+        pop = m.population
+        # the whole-population rule: a unicorn if it passes the test, else its flag's stage
+        uni = unicorn_mask(pop["valuation"], years_since(m.current_step, pop["born"]), pop["raised"], m.stages.cfg)
+        expected = np.where(uni, 2, np.where(pop["gazelle_flag"], 1, 0))
+        for _name, methods in m._phases[[n for n, _ in m._phases].index("stages"):]:
+            for method in methods:
+                method()
+        if not (m.current_step % 12 == 11):  # a year end reclassifies gazelles after the stages phase
+            np.testing.assert_array_equal(pop["stage"], expected)
+        m.current_step += 1
+    assert (m.population["stage"] == 2).any()
+
+
+def test_kernels_are_recompiled_when_the_primitives_change():
+    from agents.firms import kernels as firm_kernels  # noqa: PLC0415
+
+    stamp = firm_kernels.operate._cache._impl.locator.get_source_stamp()
+    assert stamp[1] == K._STAMP  # the hash of sim/core/kernels.py and sim/core/rng.py is part of it
+    assert operate._cache._impl.locator.__class__.__name__.startswith("Sim")
+
+
+@pytest.mark.slow
+def test_first_run_says_it_is_compiling(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    code = "from sim.core import kernels; import sim.model; kernels.warm_up()"
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr
+    assert "compiling the numerical kernels" in first.stderr
+    again = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "compiling" not in again.stderr
+
+
+# ------------------------------------------------------------------------------ tables
+
+
+def test_arrow_tables_are_what_the_dataframe_path_gives():
+    m = _model(months=30)
+    m.cfg.output.firm_years = True
+    while m.current_step < 12:
+        m.step()
+    m.finish()
+    tables = build_tables(m)
+    rec = m.population.records
+    firms = pd.DataFrame({
+        "firm_id": np.arange(rec.n, dtype=np.int64), "born_step": rec["born_step"],
+        "origin": np.asarray(ORIGINS, dtype=object)[rec["origin"]], "track_id": rec["track_id"],
+        "end_step": pd.array(np.where(rec["end_step"] == NEVER, None, rec["end_step"]), dtype="Int32"),
+        "end_kind": pd.array(np.asarray(END_KINDS, dtype=object)[rec["end_kind"]], dtype="string"),
+        "gazelle_step": pd.array(np.where(rec["gazelle_step"] == NEVER, None, rec["gazelle_step"]), dtype="Int32"),
+        "unicorn_step": pd.array(np.where(rec["unicorn_step"] == NEVER, None, rec["unicorn_step"]), dtype="Int32"),
+        **{k: rec[k] for k in ("total_raised", "employees", "revenue", "valuation", "quality")},
+        "licences": m.institutes.licences_of(rec.n).astype(np.int32),
+    })
+    assert tables.arrow("firms").equals(to_arrow("firms", firms))
+    chunks = m.recorder.firm_years
+    assert chunks
+    cols = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    fy = pd.DataFrame({**{k: cols[k].astype(np.float64) for k in ("age_years", "employees", "revenue", "valuation")},
+                       "firm_id": cols["firm_id"], "year": cols["year"],
+                       "stage": np.asarray(STAGES, dtype=object)[cols["stage"]]})
+    assert tables.arrow("firm_years").equals(to_arrow("firm_years", fy))
+    # the DataFrame handed out is what reading the file back gives
+    assert tables["firms"]["origin"].tolist() == firms["origin"].tolist()
+    assert tables["firms"]["unicorn_step"].isna().sum() == (rec["unicorn_step"] == NEVER).sum()
