@@ -70,6 +70,8 @@ def firms_table(model) -> pd.DataFrame:
     n = pop.n_ever
     rec = {k: pop.records[k] for k in pop.records}
     end_kind = np.asarray(END_KINDS, dtype=object)[rec["end_kind"]]
+    debt = rec["debt_at_end"].astype(np.float64)  # ended firms: what they owed when they left
+    debt[pop["id"]] = pop["debt"]  # live firms: what they owe now
     return pd.DataFrame(
         {
             "firm_id": np.arange(n, dtype=np.int64),
@@ -84,6 +86,8 @@ def firms_table(model) -> pd.DataFrame:
             "employees": rec["employees"].astype(np.float64),
             "revenue": rec["revenue"].astype(np.float64),
             "valuation": rec["valuation"].astype(np.float64),
+            "exit_value": rec["exit_value"].astype(np.float64),
+            "debt_at_end": debt,
             "quality": rec["quality"].astype(np.float64),
         }
     )
