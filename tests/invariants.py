@@ -199,12 +199,15 @@ def outstanding_after(principal, monthly_rate, term, payments):
     """Principal of an annuity loan after ``payments`` monthly payments (closed form)."""
     principal, payments = np.asarray(principal, dtype=float), np.asarray(payments, dtype=float)
     paid = np.minimum(payments, term)
-    if monthly_rate == 0:
+    # P = A r / D with D = 1 - (1 + r)^-n; after k payments A (1 + r)^k - P ((1 + r)^k - 1) / r is left,
+    # i.e. A ((1 + r)^k - ((1 + r)^k - 1) / D): written with expm1/log1p so that tiny rates stay exact
+    lr = np.log1p(monthly_rate)
+    d = -np.expm1(-term * lr)
+    if d == 0:
         left = principal * (1.0 - paid / term)
     else:
-        g = (1.0 + monthly_rate) ** paid
-        annuity = principal * monthly_rate / (1.0 - (1.0 + monthly_rate) ** -term)
-        left = principal * g - annuity * (g - 1.0) / monthly_rate
+        grown = np.expm1(paid * lr)
+        left = principal * (1.0 + grown - grown / d)
     return np.where(payments >= term, 0.0, np.maximum(left, 0.0))
 
 
@@ -268,11 +271,11 @@ def gazelle_by_definition(fy: pd.DataFrame, firms: pd.DataFrame, stages, start_y
     need = 1.2**w
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = now / start
-    j["gazelle"] = existed & (ratio >= need) & (start_emp >= stages.gazelle_min_start_employees) & \
-        (j["age"] <= stages.gazelle_max_age_years)
+    young = j["age"] <= stages.gazelle_max_age_years if stages.gazelle_max_age_years > 0 else True  # 0: no limit
+    j["gazelle"] = existed & (ratio >= need) & (start_emp >= stages.gazelle_min_start_employees) & young
     # panel values are float32: a ratio or a start size this close to its threshold cannot be judged
-    j["borderline"] = existed & ((np.abs(ratio / need - 1) < 1e-5) |
-                                 (np.abs(start_emp / stages.gazelle_min_start_employees - 1) < 1e-5))
+    j["borderline"] = existed & ((np.abs(ratio - need) < 1e-5 * need) |
+                                 (np.abs(start_emp - stages.gazelle_min_start_employees) < 1e-5 * start_emp))
     return j
 
 

@@ -83,6 +83,7 @@ def test_the_annuity_formula_against_a_month_by_month_schedule():
         assert inv.outstanding_after(principal, rate, term, k) == pytest.approx(max(debt, 0.0), abs=1e-6), k
     assert inv.outstanding_after(principal, rate, term, 6) == pytest.approx(617.905, abs=1e-3)
     assert inv.outstanding_after(1200.0, 0.0, 12, 3) == pytest.approx(900.0)
+    assert inv.outstanding_after(1200.0, 1e-300, 12, 3) == pytest.approx(900.0)  # tiny rates: no cancellation
     assert inv.outstanding_after([1200.0], 0.01, 12, [13]).tolist() == [0.0]
 
 
