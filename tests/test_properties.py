@@ -33,10 +33,10 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import invariants as inv
 import numpy as np
 import pandas as pd
 import pytest
-import invariants as inv
 from hypothesis import event, given, seed, settings
 from hypothesis import strategies as st
 
@@ -184,7 +184,8 @@ def draw_config(data, eventful: bool = False) -> Config:
     s.unicorn_min_valuation_usd_bn = d(st.sampled_from(r([0.003, 0.01, 0.03, 1.0], [0.003, 0.01])),
                                        label="unicorn_min_valuation_usd_bn")
     s.unicorn_max_age_years = d(r(fl(0.5, 12.0), fl(3.0, 12.0)), label="unicorn_max_age_years")
-    s.unicorn_min_raised_usd_m = d(st.one_of(st.just(0.0), r(fl(0.0, 5.0), fl(0.0, 0.5))), label="unicorn_min_raised_usd_m")
+    s.unicorn_min_raised_usd_m = d(st.one_of(st.just(0.0), r(fl(0.0, 5.0), fl(0.0, 0.5))),
+                                   label="unicorn_min_raised_usd_m")
     return validate(cfg)  # the draws stay inside the documented ranges
 
 
@@ -479,9 +480,9 @@ def test_the_stage_rules_are_all_seen():
     """The allowed set is not wider than the model: with a low unicorn bar, a few runs show
     every transition of :data:`ALLOWED` (a rule the model cannot produce would not belong there)."""
     seen = set()
-    for seed in range(3):
+    for root in range(3):
         cfg = Config()
-        cfg.seed, cfg.scale, cfg.years = seed, 0.01, 4
+        cfg.seed, cfg.scale, cfg.years = root, 0.01, 4
         cfg.ecosystem.warmup_years = 3
         cfg.output.plots = False
         cfg.stages.gazelle_definition = "oecd"

@@ -346,6 +346,7 @@ class StageCultivation(Policy):
     def __post_init__(self):
         super().__post_init__()
         self.enrolled = np.empty(0, dtype=np.int64)
+        self.enrolled_step = np.empty(0, dtype=np.int64)  # step each enrolled firm joined the list
         self.queue_ids = np.empty(0, dtype=np.int64)
         self.queue_step = np.empty(0, dtype=np.int64)
         self.queue_amount = np.empty(0)
@@ -383,6 +384,7 @@ class StageCultivation(Policy):
                 amt = np.concatenate(amounts)
                 ids = pop["id"][rows]
                 self.enrolled = np.concatenate([self.enrolled, ids])
+                self.enrolled_step = np.concatenate([self.enrolled_step, np.full(rows.size, step, dtype=np.int64)])
                 self.queue_ids = np.concatenate([self.queue_ids, ids])
                 self.queue_step = np.concatenate(
                     [self.queue_step, np.full(rows.size, step + self.payment_lag_months, dtype=np.int64)]
