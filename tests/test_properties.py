@@ -383,8 +383,6 @@ def check_values(res) -> None:
     assert np.allclose(
         eq["post_money"], eq["pre_money"] + eq.groupby(["firm_id", "step", "round"])["amount"].transform("sum")
     )
-    for key, value in res.summary["totals"].items():
-        assert value >= 0, key
 
 
 # ------------------------------------------------------------------------------ the tests
