@@ -298,7 +298,10 @@ class StageCultivation(Policy):
     grant (paid with a lag) and a place on the government's list, which eases fund raising."""
 
     kind: ClassVar[str] = "stage_cultivation"
-    target: ClassVar[str] = "money raised by the cultivated firms (against the same firms without the programme)"
+    target: ClassVar[str] = (
+        "equity raised by the cultivated firms from the month they join the list (against the same firms without "
+        "the programme)"
+    )
     source: ClassVar[str] = (
         "gazelle/unicorn cultivation absent in Shenzhen HTZ; subsidies 申请困难、补助周期冗长 "
         "(seeds/004_04d71fc19d7d077d.txt:664-674); "
