@@ -308,6 +308,10 @@ def check_stage_rules(tables, config) -> dict:
     first = r[(r["post"] >= thr) & alive].groupby("firm_id")["step"].min()
     u = fi.loc[observed_firms(tables), "unicorn_step"].dropna().astype(int)
     assert first.to_dict() == u.to_dict(), "first unicorn months differ from the first rounds at the bar"
+    # gazelle status is assessed once a year: a firm moves between startup and gazelle only in December
+    ch = tables["stage_changes"]
+    yearly = ch["from_stage"].isin(["startup", "gazelle"]) & ch["to_stage"].isin(["startup", "gazelle"])
+    assert_all(ch.loc[yearly, "step"] % 12 == 11, ch[yearly], "startup <-> gazelle changes happen at year ends")
     return {"year_ends": int(judged.sum()), "gazelles": int((j["gazelle"] & judged).sum()), "unicorns": len(u)}
 
 

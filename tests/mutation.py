@@ -32,16 +32,19 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRATCH = ROOT / ".mutation"
 MUTMUT = Path(sys.executable).with_name("mutmut")
 
+#: The fixed-seed regression case (tests/test_regression.py): it notices any change of behaviour, so it
+#: is in every selection; the other files check what the module should do.
+REGRESSION = "tests/test_regression.py"
 #: group -> (modules to mutate, test files that exercise them quickly)
 MODULES: dict[str, tuple[list[str], list[str]]] = {
-    "stages": (["sim/stages.py"], ["tests/test_stages.py", "tests/test_invariants.py"]),
-    "rounds": (["agents/investors/rounds.py"], ["tests/test_rounds.py", "tests/test_invariants.py"]),
-    "exits": (["agents/investors/exits.py"], ["tests/test_invariants.py", "tests/test_rounds.py"]),
-    "lending": (["agents/investors/lending.py"], ["tests/test_invariants.py", "tests/test_rounds.py"]),
-    "books": (["agents/investors/books.py"], ["tests/test_invariants.py", "tests/test_rounds.py"]),
+    "stages": (["sim/stages.py"], ["tests/test_stages.py", "tests/test_invariants.py", REGRESSION]),
+    "rounds": (["agents/investors/rounds.py"], ["tests/test_rounds.py", "tests/test_invariants.py", REGRESSION]),
+    "exits": (["agents/investors/exits.py"], ["tests/test_invariants.py", "tests/test_rounds.py", REGRESSION]),
+    "lending": (["agents/investors/lending.py"], ["tests/test_invariants.py", "tests/test_rounds.py", REGRESSION]),
+    "books": (["agents/investors/books.py"], ["tests/test_invariants.py", "tests/test_rounds.py", REGRESSION]),
     "policies": (
         ["sim/policies/*.py"],
-        ["tests/test_policy_mechanics.py", "tests/test_policies.py", "tests/test_levers.py"],
+        ["tests/test_policy_mechanics.py", "tests/test_policies.py", "tests/test_levers.py", REGRESSION],
     ),
 }
 COPY = ("sim", "agents", "conf", "tests", "docs", "pyproject.toml", "README.md")

@@ -67,8 +67,11 @@ def test_stages_follow_their_definitions(result):
 def test_unicorns_follow_their_definition_with_a_lower_bar():
     cfg = config(seed=4, unicorn_min_valuation_usd_bn=0.02)
     cfg.years, cfg.ecosystem.warmup_years = 6, 4
-    seen = inv.check_stage_rules(*(lambda r: (r.tables, r.config))(simulate(cfg, policies=())))
+    res = simulate(cfg, policies=())
+    seen = inv.check_stage_rules(res.tables, res.config)
     assert seen["unicorns"] > 10, seen
+    inv.check_derived_columns(res.tables, res.summary, res.config)  # new unicorns in the time series too
+    inv.check_rounds_and_cap_tables(res.tables, res.summary, res.config)
 
 
 def test_derived_columns_are_their_sources(result):
