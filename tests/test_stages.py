@@ -345,9 +345,11 @@ def test_unicorn_batch():
     np.testing.assert_array_equal(unicorn_mask(val, age, raised, UNI), [True, False, False, False, True])
 
 
-def test_a_firm_valued_exactly_at_the_bar_becomes_a_unicorn_and_only_unicorn_counts_move():
+@pytest.mark.parametrize("alone", [False, True], ids=["among-others", "the-only-live-firm"])
+def test_a_firm_valued_exactly_at_the_bar_becomes_a_unicorn_and_only_unicorn_counts_move(alone):
     """Stages.step on a live model: a firm at exactly US$1 B (the definition says 'at least')
-    becomes a unicorn this month; its track gets a recent unicorn, and no gazelle count moves."""
+    becomes a unicorn this month, also when it is the only live firm; its track gets a recent
+    unicorn, and no gazelle count moves."""
     cfg = Config()
     cfg.seed, cfg.scale, cfg.years = 2, 0.01, 2
     cfg.ecosystem.warmup_years = 1
@@ -355,6 +357,10 @@ def test_a_firm_valued_exactly_at_the_bar_becomes_a_unicorn_and_only_unicorn_cou
     for _ in range(3):
         m.step()
     pop, tr = m.population, m.tracks
+    if alone:
+        keep = int(np.argmax(pop["revenue"]))
+        pop.end(np.delete(np.arange(pop.n), keep), m.current_step, "failed")
+        assert pop.n == 1
     r = int(np.argmax(pop["revenue"]))
     assert pop["stage"][r] != UNICORN
     pop["valuation"][r] = unicorn_threshold_mcny(cfg.stages)
