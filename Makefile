@@ -2,6 +2,8 @@
 # make test       set up .venv with the test tools too and run the whole test suite (what CI runs)
 # make test-fast  the local loop: every test not marked slow, in parallel
 # make lock       refresh the locks (locks/run.txt, locks/test.txt) from pyproject.toml with uv
+# make mutation MODULE=stages   mutation testing of one module group (tests/mutation.py; MODULE=all: every
+#                 group, one after the other; JOBS=2 for two mutmut workers); docs/testing.md has the scores
 #
 # Set-up: .venv is created with Python 3.12 (python3.12 on PATH, else pyenv's 3.12.x, else
 # PYTHON=/path/to/python3.12). `make run` installs the exact, hash-checked versions of
@@ -28,7 +30,7 @@ PIP := $(PY) -m pip install --disable-pip-version-check
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-fast setup lock docs clean-venv chromium
+.PHONY: run test test-fast setup lock docs clean-venv chromium mutation
 
 run: $(RUN_STAMP)
 	$(PY) -m sim $(ARGS)
@@ -44,6 +46,12 @@ test-fast: $(TEST_STAMP)
 	exit $$rc
 
 setup: $(TEST_STAMP)
+
+MODULE ?=
+JOBS ?= 1
+mutation: $(TEST_STAMP)
+	@if [ -z "$(MODULE)" ]; then echo "make mutation: say MODULE=<group> (stages rounds exits lending books policies) or MODULE=all" >&2; exit 2; fi
+	$(PY) tests/mutation.py $(if $(filter all,$(MODULE)),--all,$(MODULE)) --jobs $(JOBS)
 
 # Debian's Chromium for tests/test_app.py (Playwright drives it; no browser is downloaded).
 chromium:

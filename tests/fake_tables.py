@@ -162,6 +162,8 @@ def make_fake_results(
             "valuation": np.round(
                 employees * rng.lognormal(0.5, 1.0, n_firms) * np.where(unicorn_step >= 0, 200, 1), 3
             ),
+            "exit_value": np.nan,
+            "debt_at_end": 0.0,
             "quality": quality,
             "licences": rng.binomial(1, 0.05, n_firms).astype(np.int32),
         }
@@ -169,6 +171,8 @@ def make_fake_results(
     for col in ("end_step", "gazelle_step", "unicorn_step"):
         firms[col] = firms[col].mask(firms[col] < 0)
     firms.loc[firms["end_step"].isna(), "end_kind"] = None
+    exited = firms["end_kind"].isin(["ipo", "acquired"]).fillna(False).to_numpy(dtype=bool)
+    firms.loc[exited, "exit_value"] = firms.loc[exited, "valuation"] * 1.5
     ue = firms.loc[firms["unicorn_step"].notna(), "track_id"].value_counts()
     tracks["unicorns_ever"] = tracks["track_id"].map(ue).fillna(0).astype(int)
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from sim import load_config
@@ -69,12 +69,7 @@ def run_sim(args, cwd: Path, timeout: float = 600) -> subprocess.CompletedProces
 # ------------------------------------------------------------------------------ a real run
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("sim.run") is None,
-    reason="sim/run.py (the run API) does not exist yet: nothing to run",
-)
 def test_tiny_run_writes_the_contract_tables_into_the_run_dir(tmp_path):
-    pq = pytest.importorskip("pyarrow.parquet")
     out = tmp_path / "run"
     cwd = tmp_path / "cwd"
     cwd.mkdir()

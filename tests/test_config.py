@@ -436,7 +436,8 @@ def repair_cross_field(cfg: Config) -> Config:
     return cfg
 
 
-PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
+                             suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY_SETTINGS

@@ -227,6 +227,8 @@ def test_arrow_tables_are_what_the_dataframe_path_gives():
     m.finish()
     tables = build_tables(m)
     rec = m.population.records
+    debt = rec["debt_at_end"].astype(np.float64)  # what ended firms owed when they left; live firms owe now
+    debt[m.population["id"]] = m.population["debt"]
     firms = pd.DataFrame({
         "firm_id": np.arange(rec.n, dtype=np.int64), "born_step": rec["born_step"],
         "origin": np.asarray(ORIGINS, dtype=object)[rec["origin"]], "track_id": rec["track_id"],
@@ -234,7 +236,9 @@ def test_arrow_tables_are_what_the_dataframe_path_gives():
         "end_kind": pd.array(np.asarray(END_KINDS, dtype=object)[rec["end_kind"]], dtype="string"),
         "gazelle_step": pd.array(np.where(rec["gazelle_step"] == NEVER, None, rec["gazelle_step"]), dtype="Int32"),
         "unicorn_step": pd.array(np.where(rec["unicorn_step"] == NEVER, None, rec["unicorn_step"]), dtype="Int32"),
-        **{k: rec[k] for k in ("total_raised", "employees", "revenue", "valuation", "quality")},
+        **{k: rec[k] for k in ("total_raised", "employees", "revenue", "valuation", "exit_value")},
+        "debt_at_end": debt,
+        "quality": rec["quality"],
         "licences": m.institutes.licences_of(rec.n).astype(np.int32),
     })
     assert tables.arrow("firms").equals(to_arrow("firms", firms))

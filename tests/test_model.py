@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import pandas as pd
@@ -81,13 +82,11 @@ def test_deals_match_money_raised_by_firms(result):
     assert d["amount"][equity].sum() == pytest.approx(firms["total_raised"].sum(), rel=1e-9)
 
 
-def test_timeseries_counts_add_up_and_are_never_negative(result):
+def test_timeseries_counts_add_up(result):
     ts = result.tables["timeseries"]
     assert len(ts) == result.config.years * 12
     assert (ts["startups"] + ts["gazelles"] + ts["unicorns"] == ts["firms"]).all()
     assert (ts["births_independent"] + ts["births_spinoff"] + ts["births_alumni"] == ts["births"]).all()
-    numeric = ts.select_dtypes("number")
-    assert (numeric >= 0).all().all()
     # flows in the time series equal the firm records of the observed window
     firms = result.tables["firms"]
     assert ts["births"].sum() == (firms["born_step"] >= 0).sum()
@@ -101,7 +100,7 @@ def test_timeseries_counts_add_up_and_are_never_negative(result):
 
 
 def test_no_nan_or_infinity_in_any_table(result):
-    allowed_nan = {("deals", "pre_money"), ("deals", "post_money")}
+    allowed_nan = {("deals", "pre_money"), ("deals", "post_money"), ("firms", "exit_value")}
     for name, df in result.tables.items():
         for col in df.columns:
             s = df[col]
@@ -184,9 +183,13 @@ def test_phases_are_timed_and_listed_once():
     names = [n for n, _ in PHASES]
     assert len(names) == len(set(names))
     model = EcosystemModel(small_config())
+    t0 = time.perf_counter()
     model.step()
+    wall = time.perf_counter() - t0
     assert set(model.phase_seconds) == set(names)
-    assert all(v >= 0 for v in model.phase_seconds.values())
+    # every phase ran (a clock read before and after it) and the phases add up to at most the step
+    assert all(v > 0 for v in model.phase_seconds.values()), model.phase_seconds
+    assert sum(model.phase_seconds.values()) <= wall
 
 
 # ------------------------------------------------------------------------------ reproducibility
@@ -258,15 +261,19 @@ def test_empty_actor_sets_run_to_the_end(change):
         assert res.tables["firms"]["total_raised"].sum() == 0
 
 
-def test_one_month_horizon():
+def test_horizons_of_zero_and_one_year():
+    """years=0 runs no observed month; years=1 runs twelve, January to December of start_year
+    (one month is tests/test_faults.py::test_one_month_horizon)."""
     cfg = small_config()
     cfg.years = 0
     cfg.ecosystem.warmup_years = 0
     res = run_simulation(cfg, progress=False)
-    assert res.summary["finished"] and len(res.tables["timeseries"]) == 0
+    assert res.summary["finished"] and len(res.tables["timeseries"]) == 0 and len(res.tables["firms"]) == 0
     cfg.years = 1
     res = run_simulation(cfg, progress=False)
-    assert len(res.tables["timeseries"]) == 12
+    ts = res.tables["timeseries"]
+    assert ts["step"].tolist() == list(range(12)) and ts["month"].tolist() == list(range(1, 13))
+    assert (ts["year"] == cfg.ecosystem.start_year).all() and res.summary["years"] == 1
 
 
 def test_investor_classes_present_at_teaching_scale():

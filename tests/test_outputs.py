@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from matplotlib.collections import LineCollection
 
 import sim.io.files as files
 import sim.io.plots as plots
@@ -298,24 +299,117 @@ def _assert_pngs(paths, outdir):
     assert [p.name for p in paths] == list(plots.PLOT_FILES)
     for p in paths:
         assert p.parent == Path(outdir)
-        data = p.read_bytes()
-        assert data.startswith(b"\x89PNG") and len(data) > 5000, p.name
+        assert p.read_bytes().startswith(b"\x89PNG"), p.name
 
 
-def test_make_plots(tmp_path, fake):
+def _figures(tables, summary) -> dict:
+    return dict(plots.figures(tables, summary))
+
+
+def _texts(fig) -> str:
+    return " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
+
+
+def test_make_plots_writes_every_figure_from_the_files(tmp_path, fake):
     tables, summary = fake
     write_results(tmp_path, tables, summary)
     _assert_pngs(plots.make_plots(tmp_path), tmp_path)
 
 
-def test_make_plots_without_unicorns_or_firm_years(tmp_path):
+def test_the_funnel_shows_the_stages_and_the_new_gazelles_and_unicorns_per_year(fake):
+    tables, summary = fake
+    ts = tables["timeseries"]
+    fig = _figures(tables, summary)["funnel.png"]
+    live, new = fig.axes
+    assert [line.get_label().split(" (")[0] for line in live.lines] == ["startups", "gazelles", "unicorns"]
+    for line, col in zip(live.lines, ("startups", "gazelles", "unicorns"), strict=True):
+        y = ts[col].to_numpy(dtype=float)
+        np.testing.assert_array_equal(line.get_ydata(), np.where(y > 0, y, np.nan))
+        assert line.get_label().endswith(f"(end: {int(ts[col].iloc[-1]):,})")
+    assert live.get_yscale() == "log" and live.get_ylabel().startswith("live firms at month end")
+    yearly = ts.groupby("year")[["new_gazelles", "new_unicorns"]].sum()
+    bars = new.containers
+    assert [b.get_label() for b in bars] == ["new gazelles", "new unicorns"]
+    for b, col in zip(bars, ("new_gazelles", "new_unicorns"), strict=True):
+        assert [r.get_height() for r in b] == yearly[col].tolist()
+    assert new.get_xlabel() == "calendar year"
+    assert [t.get_text() for t in new.get_xticklabels()] == [str(y) for y in yearly.index]
+
+
+def test_the_size_distribution_is_the_ccdf_of_the_last_year_end(fake):
+    tables, summary = fake
+    fy = tables["firm_years"]
+    last = fy[fy["year"] == fy["year"].max()]["employees"].to_numpy(dtype=float)
+    x = np.sort(last[last > 0])
+    fig = _figures(tables, summary)["size_distribution.png"]
+    (ax,) = fig.axes
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert ax.get_xlabel().startswith("employees per firm") and "P(X ≥ x)" in ax.get_ylabel()
+    points, fit = ax.lines[0], ax.lines[1]
+    np.testing.assert_array_equal(points.get_xdata(), x)  # every firm, fewer than 4000 here
+    np.testing.assert_allclose(points.get_ydata(), 1.0 - np.arange(x.size) / x.size)
+    alpha = plots.hill_tail_exponent(x)["alpha"]
+    assert f"α = {alpha:.2f}" in fit.get_label()
+    assert str(int(fy["year"].max())) in fig._suptitle.get_text()
+
+
+def test_unicorns_by_track_has_one_bar_per_track_with_its_count(fake):
+    tables, summary = fake
+    firms, tracks = tables["firms"], tables["tracks"].set_index("track_id")
+    counts = firms.loc[firms["unicorn_step"].notna(), "track_id"].value_counts()
+    counts = counts.sort_index().sort_values(ascending=False, kind="stable")
+    fig = _figures(tables, summary)["unicorns_by_track.png"]
+    (ax,) = fig.axes[:1]
+    (bars,) = ax.containers
+    shown = counts.head(plots.TOP_TRACKS)
+    assert [r.get_width() for r in bars] == shown.tolist()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == [tracks.loc[t, "name"] for t in shown.index]
+    assert bars[0].get_y() > bars[len(bars) - 1].get_y()  # the most unicorns at the top
+    assert f"{int(counts.sum()):,} firms" in fig._suptitle.get_text()
+
+
+def test_tracks_by_direction_draws_every_direction_for_both_levels(fake):
+    tables, summary = fake
+    ts = tables["timeseries"]
+    fig = _figures(tables, summary)["tracks_by_direction.png"]
+    new, main = fig.axes[:2]
+    yearly = ts.groupby("year").last()
+    for ax, level in ((new, "new"), (main, "main")):
+        assert len(ax.lines) == 6
+        for line in ax.lines:
+            direction_en = line.get_label().split(" ")[1]
+            np.testing.assert_array_equal(line.get_ydata(), yearly[f"{level}_tracks_{direction_en}"])
+
+
+def test_the_genealogy_draws_one_line_per_track_involved(fake):
+    tables, summary = fake
+    tr = tables["tracks"]
+    created = tr[tr["created_by"] != "initial"]
+    involved = set(created["track_id"]) | {int(p) for ps in created["parent_ids"] for p in ps}
+    merged = tr[tr["end_kind"].fillna("") == "merged"]
+    involved |= set(merged["track_id"]) | {int(x) for x in merged["merged_into"].dropna()}
+    fig = _figures(tables, summary)["track_genealogy.png"]
+    (ax,) = fig.axes
+    # every track's line is one segment of a single LineCollection (one artist for all of them)
+    (lines,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    segments = lines.get_segments()
+    assert len(segments) == len(involved)
+    assert all(seg[0][1] == seg[-1][1] for seg in segments)  # horizontal: a track's life
+    assert f"{len(created)} tracks created, {len(merged)} merged" in fig._suptitle.get_text()
+
+
+def test_plots_say_what_is_missing(tmp_path):
     tables, summary = make_fake_results(unicorns=False, firm_years=False)
     assert tables["firms"]["unicorn_step"].isna().all() and tables["firm_years"].empty
+    figs = _figures(tables, summary)
+    assert "No firm became a unicorn in this run." in _texts(figs["unicorns_by_track.png"])
+    assert "firm_years has no rows" in _texts(figs["size_distribution.png"])
+    without = _figures({k: v for k, v in tables.items() if k != "firm_years"}, summary)
+    assert "firm_years.parquet was not written" in _texts(without["size_distribution.png"])
+    # and the files are written all the same, from the run's files
     write_results(tmp_path / "empty_rows", tables, summary)
     _assert_pngs(plots.make_plots(tmp_path / "empty_rows"), tmp_path / "empty_rows")
-    # firm_years not written at all (output.firm_years=false)
-    write_results(tmp_path / "absent", {k: v for k, v in tables.items() if k != "firm_years"}, summary)
-    _assert_pngs(plots.make_plots(tmp_path / "absent"), tmp_path / "absent")
 
 
 def test_hill_estimator_recovers_pareto_exponent():

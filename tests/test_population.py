@@ -316,5 +316,7 @@ TestPopulationMachine.settings = settings(
     max_examples=60,
     stateful_step_count=30,
     deadline=None,
+    derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

@@ -16,8 +16,16 @@ under a second here) and checks what must hold whatever the numbers:
   count or amount, every table follows the output contract;
 * the same configuration and seed give byte-identical files.
 
-Examples are derandomised (the same every run, so CI is stable); ``max_examples`` is kept
-modest so the module runs in well under a minute on two cores.
+* and the independent invariants of tests/invariants.py: rounds and cap tables, exit proceeds,
+  loans against their annuity schedules, derived columns, and (for the OECD and EU gazelle
+  definitions) every stage at every year end.
+
+There is one case per intervention (every configuration of ``conf/policy/``, the test spender,
+and no policy): each example runs the case's intervention with up to two others drawn at random,
+so every intervention is drawn in every tier. The examples are derandomised (the same on every
+run: the ``repro`` profile of tests/conftest.py) and each case starts from its own fixed seed;
+the default tier runs the ``runs-fast`` profile, the slow tier ``runs-slow``. Each case records
+which paths its examples took and requires unicorns, IPOs and acquisitions among them.
 """
 
 from __future__ import annotations
@@ -25,10 +33,11 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import invariants as inv
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import event, given, seed, settings
 from hypothesis import strategies as st
 
 from agents import Bank
@@ -55,16 +64,8 @@ ALLOWED = {
     (UNICORN, GAZELLE): "any",
 }
 SIGNED = {"quality", "year", "month"}  # besides steps, the only columns that may be negative
-NAN_ALLOWED = {("deals", "pre_money"), ("deals", "post_money")}  # NaN exactly for loans
+NAN_ALLOWED = {("deals", "pre_money"), ("deals", "post_money"), ("firms", "exit_value")}  # loans; no exit
 
-SETTINGS = settings(
-    max_examples=24,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    phases=(Phase.explicit, Phase.generate),  # no shrinking: a whole run per step makes it slow
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 
 
 # ------------------------------------------------------------------------------ a test policy
@@ -83,22 +84,23 @@ class Spender(Policy):
 
 
 INTERVENTIONS = sorted(CONFIGS)  # the configured policies of conf/policy/
+CASES = ["none", "spender", *INTERVENTIONS]
 
 
-def make_policies(data) -> list[Policy]:
-    """None, the test spender, or one or two of the configured interventions."""
-    kind = data.draw(st.sampled_from(["none", "spender", "interventions"]), label="policies")
-    if kind == "none":
-        return []
-    if kind == "spender":
-        return [Spender(name="spender", budget_mcny_per_year=data.draw(fl(0.0, 500.0), label="spender.budget"),
-                        share=data.draw(fl(0.0, 1.5), label="spender.share"))]
-    names = data.draw(
-        st.lists(st.sampled_from(INTERVENTIONS), min_size=1, max_size=2, unique=True), label="interventions"
-    )
+def make_policies(data, case: str) -> list[Policy]:
+    """The case's intervention (none, the test spender, or a configured policy) with up to two
+    configured interventions drawn at random beside it."""
+    names = [] if case in ("none", "spender") else [case]
+    if case != "none":
+        names += data.draw(st.lists(st.sampled_from(INTERVENTIONS), max_size=2, unique=True), label="with")
+    names = list(dict.fromkeys(names))
     if "sanctions_shock" in names and "targeted_support" in names:  # two shocks on the same tracks: refused
-        names.remove("targeted_support")
-    return [configured_policy(n) for n in names]
+        names.remove("targeted_support" if case != "targeted_support" else "sanctions_shock")
+    policies = [configured_policy(n) for n in names]
+    if case == "spender":
+        policies.append(Spender(name="spender", budget_mcny_per_year=data.draw(fl(0.0, 500.0), label="spender.budget"),
+                                share=data.draw(fl(0.0, 1.5), label="spender.share")))
+    return policies
 
 
 # ------------------------------------------------------------------------------ configurations
@@ -108,37 +110,44 @@ def fl(lo, hi):
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
 
-def draw_config(data) -> Config:
-    """A random valid configuration of a teaching-size run."""
+def draw_config(data, eventful: bool = False) -> Config:
+    """A random valid configuration of a teaching-size run. ``eventful`` narrows the keys that
+    decide whether a small run has unicorns, IPOs and acquisitions to the part of their range
+    where it does (enough time, investors and survival; low listing and unicorn bars); the
+    other keys keep their whole range."""
     d = data.draw
+
+    def r(broad, narrow):
+        return narrow if eventful else broad
+
     cfg = Config()
     cfg.seed = d(st.integers(0, 2**32), label="seed")
-    cfg.scale = d(fl(0.003, 0.012), label="scale")
-    cfg.years = d(st.integers(1, 3), label="years")
+    cfg.scale = d(r(fl(0.003, 0.012), fl(0.006, 0.012)), label="scale")
+    cfg.years = d(r(st.integers(1, 3), st.just(3)), label="years")
     cfg.output.plots = False
     cfg.output.firm_years = d(st.booleans(), label="firm_years")
     eco = cfg.ecosystem
-    eco.warmup_years = d(st.integers(0, 3), label="warmup_years")
+    eco.warmup_years = d(r(st.integers(0, 3), st.integers(2, 3)), label="warmup_years")
     f = eco.firms
     f.births_per_year = d(fl(30_000, 200_000), label="births_per_year")  # zero births: test_faults
     f.births_growth = d(fl(-0.5, 0.5), label="births_growth")
     f.alumni_share = d(fl(0.0, 0.5), label="alumni_share")
     f.spinoff_share = d(fl(0.0, 0.5), label="spinoff_share")
-    f.closure_hazard = d(fl(0.0, 2.0), label="closure_hazard")
-    f.closure_hazard_mature = d(fl(0.0, 2.0), label="closure_hazard_mature")
+    f.closure_hazard = d(r(fl(0.0, 2.0), fl(0.0, 0.5)), label="closure_hazard")
+    f.closure_hazard_mature = d(r(fl(0.0, 2.0), fl(0.0, 0.3)), label="closure_hazard_mature")
     f.closure_decay_years = d(fl(0.1, 10.0), label="closure_decay_years")
-    f.graduation_age_years = d(fl(1.0, 12.0), label="graduation_age_years")
-    f.founder_cash_mcny = d(fl(0.05, 5.0), label="founder_cash_mcny")
+    f.graduation_age_years = d(r(fl(1.0, 12.0), fl(3.0, 12.0)), label="graduation_age_years")
+    f.founder_cash_mcny = d(r(fl(0.05, 5.0), fl(0.05, 0.5)), label="founder_cash_mcny")
     f.growth_sigma = d(fl(0.0, 2.0), label="growth_sigma")
     fu = eco.funding
-    fu.screening_noise = d(fl(0.0, 5.0), label="screening_noise")
-    fu.screening_bar = d(st.lists(fl(-2.0, 4.0), min_size=5, max_size=5), label="screening_bar")
-    fu.attempt_probability = d(fl(0.01, 1.0), label="attempt_probability")
+    fu.screening_noise = d(r(fl(0.0, 5.0), fl(0.0, 1.5)), label="screening_noise")
+    fu.screening_bar = d(st.lists(r(fl(-2.0, 4.0), fl(-2.0, 1.5)), min_size=5, max_size=5), label="screening_bar")
+    fu.attempt_probability = d(r(fl(0.01, 1.0), fl(0.2, 1.0)), label="attempt_probability")
     fu.dilution_min, fu.dilution_max = sorted(d(st.lists(fl(0.01, 0.9), min_size=2, max_size=2), label="dilution"))
     fu.insider_share = d(fl(0.0, 0.9), label="insider_share")
-    eco.angels.count = d(st.integers(0, 800), label="angels.count")
-    eco.vc.initial_funds = d(st.integers(0, 600), label="vc.initial_funds")
-    eco.vc.commitments_mcny_per_year = d(fl(0.0, 200_000), label="vc.commitments")
+    eco.angels.count = d(r(st.integers(0, 800), st.integers(100, 800)), label="angels.count")
+    eco.vc.initial_funds = d(r(st.integers(0, 600), st.integers(50, 600)), label="vc.initial_funds")
+    eco.vc.commitments_mcny_per_year = d(r(fl(0.0, 200_000), fl(10_000, 200_000)), label="vc.commitments")
     eco.vc.reserve_ratio = d(fl(0.0, 0.9), label="vc.reserve_ratio")
     eco.vc.life_years = d(fl(1.0, 12.0), label="vc.life_years")
     eco.vc.investment_period_years = d(fl(0.5, eco.vc.life_years), label="vc.investment_period_years")
@@ -154,9 +163,13 @@ def draw_config(data) -> Config:
     b.min_margin = d(fl(-10.0, 1.0), label="banks.min_margin")
     b.apply_probability = d(fl(0.0, 1.0), label="banks.apply_probability")
     b.recovery_rate = d(fl(0.0, 1.0), label="banks.recovery_rate")
-    eco.exits.ipo_rate = d(fl(0.0, 12.0), label="exits.ipo_rate")
-    eco.exits.ipo_min_revenue_mcny = d(fl(0.0, 300.0), label="exits.ipo_min_revenue_mcny")
-    eco.exits.acquisition_rate = d(fl(0.0, 12.0), label="exits.acquisition_rate")
+    ex = eco.exits
+    ex.ipo_rate = d(r(fl(0.0, 12.0), fl(2.0, 12.0)), label="exits.ipo_rate")
+    ex.ipo_min_revenue_mcny = d(r(fl(0.0, 300.0), fl(0.0, 2.0)), label="exits.ipo_min_revenue_mcny")
+    ex.ipo_min_valuation_mcny = d(r(fl(0.0, 2000.0), fl(0.0, 20.0)), label="exits.ipo_min_valuation_mcny")
+    ex.ipo_min_age_years = d(r(fl(0.0, 3.0), fl(0.0, 0.5)), label="exits.ipo_min_age_years")
+    ex.acquisition_rate = d(r(fl(0.0, 12.0), fl(1.0, 12.0)), label="exits.acquisition_rate")
+    ex.acquisition_min_employees = d(r(fl(1.0, 30.0), fl(1.0, 5.0)), label="exits.acquisition_min_employees")
     eco.institutes.count = d(st.integers(0, 80), label="institutes.count")
     s = cfg.stages
     s.gazelle_definition = d(st.sampled_from(["oecd", "eu10", "tiered_cn"]), label="gazelle_definition")
@@ -168,15 +181,17 @@ def draw_config(data) -> Config:
     s.tiered_cn_tiers = [Tier(lo, d(fl(-0.9, 1.0), label="tier cagr")) for lo in lows]
     s.tiered_cn_window_years = d(st.integers(1, 3), label="tiered_cn_window_years")
     # low unicorn bars, so that small runs have unicorns and every transition can occur
-    s.unicorn_min_valuation_usd_bn = d(st.sampled_from([0.003, 0.01, 0.03, 1.0]), label="unicorn_min_valuation_usd_bn")
-    s.unicorn_max_age_years = d(fl(0.5, 12.0), label="unicorn_max_age_years")
-    s.unicorn_min_raised_usd_m = d(fl(0.0, 5.0), label="unicorn_min_raised_usd_m")
+    s.unicorn_min_valuation_usd_bn = d(st.sampled_from(r([0.003, 0.01, 0.03, 1.0], [0.003, 0.01])),
+                                       label="unicorn_min_valuation_usd_bn")
+    s.unicorn_max_age_years = d(r(fl(0.5, 12.0), fl(3.0, 12.0)), label="unicorn_max_age_years")
+    s.unicorn_min_raised_usd_m = d(st.one_of(st.just(0.0), r(fl(0.0, 5.0), fl(0.0, 0.5))),
+                                   label="unicorn_min_raised_usd_m")
     return validate(cfg)  # the draws stay inside the documented ranges
 
 
-def draw_run(data):
-    cfg = draw_config(data)
-    policies = make_policies(data)
+def draw_run(data, case: str, eventful: bool = False):
+    cfg = draw_config(data, eventful)
+    policies = make_policies(data, case)
     return run_simulation(cfg, progress=False, policies=policies), policies
 
 
@@ -368,26 +383,79 @@ def check_values(res) -> None:
     assert np.allclose(
         eq["post_money"], eq["pre_money"] + eq.groupby(["firm_id", "step", "round"])["amount"].transform("sum")
     )
-    for key, value in res.summary["totals"].items():
-        assert value >= 0, key
 
 
 # ------------------------------------------------------------------------------ the tests
 
 
-@SETTINGS
-@given(st.data())
-def test_invariants_hold_for_random_valid_configurations(data):
-    res, policies = draw_run(data)
-    assert res.summary["finished"] is True
-    assert len(res.tables["timeseries"]) == res.config.years * 12
-    check_firm_lives(res)
-    check_stage_changes(res)
-    check_money(res, policies)
-    check_values(res)
+def check_independent_invariants(res) -> None:
+    """tests/invariants.py on a run of any valid configuration."""
+    inv.check_rounds_and_cap_tables(res.tables, res.summary, res.config)
+    inv.check_loans(res.tables, res.config)
+    inv.check_derived_columns(res.tables, res.summary, res.config)
+    st_cfg = res.config.stages
+    if (st_cfg.gazelle_definition == "oecd" and st_cfg.unicorn_min_raised_usd_m == 0
+            and res.config.output.firm_years):
+        inv.check_stage_rules(res.tables, res.config)
 
 
-@settings(SETTINGS, max_examples=5)
+def paths_of(res) -> set[str]:
+    t = res.summary["totals"]
+    return {name for name, key in (("unicorn", "unicorns_ever"), ("ipo", "ipos_observed"),
+                                   ("acquisition", "acquisitions_observed")) if t[key] > 0}
+
+
+def run_case(case: str, profile: str) -> None:
+    """The case's examples (``profile``'s number of them in eventful worlds, half as many in
+    worlds drawn from the whole ranges) must keep every invariant; the eventful examples must
+    reach a unicorn, an IPO and an acquisition."""
+    seen: set[str] = set()
+
+    def check(data, eventful: bool) -> None:
+        res, policies = draw_run(data, case, eventful)
+        assert res.summary["finished"] is True
+        assert len(res.tables["timeseries"]) == res.config.years * 12
+        check_firm_lives(res)
+        check_stage_changes(res)
+        check_money(res, policies)
+        check_values(res)
+        check_independent_invariants(res)
+        for path in paths_of(res):
+            event(path)
+        if eventful:
+            seen.update(paths_of(res))
+
+    base = settings.get_profile(profile)
+
+    @seed(CASES.index(case))
+    @settings(base)
+    @given(st.data())
+    def eventful(data):
+        check(data, True)
+
+    @seed(1000 + CASES.index(case))
+    @settings(base, max_examples=max(1, base.max_examples // 2))
+    @given(st.data())
+    def broad(data):
+        check(data, False)
+
+    eventful()
+    broad()
+    assert seen == {"unicorn", "ipo", "acquisition"}, f"the eventful examples of {case} reached only {sorted(seen)}"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_invariants_hold_for_random_valid_configurations(case):
+    run_case(case, "runs-fast")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES)
+def test_invariants_hold_for_many_random_valid_configurations(case):
+    run_case(case, "runs-slow")
+
+
+@settings(settings.get_profile("runs-fast"), max_examples=5)
 @given(data=st.data())
 def test_the_same_seed_reproduces_byte_identical_files(tmp_path_factory, data):
     cfg = draw_config(data)
@@ -410,9 +478,9 @@ def test_the_stage_rules_are_all_seen():
     """The allowed set is not wider than the model: with a low unicorn bar, a few runs show
     every transition of :data:`ALLOWED` (a rule the model cannot produce would not belong there)."""
     seen = set()
-    for seed in range(3):
+    for root in range(3):
         cfg = Config()
-        cfg.seed, cfg.scale, cfg.years = seed, 0.01, 4
+        cfg.seed, cfg.scale, cfg.years = root, 0.01, 4
         cfg.ecosystem.warmup_years = 3
         cfg.output.plots = False
         cfg.stages.gazelle_definition = "oecd"

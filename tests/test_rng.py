@@ -310,8 +310,8 @@ def test_extreme_bit_patterns_stay_inside_the_open_interval(monkeypatch, mode):
     # normal() returned +inf and laplace() -inf. Force the extreme patterns on both paths.
     monkeypatch.setattr(KeyedDraws, "bits", lambda self, keys, step, slot=0: EXTREME.copy())
     if mode == "prehashed":
-        if not hasattr(KeyedDraws, "_bits_prehashed"):
-            pytest.skip("no separate prehashed bit generator to patch")
+        # the prehashed path has a bit generator of its own: force the patterns there too
+        assert hasattr(KeyedDraws, "_bits_prehashed"), "patch the prehashed path's bit generator here"
         monkeypatch.setattr(KeyedDraws, "_bits_prehashed", lambda self, keys, step, slot=0: EXTREME.copy())
     kd = Drawer(0, "x", mode)
     keys = np.zeros(len(EXTREME), dtype=np.uint64)

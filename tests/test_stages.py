@@ -11,8 +11,9 @@ import math
 import numpy as np
 import pytest
 
-from sim.config import StageConfig, Tier
+from sim.config import Config, StageConfig, Tier
 from sim.core.vocabulary import GAZELLE, STAGES, STARTUP, UNICORN
+from sim.model import EcosystemModel
 from sim.stages import HISTORY_YEARS, gazelle_mask, unicorn_mask, unicorn_threshold_mcny
 
 NAN = math.nan
@@ -342,3 +343,34 @@ def test_unicorn_batch():
         unicorn_mask(val, age, raised, UNI, listed=listed), [True, False, False, False, False]
     )
     np.testing.assert_array_equal(unicorn_mask(val, age, raised, UNI), [True, False, False, False, True])
+
+
+@pytest.mark.parametrize("alone", [False, True], ids=["among-others", "the-only-live-firm"])
+def test_a_firm_valued_exactly_at_the_bar_becomes_a_unicorn_and_only_unicorn_counts_move(alone):
+    """Stages.step on a live model: a firm at exactly US$1 B (the definition says 'at least')
+    becomes a unicorn this month, also when it is the only live firm; its track gets a recent
+    unicorn, and no gazelle count moves."""
+    cfg = Config()
+    cfg.seed, cfg.scale, cfg.years = 2, 0.01, 2
+    cfg.ecosystem.warmup_years = 1
+    m = EcosystemModel(cfg)
+    for _ in range(3):
+        m.step()
+    pop, tr = m.population, m.tracks
+    if alone:
+        keep = int(np.argmax(pop["revenue"]))
+        pop.end(np.delete(np.arange(pop.n), keep), m.current_step, "failed")
+        assert pop.n == 1
+    r = int(np.argmax(pop["revenue"]))
+    assert pop["stage"][r] != UNICORN
+    pop["valuation"][r] = unicorn_threshold_mcny(cfg.stages)
+    pop["raised"][r] = max(pop["raised"][r], 1.0)
+    t = int(pop["track"][r])
+    gazelles, unicorns = tr["recent_gazelles"].copy(), tr["recent_unicorns"].copy()
+    ever = tr["unicorns_ever"].copy()
+    m.stages.step()
+    assert pop["stage"][r] == UNICORN
+    assert pop.records["unicorn_step"][pop["id"][r]] == m.current_step
+    np.testing.assert_array_equal(tr["recent_gazelles"], gazelles)
+    assert tr["recent_unicorns"][t] == unicorns[t] + 1 and tr["unicorns_ever"][t] == ever[t] + 1
+    assert m.counts["new_unicorns"] == 1

@@ -48,7 +48,7 @@ FIRM_COLUMNS: dict[str, tuple] = {
 #: Written only by the capital market (agents.investors).
 FINANCE_COLUMNS: dict[str, tuple] = {
     "valuation": (np.float64, (), 0.0),  # last post-money valuation, mcny
-    "raised": (np.float64, (), 0.0),  # equity and loans raised, mcny
+    "raised": (np.float64, (), 0.0),  # equity raised, mcny (bank loans are in debt)
     "shares": (np.float64, (), 1.0),  # shares outstanding (founders start with 1)
     "rounds": (np.int8, (), 0),  # equity rounds so far
     "last_round": (np.int32, (), -(10**6)),  # step of the last equity round
@@ -81,6 +81,10 @@ RECORD_COLUMNS: dict[str, tuple] = {
     "key": (np.uint64, 0),
     "quality": (np.float64, 0.0),
     "row": (np.int64, -1),  # the firm's live row; -1 once it has ended
+    # written by the capital market when the firm leaves: the price of an IPO or acquisition
+    # (agents.investors.exits) and the bank loan it still owed (agents.investors.lending)
+    "exit_value": (np.float64, np.nan),
+    "debt_at_end": (np.float64, 0.0),
 }
 
 

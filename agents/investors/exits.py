@@ -113,6 +113,8 @@ class Exits:
         investors = market.investors
         if rows.size == 0:
             return
+        pop = self.model.population
+        pop.records["exit_value"][pop["id"][rows]] = values
         market.lending.repay(rows)
         equity = np.maximum(values, 0.0)
         li, pos, frac = market.lots_of_rows(rows)

@@ -164,6 +164,7 @@ class Lending:
         with the principal it had outstanding in them."""
         investors = self.market.investors
         pop = self.model.population
+        pop.records["debt_at_end"][pop["id"][rows]] = debt  # loans are closed only when a firm leaves
         tot = np.bincount(pop["bank"][rows], weights=debt, minlength=len(investors))
         pop["debt"][rows] = 0.0
         pop["debt_payment"][rows] = 0.0

@@ -435,7 +435,8 @@ def render_policies() -> str:
         if values:
             shown = ", ".join(f"`{k}` = {_yaml_scalar(v)}" for k, v in values.items() if k != "description")
             out.append(f"Configuration of `{kind}` with {shown}.\n\n")
-        out.append(f"- **Direct target** (checked in tests/test_policies.py): {cls.target}.\n")
+        out.append(f"- **Direct target** (checked over five worlds at the defaults in tests/test_policy_effects.py): "
+                   f"{cls.target}.\n")
         out.append(f"- **Sources**: {cls.source}.\n")
         out.append(f"- **File**: `conf/policy/{name}.yaml`.\n\n")
         out.append("| Key | Default | Unit | Meaning |\n|---|---|---|---|\n")

@@ -38,7 +38,7 @@ from sim import fonts
 from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS
 from sim.io.files import atomic_write, read_results
 
-__all__ = ["make_plots", "hill_tail_exponent", "PLOT_FILES"]
+__all__ = ["make_plots", "figures", "hill_tail_exponent", "PLOT_FILES"]
 
 PLOT_FILES = (
     "funnel.png",
@@ -415,8 +415,24 @@ def _plot_track_genealogy(tracks: pd.DataFrame | None, summary: dict[str, Any]) 
     return fig
 
 
+def figures(tables: dict[str, pd.DataFrame], summary: dict[str, Any]):
+    """The standard plots of a run's tables, as matplotlib figures: ``(file name, figure)`` pairs
+    in the order of :data:`PLOT_FILES`, each made when it is asked for (a missing table gives a
+    figure that says so)."""
+    makers = {
+        "funnel.png": lambda: _plot_funnel(tables.get("timeseries"), summary),
+        "size_distribution.png": lambda: _plot_size_distribution(tables.get("firm_years"), summary),
+        "unicorns_by_track.png": lambda: _plot_unicorns_by_track(tables.get("firms"), tables.get("tracks"), summary),
+        "tracks_by_direction.png": lambda: _plot_tracks_by_direction(tables.get("timeseries"), summary),
+        "track_genealogy.png": lambda: _plot_track_genealogy(tables.get("tracks"), summary),
+    }
+    with rc_context({**fonts.rc(), "axes.titleweight": "normal"}):
+        for name in PLOT_FILES:
+            yield name, makers[name]()
+
+
 def make_plots(outdir: str | os.PathLike, *, allow_partial: bool = False) -> list[Path]:
-    """Write the standard plots (:data:`PLOT_FILES`) into ``outdir``.
+    """Write the standard plots (:data:`PLOT_FILES`, made by :func:`figures`) into ``outdir``.
 
     Reads only the run's files (via :func:`sim.io.files.read_results`; refuses an unfinished run
     unless ``allow_partial``). Returns the paths written.
@@ -440,16 +456,6 @@ def make_plots(outdir: str | os.PathLike, *, allow_partial: bool = False) -> lis
         ).to_pandas()
     written = []
     with rc_context({**fonts.rc(), "axes.titleweight": "normal"}):
-        figures = {
-            "funnel.png": lambda: _plot_funnel(tables.get("timeseries"), summary),
-            "size_distribution.png": lambda: _plot_size_distribution(tables.get("firm_years"), summary),
-            "unicorns_by_track.png": lambda: _plot_unicorns_by_track(
-                tables.get("firms"), tables.get("tracks"), summary
-            ),
-            "tracks_by_direction.png": lambda: _plot_tracks_by_direction(tables.get("timeseries"), summary),
-            "track_genealogy.png": lambda: _plot_track_genealogy(tables.get("tracks"), summary),
-        }
-        for name, make in figures.items():
-            fig = make()
+        for name, fig in figures(tables, summary):
             written.append(_save(fig, outdir / name))
     return written

@@ -229,11 +229,17 @@ _TABLES = [
             ),
             _C("gazelle_step", I32, _STEP, "First step as a gazelle; null if never.", nullable=True),
             _C("unicorn_step", I32, _STEP, "First step as a unicorn; null if never.", nullable=True),
-            _C("total_raised", F64, "mcny", "Equity and loans raised over the firm's life."),
+            _C("total_raised", F64, "mcny", "Equity raised over the firm's life (bank loans are not included)."),
             _C("employees", F64, "persons", "Headcount at the end of the run or when the firm left."),
             _C("revenue", F64, "mcny/yr", "Revenue run rate at the end of the run or when the firm left."),
-            _C("valuation", F64, "mcny", "Valuation at the end of the run or when the firm left."),
-            _C("quality", F64, "sd", "Latent quality at founding (standard-normal units); not observable by agents."),
+            _C("valuation", F64, "mcny", "Valuation at the end of the run or when the firm left: the post-money "
+               "of its last round (0 if it never raised equity)."),
+            _C("exit_value", F64, "mcny", "Price of the IPO or acquisition, paid to the shareholders pro rata "
+               "(investors get exit_value times their fraction; the bank is repaid from the firm's cash); "
+               "NaN unless end_kind is ipo or acquired.", nullable=True),
+            _C("debt_at_end", F64, "mcny", "Bank loan principal outstanding when the firm left (then repaid in full "
+               "at an exit or age-out, written off less recovery at a failure) or at the end of the run."),
+            _C("quality", F64, "sd", "Latent quality (standard-normal units); not observable by agents."),
             _C("licences", I32, "licences",
                "Technology licences the firm took from research institutes (each raised its latent quality)."),
         ),

@@ -185,6 +185,8 @@ def firms_arrow(model) -> pa.Table:
     pop = model.population
     pop.snapshot_records()
     rec = pop.records
+    debt = rec["debt_at_end"].astype(np.float64)  # ended firms: what they owed when they left
+    debt[pop["id"]] = pop["debt"]  # live firms: what they owe now
     return _arrow_table("firms", {
         "firm_id": np.arange(pop.n_ever, dtype=np.int64),
         "born_step": rec["born_step"],
@@ -198,6 +200,8 @@ def firms_arrow(model) -> pa.Table:
         "employees": rec["employees"],
         "revenue": rec["revenue"],
         "valuation": rec["valuation"],
+        "exit_value": pa.array(rec["exit_value"], type=pa.float64(), from_pandas=True),  # NaN: no exit
+        "debt_at_end": debt,
         "quality": rec["quality"],
         "licences": model.institutes.licences_of(pop.n_ever).astype(np.int32),
     })

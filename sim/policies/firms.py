@@ -300,7 +300,10 @@ class StageCultivation(Policy):
     grant (paid with a lag) and a place on the government's list, which eases fund raising."""
 
     kind: ClassVar[str] = "stage_cultivation"
-    target: ClassVar[str] = "money raised by the cultivated firms (against the same firms without the programme)"
+    target: ClassVar[str] = (
+        "equity raised by the cultivated firms from the month they join the list (against the same firms without "
+        "the programme)"
+    )
     source: ClassVar[str] = (
         "gazelle/unicorn cultivation absent in Shenzhen HTZ; subsidies 申请困难、补助周期冗长 "
         "(seeds/004_04d71fc19d7d077d.txt:664-674); "
@@ -348,6 +351,7 @@ class StageCultivation(Policy):
     def __post_init__(self):
         super().__post_init__()
         self.enrolled = np.empty(0, dtype=np.int64)
+        self.enrolled_step = np.empty(0, dtype=np.int64)  # step each enrolled firm joined the list
         self.queue_ids = np.empty(0, dtype=np.int64)
         self.queue_step = np.empty(0, dtype=np.int64)
         self.queue_amount = np.empty(0)
@@ -385,6 +389,7 @@ class StageCultivation(Policy):
                 amt = np.concatenate(amounts)
                 ids = pop["id"][rows]
                 self.enrolled = np.concatenate([self.enrolled, ids])
+                self.enrolled_step = np.concatenate([self.enrolled_step, np.full(rows.size, step, dtype=np.int64)])
                 self.queue_ids = np.concatenate([self.queue_ids, ids])
                 self.queue_step = np.concatenate(
                     [self.queue_step, np.full(rows.size, step + self.payment_lag_months, dtype=np.int64)]

@@ -1,0 +1,136 @@
+"""Mutation testing of the stage rules, the financing and exit arithmetic and the policies (mutmut).
+
+    .venv/bin/python tests/mutation.py stages          # one module group (see MODULES)
+    .venv/bin/python tests/mutation.py --all            # every group, one after the other
+    .venv/bin/python tests/mutation.py stages --jobs 2  # worker processes (default 1)
+    make mutation MODULE=stages                         # the same through make
+
+Each group mutates its modules with its own fast test selection (mutmut runs, for each mutant,
+only the selected tests that call the mutated function, and stops at the first failure). The
+run happens in a scratch copy of the repository (``.mutation/<group>/``, git-ignored), so that
+groups with different test selections keep their own results and a run never touches the work
+tree; mutmut remembers finished mutants there, so an interrupted run resumes.
+
+At the end it prints the score (killed / (killed + survived), mutants no test reaches count as
+survived) and the surviving mutants (``mutmut show <name>`` in the scratch directory shows one),
+and writes them to ``.mutation/<group>/summary.json``. docs/testing.md records the scores and
+the survivors judged harmless.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRATCH = ROOT / ".mutation"
+MUTMUT = Path(sys.executable).with_name("mutmut")
+
+#: The fixed-seed regression case (tests/test_regression.py): it notices any change of behaviour, so it
+#: is in every selection; the other files check what the module should do.
+REGRESSION = "tests/test_regression.py"
+#: group -> (modules to mutate, test files that exercise them quickly)
+MODULES: dict[str, tuple[list[str], list[str]]] = {
+    "stages": (["sim/stages.py"], ["tests/test_stages.py", "tests/test_invariants.py", REGRESSION]),
+    "rounds": (["agents/investors/rounds.py"], ["tests/test_rounds.py", "tests/test_invariants.py", REGRESSION]),
+    "exits": (["agents/investors/exits.py"], ["tests/test_invariants.py", "tests/test_rounds.py", REGRESSION]),
+    "lending": (["agents/investors/lending.py"], ["tests/test_invariants.py", "tests/test_rounds.py", REGRESSION]),
+    "books": (["agents/investors/books.py"], ["tests/test_invariants.py", "tests/test_rounds.py", REGRESSION]),
+    "policies": (
+        ["sim/policies/*.py"],
+        ["tests/test_policy_mechanics.py", "tests/test_policies.py", "tests/test_levers.py", REGRESSION],
+    ),
+}
+COPY = ("sim", "agents", "conf", "tests", "docs", "pyproject.toml", "README.md")
+IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "artifacts", ".pytest_cache")
+
+
+def config(modules: list[str], tests: list[str]) -> str:
+    q = lambda xs: "[" + ", ".join(f'"{x}"' for x in xs) + "]"  # noqa: E731
+    return (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["sim", "agents"]\n'
+        f"only_mutate = {q(modules)}\n"
+        'also_copy = ["conf", "docs", "README.md"]\n'
+        f"pytest_add_cli_args_test_selection = {q(tests)}\n"
+        # the tests that break the model on purpose (monkeypatched) are demonstrations, not mutant killers
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:xdist", "-m", "not slow", "-q", '
+        '"-k", "not catches"]\n'
+        "timeout_multiplier = 5.0\n"
+        "use_git_change_detection = false\n"
+    )
+
+
+def prepare(group: str) -> Path:
+    modules, tests = MODULES[group]
+    work = SCRATCH / group
+    work.mkdir(parents=True, exist_ok=True)
+    for name in COPY:
+        src, dst = ROOT / name, work / name
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=IGNORE, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, dst)
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    (work / "pyproject.toml").write_text(text + config(modules, tests), encoding="utf-8")
+    return work
+
+
+def results(work: Path) -> dict[str, list[str]]:
+    out = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=work, capture_output=True, text=True)
+    by_status: dict[str, list[str]] = {}
+    for line in out.stdout.splitlines():
+        name, _, status = line.strip().partition(": ")
+        if status:
+            by_status.setdefault(status.strip(), []).append(name.strip())
+    return by_status
+
+
+def run(group: str, jobs: int) -> dict:
+    work = prepare(group)
+    t0 = time.perf_counter()
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    subprocess.run([str(MUTMUT), "run", "--max-children", str(jobs)], cwd=work, env=env, check=False)
+    seconds = time.perf_counter() - t0
+    by = results(work)
+    killed = len(by.get("killed", [])) + len(by.get("timeout", [])) + len(by.get("segfault", []))
+    survived = by.get("survived", []) + by.get("no tests", [])
+    summary = {
+        "group": group,
+        "modules": MODULES[group][0],
+        "tests": MODULES[group][1],
+        "counts": {k: len(v) for k, v in sorted(by.items())},
+        "score": killed / (killed + len(survived)) if killed + len(survived) else None,
+        "seconds": round(seconds),
+        "survivors": sorted(survived),
+    }
+    (work / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    score = "n/a" if summary["score"] is None else f"{summary['score']:.1%}"
+    print(f"{group}: {summary['counts']}, score {score}, {seconds / 60:.1f} min")
+    for name in summary["survivors"]:
+        print("  survived:", name)
+    return summary
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("groups", nargs="*", help=f"module groups: {', '.join(MODULES)}")
+    ap.add_argument("--all", action="store_true", help="every group")
+    ap.add_argument("--jobs", type=int, default=1, help="mutmut worker processes")
+    args = ap.parse_args(argv)
+    groups = list(MODULES) if args.all else args.groups
+    if not groups or set(groups) - set(MODULES):
+        ap.error(f"name groups among {', '.join(MODULES)}, or --all")
+    for g in groups:
+        run(g, args.jobs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

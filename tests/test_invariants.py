@@ -1,0 +1,151 @@
+"""Independent invariants of whole runs (tests/invariants.py), and proof that they can fail.
+
+The run is the default park (the 中关村 preset, 8 warm-up and 10 observed years) at a small scale
+with a guidance fund, credit relaxation (loans beside VC rounds) and exit channels in force, so
+that rounds, guidance co-investment, capped guidance returns, loans of both kinds, IPOs,
+acquisitions, failures and firms ageing out all occur; each test also says how much it checked,
+so that it cannot pass on an empty table. The tests named ``..._catches_...`` break one rule of
+the model on purpose (monkeypatched for one run) and require the invariant to fail.
+"""
+
+from __future__ import annotations
+
+import invariants as inv
+import numpy as np
+import pytest
+
+import sim.stages as stages_module
+from agents.investors.exits import Exits
+from sim.config import Config
+from sim.policies.registry import configured_policy
+from sim.run import run_simulation
+
+SCALE = 0.03
+POLICIES = ("guidance_fund", "credit_relaxation", "exit_channels")
+
+
+def config(seed: int = 3, **stages) -> Config:
+    cfg = Config()
+    cfg.seed, cfg.scale = seed, SCALE
+    cfg.output.plots = False
+    for k, v in stages.items():
+        setattr(cfg.stages, k, v)
+    return cfg
+
+
+def simulate(cfg: Config, policies=POLICIES):
+    return run_simulation(cfg, progress=False, policies=[configured_policy(p) for p in policies])
+
+
+@pytest.fixture(scope="module")
+def result():
+    return simulate(config())
+
+
+def test_rounds_cap_tables_and_exit_proceeds(result):
+    seen = inv.check_rounds_and_cap_tables(result.tables, result.summary, result.config)
+    assert seen["rounds"] > 500 and seen["exits"] > 20 and seen["unrealized"] > 100 and seen["written_off"] > 100, seen
+    # guidance funds were in some of the exited firms, and their cap bound at least once
+    ceded = result.summary["policy_accounts"]["guidance_fund"]["ceded_to_vc_mcny"]
+    assert ceded > 0
+
+
+def test_loans_follow_their_annuity_schedule(result):
+    assert inv.check_loans(result.tables, result.config) > 200
+    f = result.tables["firms"]
+    # the schedule is tested against every way a loan ends: repaid at an exit or age-out,
+    # written off at a failure, still running at the end
+    borrowers = f[f["debt_at_end"] > 0]
+    assert set(borrowers["end_kind"].fillna("alive")) >= {"alive", "failed", "acquired"}
+
+
+def test_stages_follow_their_definitions(result):
+    seen = inv.check_stage_rules(result.tables, result.config)
+    assert seen["year_ends"] > 10_000 and seen["gazelles"] > 50, seen
+
+
+def test_unicorns_follow_their_definition_with_a_lower_bar():
+    cfg = config(seed=4, unicorn_min_valuation_usd_bn=0.02)
+    cfg.years, cfg.ecosystem.warmup_years = 6, 4
+    cfg.scale = 2 * SCALE  # enough firms of the window reach the lower bar for the checks to bite
+    res = simulate(cfg, policies=())
+    seen = inv.check_stage_rules(res.tables, res.config)
+    assert seen["unicorns"] > 10, seen
+    inv.check_derived_columns(res.tables, res.summary, res.config)  # new unicorns in the time series too
+    inv.check_rounds_and_cap_tables(res.tables, res.summary, res.config)
+
+
+def test_derived_columns_are_their_sources(result):
+    inv.check_derived_columns(result.tables, result.summary, result.config)
+
+
+def test_the_annuity_formula_against_a_month_by_month_schedule():
+    principal, rate, term = 1200.0, 0.01, 12
+    payment = 106.61854641401  # 1200 * 0.01 / (1 - 1.01 ** -12)
+    debt = principal
+    for k in range(1, term + 1):
+        debt -= payment - debt * rate
+        assert inv.outstanding_after(principal, rate, term, k) == pytest.approx(max(debt, 0.0), abs=1e-6), k
+    assert inv.outstanding_after(principal, rate, term, 6) == pytest.approx(617.905, abs=1e-3)
+    assert inv.outstanding_after(1200.0, 0.0, 12, 3) == pytest.approx(900.0)
+    assert inv.outstanding_after(1200.0, 1e-300, 12, 3) == pytest.approx(900.0)  # tiny rates: no cancellation
+    assert inv.outstanding_after([1200.0], 0.01, 12, [13]).tolist() == [0.0]
+
+
+# ------------------------------------------------------------------------------ the invariants can fail
+
+
+def small_run():
+    cfg = config(seed=5)
+    cfg.years, cfg.ecosystem.warmup_years = 6, 4
+    return simulate(cfg)
+
+
+def test_the_exit_check_catches_investors_paid_the_whole_exit_value(monkeypatch):
+    original = Exits.settle
+
+    def settle(self, rows, values, step):
+        market = self.market
+        if rows.size:
+            li, pos, frac = market.lots_of_rows(rows)
+            market.lots["shares"][li] = self.model.population["shares"][rows][pos]  # every lot: the whole firm
+        return original(self, rows, values, step)
+
+    monkeypatch.setattr(Exits, "settle", settle)
+    res = small_run()
+    with pytest.raises(AssertionError, match="exit value"):
+        inv.check_rounds_and_cap_tables(res.tables, res.summary, res.config)
+
+
+def test_the_stage_check_catches_a_wrong_age_handed_to_the_gazelle_test(monkeypatch):
+    original = stages_module.gazelle_mask
+    monkeypatch.setattr(stages_module, "gazelle_mask",
+                        lambda emp, rev, age, cfg: original(emp, rev, np.asarray(age) - 1.0, cfg))  # a year too young
+    res = small_run()
+    with pytest.raises(AssertionError, match="stage at a year end"):
+        inv.check_stage_rules(res.tables, res.config)
+
+
+def test_the_derived_column_check_catches_a_year_off_by_one(result):
+    tables = dict(result.tables)
+    tables["deals"] = tables["deals"].assign(year=tables["deals"]["year"] + (tables["deals"]["step"] % 12 == 11))
+    with pytest.raises(AssertionError, match="deals.year"):
+        inv.check_derived_columns(tables, result.summary, result.config)
+
+
+def test_the_loan_check_catches_a_wrong_rate(result):
+    cfg = Config()
+    cfg.ecosystem.banks.rate = result.config.ecosystem.banks.rate * 1.01
+    cfg.years = result.config.years
+    with pytest.raises(AssertionError, match="annuity schedule"):
+        inv.check_loans(result.tables, cfg)
+
+
+def test_the_cap_table_check_catches_a_round_priced_wrongly(result):
+    tables = dict(result.tables)
+    d = tables["deals"].copy()
+    eq = np.flatnonzero((d["round"] != "loan").to_numpy())
+    d.loc[d.index[eq[::50]], "post_money"] *= 1.001
+    tables["deals"] = d
+    with pytest.raises(AssertionError, match="post-money"):
+        inv.check_rounds_and_cap_tables(tables, result.summary, result.config)

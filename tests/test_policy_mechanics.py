@@ -1,0 +1,297 @@
+"""What each policy does to the model in a month, exactly, at its defaults.
+
+A small park is stepped into the observed window with one policy in force; the test then reads
+what the policy set through the model's public state (the levers, the support columns of the
+population, the firms' cash, the policy's spending) and compares it with the policy's documented
+rule and default parameters (docs/policies.md), computed here. These are fast and deterministic,
+and they pin every lever's size and direction, which the statistical checks of
+tests/test_policy_effects.py (over five worlds) cannot do at this precision.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agents.firms.rules import wage_bill
+from sim.config import Config
+from sim.core.clock import DT
+from sim.core.vocabulary import DIRECTIONS, ORIGINS, SPINOFF
+from sim.model import EcosystemModel
+from sim.policies.registry import configured_policy
+from sim.policies.tracks import EXPOSED_TRACKS
+
+SCALE = 0.01
+
+
+def park(policy, months: int = 1, warmup: int = 1, scale: float = SCALE, seed: int = 3):
+    """A model with ``policy`` in force, stepped to the end of its ``months``-th observed month."""
+    cfg = Config()
+    cfg.seed, cfg.scale, cfg.years = seed, scale, 3
+    cfg.ecosystem.warmup_years = warmup
+    cfg.output.plots = False
+    m = EcosystemModel(cfg, policies=[policy])
+    while m.current_step < months:
+        m.step()
+    return m
+
+
+def step_policy_alone(m, policy):
+    """Run the policies phase of the next month (the government ticks its policies)."""
+    m.government.step()
+
+
+def directions_mask(m, directions) -> np.ndarray:
+    codes = [DIRECTIONS.index(d) for d in directions]
+    return np.isin(m.tracks.directions(), codes) & m.tracks["active"]
+
+
+def tracks_with_descendants(m, keys) -> np.ndarray:
+    tr = m.tracks
+    listed = np.array([k in set(keys) for k in tr.key[: tr.n]])
+    for t in range(tr.n):
+        if not listed[t] and any(listed[p] for p in tr.parents[t]):
+            listed[t] = True
+    return listed & tr["active"]
+
+
+# ------------------------------------------------------------------------------ levers
+
+
+def test_exit_channels_set_the_listing_route_and_both_hazards():
+    p = configured_policy("exit_channels")
+    m = park(p)
+    assert m.levers.value("ipo_multiple") == pytest.approx(1.5)
+    assert m.levers.value("acquisition_multiple") == pytest.approx(1.3)
+    want = np.where(directions_mask(m, ["科技", "产业"]), 0.6, 0.0)
+    np.testing.assert_allclose(m.levers.track("ipo_relief"), want)
+    assert want.max() == 0.6 and want.min() == 0.0 and p.spent == 0
+
+
+def test_tech_transfer_reform_multiplies_spinoffs_only_and_pays_their_transfer_services():
+    p = configured_policy("tech_transfer_reform")
+    m = park(p)
+    assert {o: m.levers.value("births_multiplier", o) for o in ORIGINS} == pytest.approx(
+        {"independent": 1.0, "spinoff": 1.5, "alumni": 1.0})
+    before = p.spent
+    new = p.new_firms(m)
+    spinoffs = new[m.population["origin"][new] == SPINOFF]
+    cash = m.population["cash"][spinoffs].copy()
+    step_policy_alone(m, p)
+    assert p.spent - before == pytest.approx(0.05 * spinoffs.size)
+    np.testing.assert_allclose(m.population["cash"][spinoffs], cash + 0.05)
+
+
+def test_entry_subsidy_raises_independent_births_by_its_coverage_and_the_registration_boost():
+    p = configured_policy("entry_subsidy")
+    m = park(p)
+    f = m.cfg.ecosystem.firms
+    expected = f.births_per_year * (1.0 - f.alumni_share - f.spinoff_share)
+    want = (1.0 + 0.1 * min(1.0, 50_000.0 / expected)) * 1.05
+    assert {o: m.levers.value("births_multiplier", o) for o in ORIGINS} == pytest.approx(
+        {"independent": want, "spinoff": 1.0, "alumni": 1.0})
+    # the subsidy: 0.02 per new independent firm, first come, within the month's slots
+    assert p.subsidised > 0 and p.spent == pytest.approx(0.02 * p.subsidised)
+
+
+def test_talent_programme_draws_students_and_founds_returnee_firms():
+    p = configured_policy("talent_programme")
+    m = park(p, months=12)
+    assert m.levers.value("births_multiplier", "independent") == pytest.approx(1.0 + 0.1 * 0.2)
+    assert m.levers.value("births_multiplier", "spinoff") == 1.0
+    # returnees arrive at 60 a year at scale 1: 0.6 here, i.e. none in the first year
+    assert p.returnee_ids.size == int(60 * SCALE)
+    big = configured_policy("talent_programme")
+    m = park(big, months=12, scale=0.05)
+    assert big.returnee_ids.size == 3
+    rows = m.population.row_of[big.returnee_ids]
+    assert (m.population["origin"][rows[rows >= 0]] == 0).all()  # independent founders
+    assert directions_mask(m, ["科技", "数字", "产业"])[m.population["track"][rows[rows >= 0]]].all()
+
+
+def test_track_cultivation_supports_its_direction_and_grants_its_young_firms():
+    p = configured_policy("local_patience")
+    m = park(p)
+    mask = directions_mask(m, ["科技"])
+    np.testing.assert_allclose(m.levers.track("entry_bonus"), np.where(mask, 1.25, 1.0))
+    np.testing.assert_allclose(m.levers.track("growth_bonus"), np.where(mask, 0.03, 0.0))
+    pop = m.population
+    young = (m.current_step - pop["born"] <= 36) & mask[pop["track"]]
+    cash = pop["cash"].copy()
+    before = p.spent
+    step_policy_alone(m, p)
+    # 0.2 a year to each young firm, cut in proportion when the year's budget (300 at scale 1) runs out
+    want = 0.2 * DT * young.sum()
+    cut = min(1.0, (300.0 * SCALE - before) / want)
+    assert cut < 1  # the budget binds in the second month at this scale
+    assert p.spent - before == pytest.approx(want * cut)
+    np.testing.assert_allclose(pop["cash"] - cash, np.where(young, 0.2 * DT * cut, 0.0))
+
+
+def test_sanctions_shock_hits_the_exposed_tracks_and_targeted_support_helps_their_firms():
+    p = configured_policy("sanctions_shock")
+    m = park(p)
+    exposed = tracks_with_descendants(m, EXPOSED_TRACKS)
+    assert exposed.any() and not exposed.all()
+    np.testing.assert_allclose(m.levers.track("growth_bonus"), np.where(exposed, -0.3, 0.0))
+    np.testing.assert_allclose(m.levers.track("screen_shift"), np.where(exposed, 0.3, 0.0))
+    assert p.spent == 0 and p.supported().size == 0
+    q = configured_policy("targeted_support")
+    m = park(q, months=2)
+    pop = m.population
+    rows = pop.row_of[q.supported()]
+    rows = rows[rows >= 0]
+    assert rows.size == int(400 * SCALE * DT * 2) and exposed[pop["track"][rows]].all()
+    np.testing.assert_allclose(pop["support_growth"][rows], 0.15)
+    np.testing.assert_allclose(pop["support_closure"][rows], 0.7)
+    assert q.spent == pytest.approx(0.5 * q.supported().size)
+
+
+def test_credit_relaxation_moves_both_bank_levers_and_pays_half_the_interest():
+    p = configured_policy("credit_relaxation")
+    m = park(p)
+    assert m.levers.value("credit_multiplier") == pytest.approx(2.0)
+    assert m.levers.value("loan_size_multiplier") == pytest.approx(1.5)
+    pop = m.population
+    rate = np.array([getattr(a, "rate", 0.0) for a in m.market.investors])
+    borrowers = np.flatnonzero(pop["debt"] > 0)
+    assert borrowers.size > 0
+    interest = pop["debt"][borrowers] * rate[pop["bank"][borrowers]] * DT
+    deals_before = m.market.deals.n
+    before = p.spent
+    step_policy_alone(m, p)
+    # venture loans beside last month's VC rounds come first, then the interest subsidy of every
+    # borrower, within what is left of the year's budget (300 at scale 1)
+    d = m.market.deals
+    lent = pop.row_of[d["firm"][np.arange(deals_before, d.n)]]
+    want = 0.5 * (interest.sum() + (pop["debt"][lent] * rate[pop["bank"][lent]] * DT).sum())
+    assert p.spent - before == pytest.approx(min(want, 300.0 * SCALE - before))
+    assert want > 0
+
+
+def test_venture_loans_are_three_tenths_of_the_vc_money_of_last_month():
+    p = configured_policy("credit_relaxation")
+    m = park(p, months=6, scale=0.03)
+    d = m.market.deals
+    loans = np.flatnonzero(d["round"] == 5)
+    mine = [i for i in loans if d["step"][i] >= 1]
+    checked = 0
+    for i in mine:
+        prev = (d["firm"] == d["firm"][i]) & (d["step"] == d["step"][i] - 1) & (d["round"] >= 1) & (d["round"] <= 3)
+        vc = np.array([m.market.investors[j].kind == "vc" for j in d["investor"]])
+        vc_money = d["amount"][prev & vc].sum()
+        if vc_money > 0:
+            assert d["amount"][i] == pytest.approx(0.3 * vc_money)
+            checked += 1
+    assert checked > 0 and p.venture_loans >= checked
+
+
+def test_long_term_capital_raises_commitments_at_its_tax_cost_and_lengthens_new_funds():
+    p = configured_policy("long_term_capital")
+    m = park(p)
+    base = m.cfg.ecosystem.vc.commitments_mcny_per_year * SCALE
+    assert m.levers.value("fund_life_multiplier") == pytest.approx(1.5)
+    assert m.levers.value("lp_multiplier") == pytest.approx(1.25)
+    assert p.extra_committed == pytest.approx(0.25 * base)
+    assert p.spent == pytest.approx(0.02 * 0.25 * base)
+
+
+# ------------------------------------------------------------------------------ programmes for firms
+
+
+def test_state_incubator_admits_last_months_best_founders_with_a_grant_and_services():
+    p = configured_policy("state_incubator")
+    m = park(p, months=3, scale=0.05)
+    pop = m.population
+    rows = pop.row_of[p.ids]
+    alive = rows >= 0
+    assert p.ids.size == int(300 * 0.05 * DT * 3) and alive.any()
+    r = rows[alive]
+    np.testing.assert_allclose(pop["support_closure"][r], 0.5)
+    np.testing.assert_allclose(pop["support_growth"][r], 0.1)
+    assert directions_mask(m, ["科技", "产业"])[pop["track"][r]].all()
+    np.testing.assert_array_equal(pop["born"][r], p.admitted[alive] - 1)  # founders of the month before
+    assert p.spent == pytest.approx(2.0 * p.ids.size) and (p.granted == 2.0).all()
+
+
+def test_proof_of_concept_puts_new_spinoffs_on_the_base():
+    p = configured_policy("proof_of_concept")
+    m = park(p, months=3, scale=0.05)
+    pop = m.population
+    rows = pop.row_of[p.supported()]
+    r = rows[rows >= 0]
+    assert p.supported().size > 0 and r.size > 0
+    assert (pop["origin"][r] == SPINOFF).all()
+    np.testing.assert_allclose(pop["support_closure"][r], 0.6)
+    np.testing.assert_allclose(pop["support_growth"][r], 0.25)
+    assert p.spent == pytest.approx(0.5 * p.supported().size)
+
+
+def test_rd_grants_pay_two_thirds_of_half_the_wage_bill_of_research_firms():
+    p = configured_policy("rd_grants")
+    m = park(p)
+    pop = m.population
+    assert p.ids.size == int(400 * SCALE * DT) or p.ids.size == 0
+    m = park(p := configured_policy("rd_grants"), scale=0.05)
+    pop = m.population
+    rows = pop.row_of[p.ids]
+    assert p.ids.size == int(400 * 0.05 * DT) and (rows >= 0).all()
+    assert (m.tracks["tech_intensity"][pop["track"][rows]] >= 0.5).all()
+    paid = p.paid.copy()
+    emp = pop["employees"][rows].copy()
+    step_policy_alone(m, p)
+    new = p.ids.size - paid.size
+    want = np.minimum(0.66 * 0.5 * wage_bill(emp, m.cfg.ecosystem.firms) * DT, 5.32 - paid)
+    np.testing.assert_allclose(p.paid[: paid.size] - paid, want)
+    assert new == int(400 * 0.05 * DT * 2) - paid.size
+
+
+def test_scene_opening_gives_its_firms_a_customer_a_test_report_and_draws_founders():
+    p = configured_policy("scene_opening")
+    m = park(p, months=12)
+    assert len(p.scene_log) == max(1, round(16 * SCALE))  # at least one scene a year at any scale
+    scene = p.scene_log[0]
+    pop = m.population
+    rows = pop.row_of[p.supported()]
+    r = rows[rows >= 0]
+    assert 0 < scene["firms"] <= 5 and r.size > 0
+    assert (pop["track"][r] == scene["track_id"]).all()
+    np.testing.assert_allclose(pop["support_growth"][r], 0.4)
+    np.testing.assert_allclose(pop["support_screen"][r], -0.3)
+    bonus = m.levers.track("entry_bonus")
+    assert bonus[scene["track_id"]] == pytest.approx(1.2) and (np.delete(bonus, scene["track_id"]) == 1.0).all()
+    assert p.spent == pytest.approx(5.0 * SCALE * len(p.scene_log))
+
+
+def test_stage_cultivation_lists_new_gazelles_and_pays_them_after_the_lag():
+    p = configured_policy("stage_cultivation")
+    m = park(p, months=1, warmup=4, scale=0.02)
+    pop = m.population
+    rows = pop.row_of[p.enrolled]
+    r = rows[rows >= 0]
+    assert p.enrolled.size > 0 and (p.enrolled_step == 0).all()
+    np.testing.assert_allclose(pop["support_screen"][r], -0.3)
+    assert (pop["gazelle_flag"][r] | (pop["valuation"][r] >= 350.0)).all()
+    assert p.paid == 0 and p.spent == 0  # paid six months after enrolment
+    ids0, amounts0 = p.queue_ids.copy(), p.queue_amount.copy()
+    assert set(np.round(amounts0, 9)) <= {0.3, 1.0} and ids0.size == p.enrolled.size
+    for _ in range(5):
+        m.step()
+    assert p.paid == 0
+    alive = m.population.row_of[ids0] >= 0  # paid to the firms still alive when the grant is due
+    m.step()
+    # whole grants, in the order they fell due, while the year's budget (400 at scale 1) lasts
+    fits = np.cumsum(amounts0[alive]) <= 400.0 * 0.02 + 1e-12
+    assert p.paid == pytest.approx(amounts0[alive][fits].sum()) and p.spent == pytest.approx(p.paid)
+
+
+def test_guidance_fund_is_set_up_and_paid_in_by_yearly_tranches():
+    p = configured_policy("guidance_fund")
+    m = park(p, months=13)
+    f = p.fund
+    assert f.coinvest_ratio == 0.5 and f.return_cap == 0.05 and f.stacks
+    assert f.committed == pytest.approx(2 * 5000.0 * SCALE / 5)  # two Januaries
+    assert p.spent == pytest.approx(f.committed) and p.paid_in == pytest.approx(f.committed)
+    step_policy_alone(m, p)  # the mandate follows the tracks of the mandated directions month by month
+    mandated = directions_mask(m, ["科技", "产业", "数字"])
+    np.testing.assert_array_equal(np.sort(f.mandated_tracks), np.flatnonzero(mandated))
