@@ -268,6 +268,76 @@ class ExitConfig:
     acquisition_price_mean: float = P(-0.2, "Mean log ratio of price to the firm's value.", "", ge=-3, le=3)
     acquisition_price_sigma: float = P(0.7, "Log-sd of that ratio.", "", ge=0, le=3)
     acquisition_revenue_multiple: float = P(1.5, "Value of an unpriced firm to an acquirer, in revenue.", "x", ge=0)
+    liquidation_preference: float = P(
+        1.0, "Investors' liquidation preference, a multiple of the money each put in: in an acquisition or the "
+             "liquidation of a failed firm it is paid before the common shares (non-participating, every round pari "
+             "passu; an investor converts when its shares are worth more). 0 pays every share pro rata.", "x", ge=0,
+        le=3,
+    )
+    harvest_sale_rate: float = P(
+        0.1, "Yearly hazard that the investors of a VC-led firm with traction sell it once its lead fund is past its "
+             "investment period (the fund must return its money): to a strategic incumbent (probability 1 - "
+             "exp(-presence)) or else to an outside buyer.", "1/yr", ge=0, le=12
+    )
+    distressed_sale_probability: float = P(
+        0.2, "Chance that a venture-backed firm out of cash is bought for its team by a buyer outside the ecosystem's "
+             "incumbents (a soft landing) instead of failing.", "", ge=0, le=1
+    )
+    distressed_min_employees: float = P(5.0, "A firm out of cash needs at least this many employees to be bought for "
+                                             "its team.", "employees", ge=0)
+    acquihire_mcny_per_employee: float = P(0.5, "Price of a team acquisition per employee (times a log-normal factor "
+                                                "with acquisition_price_sigma).", "mcny", ge=0)
+    liquidation_cost_months: float = P(
+        6.0, "A failed firm owes its staff and creditors this many months of its wage bill (severance, leases, "
+             "suppliers) before its shareholders get any of its remaining cash.", "months", ge=0, le=60,
+    )
+
+
+@dataclass
+class IncumbentConfig:
+    count: int = P(12, "Large incumbent firms (大企业, platform firms) at scale 1: they buy startups, run corporate "
+                       "venture funds, buy from startups and release alumni founders.", "firms", ge=0)
+    employees: float = P(30_000.0, "Mean headcount of an incumbent in the ecosystem at start_year.", "employees", ge=0)
+    size_sigma: float = P(0.8, "Log-sd of incumbents' headcounts around the mean (a few giants).", "", ge=0, le=3)
+    revenue_per_employee_mcny: float = P(2.0, "Revenue per employee of an incumbent.", "mcny/yr", gt=0)
+    growth: float = P(0.05, "Yearly growth of incumbents' headcount and revenue (exogenous).", "1/yr", ge=-0.5,
+                      le=1)
+    home_tracks: int = P(3, "Tracks each incumbent is strategic in at the start (with the tracks derived from "
+                            "them).", "tracks", ge=1, le=50)
+    expansion_rate: float = P(0.3, "Yearly chance that an incumbent makes a hot track strategic (enters "
+                                   "it).", "1/yr", ge=0, le=10)
+    acquisition_budget_share: float = P(0.02, "Yearly budget for buying startups, a share of the incumbent's "
+                                              "revenue.", "share", ge=0, le=1)
+    strategic_acquisition_rate: float = P(
+        0.04, "Yearly hazard that a venture-backed firm with traction is bought by an incumbent, per incumbent "
+              "that is strategic in its track and has budget left.", "1/yr", ge=0, le=12
+    )
+    strategic_premium: float = P(0.2, "Mean log premium an incumbent pays over the usual acquisition "
+                                      "price (synergies).", "", ge=-1, le=3)
+    distressed_interest: float = P(
+        1.0, "A venture-backed firm out of cash is bought for its team with probability 1 - exp(-interest * "
+             "strategic incumbents with budget in its track).", "", ge=0, le=20
+    )
+    cvc_budget_share: float = P(0.005, "Yearly commitment to the incumbent's corporate venture fund (CVC), a share "
+                                       "of its revenue.", "share", ge=0, le=1)
+    procurement_share: float = P(0.005, "Yearly purchases from the ecosystem's young firms, a share of the "
+                                        "incumbent's revenue.", "share", ge=0, le=1)
+    alumni_track_affinity: float = P(
+        3.0, "Alumni founders' entry weight in their former employer's strategic tracks, times 1 + this.", "", ge=0,
+        le=100
+    )
+
+
+@dataclass
+class ContractConfig:
+    term_years: float = P(2.0, "Term of a supply contract.", "years", gt=0, le=20)
+    revenue_share: float = P(0.5, "Value of a contract per year, a share of the supplier's revenue at "
+                                  "signing.", "share", gt=0, le=10)
+    max_mcny: float = P(50.0, "Largest contract value per year.", "mcny/yr", gt=0)
+    min_revenue_mcny: float = P(1.0, "A buyer only contracts firms with at least this revenue (a product on "
+                                     "sale).", "mcny/yr", ge=0)
+    evaluation_noise: float = P(0.8, "Buyers' error when they judge a supplier's latent quality.", "sd", ge=0,
+                                le=5)
 
 
 @dataclass
@@ -284,8 +354,28 @@ class InstituteConfig:
 
 
 @dataclass
+class GazelleListConfig:
+    quota_per_year: float = P(
+        0.0, "Firms the government adds to its gazelle list (瞪羚企业名单, the firms it cultivates) each year, at "
+             "scale 1 (times scale, fractions carried over); 0: no list.", "firms/yr", ge=0
+    )
+    criteria: str = P(
+        "tiered_cn", "Test an applicant must pass: a gazelle definition (oecd, eu10, tiered_cn) with the thresholds "
+                     "and age cap given under stages.", choices=GAZELLE_DEFINITIONS
+    )
+    apply_probability: float = P(0.5, "Share of the firms passing the test that apply in a year.", "share", ge=0,
+                                 le=1)
+    evaluation_noise: float = P(
+        0.1, "Error of the government's review: sd of the noise added to an applicant's growth rate before the "
+             "applicants are ranked.", "1/yr", ge=0, le=5
+    )
+    first_year: int = P(0, "First year of the list; 0 = start_year.", "year", ge=0, le=2100)
+
+
+@dataclass
 class GovernmentConfig:
     budget_mcny_per_year: float = P(2_000.0, "Yearly budget for policies at scale 1.", "mcny/yr", ge=0)
+    gazelle_list: GazelleListConfig = sub(GazelleListConfig, "The government's list of cultivated gazelles.")
 
 
 @dataclass
@@ -370,6 +460,8 @@ class EcosystemConfig:
     guidance: GuidanceConfig = sub(GuidanceConfig, "Government guidance funds.")
     banks: BankConfig = sub(BankConfig, "Bank lending.")
     exits: ExitConfig = sub(ExitConfig, "IPO and acquisition.")
+    incumbents: IncumbentConfig = sub(IncumbentConfig, "Large incumbent firms (大企业).")
+    contracts: ContractConfig = sub(ContractConfig, "Supply contracts with young firms (procurement).")
     institutes: InstituteConfig = sub(InstituteConfig, "Research institutes.")
     government: GovernmentConfig = sub(GovernmentConfig, "Local government.")
     tracks: TrackConfig = sub(TrackConfig, "Tracks (赛道).")

@@ -68,12 +68,14 @@ class Founding:
     Births per month of each founding channel are a Poisson draw (inverse CDF of one keyed
     uniform, so a policy that adds founders elsewhere leaves these unchanged) with mean
     ``births_per_year * scale * dt * (1 + births_growth) ** years since the start``, times the
-    channel's share (independent; spin-offs, raised by recent breakthroughs per institute; alumni)
-    and the ``births_multiplier`` lever of the channel. Founders choose a track in proportion to
-    ``(market * scale) ** entry_market_elasticity * heat ** entry_heat_elasticity`` times the
-    lifecycle state's multiplier and the ``entry_bonus`` lever; alumni also by the track's unicorns
-    so far; researchers by research intensity squared and recent breakthroughs, even in tracks
-    investors have not noticed yet.
+    channel's share (independent; spin-offs, raised by recent breakthroughs per institute; alumni,
+    ``alumni_share`` times the incumbent firms' headcount relative to start_year, see
+    :mod:`agents.incumbents`) and the ``births_multiplier`` lever of the channel. Founders choose a
+    track in proportion to ``(market * scale) ** entry_market_elasticity * heat **
+    entry_heat_elasticity`` times the lifecycle state's multiplier and the ``entry_bonus`` lever;
+    alumni also by the track's unicorns so far and their former employer's strategic tracks;
+    researchers by research intensity squared and recent breakthroughs, even in tracks investors
+    have not noticed yet.
     """
 
     def __init__(self, model):
@@ -93,11 +95,13 @@ class Founding:
         bt = tr["breakthroughs"]
         n_institutes = len(m.institutes)
         spin_share = fcfg.spinoff_share * (1.0 + icfg.spinoff_boost * bt.sum() / max(n_institutes, 1))
-        spin_share = min(spin_share, 1.0 - fcfg.alumni_share) if n_institutes else 0.0  # no institute, no spin-off
+        # alumni founders follow the incumbents' presence and headcount (agents.incumbents)
+        alumni_share = min(m.incumbents.alumni_share(fcfg.alumni_share), 1.0)
+        spin_share = min(spin_share, 1.0 - alumni_share) if n_institutes else 0.0  # no institute, no spin-off
         shares = {
-            "independent": 1.0 - fcfg.alumni_share - spin_share,
+            "independent": 1.0 - alumni_share - spin_share,
             "spinoff": spin_share,
-            "alumni": fcfg.alumni_share,
+            "alumni": alumni_share,
         }
         active = tr["active"]
         entry_bonus = m.levers.track("entry_bonus")
@@ -122,8 +126,11 @@ class Founding:
             if n <= 0:
                 continue
             keys = birth_keys(key_step, code, n)
-            weights = {"spinoff": w_spin, "alumni": w_alumni}.get(origin, w_common)
-            self.found(keys, code, self.draws.uniform(keys, step, _SLOT_TRACK), weights)
+            track_u = self.draws.uniform(keys, step, _SLOT_TRACK)
+            if origin == "alumni":  # each founder's former employer, and its tracks (agents.incumbents)
+                m.incumbents.found_alumni(keys, track_u, w_alumni)
+            else:
+                self.found(keys, code, track_u, w_spin if origin == "spinoff" else w_common)
 
     def found(self, keys: np.ndarray, origin: int, track_u: np.ndarray, weights: np.ndarray,
               quality_shift: float = 0.0) -> np.ndarray:

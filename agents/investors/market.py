@@ -11,10 +11,12 @@ participation of an investor in a firm: money in, shares bought) and the *deals*
 * :mod:`agents.investors.exits` — IPOs and acquisitions and their payouts;
 * :mod:`agents.investors.fund_cycle` — funds winding down, managers raising, preferences drifting.
 
-The books here: exits pay lots pro rata to their shares after debt is repaid; failures write
-them off; firms that age out of the young-firm population leave their lots unrealised at the
-last valuation (:meth:`CapitalMarket.mark_unrealized`), and so do firms alive at the end of the
-run (:meth:`CapitalMarket.close_books`). Money in million CNY.
+The books here: exits pay lots after debt is repaid, by their liquidation preferences
+(:func:`agents.investors.exits.waterfall`); failures repay the bank from the cash left, pay what
+remains to the investors by the same preferences and write the lots off; firms that age out of
+the young-firm population leave their lots unrealised at the last valuation
+(:meth:`CapitalMarket.mark_unrealized`), and so do firms alive at the end of the run
+(:meth:`CapitalMarket.close_books`). Money in million CNY.
 """
 
 from __future__ import annotations
@@ -166,14 +168,17 @@ class CapitalMarket:
         return li, pos, self.lots["shares"][li] / pop["shares"][rows][pos]
 
     def write_off(self, rows: np.ndarray) -> None:
-        """Failed firms: equity lots are written off, banks recover part of the loan."""
+        """Failed firms: the bank is repaid from the cash left and recovers part of the rest; what
+        cash remains goes to the investors by their liquidation preferences
+        (:meth:`agents.investors.exits.Exits.liquidate`); the equity lots are written off."""
         pop = self.model.population
         if rows.size == 0:
             return
+        self.lending.write_off(rows)
+        self.exits.liquidate(rows, self.model.current_step)
         li = self.open_lots(pop["id"][rows])
         if li.size:
             self.lots["status"][li] = LOT_WRITTEN_OFF
-        self.lending.write_off(rows)
 
     def mark_unrealized(self, rows: np.ndarray) -> None:
         """Firms leaving the young-firm population alive: lots stay, marked at the last valuation."""

@@ -34,8 +34,8 @@ NEVER = -(2**31)
 # Money
 # --------------------------------------------------------------------------------------------
 
-#: Kinds of investor (``Investor.kind``).
-INVESTOR_KINDS = ("angel", "vc", "guidance_fund", "bank")
+#: Kinds of investor (``Investor.kind``); ``cvc`` is an incumbent firm's corporate venture fund.
+INVESTOR_KINDS = ("angel", "vc", "guidance_fund", "bank", "cvc")
 
 #: Financing rounds in sequence, then bank loans; deals store the index.
 ROUNDS = ("seed", "A", "B", "C", "D+", "loan")

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from sim.core.vocabulary import END_KINDS, LIFECYCLE, NEVER, ORIGINS, ROUNDS, STAGES
+from agents.contracts import INCUMBENT
+from sim.core.vocabulary import END_CODE, END_KINDS, LIFECYCLE, NEVER, ORIGINS, ROUNDS, STAGES
 from sim.io.schema import empty_frame
 from sim.model import PHASES, EcosystemModel
 
@@ -39,6 +40,8 @@ def build_tables(model: EcosystemModel) -> dict[str, pd.DataFrame]:
         "track_transitions": track_transitions_table(model),
         "investors": investors_table(model),
         "stage_changes": stage_changes_table(model),
+        "incumbents": incumbents_table(model),
+        "gazelle_list": gazelle_list_table(model),
         **({"policy_accounts": policy_accounts_table(model)} if model.government.policies else {}),
     }
 
@@ -85,6 +88,72 @@ def firms_table(model) -> pd.DataFrame:
             "revenue": rec["revenue"].astype(np.float64),
             "valuation": rec["valuation"].astype(np.float64),
             "quality": rec["quality"].astype(np.float64),
+            "employer_id": _incumbent_ids(model, rec["employer"]),
+            "acquirer_id": _incumbent_ids(model, rec["acquirer"]),
+            "exit_value": rec["exit_value"].astype(np.float64),
+        }
+    )
+
+
+def _incumbent_ids(model, index: np.ndarray) -> pd.arrays.IntegerArray:
+    """Incumbent indices (-1: none) as incumbent ids, null where there is none."""
+    ids = np.array([inc.unique_id for inc in model.incumbents] + [0], dtype=np.int64)
+    index = np.asarray(index, dtype=np.int64)
+    return pd.arrays.IntegerArray(ids[index].astype(np.int32), index < 0)
+
+
+def incumbents_table(model) -> pd.DataFrame:
+    """One row per incumbent firm: its books over the run."""
+    incs = list(model.incumbents)
+    if not incs:
+        return empty_frame("incumbents")
+    pop = model.population
+    rec = pop.records
+    unicorn = rec["unicorn_step"] != NEVER
+    lots = model.market.lots
+    lot_firms = lots["firm"]
+    lot_inv = lots["investor"]
+    cfg = model.cfg.ecosystem.incumbents
+    rows = []
+    for inc in incs:
+        cvc = inc.cvc
+        invested_in = np.unique(lot_firms[lot_inv == cvc.index])
+        bought = np.flatnonzero((rec["acquirer"] == inc.index) & (rec["end_kind"] == END_CODE["acquired"]))
+        portfolio = np.union1d(invested_in, bought)
+        rows.append({
+            "incumbent_id": inc.unique_id,
+            "name": inc.name,
+            "weight": inc.weight,
+            "employees": inc.employees,
+            "revenue": inc.revenue(cfg),
+            "strategic_track_ids": list(inc.home),
+            "cvc_investor_id": cvc.unique_id,
+            "cvc_invested": cvc.invested,
+            "acquisitions": inc.acquisitions,
+            "team_acquisitions": inc.distressed_acquisitions,
+            "acquisition_spend": inc.acquisition_spend,
+            "contracts_signed": inc.contracts_signed,
+            "procurement_paid": model.contracts.paid(INCUMBENT, inc.index),
+            "alumni_founders": inc.alumni_founders,
+            "alumni_unicorns": int((unicorn & (rec["employer"] == inc.index)).sum()),
+            "portfolio_unicorns": int(unicorn[portfolio].sum()),
+        })
+    return pd.DataFrame(rows)
+
+
+def gazelle_list_table(model) -> pd.DataFrame:
+    """Every firm on the government's gazelle list, with the year it was listed."""
+    entries = model.government.gazelle_list.entries
+    if not entries:
+        return empty_frame("gazelle_list")
+    cols = {k: np.concatenate([e[k] for e in entries]) for k in entries[0]}
+    return pd.DataFrame(
+        {
+            "firm_id": cols["firm_id"].astype(np.int64),
+            "year": cols["year"].astype(np.int16),
+            "track_id": cols["track_id"].astype(np.int32),
+            "revenue": cols["revenue"].astype(np.float64),
+            "growth": cols["growth"].astype(np.float64),
         }
     )
 
@@ -187,7 +256,7 @@ def investors_table(model) -> pd.DataFrame:
                 "investor_id": a.unique_id,
                 "kind": a.kind,
                 "name": a.name,
-                "vintage_year": model.year_of(vintage) if a.kind in ("vc", "guidance_fund") else None,
+                "vintage_year": model.year_of(vintage) if a.kind in ("vc", "guidance_fund", "cvc") else None,
                 "size": float(getattr(a, "size", a.committed)),
                 "committed": a.committed,
                 "invested": a.invested,
