@@ -181,6 +181,12 @@ class FundingConfig:
     screening_slope: float = P(2.5, "Steepness of the screening curve.", "1/sd", gt=0)
     heat_bar_elasticity: float = P(0.3, "The screening bar falls by this times ln(track heat): hot tracks are easier "
                                         "to raise in.", "sd", ge=0, le=5)
+    max_lead_share: float = P(
+        0.5, "A VC fund puts at most this share of its free money into one round, as lead or co-investor; what the "
+             "lead cannot carry is syndicated.", "share", gt=0, le=1
+    )
+    syndicate_size: int = P(4, "Co-investors a VC-led round can bring in when its lead cannot carry it alone (0: "
+                               "none, the round raises what the lead can carry).", "funds", ge=0, le=20)
     insider_share: float = P(0.3, "Share of a later round taken by the previous VC lead from its "
                                   "reserves.", "share", ge=0, lt=1)
     growth_signal_weight: float = P(1.0, "Weight of last year's log growth in the investors' signal.", "", ge=0)
@@ -230,13 +236,24 @@ class VCConfig:
 
 @dataclass
 class GuidanceConfig:
-    count: int = P(4, "Government guidance funds (引导基金) at scale 1.", "funds", ge=0)
-    fund_size_mcny: float = P(5_000.0, "Capital of each guidance fund.", "mcny", ge=0)
+    count: int = P(4, "Government guidance fund programmes (引导基金) at scale 1, each with one fund investing at a "
+                      "time (vintages staggered at the start of the warm-up).", "funds", ge=0)
+    fund_size_mcny: float = P(5_000.0, "Capital of each guidance fund raised in start_year (earlier and later "
+                                       "vintages: see size_growth).", "mcny", ge=0)
     coinvest_ratio: float = P(0.25, "Guidance money per unit of VC money in a mandated-track round.", "x", ge=0, le=5)
     mandated_directions: list[str] = P(["科技", "产业", "数字"], "Directions whose tracks guidance funds may enter.")
     return_cap: float = P(0.05, "Yearly return cap for the government; the excess goes to the co-investing "
                                 "VC.", "1/yr", ge=0)
-    life_years: float = P(12.0, "Investment life of a guidance fund.", "years", gt=0)
+    life_years: float = P(12.0, "Life of a guidance fund: it holds its stakes this long.", "years", gt=0)
+    investment_period_years: float = P(
+        5.0, "A guidance fund co-invests for this long after its vintage, spreading its capital evenly over the "
+             "period; then its uninvested cash goes back to the government and the programme raises the next "
+             "vintage.", "years", gt=0
+    )
+    size_growth: float = P(
+        0.1, "Yearly growth of the government's commitments: a vintage raised t years after start_year has "
+             "fund_size_mcny * (1 + size_growth)^t.", "1/yr", ge=-0.5, le=1
+    )
 
 
 @dataclass
@@ -421,8 +438,8 @@ class TrackConfig:
              "logistics).", "", ge=0, le=2
     )
     fission_rate: float = P(
-        0.25, "Yearly chance that a growing main track spawns a derived track, times its closeness to everyday needs "
-              "(M8).", "1/yr", ge=0, le=10
+        0.25, "Derived tracks a growing main track spawns per year (a Poisson mean), times its closeness to everyday "
+              "needs and min(market growth / 15 %, 2) (M8).", "1/yr", ge=0, le=10
     )
     fission_share: float = P(0.12, "Share of the parent's market and firms a derived track takes.", "share", gt=0, lt=1)
     fusion_rate: float = P(
@@ -664,6 +681,12 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(
             f"ecosystem.vc.investment_period_years={eco.vc.investment_period_years} exceeds "
             f"ecosystem.vc.life_years={eco.vc.life_years}; the investment period must fit in the fund life."
+        )
+    if eco.guidance.investment_period_years > eco.guidance.life_years:
+        raise ConfigError(
+            f"ecosystem.guidance.investment_period_years={eco.guidance.investment_period_years} exceeds "
+            f"ecosystem.guidance.life_years={eco.guidance.life_years}; the investment period must fit in the fund "
+            "life."
         )
     if eco.firms.alumni_share + eco.firms.spinoff_share > 1:
         raise ConfigError(

@@ -189,15 +189,19 @@ class GuidanceFund(Investor):
     """A government guidance fund (引导基金) co-investing beside VC in mandated tracks.
 
     For each unit a VC puts into a round in a mandated track, the fund adds ``coinvest_ratio``
-    units. Its return is capped at ``return_cap`` a year; the excess goes to the co-investing
-    VC (the usual 让利 terms that draw private money into the mandated tracks).
+    units. It invests during its investment period (``investment_period_years`` after
+    ``start_step``, the whole ``life_years`` if not given), spreading its cash evenly over the
+    months left (:meth:`available`). Its return is capped at ``return_cap`` a year; the excess
+    goes to the co-investing VC (the usual 让利 terms that draw private money into the mandated
+    tracks).
     """
 
     kind = "guidance_fund"
 
     def __init__(self, model, name: str, *, capital: float, coinvest_ratio: float, return_cap: float,
                  mandated_directions: list[str], start_step: int, life_years: float,
-                 mandated_tracks=None, stacks: bool = False):
+                 mandated_tracks=None, stacks: bool = False, investment_period_years: float | None = None,
+                 paced: bool = False):
         super().__init__(model, name)
         self.coinvest_ratio = coinvest_ratio
         self.return_cap = return_cap
@@ -208,6 +212,12 @@ class GuidanceFund(Investor):
         self.stacks = stacks
         self.start_step = start_step
         self.life_years = life_years
+        self.investment_period_years = life_years if investment_period_years is None else investment_period_years
+        #: a paced fund spreads its cash evenly over the rest of its investment period
+        self.paced = paced
+        self.successor_raised = False
+        self.programme = -1  # the preset's programme this fund is a vintage of (-1: a policy's fund)
+        self.weight = 1.0  # programmes of the preset this fund stands for at the model's scale
         self.excess_ceded = 0.0
         self.commit(capital)
 
@@ -218,10 +228,17 @@ class GuidanceFund(Investor):
         return tracks.ids_in_directions(self.mandated_directions)
 
     def investing(self, step: int) -> bool:
-        return (step - self.start_step) / 12.0 < self.life_years
+        return 0.0 <= (step - self.start_step) / 12.0 < self.investment_period_years
 
     def available(self, step: int) -> float:
-        return self.cash if self.investing(step) else 0.0
+        """What the fund may put in this month: its cash, or for a paced fund its cash over the
+        months left in its investment period."""
+        if not self.investing(step):
+            return 0.0
+        if not self.paced:
+            return self.cash
+        months_left = max(1.0, 12.0 * self.investment_period_years - (step - self.start_step))
+        return self.cash / months_left
 
     def capped(self, invested: float, gross: float, years_held: float) -> float:
         """What the fund keeps of ``gross`` proceeds under its yearly return cap."""

@@ -10,6 +10,12 @@ times the ``lp_multiplier`` lever); managers who fall short retire. New managers
 ``newcomer_share`` of the commitments, in funds of log-normal size around ``fund_size_mcny``.
 Every open fund's track preferences then drift toward where the heat is (``heat_following``).
 
+Guidance funds (引导基金) of the preset come in programmes (``guidance.count``): each has one
+fund investing at a time; at a year end a fund whose investment period is over hands its
+uninvested cash back, and a programme whose fund's period ends within the next year raises its
+next vintage, sized ``fund_size_mcny * (1 + size_growth) ** (years from start_year)``, to start
+the month the old one stops (the government's growing yearly commitments).
+
 Money in million CNY.
 """
 
@@ -17,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.investors.books import Angel, VCFund
+from agents.investors.books import Angel, GuidanceFund, VCFund
 from sim.core.clock import is_year_end
 
 __all__ = ["FundCycle"]
@@ -44,8 +50,47 @@ class FundCycle:
         self._next_manager += 1
         return self._next_manager
 
+    def new_guidance_fund(self, start_step: int, *, programme: int, weight: float) -> GuidanceFund:
+        """A vintage of guidance-fund programme ``programme`` starting at ``start_step``, sized
+        ``fund_size_mcny * (1 + size_growth) ** (years from start_year)`` times ``weight`` (the
+        programmes it stands for at this scale)."""
+        m = self.model
+        gcfg = m.cfg.ecosystem.guidance
+        size = gcfg.fund_size_mcny * weight * (1.0 + gcfg.size_growth) ** (start_step / 12.0)
+        g = GuidanceFund(
+            m,
+            f"guidance fund {programme} ({m.year_of(start_step)})",
+            capital=size,
+            coinvest_ratio=gcfg.coinvest_ratio,
+            return_cap=gcfg.return_cap,
+            mandated_directions=gcfg.mandated_directions,
+            start_step=start_step,
+            life_years=gcfg.life_years,
+            investment_period_years=gcfg.investment_period_years,
+            paced=True,
+        )
+        g.programme = programme
+        g.weight = weight
+        self.market.add(g)
+        return g
+
+    def guidance_vintages(self, step: int) -> None:
+        """The preset's guidance-fund programmes: a fund past its investment period hands its
+        uninvested cash back to the government, and a programme whose fund's period ends within
+        the next year raises the next vintage, to start when it ends."""
+        for g in list(self.market.investors):
+            if not isinstance(g, GuidanceFund) or g.stacks:
+                continue
+            end = g.start_step + int(round(12 * g.investment_period_years))
+            if end <= step + 1 and g.cash > 0:
+                g.return_unused()
+            if not g.successor_raised and end <= step + 13:
+                g.successor_raised = True
+                self.new_guidance_fund(end, programme=g.programme, weight=g.weight)
+
     def cycle(self, step: int) -> None:
-        """Angels renew budgets, funds past their life wind down, managers raise."""
+        """Angels renew budgets, funds past their life wind down, managers raise; guidance-fund
+        programmes raise their next vintages (:meth:`guidance_vintages`)."""
         m = self.model
         market = self.market
         vcfg = m.cfg.ecosystem.vc
@@ -56,6 +101,7 @@ class FundCycle:
             elif isinstance(a, VCFund) and not a.closed and a.age_years(step) >= a.life_years:
                 a.wind_down()
                 market.invalidate_fund_view()
+        self.guidance_vintages(step)
         budget = vcfg.commitments_mcny_per_year * m.scale * m.levers.value("lp_multiplier")
         newcomer_budget = budget * vcfg.newcomer_share
         incumbent_budget = budget - newcomer_budget

@@ -31,7 +31,6 @@ from agents.investors.books import (
     LOT_WRITTEN_OFF,
     Angel,
     Bank,
-    GuidanceFund,
     VCFund,
 )
 from agents.investors.exits import Exits
@@ -85,19 +84,11 @@ class CapitalMarket:
                 focus=focus,
                 prefs=self.funds.initial_prefs(rng),
             )
-        n = scaled_count(eco.guidance.count, s)
-        for i in range(n):
-            g = GuidanceFund(
-                m,
-                f"guidance fund {i}",
-                capital=eco.guidance.fund_size_mcny * eco.guidance.count * s / n,
-                coinvest_ratio=eco.guidance.coinvest_ratio,
-                return_cap=eco.guidance.return_cap,
-                mandated_directions=eco.guidance.mandated_directions,
-                start_step=m.current_step,
-                life_years=eco.guidance.life_years,
-            )
-            self.add(g)
+        gcfg = eco.guidance
+        n = scaled_count(gcfg.count, s)
+        for i in range(n):  # vintages staggered over an investment period, like the VC funds
+            start = m.current_step - int(rng.uniform(0, gcfg.investment_period_years * 12))
+            self.funds.new_guidance_fund(start, programme=i, weight=gcfg.count * s / n)
         n = scaled_count(eco.banks.count, s)
         for i in range(n):
             b = Bank(
