@@ -11,7 +11,9 @@ when its supplier leaves the population.
 
 Buyers are identified by a kind (:data:`BUYER_KINDS`) and an index (the incumbent's index in
 ``model.incumbents``, or the buying policy's position among the government's policies); what each
-buyer has paid is kept per (kind, index) for the budgets and the outputs.
+buyer has paid is kept per (kind, index) for the budgets and the outputs. A public buyer that cannot
+pay all it owes in a month (its budget is used up) says so before the payments
+(:meth:`ContractBook.set_pay_ratio`), and its suppliers get that share.
 
 Money in million CNY.
 """
@@ -22,12 +24,13 @@ import numpy as np
 
 from sim.core.clock import DT
 from sim.core.columns import Columns
+from sim.core.vocabulary import BUYER_KINDS
 
-__all__ = ["BUYER_KINDS", "CONTRACT_COLUMNS", "ContractBook", "sales"]
+__all__ = ["INCUMBENT", "GOVERNMENT", "INSURED", "CONTRACT_COLUMNS", "ContractBook", "sales", "choose_suppliers"]
 
-#: Kinds of buyer: a large incumbent firm, the government (public procurement), a first buyer whose
-#: risk is insured (首台套: the buyer is outside the model, the government subsidises the premium).
-BUYER_KINDS = ("incumbent", "government", "insured_buyer")
+#: Kinds of buyer (:data:`sim.core.vocabulary.BUYER_KINDS`): a large incumbent firm, the government
+#: (public procurement), a first buyer whose risk is insured (首台套: the buyer is outside the
+#: model, the government subsidises the premium).
 INCUMBENT, GOVERNMENT, INSURED = range(len(BUYER_KINDS))
 
 CONTRACT_COLUMNS: dict[str, tuple] = {
@@ -47,6 +50,30 @@ def sales(pop) -> np.ndarray:
     return pop["revenue"] + pop["contract_revenue"]
 
 
+def choose_suppliers(model, eligible: np.ndarray, room: float, draws, value_share: float | None = None,
+                     slot: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Suppliers a buyer contracts: among the live firms of the mask ``eligible`` that have a product
+    on sale (``contracts.min_revenue_mcny``) and no running contract, the best by the buyer's noisy
+    view of their quality (``contracts.evaluation_noise``, keyed ``draws`` at ``slot``), while their
+    contracts' value per year fits in ``room``. A contract is worth ``value_share`` (default
+    ``contracts.revenue_share``) of the supplier's revenue a year, at most ``contracts.max_mcny``.
+    Returns (rows, values)."""
+    pop = model.population
+    ccfg = model.cfg.ecosystem.contracts
+    empty = (np.empty(0, np.int64), np.empty(0))
+    if room <= 0 or pop.n == 0:
+        return empty
+    cand = np.flatnonzero(eligible & (pop["revenue"] >= ccfg.min_revenue_mcny) & (pop["contract_revenue"] <= 1e-9))
+    if cand.size == 0:
+        return empty
+    score = pop["quality"][cand] + ccfg.evaluation_noise * draws.normal(pop["key"][cand], model.current_step, slot)
+    order = cand[np.argsort(-score, kind="stable")]
+    share = ccfg.revenue_share if value_share is None else value_share
+    values = np.minimum(share * pop["revenue"][order], ccfg.max_mcny)
+    take = np.cumsum(values) <= room
+    return order[take], values[take]
+
+
 class ContractBook:
     """Every supply contract of one model, and the monthly payments."""
 
@@ -55,6 +82,8 @@ class ContractBook:
         self.contracts = Columns(CONTRACT_COLUMNS, capacity=256)
         #: (buyer kind, buyer) -> mcny paid this month, for the buyers' books
         self.paid_this_month: dict[tuple[int, int], float] = {}
+        #: (buyer kind, buyer) -> share of this month's payments made (public buyers short of budget)
+        self.pay_ratio: dict[tuple[int, int], float] = {}
         self.paid_total = 0.0
 
     # ---- signing -------------------------------------------------------------------------
@@ -79,6 +108,21 @@ class ContractBook:
             open=True,
         )
         np.add.at(pop["contract_revenue"], rows, values)
+
+    def set_pay_ratio(self, buyer_kind: int, buyer: int, ratio: float) -> None:
+        """The share of what it owes this month that a buyer pays (a public buyer short of budget)."""
+        self.pay_ratio[(buyer_kind, buyer)] = ratio
+
+    def due(self, buyer_kind: int, buyer: int) -> float:
+        """What the buyer owes this month (mcny): its running contracts with live suppliers."""
+        c = self.contracts
+        if c.n == 0:
+            return 0.0
+        m = self.model
+        sel = np.flatnonzero(c["open"] & (c["buyer_kind"] == buyer_kind) & (c["buyer"] == buyer)
+                             & (c["end"] > m.current_step))
+        sel = sel[m.population.row_of[c["firm"][sel]] >= 0]
+        return float(c["value"][sel].sum() * DT)
 
     def committed(self, buyer_kind: int, buyer: int) -> float:
         """Value per year of the buyer's running contracts (mcny/yr)."""
@@ -121,12 +165,16 @@ class ContractBook:
             if live.size == 0:
                 return
         pay = c["value"][live] * DT
+        kinds, buyers = c["buyer_kind"][live], c["buyer"][live]
+        if self.pay_ratio:
+            for (k, b), ratio in self.pay_ratio.items():
+                pay[(kinds == k) & (buyers == b)] *= ratio
+            self.pay_ratio = {}
         c["paid"][live] += pay
         margin = pay * (1.0 - m.cfg.ecosystem.firms.cost_of_revenue)
         np.add.at(pop["cash"], rows, margin)
         m.ledger.contract_margin += float(margin.sum())
         self.paid_total += float(pay.sum())
-        kinds, buyers = c["buyer_kind"][live], c["buyer"][live]
         for k in np.unique(kinds):
             sel = kinds == k
             b, inv = np.unique(buyers[sel], return_inverse=True)

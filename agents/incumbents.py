@@ -25,10 +25,11 @@ start; tracks derived from them count too, and an incumbent enters a hot track a
   (:mod:`agents.contracts`), chosen by a noisy view of their quality, signed at the pace that keeps
   the contracts running at the budget.
 
-*Presence*: each incumbent stands for ``weight`` incumbents of the preset (``count * scale /
-agents``, like angels' budgets), so the hazards above do not depend on how many agents a small
-scale leaves; the presence in a track is the sum over incumbents of weight times budget left
-(a share of the year's budget) where the track is strategic.
+*Scale*: an agent stands for ``count / agents`` of the preset's incumbents: it holds their
+strategic tracks (``home_tracks`` each) and their size times ``scale`` (``weight = count * scale /
+agents``, like angels' budgets), so a small scale keeps the tracks covered and the money per
+firm. The *presence* in a track is the sum over incumbents strategic in it of the share of
+their year's acquisition budget left: it does not depend on the scale.
 
 *Alumni founders*: the alumni channel's share of births is ``firms.alumni_share`` times the
 incumbents' headcount relative to their headcount at ``start_year`` (the calibration point: at
@@ -47,7 +48,7 @@ import math
 import mesa
 import numpy as np
 
-from agents.contracts import INCUMBENT
+from agents.contracts import INCUMBENT, choose_suppliers
 from agents.investors.books import VCFund
 from sim.config import scaled_count
 from sim.core.clock import DT, MONTHS, is_year_end
@@ -91,7 +92,8 @@ class Incumbent(mesa.Agent):
         super().__init__(model)
         self.name = name
         self.index = index
-        self.weight = weight  # incumbents of the preset this agent stands for
+        self.weight = weight  # its size in preset incumbents at the model's scale (count * scale / agents)
+        self.stands_for = 1.0  # preset incumbents whose strategic tracks it holds (count / agents)
         self.employees = employees
         self.home = list(home)
         self.cvc: CorporateVC | None = None
@@ -166,15 +168,17 @@ class Incumbents:
         if n == 0 or cfg.employees <= 0:
             return
         rng = m.streams["incumbents_init"]
-        weight = cfg.count * m.scale / n
+        weight = cfg.count * m.scale / n  # the size of the preset's incumbents this agent stands for
+        stands_for = cfg.count / n  # how many of the preset's incumbents it stands for (tracks, entries)
         sizes = cfg.employees * weight * np.exp(cfg.size_sigma * rng.standard_normal(n) - 0.5 * cfg.size_sigma**2)
         self.reference_employees = float(sizes.sum())
         back = (1.0 + cfg.growth) ** (m.current_step / MONTHS)  # the warm-up starts before start_year
         tr = m.tracks
         for i in range(n):
-            k = max(1, int(round(cfg.home_tracks * weight)))
+            k = max(1, int(round(cfg.home_tracks * stands_for)))
             home = self._draw_tracks(rng, k, exclude=set())
             inc = Incumbent(m, f"incumbent {i}", index=i, weight=weight, employees=float(sizes[i] * back), home=home)
+            inc.stands_for = stands_for
             inc.cvc = CorporateVC(m, f"CVC of incumbent {i}", parent=inc, step=m.current_step,
                                   reserve_ratio=m.cfg.ecosystem.vc.reserve_ratio)
             inc.cvc.prefs = inc.strategic_prefs(tr)
@@ -195,15 +199,15 @@ class Incumbents:
 
     # ------------------------------------------------------------------ presence
     def presence_matrix(self) -> np.ndarray:
-        """(incumbents x tracks): weight times the share of this year's acquisition budget left,
-        where the track is strategic."""
+        """(incumbents x tracks): the share of this year's acquisition budget left, where the track
+        is strategic."""
         tr = self.model.tracks
         if not self.agents:
             return np.zeros((0, tr.n))
         rows = []
         for inc in self.agents:
             left = inc.acq_left / inc.acq_budget if inc.acq_budget > 0 else 0.0
-            rows.append(inc.fit(tr) * (inc.weight * min(max(left, 0.0), 1.0)))
+            rows.append(inc.fit(tr) * min(max(left, 0.0), 1.0))
         return np.vstack(rows)
 
     def choose(self, presence: np.ndarray, tracks: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -324,44 +328,26 @@ class Incumbents:
     # ------------------------------------------------------------------ procurement
     def procure(self) -> None:
         """Supply contracts with young firms in each incumbent's strategic tracks: new contracts
-        worth (per year) the budget over the contract term each month, within the budget, with the
-        suppliers a noisy view of quality ranks first."""
+        worth (per year) the budget over the contract term each month, within the budget (times the
+        ``procurement_multiplier`` lever: a public co-payment stretches it), with the suppliers a
+        noisy view of quality ranks first (:func:`agents.contracts.choose_suppliers`)."""
         m = self.model
         if not self.agents:
             return
         ccfg = m.cfg.ecosystem.contracts
         months = max(1, int(round(ccfg.term_years * MONTHS)))
+        stretch = m.levers.value("procurement_multiplier")  # a public co-payment stretches the budgets
         for inc in self.agents:
-            if inc.proc_budget <= 0:
+            budget = inc.proc_budget * stretch
+            if budget <= 0:
                 continue
-            inc._proc_room = min(inc._proc_room + inc.proc_budget / months, inc.proc_budget)
-            room = min(inc._proc_room, inc.proc_budget - m.contracts.committed(INCUMBENT, inc.index))
-            rows, values = self.choose_suppliers(inc.fit(m.tracks) > 0, room, inc.draws)
+            inc._proc_room = min(inc._proc_room + budget / months, budget)
+            room = min(inc._proc_room, budget - m.contracts.committed(INCUMBENT, inc.index))
+            rows, values = choose_suppliers(m, inc.fit(m.tracks)[m.population["track"]] > 0, room, inc.draws)
             if rows.size:
                 m.contracts.sign(rows, values, months, INCUMBENT, inc.index)
                 inc._proc_room -= float(values.sum())
                 inc.contracts_signed += int(rows.size)
-
-    def choose_suppliers(self, track_mask: np.ndarray, room: float, draws) -> tuple[np.ndarray, np.ndarray]:
-        """Suppliers for a buyer: live firms in the tracks of ``track_mask`` with a product on sale
-        and no running contract, best by a noisy view of quality, while their contracts' value per
-        year fits in ``room``. Returns (rows, values)."""
-        m = self.model
-        pop = m.population
-        ccfg = m.cfg.ecosystem.contracts
-        empty = (np.empty(0, np.int64), np.empty(0))
-        if room <= 0 or pop.n == 0:
-            return empty
-        cand = np.flatnonzero(
-            track_mask[pop["track"]] & (pop["revenue"] >= ccfg.min_revenue_mcny) & (pop["contract_revenue"] <= 1e-9)
-        )
-        if cand.size == 0:
-            return empty
-        score = pop["quality"][cand] + ccfg.evaluation_noise * draws.normal(pop["key"][cand], m.current_step, 0)
-        order = cand[np.argsort(-score, kind="stable")]
-        values = np.minimum(ccfg.revenue_share * pop["revenue"][order], ccfg.max_mcny)
-        take = np.cumsum(values) <= room
-        return order[take], values[take]
 
     # ------------------------------------------------------------------ the year
     def year_end(self) -> None:
@@ -373,6 +359,6 @@ class Incumbents:
         rng = m.streams["incumbents"]
         for inc in self.agents:
             inc.employees *= 1.0 + cfg.growth
-            if rng.random() < 1.0 - math.exp(-cfg.expansion_rate * inc.weight):
+            if rng.random() < 1.0 - math.exp(-cfg.expansion_rate * inc.stands_for):
                 inc.home += self._draw_tracks(rng, 1, exclude=set(np.flatnonzero(inc.fit(m.tracks)).tolist()))
             inc.new_year(cfg)

@@ -374,6 +374,20 @@ def make_fake_results(
                                        else int((gazelle_list["year"] < START_YEAR + s // 12).sum())
                                        for s in timeseries["step"]]
 
+    # three contracts of the incumbent with live firms; their payments are the time series' contract_payments
+    suppliers = firms["firm_id"].to_numpy()[:3]
+    contracts = pd.DataFrame(
+        {
+            "firm_id": suppliers,
+            "buyer_kind": "incumbent",
+            "buyer_id": 500,
+            "value": 2.0,
+            "start_step": 0,
+            "end_step": steps,
+            "paid": float(timeseries["contract_payments"].sum()) / 3,
+        }
+    )
+
     incumbents = pd.DataFrame(
         {
             "incumbent_id": [500],
@@ -407,6 +421,7 @@ def make_fake_results(
         "investors": _typed("investors", investors),
         "incumbents": _typed("incumbents", incumbents),
         "gazelle_list": _typed("gazelle_list", gazelle_list),
+        "contracts": _typed("contracts", contracts),
         "policy_accounts": _typed("policy_accounts", policy_accounts),
     }
     summary = {

@@ -28,6 +28,9 @@ from sim.core.clock import is_year_end
 
 __all__ = ["FundCycle"]
 
+# slots of the keyed "vc_funds" stream
+_SLOT_ORDER, _SLOT_SIZE, _SLOT_FOCUS, _SLOT_PREFS = range(4)
+
 
 class FundCycle:
     """The VC fund cycle of one capital market."""
@@ -37,6 +40,8 @@ class FundCycle:
         self.model = market.model
         self.managers: dict[int, VCFund] = {}  # manager id -> latest fund
         self._next_manager = 0
+        self._next_policy_manager = 0
+        self.draws = self.model.streams.keyed("vc_funds")
 
     def year_end(self) -> None:
         """At the end of each year: the fund cycle, then the preferences' drift."""
@@ -46,7 +51,12 @@ class FundCycle:
         self.cycle(step)
         self.drift_prefs()
 
-    def new_manager_id(self) -> int:
+    def new_manager_id(self, *, policy: bool = False) -> int:
+        """A new manager's id. Managers a policy brings in are numbered apart (from 10**9), so
+        that the ids of the others, and the draws keyed by them, do not depend on the policy."""
+        if policy:
+            self._next_policy_manager += 1
+            return 10**9 + self._next_policy_manager
         self._next_manager += 1
         return self._next_manager
 
@@ -94,7 +104,7 @@ class FundCycle:
         m = self.model
         market = self.market
         vcfg = m.cfg.ecosystem.vc
-        rng = m.streams["vc_funds"]
+        draws = self.draws
         for a in market.investors:
             if isinstance(a, Angel):
                 a.new_year()
@@ -108,8 +118,8 @@ class FundCycle:
         nav = market.nav()
         # incumbents, in a random order, raise while commitments last
         due = [f for f in self.managers.values() if (step - f.vintage_step) / 12.0 >= vcfg.raise_after_years]
-        order = rng.permutation(len(due)) if due else []
-        for i in order:
+        u = draws.uniform(np.array([f.manager_id for f in due], dtype=np.uint64), step, _SLOT_ORDER)
+        for i in np.argsort(u, kind="stable"):
             f = due[i]
             paid = f.invested
             tvpi = (f.proceeds + nav[f.index]) / paid if paid > 0 else 1.0
@@ -121,9 +131,12 @@ class FundCycle:
                 continue
             incumbent_budget -= size
             self.new_fund(step, manager_id=f.manager_id, size=size, focus=f.focus, prefs=f.prefs.copy())
-        # newcomers
+        # newcomers: the k-th newcomer of a year has the same size, focus and preferences whatever
+        # the budget (keyed draws), so a change of the budget changes how many newcomers raise, not who
+        k = 0
         while True:
-            size = vcfg.fund_size_mcny * float(np.exp(vcfg.fund_size_sigma * rng.standard_normal()))
+            key = np.array([k], dtype=np.uint64)
+            size = vcfg.fund_size_mcny * float(np.exp(vcfg.fund_size_sigma * draws.normal(key, step, _SLOT_SIZE)[0]))
             size = (
                 min(size, max(newcomer_budget, 0.0))
                 if newcomer_budget < size and newcomer_budget > 0.2 * vcfg.fund_size_mcny
@@ -132,13 +145,21 @@ class FundCycle:
             if size > newcomer_budget or size <= 0:
                 break
             newcomer_budget -= size
-            focus = "early" if rng.random() < vcfg.early_stage_share else "late"
-            self.new_fund(step, manager_id=self.new_manager_id(), size=size, focus=focus, prefs=self.initial_prefs(rng))
+            focus = "early" if draws.uniform(key, step, _SLOT_FOCUS)[0] < vcfg.early_stage_share else "late"
+            n = self.model.tracks.n
+            z = draws.normal(np.uint64(k << 20) + np.arange(n, dtype=np.uint64), step, _SLOT_PREFS)
+            self.new_fund(step, manager_id=self.new_manager_id(), size=size, focus=focus, prefs=self.prefs_from(z))
+            k += 1
 
     def initial_prefs(self, rng: np.random.Generator) -> np.ndarray:
         """A new manager's track preferences: a few favourite tracks, sized by market and heat."""
+        return self.prefs_from(rng.standard_normal(self.model.tracks.n))
+
+    def prefs_from(self, z: np.ndarray) -> np.ndarray:
+        """Track preferences from one standard normal number per track: square-root market times
+        heat times ``exp(1.5 z)``, normalised."""
         t = self.model.tracks
-        w = np.where(t["active"], np.sqrt(t["market"]) * t["heat"], 0.0) * np.exp(1.5 * rng.standard_normal(t.n))
+        w = np.where(t["active"], np.sqrt(t["market"]) * t["heat"], 0.0) * np.exp(1.5 * z)
         s = w.sum()
         return w / s if s > 0 else np.full(t.n, 1.0 / max(t.n, 1))
 

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sim.core.vocabulary import (
+    BUYER_KINDS,
     CREATED_BY,
     DIRECTION_EN,
     DIRECTIONS,
@@ -412,6 +413,23 @@ _TABLES = [
             _C("alumni_unicorns", I32, "firms", "Firms founded by its alumni that became unicorns."),
             _C("portfolio_unicorns", I32, "firms", "Unicorns its corporate venture fund invested in or it bought "
                                                    "(腾讯 '投资孵化独角兽')."),
+        ),
+    ),
+    TableSchema(
+        "contracts",
+        "Every supply contract with a young firm: incumbents' procurement, public procurement, insured first "
+        "purchases (首台套).",
+        "one per contract",
+        (
+            _C("firm_id", I64, "", "Supplier (firms.firm_id)."),
+            _C("buyer_kind", STR, "", "Who buys: an incumbent firm, the government, or a first buyer insured under "
+                                      "a policy.", choices=BUYER_KINDS),
+            _C("buyer_id", I32, "", "incumbents.incumbent_id for an incumbent; for the government and insured "
+                                    "buyers, the buying policy's position in the run's policies."),
+            _C("value", F64, "mcny/yr", "Value of the contract per year."),
+            _C("start_step", I32, _STEP, "First month paid (negative: warm-up)."),
+            _C("end_step", I32, _STEP, "First month after its term (it ends earlier if the supplier leaves)."),
+            _C("paid", F64, "mcny", "What the buyer paid over the run."),
         ),
     ),
     TableSchema(

@@ -12,7 +12,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from agents.contracts import INCUMBENT
-from sim.core.vocabulary import END_CODE, END_KINDS, LIFECYCLE, NEVER, ORIGINS, ROUNDS, STAGES
+from sim.core.vocabulary import BUYER_KINDS, END_CODE, END_KINDS, LIFECYCLE, NEVER, ORIGINS, ROUNDS, STAGES
 from sim.io.schema import empty_frame
 from sim.model import PHASES, EcosystemModel
 
@@ -41,6 +41,7 @@ def build_tables(model: EcosystemModel) -> dict[str, pd.DataFrame]:
         "investors": investors_table(model),
         "stage_changes": stage_changes_table(model),
         "incumbents": incumbents_table(model),
+        "contracts": contracts_table(model),
         "gazelle_list": gazelle_list_table(model),
         **({"policy_accounts": policy_accounts_table(model)} if model.government.policies else {}),
     }
@@ -139,6 +140,27 @@ def incumbents_table(model) -> pd.DataFrame:
             "portfolio_unicorns": int(unicorn[portfolio].sum()),
         })
     return pd.DataFrame(rows)
+
+
+def contracts_table(model) -> pd.DataFrame:
+    """Every supply contract of the run."""
+    c = model.contracts.contracts
+    if c.n == 0:
+        return empty_frame("contracts")
+    kind = c["buyer_kind"]
+    inc_ids = np.array([inc.unique_id for inc in model.incumbents] + [0], dtype=np.int64)
+    buyer = np.where(kind == INCUMBENT, inc_ids[np.where(kind == INCUMBENT, c["buyer"], -1)], c["buyer"])
+    return pd.DataFrame(
+        {
+            "firm_id": c["firm"].astype(np.int64),
+            "buyer_kind": _cat(kind, BUYER_KINDS),
+            "buyer_id": buyer.astype(np.int32),
+            "value": c["value"].astype(np.float64),
+            "start_step": c["start"].astype(np.int32),
+            "end_step": c["end"].astype(np.int32),
+            "paid": c["paid"].astype(np.float64),
+        }
+    )
 
 
 def gazelle_list_table(model) -> pd.DataFrame:

@@ -40,8 +40,9 @@ scale 1 and multiplied by ``scale``; grant sizes, shares and multipliers are per
 scaled. The defaults come from the seed reports where they give a number (``source`` of each
 class); everything else is marked as assumed in ``docs/policies.md``.
 
-The fourteen kinds of policy live in the family modules :mod:`sim.policies.capital`,
-:mod:`sim.policies.firms`, :mod:`sim.policies.tracks` and :mod:`sim.policies.people`; they are
+The seventeen kinds of policy live in the family modules :mod:`sim.policies.capital`,
+:mod:`sim.policies.firms`, :mod:`sim.policies.tracks`, :mod:`sim.policies.people` and
+:mod:`sim.policies.demand`; they are
 listed in :data:`sim.policies.registry.REGISTRY` and configured from ``conf/policy/``.
 """
 

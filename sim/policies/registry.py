@@ -19,7 +19,8 @@ from omegaconf import OmegaConf
 from agents.government import check_policies
 from sim.core.errors import ConfigError
 from sim.policies.base import Policy
-from sim.policies.capital import CreditRelaxation, ExitChannels, GuidanceFundPolicy, LongTermCapital
+from sim.policies.capital import CreditRelaxation, ExitChannels, FundOfFunds, GuidanceFundPolicy, LongTermCapital
+from sim.policies.demand import OpenInnovation, PublicProcurement
 from sim.policies.firms import EntrySubsidy, ProofOfConcept, RDGrants, StageCultivation, StateIncubator
 from sim.policies.people import TalentProgramme, TechTransferReform
 from sim.policies.tracks import SanctionsShock, SceneOpening, TrackCultivation
@@ -45,6 +46,9 @@ REGISTRY: dict[str, type[Policy]] = {
         TrackCultivation,
         SanctionsShock,
         EntrySubsidy,
+        FundOfFunds,
+        PublicProcurement,
+        OpenInnovation,
     )
 }
 
@@ -73,6 +77,9 @@ CONFIGS: dict[str, tuple[str, dict]] = {
         },
     ),
     "entry_subsidy": ("entry_subsidy", {}),
+    "fund_of_funds": ("fund_of_funds", {}),
+    "public_procurement": ("public_procurement", {}),
+    "open_innovation": ("open_innovation", {}),
 }
 
 
