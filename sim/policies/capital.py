@@ -124,7 +124,8 @@ class FundOfFunds(Policy):
     source: ClassVar[str] = (
         "M15 银行、保险…是源头活水，国家级政府引导基金是蓄水池，创业投资和股权投资是末梢动力; money does not reach "
         "embryonic tracks (seeds/001_52e3b34853073898.txt:28); 国有资本加速入局 "
-        "(seeds/003_05603e1a4834c126.txt:343-345); Israel's Yozma fund of funds, 1993 (external, named in conf/ecosystem/israel.yaml)"
+        "(seeds/003_05603e1a4834c126.txt:343-345); Israel's Yozma fund of funds, 1993 (external, named in "
+        "conf/ecosystem/israel.yaml)"
     )
     name: str = "fund_of_funds"
     budget_mcny_per_year: float = 1000.0
