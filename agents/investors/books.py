@@ -144,6 +144,8 @@ class VCFund(Investor):
         self.reserve_ratio = reserve_ratio
         self.followon_invested = 0.0
         self.closed = False
+        #: (track ids, share): at least this share of the preferences on these tracks, or None
+        self.mandate: tuple[np.ndarray, float] | None = None
         self.commit(size)
 
     def age_years(self, step: int) -> float:
@@ -171,13 +173,30 @@ class VCFund(Investor):
         self.followon_invested += amount
 
     def drift_prefs(self, heat_share: np.ndarray, weight: float) -> None:
-        """Move track preferences toward where the attention is."""
+        """Move track preferences toward where the attention is (keeping a mandate, if any)."""
         n = len(heat_share)
         if len(self.prefs) < n:
             self.prefs = np.concatenate([self.prefs, np.zeros(n - len(self.prefs))])
         p = (1.0 - weight) * self.prefs + weight * heat_share
         s = p.sum()
-        self.prefs = p / s if s > 0 else p
+        self.prefs = self.hold_mandate(p / s if s > 0 else p)
+
+    def hold_mandate(self, prefs: np.ndarray) -> np.ndarray:
+        """Preferences with at least ``mandate[1]`` of their weight on the tracks ``mandate[0]`` (a
+        fund of funds' condition on the funds it backs); unchanged without a mandate."""
+        if self.mandate is None:
+            return prefs
+        ids, share = self.mandate
+        on = np.zeros(prefs.size, dtype=bool)
+        on[ids[ids < prefs.size]] = True
+        inside = prefs[on].sum()
+        if inside >= share or not on.any():
+            return prefs
+        out = prefs.copy()
+        out[on] = share * (prefs[on] / inside if inside > 0 else 1.0 / on.sum())
+        rest = prefs[~on].sum()
+        out[~on] = (1.0 - share) * prefs[~on] / rest if rest > 0 else 0.0
+        return out
 
     def wind_down(self) -> float:
         """End of fund life: uninvested cash goes back to the limited partners."""

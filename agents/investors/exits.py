@@ -88,7 +88,7 @@ def waterfall(pos: np.ndarray, frac: np.ndarray, pref: np.ndarray, values: np.nd
     price_lot = price[group]
     converts = rank <= k[group]
     short = price_lot < 0  # the value does not cover the preferences
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         cover = np.where(pref_total[p] > 0, v / pref_total[p], 0.0)
     pay = np.where(converts, f * np.maximum(price_lot, 0.0), np.where(short, r * cover, r))
     out[order] = pay

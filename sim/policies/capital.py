@@ -168,8 +168,8 @@ class FundOfFunds(Policy):
         if year == self._raise_year:
             return
         self._raise_year = year
-        self._renew_mandates(model)
         self._raise_funds(model, government)
+        self._renew_mandates(model)
 
     def _raise_funds(self, model, government) -> None:
         """This year's backed funds: as many as the budget pays the government's share of."""
@@ -187,7 +187,9 @@ class FundOfFunds(Policy):
                 break
             focus = "early" if rng.random() < self.early_share else "late"
             f = cycle.new_fund(model.current_step, manager_id=cycle.new_manager_id(policy=True), size=size, focus=focus,
-                               prefs=self._mandated(model, cycle.initial_prefs(rng)))
+                               prefs=cycle.initial_prefs(rng))
+            f.mandate = (self.target_track_ids(model), self.mandate_share)
+            f.prefs = f.hold_mandate(f.prefs)
             self.funds.append(f)
             self.paid_in.append(paid)
             self.raised_step.append(model.current_step)
@@ -199,23 +201,15 @@ class FundOfFunds(Policy):
         self.levers.set(model, "lp_multiplier", max(1e-6, 1.0 - diverted / base) if base > 0 else 1.0)
         model.market.invalidate_fund_view()
 
-    def _mandated(self, model, prefs: np.ndarray) -> np.ndarray:
-        """Preferences with ``mandate_share`` on the target tracks (in proportion to ``prefs`` there)."""
-        target = self.target_track_mask(model)[: prefs.size]
-        on = np.where(target, np.maximum(prefs, 1e-12), 0.0)
-        off = np.where(target, 0.0, prefs)
-        if on.sum() <= 0:
-            return prefs
-        out = self.mandate_share * on / on.sum()
-        if off.sum() > 0:
-            out += (1.0 - self.mandate_share) * off / off.sum()
-        return out / out.sum()
-
     def _renew_mandates(self, model) -> None:
+        """Every January the backed funds' mandate covers the target tracks of the day (tracks
+        derived from them included): at least ``mandate_share`` of their preferences there."""
+        ids = self.target_track_ids(model)
         for f in self.funds:
             if not f.closed:
-                f.prefs = self._mandated(model, np.concatenate([f.prefs, np.zeros(max(0, model.tracks.n
-                                                                                        - f.prefs.size))]))
+                f.mandate = (ids, self.mandate_share)
+                prefs = np.concatenate([f.prefs, np.zeros(max(0, model.tracks.n - f.prefs.size))])
+                f.prefs = f.hold_mandate(prefs)
         model.market.invalidate_fund_view()
 
     def collect(self, model, government) -> None:
