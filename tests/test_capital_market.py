@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from agents.investors.books import LOT_WRITTEN_OFF, GuidanceFund
 from agents.investors.exits import waterfall
-from sim.config import Config
+from sim.config import Config, GazelleListConfig
 from sim.model import EcosystemModel
 from sim.run import run_simulation
 
@@ -245,6 +245,4 @@ def test_no_list_by_default():
 
 
 def _gazelle_list(quota):
-    from sim.config import GazelleListConfig
-
     return GazelleListConfig(quota_per_year=quota, criteria="tiered_cn", apply_probability=0.8)
