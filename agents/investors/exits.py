@@ -1,15 +1,35 @@
 """Exits: IPOs and acquisitions, and how their proceeds reach the investors.
 
-A firm at least ``ipo_min_age_years`` old with a valuation of at least ``ipo_min_valuation_mcny``
-and revenue of at least ``ipo_min_revenue_mcny`` (both cut by the ``ipo_relief`` lever of its
-track) lists with a yearly hazard ``ipo_rate`` (times the ``ipo_multiple`` lever), at its last
-valuation times a log-normal uplift. A firm with at least ``acquisition_min_employees`` is
-acquired with a yearly hazard ``acquisition_rate`` (times ``acquisition_multiple``), at the larger
-of its valuation and ``acquisition_revenue_multiple`` times revenue, times a log-normal factor.
+Each month (:meth:`Exits.step`):
 
-At an exit the bank is repaid first (from the firm's cash), then every lot is paid pro rata to
-its shares; a guidance fund keeps what its return cap allows and cedes the excess to the VC it
-co-invested with (让利). Money in million CNY.
+* **IPOs**: a firm at least ``ipo_min_age_years`` old with a valuation of at least
+  ``ipo_min_valuation_mcny`` and revenue of at least ``ipo_min_revenue_mcny`` (both cut by the
+  ``ipo_relief`` lever of its track) lists with a yearly hazard ``ipo_rate`` (times the
+  ``ipo_multiple`` lever), at its last valuation times a log-normal uplift.
+* **Outside buyers**: a firm with at least ``acquisition_min_employees`` is acquired with a yearly
+  hazard ``acquisition_rate`` (times ``acquisition_multiple``) by a buyer outside the ecosystem's
+  incumbents, at the larger of its valuation and ``acquisition_revenue_multiple`` times its sales,
+  times a log-normal factor.
+* **Strategic acquisitions** by the incumbent firms (:mod:`agents.incumbents`): venture-backed firms
+  with traction in their strategic tracks, within their yearly budgets, at the same price times
+  ``exp(strategic_premium)``.
+* **Harvest sales**: the investors of a VC-led firm with traction sell it at the yearly hazard
+  ``harvest_sale_rate`` once its lead fund is past its investment period (the fund must return its
+  money), to a strategic incumbent with budget or else to an outside buyer.
+* **Team acquisitions** (soft landings): a venture-backed firm out of cash after the financing
+  phase, with at least ``distressed_min_employees``, is bought for its team by a strategic incumbent
+  or, with probability ``distressed_sale_probability``, an outside buyer, at
+  ``acquihire_mcny_per_employee`` per employee; the buyer takes over what the firm owes, so the
+  shareholders get the price less the firm's shortfall.
+
+At an exit the bank is repaid first (from the firm's cash), then the lots by the :func:`waterfall`:
+in an acquisition the investors' liquidation preference (``liquidation_preference`` times what each
+put in, non-participating, pari passu) comes before the common shares, at an IPO every share
+converts. A guidance fund keeps what its return cap allows and cedes the excess to the VC it
+co-invested with (让利). A failed firm's cash left after the bank and ``liquidation_cost_months`` of
+wages owed goes to its investors by the same waterfall (:meth:`Exits.liquidate`). The acquirer and
+the value of every exit are recorded (``firms.acquirer_id``, ``firms.exit_value``). Money in
+million CNY.
 """
 
 from __future__ import annotations
