@@ -50,25 +50,36 @@ def sales(pop) -> np.ndarray:
     return pop["revenue"] + pop["contract_revenue"]
 
 
-def choose_suppliers(model, eligible: np.ndarray, room: float, draws, value_share: float | None = None,
-                     slot: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Suppliers a buyer contracts: among the live firms of the mask ``eligible`` that have a product
+def choose_suppliers(model, eligible: np.ndarray | None, room: float, draws, value_share: float | None = None,
+                     slot: int = 0, limit: int | None = None,
+                     tracks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Suppliers a buyer contracts: among the live firms of the mask ``eligible`` (or, if it is None,
+    in the tracks of the track mask ``tracks``) that have a product
     on sale (``contracts.min_revenue_mcny``) and no running contract, the best by the buyer's noisy
     view of their quality (``contracts.evaluation_noise``, keyed ``draws`` at ``slot``), while their
-    contracts' value per year fits in ``room``. A contract is worth ``value_share`` (default
-    ``contracts.revenue_share``) of the supplier's revenue a year, at most ``contracts.max_mcny``.
-    Returns (rows, values)."""
+    contracts' value per year fits in ``room`` (and at most ``limit`` of them). A contract is worth
+    ``value_share`` (default ``contracts.revenue_share``) of the supplier's revenue a year, at most
+    ``contracts.max_mcny``. Returns (rows, values)."""
     pop = model.population
     ccfg = model.cfg.ecosystem.contracts
     empty = (np.empty(0, np.int64), np.empty(0))
     if room <= 0 or pop.n == 0:
         return empty
-    cand = np.flatnonzero(eligible & (pop["revenue"] >= ccfg.min_revenue_mcny) & (pop["contract_revenue"] <= 1e-9))
+    pool = model.contracts.supplier_pool()
+    cand = pool[eligible[pool]] if eligible is not None else pool[tracks[pop["track"][pool]]]
     if cand.size == 0:
         return empty
-    score = pop["quality"][cand] + ccfg.evaluation_noise * draws.normal(pop["key"][cand], model.current_step, slot)
-    order = cand[np.argsort(-score, kind="stable")]
     share = ccfg.revenue_share if value_share is None else value_share
+    # the most contracts that can fit: each is worth at least share * min_revenue (the pool's floor)
+    floor = share * max(ccfg.min_revenue_mcny, 1e-9)
+    k = cand.size if limit is None else min(limit, cand.size)
+    if np.isfinite(room):
+        k = min(k, int(room / floor) + 1)
+    score = pop["quality"][cand] + ccfg.evaluation_noise * draws.normal(pop["key"][cand], model.current_step, slot)
+    if k < cand.size:
+        top = np.argpartition(-score, k - 1)[:k]
+        cand, score = cand[top], score[top]
+    order = cand[np.argsort(-score, kind="stable")]
     values = np.minimum(share * pop["revenue"][order], ccfg.max_mcny)
     take = np.cumsum(values) <= room
     return order[take], values[take]
@@ -85,6 +96,8 @@ class ContractBook:
         #: (buyer kind, buyer) -> share of this month's payments made (public buyers short of budget)
         self.pay_ratio: dict[tuple[int, int], float] = {}
         self.paid_total = 0.0
+        self._pool = np.empty(0, dtype=np.int64)  # the month's potential suppliers (supplier_pool)
+        self._pool_step, self._pool_n = None, -1
 
     # ---- signing -------------------------------------------------------------------------
     def sign(self, rows: np.ndarray, values: np.ndarray, months: int, buyer_kind: int, buyer: int) -> None:
@@ -108,6 +121,18 @@ class ContractBook:
             open=True,
         )
         np.add.at(pop["contract_revenue"], rows, values)
+
+    def supplier_pool(self) -> np.ndarray:
+        """Rows of the live firms that could supply a new contract this month: a product on sale
+        (``contracts.min_revenue_mcny``) and no running contract. Found once a month; rows that
+        signed since are dropped."""
+        m = self.model
+        pop = m.population
+        if self._pool_step != m.current_step or self._pool_n != pop.n:
+            self._pool = np.flatnonzero(pop["revenue"] >= m.cfg.ecosystem.contracts.min_revenue_mcny)
+            self._pool_step, self._pool_n = m.current_step, pop.n
+        pool = self._pool
+        return pool[pop["contract_revenue"][pool] <= 1e-9]
 
     def set_pay_ratio(self, buyer_kind: int, buyer: int, ratio: float) -> None:
         """The share of what it owes this month that a buyer pays (a public buyer short of budget)."""

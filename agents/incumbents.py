@@ -343,7 +343,7 @@ class Incumbents:
                 continue
             inc._proc_room = min(inc._proc_room + budget / months, budget)
             room = min(inc._proc_room, budget - m.contracts.committed(INCUMBENT, inc.index))
-            rows, values = choose_suppliers(m, inc.fit(m.tracks)[m.population["track"]] > 0, room, inc.draws)
+            rows, values = choose_suppliers(m, None, room, inc.draws, tracks=inc.fit(m.tracks) > 0)
             if rows.size:
                 m.contracts.sign(rows, values, months, INCUMBENT, inc.index)
                 inc._proc_room -= float(values.sum())

@@ -142,8 +142,7 @@ class Exits:
         pref = m.cfg.ecosystem.exits.liquidation_preference
         # preferred stock converts at a listing; an acquirer pays the preferences first
         self.settle(r_ipo, v_ipo, step, preference=0.0)
-        self.settle(r_ext, v_ext, step, preference=pref)
-        self.settle(r_str, v_str, step, preference=pref)
+        self.settle(np.concatenate([r_ext, r_str]), np.concatenate([v_ext, v_str]), step, preference=pref)
         self.settle(r_dis, v_dis, step, preference=pref, net_of_shortfall=True)
         r_acq = np.concatenate([r_ext, r_str, r_dis])
         rec = pop.records
@@ -190,11 +189,12 @@ class Exits:
         if ecfg.harvest_sale_rate <= 0 or pop.n == 0:
             return empty
         investors = self.market.investors
-        harvesting = np.array([isinstance(f, VCFund) and f.kind == "vc" and not f.investing(step)
-                               for f in investors], dtype=bool)
         lead = pop["lead"]
         rows = np.flatnonzero((lead >= 0) & (pop["employees"] >= ecfg.acquisition_min_employees))
-        rows = rows[harvesting[lead[rows]]]
+        leads = np.unique(lead[rows])
+        harvesting = leads[[isinstance(investors[i], VCFund) and investors[i].kind == "vc"
+                            and not investors[i].investing(step) for i in leads]]
+        rows = rows[np.isin(lead[rows], harvesting)]
         if taken.size:
             rows = np.setdiff1d(rows, taken)
         if rows.size == 0:

@@ -130,8 +130,7 @@ class PublicProcurement(Policy):
         pop = model.population
         eligible = self.eligible(model) & ~np.isin(pop["id"], self.insured)
         rows, values = choose_suppliers(model, eligible, np.inf, self.draws(model), self.first_unit_value_share,
-                                        slot=_SLOT_FIRST_UNIT)
-        rows, values = rows[:k], values[:k]
+                                        slot=_SLOT_FIRST_UNIT, limit=k)
         subsidy = self.premium_rate * self.premium_subsidy_share * values
         afford = np.cumsum(subsidy) <= self.room(model, government) + 1e-12
         rows, values = rows[afford], values[afford]
