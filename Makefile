@@ -54,9 +54,9 @@ chromium:
 	    || echo "make test: could not install chromium with apt-get; tests/test_app.py will fail." >&2; \
 	fi
 
-# Regenerate docs/configuration.md from the schema in sim/config.py.
+# Regenerate every generated file (docs/*.md, the default preset, conf/policy/*.yaml) from the code.
 docs: $(RUN_STAMP)
-	$(PY) -m sim.docs
+	$(PY) -m sim.devtools.gendocs
 
 # The locks pin every package, with hashes, for Python 3.12 on every platform (uv's --universal).
 # locks/test.txt is resolved first (pyproject.toml with the test and calibrate extras); locks/run.txt

@@ -1,1 +1,1 @@
-"""Thin entry points (benchmark, comparisons, validation, sweeps) around functions the tests call."""
+"""Thin command lines, each run as ``python -m experiments.<name>``, around functions of the package the tests call."""

@@ -76,7 +76,7 @@ def benchmark(runs: int = 100, overrides=None, sweep_dir=None, extra=()) -> dict
     by_pid = {p: sorted((s for s in statuses if s["pid"] == p), key=lambda s: s["started"]) for p in pids}
     startup = [(_t(v[0]["started"]) - t_start) + v[0].get("import_seconds", 0.0) for v in by_pid.values()]
     # Hydra between two jobs of one worker: end of one job to the start of the next
-    gaps = [_t(b["started"]) - _t(a["ended"]) for v in by_pid.values() for a, b in zip(v, v[1:])]
+    gaps = [_t(b["started"]) - _t(a["ended"]) for v in by_pid.values() for a, b in zip(v, v[1:], strict=False)]
     last_end = max(_t(s["ended"]) for s in statuses)
     tail = (t_start + wall) - last_end
     core_seconds = wall * len(pids)
@@ -106,10 +106,13 @@ def report(r: dict) -> str:
     return "\n".join([
         f"{r['runs']} runs ({' '.join(r['overrides'])}) on {r['workers']} worker processes ({r['cpu_count']} cores)",
         f"total wall time            {r['wall_seconds']:8.1f} s   ({r['runs_per_minute']:.1f} runs/min)",
-        f"simulation per run         {r['simulation_seconds_mean']:8.3f} s   (median {r['simulation_seconds_median']:.3f} s)",
+        f"simulation per run         {r['simulation_seconds_mean']:8.3f} s   (median "
+        f"{r['simulation_seconds_median']:.3f} s)",
         f"overhead per run           {r['overhead_seconds_per_run']:8.3f} s   (core time not simulating / runs)",
-        f"  start-up per worker      {r['startup_seconds_per_worker']:8.2f} s   (once per worker; imports {r['imports_seconds_per_worker']:.2f} s of it)",
-        f"  Hydra between jobs       {r['hydra_seconds_between_jobs']:8.3f} s   (per run: compose the job, write .hydra/)",
+        f"  start-up per worker      {r['startup_seconds_per_worker']:8.2f} s   (once per worker; imports "
+        f"{r['imports_seconds_per_worker']:.2f} s of it)",
+        f"  Hydra between jobs       {r['hydra_seconds_between_jobs']:8.3f} s   (per run: compose the job, write "
+        ".hydra/)",
         f"  writing tables           {r['write_seconds_mean']:8.3f} s   (per run)",
         f"  end of sweep             {r['sweep_end_seconds']:8.2f} s   (once: report, gather results.parquet)",
         f"efficiency                 {100 * r['efficiency']:8.1f} %   of the cores' time spent simulating",

@@ -1,15 +1,17 @@
 """Validate an ecosystem preset against the report figures (conf/targets/) over several seeds.
 
-    .venv/bin/python experiments/validate.py ecosystem=zhongguancun
-    .venv/bin/python experiments/validate.py ecosystem=shenzhen_htz --seeds 4 scale=0.1 --out out/val_sz
-    .venv/bin/python experiments/validate.py ecosystem=china --targets cn_new_unicorns_2019 --jobs 2
+    .venv/bin/python -m experiments.validate ecosystem=zhongguancun
+    .venv/bin/python -m experiments.validate ecosystem=shenzhen_htz --seeds 4 scale=0.1 --out out/val_sz
+    .venv/bin/python -m experiments.validate ecosystem=china --targets cn_new_unicorns_2019 --jobs 2
 
 Runs R seeds of the preset (default: the preset's run settings in conf/targets/*.yaml), computes
 every target that applies to it from the runs' output tables, and writes a Markdown report
 (report.md) with plots and the numbers behind them (CSV and Parquet) into --out (default
 outputs/validation/<preset>). Other key=value arguments override the run configuration as on
 `python -m sim` (e.g. scale=0.1, ecosystem.warmup_years=4); `years` is set from the targets'
-dates unless given. A thin wrapper around sim.validation.report.validate.
+dates unless given. Each seed runs into <out>/runs/seed=<n>: a validation stopped part-way
+(Ctrl-C) resumes when the same command is run again. A thin wrapper around
+sim.validation.report.validate.
 """
 
 from __future__ import annotations
@@ -19,9 +21,14 @@ import os
 import shlex
 import sys
 
+from experiments.cli import TOOL_ERRORS, exit_status
+from sim.config import ConfigError
+from sim.validation.registry import load_registry
+from sim.validation.report import validate
+
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m experiments.validate", description=__doc__.splitlines()[0])
     p.add_argument("overrides", nargs="*", help="ecosystem=NAME (required) and Hydra-style overrides, e.g. scale=0.1")
     p.add_argument("--seeds", type=int, help="number of seeds (default: the preset's run settings)")
     p.add_argument("--seed-start", type=int, default=0, help="first seed (default 0)")
@@ -34,8 +41,7 @@ def main(argv=None) -> int:
     args = p.parse_intermixed_args(argv)
     argv = sys.argv[1:] if argv is None else argv
 
-    from sim.config import ConfigError
-
+    out = None
     try:
         preset = None
         rest = []
@@ -46,11 +52,8 @@ def main(argv=None) -> int:
             else:
                 rest.append(o)
         if not preset:
-            from sim.validation.registry import load_registry
-
-            raise ConfigError("give the preset as ecosystem=NAME; presets with targets: " + ", ".join(load_registry().presets()))
-        from sim.validation.report import validate
-
+            raise ConfigError("give the preset as ecosystem=NAME; presets with targets: "
+                              + ", ".join(load_registry().presets()))
         out = args.out or os.path.join("outputs", "validation", preset)
         res = validate(
             preset,
@@ -62,17 +65,18 @@ def main(argv=None) -> int:
             targets_of=args.targets_of,
             n_jobs=args.jobs,
             keep_runs=args.keep_runs,
-            command="experiments/validate.py " + " ".join(shlex.quote(a) for a in argv),
+            command="python -m experiments.validate " + " ".join(shlex.quote(a) for a in argv),
         )
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except TOOL_ERRORS as exc:
+        return exit_status(exc, f"{out}/runs" if out else None)
     t = res.targets
     width = max(len(n) for n in t["target"])
     for _, r in t.iterrows():
         shown = "–" if r["status"] == "n/a" else f"{r['mean']:.4g} [{r['seed_q025']:.4g}, {r['seed_q975']:.4g}]"
-        print(f"{r['target']:<{width}}  {r['status']:<4}  simulated {shown}  reported {r['reported']}  band [{r['band_low']:g}, {r['band_high']:g}]")
-    print(f"{res.passed} pass, {res.missed} miss, {len(t) - res.passed - res.missed} not computable; report: {res.outdir / 'report.md'}")
+        print(f"{r['target']:<{width}}  {r['status']:<4}  simulated {shown}  reported {r['reported']}  band "
+              f"[{r['band_low']:g}, {r['band_high']:g}]")
+    print(f"{res.passed} pass, {res.missed} miss, {len(t) - res.passed - res.missed} not computable; report: "
+          f"{res.outdir / 'report.md'}")
     return 1 if (args.strict and res.missed) else 0
 
 

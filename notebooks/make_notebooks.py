@@ -77,7 +77,8 @@ that the first observed year starts with firms of all ages, then the **observed 
 cfg = load_config(["scale=0.02", "years=8", "seed=1"])
 res = run_simulation(cfg, progress=False)
 totals = res.summary["totals"]
-print(f"simulated {cfg.ecosystem.warmup_years} warm-up and {cfg.years} observed years in {res.summary['wall_seconds']:.1f} s")
+wall = res.summary["wall_seconds"]
+print(f"simulated {cfg.ecosystem.warmup_years} warm-up and {cfg.years} observed years in {wall:.1f} s")
 pd.Series(totals)
 '''),
     md('''
@@ -211,7 +212,8 @@ ax.set_xlabel("employees"); ax.set_ylabel("share of firms at least this large")
 ax.set_title(f"Firm sizes at the end of {int(fy['year'].max())}: Hill α = {hill['alpha']:.2f}")
 plt.show()
 median, largest = np.median(emp), emp.max()
-print(f"{len(emp):,} live firms; median {median:.1f} employees, largest {largest:,.0f}; Hill alpha {hill['alpha']:.2f} ± {hill['se']:.2f}")
+print(f"{len(emp):,} live firms; median {median:.1f} employees, largest {largest:,.0f}; Hill alpha {hill['alpha']:.2f} "
+      f"± {hill['se']:.2f}")
 
 assert median < 10, "most firms are small"
 assert largest > 50 * median, "a few firms are very large"
@@ -246,16 +248,16 @@ commerce (商业) towards frontier technology (科技); this notebook shows the 
 '''),
     code(SETUP + '''
 
-from sim import track_stats
+from sim.validation import track_targets
 from sim.core.vocabulary import DIRECTIONS, DIRECTION_EN, LIFECYCLE'''),
     code('''
 cfg = load_config(["scale=0.02", "years=10", "ecosystem.warmup_years=3", "seed=0", "output.firm_years=false"])
 res = run_simulation(cfg, progress=False)
 tables = res.tables
 tracks = tables["tracks"]
-print(f"{len(tracks)} tracks ever, {res.summary['totals']['tracks_active_at_end']} active at the end; "
-      f"run took {res.summary['wall_seconds']:.1f} s")
-track_stats.listed_counts(tables)   # the listed (2021) system the run starts from: main and new tracks per direction
+print(f"{len(tracks)} tracks ever, {res.summary['totals']['tracks_active_at_end']} active at the end; run took "
+      f"{res.summary['wall_seconds']:.1f} s")
+track_targets.listed_counts(tables)   # the listed (2021) system the run starts from: main and new tracks per direction
 '''),
     md('''
 ## Lifecycle
@@ -309,7 +311,7 @@ assert (created["created_by"] == "fission").any() and (created["created_by"] == 
 '''),
     code('''
 # which main tracks split most (the reports' Table 3 lists 8 main tracks with 24 derived tracks since 2019)
-track_stats.derived_per_main(tables)
+track_targets.derived_per_main(tables)
 '''),
     md('''
 ## The genealogy
@@ -330,8 +332,8 @@ for _, t in created.iterrows():
     for p in t["parent_ids"]:
         g.add_edge(int(p), int(t["track_id"]))
 assert nx.is_directed_acyclic_graph(g)
-print(f"{g.number_of_nodes()} tracks in the genealogy, {g.number_of_edges()} parent links, "
-      f"longest line of descent {nx.dag_longest_path_length(g)} generations")
+print(f"{g.number_of_nodes()} tracks in the genealogy, {g.number_of_edges()} parent links, longest line of descent "
+      f"{nx.dag_longest_path_length(g)} generations")
 
 outdir = Path(tempfile.mkdtemp(prefix="tracks_"))
 res.write(outdir)                       # tables, summary.json and the standard plots
@@ -347,7 +349,7 @@ breakthroughs and fusions with general-purpose technologies feed the technology 
 `track_system_change` compares the listed system with the one some years into the run.
 '''),
     code('''
-change = track_stats.track_system_change(tables, years_later=cfg.years)
+change = track_targets.track_system_change(tables, years_later=cfg.years)
 change
 '''),
     code('''
@@ -369,12 +371,13 @@ rows = []
 for seed in range(4):
     r = run_simulation(load_config(["scale=0.01", "years=8", "ecosystem.warmup_years=3", f"seed={seed}",
                                     "output.firm_years=false"]), progress=False)
-    ch = track_stats.track_system_change(r.tables, years_later=8)
-    rows.append({"seed": seed, "trend_per_year": track_stats.frontier_minus_commerce_trend(r.tables),
-                 "commerce_new_change": ch.loc["商业", "new_change"], "technology_new_change": ch.loc["科技", "new_change"]})
+    ch = track_targets.track_system_change(r.tables, years_later=8)
+    rows.append({"seed": seed, "trend_per_year": track_targets.frontier_minus_commerce_trend(r.tables),
+                 "commerce_new_change": ch.loc["商业", "new_change"],
+                 "technology_new_change": ch.loc["科技", "new_change"]})
 shift = pd.DataFrame(rows)
 print(shift.to_string(index=False))
-summary = track_stats.summarise(shift["trend_per_year"])
+summary = track_targets.summarise(shift["trend_per_year"])
 print(f"mean trend {summary['mean']:+.3f} per year (95 % interval {summary['lo']:+.3f} to {summary['hi']:+.3f})")
 
 assert summary["mean"] > 0, "on average the system shifts from commerce towards technology"
@@ -398,7 +401,7 @@ configuration in `conf/policy/` (documented in `docs/policies.md`) and can be sw
 command line: `python -m sim policy=[entry_subsidy]`.
 
 How do we know what a policy changes? One run with and one without it is not enough: the
-difference would mix the policy's effect with luck. `sim.compare.compare_policies` runs the
+difference would mix the policy's effect with luck. `sim.analysis.compare.compare_policies` runs the
 baseline and each policy in the same set of **simulated worlds** (seeds). In a world, both runs
 share all their chance events (**common random numbers**: the same founders, the same luck), so
 their difference is the policy's effect there; the spread of the differences over the worlds
@@ -406,7 +409,7 @@ gives a 95 % interval.
 '''),
     code(SETUP + '''
 
-from sim.compare import TEACHING_OVERRIDES, compare_policies
+from sim.analysis.compare import TEACHING_OVERRIDES, compare_policies
 from sim.compose import available_policies
 print("policy configurations:", ", ".join(available_policies()))
 print("teaching-size park:", " ".join(TEACHING_OVERRIDES))'''),
@@ -461,7 +464,8 @@ d = comp.differences.set_index(["arm", "outcome"])
 
 def interval(arm, outcome):
     r = d.loc[(arm, outcome)]
-    print(f"{arm:>16} {outcome:<14} {r['diff_mean']:+12,.1f}  (95 % interval {r['ci_low']:+,.1f} to {r['ci_high']:+,.1f})")
+    print(f"{arm:>16} {outcome:<14} {r['diff_mean']:+12,.1f}  (95 % interval {r['ci_low']:+,.1f} to "
+          f"{r['ci_high']:+,.1f})")
     return r
 
 r = interval("entry_subsidy", "firms_born")
@@ -480,22 +484,25 @@ The last line shows common random numbers at work: the sanctions shock does not 
 so in every world exactly the same firms are founded with and without it, and every difference in
 the other outcomes comes from what the shock does to those firms.
 
-The comparison also writes a plot of the intervals and a short report in plain language, with
-the cost per additional gazelle where it can be estimated, and the caveats.
+The comparison also writes plots (the intervals, costs, effects year by year, direct and spill-over
+effects) and a report for decision makers in English (`report.md`) and Chinese (`report.zh.md`),
+with the cost per additional gazelle and unicorn where it can be estimated, the number of worlds
+an effect would need, and what the numbers can and cannot say.
 '''),
     code('''
 from IPython.display import Image, Markdown, display
 
 display(Image(filename=str(outdir / "differences.png")))
 report = (outdir / "report.md").read_text(encoding="utf-8")
-display(Markdown(report.split("## Policy by policy")[0].replace("![differences](differences.png)", "").replace("![costs](costs.png)", "")))
+summary = report.split("## Policy by policy")[0]
+display(Markdown("\\n".join(line for line in summary.splitlines() if not line.startswith("!["))))
 assert "entry_subsidy" in report and "95 %" in report
 '''),
     md('''
 **Try it yourself**: add `"guidance_fund"` or `"scene_opening"` to the list, or combine two policies
 in one arm with `"entry_subsidy+rd_grants"`, or change a parameter: `"entry_subsidy:subsidy_mcny=0.05"`.
 Effects on rare events (unicorns) need many more worlds or a larger park before an interval
-excludes zero.
+excludes zero: `comp.differences` says how many (`seeds_needed`).
 '''),
 ]
 
@@ -524,14 +531,15 @@ from sim.validation import calibrate, load_registry, validate'''),
     code('''
 registry = load_registry()
 targets = registry.for_preset("zhongguancun")
-pd.DataFrame([{"target": t.name, "description": t.description, "unit": t.unit, "band": f"{t.band[0]:g} to {t.band[1]:g}"}
+pd.DataFrame([{"target": t.name, "description": t.description, "unit": t.unit,
+               "band": f"{t.band[0]:g} to {t.band[1]:g}"}
               for t in targets])
 '''),
     md('''
 ## Validation
 
 Two seeds of a park at 2 % of the preset's size (the full validation uses the run settings of
-`conf/targets/`, more seeds and a larger park: `python experiments/validate.py ecosystem=zhongguancun`).
+`conf/targets/`, more seeds and a larger park: `python -m experiments.validate ecosystem=zhongguancun`).
 Extensive counts (firms, unicorns) are divided by `scale` before they are compared with the
 reported figures, which are for the whole park.
 '''),
@@ -590,7 +598,8 @@ cal = calibrate(
     log=None,
 )
 best = cal.best_params["ecosystem.firms.births_per_year"]
-print(f"loss at the starting guess {cal.initial_loss:.3f}, best loss {cal.best_loss:.4f}: births_per_year = {best:,.0f}")
+print(f"loss at the starting guess {cal.initial_loss:.3f}, best loss {cal.best_loss:.4f}: "
+      f"births_per_year = {best:,.0f}")
 band = registry.get("zgc_new_tech_firms_2024").band
 assert cal.best_loss < cal.initial_loss, "the calibration improves on the starting guess"
 assert band[0] <= best <= band[1], "and recovers a value inside the reported band"
@@ -604,7 +613,7 @@ trials.head(12)
 The calibration writes a calibrated preset (`zhongguancun_calibrated.yaml`), a report and the
 trials, and can be resumed. A real calibration fits several parameters to several targets and
 keeps other targets **held out** (not fitted) to check the result out of sample:
-`python experiments/calibrate.py --help`.
+`python -m experiments.calibrate --help`.
 '''),
 ]
 

@@ -11,10 +11,10 @@ overrides are reported on one line on stderr, with exit status 2. Ctrl-C or SIGT
 with one line on stderr (exit status 130 or 143); the output directory then holds a summary.json
 saying ``finished: false`` and no table, or only whole tables of the unfinished run.
 
-Sweeps (``--multirun``, see :mod:`sim.sweep`): each run goes to
+Sweeps (``--multirun``, see :mod:`sim.batch.hydra_callback`): each run goes to
 ``<hydra.sweep.dir>/<override dirname>``; a failed run is recorded there and the others go on;
 the same command run again skips the finished runs; at the end the sweep is gathered into
-``results.parquet`` (:mod:`sim.gather`). The exit status is 1 if any run failed or did not finish.
+``results.parquet`` (:mod:`sim.batch.gather`). The exit status is 1 if any run failed or did not finish.
 """
 
 from __future__ import annotations
@@ -55,13 +55,13 @@ register_schema()
 def task(dcfg: DictConfig) -> dict | None:
     """The Hydra task: validate, run, write everything to the job's output directory.
 
-    In a sweep (``--multirun``) each job goes through :func:`sim.sweep.hydra_job`: a finished run
+    In a sweep (``--multirun``) each job goes through :func:`sim.batch.hydra_callback.hydra_job`: a finished run
     of the same configuration is skipped, and an error is recorded in the run's directory
     instead of stopping the sweep.
     """
     _quiet_mesa()
     if HydraConfig.get().mode == RunMode.MULTIRUN:
-        from sim.sweep import hydra_job  # noqa: PLC0415  (multirun only; sim.sweep is tooling, above this layer)
+        from sim.batch.hydra_callback import hydra_job  # noqa: PLC0415  (multirun only)
 
         return hydra_job(dcfg)
     try:
@@ -119,9 +119,10 @@ def main() -> None:
     try:
         _main()
     except KeyboardInterrupt:
-        sweep = sys.modules.get("sim.sweep")
+        sweep = sys.modules.get("sim.batch.hydra_callback")
         state = getattr(sweep, "CURRENT", None)
         if getattr(state, "sweep_dir", None) is not None:
+            sweep.stop_sweep()  # its runs in progress are marked interrupted
             _interrupted(f"; the finished runs in {state.sweep_dir} are kept: run the same command again to resume")
         _interrupted()
 
@@ -132,7 +133,7 @@ def _main() -> None:
         check_command_line(sys.argv[1:])
     except ConfigError as exc:
         _fail(exc)
-    from sim import sweep  # noqa: PLC0415  (sweeps are tooling, above this layer: loaded for the command line only)
+    from sim.batch import hydra_callback as sweep  # noqa: PLC0415  (loaded for the command line only)
 
     argv = list(sys.argv)
     relaunches = 0
@@ -148,9 +149,9 @@ def _main() -> None:
             # disk. Launch the same sweep again into the same directory (finished runs are
             # skipped) as many times as hydra.callbacks.sweep.relaunch allows, if a run was cut off.
             sweep.report_sweep(stopped=True)
-            if relaunches < state.relaunch and state.counts.get("incomplete"):
+            if relaunches < state.relaunch and state.unfinished:
                 relaunches += 1
-                print(f"warning: the sweep stopped with {state.counts['incomplete']} unfinished run(s); "
+                print(f"warning: the sweep stopped with {state.unfinished} unfinished run(s); "
                       f"launching it again into {state.sweep_dir} to finish them "
                       f"({relaunches} of {state.relaunch}).", file=sys.stderr)
                 sys.argv = argv + [f"hydra.sweep.dir='{state.sweep_dir}'"]

@@ -25,7 +25,8 @@ file (as a solara asset) and declares it with ``@font-face``, so no font has to 
 
 from __future__ import annotations
 
-import re
+import argparse
+import html
 import sys
 import threading
 from functools import lru_cache
@@ -33,6 +34,11 @@ from pathlib import Path
 
 import mesa
 import numpy as np
+import yaml
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MultipleLocator, NullFormatter
 
 try:  # the viz extra; without it the model class still imports and `python -m sim.app` says what to install
     import solara
@@ -40,16 +46,19 @@ except ImportError:  # pragma: no cover - the test extra installs it
     solara = None
 
 from sim import fonts
+from sim.compose import conf_dir, load_config, presets
 from sim.config import GAZELLE_DEFINITIONS, ConfigError
-from sim.model import EcosystemModel
 from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS
+from sim.model import EcosystemModel
+from sim.policies.registry import CONFIGS, REGISTRY, policies_from_config
 
 __all__ = ["TeachingModel", "model_params", "policy_choices", "Page", "main"]
 
 STAGES = ("startups", "gazelles", "unicorns")
 STAGE_ZH = {"startups": "创业企业", "gazelles": "瞪羚", "unicorns": "独角兽"}
 STAGE_COLORS = {"startups": "#4C72B0", "gazelles": "#DD8452", "unicorns": "#8172B3"}
-DIRECTION_COLORS = dict(zip(DIRECTIONS, ("#4C72B0", "#55A868", "#C44E52", "#8172B3", "#CCB974", "#64B5CD")))
+DIRECTION_COLORS = dict(zip(DIRECTIONS, ("#4C72B0", "#55A868", "#C44E52", "#8172B3", "#CCB974", "#64B5CD"),
+                            strict=True))
 TOP_TRACKS = 12
 POLICY_PREFIX = "policy_"
 
@@ -76,21 +85,27 @@ FONT_CSS = _serve_font()
 
 @lru_cache(maxsize=1)
 def policy_choices() -> dict[str, str]:
-    """Policy configurations of conf/policy/: name -> short label (from the file's first line)."""
-    from sim.compose import conf_dir, presets
-
+    """Policy configurations of conf/policy/: name -> short label, the title of its policy class
+    (:meth:`sim.policies.base.Policy.title`, from the class docstring)."""
     out = {}
     for name in presets("policy"):
-        first = (conf_dir() / "policy" / f"{name}.yaml").read_text(encoding="utf-8").splitlines()[0]
-        m = re.match(rf"#\s*{re.escape(name)}:\s*([^:]+)", first)
-        out[name] = m.group(1).strip() if m else name
+        kind = CONFIGS[name][0] if name in CONFIGS else _kind_in_file(name)
+        out[name] = REGISTRY[kind].title() if kind in REGISTRY else name
     return out
+
+
+def _kind_in_file(name: str) -> str | None:
+    """The ``kind`` of the policy configured in conf/policy/<name>.yaml (a file not generated from CONFIGS)."""
+    try:
+        data = yaml.safe_load((conf_dir() / "policy" / f"{name}.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    entry = data.get(name, data) if isinstance(data, dict) else {}
+    return entry.get("kind", name) if isinstance(entry, dict) else None
 
 
 @lru_cache(maxsize=1)
 def _preset_defaults() -> dict[str, float]:
-    from sim.compose import load_config
-
     with _compose_lock:
         cfg = load_config([])
     return {
@@ -124,12 +139,11 @@ class TeachingModel(EcosystemModel):
         scenario=None,
         **policies: bool,
     ):
-        from sim.compose import load_config
-        from sim.policies.registry import policies_from_config
-
-        unknown = [k for k in policies if not k.startswith(POLICY_PREFIX) or k[len(POLICY_PREFIX):] not in policy_choices()]
+        unknown = [k for k in policies
+                   if not k.startswith(POLICY_PREFIX) or k[len(POLICY_PREFIX):] not in policy_choices()]
         if unknown:
-            raise TypeError(f"unknown parameter(s) {', '.join(unknown)}; policies are {POLICY_PREFIX}<name> with <name> in conf/policy/")
+            raise TypeError(f"unknown parameter(s) {', '.join(unknown)}; policies are {POLICY_PREFIX}<name> with "
+                            "<name> in conf/policy/")
         overrides = [
             f"ecosystem={ecosystem}",
             f"scale={float(scale)}",
@@ -201,7 +215,7 @@ def _reporters() -> dict:
 
 def model_params() -> dict:
     """The controls of the sidebar (Mesa's model_params): sliders, a select and checkboxes."""
-    from mesa.visualization import Slider
+    from mesa.visualization import Slider  # noqa: PLC0415 - Mesa's visualisation needs solara (the viz extra)
 
     d = _preset_defaults()
     params = {
@@ -227,8 +241,6 @@ def model_params() -> dict:
 
 
 def _year_axis(ax, model) -> None:
-    from matplotlib.ticker import FuncFormatter, MultipleLocator
-
     n = len(model.recorder.timeseries)
     ax.set_xlim(0, max(12 * model.cfg.years - 1, n))
     ax.xaxis.set_major_locator(MultipleLocator(12 if model.cfg.years <= 6 else 24))
@@ -238,8 +250,6 @@ def _year_axis(ax, model) -> None:
 
 
 def _figure(title: str, width=6.0, height=3.6):
-    from matplotlib.figure import Figure
-
     fig = Figure(figsize=(width, height), layout="constrained")
     fig.suptitle(title, fontsize=11)
     return fig
@@ -248,15 +258,11 @@ def _figure(title: str, width=6.0, height=3.6):
 def _fonts():
     """rcParams for the figures, with the Chinese font of :mod:`sim.fonts` (texts keep the family
     they were made with, so the figure can be drawn later, outside this context)."""
-    from matplotlib import rc_context
-
     return rc_context(fonts.rc())
 
 
 def funnel_figure(model):
     """Live startups, gazelles and unicorns over time (log scale)."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
-
     df = model.datacollector.get_model_vars_dataframe()
     with _fonts():
         fig = _figure("The funnel: 创业 → 瞪羚 → 独角兽")
@@ -293,15 +299,14 @@ def direction_figure(model):
 
 def unicorn_figure(model):
     """Firms that ever became unicorns, by founding track (top tracks), coloured by direction."""
-    from matplotlib.patches import Patch
-
     rows = model.unicorns_by_track()
     total = sum(c for _, c in rows)
     with _fonts():
         fig = _figure(f"Firms that became unicorns (独角兽) by track (赛道): {total}")
         ax = fig.subplots()
         if not rows:
-            ax.text(0.5, 0.5, "No unicorn yet (a larger park has more)", ha="center", va="center", transform=ax.transAxes)
+            ax.text(0.5, 0.5, "No unicorn yet (a larger park has more)", ha="center", va="center",
+                    transform=ax.transAxes)
             ax.set_axis_off()
             return fig
         rows = rows[:TOP_TRACKS]
@@ -337,9 +342,9 @@ def UnicornsByTrackPlot(model):
 
 
 HOW_TO = (
-    "Step runs one month, ▶ plays, the play interval sets the speed. Change the parameters or "
-    "tick policies in the sidebar, then press Reset: a new park is built, its warm-up runs at "
-    "once and the plots start again in January of the first observed year."
+    "Step runs one month, ▶ plays, the play interval sets the speed. Change the parameters or tick policies in the "
+    "sidebar, then press Reset: a new park is built, its warm-up runs at once and the plots start again in January of "
+    "the first observed year."
 )
 
 
@@ -363,8 +368,6 @@ def status_lines(model) -> list[str]:
 def StatusCard(model):
     """The month shown and the headline counts, as text (the browser test reads it). Plain HTML:
     solara's Markdown would load a maths renderer from the internet."""
-    import html
-
     lines = [html.escape(x) for x in status_lines(model)]
     body = f"<p class='sim-status'><b>{lines[0]}</b><br>" + "<br>".join(lines[1:]) + "</p>"
     body += f"<p style='color:#555;font-size:90%'>{html.escape(HOW_TO)}</p>"
@@ -383,7 +386,7 @@ if solara is not None:
     @solara.component
     def Page():
         """The app: Mesa's SolaraViz around one model per browser session."""
-        from mesa.visualization import SolaraViz
+        from mesa.visualization import SolaraViz  # noqa: PLC0415 - only with solara (the viz extra)
 
         # one model per session (a module-level model would be stepped by every open tab)
         model = solara.use_memo(TeachingModel, [])
@@ -400,16 +403,15 @@ if solara is not None:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m sim.app [--host H] [--port P] [solara run options]``: serve the app."""
-    import argparse
-
     p = argparse.ArgumentParser(prog="python -m sim.app", description="Serve the interactive view (Mesa SolaraViz).")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
     args, rest = p.parse_known_args(argv)
     if solara is None:
-        print("error: the interactive view needs the viz extra: pip install -e '.[viz]' (make test installs it)", file=sys.stderr)
+        print("error: the interactive view needs the viz extra: pip install -e '.[viz]' (make test installs it)",
+              file=sys.stderr)
         return 2
-    from solara.__main__ import main as solara_main
+    from solara.__main__ import main as solara_main  # noqa: PLC0415 - the viz extra, checked above
 
     sys.argv = ["solara", "run", "sim.app", "--host", args.host, "--port", str(args.port), "--production", "--no-open",
                 "--no-check-version", *rest]

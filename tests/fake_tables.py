@@ -409,6 +409,13 @@ def make_fake_results(
         }
     )
 
+    # the firms it reached: the guidance fund's portfolio, and a few supported firms
+    held = np.unique(pos.loc[pos["investor_kind"] == "guidance_fund", "firm_id"].to_numpy(np.int64))
+    supported = firms["firm_id"].to_numpy(np.int64)[:3]
+    policy_reach = pd.DataFrame({"policy": "guidance_fund", "kind": "guidance_fund",
+                                 "firm_id": np.concatenate([supported, held]),
+                                 "channel": ["programme"] * len(supported) + ["fund"] * len(held)})
+
     tables = {
         "timeseries": _typed("timeseries", timeseries),
         "stage_changes": _typed("stage_changes", changes),
@@ -423,6 +430,7 @@ def make_fake_results(
         "gazelle_list": _typed("gazelle_list", gazelle_list),
         "contracts": _typed("contracts", contracts),
         "policy_accounts": _typed("policy_accounts", policy_accounts),
+        "policy_reach": _typed("policy_reach", policy_reach),
     }
     summary = {
         "finished": True,

@@ -11,6 +11,7 @@ needs: the ``viz`` extra (solara, solara-assets, playwright) and, when it is mis
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import signal
@@ -23,8 +24,10 @@ from pathlib import Path
 
 import pytest
 
+from sim import app
 from sim.app import POLICY_PREFIX, TeachingModel, model_params, policy_choices
 from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS, NEVER
+from sim.policies.registry import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -85,10 +88,24 @@ def test_teaching_model_parameters_reach_the_configuration():
     # every control of the sidebar is a parameter of the model
     params = model_params()
     assert {k for k in params if k.startswith(POLICY_PREFIX)} == {POLICY_PREFIX + n for n in policy_choices()}
-    import inspect
-
     named = set(inspect.signature(TeachingModel.__init__).parameters)
     assert {k for k in params if not k.startswith(POLICY_PREFIX)} <= named
+
+
+def test_policy_labels_come_from_the_policy_classes(tmp_path, monkeypatch):
+    labels = policy_choices()
+    assert labels["guidance_fund"] == REGISTRY["guidance_fund"].title() == "Government guidance fund (引导基金)"
+    assert labels["local_patience"] == REGISTRY["track_cultivation"].title()  # a configuration of another kind
+    # a user's own file, not generated from the code: its kind's class names it
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "my_grants.yaml").write_text("my_grants:\n  kind: rd_grants\n  budget_mcny_per_year: 10\n")
+    monkeypatch.setattr(app, "conf_dir", lambda: tmp_path)
+    monkeypatch.setattr(app, "presets", lambda group: ["my_grants"])
+    policy_choices.cache_clear()
+    try:
+        assert policy_choices() == {"my_grants": "Matched R&D grants (OCS style)"}
+    finally:
+        policy_choices.cache_clear()
 
 
 def test_teaching_model_leaves_out_policies_that_cannot_be_combined():
@@ -123,7 +140,8 @@ def app_server(tmp_path):
         deadline = time.monotonic() + SERVER_START_SECONDS
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"the app server exited with status {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+                pytest.fail("the app server exited with status "
+                            f"{proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
             try:
                 with urllib.request.urlopen(url, timeout=5) as r:
                     if r.status == 200:
@@ -131,7 +149,8 @@ def app_server(tmp_path):
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"the app server did not answer within {SERVER_START_SECONDS} s:\n{log.read_text(errors='replace')[-3000:]}")
+                pytest.fail(f"the app server did not answer within {SERVER_START_SECONDS} "
+                            f"s:\n{log.read_text(errors='replace')[-3000:]}")
             time.sleep(0.5)
         yield url
     finally:
@@ -161,7 +180,8 @@ def _plot_digests(page) -> list[str]:
 _CJK_FACES_JS = """async () => {
     await document.fonts.ready;
     return [...document.fonts]
-        .filter(f => f.family.replace(/["']/g, '') === 'Noto Sans SC' || f.unicodeRange.toUpperCase().includes('U+3200'))
+        .filter(f => f.family.replace(/["']/g, '') === 'Noto Sans SC'
+                  || f.unicodeRange.toUpperCase().includes('U+3200'))
         .map(f => `${f.family.replace(/["']/g, '')}: ${f.status}`);
 }"""
 
@@ -173,9 +193,10 @@ def _status(page) -> str:
 @pytest.mark.slow
 def test_app_in_headless_chromium(app_server):
     assert Path(CHROMIUM).exists(), (
-        f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; make test does it when run as root)"
+        f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; make test does it when run as "
+        "root)"
     )
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - the test extra's browser driver
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "app.png"
@@ -206,7 +227,7 @@ def test_app_in_headless_chromium(app_server):
             deadline = time.monotonic() + 30
             while True:
                 after = _plot_digests(page)
-                changed = [a != b for a, b in zip(after, before)]
+                changed = [a != b for a, b in zip(after, before, strict=False)]
                 if sum(changed) >= 2 or time.monotonic() > deadline:
                     break
                 page.wait_for_timeout(500)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from sim import docs, load_config
+from sim import load_config
 from sim.config import Config, ConfigError, iter_fields
+from sim.devtools import gendocs
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["scale=0.002", "years=1", "ecosystem.warmup_years=0", "output.plots=false"]
@@ -153,7 +154,7 @@ def test_load_config_gives_the_schema_defaults():
     diff = [k for k in _leaf_keys(Config()) if _get(cfg, k) != _get(Config(), k)]
     assert not diff, (
         f"conf/ differs from the defaults in sim/config.py at {diff}; "
-        "regenerate the preset with: python -m sim.docs"
+        "regenerate the preset with: python -m sim.devtools.gendocs"
     )
 
 
@@ -183,17 +184,18 @@ def test_importing_sim_stays_light():
 
 def test_generated_files_are_up_to_date():
     reference = ROOT / "docs" / "configuration.md"
-    assert reference.read_text(encoding="utf-8") == docs.render(), (
-        "docs/configuration.md is out of date with sim/config.py; regenerate it with: python -m sim.docs"
+    assert reference.read_text(encoding="utf-8") == gendocs.render_configuration(), (
+        "docs/configuration.md is out of date with sim/config.py; regenerate it with: python -m sim.devtools.gendocs"
     )
-    preset = docs.PRESET.read_text(encoding="utf-8")
-    assert preset == docs.render_preset(preset), (
-        "conf/ecosystem/zhongguancun.yaml is out of date with sim/config.py; regenerate it with: python -m sim.docs"
+    preset = gendocs.PRESET.read_text(encoding="utf-8")
+    assert preset == gendocs.render_preset(preset), (
+        "conf/ecosystem/zhongguancun.yaml is out of date with sim/config.py; regenerate it with: "
+        "python -m sim.devtools.gendocs"
     )
 
 
 def test_reference_lists_every_key():
-    text = docs.render()
+    text = gendocs.render_configuration()
     missing = [key for key, _, group in iter_fields(Config) if group is None and f"| `{key}` |" not in text]
     assert not missing
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from sim import docs, load_config
+from sim import load_config
 from sim.config import (
     Config,
     ConfigError,
@@ -28,6 +28,7 @@ from sim.config import (
     to_config,
     validate,
 )
+from sim.devtools import gendocs
 
 BOUNDS = ("ge", "gt", "le", "lt")
 
@@ -605,7 +606,7 @@ def test_to_config_wrong_type_says_what_is_allowed(wrap):
 
 
 def test_reference_rows_have_type_default_unit_and_range():
-    text = docs.render()
+    text = gendocs.render_configuration()
     rows = {line.split("|")[1].strip().strip("`"): [c.strip() for c in line.split("|")[2:-1]]
             for line in text.splitlines() if line.startswith("| `")}
     for key, _tp, meta in ALL_LEAVES:

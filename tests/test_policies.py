@@ -1,4 +1,4 @@
-"""Policy interventions (sim.policies) and the policy comparison (sim.compare).
+"""Policy interventions (sim.policies); the comparison is tested in tests/test_compare.py.
 
 Runs are teaching-size (scale 0.02, 2 warm-up and 4 observed years) and shared between tests
 through a module-level cache. Firm-level targets are checked on the *same firms* with and
@@ -19,11 +19,10 @@ import pandas as pd
 import pytest
 
 from sim import load_config
-from sim.compare import OUTCOMES, compare_policies, outcomes_of, parse_arm
 from sim.config import Config, ConfigError
 from sim.core.vocabulary import ORIGINS
+from sim.devtools import gendocs
 from sim.policies.registry import CONFIGS, REGISTRY, configured_policy, policies_from_config, policy_from_dict
-from sim.policy_docs import main
 from sim.run import run_simulation
 
 SEED = 5
@@ -364,7 +363,11 @@ def test_serialisation_round_trips_for_every_configuration():
 
 
 def test_conf_files_and_reference_follow_the_code():
-    assert main(["--check"]) == 0
+    generated = {
+        p: t for p, t in gendocs.files().items() if p.parent == gendocs.POLICY_CONF or p == gendocs.POLICIES_DOC
+    }
+    assert len(generated) == len(CONFIGS) + 1
+    assert not gendocs.stale_files(generated), "regenerate with: python -m sim.devtools.gendocs"
     assert sorted(p.stem for p in (ROOT / "conf" / "policy").glob("*.yaml")) == sorted(CONFIGS)
     for name in CONFIGS:  # Hydra composes each file into the same policy
         cfg = load_config([f"policy=[{name}]"])
@@ -421,51 +424,3 @@ def test_command_line_reports_a_bad_policy_on_one_line():
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Did you mean 'fund_size_mcny'" in lines[0] and "Allowed keys" in lines[0]
-
-
-# ------------------------------------------------------------------------------ the comparison
-
-
-def test_compare_policies_end_to_end(tmp_path):
-    base_overrides = ["scale=0.01", "years=2", "ecosystem.warmup_years=1"]
-    compare_policies(
-        base_overrides,
-        ["entry_subsidy", "guidance_fund+scene_opening:guidance_fund.coinvest_ratio=1.0"],
-        seeds=[3, 4],
-        outdir=tmp_path,
-        jobs=1,
-    )
-    for f in ("outcomes.parquet", "differences.parquet", "costs.parquet", "differences.png", "costs.png", "report.md",
-              "comparison.json"):
-        assert (tmp_path / f).is_file(), f
-    o = pd.read_parquet(tmp_path / "outcomes.parquet")
-    arms = ["baseline", "entry_subsidy", "guidance_fund+scene_opening[guidance_fund.coinvest_ratio=1.0]"]
-    assert o["arm"].tolist() == [a for a in arms for _ in (3, 4)] and o["seed"].tolist() == [3, 4] * 3
-    # the baseline rows are exactly what a direct run at the same seed gives
-    direct = run_simulation(load_config(base_overrides + ["seed=4", "output.plots=false"]), progress=False)
-    row = o[(o["arm"] == "baseline") & (o["seed"] == 4)].iloc[0]
-    for k, v in outcomes_of(direct.tables).items():
-        assert row[k] == pytest.approx(v, nan_ok=True), k
-    assert (o.loc[o["arm"] == "baseline", "public_spending"] == 0).all()
-    d = pd.read_parquet(tmp_path / "differences.parquet")
-    assert len(d) == 2 * len(OUTCOMES)
-    born = d[(d["arm"] == "entry_subsidy") & (d["outcome"] == "firms_born")].iloc[0]
-    pairs = o[o["arm"] == "entry_subsidy"]["firms_born"].to_numpy() - o[o["arm"] == "baseline"]["firms_born"].to_numpy()
-    assert born["diff_mean"] == pytest.approx(pairs.mean())
-    assert born["ci_low"] > 0 and born["significant"]  # more founders in both worlds
-    c = pd.read_parquet(tmp_path / "costs.parquet").set_index("arm")
-    assert c.loc["entry_subsidy", "net_public_cost"] == pytest.approx(
-        o.loc[o["arm"] == "entry_subsidy", "public_spending"].mean()
-    )
-    for what in ("gazelle", "unicorn"):
-        for _arm, r in c.iterrows():
-            st = r[f"cost_per_{what}_status"]
-            assert st in ("ok", "no_spending", "not_significant", "fewer", "too_few_seeds")
-            assert np.isfinite(r[f"cost_per_{what}"]) == (st == "ok")
-    report = (tmp_path / "report.md").read_text(encoding="utf-8")
-    assert "95 %" in report and "Caveats" in report
-    for arm in arms[1:]:
-        assert f"### {arm}" in report
-    assert parse_arm("a+b:b.x=1,y=2").overrides == ["policy=[a,b]", "policy.b.x=1", "policy.a.y=2"]
-    with pytest.raises(ConfigError):
-        compare_policies(base_overrides, ["no_such_policy"], seeds=2)

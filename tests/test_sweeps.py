@@ -16,11 +16,19 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from sim.gather import collect, gather
-from sim.sweep import STATUS_FILE, read_status
+from experiments.sensitivity import main as sensitivity_cli
+from sim import load_config
+from sim.analysis.sensitivity import DEFAULT_PARAMS, SENSITIVITY_FILES, event_note, run_sensitivity
+from sim.batch.gather import SWEEP_FILES, collect, gather, main
+from sim.batch.hydra_callback import sweep_counts
+from sim.batch.status import now, read_status, write_status
+from sim.batch.tabledoc import undocumented
+from sim.config import ConfigError
+from sim.run import run_simulation
 
 TINY = ["scale=0.005", "ecosystem.warmup_years=1", "output.plots=false", "output.firm_years=false"]
 # Hydra names each run directory by its overrides, sorted, with values as the sweeper writes them.
@@ -109,7 +117,10 @@ def test_gather_one_table_per_sweep(joblib_sweep):
     assert (failed["seed"], failed["years"]) == (1, 2)
     assert "IsADirectoryError" in failed["error"] and pd.isna(failed["firms_born"])
     long = pd.read_parquet(sweep / "timeseries_long.parquet")
-    assert list(long.columns) == ["run_id", "step", "year", "month", "variable", "value"]
+    assert list(long.columns) == ["run_id", "step", "year", "month", "variable", "unit", "value"]
+    units = long.drop_duplicates("variable").set_index("variable")["unit"]
+    # the units documented for the timeseries columns (docs/outputs.md), read from the run's files
+    assert (units["firms"], units["births"], units["vc_invested"]) == ("firms", "firms/month", "mcny/month")
     months = long.groupby("run_id")["step"].nunique()
     expected = {r.run_id: 12 * r.years for r in ok.itertuples()}
     assert months.to_dict() == expected  # every completed run, every observed month; none of the failed one
@@ -118,6 +129,13 @@ def test_gather_one_table_per_sweep(joblib_sweep):
     ts = pd.read_parquet(sweep / rid / "timeseries.parquet")
     firms = long[(long["run_id"] == rid) & (long["variable"] == "firms")].sort_values("step")["value"]
     assert firms.tolist() == ts["firms"].astype(float).tolist()
+    # every column is documented (docs/outputs.md); the rest are the overridden keys and the totals
+    docs = {f.name: f for f in SWEEP_FILES}
+    assert undocumented(long.columns, docs["timeseries_long.parquet"]) == ([], [])
+    extra, missing = undocumented(res.columns, docs["results.parquet"])
+    totals = json.loads((sweep / rid / "summary.json").read_text())["totals"]
+    overridden = {"years", "scale", "ecosystem.warmup_years", "output.firm_years", "output.plots"}
+    assert missing == [] and set(extra) == overridden | set(totals)
     # the function gives the same table without writing
     again, _ = collect(sweep, timeseries=False)
     assert again.sort_values("run_id")["status"].tolist() == res.sort_values("run_id")["status"].tolist()
@@ -172,27 +190,59 @@ def test_killed_worker_is_relaunched_and_the_sweep_finishes(tmp_path):
     assert len(res) == 2 and (res["status"] == "completed").all()
 
 
-def test_killed_run_is_reported_incomplete(tmp_path):
-    """A run cut off without a status update (as after SIGKILL) counts as incomplete, not done."""
-    from sim.sweep import write_status
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT"])
+def test_stopped_sweep_marks_its_runs_interrupted(tmp_path, how):
+    """SIGTERM to python -m sim (a batch system's time limit) or Ctrl-C (SIGINT to the process
+    group): the runs in progress say interrupted, none is left saying running."""
+    sweep = tmp_path / "sweep"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", "--multirun", "seed=0,1", "scale=0.2", "years=10", "ecosystem.warmup_years=1",
+         "output.plots=false", "output.firm_years=false", f"hydra.sweep.dir={sweep}"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not any((read_status(d) or {}).get("status") == "running"
+                                             for d in sweep.glob("*")):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    if how == "SIGTERM":
+        proc.send_signal(signal.SIGTERM)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == {"SIGTERM": 143, "SIGINT": 130}[how], stderr[-3000:]
+    assert "run the same command again to resume" in stderr
+    states = [read_status(d)["status"] for d in sweep.iterdir() if d.is_dir() and not d.name.startswith(".")]
+    assert "running" not in states and "interrupted" in states, states
 
+
+def test_killed_run_is_reported_interrupted_and_never_started_incomplete(tmp_path):
+    """A run cut off without a status update (as after SIGKILL) is interrupted, not done and not
+    still running; a run with no record of starting is incomplete; a live process is running."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)  # a process that has exited
     sweep = tmp_path / "sweep"
     run = sweep / "seed=0"
-    write_status(run, status="running", pid=1, started="2020-01-01T00:00:00+00:00", overrides=["seed=0"])
+    write_status(run, status="running", pid=dead_pid, started="2020-01-01T00:00:00+00:00", overrides=["seed=0"])
     (run / "summary.json").write_text(json.dumps({"finished": False, "totals": {"firms_born": 3}}))
     never = sweep / "seed=1"
-    write_status(never, status="running", pid=2, overrides=["seed=1"])
+    (never / ".hydra").mkdir(parents=True)
+    (never / ".hydra" / "overrides.yaml").write_text("- seed=1\n")
+    alive = sweep / "seed=2"
+    write_status(alive, status="running", pid=os.getpid(), started=now(), overrides=["seed=2"])
     paths = gather(sweep)
     res = pd.read_parquet(paths["results"]).set_index("run_id")
-    assert res.loc["seed=0", "status"] == "incomplete" and pd.isna(res.loc["seed=0", "firms_born"])
+    assert res.loc["seed=0", "status"] == "interrupted" and pd.isna(res.loc["seed=0", "firms_born"])
+    assert f"pid {dead_pid}" in res.loc["seed=0", "error"]
     assert res.loc["seed=1", "status"] == "incomplete"
+    assert res.loc["seed=2", "status"] == "running"
     assert len(pd.read_parquet(paths["timeseries"])) == 0
+    assert read_status(run)["status"] == "running"  # gathering only reads
+    counts, problems = sweep_counts(sweep)  # the sweep's report writes down what it found
+    assert counts == {"interrupted": 1, "incomplete": 1, "running": 1}
+    assert read_status(run)["status"] == "interrupted" and read_status(alive)["status"] == "running"
 
 
 def test_gather_command(tmp_path, capsys):
-    from sim.gather import main
-    from sim.sweep import write_status
-
     assert main([str(tmp_path)]) == 2  # no runs below it: one line, no traceback
     assert "holds no run directories" in capsys.readouterr().err
     write_status(tmp_path / "a", status="failed", error="ValueError: bad", overrides=["seed=4"])
@@ -234,9 +284,6 @@ def test_ray_sweep_on_a_local_ray(tmp_path):
     res = pd.read_parquet(sweep / "results.parquet")
     assert sorted(res["seed"]) == [0, 1] and (res["status"] == "completed").all()
     # the same configuration gives the same totals whatever the launcher
-    from sim import load_config
-    from sim.run import run_simulation
-
     direct = run_simulation(load_config(["seed=1", "years=1", *TINY]), progress=False).summary["totals"]
     row = res[res["seed"] == 1].iloc[0]
     assert all(row[k] == pytest.approx(v) for k, v in direct.items())
@@ -257,15 +304,13 @@ def test_slurm_launcher_config_composes():
 
 @pytest.mark.slow
 def test_morris_ranks_a_real_driver_above_a_neutral_key(tmp_path):
-    from experiments.sensitivity import run_sensitivity
-
     res = run_sensitivity(
         {"ecosystem.firms.births_per_year": (50_000.0, 150_000.0), "stages.fx_cny_per_usd": (6.0, 8.0)},
-        ["firms_born", "ts:firms:last"],
-        n=2, base=["years=1", *TINY], out=tmp_path / "sens", n_jobs=2,
+        ["firms_born", "ts:firms:last", "ipos_observed"],
+        n=2, base=["years=1", *TINY], out=tmp_path / "sens", n_jobs=2, progress=False,
     )
     r = res.ranking
-    assert len(r) == 4 and set(r["method"]) == {"morris"}
+    assert len(r) == 6 and set(r["method"]) == {"morris"}
     assert len(res.results) == 2 * 3  # trajectories * (parameters + 1)
     for outcome in ("firms_born", "ts:firms:last"):
         d = r[r["outcome"] == outcome].set_index("parameter")
@@ -273,5 +318,60 @@ def test_morris_ranks_a_real_driver_above_a_neutral_key(tmp_path):
         assert d.loc["ecosystem.firms.births_per_year", "mu_star"] > 0
         # the exchange rate only moves the unicorn threshold: with the same seeds, no firm is born differently
         assert d.loc["stages.fx_cny_per_usd", "mu_star"] < 0.05 * d.loc["ecosystem.firms.births_per_year", "mu_star"]
+        assert (d["note"] == "").all()
+    # a teaching-size park lists almost no firm in one year: the analysis says so instead of ranking noise
+    ipos = r[r["outcome"] == "ipos_observed"]
+    assert (ipos["events_per_run"] < 10).all() and ipos["note"].str.contains("raise scale or years|does not vary").all()
+    assert any(w.startswith("ipos_observed:") for w in res.warnings) and len(res.warnings) == 1
     assert res.paths["plot"].is_file() and res.paths["plot"].stat().st_size > 1000
     assert pd.read_csv(res.paths["csv"]).shape == r.shape
+    doc = next(f for f in SENSITIVITY_FILES if f.name.startswith("ranking"))
+    assert undocumented(r.columns, doc) == ([], ["S1", "S1_conf", "ST", "ST_conf"])  # Morris: no Sobol indices
+    runs = pd.read_parquet(res.paths["runs"])
+    assert len(runs) == 6 and (runs["status"] == "completed").all() and {"point", "rep"} <= set(runs.columns)
+    # run again: every run is reused and the ranking is the same
+    again = run_sensitivity(
+        {"ecosystem.firms.births_per_year": (50_000.0, 150_000.0), "stages.fx_cny_per_usd": (6.0, 8.0)},
+        ["firms_born", "ts:firms:last", "ipos_observed"],
+        n=2, base=["years=1", *TINY], out=tmp_path / "sens", n_jobs=1, progress=False,
+    )
+    assert again.results["reused"].all()
+    pd.testing.assert_frame_equal(again.ranking, r)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"ecosystem.exits.ipo_rate": (0.1, 15.0), "ecosystem.firms.growth_quality": (0.3, 0.7)},
+         "--param ecosystem.exits.ipo_rate=0.1:15: its upper end 15 is outside what the key allows (<= 12)"),
+        ({"ecosystem.funding.dilution_min": (0.1, 0.4), "ecosystem.firms.growth_quality": (0.3, 0.7)},
+         "--param ecosystem.funding.dilution_min=0.1:0.4: at its upper end the configuration is not allowed: "
+         "ecosystem.funding.dilution_min=0.4 is larger than ecosystem.funding.dilution_max=0.25"),
+        ({"ecosystem.firms.growth_quality": (0.3, 0.7), "ecosystem.firms.births_per_year": (-5.0, 10.0)},
+         "--param ecosystem.firms.births_per_year=-5:10: its lower end -5 is outside what the key allows (>= 0)"),
+    ],
+)
+def test_sensitivity_reports_a_bad_range_as_given(tmp_path, params, message):
+    with pytest.raises(ConfigError) as err:
+        run_sensitivity(params, ["firms_born"], n=2, base=["years=1", *TINY], out=tmp_path)
+    assert str(err.value).startswith(message), str(err.value)
+    assert not (tmp_path / "runs").exists()  # nothing ran
+
+
+def test_event_note_flags_sparse_and_constant_outcomes():
+    per_run, note = event_note(np.array([0.0, 2.0, 1.0, 0.0]), np.array([1.0, 0.5]))
+    assert per_run == 0.75 and "too few" in note and "(0 to 2)" in note
+    assert event_note(np.array([40.0, 52.0, 47.0]), np.array([40.0, 49.5])) == (pytest.approx(46.333, rel=1e-3), "")
+    assert "does not vary" in event_note(np.array([3.0, 3.0]), np.array([3.0, 3.0]))[1]
+    assert event_note(np.array([0.2, 0.7]), np.array([0.2, 0.7])) == (pytest.approx(float("nan"), nan_ok=True), "")
+
+
+def test_sensitivity_help_lists_the_defaults_and_the_override_form(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        sensitivity_cli(["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for key, (lo, hi) in DEFAULT_PARAMS.items():
+        assert f"{key}={lo:g}:{hi:g}" in text
+    assert "new_gazelles_observed" in text and "scale=0.01 years=5" in text
+    assert "-- scale=" in text and "after \"--\"" in text

@@ -11,7 +11,7 @@ from sim.config import Config
 from sim.core.vocabulary import EMERGING, LATENT, LIFECYCLE, NEVER
 from sim.model import EcosystemModel
 from sim.run import run_simulation
-from sim.track_stats import (
+from sim.validation.track_targets import (
     derived_per_main,
     sector_spread,
     track_count_change,

@@ -7,6 +7,7 @@ the same number. The end-to-end checks use teaching-size runs (scale 0.01, one w
 
 from __future__ import annotations
 
+import importlib
 import math
 from pathlib import Path
 
@@ -15,19 +16,25 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.config import ConfigError, to_config
+from sim.batch.status import read_status
+from sim.batch.tabledoc import undocumented
 from sim.compose import load_config, presets
+from sim.config import ConfigError, to_config
+from sim.devtools import gendocs
+from sim.run import run_simulation
 from sim.validation import targets as T
-from sim.validation.realism import kaplan_meier, laplace_vs_normal, run_samples, run_stats, _top_decile_share
+from sim.validation import validate
+from sim.validation.calibrate import ParamSpec, calibrate
+from sim.validation.realism import _top_decile_share, kaplan_meier, laplace_vs_normal, run_samples, run_stats
 from sim.validation.registry import (
     KINDS,
-    REQUIRED,
     Target,
     TargetUnavailable,
     band_distance,
     evaluate,
     load_registry,
 )
+from sim.validation.report import VALIDATION_FILES, plan_runs
 
 try:
     from tests.fake_tables import make_fake_results
@@ -141,7 +148,8 @@ def test_gazelle_share_and_new_established_firms():
     with pytest.raises(TargetUnavailable, match="first observed year"):
         T.new_established_firms_in_year(tables, s, year=2015, min_revenue_mcny=5.0, min_age_years=1.0)
     with pytest.raises(TargetUnavailable, match="empty"):
-        T.new_established_firms_in_year({"firm_years": fy2.iloc[:0]}, s, year=2016, min_revenue_mcny=5.0, min_age_years=1.0)
+        T.new_established_firms_in_year({"firm_years": fy2.iloc[:0]}, s, year=2016, min_revenue_mcny=5.0,
+                                        min_age_years=1.0)
 
 
 def test_incubator_success_rate():
@@ -344,8 +352,6 @@ PRESETS = ("zhongguancun", "shenzhen_htz", "silicon_valley", "israel", "china")
 
 @pytest.mark.parametrize("name", PRESETS)
 def test_preset_loads_validates_and_runs(name):
-    from sim.run import run_simulation
-
     assert name in presets("ecosystem")
     cfg = load_config([f"ecosystem={name}"])
     assert cfg.ecosystem.name == name
@@ -353,7 +359,8 @@ def test_preset_loads_validates_and_runs(name):
     text = (Path(__file__).parents[1] / "conf" / "ecosystem" / f"{name}.yaml").read_text(encoding="utf-8")
     assert "report-figures.md" in text
     scale = 0.002 if name == "china" else (0.5 if name == "israel" else 0.01)
-    small = load_config([f"ecosystem={name}", f"scale={scale}", "years=1", "ecosystem.warmup_years=1", "output.plots=false"])
+    small = load_config([f"ecosystem={name}", f"scale={scale}", "years=1", "ecosystem.warmup_years=1",
+                         "output.plots=false"])
     res = run_simulation(small, progress=False)
     assert res.summary["ecosystem"] == name
     births = res.tables["timeseries"]["births"].sum()
@@ -362,8 +369,6 @@ def test_preset_loads_validates_and_runs(name):
 
 
 def test_plan_covers_the_targets_dates_and_applies_their_definitions():
-    from sim.validation.report import plan_runs
-
     reg = load_registry()
     plan = plan_runs("shenzhen_htz", reg.for_preset("shenzhen_htz"), overrides=["ecosystem.warmup_years=1"], seeds=2)
     assert plan.window == (2014, 2019)  # from the Torch share (2014) to the 2019 stocks
@@ -387,8 +392,6 @@ TINY = ["ecosystem.start_year=2023", "ecosystem.warmup_years=1"]
 
 
 def test_validate_end_to_end(tmp_path):
-    from sim.validation import validate
-
     res = validate("zhongguancun", seeds=2, overrides=TINY, scale=0.01, outdir=tmp_path, n_jobs=1)
     t = res.targets.set_index("target")
     assert set(t.index) == {x.name for x in load_registry().for_preset("zhongguancun")}
@@ -408,35 +411,96 @@ def test_validate_end_to_end(tmp_path):
     for f in ("targets.png", "size_ccdf.png", "growth_rates.png", "survival.png", "time_to_stage.png",
               "vc_multiples.png", "targets.csv", "realism_summary.csv", "survival_km.csv", "size_ccdf.csv"):
         assert (tmp_path / f).is_file(), f
+    docs = {f.name.split(",")[0]: f for f in VALIDATION_FILES}
+    for name in ("targets.csv", "target_values.csv", "realism_stats.csv", "realism_summary.csv"):
+        assert undocumented(pd.read_csv(tmp_path / name).columns, docs[name]) == ([], []), name
     stats = res.realism_summary.set_index("statistic")["mean"]
     assert 0 < stats["survival.km_1y"] <= 1 and stats["survival.km_2y"] <= stats["survival.km_1y"]
     assert stats["size.employees.n"] > 0
 
 
+def test_validation_runs_each_seed_once_and_resumes(tmp_path):
+    first = validate("zhongguancun", seeds=2, overrides=TINY, scale=0.01, outdir=tmp_path, n_jobs=1,
+                     targets=["zgc_new_tech_firms_2024"])
+    runs = tmp_path / "runs"
+    assert sorted(p.name for p in runs.iterdir() if p.is_dir()) == ["seed=0", "seed=1"]
+    assert read_status(runs / "seed=0")["status"] == "completed"
+    stamp = {p.parent.name: p.stat().st_mtime_ns for p in runs.glob("*/summary.json")}
+    (runs / "seed=1" / "summary.json").unlink()  # as if seed 1 had been cut off
+    again = validate("zhongguancun", seeds=3, overrides=TINY, scale=0.01, outdir=tmp_path, n_jobs=1,
+                     targets=["zgc_new_tech_firms_2024"])
+    assert (runs / "seed=0" / "summary.json").stat().st_mtime_ns == stamp["seed=0"]  # reused
+    assert (runs / "seed=1" / "summary.json").is_file() and (runs / "seed=2" / "summary.json").is_file()
+    v1 = first.values.set_index("seed")["value"]
+    v2 = again.values.set_index("seed")["value"]
+    assert v2.loc[0] == v1.loc[0] and v2.loc[1] == v1.loc[1]  # the same worlds, whether reused or rerun
+    # the realism samples are read back from the run directories of reused runs too
+    assert first.realism_summary.set_index("statistic").loc["size.employees.n", "mean"] > 0
+    r0 = first.realism_stats[first.realism_stats["seed"] == 0].set_index("statistic")["value"]
+    r0b = again.realism_stats[again.realism_stats["seed"] == 0].set_index("statistic")["value"]
+    pd.testing.assert_series_equal(r0, r0b)
+
+
+@pytest.mark.slow
+def test_interrupted_calibration_trial_is_retried_with_its_finished_seeds(tmp_path, monkeypatch):
+    pytest.importorskip("optuna", reason="optuna is the calibrate extra (make test installs it)")
+    C = importlib.import_module("sim.validation.calibrate")  # the module (sim.validation.calibrate is the function)
+    key = "ecosystem.firms.births_per_year"
+    calls = []
+    real = C.run_seeds
+
+    def stop_in_second_trial(cfg, seeds, targets, runs_dir, **kw):
+        calls.append(Path(runs_dir))
+        if len(calls) == 2:  # the second trial: its first seed finishes, then Ctrl-C
+            real(cfg, list(seeds)[:1], targets, runs_dir, **kw)
+            raise KeyboardInterrupt
+        return real(cfg, seeds, targets, runs_dir, **kw)
+
+    monkeypatch.setattr(C, "run_seeds", stop_in_second_trial)
+    common = dict(outdir=tmp_path, seeds=2, scale=0.01, overrides=TINY, holdout=[], log=None, initial=None)
+    res = C.calibrate("zhongguancun", [C.ParamSpec(key, 60_000.0, 160_000.0)], ["zgc_new_tech_firms_2024"],
+                      n_trials=3, **common)
+    assert res.interrupted and (res.trials["state"] == "COMPLETE").sum() == 1
+    cut = calls[1]
+    done = (cut / "seed=0" / "summary.json").stat().st_mtime_ns
+    assert not (cut / "seed=1").exists()
+    monkeypatch.setattr(C, "run_seeds", real)
+    res2 = C.calibrate("zhongguancun", [C.ParamSpec(key, 60_000.0, 160_000.0)], ["zgc_new_tech_firms_2024"],
+                       n_trials=3, **common)
+    assert not res2.interrupted and (res2.trials["state"] == "COMPLETE").sum() == 3
+    t = res2.trials.set_index("trial")
+    failed = t[t["state"] == "FAIL"]
+    assert len(failed) == 1
+    retried = t[(t["state"] == "COMPLETE") & (t[key] == failed[key].iloc[0])]
+    assert len(retried) == 1  # asked again with the same value
+    assert (cut / "seed=0" / "summary.json").stat().st_mtime_ns == done  # its finished seed was reused
+    assert (cut / "seed=1" / "summary.json").is_file()
+
+
 @pytest.mark.slow
 def test_calibration_improves_loss_resumes_and_writes_a_preset(tmp_path):
     pytest.importorskip("optuna", reason="optuna is the calibrate extra (make test installs it)")
-    from sim.validation.calibrate import ParamSpec, calibrate
-
     key = "ecosystem.firms.births_per_year"
     common = dict(
         outdir=tmp_path, seeds=2, scale=0.01, overrides=TINY, holdout=["zgc_new_unicorns_2024"],
         initial={key: 30_000.0},  # a deliberately bad start: about a quarter of the reported births
         log=None,
     )
-    res = calibrate("zhongguancun", [ParamSpec(key, 30_000.0, 200_000.0)], ["zgc_new_tech_firms_2024"], n_trials=4, **common)
+    births = [ParamSpec(key, 30_000.0, 200_000.0)]
+    res = calibrate("zhongguancun", births, ["zgc_new_tech_firms_2024"], n_trials=4, **common)
     assert res.initial_loss is not None and res.initial_loss > 4  # 30,000 births are ~5 bands away
     assert res.best_loss < res.initial_loss
     assert 60_000 < res.best_params[key] < 190_000
     assert list(res.trials["trial"]) == [0, 1, 2, 3]
     assert res.trials["value:zgc_new_unicorns_2024"].notna().all()  # held out, but computed
     # resume from the storage: two more trials, the first four kept
-    res2 = calibrate("zhongguancun", [ParamSpec(key, 30_000.0, 200_000.0)], ["zgc_new_tech_firms_2024"], n_trials=6, **common)
+    res2 = calibrate("zhongguancun", births, ["zgc_new_tech_firms_2024"], n_trials=6, **common)
     assert (res2.trials["state"] == "COMPLETE").sum() == 6
     assert res2.best_loss <= res.best_loss
     # the study refuses another specification
     with pytest.raises(ConfigError, match="another params"):
-        calibrate("zhongguancun", [ParamSpec(key, 25_000.0, 200_000.0)], ["zgc_new_tech_firms_2024"], n_trials=6, **common)
+        calibrate("zhongguancun", [ParamSpec(key, 25_000.0, 200_000.0)], ["zgc_new_tech_firms_2024"], n_trials=6,
+                  **common)
     # the calibrated preset is a valid ecosystem preset with the fitted value
     eco = yaml.safe_load(res2.preset_file.read_text(encoding="utf-8"))
     cfg = to_config({"ecosystem": eco})
@@ -449,23 +513,22 @@ def test_calibration_improves_loss_resumes_and_writes_a_preset(tmp_path):
 
 def test_calibration_rejects_bad_specifications(tmp_path):
     pytest.importorskip("optuna")
-    from sim.validation.calibrate import ParamSpec, calibrate
-
     with pytest.raises(ConfigError, match="only ecosystem"):
         ParamSpec.parse("scale=0.1:1").check()
     with pytest.raises(ConfigError, match="write key=low:high"):
         ParamSpec.parse("ecosystem.firms.births_per_year=100")
     with pytest.raises(ConfigError, match="applies to silicon_valley, not to 'zhongguancun'"):
-        calibrate("zhongguancun", ["ecosystem.firms.births_per_year=1000:2000"], ["sv_new_unicorns_2017"], outdir=tmp_path)
+        calibrate("zhongguancun", ["ecosystem.firms.births_per_year=1000:2000"], ["sv_new_unicorns_2017"],
+                  outdir=tmp_path)
     with pytest.raises(ConfigError, match="outside its range"):
         calibrate("zhongguancun", ["ecosystem.firms.births_per_year=1000:2000"], ["zgc_new_unicorns_2024"],
                   outdir=tmp_path, overrides=TINY, scale=0.01)
 
 
 def test_validation_doc_lists_every_target():
-    from sim.validation import docs
-
-    current = docs.DOC.read_text(encoding="utf-8")
-    assert current == docs.render(current, load_registry()), (
-        "docs/validation.md is out of date with conf/targets/; regenerate it with: python -m sim.validation.docs"
+    current = gendocs.VALIDATION_DOC.read_text(encoding="utf-8")
+    assert current == gendocs.render_validation(current, load_registry()), (
+        "docs/validation.md is out of date with conf/targets/; regenerate it with: python -m sim.devtools.gendocs"
     )
+    for t in load_registry().targets.values():
+        assert f"### `{t.name}`" in current and f"`{t.function}`" in current

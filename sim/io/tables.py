@@ -30,7 +30,7 @@ def _cat(values: np.ndarray, names) -> pd.Series:
 
 
 def build_tables(model: EcosystemModel) -> dict[str, pd.DataFrame]:
-    return {
+    tables = {
         "timeseries": timeseries_table(model),
         "firms": firms_table(model),
         "firm_years": firm_years_table(model),
@@ -43,8 +43,11 @@ def build_tables(model: EcosystemModel) -> dict[str, pd.DataFrame]:
         "incumbents": incumbents_table(model),
         "contracts": contracts_table(model),
         "gazelle_list": gazelle_list_table(model),
-        **({"policy_accounts": policy_accounts_table(model)} if model.government.policies else {}),
     }
+    if model.government.policies:
+        tables["policy_accounts"] = policy_accounts_table(model)
+        tables["policy_reach"] = policy_reach_table(model, tables["positions"])
+    return tables
 
 
 def policy_accounts_table(model) -> pd.DataFrame:
@@ -59,6 +62,26 @@ def policy_accounts_table(model) -> pd.DataFrame:
     if not rows:
         return empty_frame("policy_accounts")
     return pd.DataFrame(rows)
+
+
+def policy_reach_table(model, positions: pd.DataFrame) -> pd.DataFrame:
+    """The firms each policy reached directly (see docs/outputs.md): programme support and loans
+    (``supported_ids`` of an intervention), grants (:meth:`sim.policies.base.Policy.grant`) and, for a
+    policy with a guidance fund, the firms that fund holds a position in (``positions``)."""
+    parts = []
+    for p in model.government.policies:
+        direct = [*getattr(p, "supported_ids", []), *p.granted_ids]
+        ids = np.unique(np.concatenate(direct)) if direct else np.empty(0, dtype=np.int64)
+        parts.append(
+            pd.DataFrame({"policy": p.name, "kind": p.kind, "firm_id": ids.astype(np.int64), "channel": "programme"})
+        )
+        fund = getattr(p, "fund", None)
+        if fund is not None and len(positions):
+            held = np.unique(positions.loc[positions["investor_id"] == fund.unique_id, "firm_id"].to_numpy(np.int64))
+            parts.append(pd.DataFrame({"policy": p.name, "kind": p.kind, "firm_id": held, "channel": "fund"}))
+    if not parts:
+        return empty_frame("policy_reach")
+    return pd.concat(parts, ignore_index=True)
 
 
 def timeseries_table(model) -> pd.DataFrame:

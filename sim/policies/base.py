@@ -134,6 +134,7 @@ class Policy:
         #: year -> [spent, received, firms newly supported]
         self.accounts: dict[int, list[float]] = {}
         self.withdrawn: set[int] = set()  # track ids whose support was withdrawn (patience)
+        self.granted_ids: list[np.ndarray] = []  # ids of the firms paid a grant (the policy_reach table)
         self._track_start: dict[int, tuple[int, int]] = {}  # track -> (support start step, results then)
         # instruments
         self.levers = LeverContributions()
@@ -407,6 +408,8 @@ class Policy:
         got = want * (paid / total)
         pop = model.population
         np.add.at(pop["cash"], rows, got)
+        if paid > 0:
+            self.granted_ids.append(pop["id"][rows[got > 0]].copy())
         model.ledger.grants_in += float(got.sum())
         return got
 
@@ -424,6 +427,13 @@ class Policy:
 
     def describe(self) -> str:
         return self.description or (self.__doc__ or self.kind).strip().splitlines()[0]
+
+    @classmethod
+    def title(cls) -> str:
+        """The kind of policy in words: its docstring up to the first colon
+        (e.g. "Government guidance fund (引导基金)")."""
+        text = " ".join((cls.__doc__ or cls.kind).split())
+        return text.split(": ", 1)[0].rstrip(".")
 
     def stats(self) -> dict:
         """Programme figures for summary.json (``policy_accounts``); subclasses give their own."""

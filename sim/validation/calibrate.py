@@ -8,7 +8,7 @@
         seeds=3, n_trials=40, outdir="outputs/calibration/zhongguancun",
     )
 
-The command line is ``experiments/calibrate.py``. How it works:
+The command line is ``python -m experiments.calibrate``. How it works:
 
 * **Moments and distance.** For a candidate parameter vector the preset is run with the same
   seeds as every other candidate (common random numbers: the differences between candidates
@@ -24,6 +24,9 @@ The command line is ``experiments/calibrate.py``. How it works:
   to ``n_trials`` completed trials. Ctrl-C stops after marking the running trial failed, and the
   outputs are written from the trials completed so far. The study remembers its
   specification (parameters, targets, seeds, configuration) and refuses to resume with another.
+  Every candidate's seeds run through the batch runner into ``outdir/runs/<hash of its
+  values>/seed=<s>``; a trial that did not finish (Ctrl-C, a killed process) is asked again
+  with the same values when the study resumes, and its seeds that had finished are reused.
 * **Outputs.** ``trials.csv`` (every trial: parameters, loss, holdout loss, every target's
   mean), ``<preset>_calibrated.yaml`` (the preset with the best parameters; with
   ``install=True`` also copied to ``conf/ecosystem/``), ``calibration_report.md`` and
@@ -36,24 +39,53 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
+import hashlib
 import json
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+import yaml
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-from sim.config import Config, ConfigError, validate as validate_config
+from sim.batch.tabledoc import Col, FileDoc
+from sim.compose import CONF_DIR, _lookup
+from sim.config import Config, ConfigError
+from sim.config import validate as validate_config
 from sim.validation.registry import Registry, Target, band_distance, load_registry
 from sim.validation.report import plan_runs, run_seeds
 
-__all__ = ["ParamSpec", "calibrate", "CalibrationResult", "loss_of", "set_keys", "MISSING_DISTANCE"]
+__all__ = ["ParamSpec", "calibrate", "CalibrationResult", "loss_of", "set_keys", "MISSING_DISTANCE",
+           "CALIBRATION_FILES"]
 
 MISSING_DISTANCE = 10.0
 STORAGE_FILE = "calibration.db"
+#: Where each candidate's seeds run: ``runs/<hash of the parameter values>/seed=<s>`` (resumable).
+RUNS_DIR = "runs"
+
+
+#: What a calibration writes (docs/outputs.md).
+CALIBRATION_FILES = (
+    FileDoc("trials.csv", "Every trial of the study.", "one per trial", (
+        Col("trial", "integer", "", "optuna's trial number."),
+        Col("state", "string", "", "COMPLETE, FAIL (parameters not allowed, or interrupted), RUNNING or WAITING."),
+        Col("loss", "float", "band units²", "Weighted mean squared band distance of the fitted targets."),
+        Col("loss_holdout", "float", "band units²", "The same over the held-out targets (not fitted)."),
+        Col("initial", "bool", "", "The trial evaluates the starting values."),
+        Col("<parameter key>", "float", "key's unit", "The value tried for each calibrated key."),
+        Col("value:<target>", "float", "target's unit", "Each target's mean over the seeds."),
+    )),
+    FileDoc("calibration.db", "optuna's study (SQLite): the trials, and the specification the study was made with."),
+    FileDoc("<preset>_calibrated.yaml, calibration_report.md, loss.png", "The calibrated preset, the report and the "
+            "loss of every trial."),
+    FileDoc("runs/<hash>/seed=<n>/", "Each candidate's seeds (as a validation's runs), by a hash of its values."),
+)
 
 
 @dataclass(frozen=True)
@@ -67,12 +99,13 @@ class ParamSpec:
     integer: bool = False
 
     @classmethod
-    def parse(cls, text: str) -> "ParamSpec":
-        """``key=low:high`` with optional ``:log`` and ``:int`` flags, e.g. ``ecosystem.vc.fund_size_mcny=200:2000:log``."""
+    def parse(cls, text: str) -> ParamSpec:
+        """``key=low:high`` with optional ``:log`` and ``:int`` flags (``ecosystem.vc.fund_size_mcny=200:2000:log``)."""
         key, sep, rest = text.partition("=")
         parts = rest.split(":") if sep else []
         if not sep or len(parts) < 2 or set(parts[2:]) - {"log", "int"}:
-            raise ConfigError(f"--param {text!r}: write key=low:high, optionally :log and/or :int (e.g. ecosystem.vc.fund_size_mcny=200:2000:log)")
+            raise ConfigError(f"--param {text!r}: write key=low:high, optionally :log and/or :int (e.g. "
+                              "ecosystem.vc.fund_size_mcny=200:2000:log)")
         try:
             low, high = float(parts[0]), float(parts[1])
         except ValueError:
@@ -80,10 +113,9 @@ class ParamSpec:
         return cls(key.strip(), low, high, "log" in parts[2:], "int" in parts[2:])
 
     def check(self) -> None:
-        from sim.compose import _lookup
-
         if not self.key.startswith("ecosystem."):
-            raise ConfigError(f"parameter {self.key!r}: only ecosystem.* keys can be calibrated (the result is an ecosystem preset)")
+            raise ConfigError(f"parameter {self.key!r}: only ecosystem.* keys can be calibrated (the result is an "
+                              "ecosystem preset)")
         field, tp = _lookup(self.key)
         if tp not in (int, float):
             raise ConfigError(f"parameter {self.key!r} is not a number; calibrate numeric keys only")
@@ -112,7 +144,8 @@ def set_keys(cfg: Config, values: dict) -> Config:
         for part in path:
             obj = getattr(obj, part)
         current = getattr(obj, last)
-        setattr(obj, last, int(round(value)) if isinstance(current, int) and not isinstance(current, bool) else float(value))
+        whole = isinstance(current, int) and not isinstance(current, bool)
+        setattr(obj, last, int(round(value)) if whole else float(value))
     return validate_config(cfg)
 
 
@@ -164,6 +197,7 @@ def calibrate(
     calibrated_name: str | None = None,
     registry: Registry | None = None,
     log: Callable[[str], None] | None = print,
+    progress: bool | None = None,
 ) -> CalibrationResult:
     """Fit ``params`` of ``preset`` to ``targets``; see the module docstring.
 
@@ -171,12 +205,36 @@ def calibrate(
     the calibrated loss with the starting one); a dict gives other starting values; None
     starts with the sampler. ``n_trials`` is the total number of completed trials wanted in
     the study (a resumed study runs only the missing ones). ``timeout`` (seconds) stops
-    starting new trials after that long.
+    starting new trials after that long. ``progress``: a bar over each trial's seeds (None: on
+    a terminal).
     """
-    import optuna
-
     log = log or (lambda _msg: None)
     registry = registry or load_registry()
+    specs, calib, out = _check_spec(preset, params, targets, holdout, registry)
+    all_targets = calib + out
+    plan = plan_runs(preset, all_targets, overrides=overrides, scale=scale, seeds=seeds, seed_start=seed_start,
+                     registry=registry)
+    bad = [f"{t.name} ({plan.unavailable[t.name]})" for t in calib if t.name in plan.unavailable]
+    if bad:
+        raise ConfigError("cannot calibrate against target(s) the runs cannot compute: " + "; ".join(bad))
+    if n_trials < 1:
+        raise ConfigError(f"n_trials={n_trials}: give at least 1")
+    start = _start_values(initial, specs, plan)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    study_name = study_name or f"{preset}-calibration"
+    spec = {"preset": preset, "params": [p.to_dict() for p in specs], "targets": [t.name for t in calib],
+            "holdout": [t.name for t in out], "seeds": plan.seeds, "overrides": plan.overrides}
+    study = _open_study(outdir, study_name, spec, start, sampler_seed, n_trials, log)
+    run = functools.partial(_evaluate, plan=plan, targets=all_targets, runs_dir=outdir / RUNS_DIR, n_jobs=n_jobs,
+                            progress=progress)
+    interrupted = _run_trials(study, specs, calib, out, run, n_trials, timeout, log)
+    return _finish(study, preset, plan, specs, calib, out, outdir, study_name, calibrated_name, install, interrupted,
+                   log)
+
+
+def _check_spec(preset, params, targets, holdout, registry) -> tuple[list[ParamSpec], list[Target], list[Target]]:
+    """The parameters, the targets to fit and the held-out ones, checked (ConfigError)."""
     specs = [p if isinstance(p, ParamSpec) else ParamSpec.parse(p) for p in params]
     if not specs:
         raise ConfigError("give at least one parameter to calibrate (--param key=low:high)")
@@ -197,57 +255,86 @@ def calibrate(
         clash = {t.name for t in out} & {t.name for t in calib}
         if clash:
             raise ConfigError(f"target(s) {', '.join(sorted(clash))} cannot be both calibrated and held out")
-    all_targets = calib + out
-    plan = plan_runs(preset, all_targets, overrides=overrides, scale=scale, seeds=seeds, seed_start=seed_start, registry=registry)
-    bad = [f"{t.name} ({plan.unavailable[t.name]})" for t in calib if t.name in plan.unavailable]
-    if bad:
-        raise ConfigError("cannot calibrate against target(s) the runs cannot compute: " + "; ".join(bad))
-    if n_trials < 1:
-        raise ConfigError(f"n_trials={n_trials}: give at least 1")
+    return specs, calib, out
 
+
+def _start_values(initial, specs: Sequence[ParamSpec], plan) -> dict | None:
     if initial == "preset":
         start = {p.key: float(_get_key(plan.cfg, p.key)) for p in specs}
     elif isinstance(initial, dict):
         start = {p.key: float(initial[p.key]) for p in specs if p.key in initial}
     else:
-        start = None
-    if start:
-        for p in specs:
-            v = start.get(p.key)
-            if v is not None and not (p.low <= v <= p.high):
-                raise ConfigError(f"the starting value {p.key}={v:g} is outside its range {p.low:g}..{p.high:g}; widen the range or pass initial=None")
+        return None
+    for p in specs:
+        v = start.get(p.key)
+        if v is not None and not (p.low <= v <= p.high):
+            raise ConfigError(f"the starting value {p.key}={v:g} is outside its range {p.low:g}..{p.high:g}; widen the "
+                              "range or pass initial=None")
+    return start
 
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+
+def _open_study(outdir: Path, study_name: str, spec: dict, start, sampler_seed: int, n_trials: int, log):
+    """Create or load the study; a trial an earlier process left unfinished is asked again with the same values."""
+    import optuna  # noqa: PLC0415 - the optional calibrate extra, imported only to calibrate
+    from optuna.trial import TrialState  # noqa: PLC0415 - as above
+
     storage = f"sqlite:///{(outdir / STORAGE_FILE).resolve()}"
-    study_name = study_name or f"{preset}-calibration"
-    spec = {
-        "preset": preset,
-        "params": [p.to_dict() for p in specs],
-        "targets": [t.name for t in calib],
-        "holdout": [t.name for t in out],
-        "seeds": plan.seeds,
-        "overrides": plan.overrides,
-    }
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=min(10, max(2, n_trials // 3)))
-    study = optuna.create_study(study_name=study_name, storage=storage, direction="minimize", sampler=sampler, load_if_exists=True)
+    study = optuna.create_study(study_name=study_name, storage=storage, direction="minimize", sampler=sampler,
+                                load_if_exists=True)
     stored = study.user_attrs.get("spec")
+    wanted = json.loads(json.dumps(spec))
     if stored is None:
-        study.set_user_attr("spec", json.loads(json.dumps(spec)))
+        study.set_user_attr("spec", wanted)
         if start:
             study.enqueue_trial(start, user_attrs={"initial": True})
-    elif stored != json.loads(json.dumps(spec)):
-        diff = [k for k in spec if stored.get(k) != json.loads(json.dumps(spec[k]))]
-        raise ConfigError(
-            f"the study {study_name!r} in {outdir / STORAGE_FILE} was made with another {', '.join(diff)}; "
-            "use another output directory (or study name) for a new calibration"
-        )
-    from optuna.trial import TrialState
-
+    elif stored != wanted:
+        diff = [k for k in spec if stored.get(k) != wanted[k]]
+        raise ConfigError(f"the study {study_name!r} in {outdir / STORAGE_FILE} was made with another "
+                          f"{', '.join(diff)}; use another output directory (or study name) for a new calibration")
     for tr in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study.tell(tr.number, state=TrialState.FAIL)  # left by a process that was killed
         log(f"trial {tr.number} was left running by an earlier process: marked failed")
+    requeued = set(study.user_attrs.get("requeued", []))
+    for tr in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
+        if tr.number in requeued or not tr.params or "error" in tr.user_attrs:
+            continue
+        study.enqueue_trial(dict(tr.params), user_attrs={"retry_of": tr.number,
+                                                         "initial": bool(tr.user_attrs.get("initial", False))})
+        requeued.add(tr.number)
+        log(f"trial {tr.number} did not finish: its values are tried again (finished seeds are reused)")
+    study.set_user_attr("requeued", sorted(requeued))
+    done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    if done:
+        log(f"resuming study {study_name!r}: {done} completed trial(s) in {outdir / STORAGE_FILE}")
+    return study
+
+
+def runs_key(values: dict) -> str:
+    """The directory (below ``runs/``) of a candidate's seeds: a hash of its parameter values."""
+    text = json.dumps({k: repr(float(v)) for k, v in sorted(values.items())})
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def _evaluate(values: dict, *, plan, targets, runs_dir: Path, n_jobs: int, progress) -> dict[str, float]:
+    """The mean over the plan's seeds of every target for the parameter ``values`` (runs resumable)."""
+    cfg = set_keys(plan.cfg, values)
+    results = run_seeds(cfg, plan.seeds, targets, runs_dir / runs_key(values), n_jobs=n_jobs, realism=False,
+                        overrides=[*plan.overrides, *(f"{k}={v!r}" for k, v in values.items())], progress=progress,
+                        desc="seeds of the trial")
+    means = {}
+    for t in targets:
+        x = np.array([r["values"][t.name][0] for r in results], dtype=float)
+        x = x[np.isfinite(x)]
+        means[t.name] = float(x.mean()) if x.size else math.nan
+    return means
+
+
+def _run_trials(study, specs, calib, out, run, n_trials: int, timeout, log) -> bool:
+    """Ask, evaluate and tell trials until ``n_trials`` are complete; True if interrupted."""
+    import optuna  # noqa: PLC0415 - the optional calibrate extra, imported only to calibrate
+    from optuna.trial import TrialState  # noqa: PLC0415 - as above
 
     dists = {
         p.key: (optuna.distributions.IntDistribution(int(p.low), int(p.high), log=p.log) if p.integer
@@ -255,10 +342,7 @@ def calibrate(
         for p in specs
     }
     done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-    if done:
-        log(f"resuming study {study_name!r}: {done} completed trial(s) in {outdir / STORAGE_FILE}")
     t0 = time.monotonic()
-    interrupted = False
     while done < n_trials:
         if timeout is not None and time.monotonic() - t0 > timeout:
             log(f"timeout of {timeout:g} s reached")
@@ -266,33 +350,31 @@ def calibrate(
         trial = study.ask(dists)
         values = dict(trial.params)
         try:
-            try:
-                cfg = set_keys(plan.cfg, values)
-            except ConfigError as exc:
-                trial.set_user_attr("error", str(exc))
-                study.tell(trial, state=TrialState.FAIL)
-                log(f"trial {trial.number}: parameters not allowed ({exc})")
-                continue
-            results = run_seeds(cfg, plan.seeds, all_targets, n_jobs=n_jobs, realism=False)
+            means = run(values)
+        except ConfigError as exc:
+            trial.set_user_attr("error", str(exc))
+            study.tell(trial, state=TrialState.FAIL)
+            log(f"trial {trial.number}: parameters not allowed ({exc})")
+            continue
         except KeyboardInterrupt:
             study.tell(trial, state=TrialState.FAIL)
-            interrupted = True
-            log("interrupted: the running trial is marked failed; run again with the same output directory to resume")
-            break
-        means = {}
-        for t in all_targets:
-            x = np.array([r["values"][t.name][0] for r in results], dtype=float)
-            x = x[np.isfinite(x)]
-            means[t.name] = float(x.mean()) if x.size else math.nan
+            log("interrupted: the running trial is marked failed and will be tried again with the same values; run "
+                "again with the same output directory to resume")
+            return True
         loss = loss_of(calib, means)
         trial.set_user_attr("means", means)
         trial.set_user_attr("loss_holdout", loss_of(out, means) if out else math.nan)
         study.tell(trial, loss)
         done += 1
-        best = study.best_value
-        log(f"trial {trial.number}: loss {loss:.4g} (best {best:.4g}); " + ", ".join(f"{k.split('.')[-1]}={v:.4g}" for k, v in values.items()))
+        shown = ", ".join(f"{k.split('.')[-1]}={v:.4g}" for k, v in values.items())
+        log(f"trial {trial.number}: loss {loss:.4g} (best {study.best_value:.4g}); {shown}")
+    return False
 
-    trials = trials_frame(study, specs, all_targets)
+
+def _finish(study, preset, plan, specs, calib, out, outdir: Path, study_name, calibrated_name, install,
+            interrupted: bool, log) -> CalibrationResult:
+    """Write trials.csv, the calibrated preset, loss.png and the report from the completed trials."""
+    trials = trials_frame(study, specs, calib + out)
     complete = trials[trials["state"] == "COMPLETE"]
     if complete.empty:
         raise ConfigError("no trial completed; nothing to report")
@@ -307,25 +389,15 @@ def calibrate(
     preset_file = outdir / f"{name}.yaml"
     preset_file.write_text(preset_text, encoding="utf-8")
     if install:
-        from sim.compose import CONF_DIR
-
         (CONF_DIR / "ecosystem" / f"{name}.yaml").write_text(preset_text, encoding="utf-8")
         log(f"installed conf/ecosystem/{name}.yaml")
     plot_loss(complete, outdir / "loss.png")
-    write_calibration_report(outdir / "calibration_report.md", plan, specs, calib, out, complete, best_row, init_rows, name, study_name)
-    return CalibrationResult(
-        preset=preset,
-        params=specs,
-        targets=[t.name for t in calib],
-        holdout=[t.name for t in out],
-        trials=trials,
-        best_params=best_params,
-        best_loss=float(best_row["loss"]),
-        initial_loss=initial_loss,
-        preset_file=preset_file,
-        outdir=outdir,
-        interrupted=interrupted,
-    )
+    write_calibration_report(outdir / "calibration_report.md", plan, specs, calib, out, complete, best_row, init_rows,
+                             name, study_name)
+    return CalibrationResult(preset=preset, params=specs, targets=[t.name for t in calib],
+                             holdout=[t.name for t in out], trials=trials, best_params=best_params,
+                             best_loss=float(best_row["loss"]), initial_loss=initial_loss, preset_file=preset_file,
+                             outdir=outdir, interrupted=interrupted)
 
 
 def trials_frame(study, specs: Sequence[ParamSpec], targets: Sequence[Target]) -> pd.DataFrame:
@@ -348,20 +420,22 @@ def trials_frame(study, specs: Sequence[ParamSpec], targets: Sequence[Target]) -
 
 
 def render_preset(cfg: Config, name: str, base: str, specs, best: dict, targets, loss: float, plan) -> str:
-    import yaml
-
     eco = dataclasses.asdict(cfg.ecosystem)
     eco["name"] = name
     eco["note"] = (
-        f"Calibrated from {base} by experiments/calibrate.py (loss {loss:.4g} on {', '.join(t.name for t in targets)}); "
+        f"Calibrated from {base} by python -m experiments.calibrate (loss {loss:.4g} on "
+        f"{', '.join(t.name for t in targets)}); "
         + "; ".join(f"{k}={v:.6g}" for k, v in best.items())
     )
     head = [
-        f"# {name}: the {base} preset with parameters fitted by experiments/calibrate.py (method of simulated moments).",
+        f"# {name}: the {base} preset with parameters fitted by python -m experiments.calibrate (method of simulated "
+        "moments).",
         "#",
-        f"# Fitted ({len(specs)}): " + ", ".join(f"{p.key} in [{p.low:g}, {p.high:g}]{' log' if p.log else ''} -> {best[p.key]:.6g}" for p in specs),
+        f"# Fitted ({len(specs)}): " + ", ".join(f"{p.key} in [{p.low:g}, {p.high:g}]{' log' if p.log else ''} -> "
+                                        f"{best[p.key]:.6g}" for p in specs),
         "# Targets: " + ", ".join(t.name for t in targets) + f" (loss {loss:.4g}; see calibration_report.md).",
-        f"# Runs: seeds {plan.seeds}, scale {plan.cfg.scale:g}, years {plan.cfg.years}; overrides: {' '.join(plan.overrides)}",
+        f"# Runs: seeds {plan.seeds}, scale {plan.cfg.scale:g}, years {plan.cfg.years}; overrides: "
+        f"{' '.join(plan.overrides)}",
         "# Every other value is the base preset's (with the overrides above applied to ecosystem.* keys).",
         f"# Use it with: python -m sim ecosystem={name} (after copying it to conf/ecosystem/, or with --install).",
         "",
@@ -375,9 +449,6 @@ def render_preset(cfg: Config, name: str, base: str, specs, best: dict, targets,
 
 
 def plot_loss(trials: pd.DataFrame, path: Path) -> Path:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     fig = Figure(figsize=(7, 4), dpi=110, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.subplots()
@@ -404,20 +475,24 @@ def _fmt(x) -> str:
 def write_calibration_report(path, plan, specs, calib, out, complete, best_row, init_rows, name, study_name) -> Path:
     init = init_rows.iloc[0] if len(init_rows) else None
     L = [f"# Calibration of `{plan.preset}`\n"]
-    L.append(f"- Study `{study_name}` in `{STORAGE_FILE}`: {len(complete)} completed trials (optuna TPE; common random numbers: "
-             f"seeds {plan.seeds} for every candidate).")
-    L.append(f"- Runs: scale {plan.cfg.scale:g}, observed window {plan.window[0]}–{plan.window[1]}; overrides `{' '.join(plan.overrides)}`.")
-    L.append("- Loss: weighted mean of squared band distances of the seed means (0 inside a reported range, 1 at a band's edge); "
-             f"a target a candidate cannot compute counts as distance {MISSING_DISTANCE:g}.")
-    L.append(f"- Best trial {int(best_row['trial'])}: loss {_fmt(best_row['loss'])}"
-             + (f" (starting values: {_fmt(init['loss'])})" if init is not None else "")
-             + f"; holdout loss {_fmt(best_row['loss_holdout'])}" + (f" (starting values: {_fmt(init['loss_holdout'])})" if init is not None else "") + ".")
+    L.append(f"- Study `{study_name}` in `{STORAGE_FILE}`: {len(complete)} completed trials (optuna TPE; common random "
+             f"numbers: seeds {plan.seeds} for every candidate).")
+    L.append(f"- Runs: scale {plan.cfg.scale:g}, observed window {plan.window[0]}–{plan.window[1]}; overrides "
+             f"`{' '.join(plan.overrides)}`.")
+    L.append("- Loss: weighted mean of squared band distances of the seed means (0 inside a reported range, 1 at a "
+             f"band's edge); a target a candidate cannot compute counts as distance {MISSING_DISTANCE:g}.")
+    start_loss = f" (starting values: {_fmt(init['loss'])})" if init is not None else ""
+    start_holdout = f" (starting values: {_fmt(init['loss_holdout'])})" if init is not None else ""
+    L.append(f"- Best trial {int(best_row['trial'])}: loss {_fmt(best_row['loss'])}{start_loss}; "
+             f"holdout loss {_fmt(best_row['loss_holdout'])}{start_holdout}.")
     L.append(f"- Calibrated preset: `{name}.yaml`.\n")
     L.append("## Parameters\n")
     L.append("| key | range | start | calibrated |")
     L.append("|---|---|---|---|")
     for p in specs:
-        L.append(f"| `{p.key}` | {p.low:g} – {p.high:g}{' (log)' if p.log else ''} | {_fmt(init[p.key]) if init is not None else '–'} | {_fmt(best_row[p.key])} |")
+        start = _fmt(init[p.key]) if init is not None else "–"
+        scale = " (log)" if p.log else ""
+        L.append(f"| `{p.key}` | {p.low:g} – {p.high:g}{scale} | {start} | {_fmt(best_row[p.key])} |")
     for title, group in (("Targets fitted (in sample)", calib), ("Held-out targets (out of sample)", out)):
         L.append(f"\n## {title}\n")
         if not group:
@@ -430,9 +505,11 @@ def write_calibration_report(path, plan, specs, calib, out, complete, best_row, 
             v0 = init.get(f"value:{t.name}", math.nan) if init is not None else math.nan
             d = band_distance(t, float(v)) if v == v else math.nan
             res = "not computable" if v != v else ("pass" if t.in_band(float(v)) else "**miss**")
-            L.append(f"| `{t.name}` | {t.reported_text} {t.unit} | {_fmt(t.band[0])} – {_fmt(t.band[1])} | {_fmt(v0)} | {_fmt(v)} | {_fmt(d)} | {res} |")
+            L.append(f"| `{t.name}` | {t.reported_text} {t.unit} | {_fmt(t.band[0])} – {_fmt(t.band[1])} | {_fmt(v0)} "
+                     f"| {_fmt(v)} | {_fmt(d)} | {res} |")
     L.append("\n![loss](loss.png)\n")
-    L.append("Every trial's parameters, losses and target values are in `trials.csv`. Check the calibrated preset with "
-             f"`experiments/validate.py ecosystem={name}` after installing it (more seeds than the calibration used).\n")
+    L.append("Every trial's parameters, losses and target values are in `trials.csv`. Check the calibrated preset "
+             f"with `python -m experiments.validate ecosystem={name}` after installing it (more seeds than the "
+             "calibration used).\n")
     Path(path).write_text("\n".join(L), encoding="utf-8")
     return Path(path)

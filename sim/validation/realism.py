@@ -24,6 +24,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from sim.io.plots import hill_tail_exponent
 
 __all__ = [
     "EXTERNAL_REFERENCES",
@@ -37,11 +41,11 @@ __all__ = [
 #: Figures from outside the seed reports, shown for orientation in the report, labelled external.
 EXTERNAL_REFERENCES = {
     "size": "All US firms: firm sizes close to Zipf, tail exponent alpha ≈ 1 (Axtell 2001, Science). "
-    "The model tracks young firms only (up to ecosystem.firms.graduation_age_years), whose tail is "
-    "expected to be thinner (alpha > 1).",
+    "The model tracks young firms only (up to ecosystem.firms.graduation_age_years), whose tail is expected to be "
+    "thinner (alpha > 1).",
     "growth": "Annual log growth rates of firms are tent-shaped (Laplace), not Gaussian: Stanley et al. "
-    "1996 (Nature), Bottazzi & Secchi 2006. A Laplace fit beating a normal fit (AIC difference > 0) "
-    "and excess kurtosis near 3 are the signature.",
+    "1996 (Nature), Bottazzi & Secchi 2006. A Laplace fit beating a normal fit (AIC difference > 0) and excess "
+    "kurtosis near 3 are the signature.",
     "survival": "About 80 % of new US establishments survive their first year and about half their "
     "fifth (US BLS Business Employment Dynamics).",
     "time_to_stage": "Report figure (not external): the fastest Chinese firms become unicorns in 3-5 "
@@ -72,7 +76,8 @@ def run_samples(tables: dict, summary: dict, *, max_growth: int = 100_000, seed:
     fy = tables.get("firm_years")
     if fy is not None and len(fy):
         last = fy[fy["year"] == fy["year"].max()]
-        out["sizes"] = pd.DataFrame({"employees": last["employees"].to_numpy(float), "revenue": last["revenue"].to_numpy(float)})
+        out["sizes"] = pd.DataFrame({"employees": last["employees"].to_numpy(float),
+                                     "revenue": last["revenue"].to_numpy(float)})
         g = _growth(fy)
         out["growth_all"] = g
         if len(g) > max_growth:
@@ -170,8 +175,6 @@ def laplace_vs_normal(x: np.ndarray) -> dict[str, float]:
 
 def run_stats(samples: dict) -> dict[str, float]:
     """Flat dict ``panel.statistic -> value`` of one run's samples (NaN when there is no data)."""
-    from sim.io.plots import hill_tail_exponent
-
     s: dict[str, float] = {}
     sizes = samples.get("sizes")
     if sizes is not None and len(sizes):
@@ -263,42 +266,56 @@ def _ccdf(x: np.ndarray, max_points: int = 400) -> pd.DataFrame:
     return pd.DataFrame({"x": x[idx], "ccdf": p[idx]})
 
 
-def make_panels(samples_by_seed: dict[int, dict], outdir: Path, *, title: str = "") -> dict[str, Path]:
-    """Write the pooled realism data (CSV) and plots (PNG) into ``outdir``; return the files written."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+class _Panels:
+    """Where the panels go: figures with a common title, and the files written."""
 
-    from sim.io.plots import hill_tail_exponent
+    def __init__(self, outdir: Path, title: str):
+        self.outdir = Path(outdir)
+        self.outdir.mkdir(parents=True, exist_ok=True)
+        self.title = title
+        self.files: dict[str, Path] = {}
 
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    files: dict[str, Path] = {}
-
-    def fig(w, h, ncols):
+    def figure(self, w: float, h: float, ncols: int):
         f = Figure(figsize=(w, h), dpi=110, layout="constrained")
         FigureCanvasAgg(f)
         axes = f.subplots(1, ncols)
-        if title:
-            f.suptitle(title, fontsize=10)
+        if self.title:
+            f.suptitle(self.title, fontsize=10)
         return f, np.atleast_1d(axes)
 
-    def save(f, name):
-        path = outdir / name
+    def save(self, f, name: str) -> None:
+        path = self.outdir / name
         f.savefig(path, dpi=110, metadata={"Software": None})
-        files[name] = path
+        self.files[name] = path
 
-    def none(ax, text):
-        ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
-        ax.set_xticks([])
-        ax.set_yticks([])
+    def csv(self, df: pd.DataFrame, name: str) -> None:
+        df.to_csv(self.outdir / name, index=False)
+        self.files[name] = self.outdir / name
 
-    # ---- firm sizes
-    sizes = _pool(samples_by_seed, "sizes")
-    f, axes = fig(10, 4, 2)
+
+def _none(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def make_panels(samples_by_seed: dict[int, dict], outdir: Path, *, title: str = "") -> dict[str, Path]:
+    """Write the pooled realism data (CSV) and plots (PNG) into ``outdir``; return the files written."""
+    panels = _Panels(outdir, title)
+    _size_panel(panels, _pool(samples_by_seed, "sizes"))
+    _growth_panel(panels, _pool(samples_by_seed, "growth"))
+    _survival_panel(panels, _pool(samples_by_seed, "survival"))
+    _stage_time_panel(panels, samples_by_seed)
+    _vc_panel(panels, _pool(samples_by_seed, "vc"))
+    return panels.files
+
+
+def _size_panel(panels: _Panels, sizes) -> None:
+    f, axes = panels.figure(10, 4, 2)
     rows = []
-    for ax, col, unit in zip(axes, ("employees", "revenue"), ("employees", "mcny/yr")):
+    for ax, col, unit in zip(axes, ("employees", "revenue"), ("employees", "mcny/yr"), strict=False):
         if sizes is None or sizes.empty:
-            none(ax, "no firm-year data")
+            _none(ax, "no firm-year data")
             continue
         c = _ccdf(sizes[col].to_numpy())
         rows.append(c.assign(measure=col))
@@ -311,29 +328,30 @@ def make_panels(samples_by_seed: dict[int, dict], outdir: Path, *, title: str = 
         ax.set_xlabel(f"{col} ({unit}), live firms at the last year end")
         ax.set_ylabel("P(X ≥ x)")
         ax.legend(fontsize=8)
-    save(f, "size_ccdf.png")
+    panels.save(f, "size_ccdf.png")
     if rows:
-        pd.concat(rows, ignore_index=True).to_csv(outdir / "size_ccdf.csv", index=False)
-        files["size_ccdf.csv"] = outdir / "size_ccdf.csv"
+        panels.csv(pd.concat(rows, ignore_index=True), "size_ccdf.csv")
 
-    # ---- growth rates
-    growth = _pool(samples_by_seed, "growth")
-    f, axes = fig(10, 4, 2)
+
+def _growth_panel(panels: _Panels, growth) -> None:
+    f, axes = panels.figure(10, 4, 2)
     rows = []
-    for ax, col in zip(axes, ("employees", "revenue")):
+    for ax, col in zip(axes, ("employees", "revenue"), strict=False):
         x = growth[col].to_numpy(float) if growth is not None else np.array([])
         x = x[np.isfinite(x)]
         if x.size < 10:
-            none(ax, "too few firm-year pairs")
+            _none(ax, "too few firm-year pairs")
             continue
         lo, hi = np.percentile(x, [0.5, 99.5])
         bins = np.linspace(lo, hi, 61)
         dens, edges = np.histogram(x, bins=bins, density=True)
         mids = 0.5 * (edges[1:] + edges[:-1])
         fit = laplace_vs_normal(x)
-        norm = np.exp(-0.5 * ((mids - fit["mean"]) / fit["sd"]) ** 2) / (fit["sd"] * math.sqrt(2 * math.pi)) if fit.get("sd") else np.nan * mids
-        lap = np.exp(-np.abs(mids - fit["median"]) / fit["laplace_b"]) / (2 * fit["laplace_b"]) if fit.get("laplace_b") else np.nan * mids
-        rows.append(pd.DataFrame({"measure": col, "bin_mid": mids, "density": dens, "normal_fit": norm, "laplace_fit": lap}))
+        sd, b = fit.get("sd"), fit.get("laplace_b")
+        norm = np.exp(-0.5 * ((mids - fit["mean"]) / sd) ** 2) / (sd * math.sqrt(2 * math.pi)) if sd else np.nan * mids
+        lap = np.exp(-np.abs(mids - fit["median"]) / b) / (2 * b) if b else np.nan * mids
+        rows.append(pd.DataFrame({"measure": col, "bin_mid": mids, "density": dens, "normal_fit": norm,
+                                  "laplace_fit": lap}))
         sel = dens > 0
         ax.semilogy(mids[sel], dens[sel], "o", ms=3, color="#4C72B0", label="simulated (pooled)")
         ax.semilogy(mids, norm, "--", color="0.4", label="normal fit")
@@ -341,41 +359,41 @@ def make_panels(samples_by_seed: dict[int, dict], outdir: Path, *, title: str = 
         ax.set_xlabel(f"annual log growth of {col}")
         ax.set_ylabel("density (log scale)")
         ax.set_ylim(max(dens[sel].min() / 3, 1e-4) if sel.any() else 1e-4, None)
-        ax.set_title(f"ΔAIC (normal − Laplace) per obs = {fit.get('delta_aic_per_obs', float('nan')):.3f}; "
-                     f"excess kurtosis {fit.get('excess_kurtosis', float('nan')):.2f}", fontsize=8)
+        ax.set_title(f"ΔAIC (normal − Laplace) per obs = {fit.get('delta_aic_per_obs', float('nan')):.3f}; excess "
+                     f"kurtosis {fit.get('excess_kurtosis', float('nan')):.2f}", fontsize=8)
         ax.legend(fontsize=8)
-    save(f, "growth_rates.png")
+    panels.save(f, "growth_rates.png")
     if rows:
-        pd.concat(rows, ignore_index=True).to_csv(outdir / "growth_rates.csv", index=False)
-        files["growth_rates.csv"] = outdir / "growth_rates.csv"
+        panels.csv(pd.concat(rows, ignore_index=True), "growth_rates.csv")
 
-    # ---- survival
-    sv = _pool(samples_by_seed, "survival")
-    f, axes = fig(6, 4, 1)
+
+def _survival_panel(panels: _Panels, sv) -> None:
+    f, axes = panels.figure(6, 4, 1)
     ax = axes[0]
     if sv is None or sv.empty:
-        none(ax, "no firms")
+        _none(ax, "no firms")
     else:
-        for seed, part in sv.groupby("seed"):
+        for _, part in sv.groupby("seed"):
             c = kaplan_meier(part["months"].to_numpy(), part["failed"].to_numpy())
             ax.step(c["months"] / 12, c["survival"], where="post", color="0.8", lw=0.8)
         c = kaplan_meier(sv["months"].to_numpy(), sv["failed"].to_numpy())
-        ax.step(c["months"] / 12, c["survival"], where="post", color="#4C72B0", lw=1.8, label="pooled (grey: each seed)")
-        c.assign(years=c["months"] / 12).to_csv(outdir / "survival_km.csv", index=False)
-        files["survival_km.csv"] = outdir / "survival_km.csv"
+        ax.step(c["months"] / 12, c["survival"], where="post", color="#4C72B0", lw=1.8,
+                label="pooled (grey: each seed)")
+        panels.csv(c.assign(years=c["months"] / 12), "survival_km.csv")
         ax.set_ylim(0, 1.02)
         ax.set_xlabel("age (years)")
         ax.set_ylabel("share not failed (Kaplan-Meier)")
         ax.legend(fontsize=8)
-    save(f, "survival.png")
+    panels.save(f, "survival.png")
 
-    # ---- time to gazelle / unicorn
-    f, axes = fig(10, 4, 2)
+
+def _stage_time_panel(panels: _Panels, samples_by_seed: dict) -> None:
+    f, axes = panels.figure(10, 4, 2)
     rows = []
-    for ax, key, label in zip(axes, ("to_gazelle", "to_unicorn"), ("gazelle", "unicorn")):
+    for ax, key, label in zip(axes, ("to_gazelle", "to_unicorn"), ("gazelle", "unicorn"), strict=False):
         t = _pool(samples_by_seed, key)
         if t is None or t.empty:
-            none(ax, f"no firm became a {label}")
+            _none(ax, f"no firm became a {label}")
             continue
         x = t["value"].to_numpy(float)
         ax.hist(x, bins=np.arange(0, max(11, math.ceil(x.max()) + 1), 0.5), color="#DD8452")
@@ -384,17 +402,16 @@ def make_panels(samples_by_seed: dict[int, dict], outdir: Path, *, title: str = 
         ax.set_ylabel("firms (all seeds)")
         ax.legend(fontsize=8)
         rows.append(t.assign(stage=label).rename(columns={"value": "years"}))
-    save(f, "time_to_stage.png")
+    panels.save(f, "time_to_stage.png")
     if rows:
-        pd.concat(rows, ignore_index=True).to_csv(outdir / "time_to_stage.csv", index=False)
-        files["time_to_stage.csv"] = outdir / "time_to_stage.csv"
+        panels.csv(pd.concat(rows, ignore_index=True), "time_to_stage.csv")
 
-    # ---- VC multiples
-    vc = _pool(samples_by_seed, "vc")
-    f, axes = fig(10, 4, 2)
+
+def _vc_panel(panels: _Panels, vc) -> None:
+    f, axes = panels.figure(10, 4, 2)
     if vc is None or vc.empty:
         for ax in axes:
-            none(ax, "no VC positions")
+            _none(ax, "no VC positions")
     else:
         m = vc["multiple"].to_numpy(float)
         edges = np.concatenate([[0, 0.01], np.geomspace(0.05, max(100.0, np.nanmax(m) * 1.01), 30)])
@@ -418,14 +435,8 @@ def make_panels(samples_by_seed: dict[int, dict], outdir: Path, *, title: str = 
         ax.set_ylabel("share of all value returned")
         k = max(1, int(math.ceil(0.1 * len(m))))
         ax.set_title(f"top decile returns {cum[k - 1]:.0%} of the value", fontsize=9)
-        pd.DataFrame({"bin_low": edges[:-1], "bin_high": edges[1:], "share": counts / max(len(m), 1)}).to_csv(
-            outdir / "vc_multiples_hist.csv", index=False
-        )
+        panels.csv(pd.DataFrame({"bin_low": edges[:-1], "bin_high": edges[1:], "share": counts / max(len(m), 1)}),
+                   "vc_multiples_hist.csv")
         idx = np.unique(np.linspace(0, len(m) - 1, min(len(m), 500)).astype(int))
-        pd.DataFrame({"share_of_positions": share[idx], "share_of_value": cum[idx]}).to_csv(
-            outdir / "vc_concentration.csv", index=False
-        )
-        files["vc_multiples_hist.csv"] = outdir / "vc_multiples_hist.csv"
-        files["vc_concentration.csv"] = outdir / "vc_concentration.csv"
-    save(f, "vc_multiples.png")
-    return files
+        panels.csv(pd.DataFrame({"share_of_positions": share[idx], "share_of_value": cum[idx]}), "vc_concentration.csv")
+    panels.save(f, "vc_multiples.png")

@@ -36,15 +36,19 @@ it (default ``scale`` and number of ``seeds``)::
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import importlib
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
+import yaml
 
+from sim.compose import CONF_DIR, presets
 from sim.config import ConfigError
 
 __all__ = [
@@ -60,7 +64,7 @@ __all__ = [
     "band_distance",
 ]
 
-TARGETS_DIR = Path(__file__).resolve().parents[2] / "conf" / "targets"
+TARGETS_DIR = CONF_DIR / "targets"
 KINDS = ("stock", "flow", "ratio", "duration")
 REQUIRED = (
     "name",
@@ -178,8 +182,6 @@ class Registry:
         try:
             return self.targets[name]
         except KeyError:
-            import difflib
-
             hint = difflib.get_close_matches(name, list(self.targets), n=1)
             extra = f" Did you mean {hint[0]!r}?" if hint else ""
             raise ConfigError(f"Unknown target {name!r}.{extra} Targets are listed in conf/targets/*.yaml.") from None
@@ -281,7 +283,8 @@ def _parse_target(entry: dict, file: str, known_presets: set[str] | None) -> Tar
     if known_presets is not None:
         for p in presets:
             if p not in known_presets:
-                raise _bad(where, f"preset {p!r} has no file conf/ecosystem/{p}.yaml (available: {', '.join(sorted(known_presets))})")
+                raise _bad(where, f"preset {p!r} has no file conf/ecosystem/{p}.yaml (available: "
+                                  f"{', '.join(sorted(known_presets))})")
     src = entry["source"]
     if not isinstance(src, dict) or not (src.get("seed") or src.get("external")) or not src.get("digest"):
         raise _bad(where, "source needs digest (report-figures.md section) and seed (file:lines) or external (URL)")
@@ -323,13 +326,9 @@ def load_registry(directory: str | Path | None = None, *, check_presets: bool = 
     Raises :class:`ConfigError` naming the file, the target and the problem on a malformed
     entry, a duplicate name or a preset without a file in ``conf/ecosystem/``.
     """
-    import yaml
-
     directory = Path(directory) if directory is not None else TARGETS_DIR
     known = None
     if check_presets:
-        from sim.compose import presets
-
         known = set(presets("ecosystem"))
     targets: dict[str, Target] = {}
     runs: dict[str, RunSettings] = {}
@@ -386,7 +385,8 @@ def check_requirements(target: Target, summary: dict) -> None:
                 f"the target's definition needs {key}={wanted!r}; this run has {key}={have!r}"
             )
     if target.policies:
-        kinds = {p.get("kind") for p in summary.get("policies") or []} | {p.get("name") for p in summary.get("policies") or []}
+        policies = summary.get("policies") or []
+        kinds = {p.get("kind") for p in policies} | {p.get("name") for p in policies}
         for p in target.policies:
             if p not in kinds:
                 raise TargetUnavailable(

@@ -4,7 +4,7 @@
     result = validate("zhongguancun", seeds=10, outdir="outputs/validation/zhongguancun")
     result.targets        # one row per target: reported, band, simulated mean and interval, pass/miss
 
-The command line is ``experiments/validate.py ecosystem=NAME``. What is written into ``outdir``:
+The command line is ``python -m experiments.validate ecosystem=NAME``. What is written into ``outdir``:
 
 * ``report.md``: per target the reported figure, band, simulated mean, 95 % interval over
   seeds, 95 % confidence interval of the mean, distance and pass/miss, then the realism panels
@@ -22,21 +22,95 @@ tolerance band; the 95 % interval over seeds shows how much a single run would s
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import functools
 import math
+import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from scipy.stats import t as student_t
 
+from sim.batch import RunSpec, run_batch
+from sim.batch.tabledoc import Col, FileDoc
+from sim.compose import CONF_DIR, load_config, presets
 from sim.config import Config, ConfigError
+from sim.validation.realism import EXTERNAL_REFERENCES, make_panels, run_samples, run_stats
 from sim.validation.registry import Registry, Target, band_distance, evaluate_all, load_registry
 
-__all__ = ["RunPlan", "plan_runs", "run_seed", "run_seeds", "summarize_targets", "validate", "ValidationResult"]
+__all__ = ["RunPlan", "plan_runs", "seed_outcomes", "read_samples", "run_seeds", "summarize_targets", "validate",
+           "ValidationResult", "VALIDATION_FILES"]
 
 RUN_OUTPUT_OVERRIDES = ["output.plots=false", "output.progress=off", "output.firm_years=true"]
+#: Where a seed's run keeps its realism samples (sizes, growth, survival, ... as Parquet).
+SAMPLES_DIR = "realism"
+_ARRAY = "value"
+
+
+#: What a validation writes (docs/outputs.md).
+VALIDATION_FILES = (
+    FileDoc("targets.csv, targets.parquet", "Every target of the preset against the runs.", "one per target", (
+        Col("target", "string", "", "The target's name (docs/validation.md)."),
+        Col("description", "string", "", "What the figure is."),
+        Col("presets", "string", "", "The presets it applies to, comma-separated."),
+        Col("date", "string", "", "The year or years it is dated."),
+        Col("kind", "string", "", "stock, flow, ratio or duration."),
+        Col("unit", "string", "", "The target's unit (the unit of reported, band and simulated values)."),
+        Col("reported", "string", "", "The reported figure as the source gives it."),
+        Col("reported_low", "float", "unit", "Lower end of the reported figure (equal to the upper end for a value)."),
+        Col("reported_high", "float", "unit", "Upper end of the reported figure."),
+        Col("band_low", "float", "unit", "Lower edge of the tolerance band."),
+        Col("band_high", "float", "unit", "Upper edge of the tolerance band."),
+        Col("seeds", "integer", "seeds", "Seeds run."),
+        Col("values", "integer", "seeds", "Seeds that gave a value."),
+        Col("mean", "float", "unit", "Mean simulated value (counts divided by scale: at full scale)."),
+        Col("sd", "float", "unit", "Standard deviation over seeds."),
+        Col("seed_q025", "float", "unit", "2.5th percentile over seeds."),
+        Col("seed_q975", "float", "unit", "97.5th percentile over seeds."),
+        Col("mean_ci_low", "float", "unit", "Lower end of the 95 % t-interval of the mean."),
+        Col("mean_ci_high", "float", "unit", "Upper end of the 95 % t-interval of the mean."),
+        Col("distance", "float", "band units", "How far the mean lies outside the reported figure (0 inside, 1 at the "
+            "band's edge)."),
+        Col("status", "string", "", "pass (mean inside the band), miss, or n/a (not computable)."),
+        Col("reason", "string", "", "Why a target is not computable, or why some seeds gave no value."),
+        Col("function", "string", "", "The function computing the simulated value."),
+        Col("source", "string", "", "The seed file and lines (or external source) of the figure."),
+        Col("digest", "string", "", "The section of report-figures.md."),
+    )),
+    FileDoc("target_values.csv, target_values.parquet", "Every target for every seed.", "one per seed and target", (
+        Col("seed", "int64", "", "The seed."),
+        Col("target", "string", "", "The target."),
+        Col("value", "float64", "target's unit", "The simulated value (NaN if not computable)."),
+        Col("reason", "string", "", "Why there is no value; empty otherwise."),
+    )),
+    FileDoc("realism_stats.csv, realism_stats.parquet", "Every realism statistic for every seed.",
+            "one per seed and statistic", (
+                Col("seed", "int64", "", "The seed."),
+                Col("statistic", "string", "", "panel.statistic, e.g. size.employees.hill_alpha_top10, "
+                    "survival.km_5y (share), vc.loss_share (share), to_unicorn.median (years); report.md says which."),
+                Col("value", "float64", "statistic's unit", "Its value in that run."),
+            )),
+    FileDoc("realism_summary.csv", "The realism statistics over the seeds.", "one per statistic", (
+        Col("statistic", "string", "", "As in realism_stats."),
+        Col("seeds", "integer", "seeds", "Seeds run."),
+        Col("values", "integer", "seeds", "Seeds that gave a value."),
+        Col("mean", "float", "statistic's unit", "Mean over seeds."),
+        Col("q025", "float", "statistic's unit", "2.5th percentile over seeds."),
+        Col("q975", "float", "statistic's unit", "97.5th percentile over seeds."),
+    )),
+    FileDoc("report.md, targets.png", "The validation report, and every target on one axis in band units."),
+    FileDoc("size_ccdf, growth_rates, survival, time_to_stage, vc_multiples (.png, .csv)", "The realism panels and "
+            "the data behind each plot (survival_km.csv: months, survival, at_risk, events, years; "
+            "vc_multiples_hist.csv and vc_concentration.csv for the VC panel)."),
+    FileDoc("runs/seed=<n>/", "Each seed's run: run_status.json, summary.json, outcomes.json (target values and "
+            "realism statistics) and realism/*.parquet (the samples behind the panels); every table with --keep-runs."),
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -86,15 +160,12 @@ def _seed_list(seeds, default: int, seed_start: int) -> list[int]:
 
 def check_preset(preset: str) -> None:
     """ConfigError naming the available presets if ``conf/ecosystem/<preset>.yaml`` does not exist."""
-    from sim.compose import presets
-
     available = presets("ecosystem")
     if preset not in available:
-        import difflib
-
         hint = difflib.get_close_matches(preset, available, n=1)
         extra = f" Did you mean {hint[0]!r}?" if hint else ""
-        raise ConfigError(f"Unknown ecosystem preset {preset!r}.{extra} Available presets (conf/ecosystem/): {', '.join(available)}.")
+        raise ConfigError(f"Unknown ecosystem preset {preset!r}.{extra} Available presets (conf/ecosystem/): "
+                          f"{', '.join(available)}.")
 
 
 def plan_runs(
@@ -119,8 +190,6 @@ def plan_runs(
       reach the latest dated target. A target dated before ``ecosystem.start_year`` is marked
       unavailable (with the override that would fix it).
     """
-    from sim.compose import CONF_DIR, load_config
-
     check_preset(preset)
     registry = registry or load_registry()
     settings = registry.settings(settings_of or preset)
@@ -163,8 +232,8 @@ def plan_runs(
     for t in dated:
         if t.date[0] < start:
             unavailable[t.name] = (
-                f"dated {t.date_text}, before the window opens in {start}; "
-                f"run with ecosystem.start_year={t.date[0]} to compare it"
+                f"dated {t.date_text}, before the window opens in {start}; run with ecosystem.start_year={t.date[0]} "
+                "to compare it"
             )
     if "years" in ukeys:
         final = base + user
@@ -193,34 +262,73 @@ def plan_runs(
 # --------------------------------------------------------------------------------------------
 
 
-def run_seed(cfg: Config, seed: int, targets: Sequence[Target], *, realism: bool = True, keep_dir=None) -> dict:
-    """Run one seed and compute its target values (and realism samples); only tables are used."""
-    from sim.run import run_simulation
-
-    res = run_simulation(dataclasses.replace(cfg, seed=int(seed)), progress=False)
-    out = {"seed": int(seed), "values": evaluate_all(targets, res.tables, res.summary), "wall": res.summary.get("wall_seconds")}
+def seed_outcomes(tables: dict, summary: dict, rundir, *, targets: tuple[Target, ...], realism: bool = True) -> dict:
+    """The batch runner's outcome function for one seed: every target's value (and why it is
+    missing), the realism statistics, and the realism samples written to ``rundir/realism/``."""
+    out: dict = {}
+    for name, (value, reason) in evaluate_all(targets, tables, summary).items():
+        out[f"target:{name}"] = value
+        out[f"reason:{name}"] = reason or ""
     if realism:
-        from sim.validation.realism import run_samples, run_stats
-
-        samples = run_samples(res.tables, res.summary, seed=int(seed))
-        out["stats"] = run_stats(samples)
+        samples = run_samples(tables, summary, seed=int(summary["seed"]))
+        out.update({f"stat:{k}": v for k, v in run_stats(samples).items()})
         samples.pop("growth_all", None)
-        out["samples"] = samples
-    if keep_dir is not None:
-        res.write(Path(keep_dir) / f"seed_{seed}")
+        _write_samples(Path(rundir) / SAMPLES_DIR, samples)
     return out
 
 
-def run_seeds(cfg: Config, seeds: Sequence[int], targets: Sequence[Target], *, n_jobs: int = 1, realism: bool = True, keep_dir=None) -> list[dict]:
-    """Run every seed (in parallel processes with ``n_jobs`` > 1, via joblib)."""
-    if n_jobs == 1 or len(seeds) == 1:
-        return [run_seed(cfg, s, targets, realism=realism, keep_dir=keep_dir) for s in seeds]
-    from joblib import Parallel, delayed
+def _write_samples(where: Path, samples: dict) -> None:
+    where.mkdir(parents=True, exist_ok=True)
+    for key, value in samples.items():
+        frame = value if isinstance(value, pd.DataFrame) else pd.DataFrame({_ARRAY: np.asarray(value)})
+        frame.to_parquet(where / f"{key}.parquet", index=False)
 
-    n = min(len(seeds), n_jobs) if n_jobs > 0 else n_jobs
-    return Parallel(n_jobs=n, backend="loky")(
-        delayed(run_seed)(cfg, s, targets, realism=realism, keep_dir=keep_dir) for s in seeds
-    )
+
+def read_samples(rundir) -> dict:
+    """The realism samples a seed's run left in ``rundir/realism/`` (see :func:`seed_outcomes`)."""
+    out = {}
+    for path in sorted((Path(rundir) / SAMPLES_DIR).glob("*.parquet")):
+        frame = pd.read_parquet(path)
+        out[path.stem] = frame[_ARRAY].to_numpy() if list(frame.columns) == [_ARRAY] else frame
+    return out
+
+
+def run_seeds(cfg: Config, seeds: Sequence[int], targets: Sequence[Target], runs_dir, *, n_jobs: int = 1,
+              realism: bool = True, keep_tables: bool = False, overrides: Sequence[str] = (),
+              progress: bool | None = None, desc: str = "validation runs") -> list[dict]:
+    """Run ``cfg`` at every seed into ``runs_dir/seed=<s>`` with the batch runner (resumable).
+
+    Returns one record per seed: ``seed``, ``values`` (target name -> (value, reason)),
+    ``wall`` (seconds), and with ``realism`` its ``stats`` and ``samples``. ``keep_tables``
+    writes every table of each run (else only its summary, status and outcomes). A run that
+    fails raises RuntimeError naming it (the finished ones are kept for the next attempt).
+    """
+    specs = [RunSpec(f"seed={s}", [*overrides, f"seed={s}"], {"seed_label": int(s)},
+                     dataclasses.replace(cfg, seed=int(s))) for s in seeds]
+    fn = functools.partial(seed_outcomes, targets=tuple(targets), realism=realism)
+    res = run_batch(specs, runs_dir, outcomes=fn, tables=keep_tables, jobs=n_jobs, progress=progress, desc=desc)
+    bad = res[res["status"] != "completed"]
+    if len(bad):
+        first = bad.iloc[0]
+        raise RuntimeError(f"{len(bad)} of {len(res)} runs did not complete (first: {first['run_id']}: "
+                           f"{first['error']}); see {runs_dir}. Run again to redo only those.")
+    out = []
+    for _, row in res.iterrows():
+        rec = {"seed": int(row["seed"]), "wall": row["wall_seconds"],
+               "values": {t.name: (_number(row.get(f"target:{t.name}")), row.get(f"reason:{t.name}") or "")
+                          for t in targets}}
+        if realism:
+            rec["stats"] = {k[5:]: _number(v) for k, v in row.items() if str(k).startswith("stat:")}
+            rec["samples"] = read_samples(Path(runs_dir) / row["run_id"])
+        out.append(rec)
+    return out
+
+
+def _number(value) -> float:
+    try:
+        return math.nan if value is None else float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,12 +337,11 @@ def run_seeds(cfg: Config, seeds: Sequence[int], targets: Sequence[Target], *, n
 
 
 def _t975(df: int) -> float:
-    from scipy.stats import t
-
-    return float(t.ppf(0.975, df)) if df > 0 else math.nan
+    return float(student_t.ppf(0.975, df)) if df > 0 else math.nan
 
 
-def summarize_targets(targets: Sequence[Target], values: pd.DataFrame, unavailable: dict[str, str] | None = None) -> pd.DataFrame:
+def summarize_targets(targets: Sequence[Target], values: pd.DataFrame,
+                      unavailable: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per target from per-seed values (columns seed, target, value, reason)."""
     unavailable = unavailable or {}
     rows = []
@@ -275,7 +382,8 @@ def summarize_targets(targets: Sequence[Target], values: pd.DataFrame, unavailab
                 "mean_ci_high": mean + half if n > 1 else math.nan,
                 "distance": band_distance(t, mean),
                 "status": status,
-                "reason": reason if status == "n/a" else ("; ".join(sorted({r for r in v["reason"] if r})) if n < len(v) else ""),
+                "reason": reason if status == "n/a" else (
+                    "; ".join(sorted({r for r in v["reason"] if r})) if n < len(v) else ""),
                 "function": t.function,
                 "source": t.source.get("seed") or t.source.get("external", ""),
                 "digest": t.source.get("digest", ""),
@@ -352,6 +460,7 @@ def validate(
     keep_runs: bool = False,
     registry: Registry | None = None,
     command: str | None = None,
+    progress: bool | None = None,
 ) -> ValidationResult:
     """Validate ``preset``: run the seeds, compute every applicable target, write the report.
 
@@ -359,9 +468,12 @@ def validate(
     default from the preset's run settings (``conf/targets/*.yaml``, ``runs``). ``overrides``:
     Hydra-style ``key=value`` overrides of the run configuration. ``targets``: names to restrict
     to (default: every target whose ``presets`` lists ``preset``, or ``targets_of`` when given;
-    a preset ``<name>_calibrated`` without targets of its own uses those of ``<name>``). ``outdir``: where to write
-    the report, tables and plots (nothing is written when None). ``keep_runs``: also write each
-    run's tables under ``outdir/runs/seed_<n>``.
+    a preset ``<name>_calibrated`` without targets of its own uses those of ``<name>``).
+    ``outdir``: where to write the report, tables and plots (nothing is kept when None). Each
+    seed runs into ``outdir/runs/seed=<n>`` through the batch runner (status, summary, target
+    values, realism samples), so a validation stopped part-way resumes where it stopped;
+    ``keep_runs`` also keeps every table of each run there. ``n_jobs``: parallel runs;
+    ``progress``: a progress bar (None: on a terminal).
     """
     t0 = time.perf_counter()
     check_preset(preset)
@@ -371,13 +483,16 @@ def validate(
         source = preset.removesuffix("_calibrated")
     chosen = registry.for_preset(source) if targets is None else [registry.get(n) for n in targets]
     if not chosen:
-        raise ConfigError(f"no target in conf/targets/ applies to the preset {preset!r}; presets with targets: {', '.join(registry.presets())}")
+        raise ConfigError(f"no target in conf/targets/ applies to the preset {preset!r}; presets with targets: "
+                          f"{', '.join(registry.presets())}")
     plan = plan_runs(preset, chosen, overrides=overrides, scale=scale, seeds=seeds, seed_start=seed_start,
                      registry=registry, settings_of=source)
     if source != preset:
         plan.notes.append(f"targets and run settings of the preset {source!r}")
-    keep_dir = Path(outdir) / "runs" if (keep_runs and outdir is not None) else None
-    results = run_seeds(plan.cfg, plan.seeds, chosen, n_jobs=n_jobs, keep_dir=keep_dir)
+    with tempfile.TemporaryDirectory(prefix="validate_") as scratch:
+        runs_dir = Path(outdir) / "runs" if outdir is not None else Path(scratch)
+        results = run_seeds(plan.cfg, plan.seeds, chosen, runs_dir, n_jobs=n_jobs, keep_tables=keep_runs,
+                            overrides=plan.overrides, progress=progress)
     values = _values_frame(results, chosen)
     summary = summarize_targets(chosen, values, plan.unavailable)
     per_seed, realism_summary = _stats_frames(results)
@@ -386,8 +501,6 @@ def validate(
     if outdir is not None:
         out = Path(outdir)
         out.mkdir(parents=True, exist_ok=True)
-        from sim.validation.realism import make_panels
-
         samples = {r["seed"]: r.get("samples", {}) for r in results}
         files = make_panels(samples, out, title=f"{preset}: {len(plan.seeds)} seeds, scale {plan.cfg.scale:g}")
         for name, df in (("targets", summary), ("target_values", values), ("realism_stats", per_seed)):
@@ -418,9 +531,6 @@ def _signed_distance(value: float, lo: float, hi: float, b0: float, b1: float) -
 
 def plot_targets(summary: pd.DataFrame, path: Path, *, title: str = "") -> Path:
     """One row per target on a common axis: signed distance in band units (0 = reported, ±1 = band edges)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     n = max(len(summary), 1)
     fig = Figure(figsize=(9, 1.6 + 0.42 * n), dpi=110, layout="constrained")
     FigureCanvasAgg(fig)
@@ -429,7 +539,7 @@ def plot_targets(summary: pd.DataFrame, path: Path, *, title: str = "") -> Path:
     ax.axvspan(-1, 1, color="#E3E3E3", zorder=0)
     ax.axvline(0, color="0.35", lw=1.2, zorder=1)
     lim = 2.0
-    for y, (_, r) in zip(ys, summary.iterrows()):
+    for y, (_, r) in zip(ys, summary.iterrows(), strict=False):
         if r["status"] == "n/a":
             ax.text(0.05, y, " not computable", va="center", fontsize=8, color="0.3", zorder=3)
             continue
@@ -449,8 +559,8 @@ def plot_targets(summary: pd.DataFrame, path: Path, *, title: str = "") -> Path:
     ax.set_yticks(ys)
     ax.set_yticklabels(summary["target"].tolist(), fontsize=8)
     ax.set_ylim(-0.7, len(summary) - 0.3)
-    ax.set_xlabel("distance from the reported figure in units of the tolerance band (grey: inside the band; "
-                  "symlog axis)\ndot: simulated mean (green pass, red miss); line: 95 % of seeds", fontsize=8)
+    ax.set_xlabel("distance from the reported figure in units of the tolerance band (grey: inside the band; symlog "
+                  "axis)\ndot: simulated mean (green pass, red miss); line: 95 % of seeds", fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
     fig.savefig(path, dpi=110, metadata={"Software": None})
@@ -490,8 +600,6 @@ def _cell(text) -> str:
 
 def write_report(path: Path, plan: RunPlan, targets: Sequence[Target], summary: pd.DataFrame, realism: pd.DataFrame,
                  files: dict, *, wall: float, command: str | None = None, run_walls=None) -> Path:
-    from sim.validation.realism import EXTERNAL_REFERENCES
-
     cfg = plan.cfg
     first, last = plan.window
     by = {t.name: t for t in targets}
@@ -500,38 +608,40 @@ def write_report(path: Path, plan: RunPlan, targets: Sequence[Target], summary: 
     if command:
         L.append(f"Made with `{command}`.\n")
     L.append(f"- Preset: `conf/ecosystem/{plan.preset}.yaml`. Note: {cfg.ecosystem.note or '(none)'}")
-    L.append(f"- Runs: {len(plan.seeds)} seeds ({', '.join(map(str, plan.seeds))}), scale {cfg.scale:g}, observed window "
-             f"{first}–{last} ({cfg.years} years) after {cfg.ecosystem.warmup_years} warm-up years.")
+    L.append(f"- Runs: {len(plan.seeds)} seeds ({', '.join(map(str, plan.seeds))}), scale {cfg.scale:g}, observed "
+             f"window {first}–{last} ({cfg.years} years) after {cfg.ecosystem.warmup_years} warm-up years.")
     L.append(f"- Overrides: `{' '.join(plan.overrides)}`")
-    L.append(f"- Gazelle definition: `{cfg.stages.gazelle_definition}`; unicorn: valuation ≥ US${cfg.stages.unicorn_min_valuation_usd_bn:g} bn, "
-             f"≤ {cfg.stages.unicorn_max_age_years:g} years old, unlisted.")
+    L.append(f"- Gazelle definition: `{cfg.stages.gazelle_definition}`; unicorn: valuation ≥ "
+             f"US${cfg.stages.unicorn_min_valuation_usd_bn:g} bn, ≤ {cfg.stages.unicorn_max_age_years:g} years old, "
+             "unlisted.")
     walls = [w for w in (run_walls or []) if w]
     L.append(f"- Wall time: {wall:.0f} s in all" + (f"; {np.mean(walls):.1f} s per run." if walls else "."))
     for n in plan.notes:
         L.append(f"- Note: {n}")
     L.append("")
-    L.append("Every simulated firm count is divided by the scale before it is compared (the figures are at scale 1); at scale s the "
-             "seed-to-seed spread of a count is about 1/√s times what a full-scale run would show. A target **passes** when the "
-             "mean over seeds lies inside its tolerance band. Sources and definitions are listed below the table and in "
-             "`docs/validation.md`; seed paths are relative to `shared/`.\n")
+    L.append("Every simulated firm count is divided by the scale before it is compared (the figures are at scale 1); "
+             "at scale s the seed-to-seed spread of a count is about 1/√s times what a full-scale run would show. A "
+             "target **passes** when the mean over seeds lies inside its tolerance band. Sources and definitions are "
+             "listed below the table and in `docs/validation.md`; seed paths are relative to `shared/`.\n")
     n_pass = int((summary["status"] == "pass").sum())
     n_miss = int((summary["status"] == "miss").sum())
     n_na = int((summary["status"] == "n/a").sum())
     L.append("## Targets\n")
     L.append(f"**{n_pass} pass, {n_miss} miss, {n_na} not computable** (of {len(summary)}).\n")
-    L.append("| target | date | kind | reported | band | simulated mean | 95 % of seeds | 95 % CI of mean | distance | result |")
+    L.append("| target | date | kind | reported | band | simulated mean | 95 % of seeds | 95 % CI of mean | distance "
+             "| result |")
     L.append("|---|---|---|---|---|---|---|---|---|---|")
     for _, r in summary.iterrows():
         u = r["unit"]
         res = {"pass": "pass", "miss": "**miss**", "n/a": "not computable"}[r["status"]]
         L.append(
-            f"| `{r['target']}` | {r['date']} | {r['kind']} | {_reported(r, u)} | {_num(r['band_low'], u)} – {_num(r['band_high'], u)} | "
-            f"{_num(r['mean'], u)} | {_range(r['seed_q025'], r['seed_q975'], u)} | "
+            f"| `{r['target']}` | {r['date']} | {r['kind']} | {_reported(r, u)} | {_num(r['band_low'], u)} – "
+            f"{_num(r['band_high'], u)} | {_num(r['mean'], u)} | {_range(r['seed_q025'], r['seed_q975'], u)} | "
             f"{_range(r['mean_ci_low'], r['mean_ci_high'], u)} | {_num(r['distance'])} | {res} |"
         )
     L.append("")
-    L.append("Distance: how far the mean lies outside the reported figure, in units of the band (0 inside the reported range, "
-             "1 at the band's edge). ![targets](targets.png)\n")
+    L.append("Distance: how far the mean lies outside the reported figure, in units of the band (0 inside the "
+             "reported range, 1 at the band's edge). ![targets](targets.png)\n")
     na = summary[summary["status"] == "n/a"]
     if len(na):
         L.append("Not computable:\n")
@@ -549,10 +659,14 @@ def write_report(path: Path, plan: RunPlan, targets: Sequence[Target], summary: 
         where = f"`{src}`" if src else ""
         if ext:
             where += (", " if where else "") + f"external: {ext}"
-        L.append(f"- **`{t.name}`**: {t.description}: {t.reported_text} ({t.kind}, {t.unit}, {t.date_text}). Source: {where}; {t.source.get('digest', '')}"
+        L.append(f"- **`{t.name}`**: {t.description}: {t.reported_text} ({t.kind}, {t.unit}, {t.date_text}). Source: "
+                 f"{where}; {t.source.get('digest', '')}"
                  + (f' ("{t.source["quote"]}")' if t.source.get("quote") else "") + ".")
-        L.append(f"  Model counterpart: {t.definition} Function `{t.function}`" + (f" with {t.params}" if t.params else "") + ".")
-        L.append(f"  Band: {t.band_reason}" + (f" Date: {t.date_note}" if t.date_note else "") + (f" Note: {t.note}" if t.note else ""))
+        params = f" with {t.params}" if t.params else ""
+        L.append(f"  Model counterpart: {t.definition} Function `{t.function}`{params}.")
+        date = f" Date: {t.date_note}" if t.date_note else ""
+        note = f" Note: {t.note}" if t.note else ""
+        L.append(f"  Band: {t.band_reason}{date}{note}")
     L.append("")
 
     stats = {r["statistic"]: r for _, r in realism.iterrows()}
@@ -564,22 +678,26 @@ def write_report(path: Path, plan: RunPlan, targets: Sequence[Target], summary: 
         return f"| {label} | {_num(r['mean'], unit)} | {_num(r['q025'], unit)} – {_num(r['q975'], unit)} |"
 
     L.append("## Realism checks\n")
-    L.append("Regularities of firm demography and venture returns, from the same runs (mean over seeds and 95 % of seeds). "
-             "They are not targets; references marked external come from outside the seed reports and are for orientation. "
-             "Each plot's data is in the CSV file of the same name.\n")
+    L.append("Regularities of firm demography and venture returns, from the same runs (mean over seeds and 95 % of "
+             "seeds). They are not targets; references marked external come from outside the seed reports and are for "
+             "orientation. Each plot's data is in the CSV file of the same name.\n")
     hdr = ["| statistic | mean | 95 % of seeds |", "|---|---|---|"]
     L.append("### Firm sizes\n")
-    L += hdr + [row("live firms at the last year end", "size.employees.n"), row("median employees", "size.employees.median"),
-                row("mean employees", "size.employees.mean"), row("99th percentile of employees", "size.employees.p99"),
+    L += hdr + [row("live firms at the last year end", "size.employees.n"),
+                row("median employees", "size.employees.median"),
+                row("mean employees", "size.employees.mean"),
+                row("99th percentile of employees", "size.employees.p99"),
                 row("largest firm, employees", "size.employees.max"),
                 row("tail exponent alpha, employees (Hill, top 10 %)", "size.employees.hill_alpha_top10"),
                 row("median revenue (mcny/yr)", "size.revenue.median"),
                 row("tail exponent alpha, revenue (Hill, top 10 %)", "size.revenue.hill_alpha_top10")]
     L.append(f"\n![size](size_ccdf.png)\n\nExternal: {EXTERNAL_REFERENCES['size']}\n")
     L.append("### Growth rates\n")
-    L += hdr + [row("firm-year pairs", "growth.employees.n"), row("sd of annual log growth, employees", "growth.employees.sd"),
+    L += hdr + [row("firm-year pairs", "growth.employees.n"),
+                row("sd of annual log growth, employees", "growth.employees.sd"),
                 row("excess kurtosis, employees (Laplace: 3)", "growth.employees.excess_kurtosis"),
-                row("ΔAIC per obs (normal − Laplace), employees; > 0 favours Laplace", "growth.employees.delta_aic_per_obs"),
+                row("ΔAIC per obs (normal − Laplace), employees; > 0 favours Laplace",
+                    "growth.employees.delta_aic_per_obs"),
                 row("sd of annual log growth, revenue", "growth.revenue.sd"),
                 row("excess kurtosis, revenue", "growth.revenue.excess_kurtosis"),
                 row("ΔAIC per obs (normal − Laplace), revenue", "growth.revenue.delta_aic_per_obs")]
@@ -597,15 +715,18 @@ def write_report(path: Path, plan: RunPlan, targets: Sequence[Target], summary: 
     L.append(f"\n![time](time_to_stage.png)\n\n{EXTERNAL_REFERENCES['time_to_stage']}\n")
     L.append("### VC investment multiples\n")
     L += hdr + [row("VC positions", "vc.positions"), row("share with multiple < 1 (losses)", "vc.loss_share", "share"),
-                row("share written off", "vc.writeoff_share", "share"), row("share at 10x or more", "vc.share_10x_or_more", "share"),
+                row("share written off", "vc.writeoff_share", "share"),
+                row("share at 10x or more", "vc.share_10x_or_more", "share"),
                 row("share of value returned by the top decile", "vc.top_decile_value_share", "share"),
-                row("pooled TVPI", "vc.tvpi"), row("realized positions (exited or written off)", "vc.realized_positions"),
+                row("pooled TVPI", "vc.tvpi"),
+                row("realized positions (exited or written off)", "vc.realized_positions"),
                 row("losses among realized positions", "vc.realized_loss_share", "share")]
-    L.append(f"\n![vc](vc_multiples.png)\n\nExternal: {EXTERNAL_REFERENCES['vc']} Unrealized positions are valued at their "
-             "last round or cost (positions.residual_value).\n")
+    L.append(f"\n![vc](vc_multiples.png)\n\nExternal: {EXTERNAL_REFERENCES['vc']} Unrealized positions are valued at "
+             "their last round or cost (positions.residual_value).\n")
     L.append("## Files\n")
-    L.append("`targets.csv`/`.parquet` (this table), `target_values.csv`/`.parquet` (each seed), `realism_stats.csv`/`.parquet` "
-             "(each statistic, each seed), `realism_summary.csv` (the realism tables above), and for each plot a CSV: "
+    L.append("`targets.csv`/`.parquet` (this table), `target_values.csv`/`.parquet` (each seed), "
+             "`realism_stats.csv`/`.parquet` (each statistic, each seed), `realism_summary.csv` (the realism tables "
+             "above), and for each plot a CSV: "
              + ", ".join(f"`{n}`" for n in sorted(files) if n.endswith(".csv")) + ".\n")
     path.write_text("\n".join(L), encoding="utf-8")
     return path

@@ -63,8 +63,8 @@ def year_steps(summary: dict, year: int, *, month: int = 12) -> tuple[int, int]:
     start, years = calendar(summary)
     if not start <= year <= start + years - 1:
         raise TargetUnavailable(
-            f"year {year} is outside the observed window {start}–{start + years - 1} "
-            f"(ecosystem.start_year={start}, years={years})"
+            f"year {year} is outside the observed window {start}–{start + years - 1} (ecosystem.start_year={start}, "
+            f"years={years})"
         )
     first = 12 * (year - start)
     return first, first + month - 1
@@ -75,7 +75,8 @@ def _table(tables: dict, name: str, *, rows: bool = True) -> pd.DataFrame:
     if df is None:
         raise TargetUnavailable(f"the run has no {name} table")
     if rows and len(df) == 0:
-        raise TargetUnavailable(f"the {name} table is empty" + (" (output.firm_years=false?)" if name == "firm_years" else ""))
+        hint = " (output.firm_years=false?)" if name == "firm_years" else ""
+        raise TargetUnavailable(f"the {name} table is empty{hint}")
     return df
 
 
@@ -173,7 +174,8 @@ def gazelle_share_of_established(tables, summary, *, year: int, min_revenue_mcny
     return float((rows["stage"] == "gazelle").mean())
 
 
-def new_established_firms_in_year(tables, summary, *, year: int, min_revenue_mcny: float, min_age_years: float) -> float:
+def new_established_firms_in_year(tables, summary, *, year: int, min_revenue_mcny: float,
+                                  min_age_years: float) -> float:
     """Firms that pass the size-and-age test for the first time at the end of ``year``.
 
     The test: revenue >= ``min_revenue_mcny`` and age >= ``min_age_years`` at a year end
@@ -219,8 +221,10 @@ def incubator_success_rate(tables, summary, *, kind: str = "state_incubator") ->
 # --------------------------------------------------------------------------------------------
 
 
-def time_to_unicorn_quantile(tables, summary, *, q: float, first_year: int | None = None, last_year: int | None = None) -> float:
-    """The ``q`` quantile of years from founding to first unicorn month, over firms that became unicorns in the window."""
+def time_to_unicorn_quantile(tables, summary, *, q: float, first_year: int | None = None,
+                             last_year: int | None = None) -> float:
+    """The ``q`` quantile of years from founding to the first unicorn month, over firms that became
+    unicorns in the window."""
     start, years = calendar(summary)
     a = start if first_year is None else first_year
     b = start + years - 1 if last_year is None else last_year

@@ -1,9 +1,9 @@
-"""Track-system statistics computed from output tables, for comparison with the reports.
+"""Validation targets of the track system (赛道), computed from a run's output tables.
 
 Every function takes a run's ``tables`` (and ``summary``) and returns a number, in the form
 the validation registry uses (``f(tables, summary, **params) -> float``, see
-:mod:`sim.validation.registry`), or a small DataFrame for reports and plots. Nothing here
-reads live model state.
+:mod:`sim.validation.registry`; :class:`TargetUnavailable` when the run cannot answer), or a
+small DataFrame for reports, notebooks and plots. Nothing here reads live model state.
 
 The reported figures these are compared with (report-figures.md):
 
@@ -20,30 +20,20 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS
+from sim.tracks.registry import load_track_system
+from sim.validation.registry import TargetUnavailable
 
 COMMERCE = "商业"
 FRONTIER = ("科技",)
 
 
-class TrackStatUnavailable(LookupError):
-    """The run cannot answer (no tracks table, window too short, no unicorns in the year)."""
-
-
-def _unavailable():
-    try:  # the validation registry's exception, when it is there, so it skips the target
-        from sim.validation.registry import TargetUnavailable
-
-        return TargetUnavailable
-    except ImportError:  # pragma: no cover - the registry ships with the package
-        return TrackStatUnavailable
-
-
 def _need(tables, name):
     df = tables.get(name)
     if df is None:
-        raise _unavailable()(f"the run has no {name} table")
+        raise TargetUnavailable(f"the run has no {name} table")
     return df
 
 
@@ -73,7 +63,7 @@ def counts_at_step(tables, step: int) -> pd.DataFrame:
     ts = _need(tables, "timeseries")
     row = ts.loc[ts["step"] == step]
     if row.empty:
-        raise _unavailable()(f"no time-series row for step {step} (the run has {len(ts)} observed months)")
+        raise TargetUnavailable(f"no time-series row for step {step} (the run has {len(ts)} observed months)")
     row = row.iloc[0]
     data = {
         d: {lvl: int(row[f"{lvl}_tracks_{DIRECTION_EN[d]}"]) for lvl in ("main", "new")} for d in DIRECTIONS
@@ -111,7 +101,8 @@ def track_count(tables, summary=None, *, level: str, years_later: int = 4, direc
     return float(tab.loc[row, f"{level}_end"])
 
 
-def track_count_change(tables, summary=None, *, level: str, years_later: int = 4, direction: str | None = None) -> float:
+def track_count_change(tables, summary=None, *, level: str, years_later: int = 4,
+                       direction: str | None = None) -> float:
     """Change in active tracks of ``level`` over ``years_later`` years (listed system → then)."""
     tab = track_system_change(tables, summary, years_later=years_later)
     row = "total" if direction is None else (direction if direction in DIRECTIONS else _from_en(direction))
@@ -148,7 +139,7 @@ def derived_tracks_per_main_mean(tables, summary=None, *, years: int = 2) -> flo
     (Table 3: 24 derived over 8 rows since 2019, mean 3.0)."""
     s = derived_per_main(tables, summary, first_step=0, last_step=12 * years - 1)
     if s.empty:
-        raise _unavailable()("no fission in the window")
+        raise TargetUnavailable("no fission in the window")
     return float(s.mean())
 
 
@@ -156,15 +147,13 @@ def derived_tracks_top2_share(tables, summary=None, *, years: int = 2) -> float:
     """Share of derived tracks held by the two most prolific main tracks (Table 3: 11/24 = 45.8 %)."""
     s = derived_per_main(tables, summary, first_step=0, last_step=12 * years - 1)
     if s.sum() == 0:
-        raise _unavailable()("no fission in the window")
+        raise TargetUnavailable("no fission in the window")
     return float(s.iloc[:2].sum() / s.sum())
 
 
 def fission_needs_proximity_correlation(tables, summary=None, *, config_tracks=None) -> float:
     """Spearman correlation, over main tracks, between closeness to everyday needs and derived
     tracks produced (M8 predicts a positive value). Needs the track file's needs_proximity."""
-    from sim.tracks.registry import load_track_system
-
     tr = _need(tables, "tracks")
     system = (summary or {}).get("config", {}).get("ecosystem", {}).get("tracks", {}).get("system", "china_2021")
     prox = {s.key: s.needs_proximity for s in load_track_system(system)}
@@ -174,7 +163,7 @@ def fission_needs_proximity_correlation(tables, summary=None, *, config_tracks=N
     x = mains["key"].map(prox).to_numpy(dtype=float)
     y = mains["track_id"].map(kids).fillna(0).to_numpy(dtype=float)
     if np.all(y == y[0]):
-        raise _unavailable()("no variation in fission counts")
+        raise TargetUnavailable("no variation in fission counts")
     return float(pd.Series(x).rank().corr(pd.Series(y).rank()))
 
 
@@ -198,7 +187,7 @@ def sector_spread(counts: pd.Series) -> dict:
     c = counts[counts > 0].sort_values(ascending=False)
     n = int(c.sum())
     if n == 0:
-        raise _unavailable()("no unicorns to spread over sectors")
+        raise TargetUnavailable("no unicorns to spread over sectors")
     shares = c / n
     return {
         "unicorns": n,
@@ -215,7 +204,7 @@ def unicorn_sector_stat(tables, summary=None, *, stat: str, year_index: int = 0,
     parts = [new_unicorns_by_track(tables, summary, year_index=y) for y in range(year_index, year_index + pooled_years)]
     parts = [p for p in parts if len(p)]
     if not parts:
-        raise _unavailable()("no new unicorns in the window")
+        raise TargetUnavailable("no new unicorns in the window")
     counts = pd.concat(parts).groupby(level=0).sum()
     return float(sector_spread(counts)[stat])
 
@@ -231,7 +220,8 @@ def new_unicorns_by_direction(tables, summary=None) -> pd.DataFrame:
     start = int(ts["year"].iloc[0]) if len(ts) else 0
     u = firms["unicorn_step"].to_numpy(dtype=float, na_value=np.nan)
     sel = u >= 0
-    df = pd.DataFrame({"year": start + (u[sel] // 12).astype(int), "direction": firms.loc[sel, "track_id"].map(tr["direction"]).to_numpy()})
+    df = pd.DataFrame({"year": start + (u[sel] // 12).astype(int),
+                       "direction": firms.loc[sel, "track_id"].map(tr["direction"]).to_numpy()})
     out = df.groupby(["year", "direction"]).size().unstack(fill_value=0)
     years = sorted(ts["year"].unique())
     return out.reindex(index=years, columns=list(DIRECTIONS), fill_value=0)
@@ -242,11 +232,11 @@ def commerce_share_change(tables, summary=None, *, split: float = 0.5) -> float:
     window (negative = commerce falls back, as in 2016→2019)."""
     tab = new_unicorns_by_direction(tables, summary)
     if tab.values.sum() == 0:
-        raise _unavailable()("no new unicorns in the window")
+        raise TargetUnavailable("no new unicorns in the window")
     k = max(1, int(round(len(tab) * split)))
     a, b = tab.iloc[:k], tab.iloc[k:]
     if a.values.sum() == 0 or b.values.sum() == 0:
-        raise _unavailable()("no new unicorns in one half of the window")
+        raise TargetUnavailable("no new unicorns in one half of the window")
     return float(b[COMMERCE].sum() / b.values.sum() - a[COMMERCE].sum() / a.values.sum())
 
 
@@ -257,17 +247,16 @@ def frontier_minus_commerce_trend(tables, summary=None) -> float:
     yearly = ts.groupby("year").last()
     new_cols = [f"new_tracks_{DIRECTION_EN[d]}" for d in DIRECTIONS]
     total = yearly[new_cols].sum(axis=1).replace(0, np.nan)
-    diff = (sum(yearly[f"new_tracks_{DIRECTION_EN[d]}"] for d in FRONTIER) - yearly[f"new_tracks_{DIRECTION_EN[COMMERCE]}"]) / total
+    frontier = sum(yearly[f"new_tracks_{DIRECTION_EN[d]}"] for d in FRONTIER)
+    diff = (frontier - yearly[f"new_tracks_{DIRECTION_EN[COMMERCE]}"]) / total
     if diff.notna().sum() < 2:
-        raise _unavailable()("fewer than two observed years")
+        raise TargetUnavailable("fewer than two observed years")
     x = np.asarray(diff.index, dtype=float)
     return float(np.polyfit(x[diff.notna()], diff.dropna().to_numpy(), 1)[0])
 
 
 def summarise(values) -> dict:
     """Mean and a 95 % t-interval over seeds (NaN-free values)."""
-    from scipy import stats
-
     v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
     if v.size == 0:
         return {"n": 0, "mean": np.nan, "lo": np.nan, "hi": np.nan}

@@ -1,0 +1,1 @@
+"""Tools for developers: generators of the files that must follow the code (gendocs)."""
