@@ -133,7 +133,25 @@ class FirmConfig:
     births_per_year: float = P(110_000.0, "Firm births per year at scale 1 (all channels).", "firms/yr", ge=0)
     births_growth: float = P(0.0, "Annual growth of the birth rate.", "1/yr", gt=-1, le=1)
     alumni_share: float = P(0.15, "Share of births founded by alumni of large firms (baseline).", "share", ge=0, le=1)
-    spinoff_share: float = P(0.03, "Share of births spun out of research institutes (baseline).", "share", ge=0, le=1)
+    spinoff_share: float = P(
+        0.03, "Share of births spun out of research institutes when their knowledge is at its steady state under the "
+              "preset's transfer regime; calibrates researchers' founding rate per unit of knowledge "
+              "(agents.institutes). Spin-offs then follow the institutes' knowledge and transfer regime.", "share",
+        ge=0, le=1
+    )
+    returnee_share: float = P(0.05, "Share of independent founders who are returnees (海归), at the preset's cost of "
+                                    "founding.", "share", ge=0, le=1)
+    founding_cost_mcny: float = P(0.1, "Cost of founding a firm (registration, first rent, set-up) that enters "
+                                       "potential founders' entry decision.", "mcny", gt=0)
+    founding_propensity: float = P(
+        0.1, "Share of potential founders who found in a year at the preset's cost of founding (the rest keep their "
+             "outside option); potential founders = births / this.", "share", gt=0, lt=1
+    )
+    entry_cost_elasticity: float = P(
+        0.3, "ASSUMED response: elasticity of births with respect to the cost of founding, at the preset's cost "
+             "(sets the spread of founders' net value of founding in the logit entry decision; 0 = births do not "
+             "respond). In the default sensitivity analysis.", "", ge=0, le=5
+    )
     entry_heat_elasticity: float = P(0.6, "How strongly founders follow track heat.", "", ge=0, le=5)
     entry_market_elasticity: float = P(0.5, "How strongly founders follow track market size.", "", ge=0, le=5)
     founder_cash_mcny: float = P(0.6, "Median founders' starting cash.", "mcny", gt=0)
@@ -144,6 +162,8 @@ class FirmConfig:
                                            "independents.", "sd", ge=-3, le=3)
     quality_shift_alumni: float = P(0.35, "Mean latent quality of alumni founders relative to "
                                           "independents.", "sd", ge=-3, le=3)
+    quality_shift_returnee: float = P(0.5, "Mean latent quality of returnee founders (海归) relative to other "
+                                           "independents.", "sd", ge=-3, le=3)
     spinoff_revenue_factor: float = P(0.3, "Spin-offs start with this fraction of the usual revenue (death "
                                            "valley).", "", gt=0, le=1)
     wage_mcny: float = P(0.3, "Fully loaded cost of one employee.", "mcny/yr", gt=0)
@@ -362,12 +382,47 @@ class InstituteConfig:
     count: int = P(40, "Research institutes and universities at scale 1.", "institutes", ge=0)
     budget_mcny: float = P(1_500.0, "Yearly research budget of each institute.", "mcny/yr", ge=0)
     researchers: int = P(2_000, "Researchers per institute.", "people", ge=0)
-    breakthroughs_per_year: float = P(0.3, "Breakthroughs of an institute with 1,000 mcny and 1,000 "
-                                           "researchers.", "1/yr", ge=0)
-    breakthrough_boost: float = P(0.08, "Extra yearly market growth of a track after a "
+    basic_share: float = P(0.3, "Share of an institute's budget and researchers in basic research; the rest is "
+                                "applied research.", "share", ge=0, le=1)
+    knowledge_decay: float = P(0.15, "Yearly decay (obsolescence) of an institute's knowledge in a "
+                                     "track.", "1/yr", gt=0, le=2)
+    breakthroughs_per_year: float = P(
+        0.3, "Breakthroughs a year per effort-year of knowledge renewed (rate = this * knowledge_decay * knowledge): "
+             "about what an institute with 1,000 mcny and 1,000 researchers makes in a steady state.", "1/yr", ge=0
+    )
+    basic_knowledge_jump: float = P(
+        0.5, "Knowledge a basic breakthrough adds to its track (and gives a track it opens), in effort-years (one "
+             "year of research of an institute with 1,000 mcny and 1,000 researchers).", "effort-years", ge=0
+    )
+    breakthrough_boost: float = P(0.11, "Extra yearly market growth of a track after an applied "
                                         "breakthrough.", "1/yr", ge=0, le=2)
     boost_decay_years: float = P(3.0, "How long a breakthrough's boost lasts (e-folding).", "years", gt=0)
-    spinoff_boost: float = P(0.5, "Extra spin-off rate into a track per recent breakthrough.", "", ge=0, le=20)
+    licences_per_year: float = P(10.0, "Licences a year per effort-year of knowledge renewed, under the preset's "
+                                       "transfer regime.", "licences/yr", ge=0)
+    licence_fee_mcny: float = P(0.5, "Fee a licensee pays the institute when it signs.", "mcny", ge=0)
+    licence_quality_lift: float = P(0.3, "A licence raises the licensee's latent quality by this "
+                                         "much.", "sd", ge=0, le=3)
+    licence_min_employees: float = P(5.0, "Licensees need at least this headcount (and cash for the "
+                                          "fee).", "employees", ge=1)
+    rank_retention: float = P(0.3, "Transfer regime: share of their rank and honours that researchers keep when "
+                                   "they found a firm.", "share", ge=0, le=1)
+    equity_share: float = P(0.5, "Transfer regime: researchers' share of the equity and income from their "
+                                 "results.", "share", ge=0, le=1)
+    brokers_per_1000_researchers: float = P(2.0, "Transfer regime: technology brokers and transfer-office staff per "
+                                                 "1,000 researchers.", "per 1,000", ge=0)
+    equity_response: float = P(
+        1.0, "Rise of ln(spin-offs) and ln(licences) per unit of researchers' equity share (Hvide & Jones 2018: "
+             "cutting it from 1 to 1/3 halved university start-ups). In the default sensitivity analysis.", "", ge=0,
+        le=10
+    )
+    rank_response: float = P(
+        1.0, "ASSUMED response: rise of ln(spin-offs) per unit of rank retention. In the default sensitivity "
+             "analysis.", "", ge=0, le=10
+    )
+    broker_elasticity: float = P(
+        0.5, "ASSUMED response: elasticity of spin-offs and licences with respect to (1 + brokers per 1,000 "
+             "researchers). In the default sensitivity analysis.", "", ge=0, le=5
+    )
 
 
 @dataclass
@@ -449,7 +504,7 @@ class TrackConfig:
                                            "NE+).", "x", ge=1, le=20)
     fusion_share: float = P(0.03, "Share of each parent's market a fused track starts with.", "share", gt=0, lt=0.5)
     breakthrough_open_probability: float = P(
-        0.04, "Chance that a breakthrough opens a new track, times the track's research intensity (x2 for "
+        0.13, "Chance that a basic breakthrough opens a new track, times the track's research intensity (x2 for "
               "general-purpose), at scale 1 (divided by scale, capped at 1).", "", ge=0, le=1
     )
     consolidation_rate: float = P(0.2, "Yearly chance that a consolidating track is absorbed by a related one "
@@ -692,6 +747,15 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(
             "ecosystem.firms.alumni_share + ecosystem.firms.spinoff_share = "
             f"{eco.firms.alumni_share + eco.firms.spinoff_share:g}; the two shares must add up to at most 1."
+        )
+    ic = eco.institutes
+    x = ic.knowledge_decay / 12.0  # the monthly update keeps knowledge bounded below this product
+    limit = 1.0 if x < 1e-9 else -math.expm1(-x) / x
+    if ic.breakthroughs_per_year * ic.basic_knowledge_jump >= limit:
+        raise ConfigError(
+            f"ecosystem.institutes.breakthroughs_per_year * basic_knowledge_jump = "
+            f"{ic.breakthroughs_per_year * ic.basic_knowledge_jump:g} would let knowledge grow without bound; keep the "
+            f"product below {limit:.4f} (each basic breakthrough must beget less than one more)."
         )
     for d in eco.guidance.mandated_directions:
         if d not in DIRECTIONS:

@@ -45,8 +45,17 @@ class Lever:
 LEVERS: dict[str, Lever] = {
     lever.name: lever
     for lever in (
-        Lever("births_multiplier", 1.0, "mul", "origin",
-              "Founders per month of a founding channel, times this (agents.firms.founding)."),
+        Lever("founding_cost_cut", 0.0, "add", "origin",
+              "Expected cut of the cost of founding for a founding channel's potential founders, mcny; enters their "
+              "entry decision (agents.firms.founding)."),
+        Lever("returnee_cost_cut", 0.0, "add", "model",
+              "Further expected cut of the cost of founding for returnee founders, mcny (agents.firms.founding)."),
+        Lever("rank_retention", 0.0, "add", "model",
+              "Shift of the share of rank researchers keep when they found a firm (agents.institutes)."),
+        Lever("equity_share", 0.0, "add", "model",
+              "Shift of researchers' share of the equity and income from their results (agents.institutes)."),
+        Lever("transfer_brokers", 0.0, "add", "model",
+              "Extra technology brokers per 1,000 researchers (agents.institutes)."),
         Lever("credit_multiplier", 1.0, "mul", "model",
               "Banks' monthly chance of lending to an eligible firm, times this (agents.investors.lending)."),
         Lever("loan_size_multiplier", 1.0, "mul", "model",

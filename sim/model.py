@@ -73,7 +73,7 @@ PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("deaths", ("firms.end_step",)),
     ("stages", ("stages.step",)),
     ("year_end", ("firms.year_end", "stages.year_end", "government.year_end", "recorder.year_end",
-                  "incumbents.year_end", "market.funds.year_end")),
+                  "incumbents.year_end", "market.funds.year_end", "institutes.year_end")),
     ("record", ("recorder.step",)),
     ("ageing", ("firms.ageing",)),
 )
@@ -94,6 +94,8 @@ COUNTERS = (
     "new_unicorns",
     "public_spending",
     "breakthroughs",
+    "breakthroughs_basic",
+    "licences",
     "tracks_opened",
 )
 

@@ -65,6 +65,9 @@ class Recorder:
                 "active_tracks": int(m.tracks["active"].sum()),
                 **track_counts(m.tracks),
                 "breakthroughs": int(c["breakthroughs"]),
+                "breakthroughs_basic": int(c["breakthroughs_basic"]),
+                "licences": int(c["licences"]),
+                "knowledge": float(m.institutes.knowledge.sum()),
                 "gazelle_list_size": int(m.government.gazelle_list.listed().size),
             }
         )

@@ -163,6 +163,7 @@ def make_fake_results(
                 employees * rng.lognormal(0.5, 1.0, n_firms) * np.where(unicorn_step >= 0, 200, 1), 3
             ),
             "quality": quality,
+            "licences": rng.binomial(1, 0.05, n_firms).astype(np.int32),
         }
     )
     # one incumbent (id 500): the employer of the alumni founders and the buyer of every other acquired firm
@@ -294,11 +295,33 @@ def make_fake_results(
                 "revenue": float(firms.loc[alive, "revenue"].sum()),
                 "active_tracks": int(((tb <= s) & (te > s)).sum()),
                 "breakthroughs": int(rng.poisson(0.2)),
+                "breakthroughs_basic": 0,
+                "licences": int(rng.poisson(0.5)),
+                "knowledge": round(20.0 + 0.01 * s, 6),
                 "gazelle_list_size": 0,
                 **_track_counts(s),
             }
         )
     timeseries = pd.DataFrame(ts)
+    timeseries["breakthroughs_basic"] = rng.binomial(timeseries["breakthroughs"], 0.3)
+
+    # ---- institutes, two of them, sharing the time series' licences and the spin-offs born each year
+    born_year = START_YEAR + firms["born_step"] // 12
+    spun = firms.loc[(firms["origin"] == "spinoff") & (firms["born_step"] >= 0)].groupby(born_year).size()
+    inst_rows = []
+    for y, g in timeseries.groupby("year"):
+        for i, share in ((0, 0.6), (1, 0.4)):
+            inst_rows.append({
+                "institute_id": 500 + i, "name": f"institute {i}", "year": y, "budget": 1500.0 * share * 2,
+                "public_funding": 0.0, "basic_spending": 900.0 * share * 2, "applied_spending": 2100.0 * share * 2,
+                "researchers": 2000.0 * share * 2, "knowledge": float(g["knowledge"].iloc[-1]) * share,
+                "breakthroughs_basic": float(g["breakthroughs_basic"].sum()) * share,
+                "breakthroughs_applied": float(g["breakthroughs"].sum() - g["breakthroughs_basic"].sum()) * share,
+                "licences": float(g["licences"].sum()) * share,
+                "licence_income": 0.5 * float(g["licences"].sum()) * share,
+                "spinoffs": float(spun.get(y, 0)) * share,
+            })
+    institutes = pd.DataFrame(inst_rows)
 
     # ---- track transitions: initial tracks were formed at birth; the merged one ended
     transitions = pd.DataFrame(
@@ -431,6 +454,7 @@ def make_fake_results(
         "contracts": _typed("contracts", contracts),
         "policy_accounts": _typed("policy_accounts", policy_accounts),
         "policy_reach": _typed("policy_reach", policy_reach),
+        "institutes": _typed("institutes", institutes),
     }
     summary = {
         "finished": True,

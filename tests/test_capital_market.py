@@ -189,7 +189,7 @@ def test_syndicates_stay_within_their_size_and_fill_rounds_a_lead_cannot_carry()
 
 
 def test_guidance_funds_raise_vintages_and_invest_in_every_observed_year():
-    res = run_simulation(small_config(scale=0.05, years=6, warmup=4), progress=False)
+    res = run_simulation(small_config(scale=0.1, years=6, warmup=4), progress=False)
     deals = res.tables["deals"]
     years = set(deals.loc[deals["investor_kind"] == "guidance_fund", "year"])
     assert years == set(range(START, START + 6))

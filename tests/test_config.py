@@ -432,6 +432,9 @@ def repair_cross_field(cfg: Config) -> Config:
     firms = cfg.ecosystem.firms
     if firms.alumni_share + firms.spinoff_share > 1:  # halving is exact, so the sum is <= 1
         firms.alumni_share, firms.spinoff_share = firms.alumni_share / 2, firms.spinoff_share / 2
+    inst = cfg.ecosystem.institutes
+    if inst.breakthroughs_per_year * inst.basic_knowledge_jump >= 0.9:  # below the bound for any knowledge_decay
+        inst.basic_knowledge_jump = 0.5 / max(inst.breakthroughs_per_year, 1.0)
     return cfg
 
 
@@ -454,7 +457,8 @@ def test_in_range_values_fail_only_on_cross_field_rules(data):
     except ConfigError as exc:
         msg = str(exc)
         assert "out of range" not in msg and "not allowed" not in msg, msg
-        assert any(s in msg for s in ("dilution_min", "investment_period_years", "alumni_share")), msg
+        assert any(s in msg for s in ("dilution_min", "investment_period_years", "alumni_share",
+                                      "basic_knowledge_jump")), msg
 
 
 # ---------------------------------------------------------------------------------------------

@@ -50,11 +50,15 @@ def test_contributions_multiply_and_are_undone():
 def test_per_origin_levers_move_one_channel():
     m = _Model()
     c = LeverContributions()
-    c.set(m, "births_multiplier", 1.2, "spinoff")
-    assert m.levers.value("births_multiplier", "spinoff") == pytest.approx(1.2)
-    assert m.levers.value("births_multiplier", "independent") == 1.0
+    d = LeverContributions()
+    c.set(m, "founding_cost_cut", 0.02, "spinoff")
+    d.set(m, "founding_cost_cut", 0.01, "spinoff")
+    assert m.levers.value("founding_cost_cut", "spinoff") == pytest.approx(0.03)
+    assert m.levers.value("founding_cost_cut", "independent") == 0.0
     c.clear(m)
-    assert m.levers.value("births_multiplier", "spinoff") == pytest.approx(1.0)
+    assert m.levers.value("founding_cost_cut", "spinoff") == pytest.approx(0.01)
+    d.clear(m)
+    assert m.levers.value("founding_cost_cut", "spinoff") == pytest.approx(0.0)
 
 
 def test_track_levers_add_or_multiply_and_follow_new_tracks():
@@ -82,7 +86,7 @@ def test_undeclared_and_misused_levers_are_errors():
     with pytest.raises(ValueError, match="per track"):
         c.set(m, "entry_bonus", 2.0)
     with pytest.raises(ValueError, match="per origin"):
-        c.set(m, "births_multiplier", 2.0)
+        c.set(m, "founding_cost_cut", 0.1)
     with pytest.raises(ValueError, match="must be > 0"):
         c.set(m, "ipo_multiple", 0.0)
     with pytest.raises(ValueError, match="per model"):

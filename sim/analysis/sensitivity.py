@@ -71,15 +71,24 @@ __all__ = [
     "SENSITIVITY_FILES",
 ]
 
-#: Defaults small enough for a laptop: 4 parameters, 5 trajectories -> 25 teaching-size runs.
+#: Defaults small enough for a laptop: 8 parameters, 5 trajectories -> 45 teaching-size runs. The last four are
+#: the responses the model has to assume (how potential founders respond to the cost of founding, how researchers
+#: respond to equity, rank and brokers); they act only when something changes the cost of founding or the transfer
+#: regime, so the default base runs the entry subsidy and the technology-transfer reform.
 DEFAULT_PARAMS = {
     "ecosystem.firms.growth_quality": (0.3, 0.7),
     "ecosystem.funding.screening_noise": (0.3, 0.9),
     "ecosystem.vc.commitments_mcny_per_year": (30_000.0, 90_000.0),
     "ecosystem.exits.ipo_rate": (0.06, 0.18),
+    "ecosystem.firms.entry_cost_elasticity": (0.1, 0.6),
+    "ecosystem.institutes.equity_response": (0.5, 1.5),
+    "ecosystem.institutes.rank_response": (0.5, 1.5),
+    "ecosystem.institutes.broker_elasticity": (0.2, 0.8),
 }
-DEFAULT_OUTCOMES = ["new_gazelles_observed", "firms_alive_at_end", "vc_invested_observed", "ts:gazelles:last"]
-DEFAULT_BASE = ["scale=0.01", "years=5", "ecosystem.warmup_years=3", "output.plots=false", "output.firm_years=false"]
+DEFAULT_OUTCOMES = ["new_gazelles_observed", "firms_alive_at_end", "vc_invested_observed", "ts:gazelles:last",
+                    "ts:births_independent:sum", "ts:births_spinoff:sum"]
+DEFAULT_BASE = ["scale=0.01", "years=5", "ecosystem.warmup_years=3", "output.plots=false", "output.firm_years=false",
+                "policy=[entry_subsidy,tech_transfer_reform]"]
 AGGREGATES = ("mean", "sum", "last", "max")
 #: Fewer events than this per run, on average, and a count outcome is flagged as too sparse to respond.
 MIN_EVENTS = 10

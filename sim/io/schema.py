@@ -184,7 +184,17 @@ _TABLES = [
             _C("employees", F64, "persons", "Jobs in live firms (model headcounts, may be fractional)."),
             _C("revenue", F64, "mcny/yr", "Annual revenue run rate of live firms."),
             _C("active_tracks", I32, "tracks", "Tracks that have not ended."),
-            _C("breakthroughs", I32, "events/month", "Research breakthroughs during the step."),
+            _C("breakthroughs", I32, "events/month",
+               "Research breakthroughs of the institutes during the step (basic and applied)."),
+            _C("breakthroughs_basic", I32, "events/month",
+               "Basic-research breakthroughs during the step (they may open tracks; the rest are applied and boost "
+               "their track)."),
+            _C("licences", I32, "licences/month",
+               "Technology licences firms took from research institutes during the step (Magnet consortium results "
+               "included)."),
+            _C("knowledge", F64, "effort-years",
+               "Knowledge the research institutes hold, all tracks, at the end of the step (one effort-year: a year "
+               "of research by an institute with 1,000 mcny and 1,000 researchers)."),
             _C("gazelle_list_size", I32, "firms", "Firms on the government's gazelle list so far (gazelle_list)."),
             *(
                 _C(
@@ -232,7 +242,9 @@ _TABLES = [
             _C("employees", F64, "persons", "Headcount at the end of the run or when the firm left."),
             _C("revenue", F64, "mcny/yr", "Revenue run rate at the end of the run or when the firm left."),
             _C("valuation", F64, "mcny", "Valuation at the end of the run or when the firm left."),
-            _C("quality", F64, "sd", "Latent quality (standard-normal units); not observable by agents."),
+            _C("quality", F64, "sd", "Latent quality at founding (standard-normal units); not observable by agents."),
+            _C("licences", I32, "licences",
+               "Technology licences the firm took from research institutes (each raised its latent quality)."),
             _C("employer_id", I32, "", "Alumni founders: their former employer (incumbents.incumbent_id); null for "
                                        "other firms.", nullable=True),
             _C("acquirer_id", I32, "", "Acquired firms bought by an incumbent: the buyer (incumbents.incumbent_id); "
@@ -441,6 +453,30 @@ _TABLES = [
             _C("track_id", I32, "", "Track of the firm when listed."),
             _C("revenue", F64, "mcny/yr", "Revenue run rate when listed."),
             _C("growth", F64, "1/yr", "Annualised growth over the criteria's window (what the government ranked)."),
+        ),
+    ),
+    TableSchema(
+        "institutes",
+        "Research institutes and universities (agents.institutes), year by year: money, researchers, knowledge, "
+        "breakthroughs and technology transfer.",
+        "one per institute and observed year",
+        (
+            _C("institute_id", I32, "", "Institute (its Mesa agent's unique_id)."),
+            _C("name", STR, "", "Display name."),
+            _C("year", I16, "year", "Calendar year."),
+            _C("budget", F64, "mcny/yr", "Research money in the year: the institute's own budget plus public funding."),
+            _C("public_funding", F64, "mcny/yr", "Public research funding received in the year (policies such as "
+                                                 "basic_research, ocs_programmes)."),
+            _C("basic_spending", F64, "mcny/yr", "Spent on basic research in the year."),
+            _C("applied_spending", F64, "mcny/yr", "Spent on applied research in the year."),
+            _C("researchers", F64, "persons", "Researchers, the year's average (own staff and those public money "
+                                              "paid for)."),
+            _C("knowledge", F64, "effort-years", "Knowledge held at the year end, all tracks."),
+            _C("breakthroughs_basic", F64, "events/yr", "Basic-research breakthroughs in the year."),
+            _C("breakthroughs_applied", F64, "events/yr", "Applied-research breakthroughs in the year."),
+            _C("licences", F64, "licences/yr", "Technology licences signed with firms in the year."),
+            _C("licence_income", F64, "mcny/yr", "Licence fees received from firms in the year."),
+            _C("spinoffs", F64, "firms/yr", "Firms founded by the institute's researchers in the year."),
         ),
     ),
     TableSchema(

@@ -43,6 +43,7 @@ def build_tables(model: EcosystemModel) -> dict[str, pd.DataFrame]:
         "incumbents": incumbents_table(model),
         "contracts": contracts_table(model),
         "gazelle_list": gazelle_list_table(model),
+        "institutes": institutes_table(model),
     }
     if model.government.policies:
         tables["policy_accounts"] = policy_accounts_table(model)
@@ -82,6 +83,12 @@ def policy_reach_table(model, positions: pd.DataFrame) -> pd.DataFrame:
     if not parts:
         return empty_frame("policy_reach")
     return pd.concat(parts, ignore_index=True)
+def institutes_table(model) -> pd.DataFrame:
+    """One row per institute and observed year (agents.institutes)."""
+    rows = model.institutes.year_rows
+    if not rows:
+        return empty_frame("institutes")
+    return pd.DataFrame(rows)
 
 
 def timeseries_table(model) -> pd.DataFrame:
@@ -112,6 +119,7 @@ def firms_table(model) -> pd.DataFrame:
             "revenue": rec["revenue"].astype(np.float64),
             "valuation": rec["valuation"].astype(np.float64),
             "quality": rec["quality"].astype(np.float64),
+            "licences": model.institutes.licences_of(n).astype(np.int32),
             "employer_id": _incumbent_ids(model, rec["employer"]),
             "acquirer_id": _incumbent_ids(model, rec["acquirer"]),
             "exit_value": rec["exit_value"].astype(np.float64),

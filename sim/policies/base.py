@@ -40,10 +40,10 @@ scale 1 and multiplied by ``scale``; grant sizes, shares and multipliers are per
 scaled. The defaults come from the seed reports where they give a number (``source`` of each
 class); everything else is marked as assumed in ``docs/policies.md``.
 
-The seventeen kinds of policy live in the family modules :mod:`sim.policies.capital`,
-:mod:`sim.policies.firms`, :mod:`sim.policies.tracks`, :mod:`sim.policies.people` and
-:mod:`sim.policies.demand`; they are
-listed in :data:`sim.policies.registry.REGISTRY` and configured from ``conf/policy/``.
+The kinds of policy live in the family modules :mod:`sim.policies.capital`,
+:mod:`sim.policies.firms`, :mod:`sim.policies.tracks`, :mod:`sim.policies.people`,
+:mod:`sim.policies.research` and :mod:`sim.policies.demand`; they are listed in
+:data:`sim.policies.registry.REGISTRY` and configured from ``conf/policy/``.
 """
 
 from __future__ import annotations

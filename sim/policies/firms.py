@@ -1,5 +1,6 @@
 """Policies on firms: a state incubator (孵化+资助), matched R&D grants, proof-of-concept and pilot
-bases (概念验证, 中试), stage-targeted cultivation of gazelles and unicorns, and entry subsidies.
+bases (概念验证, 中试), stage-targeted cultivation of gazelles and unicorns, entry subsidies, and the
+incubation chain (众创空间-孵化器-加速器).
 
 Money, scale and the sources of the defaults: :mod:`sim.policies.base`.
 """
@@ -18,7 +19,8 @@ from sim.core.errors import ConfigError
 from sim.core.vocabulary import ORIGINS, UNICORN
 from sim.policies.base import Policy, check_range
 
-__all__ = ["StateIncubator", "RDGrants", "ProofOfConcept", "StageCultivation", "EntrySubsidy"]
+__all__ = ["StateIncubator", "RDGrants", "ProofOfConcept", "StageCultivation", "EntrySubsidy", "IncubatorChain",
+           "expected_births_per_year"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,10 +427,21 @@ class StageCultivation(Policy):
 # --------------------------------------------------------------------------------------------
 
 
+def expected_births_per_year(model, origins) -> float:
+    """Births a year of the founding channels ``origins`` at the preset's cost of founding, at scale 1."""
+    fcfg = model.cfg.ecosystem.firms
+    shares = {"independent": max(1.0 - fcfg.alumni_share - fcfg.spinoff_share, 0.0),
+              "spinoff": fcfg.spinoff_share, "alumni": fcfg.alumni_share}
+    return fcfg.births_per_year * sum(shares[o] for o in origins)
+
+
 @dataclass
 class EntrySubsidy(Policy):
     """Entry subsidies and easier registration (一室多照, 工位注册制): new firms get a small
-    subsidy (registration, first rent), and founding becomes easier."""
+    subsidy (registration, first rent) and registering costs less, so the cost of founding falls
+    and more potential founders found (their entry decision, :func:`agents.firms.founding.
+    entry_probability`; how strongly they respond is the ASSUMED ``ecosystem.firms.
+    entry_cost_elasticity``)."""
 
     kind: ClassVar[str] = "entry_subsidy"
     target: ClassVar[str] = "independent firm births (timeseries births_independent)"
@@ -441,20 +454,16 @@ class EntrySubsidy(Policy):
     target_origins: list[str] = field(default_factory=lambda: ["independent"])
     subsidy_mcny: float = P(0.02, 'Subsidy per new firm (registration, first rent).', 'mcny')
     capacity_per_year: float = P(50_000.0, 'Subsidised new firms per year (first come).', 'firms/yr at scale 1')
-    entry_response: float = P(0.1, 'Births rise by this share when every new firm is subsidised (times the share '
-                                   'covered; assumed).', 'share')
-    registration_boost: float = P(
-        0.05,
-        "Births rise by this share from easier registration (一室多照, 工位注册制); no public cost (assumed).",
-        "share",
+    registration_cost_cut_mcny: float = P(
+        0.01, "Cut of the cost of founding from easier registration (一室多照, 工位注册制: no office lease needed to "
+              "register); no public cost (ASSUMED).", 'mcny'
     )
 
     def validate(self) -> None:
         super().validate()
         check_range(self.name, "subsidy_mcny", self.subsidy_mcny, ge=0, unit="mcny")
         check_range(self.name, "capacity_per_year", self.capacity_per_year, ge=0, unit="firms/yr at scale 1")
-        check_range(self.name, "entry_response", self.entry_response, ge=0, le=5, unit="share")
-        check_range(self.name, "registration_boost", self.registration_boost, ge=0, le=5, unit="share")
+        check_range(self.name, "registration_cost_cut_mcny", self.registration_cost_cut_mcny, ge=0, unit="mcny")
 
     def __post_init__(self):
         super().__post_init__()
@@ -462,18 +471,12 @@ class EntrySubsidy(Policy):
 
     def step(self, model, government) -> None:
         m = model
-        fcfg = m.cfg.ecosystem.firms
         origins = self.target_origins or list(ORIGINS)
-        shares = {
-            "independent": 1.0 - fcfg.alumni_share - fcfg.spinoff_share,
-            "spinoff": fcfg.spinoff_share,
-            "alumni": fcfg.alumni_share,
-        }
-        expected = fcfg.births_per_year * sum(shares[o] for o in origins)
+        expected = expected_births_per_year(m, origins)
         coverage = min(1.0, self.capacity_per_year / expected) if expected > 0 else 0.0
-        factor = (1.0 + self.entry_response * coverage) * (1.0 + self.registration_boost)
+        # founders count on the subsidy they can expect and on the cheaper registration
         for o in origins:
-            self.levers.set(m, "births_multiplier", factor, o)
+            self.levers.set(m, "founding_cost_cut", coverage * self.subsidy_mcny + self.registration_cost_cut_mcny, o)
         k = self.monthly_slots(m, self.capacity_per_year)
         if k > 0 and self.subsidy_mcny > 0:
             rows = self.new_firms(m)
@@ -484,3 +487,161 @@ class EntrySubsidy(Policy):
 
     def stats(self) -> dict:
         return {"firms_subsidised": self.subsidised}
+
+
+# --------------------------------------------------------------------------------------------
+# 17. The incubation chain: maker space -> incubator -> accelerator
+# --------------------------------------------------------------------------------------------
+
+_MAKER, _INCUBATOR, _ACCELERATOR = range(3)
+_STAGES = ("maker_space", "incubator", "accelerator")
+
+
+@dataclass
+class IncubatorChain(Policy):
+    """The incubation chain 众创空间-孵化器-加速器: maker spaces give new founding teams a desk (a lower
+    cost of founding and closure hazard); teams with traction at the end of their year graduate into
+    incubators, which admit the best they see (services: a lower closure hazard, mentoring); incubator
+    firms that grow graduate into accelerators, which admit the best they see (growth support and
+    investors' attention). The public money pays the operators for each firm-year of each stage."""
+
+    kind: ClassVar[str] = "incubator_chain"
+    target: ClassVar[str] = "survival of the firms in the chain (against the same firms without the programme)"
+    source: ClassVar[str] = (
+        "Shenzhen: 131 incubators (30 national), 228 众创空间 (91 national), the chain 众创空间-孵化器-加速器 "
+        "(seeds/004_04d71fc19d7d077d.txt:542-550); the biomedical maker space trained > 200 teams (:552-554); "
+        "Guangzhou 369 incubators, 255 maker spaces (seeds/002_a935e4fe392ee53f.txt:3368-3370); 中关村 22 hard-tech "
+        "incubators (:211-215)"
+    )
+    name: str = "incubator_chain"
+    budget_mcny_per_year: float = 800.0
+    target_origins: list[str] = field(default_factory=lambda: ["independent", "spinoff"])
+    maker_spaces: float = P(228.0, "Maker spaces (Shenzhen's 228).", 'spaces at scale 1')
+    teams_per_maker_space: float = P(20.0, "New teams a maker space takes in per year (ASSUMED).", 'teams/yr')
+    maker_space_months: int = P(12, "Time a team keeps its desk.", 'months')
+    desk_cost_mcny_per_year: float = P(0.02, "Public cost of a desk (工位) for a year; what a team saves on its cost "
+                                             "of founding (ASSUMED: about 1,700 CNY a month).", 'mcny/yr')
+    maker_closure_relief: float = P(0.2, "Closure hazard times (1 - relief) at the maker space (ASSUMED).", 'share')
+    graduation_revenue_mcny: float = P(0.5, "A team graduates into an incubator with this revenue run rate, or an "
+                                            "equity round raised.", 'mcny/yr')
+    incubators: float = P(131.0, "Incubators (Shenzhen's 131 at municipal level or above).", 'incubators at scale 1')
+    firms_per_incubator: float = P(10.0, "Firms an incubator admits per year (ASSUMED).", 'firms/yr')
+    incubation_years: float = P(2.0, "Time in the incubator.", 'years')
+    incubator_cost_mcny_per_year: float = P(0.2, "Public cost of a firm-year in an incubator (ASSUMED).", 'mcny/yr')
+    incubator_closure_relief: float = P(0.5, "Closure hazard times (1 - relief) in the incubator (ASSUMED, as the "
+                                             "state incubator).", 'share')
+    incubator_growth_support: float = P(0.1, "Extra log revenue growth in the incubator (ASSUMED).", '1/yr')
+    acceleration_revenue_mcny: float = P(5.0, "A firm graduates into an accelerator with this revenue run rate.",
+                                         'mcny/yr')
+    accelerators: float = P(30.0, "Accelerators (one per national incubator: Shenzhen's 30).",
+                            'accelerators at scale 1')
+    firms_per_accelerator: float = P(10.0, "Firms an accelerator admits per year (ASSUMED).", 'firms/yr')
+    accelerator_months: int = P(12, "Time in the accelerator.", 'months')
+    accelerator_cost_mcny_per_year: float = P(0.5, "Public cost of a firm-year in an accelerator (ASSUMED).",
+                                              'mcny/yr')
+    accelerator_growth_support: float = P(0.2, "Extra log revenue growth in the accelerator (ASSUMED).", '1/yr')
+    accelerator_screen_relief: float = P(0.3, "Investors' screening bar is this much lower for accelerator firms "
+                                              "(demo days; ASSUMED).", 'sd')
+    selection_noise: float = P(1.0, "Error of an incubator's or accelerator's view of an applicant's quality.", 'sd')
+
+    def validate(self) -> None:
+        super().validate()
+        for key in ("maker_spaces", "teams_per_maker_space", "incubators", "firms_per_incubator", "accelerators",
+                    "firms_per_accelerator", "desk_cost_mcny_per_year", "graduation_revenue_mcny",
+                    "incubator_cost_mcny_per_year", "acceleration_revenue_mcny", "accelerator_cost_mcny_per_year"):
+            check_range(self.name, key, getattr(self, key), ge=0)
+        for key in ("maker_closure_relief", "incubator_closure_relief"):
+            check_range(self.name, key, getattr(self, key), ge=0, lt=1, unit="share")
+        for key in ("incubator_growth_support", "accelerator_growth_support"):
+            check_range(self.name, key, getattr(self, key), ge=0, le=2, unit="1/yr")
+        check_range(self.name, "maker_space_months", self.maker_space_months, ge=1, le=120, unit="months")
+        check_range(self.name, "accelerator_months", self.accelerator_months, ge=1, le=120, unit="months")
+        check_range(self.name, "incubation_years", self.incubation_years, gt=0, le=10, unit="years")
+        check_range(self.name, "accelerator_screen_relief", self.accelerator_screen_relief, ge=0, le=5, unit="sd")
+        check_range(self.name, "selection_noise", self.selection_noise, ge=0, le=10, unit="sd")
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.ids = np.empty(0, dtype=np.int64)  # firms in the chain, each in its current stage
+        self.stage = np.empty(0, dtype=np.int8)
+        self.since = np.empty(0, dtype=np.int64)
+        self.admitted = [0, 0, 0]  # firms admitted to each stage
+        self._stage_slots_left = [0.0, 0.0, 0.0]
+
+    def _stage_slots(self, model, stage: int, per_year: float) -> int:
+        self._stage_slots_left[stage] += per_year * model.scale * DT
+        k = int(self._stage_slots_left[stage])
+        self._stage_slots_left[stage] -= k
+        return k
+
+    def _terms(self) -> np.ndarray:
+        months = np.array([self.maker_space_months, round(12 * self.incubation_years), self.accelerator_months])
+        return months[self.stage]
+
+    def step(self, model, government) -> None:
+        m = model
+        independents = expected_births_per_year(m, ["independent"])
+        capacity = self.maker_spaces * self.teams_per_maker_space
+        coverage = min(1.0, capacity / independents) if independents > 0 else 0.0
+        self.levers.set(m, "founding_cost_cut", coverage * self.desk_cost_mcny_per_year
+                        * self.maker_space_months / 12.0, "independent")
+        ending = self._end_terms(m)
+        self._admit(m, _ACCELERATOR, ending.get(_INCUBATOR, np.empty(0, dtype=np.int64)))
+        self._admit(m, _INCUBATOR, ending.get(_MAKER, np.empty(0, dtype=np.int64)))
+        rows = self.new_firms(m)
+        self._admit(m, _MAKER, self.random_order(m, rows[self.eligible(m, rows)]))
+        self._pay(m, government)
+
+    def _end_terms(self, m) -> dict[int, np.ndarray]:
+        """Firms whose stage ends this month leave the chain: the live rows of those that may
+        graduate, by stage (traction after the maker space, growth after the incubator)."""
+        if self.ids.size == 0:
+            return {}
+        pop = m.population
+        rows = pop.row_of[self.ids]
+        done = (rows < 0) | (m.current_step - self.since >= self._terms())
+        out = {}
+        for stage, ok in ((_MAKER, self.graduation_revenue_mcny), (_INCUBATOR, self.acceleration_revenue_mcny)):
+            r = rows[done & (self.stage == stage) & (rows >= 0)]
+            traction = pop["revenue"][r] >= ok
+            if stage == _MAKER:
+                traction |= pop["rounds"][r] > 0
+            out[stage] = r[traction]
+        keep = ~done
+        self.ids, self.stage, self.since = self.ids[keep], self.stage[keep], self.since[keep]
+        return out
+
+    def _admit(self, m, stage: int, rows: np.ndarray) -> None:
+        per_year = (self.maker_spaces * self.teams_per_maker_space, self.incubators * self.firms_per_incubator,
+                    self.accelerators * self.firms_per_accelerator)[stage]
+        k = self._stage_slots(m, stage, per_year) if self.room(m, m.government) > 0 else 0
+        rows = rows[:k] if stage == _MAKER else self.select_best(m, rows, k, self.selection_noise)
+        if rows.size == 0:
+            return
+        step = m.current_step
+        months = (self.maker_space_months, round(12 * self.incubation_years), self.accelerator_months)[stage]
+        support = (
+            {"closure": 1.0 - self.maker_closure_relief},
+            {"closure": 1.0 - self.incubator_closure_relief, "growth": self.incubator_growth_support},
+            {"growth": self.accelerator_growth_support, "screen": -self.accelerator_screen_relief},
+        )[stage]
+        self.support.add(m, rows, step + months, **support)
+        pop = m.population
+        self.ids = np.concatenate([self.ids, pop["id"][rows]])
+        self.stage = np.concatenate([self.stage, np.full(rows.size, stage, dtype=np.int8)])
+        self.since = np.concatenate([self.since, np.full(rows.size, step, dtype=np.int64)])
+        self.admitted[stage] += int(rows.size)
+        if stage == _MAKER:
+            self.note_supported(m, rows)
+
+    def _pay(self, m, government) -> None:
+        """The operators' monthly payment for the firm-years of each stage."""
+        if self.ids.size == 0:
+            return
+        cost = np.array([self.desk_cost_mcny_per_year, self.incubator_cost_mcny_per_year,
+                         self.accelerator_cost_mcny_per_year])
+        self.spend(m, government, float(cost[self.stage].sum()) * DT)
+
+    def stats(self) -> dict:
+        return {"firms_supported": self.admitted[_MAKER], **{f"admitted_{s}": self.admitted[i]
+                                                             for i, s in enumerate(_STAGES)}}

@@ -21,8 +21,16 @@ from sim.core.errors import ConfigError
 from sim.policies.base import Policy
 from sim.policies.capital import CreditRelaxation, ExitChannels, FundOfFunds, GuidanceFundPolicy, LongTermCapital
 from sim.policies.demand import OpenInnovation, PublicProcurement
-from sim.policies.firms import EntrySubsidy, ProofOfConcept, RDGrants, StageCultivation, StateIncubator
-from sim.policies.people import TalentProgramme, TechTransferReform
+from sim.policies.firms import (
+    EntrySubsidy,
+    IncubatorChain,
+    ProofOfConcept,
+    RDGrants,
+    StageCultivation,
+    StateIncubator,
+)
+from sim.policies.people import TalentProgramme
+from sim.policies.research import BasicResearch, OCSProgrammes, TechTransferReform
 from sim.policies.tracks import SanctionsShock, SceneOpening, TrackCultivation
 from sim.tracks.registry import load_track_system
 
@@ -46,6 +54,9 @@ REGISTRY: dict[str, type[Policy]] = {
         TrackCultivation,
         SanctionsShock,
         EntrySubsidy,
+        BasicResearch,
+        OCSProgrammes,
+        IncubatorChain,
         FundOfFunds,
         PublicProcurement,
         OpenInnovation,
@@ -77,6 +88,9 @@ CONFIGS: dict[str, tuple[str, dict]] = {
         },
     ),
     "entry_subsidy": ("entry_subsidy", {}),
+    "basic_research": ("basic_research", {}),
+    "ocs_programmes": ("ocs_programmes", {}),
+    "incubator_chain": ("incubator_chain", {}),
     "fund_of_funds": ("fund_of_funds", {}),
     "public_procurement": ("public_procurement", {}),
     "open_innovation": ("open_innovation", {}),

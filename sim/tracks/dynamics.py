@@ -37,8 +37,9 @@ BT+, NE+); the fused track has both as parents and takes ``fusion_share`` of eac
 Two main tracks of different directions fuse into a new *main* track (the reports' new main
 tracks such as 能源科技 or 未来汽车 are of this kind).
 
-**Breakthroughs** from research institutes open new tracks (:meth:`open_from_breakthrough`):
-a child of the track the breakthrough landed in, latent until gazelles cluster in it.
+**Breakthroughs**: basic breakthroughs of research institutes open new tracks
+(:meth:`open_from_breakthrough`, :mod:`agents.institutes`): a child of the track the breakthrough
+landed in, latent until gazelles cluster in it.
 
 **Consolidation** (整合, M9), yearly: a consolidating new track is absorbed, with probability
 ``consolidation_rate`` a year, by its largest active sibling or parent (main tracks are not
@@ -112,20 +113,18 @@ class TrackDynamics:
         if step % 12 == 0:
             self.yearly(step)
         if self.markets_move(step):  # frozen at their listed values during the warm-up
-            self.grow_markets(DT, maturation_rate=self.cfg.maturation_rate,
-                              boost_decay_years=self.model.cfg.ecosystem.institutes.boost_decay_years,
-                              extra_growth=self.extra_growth())
+            self.grow_markets(DT, maturation_rate=self.cfg.maturation_rate, extra_growth=self.extra_growth())
         attention.step(self.tracks, self.state_multiplier(), DT, self.cfg.heat_memory_months)
         self.update_lifecycle(step)
 
-    def grow_markets(self, dt: float, maturation_rate: float = 0.25, boost_decay_years: float = 3.0,
-                     extra_growth: np.ndarray | None = None) -> None:
+    def grow_markets(self, dt: float, maturation_rate: float = 0.25, extra_growth: np.ndarray | None = None) -> None:
         """One time step of national market growth.
 
         Markets follow an S-curve: a track's maturity m rises logistically
         (dm/dt = k m (1 - m)) and its market grows at ``growth * (1 - m) / 0.7``, so a young
-        track grows faster than its listed rate and a mature one slows down; plus the decaying
-        boost of recent breakthroughs and ``extra_growth`` (lifecycle and complementarity).
+        track grows faster than its listed rate and a mature one slows down; plus the boost of
+        recent applied breakthroughs (written and decayed by :mod:`agents.institutes`) and
+        ``extra_growth`` (lifecycle and complementarity).
         The realised rate is kept in ``growth_now``.
         """
         tr = self.tracks
@@ -138,9 +137,6 @@ class TrackDynamics:
         tr["growth_now"] = np.where(act, g, 0.0)
         tr["market"] = np.where(act, tr["market"] * np.exp(g * dt), tr["market"])
         tr["maturity"] = np.where(act, np.clip(m + maturation_rate * m * (1.0 - m) * dt, 0.0, 0.995), m)
-        decay = np.exp(-dt / boost_decay_years)
-        tr["boost"] *= decay
-        tr["breakthroughs"] *= decay
 
     def state_multiplier(self) -> np.ndarray:
         """Heat and entry multiplier of each track from its lifecycle state."""
@@ -248,7 +244,7 @@ class TrackDynamics:
         return t
 
     def open_probability(self, t: int) -> float:
-        """Chance that a breakthrough in track ``t`` opens a new track. Divided by ``scale``
+        """Chance that a basic breakthrough in track ``t`` opens a new track. Divided by ``scale``
         (capped at 1) because the park's institutes are a sample of the nation's: the track
         system then changes at the same expected pace at any scale."""
         tr = self.tracks

@@ -33,8 +33,7 @@ _FLOAT_COLS = (
     "needs_proximity",
     "tech_intensity",
     "maturity",
-    "boost",  # extra annual growth from recent breakthroughs (decays)
-    "breakthroughs",  # recent breakthroughs (decaying count), drives spin-offs
+    "boost",  # extra annual growth from recent applied breakthroughs (agents.institutes; decays)
     "heat",  # investor attention, mean 1 over active tracks
     "attention",  # EMA of the share of money and new high-growth firms going to the track
     "recent_gazelles",  # new gazelles, exponentially forgotten over the lifecycle window
