@@ -10,13 +10,30 @@ spending room. The baseline has no policy.
 When the model is built, the policies are checked as a set (:func:`check_policies`): names
 must be unique, and the yearly budgets of the policies in force in the same year must fit in
 the government's budget, otherwise a :class:`sim.config.ConfigError` says by how much.
+
+The government also keeps a **gazelle list** (:class:`GazelleList`): the firms it names and
+cultivates as gazelles, like 深圳高新区's "截至 2019 年共培育瞪羚企业 207 家"
+(seeds/004_04d71fc19d7d077d.txt:517-519). Each year from ``gazelle_list.first_year`` the firms that
+pass its criteria (a gazelle definition of ``stages``) apply with probability ``apply_probability``;
+the government ranks the applicants by their growth rate over the test's window, seen with an error
+of ``evaluation_noise``, and adds the best to the list up to its quota (``quota_per_year`` at scale 1).
+A firm is listed once. The list is recognition only: support for listed firms is a policy's
+business (``stage_cultivation``).
 """
 
 from __future__ import annotations
 
-import mesa
+import dataclasses
 
+import mesa
+import numpy as np
+
+from sim.core.clock import is_year_end, years_since
 from sim.core.errors import ConfigError
+from sim.stages import gazelle_mask
+
+# slots of the keyed "government" stream
+_SLOT_APPLY, _SLOT_REVIEW = range(2)
 
 
 def check_policies(policies, *, government_budget: float, scale: float, start_year: int, years: int) -> None:
@@ -65,6 +82,7 @@ class Government(mesa.Agent):
         self.received_total = 0.0
         self.spent_by_policy: dict[str, float] = {p.name: 0.0 for p in self.policies}
         self.received_by_policy: dict[str, float] = {p.name: 0.0 for p in self.policies}
+        self.gazelle_list = GazelleList(model)
 
     def setup(self) -> None:
         m = self.model
@@ -112,6 +130,77 @@ class Government(mesa.Agent):
     def new_year(self) -> None:
         self.spent_this_year = 0.0
 
+    def year_end(self) -> None:
+        """At each year end: the government's gazelle list (:class:`GazelleList`)."""
+        self.gazelle_list.year_end()
+
     def finish(self) -> None:
         for p in self.policies:
             p.finish(self.model)
+
+
+class GazelleList:
+    """The government's list of cultivated gazelles (see the module docstring)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.cfg = model.cfg.ecosystem.government.gazelle_list
+        self.draws = model.streams.keyed("government")
+        self._quota = 0.0  # places carried over (fractions at small scales)
+        #: one entry per listing: firm id, year, revenue, growth rate, track
+        self.entries: list[dict[str, np.ndarray]] = []
+        self._listed = np.empty(0, dtype=np.int64)
+
+    def listed(self) -> np.ndarray:
+        """Ids of the firms on the list."""
+        return self._listed
+
+    def year_end(self) -> None:
+        """At a year end in the list's years: applications, review and the year's listings."""
+        m = self.model
+        cfg = self.cfg
+        step = m.current_step
+        if cfg.quota_per_year <= 0 or not is_year_end(step) or step < 0:
+            return
+        year = m.year_of(step)
+        if year < (cfg.first_year or m.start_year):
+            return
+        self._quota += cfg.quota_per_year * m.scale
+        k = int(self._quota)
+        pop = m.population
+        if k <= 0 or pop.n == 0:
+            return
+        stages = dataclasses.replace(m.cfg.stages, gazelle_definition=cfg.criteria)
+        ok = gazelle_mask(pop["emp_hist"], pop["rev_hist"], years_since(step + 1, pop["born"]), stages)
+        ok &= ~np.isin(pop["id"], self._listed)
+        rows = np.flatnonzero(ok)
+        rows = rows[self.draws.uniform(pop["hkey"][rows], step, _SLOT_APPLY, prehashed=True) < cfg.apply_probability]
+        if rows.size == 0:
+            return
+        growth = self.growth_rate(rows, stages)
+        score = growth + cfg.evaluation_noise * self.draws.normal(pop["key"][rows], step, _SLOT_REVIEW)
+        chosen = rows[np.argsort(-score, kind="stable")[:k]]
+        self._quota -= chosen.size
+        ids = pop["id"][chosen].copy()
+        self._listed = np.concatenate([self._listed, ids])
+        self.entries.append({
+            "firm_id": ids,
+            "year": np.full(ids.size, year, dtype=np.int16),
+            "revenue": pop["revenue"][chosen].copy(),
+            "growth": growth[np.argsort(-score, kind="stable")[:k]],
+            "track_id": pop["track"][chosen].astype(np.int32),
+        })
+
+    def growth_rate(self, rows: np.ndarray, stages) -> np.ndarray:
+        """Annualised growth over the criteria's window: revenue for tiered_cn (and oecd measured in
+        revenue), employees otherwise."""
+        pop = self.model.population
+        if stages.gazelle_definition == "tiered_cn":
+            hist, window = pop["rev_hist"][rows], stages.tiered_cn_window_years
+        else:
+            by_rev = stages.gazelle_definition == "oecd" and stages.gazelle_measure == "revenue"
+            hist = (pop["rev_hist"] if by_rev else pop["emp_hist"])[rows]
+            window = stages.gazelle_window_years
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = (hist[:, -1] / hist[:, -1 - window]) ** (1.0 / window) - 1.0
+        return np.nan_to_num(g, nan=0.0, posinf=0.0)

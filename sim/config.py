@@ -201,6 +201,12 @@ class FundingConfig:
     screening_slope: float = P(2.5, "Steepness of the screening curve.", "1/sd", gt=0)
     heat_bar_elasticity: float = P(0.3, "The screening bar falls by this times ln(track heat): hot tracks are easier "
                                         "to raise in.", "sd", ge=0, le=5)
+    max_lead_share: float = P(
+        0.5, "A VC fund puts at most this share of its free money into one round, as lead or co-investor; what the "
+             "lead cannot carry is syndicated.", "share", gt=0, le=1
+    )
+    syndicate_size: int = P(4, "Co-investors a VC-led round can bring in when its lead cannot carry it alone (0: "
+                               "none, the round raises what the lead can carry).", "funds", ge=0, le=20)
     insider_share: float = P(0.3, "Share of a later round taken by the previous VC lead from its "
                                   "reserves.", "share", ge=0, lt=1)
     growth_signal_weight: float = P(1.0, "Weight of last year's log growth in the investors' signal.", "", ge=0)
@@ -250,13 +256,24 @@ class VCConfig:
 
 @dataclass
 class GuidanceConfig:
-    count: int = P(4, "Government guidance funds (引导基金) at scale 1.", "funds", ge=0)
-    fund_size_mcny: float = P(5_000.0, "Capital of each guidance fund.", "mcny", ge=0)
+    count: int = P(4, "Government guidance fund programmes (引导基金) at scale 1, each with one fund investing at a "
+                      "time (vintages staggered at the start of the warm-up).", "funds", ge=0)
+    fund_size_mcny: float = P(5_000.0, "Capital of each guidance fund raised in start_year (earlier and later "
+                                       "vintages: see size_growth).", "mcny", ge=0)
     coinvest_ratio: float = P(0.25, "Guidance money per unit of VC money in a mandated-track round.", "x", ge=0, le=5)
     mandated_directions: list[str] = P(["科技", "产业", "数字"], "Directions whose tracks guidance funds may enter.")
     return_cap: float = P(0.05, "Yearly return cap for the government; the excess goes to the co-investing "
                                 "VC.", "1/yr", ge=0)
-    life_years: float = P(12.0, "Investment life of a guidance fund.", "years", gt=0)
+    life_years: float = P(12.0, "Life of a guidance fund: it holds its stakes this long.", "years", gt=0)
+    investment_period_years: float = P(
+        5.0, "A guidance fund co-invests for this long after its vintage, spreading its capital evenly over the "
+             "period; then its uninvested cash goes back to the government and the programme raises the next "
+             "vintage.", "years", gt=0
+    )
+    size_growth: float = P(
+        0.1, "Yearly growth of the government's commitments: a vintage raised t years after start_year has "
+             "fund_size_mcny * (1 + size_growth)^t.", "1/yr", ge=-0.5, le=1
+    )
 
 
 @dataclass
@@ -288,6 +305,76 @@ class ExitConfig:
     acquisition_price_mean: float = P(-0.2, "Mean log ratio of price to the firm's value.", "", ge=-3, le=3)
     acquisition_price_sigma: float = P(0.7, "Log-sd of that ratio.", "", ge=0, le=3)
     acquisition_revenue_multiple: float = P(1.5, "Value of an unpriced firm to an acquirer, in revenue.", "x", ge=0)
+    liquidation_preference: float = P(
+        1.0, "Investors' liquidation preference, a multiple of the money each put in: in an acquisition or the "
+             "liquidation of a failed firm it is paid before the common shares (non-participating, every round pari "
+             "passu; an investor converts when its shares are worth more). 0 pays every share pro rata.", "x", ge=0,
+        le=3,
+    )
+    harvest_sale_rate: float = P(
+        0.1, "Yearly hazard that the investors of a VC-led firm with traction sell it once its lead fund is past its "
+             "investment period (the fund must return its money): to a strategic incumbent (probability 1 - "
+             "exp(-presence)) or else to an outside buyer.", "1/yr", ge=0, le=12
+    )
+    distressed_sale_probability: float = P(
+        0.2, "Chance that a venture-backed firm out of cash is bought for its team by a buyer outside the ecosystem's "
+             "incumbents (a soft landing) instead of failing.", "", ge=0, le=1
+    )
+    distressed_min_employees: float = P(5.0, "A firm out of cash needs at least this many employees to be bought for "
+                                             "its team.", "employees", ge=0)
+    acquihire_mcny_per_employee: float = P(0.5, "Price of a team acquisition per employee (times a log-normal factor "
+                                                "with acquisition_price_sigma).", "mcny", ge=0)
+    liquidation_cost_months: float = P(
+        6.0, "A failed firm owes its staff and creditors this many months of its wage bill (severance, leases, "
+             "suppliers) before its shareholders get any of its remaining cash.", "months", ge=0, le=60,
+    )
+
+
+@dataclass
+class IncumbentConfig:
+    count: int = P(12, "Large incumbent firms (大企业, platform firms) at scale 1: they buy startups, run corporate "
+                       "venture funds, buy from startups and release alumni founders.", "firms", ge=0)
+    employees: float = P(30_000.0, "Mean headcount of an incumbent in the ecosystem at start_year.", "employees", ge=0)
+    size_sigma: float = P(0.8, "Log-sd of incumbents' headcounts around the mean (a few giants).", "", ge=0, le=3)
+    revenue_per_employee_mcny: float = P(2.0, "Revenue per employee of an incumbent.", "mcny/yr", gt=0)
+    growth: float = P(0.05, "Yearly growth of incumbents' headcount and revenue (exogenous).", "1/yr", ge=-0.5,
+                      le=1)
+    home_tracks: int = P(3, "Tracks each incumbent is strategic in at the start (with the tracks derived from "
+                            "them).", "tracks", ge=1, le=50)
+    expansion_rate: float = P(0.3, "Yearly chance that an incumbent makes a hot track strategic (enters "
+                                   "it).", "1/yr", ge=0, le=10)
+    acquisition_budget_share: float = P(0.02, "Yearly budget for buying startups, a share of the incumbent's "
+                                              "revenue.", "share", ge=0, le=1)
+    strategic_acquisition_rate: float = P(
+        0.04, "Yearly hazard that a venture-backed firm with traction is bought by an incumbent, per incumbent "
+              "that is strategic in its track and has budget left.", "1/yr", ge=0, le=12
+    )
+    strategic_premium: float = P(0.2, "Mean log premium an incumbent pays over the usual acquisition "
+                                      "price (synergies).", "", ge=-1, le=3)
+    distressed_interest: float = P(
+        1.0, "A venture-backed firm out of cash is bought for its team with probability 1 - exp(-interest * "
+             "strategic incumbents with budget in its track).", "", ge=0, le=20
+    )
+    cvc_budget_share: float = P(0.005, "Yearly commitment to the incumbent's corporate venture fund (CVC), a share "
+                                       "of its revenue.", "share", ge=0, le=1)
+    procurement_share: float = P(0.005, "Yearly purchases from the ecosystem's young firms, a share of the "
+                                        "incumbent's revenue.", "share", ge=0, le=1)
+    alumni_track_affinity: float = P(
+        3.0, "Alumni founders' entry weight in their former employer's strategic tracks, times 1 + this.", "", ge=0,
+        le=100
+    )
+
+
+@dataclass
+class ContractConfig:
+    term_years: float = P(2.0, "Term of a supply contract.", "years", gt=0, le=20)
+    revenue_share: float = P(0.5, "Value of a contract per year, a share of the supplier's revenue at "
+                                  "signing.", "share", gt=0, le=10)
+    max_mcny: float = P(50.0, "Largest contract value per year.", "mcny/yr", gt=0)
+    min_revenue_mcny: float = P(1.0, "A buyer only contracts firms with at least this revenue (a product on "
+                                     "sale).", "mcny/yr", ge=0)
+    evaluation_noise: float = P(0.8, "Buyers' error when they judge a supplier's latent quality.", "sd", ge=0,
+                                le=5)
 
 
 @dataclass
@@ -339,8 +426,28 @@ class InstituteConfig:
 
 
 @dataclass
+class GazelleListConfig:
+    quota_per_year: float = P(
+        0.0, "Firms the government adds to its gazelle list (瞪羚企业名单, the firms it cultivates) each year, at "
+             "scale 1 (times scale, fractions carried over); 0: no list.", "firms/yr", ge=0
+    )
+    criteria: str = P(
+        "tiered_cn", "Test an applicant must pass: a gazelle definition (oecd, eu10, tiered_cn) with the thresholds "
+                     "and age cap given under stages.", choices=GAZELLE_DEFINITIONS
+    )
+    apply_probability: float = P(0.5, "Share of the firms passing the test that apply in a year.", "share", ge=0,
+                                 le=1)
+    evaluation_noise: float = P(
+        0.1, "Error of the government's review: sd of the noise added to an applicant's growth rate before the "
+             "applicants are ranked.", "1/yr", ge=0, le=5
+    )
+    first_year: int = P(0, "First year of the list; 0 = start_year.", "year", ge=0, le=2100)
+
+
+@dataclass
 class GovernmentConfig:
     budget_mcny_per_year: float = P(2_000.0, "Yearly budget for policies at scale 1.", "mcny/yr", ge=0)
+    gazelle_list: GazelleListConfig = sub(GazelleListConfig, "The government's list of cultivated gazelles.")
 
 
 @dataclass
@@ -386,8 +493,8 @@ class TrackConfig:
              "logistics).", "", ge=0, le=2
     )
     fission_rate: float = P(
-        0.25, "Yearly chance that a growing main track spawns a derived track, times its closeness to everyday needs "
-              "(M8).", "1/yr", ge=0, le=10
+        0.25, "Derived tracks a growing main track spawns per year (a Poisson mean), times its closeness to everyday "
+              "needs and min(market growth / 15 %, 2) (M8).", "1/yr", ge=0, le=10
     )
     fission_share: float = P(0.12, "Share of the parent's market and firms a derived track takes.", "share", gt=0, lt=1)
     fusion_rate: float = P(
@@ -425,6 +532,8 @@ class EcosystemConfig:
     guidance: GuidanceConfig = sub(GuidanceConfig, "Government guidance funds.")
     banks: BankConfig = sub(BankConfig, "Bank lending.")
     exits: ExitConfig = sub(ExitConfig, "IPO and acquisition.")
+    incumbents: IncumbentConfig = sub(IncumbentConfig, "Large incumbent firms (大企业).")
+    contracts: ContractConfig = sub(ContractConfig, "Supply contracts with young firms (procurement).")
     institutes: InstituteConfig = sub(InstituteConfig, "Research institutes.")
     government: GovernmentConfig = sub(GovernmentConfig, "Local government.")
     tracks: TrackConfig = sub(TrackConfig, "Tracks (赛道).")
@@ -627,6 +736,12 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(
             f"ecosystem.vc.investment_period_years={eco.vc.investment_period_years} exceeds "
             f"ecosystem.vc.life_years={eco.vc.life_years}; the investment period must fit in the fund life."
+        )
+    if eco.guidance.investment_period_years > eco.guidance.life_years:
+        raise ConfigError(
+            f"ecosystem.guidance.investment_period_years={eco.guidance.investment_period_years} exceeds "
+            f"ecosystem.guidance.life_years={eco.guidance.life_years}; the investment period must fit in the fund "
+            "life."
         )
     if eco.firms.alumni_share + eco.firms.spinoff_share > 1:
         raise ConfigError(

@@ -67,6 +67,8 @@ LEVERS: dict[str, Lever] = {
               "Limited partners' yearly commitments to VC funds, times this (agents.investors.fund_cycle)."),
         Lever("fund_life_multiplier", 1.0, "mul", "model",
               "Life of the VC funds raised now, times this (agents.investors.fund_cycle)."),
+        Lever("procurement_multiplier", 1.0, "mul", "model",
+              "Incumbents' yearly purchases from young firms, times this (agents.incumbents)."),
         Lever("entry_bonus", 1.0, "mul", "track", "Founders' entry weight of a track, times this "
                                                   "(agents.firms.founding)."),
         Lever("screen_shift", 0.0, "add", "track",

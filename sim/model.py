@@ -7,13 +7,16 @@ phases; the rules live with their owners:
 
 * firms (columnar population, rules, founding, Mesa view): :mod:`agents.firms`;
 * investors and the capital market (rounds, lending, exits, fund cycle): :mod:`agents.investors`;
+* large incumbent firms (acquisitions, corporate venture funds, procurement, alumni founders):
+  :mod:`agents.incumbents`; supply contracts: :mod:`agents.contracts`;
 * research institutes: :mod:`agents.institutes`; the government and its policies:
   :mod:`agents.government`, :mod:`sim.policies`;
 * tracks (registry, dynamics, attention): :mod:`sim.tracks`; stages: :mod:`sim.stages`;
   levers: :mod:`sim.levers`; what is recorded: :mod:`sim.recorder`.
 
 Large firm populations live in columnar arrays (:class:`agents.firms.population.FirmPopulation`)
-updated by vectorised rules; investors, research institutes and the government are Mesa agents;
+updated by vectorised rules; investors, incumbent firms, research institutes and the government are
+Mesa agents;
 any firm can be looked at as a Mesa agent through :meth:`EcosystemModel.firm`, and every firm that
 becomes a unicorn is registered as one.
 
@@ -37,11 +40,13 @@ from operator import attrgetter
 
 import mesa
 
+from agents.contracts import ContractBook
 from agents.firms.founding import Founding
 from agents.firms.population import FirmPopulation
 from agents.firms.rules import Firms
 from agents.firms.view import Firm
 from agents.government import Government
+from agents.incumbents import Incumbents
 from agents.institutes import Institutes
 from agents.investors.market import CapitalMarket
 from sim.config import Config, validate
@@ -63,13 +68,13 @@ PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tracks", ("track_dynamics.step",)),
     ("institutes", ("institutes.step",)),
     ("births", ("founding.step",)),
-    ("operations", ("firms.step", "market.lending.service")),
+    ("operations", ("firms.step", "incumbents.procure", "contracts.step", "market.lending.service")),
     ("financing", ("market.rounds.step", "market.lending.step")),
     ("exits", ("market.exits.step",)),
     ("deaths", ("firms.end_step",)),
     ("stages", ("stages.step",)),
-    ("year_end", ("firms.year_end", "stages.year_end", "recorder.year_end", "market.funds.year_end",
-                  "institutes.year_end")),
+    ("year_end", ("firms.year_end", "stages.year_end", "government.year_end", "recorder.year_end",
+                  "incumbents.year_end", "market.funds.year_end", "institutes.year_end")),
     ("record", ("recorder.step",)),
     ("ageing", ("firms.ageing",)),
 )
@@ -83,6 +88,8 @@ COUNTERS = (
     "deaths",
     "exits_ipo",
     "exits_acquired",
+    "exits_distressed",
+    "acquisitions_by_incumbents",
     "aged_out",
     "new_gazelles",
     "new_unicorns",
@@ -148,9 +155,12 @@ class EcosystemModel(mesa.Model):
         self.stages = Stages(self)
         self.recorder = Recorder(self)
 
-        # investors, institutes, government (Mesa agents, created in this order)
+        # investors, incumbent firms, institutes, government (Mesa agents, created in this order)
         self.market = CapitalMarket(self)
         self.market.create_investors()
+        self.contracts = ContractBook(self)
+        self.incumbents = Incumbents(self)
+        self.incumbents.create()
         self.institutes = Institutes(self)
         self.government = Government(
             self, "government", budget_per_year=eco.government.budget_mcny_per_year * self.scale, policies=policies

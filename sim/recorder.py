@@ -20,7 +20,8 @@ __all__ = ["Recorder", "FLOW_COUNTS"]
 
 #: The month's counters of events that the time series reports as they are.
 FLOW_COUNTS = ("births", "births_independent", "births_spinoff", "births_alumni", "deaths",
-               "exits_ipo", "exits_acquired", "aged_out", "new_gazelles", "new_unicorns")
+               "exits_ipo", "exits_acquired", "exits_distressed", "acquisitions_by_incumbents", "aged_out",
+               "new_gazelles", "new_unicorns")
 
 
 @njit(cache=True)
@@ -72,7 +73,9 @@ class Recorder:
                 "angel_invested": flows["angel"],
                 "vc_invested": flows["vc"],
                 "guidance_invested": flows["guidance_fund"],
+                "cvc_invested": flows["cvc"],
                 "bank_lending": flows["bank"],
+                "contract_payments": m.contracts.monthly_total(),
                 "public_spending": c["public_spending"],
                 "employees": employees,
                 "revenue": revenue,
@@ -82,6 +85,7 @@ class Recorder:
                 "breakthroughs_basic": int(c["breakthroughs_basic"]),
                 "licences": int(c["licences"]),
                 "knowledge": float(m.institutes.knowledge.sum()),
+                "gazelle_list_size": int(m.government.gazelle_list.listed().size),
             }
         )
         self.timeseries.append(row)

@@ -168,6 +168,16 @@ def make_fake_results(
             "licences": rng.binomial(1, 0.05, n_firms).astype(np.int32),
         }
     )
+    # one incumbent (id 500): the employer of the alumni founders and the buyer of every other acquired firm
+    alumni = (firms["origin"] == "alumni").to_numpy()
+    firms["employer_id"] = pd.array(np.where(alumni, 500, -1), dtype="Int32")
+    firms["employer_id"] = firms["employer_id"].mask(~alumni)
+    acquired = (firms["end_kind"] == "acquired").to_numpy() & ended
+    by_incumbent = acquired & (np.arange(n_firms) % 2 == 0)
+    firms["acquirer_id"] = pd.array(np.where(by_incumbent, 500, 0), dtype="Int32")
+    firms["acquirer_id"] = firms["acquirer_id"].mask(~by_incumbent)
+    exited = ended & np.isin(end_kind, ["acquired", "ipo"])
+    firms["exit_value"] = np.where(exited, np.round(firms["valuation"] * 1.2, 3), np.nan)
     for col in ("end_step", "gazelle_step", "unicorn_step"):
         firms[col] = firms[col].mask(firms[col] < 0)
     firms.loc[firms["end_step"].isna(), "end_kind"] = None
@@ -273,14 +283,18 @@ def make_fake_results(
                 "deaths": int((e & (firms.end_kind == "failed")).sum()),
                 "exits_ipo": int((e & (firms.end_kind == "ipo")).sum()),
                 "exits_acquired": int((e & (firms.end_kind == "acquired")).sum()),
+                "exits_distressed": 0,
+                "acquisitions_by_incumbents": int((e & firms["acquirer_id"].notna()).sum()),
                 "aged_out": int((e & (firms.end_kind == "aged_out")).sum()),
                 "new_gazelles": int((firms["gazelle_step"] == s).sum()),
                 "new_unicorns": int((firms["unicorn_step"] == s).sum()),
                 "angel_invested": money["angel"],
                 "vc_invested": money["vc"],
                 "guidance_invested": money["guidance_fund"],
+                "cvc_invested": 0.0,
                 "bank_lending": money["bank"],
                 "public_spending": 1.5,
+                "contract_payments": 0.5,
                 "employees": float(firms.loc[alive, "employees"].sum()),
                 "revenue": float(firms.loc[alive, "revenue"].sum()),
                 "active_tracks": int(((tb <= s) & (te > s)).sum()),
@@ -288,6 +302,7 @@ def make_fake_results(
                 "breakthroughs_basic": 0,
                 "licences": int(rng.poisson(0.5)),
                 "knowledge": round(20.0 + 0.01 * s, 6),
+                "gazelle_list_size": 0,
                 **_track_counts(s),
             }
         )
@@ -369,6 +384,58 @@ def make_fake_results(
         }
     )
 
+    # the government lists the gazelles of each observed year (at most three a year)
+    listed = firms[firms["gazelle_step"].notna()].sort_values("gazelle_step").copy()
+    listed["year"] = START_YEAR + listed["gazelle_step"].astype(int) // 12
+    listed = listed.groupby("year").head(3)
+    gazelle_list = pd.DataFrame(
+        {
+            "firm_id": listed["firm_id"],
+            "year": listed["year"],
+            "track_id": listed["track_id"],
+            "revenue": listed["revenue"],
+            "growth": 0.3,
+        }
+    )
+    timeseries["gazelle_list_size"] = [int((gazelle_list["year"] <= START_YEAR + s // 12).sum()) if s % 12 == 11
+                                       else int((gazelle_list["year"] < START_YEAR + s // 12).sum())
+                                       for s in timeseries["step"]]
+
+    # three contracts of the incumbent with live firms; their payments are the time series' contract_payments
+    suppliers = firms["firm_id"].to_numpy()[:3]
+    contracts = pd.DataFrame(
+        {
+            "firm_id": suppliers,
+            "buyer_kind": "incumbent",
+            "buyer_id": 500,
+            "value": 2.0,
+            "start_step": 0,
+            "end_step": steps,
+            "paid": float(timeseries["contract_payments"].sum()) / 3,
+        }
+    )
+
+    incumbents = pd.DataFrame(
+        {
+            "incumbent_id": [500],
+            "name": ["incumbent 0"],
+            "weight": [1.0],
+            "employees": [30_000.0],
+            "revenue": [60_000.0],
+            "strategic_track_ids": [[tid["new_retail"], tid["artificial_intelligence"]]],
+            "cvc_investor_id": [5],
+            "cvc_invested": [0.0],
+            "acquisitions": [int(firms["acquirer_id"].notna().sum())],
+            "team_acquisitions": [0],
+            "acquisition_spend": [float(firms.loc[firms["acquirer_id"].notna(), "exit_value"].sum())],
+            "contracts_signed": [3],
+            "procurement_paid": [float(timeseries["contract_payments"].sum())],
+            "alumni_founders": [int(alumni.sum())],
+            "alumni_unicorns": [int((alumni & firms["unicorn_step"].notna().to_numpy()).sum())],
+            "portfolio_unicorns": [0],
+        }
+    )
+
     # the firms it reached: the guidance fund's portfolio, and a few supported firms
     held = np.unique(pos.loc[pos["investor_kind"] == "guidance_fund", "firm_id"].to_numpy(np.int64))
     supported = firms["firm_id"].to_numpy(np.int64)[:3]
@@ -386,6 +453,9 @@ def make_fake_results(
         "tracks": _typed("tracks", tracks),
         "track_transitions": _typed("track_transitions", transitions),
         "investors": _typed("investors", investors),
+        "incumbents": _typed("incumbents", incumbents),
+        "gazelle_list": _typed("gazelle_list", gazelle_list),
+        "contracts": _typed("contracts", contracts),
         "policy_accounts": _typed("policy_accounts", policy_accounts),
         "policy_reach": _typed("policy_reach", policy_reach),
         "institutes": _typed("institutes", institutes),

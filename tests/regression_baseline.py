@@ -1,9 +1,11 @@
 """The fixed-seed regression baseline: the run, the stored tables, and their comparison.
 
 The case (:data:`OVERRIDES`) is a small park that still takes every path of the model: firms
-become gazelles and unicorns, list (IPO) and are acquired, and two policies are in force (a
+become gazelles and unicorns, list (IPO) and are acquired (by outside buyers and by incumbents,
+some for their team when out of cash), guidance and corporate venture funds invest, incumbents
+buy from young firms, the government keeps a gazelle list, and two policies are in force (a
 guidance fund co-investing beside VC, and stage cultivation grants to gazelles and potential
-unicorns). It runs in about a second.
+unicorns). It runs in about three seconds.
 
 ``tests/baselines/regression/`` holds that run's Parquet tables, as the run writes them, and
 ``baseline.json`` (overrides, totals of summary.json, the policies' accounts, and the versions
@@ -41,6 +43,7 @@ OVERRIDES = [
     "scale=0.02",
     "years=6",
     "ecosystem.warmup_years=4",
+    "ecosystem.government.gazelle_list.quota_per_year=500",
     "policy=[guidance_fund,stage_cultivation]",
     "output.plots=false",
 ]
@@ -55,7 +58,13 @@ MUST_HAVE = {
     "new_unicorns_observed": 1,
     "ipos_observed": 1,
     "acquisitions_observed": 1,
+    "acquisitions_by_incumbents_observed": 1,
+    "team_acquisitions_observed": 1,
     "new_gazelles_observed": 1,
+    "gazelles_listed": 1,
+    "guidance_invested_observed": 1.0,
+    "cvc_invested_observed": 1.0,
+    "contract_payments_observed": 1.0,
 }
 LIBRARIES = ("numpy", "pandas", "pyarrow", "scipy", "mesa")
 

@@ -427,6 +427,8 @@ def repair_cross_field(cfg: Config) -> Config:
     f.dilution_min, f.dilution_max = sorted((f.dilution_min, f.dilution_max))
     vc = cfg.ecosystem.vc
     vc.investment_period_years = min(vc.investment_period_years, vc.life_years)
+    g = cfg.ecosystem.guidance
+    g.investment_period_years = min(g.investment_period_years, g.life_years)
     firms = cfg.ecosystem.firms
     if firms.alumni_share + firms.spinoff_share > 1:  # halving is exact, so the sum is <= 1
         firms.alumni_share, firms.spinoff_share = firms.alumni_share / 2, firms.spinoff_share / 2

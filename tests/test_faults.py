@@ -319,13 +319,14 @@ def test_no_investors_at_all(tmp_path):
     cfg = small()
     e = cfg.ecosystem
     e.angels.count = e.vc.initial_funds = e.guidance.count = e.banks.count = 0
+    e.incumbents.count = 0  # their corporate venture funds are investors too
     e.vc.commitments_mcny_per_year = 0.0
     res = run_simulation(cfg, progress=False)
     sensible(res)
     assert len(res.tables["investors"]) == 0 and len(res.tables["deals"]) == 0
     assert len(res.tables["positions"]) == 0 and res.tables["firms"]["total_raised"].sum() == 0
     ts = res.tables["timeseries"]
-    assert (ts[["angel_invested", "vc_invested", "guidance_invested", "bank_lending"]] == 0).all().all()
+    assert (ts[["angel_invested", "vc_invested", "guidance_invested", "cvc_invested", "bank_lending"]] == 0).all().all()
     assert len(res.tables["firms"]) > 0
     round_trip(res, tmp_path)
 

@@ -229,6 +229,7 @@ def test_arrow_tables_are_what_the_dataframe_path_gives():
     rec = m.population.records
     debt = rec["debt_at_end"].astype(np.float64)  # what ended firms owed when they left; live firms owe now
     debt[m.population["id"]] = m.population["debt"]
+    incs = [inc.unique_id for inc in m.incumbents]
     firms = pd.DataFrame({
         "firm_id": np.arange(rec.n, dtype=np.int64), "born_step": rec["born_step"],
         "origin": np.asarray(ORIGINS, dtype=object)[rec["origin"]], "track_id": rec["track_id"],
@@ -240,6 +241,8 @@ def test_arrow_tables_are_what_the_dataframe_path_gives():
         "debt_at_end": debt,
         "quality": rec["quality"],
         "licences": m.institutes.licences_of(rec.n).astype(np.int32),
+        **{f"{k}_id": pd.array([None if i < 0 else incs[i] for i in rec[k]], dtype="Int32")
+           for k in ("employer", "acquirer")},
     })
     assert tables.arrow("firms").equals(to_arrow("firms", firms))
     chunks = m.recorder.firm_years

@@ -64,7 +64,8 @@ ALLOWED = {
     (UNICORN, GAZELLE): "any",
 }
 SIGNED = {"quality", "year", "month"}  # besides steps, the only columns that may be negative
-NAN_ALLOWED = {("deals", "pre_money"), ("deals", "post_money"), ("firms", "exit_value")}  # loans; no exit
+# NaN exactly for loans, and for firms that did not exit by IPO or acquisition
+NAN_ALLOWED = {("deals", "pre_money"), ("deals", "post_money"), ("firms", "exit_value")}
 
 
 
@@ -330,7 +331,7 @@ def check_money(res, policies) -> None:
     got = pos.reindex(equity_inv.index, fill_value=0.0)
     np.testing.assert_allclose(got["invested"], equity_inv["invested"], rtol=1e-9, atol=1e-6)
     np.testing.assert_allclose(got["proceeds"], equity_inv["proceeds"], rtol=1e-9, atol=1e-6)
-    assert set(res.tables["positions"]["investor_kind"]) <= {"angel", "vc", "guidance_fund"}
+    assert set(res.tables["positions"]["investor_kind"]) <= {"angel", "vc", "guidance_fund", "cvc"}
     d = res.tables["deals"]
     by_kind = d.groupby("investor_kind")["amount"].sum()
     ts = res.tables["timeseries"]
@@ -338,6 +339,7 @@ def check_money(res, policies) -> None:
         ("angel", "angel_invested"),
         ("vc", "vc_invested"),
         ("guidance_fund", "guidance_invested"),
+        ("cvc", "cvc_invested"),
         ("bank", "bank_lending"),
     ):
         assert ts[column].sum() == pytest.approx(by_kind.get(kind, 0.0), rel=1e-9, abs=1e-6), column

@@ -110,7 +110,8 @@ class Founding:
     * independents: ``births_per_year * scale * dt * (1 + births_growth) ** years since the start``
       times ``1 - alumni_share - spinoff_share``, of whom ``returnee_share`` are returnees (海归:
       own birth keys, latent quality ``quality_shift_returnee`` higher);
-    * alumni: the same base times ``alumni_share``;
+    * alumni: the same base times ``alumni_share`` times the incumbent firms' headcount relative to
+      start_year (:mod:`agents.incumbents`: no incumbents, no alumni founders);
     * spin-offs: the researchers' founding rate of the institutes (:meth:`agents.institutes.
       Institutes.spinoff_rates`: knowledge and transfer regime), each credited to an institute;
 
@@ -119,8 +120,9 @@ class Founding:
     entry decision, so an entry subsidy raises births through the cost of founding. Founders
     choose a track in proportion to ``(market * scale) ** entry_market_elasticity * heat **
     entry_heat_elasticity`` times the lifecycle state's multiplier and the ``entry_bonus`` lever;
-    alumni also by the track's unicorns so far; researchers found where their institutes' founding
-    rates are (knowledge), times the square root of heat, even in tracks investors have not noticed.
+    alumni also by the track's unicorns so far and their former employer's strategic tracks;
+    researchers found where their institutes' founding rates are (knowledge), times the square root
+    of heat, even in tracks investors have not noticed.
     """
 
     def __init__(self, model):
@@ -139,7 +141,8 @@ class Founding:
         return {
             "independent": indep * (1.0 - fcfg.returnee_share) * float(entry_factor(cut["independent"], fcfg)),
             "spinoff": float(m.institutes.spinoff_rates().sum()) * DT * float(entry_factor(cut["spinoff"], fcfg)),
-            "alumni": lam * fcfg.alumni_share * float(entry_factor(cut["alumni"], fcfg)),
+            # alumni founders follow the incumbents' presence and headcount (agents.incumbents)
+            "alumni": lam * m.incumbents.alumni_share(fcfg.alumni_share) * float(entry_factor(cut["alumni"], fcfg)),
             "returnee": indep * fcfg.returnee_share * float(
                 entry_factor(cut["independent"] + m.levers.value("returnee_cost_cut"), fcfg)),
         }
@@ -175,8 +178,11 @@ class Founding:
             keys = birth_keys(key_step, code, n)
             origin = INDEPENDENT if channel == "returnee" else code
             shift = fcfg.quality_shift_returnee if channel == "returnee" else 0.0
-            rows = self.found(keys, origin, self.draws.uniform(keys, step, _SLOT_TRACK), weights[channel],
-                              quality_shift=shift)
+            track_u = self.draws.uniform(keys, step, _SLOT_TRACK)
+            if channel == "alumni":  # each founder's former employer, and its tracks (agents.incumbents)
+                m.incumbents.found_alumni(keys, track_u, weights[channel])
+                continue
+            rows = self.found(keys, origin, track_u, weights[channel], quality_shift=shift)
             if origin == SPINOFF:
                 m.institutes.credit_spinoffs(keys, m.population["track"][rows])
 

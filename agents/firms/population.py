@@ -12,7 +12,8 @@ per firm ever born: the birth facts and, once the firm has ended, its end and fi
 Who writes which live columns: the firm's own state is written by the firm rules
 (:mod:`agents.firms.rules`, :mod:`agents.firms.founding`) and the stage bookkeeping
 (:mod:`sim.stages`); the financing columns only by the capital market (:mod:`agents.investors`);
-the support columns only by policy support (:class:`sim.policies.instruments.Support`).
+the contract columns only by the supply contracts (:mod:`agents.contracts`); the support columns
+only by policy support (:class:`sim.policies.instruments.Support`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ FINANCE_COLUMNS: dict[str, tuple] = {
     "debt_payment": (np.float64, (), 0.0),  # monthly annuity, mcny
     "bank": (np.int32, (), -1),  # investor index of the lending bank
 }
+#: Written only by the supply contracts (agents.contracts).
+CONTRACT_COLUMNS: dict[str, tuple] = {
+    "contract_revenue": (np.float64, (), 0.0),  # value per year of the firm's running supply contracts, mcny/yr
+}
 #: Written only by policy support (sim.policies.instruments.Support); neutral values unless a
 #: programme supports the firm, and read only once one has (``FirmPopulation.supported``).
 SUPPORT_COLUMNS: dict[str, tuple] = {
@@ -64,7 +69,7 @@ SUPPORT_COLUMNS: dict[str, tuple] = {
     "support_closure": (np.float64, (), 1.0),  # multiplier of the closure hazard
     "support_screen": (np.float64, (), 0.0),  # shift of the investors' screening bar, sd (negative = easier)
 }
-LIVE_COLUMNS: dict[str, tuple] = {**FIRM_COLUMNS, **FINANCE_COLUMNS, **SUPPORT_COLUMNS}
+LIVE_COLUMNS: dict[str, tuple] = {**FIRM_COLUMNS, **FINANCE_COLUMNS, **CONTRACT_COLUMNS, **SUPPORT_COLUMNS}
 
 RECORD_COLUMNS: dict[str, tuple] = {
     "born_step": (np.int32, 0),
@@ -81,6 +86,8 @@ RECORD_COLUMNS: dict[str, tuple] = {
     "key": (np.uint64, 0),
     "quality": (np.float64, 0.0),
     "row": (np.int64, -1),  # the firm's live row; -1 once it has ended
+    "employer": (np.int32, -1),  # alumni founders: index of their former employer (agents.incumbents), else -1
+    "acquirer": (np.int32, -1),  # acquired firms: index of the acquiring incumbent; -1 for another buyer or none
     # written by the capital market when the firm leaves: the price of an IPO or acquisition
     # (agents.investors.exits) and the bank loan it still owed (agents.investors.lending)
     "exit_value": (np.float64, np.nan),

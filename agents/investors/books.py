@@ -144,6 +144,8 @@ class VCFund(Investor):
         self.reserve_ratio = reserve_ratio
         self.followon_invested = 0.0
         self.closed = False
+        #: (track ids, share): at least this share of the preferences on these tracks, or None
+        self.mandate: tuple[np.ndarray, float] | None = None
         self.commit(size)
 
     def age_years(self, step: int) -> float:
@@ -171,13 +173,30 @@ class VCFund(Investor):
         self.followon_invested += amount
 
     def drift_prefs(self, heat_share: np.ndarray, weight: float) -> None:
-        """Move track preferences toward where the attention is."""
+        """Move track preferences toward where the attention is (keeping a mandate, if any)."""
         n = len(heat_share)
         if len(self.prefs) < n:
             self.prefs = np.concatenate([self.prefs, np.zeros(n - len(self.prefs))])
         p = (1.0 - weight) * self.prefs + weight * heat_share
         s = p.sum()
-        self.prefs = p / s if s > 0 else p
+        self.prefs = self.hold_mandate(p / s if s > 0 else p)
+
+    def hold_mandate(self, prefs: np.ndarray) -> np.ndarray:
+        """Preferences with at least ``mandate[1]`` of their weight on the tracks ``mandate[0]`` (a
+        fund of funds' condition on the funds it backs); unchanged without a mandate."""
+        if self.mandate is None:
+            return prefs
+        ids, share = self.mandate
+        on = np.zeros(prefs.size, dtype=bool)
+        on[ids[ids < prefs.size]] = True
+        inside = prefs[on].sum()
+        if inside >= share or not on.any():
+            return prefs
+        out = prefs.copy()
+        out[on] = share * (prefs[on] / inside if inside > 0 else 1.0 / on.sum())
+        rest = prefs[~on].sum()
+        out[~on] = (1.0 - share) * prefs[~on] / rest if rest > 0 else 0.0
+        return out
 
     def wind_down(self) -> float:
         """End of fund life: uninvested cash goes back to the limited partners."""
@@ -189,15 +208,19 @@ class GuidanceFund(Investor):
     """A government guidance fund (引导基金) co-investing beside VC in mandated tracks.
 
     For each unit a VC puts into a round in a mandated track, the fund adds ``coinvest_ratio``
-    units. Its return is capped at ``return_cap`` a year; the excess goes to the co-investing
-    VC (the usual 让利 terms that draw private money into the mandated tracks).
+    units. It invests during its investment period (``investment_period_years`` after
+    ``start_step``, the whole ``life_years`` if not given), spreading its cash evenly over the
+    months left (:meth:`available`). Its return is capped at ``return_cap`` a year; the excess
+    goes to the co-investing VC (the usual 让利 terms that draw private money into the mandated
+    tracks).
     """
 
     kind = "guidance_fund"
 
     def __init__(self, model, name: str, *, capital: float, coinvest_ratio: float, return_cap: float,
                  mandated_directions: list[str], start_step: int, life_years: float,
-                 mandated_tracks=None, stacks: bool = False):
+                 mandated_tracks=None, stacks: bool = False, investment_period_years: float | None = None,
+                 paced: bool = False):
         super().__init__(model, name)
         self.coinvest_ratio = coinvest_ratio
         self.return_cap = return_cap
@@ -208,6 +231,12 @@ class GuidanceFund(Investor):
         self.stacks = stacks
         self.start_step = start_step
         self.life_years = life_years
+        self.investment_period_years = life_years if investment_period_years is None else investment_period_years
+        #: a paced fund spreads its cash evenly over the rest of its investment period
+        self.paced = paced
+        self.successor_raised = False
+        self.programme = -1  # the preset's programme this fund is a vintage of (-1: a policy's fund)
+        self.weight = 1.0  # programmes of the preset this fund stands for at the model's scale
         self.excess_ceded = 0.0
         self.commit(capital)
 
@@ -218,10 +247,17 @@ class GuidanceFund(Investor):
         return tracks.ids_in_directions(self.mandated_directions)
 
     def investing(self, step: int) -> bool:
-        return (step - self.start_step) / 12.0 < self.life_years
+        return 0.0 <= (step - self.start_step) / 12.0 < self.investment_period_years
 
     def available(self, step: int) -> float:
-        return self.cash if self.investing(step) else 0.0
+        """What the fund may put in this month: its cash, or for a paced fund its cash over the
+        months left in its investment period."""
+        if not self.investing(step):
+            return 0.0
+        if not self.paced:
+            return self.cash
+        months_left = max(1.0, 12.0 * self.investment_period_years - (step - self.start_step))
+        return self.cash / months_left
 
     def capped(self, invested: float, gross: float, years_held: float) -> float:
         """What the fund keeps of ``gross`` proceeds under its yearly return cap."""

@@ -10,6 +10,12 @@ times the ``lp_multiplier`` lever); managers who fall short retire. New managers
 ``newcomer_share`` of the commitments, in funds of log-normal size around ``fund_size_mcny``.
 Every open fund's track preferences then drift toward where the heat is (``heat_following``).
 
+Guidance funds (引导基金) of the preset come in programmes (``guidance.count``): each has one
+fund investing at a time; at a year end a fund whose investment period is over hands its
+uninvested cash back, and a programme whose fund's period ends within the next year raises its
+next vintage, sized ``fund_size_mcny * (1 + size_growth) ** (years from start_year)``, to start
+the month the old one stops (the government's growing yearly commitments).
+
 Money in million CNY.
 """
 
@@ -17,10 +23,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.investors.books import Angel, VCFund
+from agents.investors.books import Angel, GuidanceFund, VCFund
 from sim.core.clock import is_year_end
 
 __all__ = ["FundCycle"]
+
+# slots of the keyed "vc_funds" stream
+_SLOT_ORDER, _SLOT_SIZE, _SLOT_FOCUS, _SLOT_PREFS = range(4)
 
 
 class FundCycle:
@@ -31,6 +40,8 @@ class FundCycle:
         self.model = market.model
         self.managers: dict[int, VCFund] = {}  # manager id -> latest fund
         self._next_manager = 0
+        self._next_policy_manager = 0
+        self.draws = self.model.streams.keyed("vc_funds")
 
     def year_end(self) -> None:
         """At the end of each year: the fund cycle, then the preferences' drift."""
@@ -40,30 +51,75 @@ class FundCycle:
         self.cycle(step)
         self.drift_prefs()
 
-    def new_manager_id(self) -> int:
+    def new_manager_id(self, *, policy: bool = False) -> int:
+        """A new manager's id. Managers a policy brings in are numbered apart (from 10**9), so
+        that the ids of the others, and the draws keyed by them, do not depend on the policy."""
+        if policy:
+            self._next_policy_manager += 1
+            return 10**9 + self._next_policy_manager
         self._next_manager += 1
         return self._next_manager
 
+    def new_guidance_fund(self, start_step: int, *, programme: int, weight: float) -> GuidanceFund:
+        """A vintage of guidance-fund programme ``programme`` starting at ``start_step``, sized
+        ``fund_size_mcny * (1 + size_growth) ** (years from start_year)`` times ``weight`` (the
+        programmes it stands for at this scale)."""
+        m = self.model
+        gcfg = m.cfg.ecosystem.guidance
+        size = gcfg.fund_size_mcny * weight * (1.0 + gcfg.size_growth) ** (start_step / 12.0)
+        g = GuidanceFund(
+            m,
+            f"guidance fund {programme} ({m.year_of(start_step)})",
+            capital=size,
+            coinvest_ratio=gcfg.coinvest_ratio,
+            return_cap=gcfg.return_cap,
+            mandated_directions=gcfg.mandated_directions,
+            start_step=start_step,
+            life_years=gcfg.life_years,
+            investment_period_years=gcfg.investment_period_years,
+            paced=True,
+        )
+        g.programme = programme
+        g.weight = weight
+        self.market.add(g)
+        return g
+
+    def guidance_vintages(self, step: int) -> None:
+        """The preset's guidance-fund programmes: a fund past its investment period hands its
+        uninvested cash back to the government, and a programme whose fund's period ends within
+        the next year raises the next vintage, to start when it ends."""
+        for g in list(self.market.investors):
+            if not isinstance(g, GuidanceFund) or g.stacks:
+                continue
+            end = g.start_step + int(round(12 * g.investment_period_years))
+            if end <= step + 1 and g.cash > 0:
+                g.return_unused()
+            if not g.successor_raised and end <= step + 13:
+                g.successor_raised = True
+                self.new_guidance_fund(end, programme=g.programme, weight=g.weight)
+
     def cycle(self, step: int) -> None:
-        """Angels renew budgets, funds past their life wind down, managers raise."""
+        """Angels renew budgets, funds past their life wind down, managers raise; guidance-fund
+        programmes raise their next vintages (:meth:`guidance_vintages`)."""
         m = self.model
         market = self.market
         vcfg = m.cfg.ecosystem.vc
-        rng = m.streams["vc_funds"]
+        draws = self.draws
         for a in market.investors:
             if isinstance(a, Angel):
                 a.new_year()
             elif isinstance(a, VCFund) and not a.closed and a.age_years(step) >= a.life_years:
                 a.wind_down()
                 market.invalidate_fund_view()
+        self.guidance_vintages(step)
         budget = vcfg.commitments_mcny_per_year * m.scale * m.levers.value("lp_multiplier")
         newcomer_budget = budget * vcfg.newcomer_share
         incumbent_budget = budget - newcomer_budget
         nav = market.nav()
         # incumbents, in a random order, raise while commitments last
         due = [f for f in self.managers.values() if (step - f.vintage_step) / 12.0 >= vcfg.raise_after_years]
-        order = rng.permutation(len(due)) if due else []
-        for i in order:
+        u = draws.uniform(np.array([f.manager_id for f in due], dtype=np.uint64), step, _SLOT_ORDER)
+        for i in np.argsort(u, kind="stable"):
             f = due[i]
             paid = f.invested
             tvpi = (f.proceeds + nav[f.index]) / paid if paid > 0 else 1.0
@@ -75,9 +131,12 @@ class FundCycle:
                 continue
             incumbent_budget -= size
             self.new_fund(step, manager_id=f.manager_id, size=size, focus=f.focus, prefs=f.prefs.copy())
-        # newcomers
+        # newcomers: the k-th newcomer of a year has the same size, focus and preferences whatever
+        # the budget (keyed draws), so a change of the budget changes how many newcomers raise, not who
+        k = 0
         while True:
-            size = vcfg.fund_size_mcny * float(np.exp(vcfg.fund_size_sigma * rng.standard_normal()))
+            key = np.array([k], dtype=np.uint64)
+            size = vcfg.fund_size_mcny * float(np.exp(vcfg.fund_size_sigma * draws.normal(key, step, _SLOT_SIZE)[0]))
             size = (
                 min(size, max(newcomer_budget, 0.0))
                 if newcomer_budget < size and newcomer_budget > 0.2 * vcfg.fund_size_mcny
@@ -86,13 +145,21 @@ class FundCycle:
             if size > newcomer_budget or size <= 0:
                 break
             newcomer_budget -= size
-            focus = "early" if rng.random() < vcfg.early_stage_share else "late"
-            self.new_fund(step, manager_id=self.new_manager_id(), size=size, focus=focus, prefs=self.initial_prefs(rng))
+            focus = "early" if draws.uniform(key, step, _SLOT_FOCUS)[0] < vcfg.early_stage_share else "late"
+            n = self.model.tracks.n
+            z = draws.normal(np.uint64(k << 20) + np.arange(n, dtype=np.uint64), step, _SLOT_PREFS)
+            self.new_fund(step, manager_id=self.new_manager_id(), size=size, focus=focus, prefs=self.prefs_from(z))
+            k += 1
 
     def initial_prefs(self, rng: np.random.Generator) -> np.ndarray:
         """A new manager's track preferences: a few favourite tracks, sized by market and heat."""
+        return self.prefs_from(rng.standard_normal(self.model.tracks.n))
+
+    def prefs_from(self, z: np.ndarray) -> np.ndarray:
+        """Track preferences from one standard normal number per track: square-root market times
+        heat times ``exp(1.5 z)``, normalised."""
         t = self.model.tracks
-        w = np.where(t["active"], np.sqrt(t["market"]) * t["heat"], 0.0) * np.exp(1.5 * rng.standard_normal(t.n))
+        w = np.where(t["active"], np.sqrt(t["market"]) * t["heat"], 0.0) * np.exp(1.5 * z)
         s = w.sum()
         return w / s if s > 0 else np.full(t.n, 1.0 / max(t.n, 1))
 

@@ -5,8 +5,8 @@ firms with at least ``min_revenue_mcny`` of revenue, a gross margin net of wages
 ``min_margin`` and no loan yet; an eligible firm applies with probability ``apply_probability``
 a month (times the ``credit_multiplier`` lever). The bank is drawn in proportion to its cash,
 within its cash. Loans are amortising annuities over ``term_months`` at ``rate``; a firm that
-leaves the population repays in full from its cash; on failure a bank recovers ``recovery_rate``
-of what is outstanding.
+leaves the population repays in full from its cash; on failure a bank is repaid first from the
+firm's remaining cash and recovers ``recovery_rate`` of what is still outstanding.
 
 Money in million CNY.
 """
@@ -148,15 +148,25 @@ class Lending:
             bank.collect(principal, 0.0)
 
     def write_off(self, rows: np.ndarray) -> None:
-        """Failed firms: banks recover ``recovery_rate`` of what is outstanding."""
+        """Failed firms: the bank is repaid from what cash the firm has left (before anyone
+        else), and recovers ``recovery_rate`` of what is still outstanding."""
         m = self.model
         pop = m.population
         debt = pop["debt"][rows]
         has = debt > 0
         if not has.any():
             return
+        r, d = rows[has], debt[has]
+        paid = np.minimum(np.maximum(pop["cash"][r], 0.0), d)
+        if paid.any():
+            pop["cash"][r] -= paid
+            m.ledger.debt_service += float(paid.sum())
+            investors = self.market.investors
+            per_bank = np.bincount(pop["bank"][r], weights=paid, minlength=len(investors))
+            for i in np.flatnonzero(per_bank > 0):
+                investors[i].collect(float(per_bank[i]), 0.0)
         rr = m.cfg.ecosystem.banks.recovery_rate
-        for bank, principal in self._close(rows[has], debt[has]):
+        for bank, principal in self._close(r, d - paid):
             bank.write_off(principal, principal * rr)
 
     def _close(self, rows: np.ndarray, debt: np.ndarray) -> list[tuple[Bank, float]]:

@@ -11,10 +11,12 @@ participation of an investor in a firm: money in, shares bought) and the *deals*
 * :mod:`agents.investors.exits` — IPOs and acquisitions and their payouts;
 * :mod:`agents.investors.fund_cycle` — funds winding down, managers raising, preferences drifting.
 
-The books here: exits pay lots pro rata to their shares after debt is repaid; failures write
-them off; firms that age out of the young-firm population leave their lots unrealised at the
-last valuation (:meth:`CapitalMarket.mark_unrealized`), and so do firms alive at the end of the
-run (:meth:`CapitalMarket.close_books`). Money in million CNY.
+The books here: exits pay lots after debt is repaid, by their liquidation preferences
+(:func:`agents.investors.exits.waterfall`); failures repay the bank from the cash left, pay what
+remains to the investors by the same preferences and write the lots off; firms that age out of
+the young-firm population leave their lots unrealised at the last valuation
+(:meth:`CapitalMarket.mark_unrealized`), and so do firms alive at the end of the run
+(:meth:`CapitalMarket.close_books`). Money in million CNY.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from agents.investors.books import (
     LOT_WRITTEN_OFF,
     Angel,
     Bank,
-    GuidanceFund,
     VCFund,
 )
 from agents.investors.exits import Exits
@@ -91,19 +92,11 @@ class CapitalMarket:
                 focus=focus,
                 prefs=self.funds.initial_prefs(rng),
             )
-        n = scaled_count(eco.guidance.count, s)
-        for i in range(n):
-            g = GuidanceFund(
-                m,
-                f"guidance fund {i}",
-                capital=eco.guidance.fund_size_mcny * eco.guidance.count * s / n,
-                coinvest_ratio=eco.guidance.coinvest_ratio,
-                return_cap=eco.guidance.return_cap,
-                mandated_directions=eco.guidance.mandated_directions,
-                start_step=m.current_step,
-                life_years=eco.guidance.life_years,
-            )
-            self.add(g)
+        gcfg = eco.guidance
+        n = scaled_count(gcfg.count, s)
+        for i in range(n):  # vintages staggered over an investment period, like the VC funds
+            start = m.current_step - int(rng.uniform(0, gcfg.investment_period_years * 12))
+            self.funds.new_guidance_fund(start, programme=i, weight=gcfg.count * s / n)
         n = scaled_count(eco.banks.count, s)
         for i in range(n):
             b = Bank(
@@ -215,14 +208,17 @@ class CapitalMarket:
         return li, pos, self.lots["shares"][li] / pop["shares"][rows][pos]
 
     def write_off(self, rows: np.ndarray) -> None:
-        """Failed firms: equity lots are written off, banks recover part of the loan."""
+        """Failed firms: the bank is repaid from the cash left and recovers part of the rest; what
+        cash remains goes to the investors by their liquidation preferences
+        (:meth:`agents.investors.exits.Exits.liquidate`); the equity lots are written off."""
         pop = self.model.population
         if rows.size == 0:
             return
+        self.lending.write_off(rows)
+        self.exits.liquidate(rows, self.model.current_step)
         li = self.open_lots(pop["id"][rows])
         if li.size:
             self.lots["status"][li] = LOT_WRITTEN_OFF
-        self.lending.write_off(rows)
 
     def mark_unrealized(self, rows: np.ndarray) -> None:
         """Firms leaving the young-firm population alive: lots stay, marked at the last valuation."""

@@ -25,7 +25,12 @@ __all__ = ["pick", "fit_capacity", "logistic"]
     SLOT_IPO_UPLIFT,  # exits: the listing price
     SLOT_ACQ,  # exits: whether a firm is acquired
     SLOT_ACQ_PRICE,  # exits: the acquisition price
-) = range(11)
+    SLOT_DISTRESSED,  # exits: whether a firm out of cash finds a buyer for its team
+    SLOT_DISTRESSED_PRICE,  # exits: the price of that team
+    SLOT_HARVEST,  # exits: whether the investors of a harvesting fund sell a firm
+    SLOT_HARVEST_PRICE,  # exits: its price
+    SLOT_SYNDICATE,  # rounds: co-investors joining a round its lead cannot carry (this slot and the next ones)
+) = range(16)
 
 
 def logistic(x):

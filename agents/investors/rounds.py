@@ -11,14 +11,16 @@ A month's rounds are vectorised over every firm looking for money, in five named
    ``min_months_between_rounds``.
 2. **Price** (:meth:`~EquityRounds.price`). Investors see a noisy signal of latent quality plus
    recent growth, ``signal = q + screening_noise * e + growth_signal_weight * g12``. Pre-money =
-   ``max(round floor, revenue * revenue_multiple * exp(growth_multiple_elasticity * g12 +
-   signal_multiple_elasticity * signal) * heat ** heat_multiple_elasticity)`` (g12 within
-   [-1, 1.5] and the signal within [-3, 3] sd: multiples do not explode for outliers), and for a
-   firm that grew over the last year at least its last post-money grown with it
-   (``last_round_anchor``). The round is the next in the firm's sequence (seed, A, B, C, D+), or
-   a later one if the price already reaches that round's floor: a bootstrapped firm raising its
-   first money at a large valuation does a growth round with VC funds, not a seed round. The
-   price comes before screening because it fixes the round, and so the bar.
+   ``max(round floor, sales * revenue_multiple * exp(growth_multiple_elasticity * g12 +
+   signal_multiple_elasticity * signal) * heat ** heat_multiple_elasticity)`` (sales: revenue with
+   the running supply contracts, :func:`agents.contracts.sales`; g12 within [-1, 1.5] and the
+   signal within [-3, 3] sd: multiples do not explode for outliers), and for a firm that grew
+   over the last year at least its last post-money grown with it, ``exp(last_round_anchor * g12)``
+   with g12 again at most 1.5 (a round prices an outlier at most 4.5 times its last post-money).
+   The round is the next in the firm's sequence (seed, A, B, C, D+), or a later one if the price
+   already reaches that round's floor: a bootstrapped firm raising its first money at a large
+   valuation does a growth round with VC funds, not a seed round. The price comes before
+   screening because it fixes the round, and so the bar.
 3. **Screen** (:meth:`~EquityRounds.screen`). Investors fund the round with probability
    ``logistic(screening_slope * (signal - bar[round] + heat_bar_elasticity * ln heat))``, the
    bar shifted by policies (the ``screen_shift`` lever and firm support): hot tracks are easier
@@ -27,13 +29,15 @@ A month's rounds are vectorised over every firm looking for money, in five named
 4. **Allocate** (:meth:`~EquityRounds.allocate`). Seed rounds go to angels, rounds A-B to
    early-stage VC funds, C and later to late-stage funds (falling back on the other VC focus when
    one side has no money). A fund is drawn with probability proportional to its free money
-   times its preference for the firm's track; a round larger than half of the largest free fund
-   is scaled down to that size (the firm is still priced; it raises what one lead can carry); a
-   fund that would over-commit in the month keeps its best applicants (by screening margin) and
-   drops the rest, who may try again later. A venture-backed firm that passed screening but found
+   times its preference for the firm's track and puts in at most ``max_lead_share`` of its free
+   money; what the lead cannot carry is syndicated to up to ``syndicate_size`` co-investors drawn
+   the same way (a round they cannot fill closes with what it raised: the firm is still priced as
+   planned); a fund that would over-commit in the month keeps its best applicants (by screening
+   margin) and drops the rest, who may try again later. A venture-backed firm that passed screening but found
    no new lead is carried by its last lead alone (an inside round) if that fund still has the
    money. The previous lead takes ``insider_share`` of a later round from its reserves; in tracks
-   of the mandated directions a guidance fund adds ``coinvest_ratio`` per unit of VC money.
+   of the mandated directions the guidance funds add ``coinvest_ratio`` per unit of VC money
+   (the preset's funds in proportion to what each may invest this month).
 5. **Settle** (:meth:`~EquityRounds.settle`). Each participation is a *lot*: money in, shares
    bought (new shares are issued, so earlier holders are diluted); the firm's cash, money raised,
    valuation and round count move; the deal is recorded; the money counts as attention to the
@@ -49,6 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agents.contracts import sales
 from agents.firms.rules import yearly_burn
 from agents.investors.books import GuidanceFund, VCFund
 from agents.investors.kernels import EAGER_GROWTH
@@ -58,6 +63,7 @@ from agents.investors.matching import (
     SLOT_NOISE,
     SLOT_PASS,
     SLOT_PICK,
+    SLOT_SYNDICATE,
     fit_capacity,
     logistic,
     pick,
@@ -88,6 +94,8 @@ class Applicants:
     rank: np.ndarray | None = None  # minus the screening margin: investors short of money take the best first
     lead: np.ndarray | None = None  # investor index of the lead (after allocation; -1: none)
     lead_amount: np.ndarray | None = None  # the lead's money, mcny
+    co_inv: np.ndarray | None = None  # (deals x syndicate_size) co-investors' investor indices (-1: none)
+    co_amt: np.ndarray | None = None  # (deals x syndicate_size) their money, mcny
     vc_lead: np.ndarray | None = None  # whether the lead is a VC fund
 
     def take(self, sel) -> Applicants:
@@ -115,6 +123,8 @@ class EquityRounds:
         #: cumulative counts by round (seed .. D+): firms that tried, passed screening, got money
         self.round_stats = {k: np.zeros(EQUITY_ROUNDS, dtype=np.int64) for k in ("attempts", "passed", "funded")}
         self.inside_rounds = 0  # rounds carried by the last lead alone
+        self.syndicated = 0  # co-investments in rounds a lead could not carry alone
+        self._used = np.zeros(0)  # money each investor has put in this month (during allocation)
 
     def step(self) -> None:
         """This month's rounds: candidates -> price -> screen -> allocate -> settle."""
@@ -174,16 +184,16 @@ class EquityRounds:
         signal = (pop["quality"][rows] + fcfg.screening_noise * m.draws["finance"].normal(k, step, SLOT_NOISE)
                   + fcfg.growth_signal_weight * g12)
         floors = np.asarray(fcfg.round_floor_mcny)
-        rev = pop["revenue"][rows]
+        g_price = np.clip(g12, -1.0, 1.5)  # outliers' growth counts up to 1.5 (4.5x a year) in the price
         mult = fcfg.revenue_multiple * np.exp(
-            fcfg.growth_multiple_elasticity * np.clip(g12, -1.0, 1.5)
+            fcfg.growth_multiple_elasticity * g_price
             + fcfg.signal_multiple_elasticity * np.clip(signal, -3.0, 3.0)
         ) * heat**fcfg.heat_multiple_elasticity
-        pre = rev * mult
+        pre = sales(pop)[rows] * mult
         if fcfg.last_round_anchor > 0:
             # a growing firm is rarely priced below its last round: the last post-money, grown
             # with the firm (down rounds still happen to firms that shrink)
-            anchor = pop["valuation"][rows] * np.exp(fcfg.last_round_anchor * np.maximum(g12, 0.0))
+            anchor = pop["valuation"][rows] * np.exp(fcfg.last_round_anchor * np.maximum(g_price, 0.0))
             pre = np.where(g12 > 0, np.maximum(pre, anchor), pre)
         # the round: the next in the firm's sequence, or a later one if the firm is already worth
         # that round's floor
@@ -228,10 +238,15 @@ class EquityRounds:
         """Who leads each round (angels, VC funds, the last lead in an inside round), and who
         joins it (insiders, guidance funds). Returns the funded applicants and the participations
         (None when no round found money)."""
-        app.lead = np.full(app.rows.size, -1, dtype=np.int64)
+        n = app.rows.size
+        k = self.model.cfg.ecosystem.funding.syndicate_size
+        app.lead = np.full(n, -1, dtype=np.int64)
+        app.lead_amount = np.zeros(n)
+        app.co_inv = np.full((n, k), -1, dtype=np.int64)
+        app.co_amt = np.zeros((n, k))
+        self._used = np.zeros(len(self.market.investors))  # money each investor has put in this month
         self._lead_angels(app)
         self._lead_funds(app, step)
-        app.lead_amount = app.amount.copy()
         self._inside_rounds(app, step)
         funded = app.lead >= 0
         self.round_stats["funded"] += np.bincount(app.rnd[funded], minlength=EQUITY_ROUNDS)
@@ -240,9 +255,9 @@ class EquityRounds:
             return app, None
         n_deals = app.rows.size
         app.vc_lead = np.array([isinstance(self.market.investors[i], VCFund) for i in app.lead], dtype=bool)
-        parts_inv = [app.lead]
-        parts_amt = [app.lead_amount]
-        parts_partner = [np.full(n_deals, -1, dtype=np.int64)]
+        parts_inv = [app.lead, *app.co_inv.T]
+        parts_amt = [app.lead_amount, *app.co_amt.T]
+        parts_partner = [np.full(n_deals, -1, dtype=np.int64) for _ in parts_inv]
         self._insiders(app, step, parts_inv, parts_amt, parts_partner)
         self._guidance(app, step, parts_inv, parts_amt, parts_partner)
         parts = Participations(
@@ -263,20 +278,26 @@ class EquityRounds:
         j = np.flatnonzero(seed)
         chosen = pick(cap[:, None], np.zeros(j.size, dtype=np.int64), app.u_pick[j])
         ok = fit_capacity(chosen, app.amount[j], cap, app.rank[j])
-        app.lead[j[ok]] = np.array([angels[p].index for p in chosen[ok]], dtype=np.int64)
+        idx = np.array([angels[p].index for p in chosen[ok]], dtype=np.int64)
+        app.lead[j[ok]] = idx
+        app.lead_amount[j[ok]] = app.amount[j[ok]]
+        np.add.at(self._used, idx, app.amount[j[ok]])
 
     def _lead_funds(self, app: Applicants, step: int) -> None:
         """Venture rounds: early funds for A-B, late funds for C+ (falling back on early funds),
-        drawn by free money times track preference; a round is scaled down to half of the
-        largest free fund."""
+        drawn by free money times track preference. A fund puts at most ``max_lead_share`` of its
+        free money into one round; what the lead cannot carry is offered to co-investors
+        (:meth:`_syndicate`)."""
         funds = self.market.open_funds()
         if not funds:
             return
+        share = self.model.cfg.ecosystem.funding.max_lead_share
         prefs, early = self.market.fund_view(funds, self.model.tracks.n)
         remaining = np.array([f.available_new(step) for f in funds])
         rnd, amount, lead = app.rnd, app.amount, app.lead
         # later rounds first; they may fall back on early funds, but A-B rounds stay with early funds
-        for stage_mask, groups in (((rnd >= 3), (~early, early)), (((rnd >= 1) & (rnd <= 2)), (early,))):
+        groups_by_stage = (((rnd >= 3), (~early, early)), (((rnd >= 1) & (rnd <= 2)), (early,)))
+        for stage_mask, groups in groups_by_stage:
             for group in groups:
                 j = np.flatnonzero(stage_mask & (lead < 0))
                 if j.size == 0:
@@ -284,16 +305,54 @@ class EquityRounds:
                 capg = np.where(group, remaining, 0.0)
                 if capg.sum() <= 0:
                     continue
-                # a round larger than half of the largest free fund is scaled down to that
-                # size: the firm still gets priced, and raises what one lead can carry
-                amt = np.minimum(amount[j], 0.5 * capg.max())
                 chosen = pick(capg[:, None] * prefs, app.track[j], app.u_pick[j])
-                ok = fit_capacity(chosen, amt, capg, app.rank[j])
+                take = np.minimum(amount[j], share * capg[np.maximum(chosen, 0)])
+                ok = fit_capacity(chosen, take, capg, app.rank[j]) & (take > 0)
                 if ok.any():
-                    amount[j[ok]] = amt[ok]
-                    used = np.bincount(chosen[ok], weights=amount[j][ok], minlength=len(funds))
-                    remaining -= used
-                    lead[j[ok]] = np.array([funds[p].index for p in chosen[ok]], dtype=np.int64)
+                    remaining -= np.bincount(chosen[ok], weights=take[ok], minlength=len(funds))
+                    idx = np.array([funds[p].index for p in chosen[ok]], dtype=np.int64)
+                    lead[j[ok]] = idx
+                    app.lead_amount[j[ok]] = take[ok]
+                    np.add.at(self._used, idx, take[ok])
+        self._syndicate(app, funds, prefs, groups_by_stage, remaining, step)
+
+    def _syndicate(self, app: Applicants, funds: list, prefs: np.ndarray, groups_by_stage, remaining: np.ndarray,
+                   step: int) -> None:
+        """Co-investors for VC-led rounds the lead cannot carry alone: up to ``syndicate_size`` more
+        funds of the round's stage focus, each drawn like a lead (free money times track
+        preference) and putting in at most ``max_lead_share`` of its free money, until the round
+        is filled. A round the syndicate cannot fill closes with what it raised (the firm is
+        priced as planned and raises less)."""
+        fcfg = self.model.cfg.ecosystem.funding
+        fund_pos = {f.index: p for p, f in enumerate(funds)}
+        led = np.array([int(i) in fund_pos for i in app.lead], dtype=bool)
+        short = np.where(led, app.amount - app.lead_amount, 0.0)
+        draws = self.model.draws["finance"]
+        for k in range(fcfg.syndicate_size):
+            open_ = short > 1e-9 * np.maximum(app.amount, 1.0)
+            if not open_.any():
+                return
+            u = np.zeros(app.rows.size)
+            u[open_] = draws.uniform(app.key[open_], step, SLOT_SYNDICATE + k)
+            for stage_mask, groups in groups_by_stage:
+                for group in groups:
+                    j = np.flatnonzero(stage_mask & open_ & (app.co_inv[:, k] < 0))
+                    capg = np.where(group, remaining, 0.0)
+                    if j.size == 0 or capg.sum() <= 0:
+                        continue
+                    chosen = pick(capg[:, None] * prefs, app.track[j], u[j])
+                    idx = np.array([funds[p].index if p >= 0 else -1 for p in chosen], dtype=np.int64)
+                    member = (idx[:, None] == app.co_inv[j, :k]).any(axis=1) | (idx == app.lead[j])
+                    chosen = np.where(member, -1, chosen)
+                    take = np.minimum(short[j], fcfg.max_lead_share * capg[np.maximum(chosen, 0)])
+                    ok = fit_capacity(chosen, take, capg, app.rank[j]) & (take > 0)
+                    if ok.any():
+                        remaining -= np.bincount(chosen[ok], weights=take[ok], minlength=len(funds))
+                        app.co_inv[j[ok], k] = idx[ok]
+                        app.co_amt[j[ok], k] = take[ok]
+                        short[j[ok]] -= take[ok]
+                        np.add.at(self._used, idx[ok], take[ok])
+                        self.syndicated += int(ok.sum())
 
     def _inside_rounds(self, app: Applicants, step: int) -> None:
         """A venture-backed firm that found no new lead is carried by its last lead alone, if
@@ -306,14 +365,15 @@ class EquityRounds:
             return
         j = np.flatnonzero(inside)
         order = j[np.argsort(app.rank[j], kind="stable")]
-        # money each fund still has this month after leading new deals
-        led = np.bincount(lead[lead >= 0], weights=lead_amt[lead >= 0], minlength=len(investors))
-        room = {int(i): investors[int(i)].available_followon(step) - led[int(i)] for i in np.unique(prev_all[j])}
+        # money each fund still has this month after the rounds it led or joined
+        room = {int(i): investors[int(i)].available_followon(step) - self._used[int(i)] for i in np.unique(prev_all[j])}
         for d in order:
             i = int(prev_all[d])
             if room[i] >= app.amount[d]:
                 lead[d] = i
+                lead_amt[d] = app.amount[d]
                 room[i] -= app.amount[d]
+                self._used[i] += app.amount[d]
                 self.inside_rounds += 1
 
     def _insiders(self, app: Applicants, step: int, parts_inv, parts_amt, parts_partner) -> None:
@@ -326,10 +386,10 @@ class EquityRounds:
         if not (ins.any() and fcfg.insider_share > 0):
             return
         j = np.flatnonzero(ins)
-        want = fcfg.insider_share * app.lead_amount[j] / (1.0 - fcfg.insider_share)
+        new_money = app.lead_amount[j] + app.co_amt[j].sum(axis=1)
+        want = fcfg.insider_share * new_money / (1.0 - fcfg.insider_share)
         uniq = np.unique(prev[j])
-        led = np.bincount(app.lead, weights=app.lead_amount, minlength=len(investors))
-        avail = {int(i): max(0.0, investors[int(i)].available_followon(step) - led[int(i)]) for i in uniq}
+        avail = {int(i): max(0.0, investors[int(i)].available_followon(step) - self._used[int(i)]) for i in uniq}
         demand = np.bincount(np.searchsorted(uniq, prev[j]), weights=want, minlength=uniq.size)
         ratio = np.array(
             [min(1.0, avail[int(i)] / dmd) if dmd > 0 else 0.0 for i, dmd in zip(uniq, demand, strict=True)]
@@ -346,32 +406,32 @@ class EquityRounds:
 
     def _guidance(self, app: Applicants, step: int, parts_inv, parts_amt, parts_partner) -> None:
         """Guidance funds add ``coinvest_ratio`` per unit of VC money in rounds of their mandated
-        tracks. The preset's funds share one participation per deal; a fund added by a policy
-        (``stacks=True``) comes on top of them."""
+        tracks. The preset's funds investing this month share each round's co-investment in
+        proportion to what each may put in this month (paced over its investment period); a fund
+        added by a policy (``stacks=True``) comes on top of them."""
         m = self.model
-        n_deals = app.rows.size
         gfunds = [g for g in self.market.investors if isinstance(g, GuidanceFund) and g.available(step) > 0]
-        pools = [[g for g in gfunds if not g.stacks]] + [[g] for g in gfunds if g.stacks]
-        is_vc_lead = app.vc_lead
-        vc_amt = app.lead_amount * is_vc_lead
-        for pool in pools:
-            if not pool:
-                continue
-            inv = np.full(n_deals, -1, dtype=np.int64)
-            amt = np.zeros(n_deals)
-            for g in pool:
-                mandated = np.isin(app.track, g.mandated_ids(m.tracks))
-                j = np.flatnonzero(mandated & is_vc_lead & (inv < 0))
-                if j.size == 0:
-                    continue
-                want = g.coinvest_ratio * vc_amt[j]
-                total = want.sum()
-                scale = min(1.0, g.available(step) / total) if total > 0 else 0.0
-                inv[j] = g.index
-                amt[j] = want * scale
-            parts_inv.append(inv)
+        vc_amt = (app.lead_amount + app.co_amt.sum(axis=1)) * app.vc_lead
+        preset = [g for g in gfunds if not g.stacks]
+        if preset:
+            avail = np.array([g.available(step) for g in preset])
+            mandated = np.isin(app.track, preset[0].mandated_ids(m.tracks))
+            want = np.where(mandated, preset[0].coinvest_ratio * vc_amt, 0.0)
+            total = want.sum()
+            fill = min(1.0, avail.sum() / total) if total > 0 else 0.0
+            for g, a in zip(preset, avail, strict=True):
+                amt = want * fill * a / avail.sum()
+                parts_inv.append(np.where(amt > 0, g.index, -1))
+                parts_amt.append(amt)
+                parts_partner.append(np.where(amt > 0, app.lead, -1))
+        for g in (g for g in gfunds if g.stacks):
+            mandated = np.isin(app.track, g.mandated_ids(m.tracks))
+            want = np.where(mandated, g.coinvest_ratio * vc_amt, 0.0)
+            total = want.sum()
+            amt = want * (min(1.0, g.available(step) / total) if total > 0 else 0.0)
+            parts_inv.append(np.where(amt > 0, g.index, -1))
             parts_amt.append(amt)
-            parts_partner.append(np.where(inv >= 0, app.lead, -1))
+            parts_partner.append(np.where(amt > 0, app.lead, -1))
 
     # ------------------------------------------------------------------ 5. settle
     def settle(self, app: Applicants, parts: Participations, step: int) -> None:

@@ -1,11 +1,12 @@
 """The cash ledger: every flow of money into and out of the firms, so that money is conserved.
 
 The cash held by live and ended firms equals what flowed in (founders' cash, equity, loans,
-grants, the operating result) less what flowed out (debt service, royalties paid back to the
-government, licence fees paid to research institutes), up to rounding:
-:meth:`CashLedger.net_inflow` against the firms' cash (``EcosystemModel.cash_identity``). Each
-account is a typed field written by the one module named beside it; a misspelled account is an
-error, not a new account. Money in million CNY.
+grants, the operating result, the margin on supply contracts) less what flowed out (debt
+service, royalties paid back to the government, licence fees paid to research institutes, the
+cash of failed firms paid out to their investors), up to rounding: :meth:`CashLedger.net_inflow`
+against the firms' cash (``EcosystemModel.cash_identity``). Each account is a typed field written
+by the one module named beside it; a misspelled account is an error, not a new account. Money in
+million CNY.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class CashLedger:
     debt_service: float = 0.0  # interest and principal paid to banks (agents.investors.lending)
     public_repayments: float = 0.0  # royalties paid back to the government (sim.policies.firms)
     licence_fees: float = 0.0  # licence fees paid to research institutes (agents.institutes)
+    contract_margin: float = 0.0  # supply contracts' payments net of the cost of delivering them (agents.contracts)
+    liquidation_paid: float = 0.0  # cash of failed firms paid out to their investors (agents.investors.market)
     ended_cash: float = 0.0  # cash held by firms when they ended (agents.firms.rules)
 
     def net_inflow(self) -> float:
@@ -34,5 +37,6 @@ class CashLedger:
         flowed = (
             self.founder_cash + self.equity_in + self.loans_in + self.grants_in + self.operating - self.debt_service
         )
-        flowed -= self.public_repayments + self.licence_fees
+        flowed += self.contract_margin
+        flowed -= self.public_repayments + self.licence_fees + self.liquidation_paid
         return flowed

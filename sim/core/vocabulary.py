@@ -34,13 +34,17 @@ NEVER = -(2**31)
 # Money
 # --------------------------------------------------------------------------------------------
 
-#: Kinds of investor (``Investor.kind``).
-INVESTOR_KINDS = ("angel", "vc", "guidance_fund", "bank")
+#: Kinds of investor (``Investor.kind``); ``cvc`` is an incumbent firm's corporate venture fund.
+INVESTOR_KINDS = ("angel", "vc", "guidance_fund", "bank", "cvc")
 
 #: Financing rounds in sequence, then bank loans; deals store the index.
 ROUNDS = ("seed", "A", "B", "C", "D+", "loan")
 EQUITY_ROUNDS = ROUNDS.index("loan")  # seed .. D+: the equity rounds are codes 0 .. EQUITY_ROUNDS - 1
 LOAN_ROUND = ROUNDS.index("loan")
+
+#: Buyers in supply contracts with young firms (agents.contracts): a large incumbent firm, the
+#: government (public procurement), a first buyer insured under a policy (首台套).
+BUYER_KINDS = ("incumbent", "government", "insured_buyer")
 
 #: Status of an investor's position in a firm at the end of a run.
 POSITION_STATUS = ("realized", "written_off", "unrealized")
@@ -75,7 +79,7 @@ __all__ = [
     "STAGES", "STARTUP", "GAZELLE", "UNICORN",
     "ORIGINS", "INDEPENDENT", "SPINOFF", "ALUMNI",
     "END_KINDS", "END_CODE", "FIRM_END_KINDS", "NEVER",
-    "INVESTOR_KINDS", "ROUNDS", "EQUITY_ROUNDS", "LOAN_ROUND", "POSITION_STATUS",
+    "INVESTOR_KINDS", "ROUNDS", "EQUITY_ROUNDS", "LOAN_ROUND", "POSITION_STATUS", "BUYER_KINDS",
     "DIRECTIONS", "DIRECTION_EN", "LEVELS",
     "LIFECYCLE", "LATENT", "EMERGING", "FORMED", "EXPLOSIVE", "MATURE", "CONSOLIDATING", "ENDED",
     "CREATED_BY",

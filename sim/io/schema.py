@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sim.core.vocabulary import (
+    BUYER_KINDS,
     CREATED_BY,
     DIRECTION_EN,
     DIRECTIONS,
@@ -164,15 +165,22 @@ _TABLES = [
             _flow("births_alumni", "New firms founded by alumni of existing firms."),
             _flow("deaths", "Firms that failed (closed)."),
             _flow("exits_ipo", "Firms that exited by IPO."),
-            _flow("exits_acquired", "Firms that exited by acquisition."),
+            _flow("exits_acquired", "Firms that exited by acquisition (all buyers, team acquisitions included)."),
+            _flow("exits_distressed", "Venture-backed firms out of cash bought for their team (a soft landing "
+                                      "instead of a failure); counted in exits_acquired too."),
+            _flow("acquisitions_by_incumbents", "Acquisitions whose buyer is one of the incumbent firms "
+                                                "(incumbents.incumbent_id); counted in exits_acquired too."),
             _flow("aged_out", "Firms that left the tracked population by age."),
             _flow("new_gazelles", "Firms that became gazelles for the first time."),
             _flow("new_unicorns", "Firms that became unicorns for the first time."),
             _money("angel_invested", "Money invested by angels."),
             _money("vc_invested", "Money invested by VC funds."),
             _money("guidance_invested", "Money invested by government guidance funds (引导基金)."),
+            _money("cvc_invested", "Money invested by the incumbents' corporate venture funds."),
             _money("bank_lending", "New bank loans."),
             _money("public_spending", "Government policy spending (subsidies, grants, ...)."),
+            _money("contract_payments", "Payments to young firms under supply contracts (incumbents' procurement, "
+                                        "public procurement, insured first purchases)."),
             _C("employees", F64, "persons", "Jobs in live firms (model headcounts, may be fractional)."),
             _C("revenue", F64, "mcny/yr", "Annual revenue run rate of live firms."),
             _C("active_tracks", I32, "tracks", "Tracks that have not ended."),
@@ -187,6 +195,7 @@ _TABLES = [
             _C("knowledge", F64, "effort-years",
                "Knowledge the research institutes hold, all tracks, at the end of the step (one effort-year: a year "
                "of research by an institute with 1,000 mcny and 1,000 researchers)."),
+            _C("gazelle_list_size", I32, "firms", "Firms on the government's gazelle list so far (gazelle_list)."),
             *(
                 _C(
                     f"{lvl}_tracks_{DIRECTION_EN[d]}",
@@ -234,14 +243,20 @@ _TABLES = [
             _C("revenue", F64, "mcny/yr", "Revenue run rate at the end of the run or when the firm left."),
             _C("valuation", F64, "mcny", "Valuation at the end of the run or when the firm left: the post-money "
                "of its last round (0 if it never raised equity)."),
-            _C("exit_value", F64, "mcny", "Price of the IPO or acquisition, paid to the shareholders pro rata "
-               "(investors get exit_value times their fraction; the bank is repaid from the firm's cash); "
-               "NaN unless end_kind is ipo or acquired.", nullable=True),
             _C("debt_at_end", F64, "mcny", "Bank loan principal outstanding when the firm left (then repaid in full "
                "at an exit or age-out, written off less recovery at a failure) or at the end of the run."),
             _C("quality", F64, "sd", "Latent quality (standard-normal units); not observable by agents."),
             _C("licences", I32, "licences",
                "Technology licences the firm took from research institutes (each raised its latent quality)."),
+            _C("employer_id", I32, "", "Alumni founders: their former employer (incumbents.incumbent_id); null for "
+                                       "other firms.", nullable=True),
+            _C("acquirer_id", I32, "", "Acquired firms bought by an incumbent: the buyer (incumbents.incumbent_id); "
+                                       "null for other buyers and for firms not acquired.", nullable=True),
+            _C("exit_value", F64, "mcny", "IPO value or acquisition price (for a team acquisition, what the buyer "
+                                          "paid for the team): the bank is repaid from the firm's cash, the "
+                                          "shareholders share the price by the liquidation waterfall "
+                                          "(agents.investors.exits); NaN for firms that did not exit so.",
+               nullable=True),
         ),
     ),
     TableSchema(
@@ -370,7 +385,7 @@ _TABLES = [
     ),
     TableSchema(
         "investors",
-        "Every investor of the run: angels, VC funds, guidance funds, banks.",
+        "Every investor of the run: angels, VC funds, guidance funds, banks, incumbents' corporate venture funds.",
         "one per investor",
         (
             _C("investor_id", I32, "", "Investor identifier (deals.investor_id, positions.investor_id)."),
@@ -380,7 +395,8 @@ _TABLES = [
                 "vintage_year",
                 I16,
                 "year",
-                "Year the fund started investing (VC and guidance funds); null for angels and banks.",
+                "Year the fund started investing (VC, guidance and corporate venture funds); null for angels and "
+                "banks.",
                 nullable=True,
             ),
             _C("size", F64, "mcny", "Fund size, lending capacity or angel wealth available for investing."),
@@ -388,6 +404,61 @@ _TABLES = [
             _C("invested", F64, "mcny", "Total money put into firms."),
             _C("proceeds", F64, "mcny", "Total money received back."),
             _C("manager_id", I32, "", "Managing firm (VC funds of one manager share it); null if none.", nullable=True),
+        ),
+    ),
+    TableSchema(
+        "incumbents",
+        "Every large incumbent firm (大企业) of the run: its acquisitions, corporate venture fund, procurement "
+        "and alumni founders.",
+        "one per incumbent",
+        (
+            _C("incumbent_id", I32, "", "Incumbent identifier (firms.employer_id, firms.acquirer_id)."),
+            _C("name", STR, "", "Display name."),
+            _C("weight", F64, "firms", "Incumbents of the preset this agent stands for (count * scale / agents)."),
+            _C("employees", F64, "persons", "Headcount at the end of the run."),
+            _C("revenue", F64, "mcny/yr", "Revenue at the end of the run."),
+            _C("strategic_track_ids", pa.list_(pa.int32()), "", "Tracks it made strategic (tracks derived from "
+                                                                   "them are strategic too)."),
+            _C("cvc_investor_id", I32, "", "Its corporate venture fund (investors.investor_id)."),
+            _C("cvc_invested", F64, "mcny", "Money its corporate venture fund put into firms."),
+            _C("acquisitions", I32, "firms", "Firms it bought (team acquisitions included)."),
+            _C("team_acquisitions", I32, "firms", "Venture-backed firms out of cash it bought for their team."),
+            _C("acquisition_spend", F64, "mcny", "Money it paid for acquisitions."),
+            _C("contracts_signed", I32, "contracts", "Supply contracts it signed with young firms."),
+            _C("procurement_paid", F64, "mcny", "Money it paid under those contracts."),
+            _C("alumni_founders", I32, "firms", "Firms founded by its alumni."),
+            _C("alumni_unicorns", I32, "firms", "Firms founded by its alumni that became unicorns."),
+            _C("portfolio_unicorns", I32, "firms", "Unicorns its corporate venture fund invested in or it bought "
+                                                   "(腾讯 '投资孵化独角兽')."),
+        ),
+    ),
+    TableSchema(
+        "contracts",
+        "Every supply contract with a young firm: incumbents' procurement, public procurement, insured first "
+        "purchases (首台套).",
+        "one per contract",
+        (
+            _C("firm_id", I64, "", "Supplier (firms.firm_id)."),
+            _C("buyer_kind", STR, "", "Who buys: an incumbent firm, the government, or a first buyer insured under "
+                                      "a policy.", choices=BUYER_KINDS),
+            _C("buyer_id", I32, "", "incumbents.incumbent_id for an incumbent; for the government and insured "
+                                    "buyers, the buying policy's position in the run's policies."),
+            _C("value", F64, "mcny/yr", "Value of the contract per year."),
+            _C("start_step", I32, _STEP, "First month paid (negative: warm-up)."),
+            _C("end_step", I32, _STEP, "First month after its term (it ends earlier if the supplier leaves)."),
+            _C("paid", F64, "mcny", "What the buyer paid over the run."),
+        ),
+    ),
+    TableSchema(
+        "gazelle_list",
+        "The government's list of cultivated gazelles (瞪羚企业名单): every firm added, with the year.",
+        "one per listed firm (a firm is listed once)",
+        (
+            _C("firm_id", I64, "", "Firm (firms.firm_id)."),
+            _C("year", I16, "year", "Year the firm was added to the list."),
+            _C("track_id", I32, "", "Track of the firm when listed."),
+            _C("revenue", F64, "mcny/yr", "Revenue run rate when listed."),
+            _C("growth", F64, "1/yr", "Annualised growth over the criteria's window (what the government ranked)."),
         ),
     ),
     TableSchema(

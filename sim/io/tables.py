@@ -20,7 +20,8 @@ import pandas as pd
 import pyarrow as pa
 from omegaconf import OmegaConf
 
-from sim.core.vocabulary import END_KINDS, LIFECYCLE, NEVER, ORIGINS, ROUNDS, STAGES
+from agents.contracts import INCUMBENT
+from sim.core.vocabulary import BUYER_KINDS, END_CODE, END_KINDS, LIFECYCLE, NEVER, ORIGINS, ROUNDS, STAGES
 from sim.io.schema import TABLE_SCHEMAS, empty_frame, from_arrow, to_arrow
 from sim.model import PHASES, EcosystemModel
 
@@ -120,6 +121,9 @@ def build_tables(model: EcosystemModel) -> Tables:
         "tracks": tracks_table(model),
         "track_transitions": track_transitions_table(model),
         "investors": investors_table(model),
+        "incumbents": incumbents_table(model),
+        "contracts": contracts_table(model),
+        "gazelle_list": gazelle_list_table(model),
         "institutes": institutes_table(model),
     }
     if model.government.policies:
@@ -204,6 +208,8 @@ def firms_arrow(model) -> pa.Table:
         "debt_at_end": debt,
         "quality": rec["quality"],
         "licences": model.institutes.licences_of(pop.n_ever).astype(np.int32),
+        "employer_id": _incumbent_ids(model, rec["employer"]),
+        "acquirer_id": _incumbent_ids(model, rec["acquirer"]),
     })
 
 
@@ -224,6 +230,90 @@ def firm_years_arrow(model) -> pa.Table:
         "year": cols["year"].astype(np.int16, copy=False),
         "stage": _strings(cols["stage"], STAGES),
     })
+
+
+def _incumbent_ids(model, index: np.ndarray) -> pa.Array:
+    """Incumbent indices (-1: none) as incumbent ids, null where there is none."""
+    ids = np.array([inc.unique_id for inc in model.incumbents] + [0], dtype=np.int64)
+    index = np.asarray(index, dtype=np.int64)
+    return pa.array(ids[index].astype(np.int32), type=pa.int32(), mask=index < 0)
+
+
+def incumbents_table(model) -> pd.DataFrame:
+    """One row per incumbent firm: its books over the run."""
+    incs = list(model.incumbents)
+    if not incs:
+        return empty_frame("incumbents")
+    pop = model.population
+    rec = pop.records
+    unicorn = rec["unicorn_step"] != NEVER
+    lots = model.market.lots
+    lot_firms = lots["firm"]
+    lot_inv = lots["investor"]
+    cfg = model.cfg.ecosystem.incumbents
+    rows = []
+    for inc in incs:
+        cvc = inc.cvc
+        invested_in = np.unique(lot_firms[lot_inv == cvc.index])
+        bought = np.flatnonzero((rec["acquirer"] == inc.index) & (rec["end_kind"] == END_CODE["acquired"]))
+        portfolio = np.union1d(invested_in, bought)
+        rows.append({
+            "incumbent_id": inc.unique_id,
+            "name": inc.name,
+            "weight": inc.weight,
+            "employees": inc.employees,
+            "revenue": inc.revenue(cfg),
+            "strategic_track_ids": list(inc.home),
+            "cvc_investor_id": cvc.unique_id,
+            "cvc_invested": cvc.invested,
+            "acquisitions": inc.acquisitions,
+            "team_acquisitions": inc.distressed_acquisitions,
+            "acquisition_spend": inc.acquisition_spend,
+            "contracts_signed": inc.contracts_signed,
+            "procurement_paid": model.contracts.paid(INCUMBENT, inc.index),
+            "alumni_founders": inc.alumni_founders,
+            "alumni_unicorns": int((unicorn & (rec["employer"] == inc.index)).sum()),
+            "portfolio_unicorns": int(unicorn[portfolio].sum()),
+        })
+    return pd.DataFrame(rows)
+
+
+def contracts_table(model) -> pd.DataFrame:
+    """Every supply contract of the run."""
+    c = model.contracts.contracts
+    if c.n == 0:
+        return empty_frame("contracts")
+    kind = c["buyer_kind"]
+    inc_ids = np.array([inc.unique_id for inc in model.incumbents] + [0], dtype=np.int64)
+    buyer = np.where(kind == INCUMBENT, inc_ids[np.where(kind == INCUMBENT, c["buyer"], -1)], c["buyer"])
+    return pd.DataFrame(
+        {
+            "firm_id": c["firm"].astype(np.int64),
+            "buyer_kind": _cat(kind, BUYER_KINDS),
+            "buyer_id": buyer.astype(np.int32),
+            "value": c["value"].astype(np.float64),
+            "start_step": c["start"].astype(np.int32),
+            "end_step": c["end"].astype(np.int32),
+            "paid": c["paid"].astype(np.float64),
+        }
+    )
+
+
+def gazelle_list_table(model) -> pd.DataFrame:
+    """Every firm on the government's gazelle list, with the year it was listed."""
+    entries = model.government.gazelle_list.entries
+    if not entries:
+        return empty_frame("gazelle_list")
+    cols = {k: np.concatenate([e[k] for e in entries]) for k in entries[0]}
+    return pd.DataFrame(
+        {
+            "firm_id": cols["firm_id"].astype(np.int64),
+            "year": cols["year"].astype(np.int16),
+            "track_id": cols["track_id"].astype(np.int32),
+            "revenue": cols["revenue"].astype(np.float64),
+            "growth": cols["growth"].astype(np.float64),
+        }
+    )
 
 
 def firm_years_table(model) -> pd.DataFrame:
@@ -314,7 +404,7 @@ def investors_table(model) -> pd.DataFrame:
                 "investor_id": a.unique_id,
                 "kind": a.kind,
                 "name": a.name,
-                "vintage_year": model.year_of(vintage) if a.kind in ("vc", "guidance_fund") else None,
+                "vintage_year": model.year_of(vintage) if a.kind in ("vc", "guidance_fund", "cvc") else None,
                 "size": float(getattr(a, "size", a.committed)),
                 "committed": a.committed,
                 "invested": a.invested,
@@ -413,7 +503,13 @@ def build_summary(model: EcosystemModel, tables: dict[str, pd.DataFrame], wall: 
         "ipos_observed": int(ts["exits_ipo"].sum()) if len(ts) else 0,
         "acquisitions_observed": int(ts["exits_acquired"].sum()) if len(ts) else 0,
         "failures_observed": int(ts["deaths"].sum()) if len(ts) else 0,
+        "team_acquisitions_observed": int(ts["exits_distressed"].sum()) if len(ts) else 0,
+        "acquisitions_by_incumbents_observed": int(ts["acquisitions_by_incumbents"].sum()) if len(ts) else 0,
         "vc_invested_observed": float(ts["vc_invested"].sum()) if len(ts) else 0.0,
+        "guidance_invested_observed": float(ts["guidance_invested"].sum()) if len(ts) else 0.0,
+        "cvc_invested_observed": float(ts["cvc_invested"].sum()) if len(ts) else 0.0,
+        "contract_payments_observed": float(ts["contract_payments"].sum()) if len(ts) else 0.0,
+        "gazelles_listed": int(len(tables["gazelle_list"])),
         "public_spending_observed": float(ts["public_spending"].sum()) if len(ts) else 0.0,
         "tracks_ever": int(model.tracks.n),
         "tracks_active_at_end": int(model.tracks["active"].sum()),

@@ -41,9 +41,9 @@ scaled. The defaults come from the seed reports where they give a number (``sour
 class); everything else is marked as assumed in ``docs/policies.md``.
 
 The kinds of policy live in the family modules :mod:`sim.policies.capital`,
-:mod:`sim.policies.firms`, :mod:`sim.policies.tracks`, :mod:`sim.policies.people` and
-:mod:`sim.policies.research`; they are listed in :data:`sim.policies.registry.REGISTRY` and
-configured from ``conf/policy/``.
+:mod:`sim.policies.firms`, :mod:`sim.policies.tracks`, :mod:`sim.policies.people`,
+:mod:`sim.policies.research` and :mod:`sim.policies.demand`; they are listed in
+:data:`sim.policies.registry.REGISTRY` and configured from ``conf/policy/``.
 """
 
 from __future__ import annotations

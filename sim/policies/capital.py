@@ -1,6 +1,7 @@
-"""Policies on capital: a government guidance fund (引导基金), credit relaxation and combined
-credit and equity (投贷联动), exit channels (a STAR-market-like listing route, M&A openness) and
-long-term capital (insurance and pension money as limited partners).
+"""Policies on capital: a government guidance fund (引导基金) co-investing directly, a fund of funds
+(母基金) committing to VC funds as a limited partner, credit relaxation and combined credit and
+equity (投贷联动), exit channels (a STAR-market-like listing route, M&A openness) and long-term
+capital (insurance and pension money as limited partners).
 
 Money, scale and the sources of the defaults: :mod:`sim.policies.base`.
 """
@@ -18,7 +19,7 @@ from sim.core.clock import DT
 from sim.policies.base import Policy, check_range, positive_factor
 from sim.policies.instruments import SLOT_LOAN
 
-__all__ = ["GuidanceFundPolicy", "CreditRelaxation", "ExitChannels", "LongTermCapital"]
+__all__ = ["GuidanceFundPolicy", "FundOfFunds", "CreditRelaxation", "ExitChannels", "LongTermCapital"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -101,6 +102,136 @@ class GuidanceFundPolicy(Policy):
             "invested_mcny": 0.0 if f is None else f.invested,
             "proceeds_mcny": 0.0 if f is None else f.proceeds,
             "ceded_to_vc_mcny": 0.0 if f is None else f.excess_ceded,
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# 1b. Government fund of funds (母基金)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FundOfFunds(Policy):
+    """Government fund of funds (母基金): public money commits to new VC funds as a limited
+    partner, beside private LPs, on condition that the funds invest mainly in the target tracks;
+    the government caps its return and leaves the excess to the private LPs (让利)."""
+
+    kind: ClassVar[str] = "fund_of_funds"
+    target: ClassVar[str] = (
+        "capital committed to VC funds raised in the observed window (investors.committed): the backed funds' public "
+        "and private money, net of the private money taken from other funds"
+    )
+    source: ClassVar[str] = (
+        "M15 银行、保险…是源头活水，国家级政府引导基金是蓄水池，创业投资和股权投资是末梢动力; money does not reach "
+        "embryonic tracks (seeds/001_52e3b34853073898.txt:28); 国有资本加速入局 "
+        "(seeds/003_05603e1a4834c126.txt:343-345); Israel's Yozma fund of funds, 1993 (external, named in "
+        "conf/ecosystem/israel.yaml)"
+    )
+    name: str = "fund_of_funds"
+    budget_mcny_per_year: float = 1000.0
+    target_directions: list[str] = field(default_factory=lambda: ["科技", "产业"])
+    fund_size_mcny: float = P(1000.0, "Size of each VC fund the fund of funds backs.", 'mcny at scale 1')
+    lp_share: float = P(0.3, "Share of a backed fund the government commits (capital paid in when the fund is "
+                             "raised); private LPs commit the rest.", 'share')
+    private_additionality: float = P(
+        0.5, "Share of the private LPs' money in a backed fund that would not have gone to VC otherwise (crowding "
+             "in); the rest is taken from the year's commitments to other VC funds.", 'share'
+    )
+    mandate_share: float = P(0.6, "Share of a backed fund's track preferences held on the target tracks (its "
+                                  "mandate), renewed every January.", 'share')
+    early_share: float = P(1.0, "Share of the backed funds that invest early (rounds A-B; 投早), the rest in "
+                                "later rounds.", 'share')
+    return_cap: float = P(0.08, "Yearly return the government keeps on what it paid in; its share of the "
+                                "distributions above that goes to the private LPs (让利).", '1/yr')
+
+    def validate(self) -> None:
+        super().validate()
+        check_range(self.name, "fund_size_mcny", self.fund_size_mcny, gt=0, unit="mcny at scale 1")
+        check_range(self.name, "lp_share", self.lp_share, gt=0, le=1, unit="share")
+        check_range(self.name, "private_additionality", self.private_additionality, ge=0, le=1, unit="share")
+        check_range(self.name, "mandate_share", self.mandate_share, ge=0, le=1, unit="share")
+        check_range(self.name, "early_share", self.early_share, ge=0, le=1, unit="share")
+        check_range(self.name, "return_cap", self.return_cap, ge=0, le=1, unit="1/yr")
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.funds: list = []  # the VC funds it backs
+        self.paid_in: list[float] = []  # what it committed to each
+        self.raised_step: list[int] = []
+        self._seen: list[float] = []  # each fund's distributions already shared out
+        self._received: list[float] = []  # what the government got back from each fund
+        self._carry = 0.0  # budget carried to the next fund (fractions of a fund at small scales)
+        self._raise_year = None
+
+    def step(self, model, government) -> None:
+        year = model.year_of(model.current_step)
+        if year == self._raise_year:
+            return
+        self._raise_year = year
+        self._raise_funds(model, government)
+        self._renew_mandates(model)
+
+    def _raise_funds(self, model, government) -> None:
+        """This year's backed funds: as many as the budget pays the government's share of."""
+        size = self.fund_size_mcny * model.scale
+        public = self.lp_share * size
+        self._carry += self.budget(model)
+        cycle = model.market.funds
+        rng = self.rng(model)
+        diverted = 0.0
+        while self._carry >= public * (1 - 1e-9):
+            paid = self.spend(model, government, public)
+            self._carry -= public
+            if paid < public * (1 - 1e-9):  # the government's budget ran out: no fund this time
+                self._carry = 0.0
+                break
+            focus = "early" if rng.random() < self.early_share else "late"
+            f = cycle.new_fund(model.current_step, manager_id=cycle.new_manager_id(policy=True), size=size, focus=focus,
+                               prefs=cycle.initial_prefs(rng))
+            f.mandate = (self.target_track_ids(model), self.mandate_share)
+            f.prefs = f.hold_mandate(f.prefs)
+            self.funds.append(f)
+            self.paid_in.append(paid)
+            self.raised_step.append(model.current_step)
+            self._seen.append(0.0)
+            self._received.append(0.0)
+            diverted += (1.0 - self.private_additionality) * (size - public)
+        # private money that is not additional comes out of this year's commitments to other funds
+        base = model.cfg.ecosystem.vc.commitments_mcny_per_year * model.scale
+        self.levers.set(model, "lp_multiplier", max(1e-6, 1.0 - diverted / base) if base > 0 else 1.0)
+        model.market.invalidate_fund_view()
+
+    def _renew_mandates(self, model) -> None:
+        """Every January the backed funds' mandate covers the target tracks of the day (tracks
+        derived from them included): at least ``mandate_share`` of their preferences there."""
+        ids = self.target_track_ids(model)
+        for f in self.funds:
+            if not f.closed:
+                f.mandate = (ids, self.mandate_share)
+                prefs = np.concatenate([f.prefs, np.zeros(max(0, model.tracks.n - f.prefs.size))])
+                f.prefs = f.hold_mandate(prefs)
+        model.market.invalidate_fund_view()
+
+    def collect(self, model, government) -> None:
+        """The government's share of the backed funds' distributions, up to its return cap."""
+        super().collect(model, government)
+        for i, f in enumerate(self.funds):
+            new = f.proceeds - self._seen[i]
+            if new <= 0:
+                continue
+            self._seen[i] = f.proceeds
+            years = (model.current_step - self.raised_step[i]) / 12.0
+            cap = self.paid_in[i] * (1.0 + self.return_cap) ** max(years, 0.0)
+            got = min(self.paid_in[i] / f.committed * new, max(0.0, cap - self._received[i]))
+            self._received[i] += got
+            self.receive(model, government, got)
+
+    def stats(self) -> dict:
+        return {
+            "funds_backed": len(self.funds),
+            "committed_mcny": float(sum(self.paid_in)),
+            "backed_fund_capital_mcny": float(sum(f.committed for f in self.funds)),
+            "backed_funds_invested_mcny": float(sum(f.invested for f in self.funds)),
         }
 
 

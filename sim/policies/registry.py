@@ -19,7 +19,8 @@ from omegaconf import OmegaConf
 from agents.government import check_policies
 from sim.core.errors import ConfigError
 from sim.policies.base import Policy
-from sim.policies.capital import CreditRelaxation, ExitChannels, GuidanceFundPolicy, LongTermCapital
+from sim.policies.capital import CreditRelaxation, ExitChannels, FundOfFunds, GuidanceFundPolicy, LongTermCapital
+from sim.policies.demand import OpenInnovation, PublicProcurement
 from sim.policies.firms import (
     EntrySubsidy,
     IncubatorChain,
@@ -56,6 +57,9 @@ REGISTRY: dict[str, type[Policy]] = {
         BasicResearch,
         OCSProgrammes,
         IncubatorChain,
+        FundOfFunds,
+        PublicProcurement,
+        OpenInnovation,
     )
 }
 
@@ -87,6 +91,9 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "basic_research": ("basic_research", {}),
     "ocs_programmes": ("ocs_programmes", {}),
     "incubator_chain": ("incubator_chain", {}),
+    "fund_of_funds": ("fund_of_funds", {}),
+    "public_procurement": ("public_procurement", {}),
+    "open_innovation": ("open_innovation", {}),
 }
 
 

@@ -23,10 +23,12 @@ founders' entry weights are multiplied by ``state_heat[state]`` and an explosive
 market grows ``explosive_growth_boost`` faster (the feedback the reports describe: scenes and
 unicorns draw founders and money, which make more unicorns).
 
-**Fission** (裂变, M8), yearly: a main track that is not consolidating spawns a derived new
-track with probability ``fission_rate * needs_proximity * min(growth / 15 %, 2)`` a year (a
-growing track near everyday needs splits most readily); the child takes
-``fission_share`` of the parent's market and of its live firms (market and firms are conserved).
+**Fission** (裂变, M8), yearly: a main track that is not consolidating spawns a Poisson number
+of derived new tracks with mean ``fission_rate * needs_proximity * min(growth / 15 %, 2)`` a
+year (a growing track near everyday needs splits most readily, several times a year where its
+demand grows fast: 医疗健康 gave six derived tracks in about two years, Table 3); each child takes
+``fission_share`` of what the parent has left of its market and of its live firms (market and
+firms are conserved).
 
 **Fusion** (跨界, M6), yearly: a pair of active tracks from different parents fuses with
 probability proportional to the product of their co-activity (heat times recent high-growth
@@ -82,6 +84,7 @@ class TrackDynamics:
                 for v in vs:
                     self.needs_pairs.append((index[k], index[v]))
         self.events = {"fission": 0, "fusion": 0, "breakthrough": 0, "merged": 0, "promoted": 0}
+        self._splits_this_year: dict[int, int] = {}  # parent -> splits so far this year
 
     @property
     def tracks(self) -> TrackRegistry:
@@ -272,14 +275,15 @@ class TrackDynamics:
         )
         for t in cand:
             growing = min(max(tr["growth_now"][t], 0.0) / 0.15, 2.0)
-            p = 1.0 - np.exp(-self.cfg.fission_rate * tr["needs_proximity"][t] * growing)
-            if self.rng.random() < p:
+            for _ in range(int(self.rng.poisson(self.cfg.fission_rate * tr["needs_proximity"][t] * growing))):
                 created.append(self.split(int(t), step))
         return created
 
     def split(self, parent: int, step: int) -> int:
-        """Carve a derived track out of ``parent``: it takes ``fission_share`` of the market and
-        of the live firms (chosen by a keyed draw per firm). Market and firms are conserved."""
+        """Carve a derived track out of ``parent``: it takes ``fission_share`` of the parent's
+        market and of its live firms (chosen by a keyed draw per firm, its own slot for each child
+        so that several splits of one parent in a year take different firms). Market and firms are
+        conserved."""
         tr = self.tracks
         share = self.cfg.fission_share
         market = share * tr["market"][parent]
@@ -296,7 +300,9 @@ class TrackDynamics:
         pop = self.model.population
         rows = np.flatnonzero(pop["track"] == parent)
         if rows.size:
-            u = self.keyed.uniform(pop["hkey"][rows], step, _SLOT_FISSION_MOVE, prehashed=True)
+            slot = _SLOT_FISSION_MOVE + self._splits_this_year.get(parent, 0) % 200
+            self._splits_this_year[parent] = self._splits_this_year.get(parent, 0) + 1
+            u = self.keyed.uniform(pop["hkey"][rows], step, slot, prehashed=True)
             pop["track"][rows[u < share]] = child
         return child
 
@@ -412,6 +418,7 @@ class TrackDynamics:
 
     def yearly(self, step: int) -> None:
         self.update_coactivity()
+        self._splits_this_year = {}
         if not self.structural_changes_allowed(step):
             return
         self.fission(step)

@@ -1,0 +1,143 @@
+"""The fund of funds (母基金), public procurement (政府采购, 首台套) and open innovation policies:
+invariants of their books (fast, one seed) and their direct targets at their defaults over five
+seeds with common random numbers (slow: the paired mean difference's 95 % interval must exclude
+zero)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from agents.contracts import GOVERNMENT, INCUMBENT, INSURED
+from sim.config import Config
+from sim.policies.registry import configured_policy
+from sim.run import run_simulation
+
+START = 2015
+YEARS = 4
+
+
+def config(seed: int = 1, scale: float = 0.02) -> Config:
+    cfg = Config()
+    cfg.seed = seed
+    cfg.scale = scale
+    cfg.years = YEARS
+    cfg.ecosystem.warmup_years = 2
+    cfg.output.plots = False
+    cfg.output.firm_years = False
+    return cfg
+
+
+_CACHE: dict = {}
+
+
+def run(name: str | None, seed: int = 1, scale: float = 0.02):
+    key = (name, seed, scale)
+    if key not in _CACHE:
+        policies = [] if name is None else [configured_policy(name)]
+        res = run_simulation(config(seed, scale), progress=False, policies=policies)
+        _CACHE[key] = (res, policies[0] if policies else None)
+    return _CACHE[key]
+
+
+# ------------------------------------------------------------------------------ direct targets
+
+
+def vc_committed_in_window(res) -> float:
+    inv = res.tables["investors"]
+    return float(inv.loc[(inv["kind"] == "vc") & (inv["vintage_year"] >= START), "committed"].sum())
+
+
+def contract_payments_in_targets(res, policy) -> float:
+    """Contract payments to firms in the policy's target tracks (contracts table, firms' tracks)."""
+    con = res.tables["contracts"]
+    tracks = res.tables["firms"].set_index("firm_id")["track_id"]
+    target = np.flatnonzero(policy.target_track_mask(res.model))
+    return float(con.loc[con["firm_id"].map(tracks).isin(target), "paid"].sum())
+
+
+def incumbents_venturing(res) -> float:
+    """What incumbents paid young firms under contracts plus what their corporate funds invested."""
+    return float(res.tables["incumbents"]["procurement_paid"].sum() + res.tables["timeseries"]["cvc_invested"].sum())
+
+
+TARGETS = {
+    "fund_of_funds": (0.05, lambda res, p: vc_committed_in_window(res)),
+    "public_procurement": (0.02, contract_payments_in_targets),
+    "open_innovation": (0.02, lambda res, p: incumbents_venturing(res)),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_each_policy_moves_its_direct_target_over_five_seeds(name):
+    scale, target = TARGETS[name]
+    diffs = []
+    for seed in range(5):
+        base, _ = run(None, seed, scale)
+        res, p = run(name, seed, scale)
+        diffs.append(target(res, p) - target(base, p))
+    d = np.array(diffs)
+    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
+    assert d.mean() - half > 0, (name, d)
+
+
+def test_public_procurement_buys_from_target_firms_and_insures_first_units():
+    base, _ = run(None)
+    res, p = run("public_procurement")
+    assert contract_payments_in_targets(res, p) > contract_payments_in_targets(base, p) + 10.0
+    con = res.tables["contracts"]
+    mine = con[con["buyer_kind"].isin(["government", "insured_buyer"])]
+    tracks = res.tables["firms"].set_index("firm_id")["track_id"]
+    target = set(np.flatnonzero(p.target_track_mask(res.model)).tolist())
+    # suppliers were in target tracks when they signed (their track can only move to a derived one)
+    assert mine["firm_id"].map(tracks).isin(target).mean() > 0.95
+    first = con[con["buyer_kind"] == "insured_buyer"]
+    assert len(first) == p.stats()["first_units_insured"] and first["firm_id"].is_unique
+    # the premium subsidies are 80 % of 3 % of the insured sales
+    assert p.premiums == pytest.approx(p.premium_rate * p.premium_subsidy_share * first["value"].sum())
+    book = res.model.contracts
+    assert book.paid(GOVERNMENT, p.buyer) == pytest.approx(p.paid)
+    assert book.paid(INSURED, p.buyer) > 0
+
+
+def test_open_innovation_stretches_procurement_and_matches_corporate_funds():
+    base, _ = run(None)
+    res, p = run("open_innovation")
+    assert incumbents_venturing(res) > incumbents_venturing(base)
+    st = p.stats()
+    assert st["copaid_mcny"] > 0 and st["cvc_matched_mcny"] > 0
+    assert p.spent == pytest.approx(st["copaid_mcny"] + st["cvc_matched_mcny"])
+    m = res.model
+    cfg = m.cfg.ecosystem.incumbents
+    # the match is cvc_match times the incumbents' own commitments, year by year
+    own = sum(inc.cvc.committed for inc in m.incumbents) - st["cvc_matched_mcny"]
+    assert st["cvc_matched_mcny"] <= p.cvc_match * own * (1 + 1e-9)
+    # the co-payment is at most copay_share of what incumbents paid their suppliers in those years
+    paid = sum(m.contracts.paid(INCUMBENT, inc.index) for inc in m.incumbents)
+    assert st["copaid_mcny"] <= p.copay_share * paid * (1 + 1e-9)
+    assert cfg.procurement_share > 0
+
+
+def test_fund_of_funds_commits_its_share_of_mandated_early_funds():
+    res, p = run("fund_of_funds")
+    m = res.model
+    st = p.stats()
+    assert st["funds_backed"] > 0
+    # the government's commitment is lp_share of each backed fund's capital, within the budget
+    for f, paid in zip(p.funds, p.paid_in, strict=True):
+        assert paid == pytest.approx(p.lp_share * f.committed)
+        assert f.focus == "early" and f.kind == "vc"
+        ids, share = f.mandate  # the target tracks of the last January (derived ones included)
+        assert share == p.mandate_share and set(ids.tolist()) <= set(range(m.tracks.n))
+        assert f.prefs[ids].sum() >= share - 1e-9 or f.closed
+    for year, (spent, _, _) in p.accounts.items():
+        assert spent <= p.budget_mcny_per_year * m.scale * (1 + 1e-9), year
+    # the private LPs' money that is not additional comes out of the year's commitments to others
+    diverted = (1 - p.private_additionality) * (1 - p.lp_share) * p.fund_size_mcny * m.scale
+    per_year = len(p.funds) / YEARS
+    base = m.cfg.ecosystem.vc.commitments_mcny_per_year * m.scale
+    assert m.levers.value("lp_multiplier") == pytest.approx(1 - per_year * diverted / base, rel=0.2)
+    held, flowed = m.cash_identity()
+    assert held == pytest.approx(flowed, rel=1e-9, abs=1e-6)
