@@ -33,7 +33,8 @@ A month's rounds are vectorised over every firm looking for money, in five named
    drops the rest, who may try again later. A venture-backed firm that passed screening but found
    no new lead is carried by its last lead alone (an inside round) if that fund still has the
    money. The previous lead takes ``insider_share`` of a later round from its reserves; in tracks
-   of the mandated directions a guidance fund adds ``coinvest_ratio`` per unit of VC money.
+   of the mandated directions a guidance fund adds ``coinvest_ratio`` per unit of VC money (in
+   whole, best applicants first, while its money lasts).
 5. **Settle** (:meth:`~EquityRounds.settle`). Each participation is a *lot*: money in, shares
    bought (new shares are issued, so earlier holders are diluted); the firm's cash, money raised,
    valuation and round count move; the deal is recorded; the money counts as attention to the
@@ -339,7 +340,8 @@ class EquityRounds:
     def _guidance(self, app: Applicants, step: int, parts_inv, parts_amt, parts_partner) -> None:
         """Guidance funds add ``coinvest_ratio`` per unit of VC money in rounds of their mandated
         tracks. The preset's funds share one participation per deal; a fund added by a policy
-        (``stacks=True``) comes on top of them."""
+        (``stacks=True``) comes on top of them. A fund short of money co-invests in whole, in the
+        best applicants first (like a VC fund, :func:`fit_capacity`); the rest may meet the next fund."""
         m = self.model
         n_deals = app.rows.size
         gfunds = [g for g in self.market.investors if isinstance(g, GuidanceFund) and g.available(step) > 0]
@@ -357,10 +359,12 @@ class EquityRounds:
                 if j.size == 0:
                     continue
                 want = g.coinvest_ratio * vc_amt[j]
-                total = want.sum()
-                scale = min(1.0, g.available(step) / total) if total > 0 else 0.0
-                inv[j] = g.index
-                amt[j] = want * scale
+                # whole co-investments, best applicants first, while the money lasts: a fund short of
+                # money does not cut every cheque to spread it (what a firm gets does not depend on
+                # how many rounds the month has, so neither on scale)
+                ok = fit_capacity(np.zeros(j.size, dtype=np.int64), want, np.array([g.available(step)]), app.rank[j])
+                inv[j[ok]] = g.index
+                amt[j[ok]] = want[ok]
             parts_inv.append(inv)
             parts_amt.append(amt)
             parts_partner.append(np.where(inv >= 0, app.lead, -1))
