@@ -158,9 +158,12 @@ def test_proof_of_concept_carries_spinoffs_across_the_death_valley():
 
 
 def test_scene_opening_raises_revenue_of_scene_firms():
-    res, p = run("scene_opening")
+    # a scene is one of the real park's: 16 a year at every scale, each taking on capacity * scale
+    # firms (0.1 at the defaults); 20 firms per scene give enough firms to compare at this scale
+    res, p = run("scene_opening", capacity=20)
     pol, b = same_firms(res, p.supported())
-    assert len(pol) >= 10 and p.stats()["scenes_opened"] >= YEARS
+    assert p.stats()["scenes_opened"] == round(16 * YEARS)
+    assert p.supported().size == pytest.approx(16 * YEARS * 20 * 0.02, abs=1)  # 25.6 firm places
     # tolerance: mean log revenue at least 0.05 higher
     assert np.log(pol["revenue"]).mean() >= np.log(b["revenue"]).mean() + 0.05
 
