@@ -61,7 +61,7 @@ from sim.analysis.paired import (
 from sim.batch import RunSpec, run_batch
 from sim.batch.gather import gather, write_parquet
 from sim.batch.tabledoc import Col, FileDoc
-from sim.compose import load_config
+from sim.compose import is_preset_file, load_config
 from sim.config import ConfigError
 from sim.policies.registry import policies_from_config
 
@@ -403,6 +403,7 @@ def compare_policies(
     the first run (ConfigError); finished runs in ``outdir/runs`` are reused (``resume``).
     """
     base = compose_overrides(defaults, overrides)
+    load_config(base)  # the settings for every run, checked before anything else (a preset file too)
     arms = make_arms(policies)
     if budget_mcny is not None:
         if not budget_mcny > 0:
@@ -423,7 +424,7 @@ def compare_policies(
         while True:
             log(f"{len(arms)} arms x {len(seed_list)} seeds = {len(arms) * len(seed_list)} runs, {jobs} at a time")
             results = run_batch(run_specs(base, arms, seed_list), runs_dir, outcomes=run_outcomes, tables=RUN_TABLES,
-                                jobs=jobs, resume=resume, progress=progress, desc="comparison runs")
+                                jobs=jobs, resume=resume, progress=progress, desc="comparison runs", note=log)
             _check_runs(results, runs_dir)
             outcomes = _outcomes_table(results, labels)
             halfwidths = resolve_halfwidths(targets, outcomes)
@@ -451,6 +452,8 @@ def compare_policies(
         "start_year": cfg.ecosystem.start_year,
         "warmup_years": cfg.ecosystem.warmup_years,
         "ecosystem": cfg.ecosystem.name,
+        "preset_file": next((v for k, _, v in (o.partition("=") for o in base) if k.strip() == "ecosystem"
+                             and is_preset_file(v)), None),
         "government_budget_mcny_per_year": cfg.ecosystem.government.budget_mcny_per_year,
         "budget_mcny": budget_mcny,
         "target_halfwidth": {k: str(v) for k, v in targets.items()},

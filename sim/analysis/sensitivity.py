@@ -304,11 +304,13 @@ def run_sensitivity(
     n_jobs: int = -1,
     plots: bool = True,
     progress: bool | None = None,
+    log=None,
 ) -> SensitivityResult:
     """Sample, run every point (in parallel, resumable), analyse; write the ranking table and a plot to ``out``.
 
     ``n`` is the number of Morris trajectories, or Sobol's base sample size (a power of two).
-    Every range and outcome is checked before the first run (ConfigError).
+    Every range and outcome is checked before the first run (ConfigError). ``log``: called with
+    a line saying so when the analysis resumes.
     """
     params = dict(params or DEFAULT_PARAMS)
     outcomes = list(outcomes or DEFAULT_OUTCOMES)
@@ -323,6 +325,7 @@ def run_sensitivity(
         raise ConfigError(f"replicates={replicates}: use at least 1.")
     for spec in outcomes:
         check_outcome(spec)
+    load_config(base)  # the overrides for every run, on their own: a mistake there is not a range's
     check_ranges(params, base)
     problem = {"num_vars": len(params), "names": list(params), "bounds": [list(b) for b in params.values()]}
     X = _sample(problem, method, n, levels, sample_seed)
@@ -330,7 +333,7 @@ def run_sensitivity(
     runs_dir = out / "runs"
     specs = _point_specs(problem, X, base, seed, replicates)
     results = run_batch(specs, runs_dir, outcomes=functools.partial(outcome_values, specs=tuple(outcomes)),
-                        jobs=n_jobs, progress=progress, desc="sensitivity runs")
+                        jobs=n_jobs, progress=progress, desc="sensitivity runs", note=log)
     gather(runs_dir, timeseries=True)
     _check_runs(results, runs_dir)
     _check_totals(results, outcomes)

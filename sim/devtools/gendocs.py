@@ -91,6 +91,15 @@ A key that is not listed here, a value of the wrong type, a value outside its ra
 unknown preset stops the run before it starts, with one line naming the key, the value and what
 is allowed (exit status 2).
 
+**A preset of your own.** `ecosystem=path/to/my_park.yaml` (any value ending in `.yaml` or `.yml`)
+selects a preset file outside `conf/`: it holds the keys listed under `ecosystem` below, at its
+top level, like `conf/ecosystem/zhongguancun.yaml`; keys it leaves out keep their defaults, and
+its `name` defaults to the file's stem. It is checked like a built-in preset (a mistake gives one
+line naming the file and the key), registered with Hydra as an option of the config group
+`ecosystem` named by its absolute path (so `.hydra/overrides.yaml` records that path, and sweeps
+such as `-m ecosystem=a.yaml,b.yaml` run in Hydra's worker processes), and works the same way in
+`sim.load_config`, the comparison (`--preset`), validation, calibration and sensitivity analysis.
+
 Units: money in million CNY (`mcny`), time in years unless the name says months, rates per year
 unless the name says otherwise, `sd` = standard deviations of latent firm quality. `scale`
 multiplies every extensive quantity of the ecosystem preset (births, capital, budgets, numbers of
