@@ -17,12 +17,14 @@ import argparse
 import sys
 
 from experiments.cli import TOOL_ERRORS, exit_status, run
-from sim.analysis.compare import DEFAULT_MAX_SEEDS, TEACHING_OVERRIDES, compare_policies
+from sim.analysis.compare import DEFAULT_MAX_SEEDS, DEFAULT_OVERRIDES, DEFAULT_SCALE, compare_policies
 from sim.analysis.paired import OUTCOMES
 
+PARK = "a teaching-size park" if DEFAULT_SCALE < 1 else "the full park"
 EPILOG = f"""\
 settings: positional arguments are configuration overrides (as on `python -m sim`) added to
-the comparison's defaults, {' '.join(TEACHING_OVERRIDES)} (a teaching-size park): a default
+the comparison's defaults, {' '.join(DEFAULT_OVERRIDES)} (the scale is
+sim.analysis.compare.DEFAULT_SCALE = {DEFAULT_SCALE:g}, {PARK}): a default
 is replaced only by an override of the same key, so `ecosystem=shenzhen_htz` keeps them.
 --no-defaults starts from the preset itself (full scale, its observed years).
 
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", metavar="NAME|FILE",
                         help="the ecosystem preset: a name in conf/ecosystem/ or the path of a preset file of your own "
                              "(my_park.yaml), checked like a built-in one; the same as the override ecosystem=...")
-    parser.add_argument("--no-defaults", action="store_true", help="start from the preset, not the teaching-size park")
+    parser.add_argument("--no-defaults", action="store_true", help="start from the preset itself, without the comparison's defaults")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2; 1 runs them one by one)")
     parser.add_argument("--outdir", default="outputs/compare_policies", help="output directory")
     parser.add_argument("--no-plots", action="store_true", help="skip the plots")
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides.insert(0, f"ecosystem={args.preset}")
     try:
         comp = compare_policies(overrides, args.policies, args.seeds, args.outdir, jobs=args.jobs,
-                                defaults=() if args.no_defaults else TEACHING_OVERRIDES, budget_mcny=args.budget_mcny,
+                                defaults=() if args.no_defaults else DEFAULT_OVERRIDES, budget_mcny=args.budget_mcny,
                                 target_halfwidth=dict(args.target_halfwidth or []), max_seeds=args.max_seeds,
                                 plots=not args.no_plots, log=lambda msg: print(msg, file=sys.stderr))
     except TOOL_ERRORS as exc:

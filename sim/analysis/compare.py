@@ -7,8 +7,9 @@ pair share all their luck (common random numbers): the difference between them i
 effect in that world, and the spread of the differences over seeds gives a paired 95 %
 t-interval (:mod:`sim.analysis.paired`).
 
-* **Settings.** The user's overrides are added to the comparison's defaults (a teaching-size
-  park, :data:`TEACHING_OVERRIDES`); a default is dropped only where an override sets its key.
+* **Settings.** The user's overrides are added to the comparison's defaults
+  (:data:`DEFAULT_OVERRIDES`: :data:`DEFAULT_SCALE` and :data:`DEFAULT_WINDOW`); a default is
+  dropped only where an override sets its key.
 * **Enough worlds.** For every outcome, ``seeds_needed`` says how many seeds would tell the
   observed effect from zero. With ``target_halfwidth`` (outcome -> half-width, in the
   outcome's unit or as ``"N%"`` of the baseline's mean) the comparison adds seeds in rounds
@@ -66,9 +67,20 @@ from sim.config import ConfigError
 from sim.policies.registry import policies_from_config
 
 __all__ = ["Arm", "parse_arm", "compare_policies", "outcomes_of", "run_outcomes", "write_comparison",
-           "TEACHING_OVERRIDES", "RUN_OVERRIDES", "DEFAULT_MAX_SEEDS", "COMPARISON_FILES"]
+           "DEFAULT_SCALE", "DEFAULT_WINDOW", "DEFAULT_OVERRIDES", "TEACHING_OVERRIDES", "RUN_OVERRIDES",
+           "DEFAULT_MAX_SEEDS", "COMPARISON_FILES"]
 
-#: Defaults of the comparison: a teaching-size park, quick enough for a laptop.
+#: The scale of a comparison's runs unless an override sets it: 1, the preset's whole park (a
+#: sampled park has few unicorns, and unicorn questions need the full park; README, Comparing
+#: policies, gives the seeds a comparison needs and how long it takes).
+DEFAULT_SCALE = 1.0
+#: The comparison's window unless an override sets it: none, i.e. the preset's own warm-up and
+#: observed years (the window the presets are calibrated on).
+DEFAULT_WINDOW: list[str] = []
+#: Defaults of the comparison (a default is dropped only where an override sets its key).
+DEFAULT_OVERRIDES = [f"scale={DEFAULT_SCALE:g}", *DEFAULT_WINDOW]
+#: A teaching-size comparison, quick enough for a laptop and a classroom (the notebooks), whatever
+#: :data:`DEFAULT_SCALE` is.
 TEACHING_OVERRIDES = ["scale=0.02", "years=6", "ecosystem.warmup_years=3"]
 #: Added to every run of a comparison: the tables it needs, nothing more.
 RUN_OVERRIDES = ["output.plots=false", "output.firm_years=false", "output.progress=off"]
@@ -380,7 +392,7 @@ def compare_policies(
     seeds: int | Sequence[int] = 8,
     outdir=None,
     *,
-    defaults: Sequence[str] = TEACHING_OVERRIDES,
+    defaults: Sequence[str] = DEFAULT_OVERRIDES,
     budget_mcny: float | None = None,
     target_halfwidth: Mapping[str, str | float] | None = None,
     max_seeds: int | None = None,
