@@ -10,7 +10,6 @@ the table by hand).
 from __future__ import annotations
 
 import itertools
-
 import math
 
 import numpy as np
