@@ -230,7 +230,8 @@ def check_payouts(tables, summary, config, pos: pd.DataFrame, lots: pd.DataFrame
     if pos.empty:
         return out
     end_kind = firms["end_kind"]
-    ex = firms[end_kind.isin(["ipo", "acquired"])]
+    ex = firms.loc[pos["firm_id"].unique()]
+    ex = ex[ex["end_kind"].isin(["ipo", "acquired"])]
     assert np.isfinite(ex["exit_value"]).all() and (ex["exit_value"] > 0).all(), \
         "an exited firm has a positive exit value"
     equity = distributable(tables, config)
