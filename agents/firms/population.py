@@ -89,9 +89,12 @@ RECORD_COLUMNS: dict[str, tuple] = {
     "employer": (np.int32, -1),  # alumni founders: index of their former employer (agents.incumbents), else -1
     "acquirer": (np.int32, -1),  # acquired firms: index of the acquiring incumbent; -1 for another buyer or none
     # written by the capital market when the firm leaves: the price of an IPO or acquisition
-    # (agents.investors.exits) and the bank loan it still owed (agents.investors.lending)
+    # (agents.investors.exits), the bank loan it still owed (agents.investors.lending), the cash
+    # it held before the bank and its shareholders were paid, and whether it was sold for its team
     "exit_value": (np.float64, np.nan),
     "debt_at_end": (np.float64, 0.0),
+    "cash_at_end": (np.float64, np.nan),
+    "team_sale": (np.bool_, False),
 }
 
 

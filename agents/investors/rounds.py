@@ -74,6 +74,8 @@ from sim.tracks import attention
 __all__ = ["EquityRounds", "Applicants", "Participations"]
 
 LAST_ROUND = EQUITY_ROUNDS - 1  # D+: every later round is a D+ round
+#: Money below this (mcny: a thousandth of a yuan) is rounding residue of the funds' books, not a deal.
+DUST = 1e-9
 
 
 @dataclass
@@ -294,6 +296,8 @@ class EquityRounds:
         share = self.model.cfg.ecosystem.funding.max_lead_share
         prefs, early = self.market.fund_view(funds, self.model.tracks.n)
         remaining = np.array([f.available_new(step) for f in funds])
+        # a fund's free money is a difference of sums: below DUST it is rounding residue, not money
+        remaining = np.where(remaining > DUST, remaining, 0.0)
         rnd, amount, lead = app.rnd, app.amount, app.lead
         # later rounds first; they may fall back on early funds, but A-B rounds stay with early funds
         groups_by_stage = (((rnd >= 3), (~early, early)), (((rnd >= 1) & (rnd <= 2)), (early,)))
@@ -307,7 +311,7 @@ class EquityRounds:
                     continue
                 chosen = pick(capg[:, None] * prefs, app.track[j], app.u_pick[j])
                 take = np.minimum(amount[j], share * capg[np.maximum(chosen, 0)])
-                ok = fit_capacity(chosen, take, capg, app.rank[j]) & (take > 0)
+                ok = fit_capacity(chosen, take, capg, app.rank[j]) & (take > DUST)
                 if ok.any():
                     remaining -= np.bincount(chosen[ok], weights=take[ok], minlength=len(funds))
                     idx = np.array([funds[p].index for p in chosen[ok]], dtype=np.int64)
@@ -345,7 +349,7 @@ class EquityRounds:
                     member = (idx[:, None] == app.co_inv[j, :k]).any(axis=1) | (idx == app.lead[j])
                     chosen = np.where(member, -1, chosen)
                     take = np.minimum(short[j], fcfg.max_lead_share * capg[np.maximum(chosen, 0)])
-                    ok = fit_capacity(chosen, take, capg, app.rank[j]) & (take > 0)
+                    ok = fit_capacity(chosen, take, capg, app.rank[j]) & (take > DUST)
                     if ok.any():
                         remaining -= np.bincount(chosen[ok], weights=take[ok], minlength=len(funds))
                         app.co_inv[j[ok], k] = idx[ok]

@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a column is added, removed, renamed or retyped. Stored in every Parquet file.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class OutputSchemaError(ValueError):
@@ -125,6 +125,7 @@ class TableSchema:
 
 
 I16, I32, I64, F64, STR = pa.int16(), pa.int32(), pa.int64(), pa.float64(), pa.string()
+BOOL = pa.bool_()
 
 
 def _C(name, type_, unit, doc, nullable=False, choices=None) -> Column:
@@ -257,6 +258,13 @@ _TABLES = [
                                           "shareholders share the price by the liquidation waterfall "
                                           "(agents.investors.exits); NaN for firms that did not exit so.",
                nullable=True),
+            _C("cash_at_end", F64, "mcny", "Cash the firm held when it left, before its bank and its shareholders "
+                                           "were paid out of it (at a failure what is left after the bank and "
+                                           "liquidation_cost_months of wages goes to the investors; at a team "
+                                           "acquisition a shortfall after the bank comes off the price), or at the "
+                                           "end of the run."),
+            _C("team_sale", BOOL, "", "Acquired firms: bought for their team while out of cash (a soft landing; "
+                                      "the shareholders share the price less the shortfall)."),
         ),
     ),
     TableSchema(

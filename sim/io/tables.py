@@ -191,6 +191,8 @@ def firms_arrow(model) -> pa.Table:
     rec = pop.records
     debt = rec["debt_at_end"].astype(np.float64)  # ended firms: what they owed when they left
     debt[pop["id"]] = pop["debt"]  # live firms: what they owe now
+    cash = rec["cash_at_end"].astype(np.float64)  # firms that failed or exited: cash before paying out
+    cash[pop["id"]] = pop["cash"]  # live firms: their cash now
     return _arrow_table("firms", {
         "firm_id": np.arange(pop.n_ever, dtype=np.int64),
         "born_step": rec["born_step"],
@@ -206,6 +208,8 @@ def firms_arrow(model) -> pa.Table:
         "valuation": rec["valuation"],
         "exit_value": pa.array(rec["exit_value"], type=pa.float64(), from_pandas=True),  # NaN: no exit
         "debt_at_end": debt,
+        "cash_at_end": cash,
+        "team_sale": rec["team_sale"],
         "quality": rec["quality"],
         "licences": model.institutes.licences_of(pop.n_ever).astype(np.int32),
         "employer_id": _incumbent_ids(model, rec["employer"]),
