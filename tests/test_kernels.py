@@ -248,9 +248,10 @@ def test_arrow_tables_are_what_the_dataframe_path_gives():
     chunks = m.recorder.firm_years
     assert chunks
     cols = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
-    fy = pd.DataFrame({**{k: cols[k].astype(np.float64) for k in ("age_years", "employees", "revenue", "valuation")},
+    fy = pd.DataFrame({**{k: cols[k].astype(np.float64) for k in ("age_years", "employees", "revenue", "valuation",
+                                                                  "rd_spending", "rd_staff_share")},
                        "firm_id": cols["firm_id"], "year": cols["year"],
-                       "stage": np.asarray(STAGES, dtype=object)[cols["stage"]]})
+                       "stage": np.asarray(STAGES, dtype=object)[cols["stage"]], "high_tech": cols["high_tech"]})
     assert tables.arrow("firm_years").equals(to_arrow("firm_years", fy))
     # the DataFrame handed out is what reading the file back gives
     assert tables["firms"]["origin"].tolist() == firms["origin"].tolist()
