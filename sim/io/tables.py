@@ -229,10 +229,12 @@ def firm_years_arrow(model) -> pa.Table:
         return to_arrow("firm_years", empty_frame("firm_years"))
     cols = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
     return _arrow_table("firm_years", {
-        **{k: cols[k].astype(np.float64) for k in ("age_years", "employees", "revenue", "valuation")},
+        **{k: cols[k].astype(np.float64) for k in ("age_years", "employees", "revenue", "valuation", "rd_spending",
+                                                   "rd_staff_share")},
         "firm_id": cols["firm_id"].astype(np.int64, copy=False),
         "year": cols["year"].astype(np.int16, copy=False),
         "stage": _strings(cols["stage"], STAGES),
+        "high_tech": cols["high_tech"].astype(np.bool_, copy=False),
     })
 
 
