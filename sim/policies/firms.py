@@ -712,7 +712,17 @@ class RDTaxCredit(Policy):
     R&D falls, and its R&D staff share rises with the user-cost elasticity
     (``ecosystem.rd.user_cost_elasticity``); the tax it saves is paid into its cash each month and
     booked as the policy's spending (the tax expenditure). Loss-making firms get nothing: the
-    model has no refund and does not carry losses forward."""
+    model has no refund and does not carry losses forward.
+
+    The tax expenditure is bounded by the policy's yearly budget (and the government's): when
+    the claims of a month exceed what is left, every firm's relief is cut in the same proportion,
+    and once the year's budget is spent no relief is paid until January. Firms respond to the
+    relief they get, not to the statutory rate: the user-cost lever follows the effective extra
+    deduction ``base + (deduction_rate - base) * paid / claimed`` of the month
+    (:meth:`effective_rate`). No source gives the super-deduction's tax expenditure in the park,
+    so the default budget is a budget, not an estimate of the statutory cost: at full scale the
+    claims run above it and the policy acts in the first months of each year only (its stats
+    report the relief claimed and paid)."""
 
     kind: ClassVar[str] = "rd_tax_credit"
     target: ClassVar[str] = "R&D spending of the firms (timeseries rd_spending)"
@@ -733,25 +743,42 @@ class RDTaxCredit(Policy):
     def __post_init__(self):
         super().__post_init__()
         self.relief_paid = 0.0
+        self.claimed = 0.0  # relief the firms claimed (what the statutory rate gives), mcny
         self.qualifying_rd = 0.0
+        self.covered = 1.0  # share of this month's claimed relief the budget paid
 
     def step(self, model, government) -> None:
         r = model.cfg.ecosystem.rd
-        factor = rd_user_cost(r.tax_rate, self.deduction_rate) / rd_user_cost(r.tax_rate, r.deduction_rate)
-        mask = self.target_track_mask(model)
-        self.levers.set_track(model, "rd_user_cost", np.where(mask, factor, 1.0))
         # last month's R&D of the firms with taxable profit: the tax they save is paid now
         pop = model.population
         rows = np.flatnonzero((pop["rd_last"] > 0.0) & (pop["taxable"] > 0.0))
         rows = rows[self.eligible(model, rows)]
-        if rows.size == 0:
-            return
-        relief = rd_tax_relief(pop["rd_last"][rows], pop["taxable"][rows], r.tax_rate, r.deduction_rate,
-                               self.deduction_rate)
-        paid = relief > 0.0
-        got = self.grant(model, government, rows[paid], relief[paid])
-        self.relief_paid += float(got.sum())
-        self.qualifying_rd += float(pop["rd_last"][rows[paid]].sum())
+        relief = np.empty(0)
+        if rows.size:
+            relief = rd_tax_relief(pop["rd_last"][rows], pop["taxable"][rows], r.tax_rate, r.deduction_rate,
+                                   self.deduction_rate)
+        claimed = float(relief.sum())
+        if claimed > 0:
+            paid = relief > 0.0
+            got = self.grant(model, government, rows[paid], relief[paid])
+            self.relief_paid += float(got.sum())
+            self.claimed += claimed
+            self.qualifying_rd += float(pop["rd_last"][rows[paid]].sum())
+            self.covered = float(got.sum()) / claimed
+        else:
+            self.covered = 1.0 if self.room(model, government) > 0 else 0.0
+        # firms respond to the relief they get: the effective extra deduction this month
+        factor = rd_user_cost(r.tax_rate, self.effective_rate(model)) / rd_user_cost(r.tax_rate, r.deduction_rate)
+        mask = self.target_track_mask(model)
+        self.levers.set_track(model, "rd_user_cost", np.where(mask, factor, 1.0))
+
+    def effective_rate(self, model) -> float:
+        """The extra deduction firms actually get: the preset's rate plus the policy's increase
+        times the share of the claimed relief paid this month (1 within the budget, less when the
+        year's budget is running out and relief is cut pro rata, 0 once it is spent)."""
+        base = model.cfg.ecosystem.rd.deduction_rate
+        return base + (self.deduction_rate - base) * self.covered
 
     def stats(self) -> dict:
-        return {"relief_paid_mcny": self.relief_paid, "qualifying_rd_mcny": self.qualifying_rd}
+        return {"relief_paid_mcny": self.relief_paid, "relief_claimed_mcny": self.claimed,
+                "qualifying_rd_mcny": self.qualifying_rd}
