@@ -575,10 +575,10 @@ def _tax_expenditure(r: Run) -> str | None:
 # ------------------------------------------------------------------------------ more measures
 
 
-def _mean_log_headcount_during_grant(treated: Run, control: Run) -> tuple[float, float]:
-    """Mean log headcount of the granted firms at the year ends while their grant runs (same
-    firms; log because the grant pays a share of each firm's wage bill, so its effect is
-    proportional, and a sum would be dominated by the largest firms)."""
+def _rd_spending_during_grant(treated: Run, control: Run) -> tuple[float, float]:
+    """R&D spending of the granted firms (firm_years rd_spending, mcny) in the calendar years
+    whose end falls while their grant runs (same firms in both arms; a firm that died before a
+    year end adds nothing for that year)."""
     granted = pd.DataFrame({"key": treated.facts["granted_keys"], "since": treated.facts["granted_step"]})
     months = 12 * treated.facts["policy"]["duration_years"]
     assert len(granted) >= 20
@@ -588,7 +588,7 @@ def _mean_log_headcount_during_grant(treated: Run, control: Run) -> tuple[float,
         fy = r.tables["firm_years"].astype({"year": np.int64}).merge(ids, on="firm_id").merge(granted, on="key")
         step = (fy["year"] - r.start_year) * 12 + 11
         during = (step >= fy["since"]) & (step < fy["since"] + months)
-        return float(np.log(fy.loc[during, "employees"]).mean())
+        return float(fy.loc[during, "rd_spending"].sum())
 
     return value(treated), value(control)
 
@@ -754,8 +754,8 @@ EFFECTS: list[Effect] = [
     Effect("guidance_fund", "direct", "guidance-fund money invested (timeseries guidance_invested)",
            ts_total("guidance_invested")),
     Effect("state_incubator", "direct", "share of the incubated firms that fail (same firms)", failed_share(), -1),
-    Effect("rd_grants", "direct", "mean log headcount of the granted firms at year ends during the grant (same firms)",
-           _mean_log_headcount_during_grant),
+    Effect("rd_grants", "direct", "R&D spending of the granted firms in the years of their grant (same firms)",
+           _rd_spending_during_grant),
     Effect("proof_of_concept", "direct", "share of the supported spin-offs that fail (same firms)", failed_share(),
            -1),
     Effect("scene_opening", "direct", "mean log revenue of the scene firms (same firms)",
@@ -888,7 +888,7 @@ LEVERS: dict[str, dict[str, str]] = {
     },
     "rd_grants": {
         "capacity_per_year": "rd_grants:direct", "grant_share": "rd_grants:direct", "cap_mcny": "rd_grants:direct",
-        "duration_years": "rd_grants:direct", "rd_share_of_wages": "rd_grants:direct",
+        "duration_years": "rd_grants:direct",
         "min_employees": "rd_grants:selection_noise", "min_tech_intensity": "rd_grants:selection_noise",
         "selection_noise": "rd_grants:selection_noise",
     },

@@ -15,7 +15,6 @@ import math
 import numpy as np
 import pytest
 
-from agents.firms.rules import wage_bill
 from sim.config import Config
 from sim.core.clock import DT
 from sim.core.vocabulary import DIRECTIONS, ORIGINS, SPINOFF
@@ -237,23 +236,45 @@ def test_proof_of_concept_puts_new_spinoffs_on_the_base():
     assert p.spent == pytest.approx(0.5 * p.supported().size)
 
 
-def test_rd_grants_pay_two_thirds_of_half_the_wage_bill_of_research_firms():
+def test_rd_grants_pay_two_thirds_of_the_grantees_rd_and_lower_their_user_cost_of_rd():
     p = configured_policy("rd_grants")
     m = park(p)
     pop = m.population
-    assert p.ids.size == int(400 * SCALE * DT) or p.ids.size == 0
+    assert p.ids.size == int(0.5 + 400 * SCALE * DT) or p.ids.size == 0  # places rounded (Policy.whole)
     m = park(p := configured_policy("rd_grants"), scale=0.05)
     pop = m.population
     rows = pop.row_of[p.ids]
-    assert p.ids.size == int(400 * 0.05 * DT) and (rows >= 0).all()
+    assert p.ids.size == int(0.5 + 400 * 0.05 * DT) and (rows >= 0).all()
     assert (m.tracks["tech_intensity"][pop["track"][rows]] >= 0.5).all()
+    # a grantee's R&D staff share is raised by its user cost 1 - 0.66 to the power -elasticity (1 at the preset)
+    np.testing.assert_allclose(pop["support_rd"][rows], 1.0 / (1.0 - 0.66))
+    base = np.outer(m.tracks["tech_intensity"], m.cfg.ecosystem.rd.staff_share)[pop["track"], pop["stage"]]
+    phi = pop["rd_phi"][rows]  # no tax credit here: the track response is 1
+    np.testing.assert_allclose(phi, np.minimum(base[rows] / (1.0 - 0.66), 1.0))
+    others = np.setdiff1d(np.arange(pop.n), rows)
+    np.testing.assert_allclose(pop["support_rd"][others], 1.0)
     paid = p.paid.copy()
-    emp = pop["employees"][rows].copy()
+    rd = pop["rd_last"][rows].copy()
+    assert (rd > 0).all()
     step_policy_alone(m, p)
     new = p.ids.size - paid.size
-    want = np.minimum(0.66 * 0.5 * wage_bill(emp, m.cfg.ecosystem.firms) * DT, 5.32 - paid)
-    np.testing.assert_allclose(p.paid[: paid.size] - paid, want)
-    assert new == int(400 * 0.05 * DT * 2) - paid.size
+    # the next month pays 66 % of last month's R&D spending, within the cap
+    np.testing.assert_allclose(p.paid[: paid.size] - paid, np.minimum(0.66 * rd, 5.32 - paid))
+    assert new == int(0.5 + 400 * 0.05 * DT * 2) - paid.size
+    np.testing.assert_allclose(pop["support_rd"][pop.row_of[p.ids]], 1.0 / (1.0 - 0.66))
+
+
+def test_rd_grants_cut_pro_rata_lower_the_response_to_the_share_actually_paid():
+    p = configured_policy("rd_grants", budget_mcny_per_year=0.5)
+    m = park(p, months=2, scale=0.05)
+    pop = m.population
+    rows = pop.row_of[p.ids]
+    assert p.spent > 0 and 0 < p.covered < 1
+    s = 0.66 * p.covered
+    live = rows[rows >= 0]
+    np.testing.assert_allclose(pop["support_rd"][live], 1.0 / (1.0 - s))
+    p.stop(m, m.government)
+    np.testing.assert_allclose(pop["support_rd"], 1.0)
 
 
 def test_scene_opening_gives_its_firms_a_customer_a_test_report_and_draws_founders():

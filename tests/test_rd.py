@@ -157,6 +157,35 @@ def test_tax_expenditure_is_the_rate_times_the_tax_rate_times_qualifying_rd():
     np.testing.assert_allclose(m.levers.track("rd_user_cost")[m.tracks["active"]], 0.5 / 0.5625)
 
 
+def test_firms_respond_to_the_relief_they_get_when_the_budget_runs_short():
+    """A budget below the month's claims: relief is cut pro rata, the user-cost lever follows the
+    effective extra deduction, and once the year's budget is spent the lever is back to 1."""
+    cfg = config()
+    policy = configured_policy("rd_tax_credit", budget_mcny_per_year=0.5)
+    m = EcosystemModel(cfg, policies=[policy])
+    while m.current_step < 0:
+        m.step()
+    _run_until(m, "policies")
+    pop = m.population
+    rd, taxable = pop["rd_last"].copy(), pop["taxable"].copy()
+    m.government.step()
+    due = np.where(taxable > 0, np.maximum(taxable - 0.75 * rd, 0.0), 0.0)
+    claimed = np.where(rd > 0, 0.25 * np.minimum(0.25 * rd, due), 0.0).sum()
+    budget = 0.5 * cfg.scale
+    assert claimed > budget  # the case under test: the claims exceed the year's budget
+    assert policy.spent == pytest.approx(budget, rel=1e-12)
+    share = budget / claimed
+    assert policy.covered == pytest.approx(share, rel=1e-9)
+    extra = 0.75 + 0.25 * share  # the extra deduction the firms actually get
+    active = m.tracks["active"]
+    np.testing.assert_allclose(m.levers.track("rd_user_cost")[active], (1 - 0.25 * (1 + extra)) / 0.5625)
+    m.step()  # the rest of this month and the next, whose policies phase pays nothing
+    _run_until(m, "policies")
+    m.government.step()  # and the month after: the year's budget is spent, no relief, no response
+    assert policy.spent == pytest.approx(budget, rel=1e-12) and policy.covered == 0.0
+    np.testing.assert_allclose(m.levers.track("rd_user_cost")[m.tracks["active"]], 1.0)
+
+
 # ------------------------------------------------------------------------------ slow: paired over five seeds
 
 

@@ -46,7 +46,7 @@ def op_params(**values: float) -> np.ndarray:
 
 @njit(cache=True, error_model="numpy")
 def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cash, employees, revenue, g12, vol,
-            debt, debt_payment, supported, support_growth, support_closure, track_growth, capacity,
+            debt, debt_payment, supported, support_growth, support_closure, support_rd, track_growth, capacity,
             rd_share, rd_response, absorb, rd_stock, rd_year, rev_year, rd_phi, rd_last, taxable,
             refresh_vol, new_year, c_grow, c_close, c_rd, out, scratch, flags):
     """One month of operations for every live firm (see the module docstring).
@@ -54,7 +54,8 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
     Arrays of the live firms are updated in place. ``track_growth`` and ``capacity`` are per
     track (demand growth passed to firms, the park's capacity of each market); ``rd_share``
     (tracks x stages) is the share of a firm's paid staff in R&D, ``rd_response`` (per track)
-    multiplies it for firms with taxable profit last month, ``absorb`` (per track) multiplies the
+    multiplies it for firms with taxable profit last month, ``support_rd`` (per firm, read when
+    ``supported``) multiplies it for firms whose R&D a programme subsidises, ``absorb`` (per track) multiplies the
     breakthrough hazard. ``out`` is an int64 array of shape (4, n): its rows receive the ids of
     the firms drawn to close, of those to check for insolvency after financing, of those at the
     graduation age and of those with a product breakthrough. ``scratch`` (float64, shape (3, m))
@@ -89,6 +90,8 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         phi = rd_share[t, stage[i]]
         if taxable[i] > 0.0:
             phi *= rd_response[t]
+        if supported:
+            phi *= support_rd[i]
         scratch[1, i] = min(phi, 1.0)
         scratch[2, i] = absorb[t]
     for i in range(n):
@@ -206,9 +209,10 @@ def _example_operate():
     par = np.ones(len(OP_PARAMS))
     return (np.int64(0), par, i64, np.arange(3, dtype=np.uint64), np.zeros(3, np.int32), np.zeros(3, np.int32),
             np.zeros(3, np.int8), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(),
-            f.copy(), f.copy(), False, f.copy(), f.copy(), np.ones(1), np.ones(1), np.ones((1, 3)), np.ones(1),
-            np.ones(1), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), True, False, np.uint64(1),
-            np.uint64(2), np.uint64(3), np.zeros((4, n), np.int64), np.zeros((3, n)), np.zeros(n, np.uint8))
+            f.copy(), f.copy(), False, f.copy(), f.copy(), f.copy(), np.ones(1), np.ones(1), np.ones((1, 3)),
+            np.ones(1), np.ones(1), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), True, False,
+            np.uint64(1), np.uint64(2), np.uint64(3), np.zeros((4, n), np.int64), np.zeros((3, n)),
+            np.zeros(n, np.uint8))
 
 
 K.register("operate", operate, _example_operate)

@@ -79,6 +79,7 @@ SUPPORT_COLUMNS: dict[str, tuple] = {
     "support_growth": (np.float64, (), 0.0),  # extra log revenue growth, 1/yr
     "support_closure": (np.float64, (), 1.0),  # multiplier of the closure hazard
     "support_screen": (np.float64, (), 0.0),  # shift of the investors' screening bar, sd (negative = easier)
+    "support_rd": (np.float64, (), 1.0),  # multiplier of the R&D staff share (a subsidy's lower user cost of R&D)
 }
 LIVE_COLUMNS: dict[str, tuple] = {**FIRM_COLUMNS, **FINANCE_COLUMNS, **CONTRACT_COLUMNS, **SUPPORT_COLUMNS}
 

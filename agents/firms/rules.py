@@ -25,9 +25,11 @@ Rules (monthly step ``dt = 1/12`` year; money in million CNY):
 * **R&D** (:func:`rd_staff_share`, :func:`spend_on_rd`): a share ``phi`` of a firm's paid staff
   does R&D, ``phi = rd.staff_share[stage] * tech_intensity`` of its track, times
   ``(user cost of R&D) ** -rd.user_cost_elasticity`` for a firm with taxable profit last month
-  (the ``rd_user_cost`` lever: a tax credit lowers it). R&D spending is the R&D staff's wages
-  plus ``rd.nonlabour_ratio`` times them (materials, equipment), which come from cash on top of
-  the wage bill; hiring plans for them (a paid employee costs ``wage * (1 + phi * nonlabour)``).
+  (the ``rd_user_cost`` lever: a tax credit lowers it), and times the firm's own ``support_rd``
+  when a programme pays part of its R&D (a matched grant, :class:`sim.policies.firms.RDGrants`).
+  R&D spending is the R&D staff's wages plus ``rd.nonlabour_ratio`` times them (materials,
+  equipment), which come from cash on top of the wage bill; hiring plans for them (a paid
+  employee costs ``wage * (1 + phi * nonlabour)``).
   Spending accumulates in an R&D stock ``S`` that depreciates at ``rd.stock_decay``; a *product
   breakthrough* arrives at the hazard ``rd.breakthrough_rate * S ** rd.stock_elasticity * (1 +
   rd.absorption * k_t)`` (``k_t``: the institutes' knowledge in the firm's track over their mean
@@ -180,11 +182,14 @@ def burn_cash(pop: FirmPopulation, cfg: FirmConfig, gross: np.ndarray | None = N
 
 def rd_staff_share(pop: FirmPopulation, share: np.ndarray, response: np.ndarray) -> np.ndarray:
     """Share of each firm's paid staff in R&D this month: ``share[track, stage]`` (tracks x
-    stages), times ``response[track]`` for firms with taxable profit last month, at most 1."""
+    stages), times ``response[track]`` for firms with taxable profit last month, times the firm's
+    ``support_rd`` (a programme that pays part of its R&D), at most 1."""
     trk = pop["track"]
     phi = share[trk, pop["stage"]]
     profitable = pop["taxable"] > 0.0
     phi[profitable] *= response[trk[profitable]]
+    if pop.supported:
+        phi *= pop["support_rd"]
     return np.minimum(phi, 1.0)
 
 
@@ -388,7 +393,7 @@ class Firms:
             np.int64(step), self._par, pop["id"], pop["hkey"], pop["track"], pop["born"], pop["stage"], pop["qsat"],
             pop["qdecay"], pop["newness"], pop["cash"], pop["employees"], pop["revenue"], pop["growth_12m"],
             pop["vol"], pop["debt"], pop["debt_payment"], bool(pop.supported), pop["support_growth"],
-            pop["support_closure"], np.ascontiguousarray(track_growth, dtype=np.float64),
+            pop["support_closure"], pop["support_rd"], np.ascontiguousarray(track_growth, dtype=np.float64),
             np.ascontiguousarray(capacity, dtype=np.float64), share, response, absorb, pop["rd_stock"],
             pop["rd_year"], pop["rev_year"], pop["rd_phi"], pop["rd_last"], pop["taxable"], step % 3 == 0,
             step % MONTHS == 0, self.draws.step_constant(step, 0), self.draws.step_constant(step, 1),

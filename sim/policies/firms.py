@@ -12,7 +12,6 @@ from typing import ClassVar
 
 import numpy as np
 
-from agents.firms.rules import wage_bill
 from sim.config import P
 from sim.core.clock import DT
 from sim.core.errors import ConfigError
@@ -163,10 +162,19 @@ class StateIncubator(Policy):
 @dataclass
 class RDGrants(Policy):
     """Matched R&D grants (OCS style): the government pays a share of a selected firm's R&D
-    spending, up to a cap per firm, for a limited time."""
+    spending, up to a cap per firm, for a limited time.
+
+    Each month a grantee receives ``grant_share`` of its R&D spending of the last month (its R&D
+    staff's wages and the spending beyond them, ``rd_last``) until its cap is used up or its term
+    ends. The grant lowers the firm's user cost of R&D to ``1 - s``, where ``s`` is the share
+    the programme actually paid last month (``grant_share``, less when the budget ran short and
+    grants were cut pro rata), so the firm's R&D staff share rises by ``(1 - s) **
+    -ecosystem.rd.user_cost_elasticity`` (the population's ``support_rd`` column; the same
+    response as to a tax credit, :class:`RDTaxCredit`), at most all of its paid staff. More R&D
+    builds its R&D stock and brings product breakthroughs (:mod:`agents.firms.rules`)."""
 
     kind: ClassVar[str] = "rd_grants"
-    target: ClassVar[str] = "jobs in the granted firms (against the same firms without the programme)"
+    target: ClassVar[str] = "R&D spending of the granted firms (against the same firms without the programme)"
     source: ClassVar[str] = (
         "OCS 磁子计划 Magneton: 66% of R&D, < US$0.76M, 2 years (seeds/004_04d71fc19d7d077d.txt:1086-1098); 磁石 "
         "Magnet 66%/80%, 3-5 years (:1031-1084)"
@@ -178,8 +186,6 @@ class RDGrants(Policy):
     grant_share: float = P(0.66, "Share of the firm's R&D spending the grant covers.", 'share')
     cap_mcny: float = P(5.32, 'Most a firm can receive over its grant (US$0.76M at 7 CNY/USD).', 'mcny')
     duration_years: float = P(2.0, 'Length of a grant.', 'years')
-    rd_share_of_wages: float = P(0.5, 'R&D spending as a share of the wage bill (assumed; the model has no R&D '
-                                      'account).', 'share')
     min_employees: float = P(3.0, 'Applicants need at least this headcount.', 'employees')
     min_tech_intensity: float = P(0.5, 'Only firms in tracks at least this research-intensive apply.', '0-1')
     selection_noise: float = P(0.8, "Error of the programme's view of an applicant's quality.", 'sd')
@@ -187,10 +193,9 @@ class RDGrants(Policy):
     def validate(self) -> None:
         super().validate()
         check_range(self.name, "capacity_per_year", self.capacity_per_year, ge=0, unit="firms/yr at scale 1")
-        check_range(self.name, "grant_share", self.grant_share, gt=0, le=1, unit="share")
+        check_range(self.name, "grant_share", self.grant_share, gt=0, lt=1, unit="share")
         check_range(self.name, "cap_mcny", self.cap_mcny, ge=0, unit="mcny")
         check_range(self.name, "duration_years", self.duration_years, gt=0, le=10, unit="years")
-        check_range(self.name, "rd_share_of_wages", self.rd_share_of_wages, gt=0, le=1, unit="share")
         check_range(self.name, "min_employees", self.min_employees, ge=0, unit="employees")
         check_range(self.name, "min_tech_intensity", self.min_tech_intensity, ge=0, le=1)
         check_range(self.name, "selection_noise", self.selection_noise, ge=0, le=10, unit="sd")
@@ -200,6 +205,8 @@ class RDGrants(Policy):
         self.ids = np.empty(0, dtype=np.int64)
         self.started = np.empty(0, dtype=np.int64)
         self.paid = np.empty(0)
+        self.rd_factor = np.empty(0)  # the multiplier of each grantee's R&D staff share now in support_rd
+        self.covered = 1.0  # share of the requested grants paid last month (1 until the budget runs short)
 
     def step(self, model, government) -> None:
         pop = model.population
@@ -220,19 +227,45 @@ class RDGrants(Policy):
                 self.ids = np.concatenate([self.ids, pop["id"][rows]])
                 self.started = np.concatenate([self.started, np.full(rows.size, step, dtype=np.int64)])
                 self.paid = np.concatenate([self.paid, np.zeros(rows.size)])
+                self.rd_factor = np.concatenate([self.rd_factor, np.ones(rows.size)])
                 self.note_supported(model, rows)
         if self.ids.size == 0:
             return
         rows = pop.row_of[self.ids]
         on = (rows >= 0) & (step - self.started < 12 * self.duration_years) & (self.paid < self.cap_mcny)
-        j = np.flatnonzero(on)
-        if j.size == 0:
-            return
-        r = rows[j]
-        rd = self.rd_share_of_wages * wage_bill(pop["employees"][r], model.cfg.ecosystem.firms) * DT
-        want = np.minimum(self.grant_share * rd, self.cap_mcny - self.paid[j])
-        got = self.grant(model, government, r, want)
-        self.paid[j] += got
+        j = np.flatnonzero(on & (self.started < step))  # last month's R&D of firms granted before this month
+        if j.size:
+            want = np.minimum(self.grant_share * pop["rd_last"][rows[j]], self.cap_mcny - self.paid[j])
+            got = self.grant(model, government, rows[j], want)
+            self.paid[j] += got
+            asked = float(want.sum())
+            if asked > 0:
+                self.covered = float(got.sum()) / asked
+        elif self.room(model, government) <= 0:
+            self.covered = 0.0
+        on &= self.paid < self.cap_mcny
+        self._set_rd_factor(model, rows, np.where(on, self.rd_response(model), 1.0))
+
+    def rd_response(self, model) -> float:
+        """The multiplier of a grantee's R&D staff share: its user cost of R&D ``1 - s`` (``s``:
+        the share of R&D the programme paid last month) to the power -user_cost_elasticity."""
+        s = self.grant_share * self.covered
+        return (1.0 - s) ** -model.cfg.ecosystem.rd.user_cost_elasticity
+
+    def _set_rd_factor(self, model, rows: np.ndarray, factor: np.ndarray) -> None:
+        """Replace each live grantee's multiplier in ``support_rd`` by ``factor``."""
+        pop = model.population
+        change = (rows >= 0) & (factor != self.rd_factor)
+        if change.any():
+            r = rows[change]
+            pop["support_rd"][r] *= factor[change] / self.rd_factor[change]
+            pop.supported = True
+        self.rd_factor = np.where(rows >= 0, factor, 1.0)
+
+    def stop(self, model, government) -> None:
+        super().stop(model, government)
+        if self.ids.size:
+            self._set_rd_factor(model, model.population.row_of[self.ids], np.ones(self.ids.size))
 
     def stats(self) -> dict:
         return {"firms_supported": int(self.ids.size), "granted_mcny": float(self.paid.sum())}
@@ -679,7 +712,17 @@ class RDTaxCredit(Policy):
     R&D falls, and its R&D staff share rises with the user-cost elasticity
     (``ecosystem.rd.user_cost_elasticity``); the tax it saves is paid into its cash each month and
     booked as the policy's spending (the tax expenditure). Loss-making firms get nothing: the
-    model has no refund and does not carry losses forward."""
+    model has no refund and does not carry losses forward.
+
+    The tax expenditure is bounded by the policy's yearly budget (and the government's): when
+    the claims of a month exceed what is left, every firm's relief is cut in the same proportion,
+    and once the year's budget is spent no relief is paid until January. Firms respond to the
+    relief they get, not to the statutory rate: the user-cost lever follows the effective extra
+    deduction ``base + (deduction_rate - base) * paid / claimed`` of the month
+    (:meth:`effective_rate`). No source gives the super-deduction's tax expenditure in the park,
+    so the default budget is a budget, not an estimate of the statutory cost: at full scale the
+    claims run above it and the policy acts in the first months of each year only (its stats
+    report the relief claimed and paid)."""
 
     kind: ClassVar[str] = "rd_tax_credit"
     target: ClassVar[str] = "R&D spending of the firms (timeseries rd_spending)"
@@ -700,25 +743,42 @@ class RDTaxCredit(Policy):
     def __post_init__(self):
         super().__post_init__()
         self.relief_paid = 0.0
+        self.claimed = 0.0  # relief the firms claimed (what the statutory rate gives), mcny
         self.qualifying_rd = 0.0
+        self.covered = 1.0  # share of this month's claimed relief the budget paid
 
     def step(self, model, government) -> None:
         r = model.cfg.ecosystem.rd
-        factor = rd_user_cost(r.tax_rate, self.deduction_rate) / rd_user_cost(r.tax_rate, r.deduction_rate)
-        mask = self.target_track_mask(model)
-        self.levers.set_track(model, "rd_user_cost", np.where(mask, factor, 1.0))
         # last month's R&D of the firms with taxable profit: the tax they save is paid now
         pop = model.population
         rows = np.flatnonzero((pop["rd_last"] > 0.0) & (pop["taxable"] > 0.0))
         rows = rows[self.eligible(model, rows)]
-        if rows.size == 0:
-            return
-        relief = rd_tax_relief(pop["rd_last"][rows], pop["taxable"][rows], r.tax_rate, r.deduction_rate,
-                               self.deduction_rate)
-        paid = relief > 0.0
-        got = self.grant(model, government, rows[paid], relief[paid])
-        self.relief_paid += float(got.sum())
-        self.qualifying_rd += float(pop["rd_last"][rows[paid]].sum())
+        relief = np.empty(0)
+        if rows.size:
+            relief = rd_tax_relief(pop["rd_last"][rows], pop["taxable"][rows], r.tax_rate, r.deduction_rate,
+                                   self.deduction_rate)
+        claimed = float(relief.sum())
+        if claimed > 0:
+            paid = relief > 0.0
+            got = self.grant(model, government, rows[paid], relief[paid])
+            self.relief_paid += float(got.sum())
+            self.claimed += claimed
+            self.qualifying_rd += float(pop["rd_last"][rows[paid]].sum())
+            self.covered = float(got.sum()) / claimed
+        else:
+            self.covered = 1.0 if self.room(model, government) > 0 else 0.0
+        # firms respond to the relief they get: the effective extra deduction this month
+        factor = rd_user_cost(r.tax_rate, self.effective_rate(model)) / rd_user_cost(r.tax_rate, r.deduction_rate)
+        mask = self.target_track_mask(model)
+        self.levers.set_track(model, "rd_user_cost", np.where(mask, factor, 1.0))
+
+    def effective_rate(self, model) -> float:
+        """The extra deduction firms actually get: the preset's rate plus the policy's increase
+        times the share of the claimed relief paid this month (1 within the budget, less when the
+        year's budget is running out and relief is cut pro rata, 0 once it is spent)."""
+        base = model.cfg.ecosystem.rd.deduction_rate
+        return base + (self.deduction_rate - base) * self.covered
 
     def stats(self) -> dict:
-        return {"relief_paid_mcny": self.relief_paid, "qualifying_rd_mcny": self.qualifying_rd}
+        return {"relief_paid_mcny": self.relief_paid, "relief_claimed_mcny": self.claimed,
+                "qualifying_rd_mcny": self.qualifying_rd}
