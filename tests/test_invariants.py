@@ -75,7 +75,8 @@ def test_stages_follow_their_definitions(result):
 def test_unicorns_follow_their_definition_with_a_lower_bar():
     cfg = config(seed=4, unicorn_min_valuation_usd_bn=0.015)
     cfg.years, cfg.ecosystem.warmup_years = 6, 4
-    cfg.scale = 4 * SCALE  # enough firms of the window reach the lower bar for the checks to bite (32 after the R&D merge)
+    # enough firms of the window reach the lower bar for the checks to bite (32 after the R&D merge)
+    cfg.scale = 4 * SCALE
     res = simulate(cfg, policies=())
     seen = inv.check_stage_rules(res.tables, res.config)
     assert seen["unicorns"] > 10, seen
