@@ -145,6 +145,8 @@ def _scene_firms(model, policy) -> list[tuple[int, int]]:
 PROBES: dict[str, Callable] = {
     "guidance_fund": lambda m, p: {"fund_id": None if p.fund is None else p.fund.unique_id},
     "rd_grants": lambda m, p: {"granted_keys": m.population.records["key"][p.ids], "granted_step": p.started.copy()},
+    "ocs_programmes": lambda m, p: {"granted_keys": m.population.records["key"][p.ids],
+                                    "granted_step": p.joined.copy()},
     "stage_cultivation": lambda m, p: {"enrolled_keys": m.population.records["key"][p.enrolled],
                                        "enrolled_step": p.enrolled_step.copy(), "paid": p.paid},
     "scene_opening": lambda m, p: {"scenes": list(p.scene_log), "scene_firms": _scene_firms(m, p)},
@@ -153,7 +155,7 @@ PROBES: dict[str, Callable] = {
 }
 
 #: firm_years is kept only for the arms of these policies (and every baseline).
-KEEP_FIRM_YEARS = {"rd_grants"}
+KEEP_FIRM_YEARS = {"rd_grants", "ocs_programmes"}
 
 _MEMORY: OrderedDict = OrderedDict()
 _MEMORY_SIZE = 12  # policy runs kept in the process; baselines are always kept
@@ -575,22 +577,29 @@ def _tax_expenditure(r: Run) -> str | None:
 # ------------------------------------------------------------------------------ more measures
 
 
-def _rd_spending_during_grant(treated: Run, control: Run) -> tuple[float, float]:
+def _rd_spending_during(years_param: str):
     """R&D spending of the granted firms (firm_years rd_spending, mcny) in the calendar years
-    whose end falls while their grant runs (same firms in both arms; a firm that died before a
-    year end adds nothing for that year)."""
-    granted = pd.DataFrame({"key": treated.facts["granted_keys"], "since": treated.facts["granted_step"]})
-    months = 12 * treated.facts["policy"]["duration_years"]
-    assert len(granted) >= 20
+    whose end falls while their grant runs (``years_param`` of the policy: its length; same firms
+    in both arms; a firm that died before a year end adds nothing for that year)."""
 
-    def value(r: Run) -> float:
-        ids = pd.DataFrame({"key": r.keys, "firm_id": np.arange(r.keys.size)})
-        fy = r.tables["firm_years"].astype({"year": np.int64}).merge(ids, on="firm_id").merge(granted, on="key")
-        step = (fy["year"] - r.start_year) * 12 + 11
-        during = (step >= fy["since"]) & (step < fy["since"] + months)
-        return float(fy.loc[during, "rd_spending"].sum())
+    def measure(treated: Run, control: Run) -> tuple[float, float]:
+        granted = pd.DataFrame({"key": treated.facts["granted_keys"], "since": treated.facts["granted_step"]})
+        months = 12 * treated.facts["policy"][years_param]
+        assert len(granted) >= 20
 
-    return value(treated), value(control)
+        def value(r: Run) -> float:
+            ids = pd.DataFrame({"key": r.keys, "firm_id": np.arange(r.keys.size)})
+            fy = r.tables["firm_years"].astype({"year": np.int64}).merge(ids, on="firm_id").merge(granted, on="key")
+            step = (fy["year"] - r.start_year) * 12 + 11
+            during = (step >= fy["since"]) & (step < fy["since"] + months)
+            return float(fy.loc[during, "rd_spending"].sum())
+
+        return value(treated), value(control)
+
+    return measure
+
+
+_rd_spending_during_grant = _rd_spending_during("duration_years")
 
 
 def _failed_within(years_param: str):
@@ -778,6 +787,8 @@ EFFECTS: list[Effect] = [
            "(same firms)", firm_mean("revenue", transform=log_revenue), control=(("support_capacity_per_year", 0.0),)),
     Effect("entry_subsidy", "direct", "independent births (timeseries births_independent)",
            ts_total("births_independent")),
+    Effect("ocs_programmes", "direct", "R&D spending of the consortium members in the years of their consortium "
+           "(same firms)", _rd_spending_during("consortium_years")),
     # ---- secondary levers: the policy at its defaults against the same policy with the lever off
     Effect("guidance_fund", "return_cap", "log of the public money the fund brings back, against no effective cap",
            _log_public_receipts, -1, control=(("return_cap", 1.0),)),
@@ -837,6 +848,8 @@ RULES: list[Rule] = [
     Rule("state_incubator", "selection_noise", "incubated firms are of higher quality than the founders they were "
          "picked from", _selected_above_their_cohort("supported_keys")),
     Rule("rd_grants", "selection_noise", "granted firms are of higher quality than the firms of the window",
+         _selected_above_their_cohort("granted_keys")),
+    Rule("ocs_programmes", "selection_noise", "consortium members are of higher quality than the firms of the window",
          _selected_above_their_cohort("granted_keys")),
     Rule("proof_of_concept", "target_origins", "the bases take spin-offs only", _supported_origin("spinoff")),
     Rule("scene_opening", "min_age_months", "scene firms are at least min_age_months old when they take a scene on",
@@ -955,6 +968,17 @@ LEVERS: dict[str, dict[str, str]] = {
         "entry_response": "entry_subsidy:entry_response", "registration_boost": "entry_subsidy:registration_boost",
     },
     "rd_tax_credit": {"deduction_rate": "rd_tax_credit:direct"},
+    "ocs_programmes": {
+        "members_per_year": "ocs_programmes:direct", "consortium_years": "ocs_programmes:direct",
+        "firm_grant_share": "ocs_programmes:direct", "firm_grant_cap_mcny_per_year": "ocs_programmes:direct",
+        "min_employees": "ocs_programmes:selection_noise", "min_tech_intensity": "ocs_programmes:selection_noise",
+        "selection_noise": "ocs_programmes:selection_noise",
+        "academic_grant_share": "test_spending_stays_within_budgets_and_matches_the_outputs",
+        "academic_rd_mcny_per_member": "test_spending_stays_within_budgets_and_matches_the_outputs",
+        "projects_per_year": "test_spending_stays_within_budgets_and_matches_the_outputs",
+        "project_grant_mcny": "test_spending_stays_within_budgets_and_matches_the_outputs",
+        "project_months": "test_spending_stays_within_budgets_and_matches_the_outputs",
+    },
 }
 
 
