@@ -20,6 +20,8 @@ Money in million CNY.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numba import njit
 from scipy.special import ndtri
@@ -76,21 +78,22 @@ def choose_suppliers(model, eligible: np.ndarray | None, room: float, draws, val
     if room <= 0 or pop.n == 0:
         return empty
     base, d = draws.key_constants(model.current_step, slot)
-    noise = float(ccfg.evaluation_noise)
     if eligible is None:  # the pool's rows in the tracks of the mask, track by track
-        pool, starts = model.contracts.supplier_pool_by_track()
-        mask = np.zeros(starts.size - 1, dtype=np.bool_)
+        g = model.contracts.supplier_pool_by_track()
+        mask = np.zeros(g.starts.size - 1, dtype=np.bool_)
         mask[: min(tracks.size, mask.size)] = tracks[: mask.size]
         groups = np.flatnonzero(mask)
-        n = int((starts[groups + 1] - starts[groups]).sum())
+        pool, starts, free, key, quality = g.rows, g.starts, g.free, g.key, g.quality
     else:
         pool = model.contracts.supplier_pool(filtered=False)
-        starts, groups, mask, n = np.array([0, pool.size]), np.zeros(1, dtype=np.int64), eligible, pool.size
-    rows, lo, hi = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n)
-    m = bracket_scores(pool, starts, groups, eligible is not None, np.ascontiguousarray(mask, dtype=np.bool_),
-                       pop["contract_revenue"], pop["key"], pop["quality"], base, d, noise, _EDGES_LO, _EDGES_HI,
-                       rows, lo, hi)
-    cand, lo, hi = rows[:m], lo[:m], hi[:m]
+        starts, groups = np.array([0, pool.size]), np.zeros(1, dtype=np.int64)
+        free = (pop["contract_revenue"][pool] <= 1e-9) & eligible[pool]
+        key, quality = pop["key"][pool], pop["quality"][pool]
+    n = int((starts[groups + 1] - starts[groups]).sum())
+    pos, lo, hi = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n)
+    m = bracket_scores(starts, groups, free, key, quality, base, d, float(ccfg.evaluation_noise), _EDGES_LO,
+                       _EDGES_HI, pos, lo, hi)
+    cand, lo, hi = pool[pos[:m]], lo[:m], hi[:m]
     if cand.size == 0:
         return empty
     share = ccfg.revenue_share if value_share is None else value_share
@@ -161,29 +164,25 @@ _GOLD = np.uint64(0x9E3779B97F4A7C15)
 
 
 @njit(cache=True, error_model="numpy")
-def bracket_scores(pool, starts, groups, by_row, mask, contract_revenue, key, quality, base, d, noise, edges_lo,
-                   edges_hi, rows, lo, hi):
-    """The candidates among the rows ``pool[starts[g]:starts[g + 1]]`` of the groups ``g`` in
-    ``groups``: no running contract and, if ``by_row``, true in the row mask ``mask``. Their rows
-    go to ``rows``, with bounds ``lo <= score <= hi`` of the score ``quality + noise * z`` that
-    :func:`choose_suppliers_vectorised` computes (``z`` the keyed normal draw
-    ``KeyedDraws.normal(key, step, slot)``, ``(base, d) = KeyedDraws.key_constants(step, slot)``;
-    floating-point rounding is monotone, so the bounds hold for the computed score too). Returns
-    the number of candidates."""
+def bracket_scores(starts, groups, free, key, quality, base, d, noise, edges_lo, edges_hi, pos, lo, hi):
+    """The candidates among the positions ``starts[g]:starts[g + 1]`` of the groups ``g`` in
+    ``groups`` of a supplier pool whose entries have ``free`` (no running contract, eligible),
+    birth ``key`` and ``quality``. Their positions go to ``pos``, with bounds ``lo <= score <=
+    hi`` of the score ``quality + noise * z`` that :func:`choose_suppliers_vectorised` computes
+    (``z`` the keyed normal draw ``KeyedDraws.normal(key, step, slot)``, ``(base, d) =
+    KeyedDraws.key_constants(step, slot)``; floating-point rounding is monotone, so the bounds
+    hold for the computed score too). Returns the number of candidates."""
     m = 0
     shift = np.uint64(64 - _BITS)
     for g in groups:
         for i in range(starts[g], starts[g + 1]):
-            r = pool[i]
-            if contract_revenue[r] > 1e-9:
+            if not free[i]:
                 continue
-            if by_row and not mask[r]:
-                continue
-            j = np.intp(K.mix64(K.mix64(key[r] * _GOLD + base) ^ d) >> shift)
-            q = quality[r]
+            j = np.intp(K.mix64(K.mix64(key[i] * _GOLD + base) ^ d) >> shift)
+            q = quality[i]
             a = q + noise * edges_lo[j]
             b = q + noise * edges_hi[j + 1]
-            rows[m] = r
+            pos[m] = i
             lo[m] = min(a, b)
             hi[m] = max(a, b)
             m += 1
@@ -207,15 +206,37 @@ def group_by_track(pool, track, n_tracks, out, starts):
 
 
 def _example_bracket():
-    i64, f = np.arange(3, dtype=np.int64), np.ones(3)
-    return (i64, np.array([0, 3]), np.zeros(1, np.int64), False, np.ones(3, np.bool_), np.zeros(3),
-            np.arange(3, dtype=np.uint64), f, np.uint64(1), np.uint64(2), 0.8, _EDGES_LO, _EDGES_HI,
-            np.empty(3, np.int64), np.empty(3), np.empty(3))
+    return (np.array([0, 3]), np.zeros(1, np.int64), np.ones(3, np.bool_), np.arange(3, dtype=np.uint64), np.ones(3),
+            np.uint64(1), np.uint64(2), 0.8, _EDGES_LO, _EDGES_HI, np.empty(3, np.int64), np.empty(3), np.empty(3))
 
 
 K.register("bracket_scores", bracket_scores, _example_bracket)
 K.register("group_by_track", group_by_track, lambda: (np.arange(3, dtype=np.int64), np.zeros(3, np.int32), 2,
                                                       np.empty(3, np.int64), np.empty(3, np.int64)))
+
+
+@dataclass
+class GroupedPool:
+    """The supplier pool of a month grouped by track: the live rows of track ``t`` at
+    ``rows[starts[t]:starts[t + 1]]`` (ascending), and by position the firms' birth ``key``,
+    ``quality`` and whether they are ``free`` of running contracts; valid while the population's
+    live rows, the tracks and the month are those of ``stamp``."""
+
+    stamp: tuple
+    rows: np.ndarray
+    starts: np.ndarray
+    free: np.ndarray
+    key: np.ndarray
+    quality: np.ndarray
+
+    def update(self, rows: np.ndarray, pop) -> None:
+        """Whether the live ``rows`` (their contracts just changed) are free, where they are in the pool."""
+        for r in rows.tolist():
+            t = int(pop["track"][r])
+            lo, hi = self.starts[t], self.starts[t + 1]
+            p = lo + int(np.searchsorted(self.rows[lo:hi], r))
+            if p < hi and self.rows[p] == r:
+                self.free[p] = pop["contract_revenue"][r] <= 1e-9
 
 
 class ContractBook:
@@ -231,7 +252,7 @@ class ContractBook:
         self.paid_total = 0.0
         self._pool = np.empty(0, dtype=np.int64)  # the month's potential suppliers (supplier_pool)
         self._pool_step, self._pool_n = None, -1
-        self._by_track = None  # (stamp, rows, starts) of supplier_pool_by_track
+        self._by_track: GroupedPool | None = None  # the month's pool by track (supplier_pool_by_track)
 
     # ---- signing -------------------------------------------------------------------------
     def sign(self, rows: np.ndarray, values: np.ndarray, months: int, buyer_kind: int, buyer: int) -> None:
@@ -255,6 +276,9 @@ class ContractBook:
             open=True,
         )
         np.add.at(pop["contract_revenue"], rows, values)
+        g = self._by_track
+        if g is not None and g.stamp == (step, pop.n, pop.n_ever, m.tracks.n):
+            g.update(rows, pop)
 
     def supplier_pool(self, filtered: bool = True) -> np.ndarray:
         """Rows of the live firms that could supply a new contract this month: a product on sale
@@ -269,18 +293,23 @@ class ContractBook:
         pool = self._pool
         return pool[pop["contract_revenue"][pool] <= 1e-9] if filtered else pool
 
-    def supplier_pool_by_track(self) -> tuple[np.ndarray, np.ndarray]:
-        """The month's pool (:meth:`supplier_pool`, unfiltered) grouped by track: ``(rows, starts)``,
-        the rows of track ``t`` at ``rows[starts[t]:starts[t + 1]]`` (ascending). Made at the first
-        call of the month (firms change track only in the tracks phase, before)."""
+    def supplier_pool_by_track(self) -> GroupedPool:
+        """The month's pool (:meth:`supplier_pool`, unfiltered) grouped by track, with its firms'
+        keys, qualities and whether each is free of contracts (:class:`GroupedPool`). Made at the
+        first call while the live rows, the tracks and the month stay the same (firms change track
+        only in the tracks phase); :meth:`sign` keeps ``free`` up to date, and a contract that ends
+        makes it again."""
         m = self.model
-        pool = self.supplier_pool(filtered=False)
-        stamp = (m.current_step, m.population.n, m.tracks.n)
-        if self._by_track is None or self._by_track[0] != stamp:
-            out, starts = np.empty(pool.size, dtype=np.int64), np.empty(m.tracks.n + 1, dtype=np.int64)
-            group_by_track(pool, m.population["track"], m.tracks.n, out, starts)
-            self._by_track = (stamp, out, starts)
-        return self._by_track[1], self._by_track[2]
+        pop = m.population
+        stamp = (m.current_step, pop.n, pop.n_ever, m.tracks.n)
+        g = self._by_track
+        if g is None or g.stamp != stamp:
+            pool = self.supplier_pool(filtered=False)
+            rows, starts = np.empty(pool.size, dtype=np.int64), np.empty(m.tracks.n + 1, dtype=np.int64)
+            group_by_track(pool, pop["track"], m.tracks.n, rows, starts)
+            g = self._by_track = GroupedPool(stamp, rows, starts, pop["contract_revenue"][rows] <= 1e-9,
+                                             pop["key"][rows], pop["quality"][rows])
+        return g
 
     def set_pay_ratio(self, buyer_kind: int, buyer: int, ratio: float) -> None:
         """The share of what it owes this month that a buyer pays (a public buyer short of budget)."""
@@ -334,6 +363,7 @@ class ContractBook:
             c["open"][done] = False
             alive = rows[over] >= 0
             np.subtract.at(pop["contract_revenue"], rows[over][alive], c["value"][done][alive])
+            self._by_track = None  # suppliers may be free again
             live, rows = live[~over], rows[~over]
             if live.size == 0:
                 return

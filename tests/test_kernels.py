@@ -16,7 +16,7 @@ import pytest
 from numba import njit
 from scipy.stats import poisson
 
-from agents.contracts import choose_suppliers, choose_suppliers_vectorised
+from agents.contracts import INCUMBENT, choose_suppliers, choose_suppliers_vectorised
 from agents.firms.founding import poisson_quantile, poisson_quantiles
 from agents.firms.kernels import operate
 from agents.firms.rules import aged_out, closure_draw, insolvent
@@ -220,11 +220,12 @@ def _keyed_bits(keys, base, d):
 def test_suppliers_are_the_ones_the_vectorised_rule_chooses():
     """choose_suppliers (bounds from a compiled pass, exact scores for the few that may rank)
     against every candidate's exact score: the same rows and values, for the incumbents' track
-    masks and a row mask, with budgets from a fraction of one contract to no limit."""
+    masks and a row mask, with budgets from a fraction of one contract to no limit, as firms
+    sign contracts during the month and contracts end between months."""
     m = _model(months=20)
     pop = m.population
     rng = np.random.default_rng(4)
-    taken = 0
+    taken = signed = 0
     for _ in range(3):
         _run_until(m, "operations")
         masks = [(None, inc.fit(m.tracks) > 0, inc.draws) for inc in m.incumbents]
@@ -238,11 +239,25 @@ def test_suppliers_are_the_ones_the_vectorised_rule_chooses():
                     np.testing.assert_array_equal(got[0], ref[0])
                     np.testing.assert_array_equal(got[1], ref[1])
                     taken += got[0].size
+            # the suppliers of a budget of some contracts sign: they are no longer candidates
+            rows, values = choose_suppliers(m, eligible, 3.0, draws, tracks=tracks)
+            m.contracts.sign(rows, values, 36, INCUMBENT, 0)
+            signed += rows.size
+            got = choose_suppliers(m, eligible, 3.0, draws, tracks=tracks)
+            ref = choose_suppliers_vectorised(m, eligible, 3.0, draws, tracks=tracks)
+            np.testing.assert_array_equal(got[0], ref[0])
+            assert not np.isin(got[0], rows).any()
+        # contracts that end this month (a term of zero months) free their suppliers again
+        rows, values = choose_suppliers(m, None, 5.0, masks[0][2], tracks=masks[0][1])
+        m.contracts.sign(rows, values, 0, INCUMBENT, 1)
+        m.contracts.step()
+        got = choose_suppliers(m, None, 5.0, masks[0][2], tracks=masks[0][1])
+        np.testing.assert_array_equal(got[0], rows)
         for _name, methods in m._phases[[n for n, _ in m._phases].index("operations"):]:
             for method in methods:
                 method()
         m.current_step += 1
-    assert taken > 100
+    assert taken > 100 and signed > 10
 
 
 def test_kernels_are_recompiled_when_the_primitives_change():
