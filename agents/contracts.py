@@ -51,9 +51,12 @@ CONTRACT_COLUMNS: dict[str, tuple] = {
 }
 
 
-def sales(pop) -> np.ndarray:
-    """Revenue run rate of every live firm including its running supply contracts (mcny/yr)."""
-    return pop["revenue"] + pop["contract_revenue"]
+def sales(pop, rows=None) -> np.ndarray:
+    """Revenue run rate including the running supply contracts (mcny/yr) of every live firm, or
+    of the live ``rows``."""
+    if rows is None:
+        return pop["revenue"] + pop["contract_revenue"]
+    return pop["revenue"][rows] + pop["contract_revenue"][rows]
 
 
 def choose_suppliers(model, eligible: np.ndarray | None, room: float, draws, value_share: float | None = None,

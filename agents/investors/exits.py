@@ -162,7 +162,7 @@ class Exits:
         ``acquisition_revenue_multiple`` times revenue (with running contracts), times a log-normal factor."""
         ecfg = self.model.cfg.ecosystem.exits
         pop = self.model.population
-        base = np.maximum(pop["valuation"][rows], ecfg.acquisition_revenue_multiple * sales(pop)[rows])
+        base = np.maximum(pop["valuation"][rows], ecfg.acquisition_revenue_multiple * sales(pop, rows))
         return base * np.exp(ecfg.acquisition_price_mean + premium + ecfg.acquisition_price_sigma * z)
 
     def strategic(self, step: int, taken: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
