@@ -100,11 +100,7 @@ def choose_suppliers(model, eligible: np.ndarray | None, room: float, draws, val
     if cand.size == 0:
         return empty
     share = ccfg.revenue_share if value_share is None else value_share
-    # the most contracts that can fit: each is worth at least share * min_revenue (the pool's floor)
-    floor = share * max(ccfg.min_revenue_mcny, 1e-9)
-    k = cand.size if limit is None else min(limit, cand.size)
-    if np.isfinite(room):
-        k = min(k, int(room / floor) + 1)
+    k = _most_contracts(ccfg, cand.size, share, room, limit)
     if k <= 0:
         return empty
     if k < cand.size:
@@ -112,7 +108,25 @@ def choose_suppliers(model, eligible: np.ndarray | None, room: float, draws, val
         # has an upper bound that reaches it
         cut = np.partition(lo, cand.size - k)[cand.size - k]
         cand = cand[hi >= cut]
-    cand = np.sort(cand)  # in row order, as the reference has them
+    return _best_that_fit(model, np.sort(cand), draws, slot, k, share, room)  # in row order, as the reference
+
+
+def _most_contracts(ccfg, n_cand: int, share: float, room: float, limit: int | None) -> int:
+    """The most contracts that can fit in ``room``: each is worth at least share * min_revenue
+    (the pool's floor); at most ``limit`` and the candidates."""
+    floor = share * max(ccfg.min_revenue_mcny, 1e-9)
+    k = n_cand if limit is None else min(limit, n_cand)
+    if np.isfinite(room):
+        k = min(k, int(room / floor) + 1)
+    return k
+
+
+def _best_that_fit(model, cand: np.ndarray, draws, slot: int, k: int, share: float,
+                   room: float) -> tuple[np.ndarray, np.ndarray]:
+    """Of the candidate rows ``cand``, the best ``k`` by the buyer's noisy view of quality, best
+    first, while their contracts' value fits in ``room``: (rows, values)."""
+    pop = model.population
+    ccfg = model.cfg.ecosystem.contracts
     score = pop["quality"][cand] + ccfg.evaluation_noise * draws.normal(pop["key"][cand], model.current_step, slot)
     if k < cand.size:
         top = np.argpartition(-score, k - 1)[:k]
@@ -138,20 +152,10 @@ def choose_suppliers_vectorised(model, eligible: np.ndarray | None, room: float,
     if cand.size == 0:
         return empty
     share = ccfg.revenue_share if value_share is None else value_share
-    floor = share * max(ccfg.min_revenue_mcny, 1e-9)
-    k = cand.size if limit is None else min(limit, cand.size)
-    if np.isfinite(room):
-        k = min(k, int(room / floor) + 1)
+    k = _most_contracts(ccfg, cand.size, share, room, limit)
     if k <= 0:
         return empty
-    score = pop["quality"][cand] + ccfg.evaluation_noise * draws.normal(pop["key"][cand], model.current_step, slot)
-    if k < cand.size:
-        top = np.argpartition(-score, k - 1)[:k]
-        cand, score = cand[top], score[top]
-    order = cand[np.argsort(-score, kind="stable")]
-    values = np.minimum(share * pop["revenue"][order], ccfg.max_mcny)
-    take = np.cumsum(values) <= room
-    return order[take], values[take]
+    return _best_that_fit(model, cand, draws, slot, k, share, room)
 
 
 # Bounds of the standard normal quantile on the 2**12 bins of the uniform draw: a draw whose top 12
