@@ -18,7 +18,6 @@ Units: national market size in million CNY (``market``, mcny/yr); the yaml files
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import yaml
@@ -79,12 +78,6 @@ class TrackSpec:
     maturity: float
 
 
-def _read_yaml(path: Path):
-    """The YAML file at ``path``, parsed by libyaml when PyYAML has it (the same data as
-    ``yaml.safe_load``, some ten times faster: the track system is read at every model build)."""
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-
-
 def load_track_system(system: str) -> list[TrackSpec]:
     """Read ``conf/tracks/<system>.yaml`` and check it; raise ConfigError on a bad file."""
     path = CONF_DIR / "tracks" / f"{system}.yaml"
@@ -94,7 +87,7 @@ def load_track_system(system: str) -> list[TrackSpec]:
             f"ecosystem.tracks.system={system!r} has no file conf/tracks/{system}.yaml; "
             f"available: {', '.join(available)}."
         )
-    data = _read_yaml(path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     specs = []
     keys = set()
     for i, raw in enumerate(data.get("tracks", [])):
@@ -125,7 +118,7 @@ def load_track_system(system: str) -> list[TrackSpec]:
 def load_track_needs(system: str) -> dict[str, list[str]]:
     """The ``needs`` section of a track-system file: track key -> keys of the tracks it needs."""
     path = CONF_DIR / "tracks" / f"{system}.yaml"
-    data = _read_yaml(path) or {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     needs = data.get("needs") or {}
     keys = {t["key"] for t in data.get("tracks", [])}
     for k, vs in needs.items():
