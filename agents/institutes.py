@@ -386,6 +386,7 @@ class Institutes:
             m.ledger.licence_fees += fee * rows.size
         q = pop["quality"]
         q[rows] += self.cfg.licence_quality_lift
+        pop["ip"][rows] += 1  # a licensed result is IP the firm holds (high-tech certification)
         pop["qsat"][rows] = saturated_quality(q[rows])
         self.licensees.append(pop["id"][rows].copy())
         m.counts["licences"] += rows.size

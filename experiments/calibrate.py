@@ -22,11 +22,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import sys
 
 import yaml
 
-from experiments.cli import TOOL_ERRORS, exit_status
+from experiments.cli import TOOL_ERRORS, exit_status, run
+from sim.compose import preset_name
 from sim.config import ConfigError
 from sim.validation.calibrate import calibrate
 
@@ -37,7 +37,8 @@ def _names(text):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m experiments.calibrate", description=__doc__.splitlines()[0])
-    p.add_argument("overrides", nargs="*", help="ecosystem=NAME and Hydra-style overrides, e.g. scale=0.02")
+    p.add_argument("overrides", nargs="*", help="ecosystem=NAME (or ecosystem=path/to/my_park.yaml) and Hydra-style "
+                                                "overrides, e.g. scale=0.02")
     p.add_argument("--spec", help="YAML file with the calibration's specification")
     p.add_argument("--param", action="append", default=None, help="key=low:high[:log][:int]; repeat for several")
     p.add_argument("--targets", help="comma-separated targets to fit")
@@ -86,7 +87,7 @@ def main(argv=None) -> int:
         holdout = [] if args.no_holdout else (_names(args.holdout) if args.holdout is not None else spec.get("holdout"))
         if importlib.util.find_spec("optuna") is None:
             raise ConfigError("calibration needs optuna: pip install -e '.[calibrate]' (make test installs it)")
-        out = args.out or os.path.join("outputs", "calibration", preset)
+        out = args.out or os.path.join("outputs", "calibration", preset_name(preset))
 
         res = calibrate(
             preset,
@@ -116,4 +117,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

@@ -3,21 +3,46 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
+from sim.batch.status import COMPLETED, STATUS_FILE, read_status
 from sim.config import ConfigError
 
-__all__ = ["TOOL_ERRORS", "exit_status"]
+__all__ = ["TOOL_ERRORS", "exit_status", "finished_runs", "run"]
 
 #: What a tool may stop with: a mistake in the input, runs that did not complete, Ctrl-C or SIGTERM.
 TOOL_ERRORS = (ConfigError, RuntimeError, KeyboardInterrupt)
+
+
+def finished_runs(runs_dir) -> int:
+    """The runs below ``runs_dir`` whose ``run_status.json`` says completed."""
+    root = Path(runs_dir)
+    return sum((read_status(p.parent) or {}).get("status") == COMPLETED for p in root.rglob(STATUS_FILE)) \
+        if root.is_dir() else 0
 
 
 def exit_status(exc: BaseException, runs_dir=None) -> int:
     """Say why the tool stopped, on one line; return 2 for a mistake in the input, 1 when runs did not
     complete, 130 when it was interrupted (the finished runs in ``runs_dir`` are kept)."""
     if isinstance(exc, KeyboardInterrupt):
-        kept = f"; the finished runs in {runs_dir} are kept: run the same command again to resume" if runs_dir else ""
+        kept = ""
+        if runs_dir:
+            done = finished_runs(runs_dir)
+            kept = (f"; the {done} finished run{'s' if done != 1 else ''} in {runs_dir} "
+                    f"{'are' if done != 1 else 'is'} kept: run the same command again to resume") if done else \
+                "; no run had finished yet"
         print(f"error: interrupted{kept}.", file=sys.stderr)
         return 130
     print(f"error: {exc}", file=sys.stderr)
     return 2 if isinstance(exc, ConfigError) else 1
+
+
+def run(main) -> None:
+    """Run a command line's ``main`` and exit with its status; Ctrl-C outside the tool's own handling
+    (while Python starts or shuts the worker processes down) stops it with one line, status 130."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        print("error: interrupted.", file=sys.stderr)
+        code = 130
+    raise SystemExit(code)

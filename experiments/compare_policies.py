@@ -4,6 +4,7 @@
     .venv/bin/python -m experiments.compare_policies --policies guidance_fund scene_opening \\
         guidance_fund+scene_opening "local_patience:patience_years=2" --seeds 10 --jobs 2
     .venv/bin/python -m experiments.compare_policies ecosystem=shenzhen_htz --outdir out/sz
+    .venv/bin/python -m experiments.compare_policies --preset path/to/my_park.yaml --policies guidance_fund
     .venv/bin/python -m experiments.compare_policies --policies guidance_fund state_incubator \\
         --budget-mcny 300 --target-halfwidth new_gazelles=10% --max-seeds 32
 
@@ -15,15 +16,21 @@ from __future__ import annotations
 import argparse
 import sys
 
-from experiments.cli import TOOL_ERRORS, exit_status
-from sim.analysis.compare import DEFAULT_MAX_SEEDS, TEACHING_OVERRIDES, compare_policies
+from experiments.cli import TOOL_ERRORS, exit_status, run
+from sim.analysis.compare import DEFAULT_MAX_SEEDS, DEFAULT_OVERRIDES, DEFAULT_SCALE, compare_policies
 from sim.analysis.paired import OUTCOMES
 
+PARK = "a teaching-size park" if DEFAULT_SCALE < 1 else "the full park"
 EPILOG = f"""\
 settings: positional arguments are configuration overrides (as on `python -m sim`) added to
-the comparison's defaults, {' '.join(TEACHING_OVERRIDES)} (a teaching-size park): a default
+the comparison's defaults, {' '.join(DEFAULT_OVERRIDES)} (the scale is
+sim.analysis.compare.DEFAULT_SCALE = {DEFAULT_SCALE:g}, {PARK}): a default
 is replaced only by an override of the same key, so `ecosystem=shenzhen_htz` keeps them.
 --no-defaults starts from the preset itself (full scale, its observed years).
+
+your own park: --preset path/to/my_park.yaml (or the override ecosystem=path/to/my_park.yaml)
+uses a preset file outside conf/, written like conf/ecosystem/zhongguancun.yaml (keys it leaves
+out keep their defaults); it is checked like a built-in preset before anything runs.
 
 enough worlds: the report gives, for every outcome, how many seeds would tell the observed
 effect from zero. --target-halfwidth OUTCOME=H (repeatable; H in the outcome's unit, or N%
@@ -62,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seeds", type=int, default=None, help=f"cap on the seeds (default {DEFAULT_MAX_SEEDS})")
     parser.add_argument("--budget-mcny", type=float, default=None, metavar="B",
                         help="scale every policy to B million CNY of public spending a year")
-    parser.add_argument("--no-defaults", action="store_true", help="start from the preset, not the teaching-size park")
+    parser.add_argument("--preset", metavar="NAME|FILE",
+                        help="the ecosystem preset: a name in conf/ecosystem/ or the path of a preset file of your own "
+                             "(my_park.yaml), checked like a built-in one; the same as the override ecosystem=...")
+    parser.add_argument("--no-defaults", action="store_true",
+                        help="start from the preset itself, without the comparison's defaults")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2; 1 runs them one by one)")
     parser.add_argument("--outdir", default="outputs/compare_policies", help="output directory")
     parser.add_argument("--no-plots", action="store_true", help="skip the plots")
@@ -70,9 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.seeds < 1:
         print("error: --seeds must be at least 1 (2 or more for intervals).", file=sys.stderr)
         return 2
+    overrides = list(args.overrides)
+    if args.preset is not None:
+        if any(o.partition("=")[0].strip() == "ecosystem" for o in overrides):
+            print("error: give the preset once, as --preset or as ecosystem=..., not both.", file=sys.stderr)
+            return 2
+        overrides.insert(0, f"ecosystem={args.preset}")
     try:
-        comp = compare_policies(args.overrides, args.policies, args.seeds, args.outdir, jobs=args.jobs,
-                                defaults=() if args.no_defaults else TEACHING_OVERRIDES, budget_mcny=args.budget_mcny,
+        comp = compare_policies(overrides, args.policies, args.seeds, args.outdir, jobs=args.jobs,
+                                defaults=() if args.no_defaults else DEFAULT_OVERRIDES, budget_mcny=args.budget_mcny,
                                 target_halfwidth=dict(args.target_halfwidth or []), max_seeds=args.max_seeds,
                                 plots=not args.no_plots, log=lambda msg: print(msg, file=sys.stderr))
     except TOOL_ERRORS as exc:
@@ -83,4 +100,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run(main)

@@ -18,7 +18,7 @@ import sys
 
 import pandas as pd
 
-from experiments.cli import TOOL_ERRORS, exit_status
+from experiments.cli import TOOL_ERRORS, exit_status, run
 from sim.analysis.sensitivity import (
     DEFAULT_BASE,
     DEFAULT_OUTCOMES,
@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         params = dict(parse_param(p) for p in args.param) if args.param else None
         n = args.n or (5 if args.method == "morris" else 8)
         res = run_sensitivity(params, args.outcome, method=args.method, n=n, levels=args.levels, base=base,
-                              seed=args.seed, replicates=args.replicates, out=args.out, n_jobs=args.jobs)
+                              seed=args.seed, replicates=args.replicates, out=args.out, n_jobs=args.jobs,
+                              log=lambda msg: print(msg, file=sys.stderr))
     except TOOL_ERRORS as exc:
         return exit_status(exc, f"{args.out}/runs")
     cols = ["outcome", "rank", "parameter"] + [c for c in ("mu_star", "sigma", "S1", "ST") if c in res.ranking.columns]
@@ -87,4 +88,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run(main)

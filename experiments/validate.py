@@ -3,12 +3,15 @@
     .venv/bin/python -m experiments.validate ecosystem=zhongguancun
     .venv/bin/python -m experiments.validate ecosystem=shenzhen_htz --seeds 4 scale=0.1 --out out/val_sz
     .venv/bin/python -m experiments.validate ecosystem=china --targets cn_new_unicorns_2019 --jobs 2
+    .venv/bin/python -m experiments.validate ecosystem=path/to/my_park.yaml --targets-of zhongguancun
 
 Runs R seeds of the preset (default: the preset's run settings in conf/targets/*.yaml), computes
 every target that applies to it from the runs' output tables, and writes a Markdown report
 (report.md) with plots and the numbers behind them (CSV and Parquet) into --out (default
-outputs/validation/<preset>). Other key=value arguments override the run configuration as on
-`python -m sim` (e.g. scale=0.1, ecosystem.warmup_years=4); `years` is set from the targets'
+outputs/validation/<preset>). The preset is a name in conf/ecosystem/ or the path of a preset file
+of your own (ending in .yaml; its targets are those of its `name`, or of --targets-of). Other
+key=value arguments override the run configuration as on `python -m sim` (e.g. scale=0.1,
+ecosystem.warmup_years=4), added to the preset's run settings; `years` is set from the targets'
 dates unless given. Each seed runs into <out>/runs/seed=<n>: a validation stopped part-way
 (Ctrl-C) resumes when the same command is run again. A thin wrapper around
 sim.validation.report.validate.
@@ -21,7 +24,8 @@ import os
 import shlex
 import sys
 
-from experiments.cli import TOOL_ERRORS, exit_status
+from experiments.cli import TOOL_ERRORS, exit_status, run
+from sim.compose import preset_name
 from sim.config import ConfigError
 from sim.validation.registry import load_registry
 from sim.validation.report import validate
@@ -29,7 +33,8 @@ from sim.validation.report import validate
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m experiments.validate", description=__doc__.splitlines()[0])
-    p.add_argument("overrides", nargs="*", help="ecosystem=NAME (required) and Hydra-style overrides, e.g. scale=0.1")
+    p.add_argument("overrides", nargs="*", help="ecosystem=NAME or ecosystem=path/to/my_park.yaml (required) and "
+                                                "Hydra-style overrides, e.g. scale=0.1")
     p.add_argument("--seeds", type=int, help="number of seeds (default: the preset's run settings)")
     p.add_argument("--seed-start", type=int, default=0, help="first seed (default 0)")
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="parallel processes (default 2)")
@@ -54,7 +59,7 @@ def main(argv=None) -> int:
         if not preset:
             raise ConfigError("give the preset as ecosystem=NAME; presets with targets: "
                               + ", ".join(load_registry().presets()))
-        out = args.out or os.path.join("outputs", "validation", preset)
+        out = args.out or os.path.join("outputs", "validation", preset_name(preset))
         res = validate(
             preset,
             seeds=args.seeds,
@@ -66,6 +71,7 @@ def main(argv=None) -> int:
             n_jobs=args.jobs,
             keep_runs=args.keep_runs,
             command="python -m experiments.validate " + " ".join(shlex.quote(a) for a in argv),
+            log=lambda msg: print(msg, file=sys.stderr),
         )
     except TOOL_ERRORS as exc:
         return exit_status(exc, f"{out}/runs" if out else None)
@@ -81,4 +87,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

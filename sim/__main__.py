@@ -31,7 +31,7 @@ from omegaconf import DictConfig
 
 from sim.compose import CONF_DIR, check_command_line, register_schema
 from sim.config import to_config
-from sim.core.errors import ConfigError
+from sim.core.errors import ConfigError, interrupted
 
 log = logging.getLogger("sim")
 
@@ -79,6 +79,10 @@ def task(dcfg: DictConfig) -> dict | None:
     except ConfigError as exc:
         _fail(exc)
     except KeyboardInterrupt:
+        _interrupted(_what_is_left(outdir))
+    except Exception as exc:
+        if not interrupted(exc):  # a Ctrl-C inside a library can come out as another error
+            raise
         _interrupted(_what_is_left(outdir))
     log.info("Wrote the results to %s", outdir)
     return res.summary
@@ -130,7 +134,7 @@ def main() -> None:
 def _main() -> None:
     _quiet_mesa()
     try:
-        check_command_line(sys.argv[1:])
+        sys.argv[1:] = check_command_line(sys.argv[1:])  # a preset file becomes its absolute path
     except ConfigError as exc:
         _fail(exc)
     from sim.batch import hydra_callback as sweep  # noqa: PLC0415  (loaded for the command line only)

@@ -14,6 +14,10 @@ and raise :class:`sim.config.ConfigError`:
 * a value out of range or not among the choices (from :func:`sim.config.validate`),
 * a sweep (``seed=1,2``) without ``--multirun``.
 
+**A preset of one's own** (:func:`preset_file`): ``ecosystem=path/to/my_park.yaml`` (a value
+ending in ``.yaml`` or ``.yml``) selects a preset file outside ``conf/``, checked like a built-in
+preset; the overrides are rewritten to its absolute path (:func:`resolve_preset_files`).
+
 ``conf/`` lives at the repository root, next to the ``sim`` package; the package is meant to
 be installed in editable mode (``pip install -e .``), so it is always found there.
 """
@@ -35,10 +39,11 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import OverrideParseException
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
 
 from sim.config import CONF_DIR, SCALAR_TEXT, Config, _allowed, describe_omegaconf_error, to_config
-from sim.core.errors import ConfigError
+from sim.core.errors import ConfigError, interrupted
 from sim.limits import check_memory
 from sim.policies.registry import REGISTRY, policies_from_config
 
@@ -53,6 +58,10 @@ __all__ = [
     "check_command_line",
     "check_policy_key",
     "available_policies",
+    "is_preset_file",
+    "preset_file",
+    "preset_name",
+    "resolve_preset_files",
 ]
 
 SCHEMA_NAME = "base_config"
@@ -85,6 +94,117 @@ def presets(group: str = "ecosystem") -> list[str]:
 def available_policies() -> list[str]:
     """Names of the policy configurations in conf/policy/."""
     return presets("policy")
+
+
+# --------------------------------------------------------------------------------------------
+# A preset of one's own, by path
+# --------------------------------------------------------------------------------------------
+
+#: A value of ``ecosystem=`` ending in one of these is the path of a preset file, not a name in conf/ecosystem/.
+PRESET_FILE_SUFFIXES = (".yaml", ".yml")
+_UNQUOTED = re.compile(r"^[A-Za-z0-9_./@:+-]+$")
+_CHECKED: dict[str, str] = {}  # absolute path -> the content that was checked
+
+
+def is_preset_file(value) -> bool:
+    """``value`` names a preset file by its path (it ends in .yaml or .yml)."""
+    return isinstance(value, str) and value.lower().endswith(PRESET_FILE_SUFFIXES)
+
+
+def preset_file(value: str) -> str:
+    """Register the preset file at ``value`` (a path) with Hydra and check it; return its absolute path.
+
+    The file holds the keys of ``ecosystem`` (like ``conf/ecosystem/zhongguancun.yaml``; keys it
+    leaves out keep the schema's defaults, like a built-in preset's). It becomes an option of
+    Hydra's config group ``ecosystem`` in Hydra's ConfigStore, named by its absolute path, so
+    ``ecosystem=<absolute path>`` composes it like ``ecosystem=zhongguancun`` in this process and
+    in the processes Hydra's launchers start (they carry the ConfigStore with them). Its ``name``
+    defaults to the file's stem. It is checked like a built-in preset (unknown keys, types,
+    ranges, its track system): a mistake raises a one-line :class:`ConfigError` naming the file and
+    the key.
+    """
+    path = Path(value).expanduser()
+    shown = f"preset file {value}"
+    if not path.is_file():
+        raise ConfigError(f"ecosystem={value}: no such preset file. A preset is a name in conf/ecosystem/ "
+                          f"({', '.join(presets('ecosystem'))}) or the path of a YAML file ending in .yaml.")
+    path = path.resolve()
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = OmegaConf.create(text) if text.strip() else OmegaConf.create({})
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{shown}: cannot be read ({exc}).") from None
+    except (yaml.YAMLError, OmegaConfBaseException) as exc:
+        raise ConfigError(f"{shown}: not valid YAML ({' '.join(str(exc).split())}).") from None
+    if not isinstance(node, DictConfig):
+        raise ConfigError(f"{shown}: holds no keys; write the keys of an ecosystem preset, like "
+                          "conf/ecosystem/zhongguancun.yaml.")
+    for key in ("ecosystem", "defaults"):
+        if key in node:
+            raise ConfigError(f"{shown}: a preset file holds the keys of ecosystem (name, firms, vc, ...) at its top "
+                              f"level, like conf/ecosystem/zhongguancun.yaml; it has no {key!r} key.")
+    if "name" not in node:
+        node.name = path.stem
+    where = path.as_posix()
+    group, _, option = where.rpartition("/")
+    ConfigStore.instance().store(group="ecosystem" + ("/" + group.lstrip("/") if group else ""), name=option,
+                                 node=node)
+    if _CHECKED.get(where) != text:
+        try:
+            _check_shape(OmegaConf.to_container(node, resolve=False), "ecosystem")
+            _check_files(to_config(_compose([f"ecosystem={_quote(where)}"], "config")))
+        except ConfigError as exc:
+            raise ConfigError(f"{shown}: {exc}") from None
+        _CHECKED[where] = text
+    return where
+
+
+def _check_shape(data: dict, prefix: str) -> None:
+    """Every key of ``data`` (the mapping at ``prefix``) is in the schema, with a group of keys where
+    the schema has one and a value where it has a value (ConfigError naming the key)."""
+    for key, value in data.items():
+        dotted = f"{prefix}.{key}"
+        field, tp = _lookup(dotted)
+        if dataclasses.is_dataclass(tp):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{dotted}={value!r} is not allowed: {key} is a group of keys "
+                                  f"({', '.join(_fields(tp))}), not a single value.")
+            _check_shape(value, dotted)
+        elif isinstance(value, dict) and typing.get_origin(tp) is not dict:
+            raise ConfigError(f"{dotted} is a single value ({_allowed_text(field, tp)}), not a group of keys.")
+
+
+def _quote(value: str) -> str:
+    """``value`` as the value of an override (quoted when it has characters Hydra's grammar does not take bare)."""
+    if _UNQUOTED.match(value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def resolve_preset_files(overrides: Sequence[str]) -> list[str]:
+    """``overrides`` with every preset file of ``ecosystem=`` (also in a sweep, ``ecosystem=a.yaml,b.yaml``)
+    registered, checked (:func:`preset_file`) and written as its absolute path."""
+    out = []
+    for text in overrides:
+        key, sep, value = text.partition("=")
+        if not sep or key.strip() != "ecosystem" or not value.strip():
+            out.append(text)
+            continue
+        (o,) = _parse([text])
+        values = (_sweep_values(o) or []) if o.is_sweep_override() else [o.value()]
+        if not any(is_preset_file(v) for v in values):
+            out.append(text)
+            continue
+        resolved = [_quote(preset_file(v)) if is_preset_file(v) else str(v) for v in values]
+        out.append("ecosystem=" + ",".join(resolved))
+    return out
+
+
+def preset_name(preset: str) -> str:
+    """The name of a preset: a built-in preset's own, or the ``name`` inside a preset file (its stem by default)."""
+    if not is_preset_file(preset):
+        return preset
+    return load_config([f"ecosystem={preset}"]).ecosystem.name
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,12 +377,15 @@ def _check_keys(parsed, *, check_presets: bool) -> None:
                     values = [value if isinstance(value, str) else o.get_value_element_as_str()]
             available = presets(key)
             for value in values:
+                if key == "ecosystem" and is_preset_file(value):
+                    continue  # a preset file, registered and checked by resolve_preset_files
                 if value not in available:
                     hint = difflib.get_close_matches(str(value), available, n=1)
                     extra = f" Did you mean {hint[0]!r}?" if hint else ""
+                    own = " or the path of a preset file of your own (ending in .yaml)" if key == "ecosystem" else ""
                     raise ConfigError(
                         f"Unknown {GROUPS[key]} {key}={value!r}.{extra} "
-                        f"Available presets (conf/{key}/): {', '.join(available)}."
+                        f"Available presets (conf/{key}/): {', '.join(available)}{own}."
                     )
             continue
         _lookup(key)
@@ -279,6 +402,8 @@ def _compose(overrides: list[str], config_name: str):
             try:
                 return compose(config_name=config_name, overrides=overrides)
             except Exception as exc:
+                if interrupted(exc):  # Ctrl-C while composing: not a mistake in the configuration
+                    raise KeyboardInterrupt from exc
                 raise ConfigError(_describe(exc, overrides)) from None
     finally:
         if saved is not None:
@@ -333,7 +458,7 @@ def check_overrides(
     ``compose=False`` checks keys only and returns None (used when ``--config-dir`` adds
     configs we cannot see).
     """
-    overrides = list(overrides)
+    overrides = resolve_preset_files(list(overrides))
     parsed = _parse(overrides)
     plain, sweeps = [], []
     for text, o in zip(overrides, parsed, strict=False):
@@ -405,29 +530,47 @@ def load_config(overrides: Iterable[str] = (), config_name: str = "config") -> C
 # --------------------------------------------------------------------------------------------
 
 
-def check_command_line(argv: Sequence[str]) -> None:
+def check_command_line(argv: Sequence[str]) -> list[str]:
     """Check ``python -m sim`` arguments (Hydra's syntax) before Hydra sees them.
 
     Raises ConfigError on a mistake in the overrides; leaves Hydra's own flags (--help, --cfg,
     --info, ...) to Hydra. Malformed flags make argparse exit with status 2 and its usage line.
+    Returns ``argv`` with every preset file (``ecosystem=my_park.yaml``) registered with Hydra and
+    written as its absolute path (:func:`resolve_preset_files`), for Hydra to run.
     """
-    args = get_args_parser().parse_args(list(argv))
+    argv = list(argv)
+    args = get_args_parser().parse_args(argv)
     if getattr(args, "experimental_rerun", None):
         raise ConfigError(
             "--experimental-rerun is not supported: it loads a pickle file, and sim never loads "
             "pickles (they can run code). Rerun with the overrides in <run dir>/.hydra/overrides.yaml instead."
         )
-    if any(getattr(args, flag, None) for flag in ("help", "hydra_help", "shell_completion", "info")):
-        return
     overrides = list(args.overrides)
+    resolved = resolve_preset_files(overrides)
+    argv = _replace_overrides(argv, overrides, resolved)
+    if any(getattr(args, flag, None) for flag in ("help", "hydra_help", "shell_completion", "info")):
+        return argv
     multirun = bool(args.multirun) or any(
-        o.replace(" ", "").lower() == "hydra.mode=multirun" for o in overrides
+        o.replace(" ", "").lower() == "hydra.mode=multirun" for o in resolved
     )
     first = check_overrides(
-        overrides,
+        resolved,
         multirun=multirun,
         config_name=args.config_name or "config",
         compose=not (args.config_dir or args.config_path),
     )
     if first is not None:
         check_memory(first)  # before Hydra creates the output directory
+    return argv
+
+
+def _replace_overrides(argv: list[str], old: list[str], new: list[str]) -> list[str]:
+    """``argv`` with the overrides ``old`` (in their order among the arguments) replaced by ``new``."""
+    out, i = [], 0
+    for arg in argv:
+        if i < len(old) and arg == old[i]:
+            out.append(new[i])
+            i += 1
+        else:
+            out.append(arg)
+    return out

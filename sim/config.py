@@ -426,6 +426,50 @@ class InstituteConfig:
 
 
 @dataclass
+class RDConfig:
+    staff_share: list[float] = P(
+        [0.35, 0.3, 0.25], "Share of a firm's staff in R&D in a track of research intensity 1, by stage (startup, "
+        "gazelle, unicorn); a firm's share is this times its track's tech_intensity (0-1).", "share"
+    )
+    nonlabour_ratio: float = P(0.6, "R&D spending beyond the R&D staff's wages (materials, equipment, outside "
+                                    "services) per unit of those wages.", "", ge=0, le=10)
+    stock_decay: float = P(0.15, "Yearly depreciation of a firm's R&D stock (perpetual inventory).", "1/yr", gt=0,
+                           le=2)
+    breakthrough_rate: float = P(0.03, "Yearly hazard of a product breakthrough of a firm with an R&D stock of 1 mcny "
+                                      "in a track where the institutes hold no knowledge.", "1/yr", ge=0, le=12)
+    stock_elasticity: float = P(0.5, "The hazard rises as (R&D stock)^elasticity: diminishing returns to R&D.", "",
+                                ge=0, le=1)
+    absorption: float = P(0.5, "The hazard is multiplied by 1 + absorption * (institutes' knowledge in the track / "
+                               "their mean knowledge per active track): what firms draw from public research.", "",
+                          ge=0, le=10)
+    quality_lift: float = P(0.2, "A product breakthrough raises the firm's latent quality by this much.", "sd", ge=0,
+                            le=3)
+    tax_rate: float = P(0.25, "Corporate income tax rate the R&D deductions are worth (企业所得税).", "share", ge=0,
+                        lt=0.4)
+    deduction_rate: float = P(0.75, "Extra deduction of R&D spending (研发费用加计扣除) under the preset's tax "
+                                    "regime, on top of deducting the spending itself.", "share", ge=0, le=1.5)
+    user_cost_elasticity: float = P(1.0, "Elasticity of firms' R&D with respect to its after-tax user cost "
+                                         "(1 - tax_rate * (1 + deduction)); firms with taxable profit respond.", "",
+                                    ge=0, le=5)
+    cert_min_age_years: float = P(1.0, "High-tech enterprise certification (高新技术企业): registered at least this "
+                                       "long.", "years", ge=0)
+    cert_min_rd_staff_share: float = P(0.10, "Certification: R&D staff at least this share of all staff.", "share",
+                                       ge=0, le=1)
+    cert_revenue_bands_mcny: list[float] = P(
+        [50.0, 200.0], "Certification: the revenue bounds of the R&D-share tiers (yearly revenue).", "mcny/yr"
+    )
+    cert_min_rd_share: list[float] = P(
+        [0.05, 0.04, 0.03], "Certification: least R&D spending as a share of revenue in the year, below, between and "
+        "above the revenue bounds.", "share"
+    )
+    cert_min_revenue_mcny: float = P(5.0, "Certification: least revenue in the year (high-tech products must bring "
+                                          "in at least 60 % of it; the model asks for a product on the market).",
+                                     "mcny/yr", ge=0)
+    cert_valid_years: int = P(3, "Certification: years a certificate is valid; then the firm has to pass again "
+                                 "(not counted as new).", "years", ge=1, le=10)
+
+
+@dataclass
 class GazelleListConfig:
     quota_per_year: float = P(
         0.0, "Firms the government adds to its gazelle list (瞪羚企业名单, the firms it cultivates) each year, at "
@@ -535,6 +579,7 @@ class EcosystemConfig:
     incumbents: IncumbentConfig = sub(IncumbentConfig, "Large incumbent firms (大企业).")
     contracts: ContractConfig = sub(ContractConfig, "Supply contracts with young firms (procurement).")
     institutes: InstituteConfig = sub(InstituteConfig, "Research institutes.")
+    rd: RDConfig = sub(RDConfig, "Firms' R&D, product breakthroughs and high-tech enterprise certification.")
     government: GovernmentConfig = sub(GovernmentConfig, "Local government.")
     tracks: TrackConfig = sub(TrackConfig, "Tracks (赛道).")
 
@@ -727,6 +772,19 @@ def validate(cfg: Config) -> Config:
             )
         if any((not math.isfinite(v)) for v in values) or (name == "round_floor_mcny" and any(v < 0 for v in values)):
             raise ConfigError(f"ecosystem.funding.{name}={list(values)} must hold finite, non-negative numbers.")
+    rd = eco.rd
+    for name, n, hi in (("staff_share", 3, 1.0), ("cert_min_rd_share", 3, 1.0), ("cert_revenue_bands_mcny", 2, None)):
+        values = list(getattr(rd, name))
+        if len(values) != n:
+            what = "startup, gazelle, unicorn" if name == "staff_share" else "one per revenue tier" if n == 3 else \
+                "the lower and upper bound"
+            raise ConfigError(f"ecosystem.rd.{name} has {len(values)} entries; give exactly {n} ({what}).")
+        if any(not math.isfinite(v) or v < 0 or (hi is not None and v > hi) for v in values):
+            allowed = f"in [0, {hi:g}]" if hi is not None else "finite and non-negative"
+            raise ConfigError(f"ecosystem.rd.{name}={values} must hold numbers {allowed}.")
+    if rd.cert_revenue_bands_mcny[0] > rd.cert_revenue_bands_mcny[1]:
+        raise ConfigError(f"ecosystem.rd.cert_revenue_bands_mcny={list(rd.cert_revenue_bands_mcny)} must be "
+                          "increasing (lower bound first).")
     if eco.funding.dilution_min > eco.funding.dilution_max:
         raise ConfigError(
             f"ecosystem.funding.dilution_min={eco.funding.dilution_min} is larger than "

@@ -73,6 +73,10 @@ LEVERS: dict[str, Lever] = {
                                                   "(agents.firms.founding)."),
         Lever("screen_shift", 0.0, "add", "track",
               "Shift of the investors' screening bar in a track, sd; negative is easier (agents.investors.rounds)."),
+        Lever("rd_user_cost", 1.0, "mul", "track",
+              "After-tax user cost of R&D of the firms of a track with taxable profit, relative to the preset's tax "
+              "regime; their R&D staff share moves as its power -ecosystem.rd.user_cost_elasticity "
+              "(agents.firms.rules)."),
         Lever("growth_bonus", 0.0, "add", "track",
               "Extra yearly log revenue growth of a track's firms (agents.firms.rules)."),
         Lever("ipo_relief", 0.0, "add", "track",

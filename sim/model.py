@@ -98,6 +98,9 @@ COUNTERS = (
     "breakthroughs_basic",
     "licences",
     "tracks_opened",
+    "rd_spending",
+    "rd_breakthroughs",
+    "new_high_tech",
 )
 
 

@@ -21,7 +21,7 @@ __all__ = ["Recorder", "FLOW_COUNTS"]
 #: The month's counters of events that the time series reports as they are.
 FLOW_COUNTS = ("births", "births_independent", "births_spinoff", "births_alumni", "deaths",
                "exits_ipo", "exits_acquired", "exits_distressed", "acquisitions_by_incumbents", "aged_out",
-               "new_gazelles", "new_unicorns")
+               "new_gazelles", "new_unicorns", "new_high_tech")
 
 
 @njit(cache=True)
@@ -85,6 +85,9 @@ class Recorder:
                 "breakthroughs_basic": int(c["breakthroughs_basic"]),
                 "licences": int(c["licences"]),
                 "knowledge": float(m.institutes.knowledge.sum()),
+                "rd_spending": float(c["rd_spending"]),
+                "rd_breakthroughs": int(c["rd_breakthroughs"]),
+                "high_tech": int(np.count_nonzero(pop["ht_until"] > step)),
                 "gazelle_list_size": int(m.government.gazelle_list.listed().size),
             }
         )
@@ -106,5 +109,9 @@ class Recorder:
                 "revenue": pop["revenue"].astype(np.float32),
                 "valuation": pop["valuation"].astype(np.float32),
                 "stage": pop["stage"].copy(),
+                "rd_spending": pop["rd_year"].astype(np.float32),
+                "rd_staff_share": (pop["rd_phi"] * np.maximum(pop["employees"] - 1.0, 0.0)
+                                   / pop["employees"]).astype(np.float32),
+                "high_tech": pop["ht_until"] > step,
             }
         )

@@ -183,6 +183,10 @@ def make_fake_results(
     firms.loc[firms["end_step"].isna(), "end_kind"] = None
     exited = firms["end_kind"].isin(["ipo", "acquired"]).fillna(False).to_numpy(dtype=bool)
     firms.loc[exited, "exit_value"] = firms.loc[exited, "valuation"] * 1.5
+    # cash when the firm left (failed firms: a little or a shortfall), or at the end of the run
+    firms["cash_at_end"] = np.round(rng.normal(0.5, 1.0, n_firms), 3)
+    firms["team_sale"] = (firms["end_kind"] == "acquired").fillna(False).to_numpy(dtype=bool) & (
+        firms["cash_at_end"].to_numpy() < 0)
     ue = firms.loc[firms["unicorn_step"].notna(), "track_id"].value_counts()
     tracks["unicorns_ever"] = tracks["track_id"].map(ue).fillna(0).astype(int)
 
@@ -288,6 +292,7 @@ def make_fake_results(
                 "aged_out": int((e & (firms.end_kind == "aged_out")).sum()),
                 "new_gazelles": int((firms["gazelle_step"] == s).sum()),
                 "new_unicorns": int((firms["unicorn_step"] == s).sum()),
+                "new_high_tech": 2 if s % 12 == 11 else 0,  # certification rounds at year ends
                 "angel_invested": money["angel"],
                 "vc_invested": money["vc"],
                 "guidance_invested": money["guidance_fund"],
@@ -303,6 +308,9 @@ def make_fake_results(
                 "licences": int(rng.poisson(0.5)),
                 "knowledge": round(20.0 + 0.01 * s, 6),
                 "gazelle_list_size": 0,
+                "rd_spending": 2.0,
+                "rd_breakthroughs": s % 3,
+                "high_tech": 2 * (s // 12 + 1),
                 **_track_counts(s),
             }
         )
@@ -351,6 +359,11 @@ def make_fake_results(
                         "revenue": sub["revenue"],
                         "valuation": sub["valuation"],
                         "stage": _stage_at(sub, s),
+                        # R&D: a tenth of the wage bill of staff beyond the founder; certified at 20 staff
+                        "rd_spending": np.round(0.03 * np.maximum(sub["employees"] - 1.0, 0.0), 4),
+                        "rd_staff_share": np.round(0.1 * np.maximum(sub["employees"] - 1.0, 0.0)
+                                                   / sub["employees"], 4),
+                        "high_tech": sub["employees"] >= 20,
                     }
                 )
             )

@@ -25,7 +25,8 @@ second copy of the model's books, and compares it with what the run wrote:
   positions from deals, the summary's totals).
 
 Firms founded during the warm-up raised money that ``deals`` does not list (it covers the
-observed window), so the money checks take the firms founded in the observed window.
+observed window), so the money checks take the firms founded in the observed window, and the cap
+tables also the warm-up firms that raised all their equity in it.
 """
 
 from __future__ import annotations
@@ -60,6 +61,17 @@ def observed_firms(tables) -> pd.Series:
     return f.loc[f["born_step"] >= 0, "firm_id"]
 
 
+def whole_cap_table_firms(tables) -> pd.Series:
+    """Ids of the firms whose every equity round is in ``deals``: those founded in the observed
+    window and those founded in the warm-up that raised all their equity (``firms.total_raised``)
+    in the window (older firms, where corporate venture funds invest, among them)."""
+    f = tables["firms"]
+    d = equity_deals(tables)
+    raised = d.groupby("firm_id")["amount"].sum().reindex(f["firm_id"], fill_value=0.0).to_numpy()
+    whole = (f["born_step"] >= 0).to_numpy() | _close(raised, f["total_raised"], atol=1e-9)
+    return f.loc[whole, "firm_id"]
+
+
 # ------------------------------------------------------------------------------ rounds and cap tables
 
 
@@ -81,10 +93,11 @@ def rounds_of(tables) -> pd.DataFrame:
 def cap_table(tables) -> pd.DataFrame:
     """Each equity participation in a firm founded in the observed window, with the fraction of
     the firm it holds at the end (after every later round's dilution)."""
+    whole = whole_cap_table_firms(tables)
     d = equity_deals(tables)
-    d = d[d["firm_id"].isin(observed_firms(tables))].copy()
+    d = d[d["firm_id"].isin(whole)].copy()
     r = rounds_of(tables)
-    r = r[r["firm_id"].isin(observed_firms(tables))].copy()
+    r = r[r["firm_id"].isin(whole)].copy()
     # dilution of a holding by every round after it: the product of pre/post over later rounds
     r["keep"] = r["pre"] / r["post"]
     r = r.sort_values(["firm_id", "step"])
@@ -114,7 +127,7 @@ def check_rounds_and_cap_tables(tables, summary, config) -> dict:
     assert_all(lots["fraction"] > 0, lots, "every participation holds part of the firm")
     # a firm's valuation is its last post-money (only rounds set it)
     last_post = rounds_of(tables).groupby("firm_id")["post"].last()
-    last_post = last_post[last_post.index.isin(observed_firms(tables))]
+    last_post = last_post[last_post.index.isin(whole_cap_table_firms(tables))]
     assert_all(_close(firms.loc[last_post.index, "valuation"], last_post), last_post.reset_index(),
                "firms.valuation is the post-money of the firm's last round")
 
@@ -130,15 +143,15 @@ def check_rounds_and_cap_tables(tables, summary, config) -> dict:
     held_on = (end_kind == "alive") | (end_kind == "aged_out")
     want_status = np.where(held_on, "unrealized", np.where(end_kind == "failed", "written_off", "realized"))
     assert_all(pos["status"].to_numpy() == want_status, pos, "a position's status follows its firm's end")
-    # unrealised: the fraction at the firm's last post-money; written off: nothing
+    # unrealised: the fraction at the firm's last post-money
     h = pos[held_on]
     assert_all(_close(h["residual_value"], h["fraction"] * value[held_on]) & (h["proceeds"] == 0), h,
                "an unrealised position is worth its fraction of the last post-money")
     w = pos[end_kind == "failed"]
-    assert_all((w["residual_value"] == 0) & (w["proceeds"] == 0), w, "a written-off position is worth nothing")
-    exits = check_exit_proceeds(tables, summary, config, pos[np.isin(end_kind, ["ipo", "acquired"])], lots)
-    return {"rounds": len(r), "participations": len(lots), "exits": exits,
-            "unrealized": int(held_on.sum()), "written_off": len(w)}
+    assert_all(w["residual_value"] == 0, w, "a written-off position has no value left")
+    paid_out = check_payouts(tables, summary, config, pos[~held_on], lots)
+    return {"rounds": len(r), "participations": len(lots), "unrealized": int(held_on.sum()), "written_off": len(w),
+            "cvc_positions": int((pos["investor_kind"] == "cvc").sum()), **paid_out}
 
 
 def _return_caps(tables, summary, config) -> pd.Series:
@@ -154,42 +167,116 @@ def _return_caps(tables, summary, config) -> pd.Series:
     return pd.Series(out, dtype=float)
 
 
-def check_exit_proceeds(tables, summary, config, pos: pd.DataFrame, lots: pd.DataFrame) -> int:
-    """Exit proceeds are the exit value times the fractions held; guidance funds keep what their
-    cap allows and cede the rest to their co-investing VC. Returns the number of exits checked."""
+def waterfall_by_hand(value: float, fractions: np.ndarray, preferences: np.ndarray) -> np.ndarray:
+    """What each holder of non-participating preferred stock (all series pari passu) receives when
+    its firm is sold or liquidated for ``value``; the founders hold the fraction no lot holds.
+
+    Written out from the rule, not from the model's algorithm: when the value covers the
+    preferences, every lot takes the better of its preference and its converted share, and the
+    price per unit of the firm is the one at which the common shares plus every lot's choice add
+    up to the value, ``common * x + sum(max(f_j x, p_j)) = value`` (found by bisection on that
+    increasing function); the lots that convert are then those with ``f_j x > p_j`` and the price
+    is recomputed exactly from them. When the value does not cover the preferences, they are paid
+    in proportion and the common shares get nothing."""
+    f, p = np.asarray(fractions, dtype=float), np.asarray(preferences, dtype=float)
+    value = max(float(value), 0.0)
+    common = max(1.0 - f.sum(), 0.0)
+    total_pref = p.sum()
+    if value <= total_pref:
+        return p * (value / total_pref) if total_pref > 0 else np.zeros_like(f)
+    lo, hi = 0.0, value / (common + f.sum())
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if common * mid + np.maximum(f * mid, p).sum() < value:
+            lo = mid
+        else:
+            hi = mid
+    converts = f * hi > p
+    price = (value - p[~converts].sum()) / (common + f[converts].sum())
+    return np.where(converts, f * price, p)
+
+
+def distributable(tables, config) -> pd.Series:
+    """What the shareholders of each firm that failed or exited shared, from the firm's record:
+    at an IPO or an acquisition its ``exit_value`` (the bank is repaid from the firm's cash); at a
+    team acquisition the price less the shortfall of cash after the bank (the buyer takes over
+    what the firm owes); at a failure the cash left after the bank (repaid first, from what cash
+    there is) and after ``liquidation_cost_months`` of the wages of the staff beyond the founder."""
+    f = tables["firms"].set_index("firm_id")
+    ex = config.ecosystem.exits
+    cash, debt = f["cash_at_end"], f["debt_at_end"]
+    out = pd.Series(np.nan, index=f.index)
+    exited = f["end_kind"].isin(["ipo", "acquired"])
+    out[exited] = f.loc[exited, "exit_value"]
+    team = exited & f["team_sale"]
+    out[team] = np.maximum(f.loc[team, "exit_value"] + np.minimum(cash[team] - debt[team], 0.0), 0.0)
+    failed = f["end_kind"] == "failed"
+    bank = np.minimum(np.maximum(cash[failed], 0.0), debt[failed])
+    staff = np.maximum(f.loc[failed, "employees"] - 1.0, 0.0)
+    owed = ex.liquidation_cost_months / 12.0 * staff * config.ecosystem.firms.wage_mcny
+    out[failed] = np.maximum(cash[failed] - bank - owed, 0.0)
+    return out
+
+
+def check_payouts(tables, summary, config, pos: pd.DataFrame, lots: pd.DataFrame) -> dict:
+    """Exit and liquidation proceeds of the positions ``pos`` (in firms that exited or failed), lot
+    by lot from the cap table: :func:`waterfall_by_hand` of what the shareholders shared
+    (:func:`distributable`) with a liquidation preference of ``liquidation_preference`` times the
+    money each lot put in at an acquisition or a failure, every share converting at an IPO; a
+    guidance fund keeps ``min(gross, money in x (1 + cap) ^ years held)`` of each lot and cedes the
+    rest to the VC it co-invested with. Returns counts of what was checked."""
     firms = tables["firms"].set_index("firm_id")
+    out = {"exits": 0, "liquidations_paid": 0, "preferences_paid": 0, "team_sales": 0}
     if pos.empty:
-        return 0
-    value = firms.loc[pos["firm_id"], "exit_value"].to_numpy()
-    assert np.isfinite(value).all() and (value > 0).all(), "an exited firm has a positive exit value"
-    gross = pos["fraction"].to_numpy() * value
-    per_firm = pd.DataFrame({"firm_id": pos["firm_id"], "gross": gross, "proceeds": pos["proceeds"],
-                             "fraction": pos["fraction"]}).groupby("firm_id").sum()
-    ev = firms.loc[per_firm.index, "exit_value"]
+        return out
+    end_kind = firms["end_kind"]
+    ex = firms.loc[pos["firm_id"].unique()]
+    ex = ex[ex["end_kind"].isin(["ipo", "acquired"])]
+    assert np.isfinite(ex["exit_value"]).all() and (ex["exit_value"] > 0).all(), \
+        "an exited firm has a positive exit value"
+    equity = distributable(tables, config)
+    pref = config.ecosystem.exits.liquidation_preference
+    lots = lots[lots["firm_id"].isin(pos["firm_id"])].copy()
+    gross = np.zeros(len(lots))
+    for idx in lots.groupby("firm_id").indices.values():
+        firm = lots["firm_id"].iat[idx[0]]
+        mult = 0.0 if end_kind[firm] == "ipo" else pref
+        gross[idx] = waterfall_by_hand(equity[firm], lots["fraction"].to_numpy()[idx],
+                                       mult * lots["amount"].to_numpy()[idx])
+    lots["gross"] = gross
+    share = lots["fraction"].to_numpy() * equity.loc[lots["firm_id"]].to_numpy()
+    out["preferences_paid"] = int((gross > share * (1 + 1e-9) + 1e-12).sum())
+    # a guidance lot keeps what its cap allows; the excess goes to the co-investing VC
+    g = (lots["investor_kind"] == "guidance_fund").to_numpy()
+    kept = gross.copy()
+    if g.any():
+        caps = _return_caps(tables, summary, config).loc[lots.loc[g, "investor_id"]].to_numpy()
+        years = (firms.loc[lots.loc[g, "firm_id"], "end_step"].astype(float).to_numpy() - lots.loc[g, "step"]) / 12.0
+        kept[g] = np.minimum(gross[g], lots.loc[g, "amount"].to_numpy() * (1.0 + caps) ** years.to_numpy())
+    lots["kept"] = kept
+    p = pos.set_index(["investor_id", "firm_id"])
+    per_pos = lots.groupby(["investor_id", "firm_id"])[["gross", "kept"]].sum().loc[p.index]
+    per_firm = pd.DataFrame({"gross": per_pos["gross"].to_numpy(), "proceeds": p["proceeds"].to_numpy()},
+                            index=p.index.get_level_values("firm_id")).groupby(level=0).sum()
+    per_firm["shared"] = equity.loc[per_firm.index]
     assert_all(_close(per_firm["proceeds"], per_firm["gross"]), per_firm.reset_index(),
-               "a firm's investors get the exit value times the fractions they hold, together")
-    assert_all(per_firm["proceeds"] <= ev * (1 + 1e-12), per_firm.reset_index(),
-               "a firm's investors never get more than its exit value")
-    # each guidance lot keeps min(gross, money in * (1 + cap) ^ years held); the rest goes to a VC
-    kinds = pos["investor_kind"].to_numpy()
-    gl = lots[lots["investor_kind"] == "guidance_fund"].merge(
-        firms[["end_step", "exit_value"]], left_on="firm_id", right_index=True)
-    gl = gl[gl["firm_id"].isin(pos["firm_id"])]
-    caps = _return_caps(tables, summary, config)
-    years = (gl["end_step"].astype(float) - gl["step"]) / 12.0
-    kept = np.minimum(gl["fraction"] * gl["exit_value"],
-                      gl["amount"] * (1.0 + caps.loc[gl["investor_id"]].to_numpy()) ** years)
-    want = kept.groupby([gl["investor_id"], gl["firm_id"]]).sum()
-    g = pos[kinds == "guidance_fund"].set_index(["investor_id", "firm_id"])["proceeds"]
-    assert_all(_close(g.loc[want.index], want), want.reset_index(),
-               "a guidance fund keeps what its yearly return cap allows")
-    others = kinds != "guidance_fund"
-    assert_all(pos["proceeds"].to_numpy()[others] >= gross[others] * (1 - 1e-12) - 1e-12, pos[others],
-               "an investor other than a guidance fund gets at least its fraction of the exit value")
-    plain = ~pos["firm_id"].isin(gl["firm_id"]).to_numpy()
-    assert_all(_close(pos["proceeds"].to_numpy()[plain], gross[plain]), pos[plain],
-               "without a guidance fund in the firm, every investor gets exactly its fraction of the exit value")
-    return len(per_firm)
+               "a firm's investors together get what the waterfall gives their lots")
+    assert_all(per_firm["proceeds"] <= per_firm["shared"] * (1 + 1e-12) + 1e-12, per_firm.reset_index(),
+               "a firm's investors never get more than what its shareholders shared")
+    gf = (p["investor_kind"] == "guidance_fund").to_numpy()
+    assert_all(_close(p["proceeds"].to_numpy()[gf], per_pos["kept"].to_numpy()[gf]), p[gf].reset_index(),
+               "a guidance fund keeps what its yearly return cap allows of its waterfall share")
+    got, want = p["proceeds"].to_numpy(), per_pos["gross"].to_numpy()
+    assert_all(got[~gf] >= want[~gf] * (1 - 1e-12) - 1e-12, p[~gf].reset_index(),
+               "an investor other than a guidance fund gets at least its waterfall share")
+    plain = ~p.index.get_level_values("firm_id").isin(lots.loc[g, "firm_id"].unique())
+    assert_all(_close(got[plain], want[plain]), p[plain].reset_index(),
+               "without a guidance fund in the firm, every investor gets exactly its waterfall share")
+    ends = end_kind.loc[per_firm.index]
+    out["exits"] = int(ends.isin(["ipo", "acquired"]).sum())
+    out["liquidations_paid"] = int(((ends == "failed") & (per_firm["proceeds"] > 0)).sum())
+    out["team_sales"] = int(firms.loc[per_firm.index, "team_sale"].sum())
+    return out
 
 
 # ------------------------------------------------------------------------------ loans
@@ -367,7 +454,7 @@ def check_derived_columns(tables, summary, config) -> None:
     kinds = tables["investors"].set_index("investor_id")["kind"]
     assert (d["investor_kind"].to_numpy() == kinds.loc[d["investor_id"]].to_numpy()).all()
     for kind, col in (("angel", "angel_invested"), ("vc", "vc_invested"), ("guidance_fund", "guidance_invested"),
-                      ("bank", "bank_lending")):
+                      ("cvc", "cvc_invested"), ("bank", "bank_lending")):
         got = d[d["investor_kind"] == kind].groupby("step")["amount"].sum().reindex(steps, fill_value=0.0)
         assert _close(ts[col], got, atol=1e-6).all(), col
     acc = tables.get("policy_accounts")

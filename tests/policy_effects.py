@@ -822,6 +822,7 @@ EFFECTS: list[Effect] = [
            ts_total("births_independent"), control=(("registration_boost", 0.0),)),
     Effect("entry_subsidy", "entry_response", "independent births (timeseries births_independent)",
            ts_total("births_independent"), control=(("entry_response", 0.0),)),
+    Effect("rd_tax_credit", "direct", "R&D spending of the firms (timeseries rd_spending)", ts_total("rd_spending")),
 ]
 
 RULES: list[Rule] = [
@@ -953,6 +954,7 @@ LEVERS: dict[str, dict[str, str]] = {
         "subsidy_mcny": "entry_subsidy:entry_response", "capacity_per_year": "entry_subsidy:entry_response",
         "entry_response": "entry_subsidy:entry_response", "registration_boost": "entry_subsidy:registration_boost",
     },
+    "rd_tax_credit": {"deduction_rate": "rd_tax_credit:direct"},
 }
 
 

@@ -16,10 +16,19 @@ import pandas as pd
 import pytest
 from scipy.stats import t as student_t
 
+import experiments.compare_policies as compare_cmd
 from experiments.compare_policies import main as compare_cli
 from sim import load_config
 from sim.analysis.arms import compose_overrides, equal_budget, extensive_fields, parse_arm
-from sim.analysis.compare import COMPARISON_FILES, OUTCOMES, compare_policies, outcomes_of, write_comparison
+from sim.analysis.compare import (
+    COMPARISON_FILES,
+    DEFAULT_OVERRIDES,
+    DEFAULT_SCALE,
+    OUTCOMES,
+    compare_policies,
+    outcomes_of,
+    write_comparison,
+)
 from sim.analysis.compare_report import Comparison, money
 from sim.analysis.paired import cost_table, paired_differences, seeds_needed, timeline_table
 from sim.batch.gather import collect
@@ -278,7 +287,8 @@ def test_equal_budget_comparison_and_the_command_line(tmp_path, capsys):
     assert compare_cli(["ecosystem=shenzhen_htz", "years=1", "ecosystem.warmup_years=0", "--policies", "rd_grants",
                         "--seeds", "1", "--outdir", str(tmp_path / "sz"), "--no-plots", "--jobs", "1"]) == 0
     setup = json.loads((tmp_path / "sz" / "comparison.json").read_text())
-    assert setup["scale"] == 0.02 and setup["ecosystem"] == "shenzhen_htz" and setup["years"] == 1
+    # the preset override keeps the comparison's default scale
+    assert setup["scale"] == DEFAULT_SCALE and setup["ecosystem"] == "shenzhen_htz" and setup["years"] == 1
     assert compare_cli(["--policies", "no_such_policy", "--outdir", str(tmp_path / "bad")]) == 2
     assert "no_such_policy" in capsys.readouterr().err
 
@@ -292,3 +302,23 @@ def test_every_table_of_a_comparison_is_documented_column_by_column(comparison):
     events = pd.read_parquet(out / "runs" / "baseline" / "seed=3" / "firm_events.parquet")
     assert list(events.columns) == ["firm_id", "new_gazelles", "new_unicorns"]
     assert "firm_events.parquet (firm_id, new_gazelles, new_unicorns" in docs["runs/<arm>/seed=<s>/"].doc
+
+
+
+def test_the_default_scale_is_one_constant(monkeypatch, tmp_path):
+    """DEFAULT_SCALE sets the scale of every run a comparison makes unless an override sets it; the command
+    line uses the same defaults (and --no-defaults none)."""
+    assert DEFAULT_OVERRIDES[0] == f"scale={DEFAULT_SCALE:g}"
+    assert load_config(compose_overrides(DEFAULT_OVERRIDES, ["ecosystem=shenzhen_htz"])).scale == DEFAULT_SCALE
+    assert compare_policies.__kwdefaults__["defaults"] == DEFAULT_OVERRIDES
+    seen = []
+
+    def stop(*args, **kwargs):
+        seen.append(kwargs["defaults"])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compare_cmd, "compare_policies", stop)
+    assert compare_cli(["--outdir", str(tmp_path)]) == 130
+    assert compare_cli(["--no-defaults", "--outdir", str(tmp_path)]) == 130
+    assert seen == [DEFAULT_OVERRIDES, ()]
+    assert f"DEFAULT_SCALE = {DEFAULT_SCALE:g}" in compare_cmd.EPILOG

@@ -146,11 +146,15 @@ def test_licences_move_money_from_firms_to_institutes_and_lift_the_licensees():
     assert m.ledger.licence_fees == pytest.approx(fee * firms["licences"].sum())  # warm-up included
     held, flowed = m.cash_identity()
     assert held == pytest.approx(flowed, rel=1e-9, abs=1e-6)
-    # licensees' latent quality rose by the lift for each licence (records keep it at founding)
+    # licensees' latent quality rose by the lift for each licence (records keep it at founding), and
+    # by the R&D lift for each of the firm's own product breakthroughs (its IP beyond its licences)
     pop = m.population
     lic = m.institutes.licences_of(pop.n_ever)[pop["id"]]
     rec = pop.records["quality"][pop["id"]]
-    np.testing.assert_allclose(pop["quality"], rec + lic * m.cfg.ecosystem.institutes.licence_quality_lift)
+    own = pop["ip"] - lic
+    assert (own >= 0).all() and (own > 0).any()
+    np.testing.assert_allclose(pop["quality"], rec + lic * m.cfg.ecosystem.institutes.licence_quality_lift
+                               + own * m.cfg.ecosystem.rd.quality_lift)
     assert (lic > 0).any()
 
 

@@ -14,6 +14,7 @@ import invariants as inv
 import numpy as np
 import pytest
 
+import agents.investors.exits as exits_module
 import sim.stages as stages_module
 from agents.investors.exits import Exits
 from sim.config import Config
@@ -45,6 +46,13 @@ def result():
 def test_rounds_cap_tables_and_exit_proceeds(result):
     seen = inv.check_rounds_and_cap_tables(result.tables, result.summary, result.config)
     assert seen["rounds"] > 500 and seen["exits"] > 20 and seen["unrealized"] > 100 and seen["written_off"] > 100, seen
+    # the waterfall's branches: preferences paid at acquisitions and failures, failed firms'
+    # cash reaching investors, team sales, corporate venture funds' exits
+    assert seen["preferences_paid"] > 20 and seen["liquidations_paid"] > 20, seen
+    assert seen["team_sales"] >= 1, seen
+    # corporate venture funds invest in older firms, founded in the warm-up: their money is
+    # checked by kind in the time series (check_derived_columns), their cap tables when whole
+    assert (result.tables["deals"]["investor_kind"] == "cvc").any()
     # guidance funds were in some of the exited firms, and their cap bound at least once
     ceded = result.summary["policy_accounts"]["guidance_fund"]["ceded_to_vc_mcny"]
     assert ceded > 0
@@ -65,7 +73,7 @@ def test_stages_follow_their_definitions(result):
 
 
 def test_unicorns_follow_their_definition_with_a_lower_bar():
-    cfg = config(seed=4, unicorn_min_valuation_usd_bn=0.02)
+    cfg = config(seed=4, unicorn_min_valuation_usd_bn=0.015)
     cfg.years, cfg.ecosystem.warmup_years = 6, 4
     cfg.scale = 2 * SCALE  # enough firms of the window reach the lower bar for the checks to bite
     res = simulate(cfg, policies=())
@@ -104,17 +112,63 @@ def small_run():
 def test_the_exit_check_catches_investors_paid_the_whole_exit_value(monkeypatch):
     original = Exits.settle
 
-    def settle(self, rows, values, step):
+    def settle(self, rows, values, step, *args, **kwargs):
         market = self.market
         if rows.size:
             li, pos, frac = market.lots_of_rows(rows)
             market.lots["shares"][li] = self.model.population["shares"][rows][pos]  # every lot: the whole firm
-        return original(self, rows, values, step)
+        return original(self, rows, values, step, *args, **kwargs)
 
     monkeypatch.setattr(Exits, "settle", settle)
     res = small_run()
-    with pytest.raises(AssertionError, match="exit value"):
+    with pytest.raises(AssertionError, match="waterfall|shareholders shared"):
         inv.check_rounds_and_cap_tables(res.tables, res.summary, res.config)
+
+
+def test_the_exit_check_catches_preferences_ignored(monkeypatch):
+    original = exits_module.waterfall
+    monkeypatch.setattr(exits_module, "waterfall",
+                        lambda pos, frac, pref, values: original(pos, frac, 0 * pref, values))  # no preferences
+    res = small_run()
+    with pytest.raises(AssertionError, match="waterfall"):
+        inv.check_rounds_and_cap_tables(res.tables, res.summary, res.config)
+
+
+def test_the_liquidation_check_catches_wages_owed_paid_to_investors(monkeypatch):
+    monkeypatch.setattr(exits_module, "wage_bill", lambda employees, cfg: 0.0 * employees)  # staff owed nothing
+    res = small_run()
+    with pytest.raises(AssertionError, match="waterfall"):
+        inv.check_rounds_and_cap_tables(res.tables, res.summary, res.config)
+
+
+def test_the_waterfall_by_hand_on_cases_worked_out_on_paper():
+    # 1x non-participating, pari passu: 30 % bought for 10, 20 % for 20; the founders hold 50 %
+    f, p = np.array([0.3, 0.2]), np.array([10.0, 20.0])
+    assert inv.waterfall_by_hand(300.0, f, p).tolist() == pytest.approx([90.0, 60.0])  # both convert
+    # at 60 the second lot takes its 20; the rest, 40, is shared by 0.5 + 0.3: the first gets 15
+    assert inv.waterfall_by_hand(60.0, f, p).tolist() == pytest.approx([15.0, 20.0])
+    assert inv.waterfall_by_hand(30.0, f, p).tolist() == pytest.approx([10.0, 20.0])  # both preferences, no more
+    assert inv.waterfall_by_hand(15.0, f, p).tolist() == pytest.approx([5.0, 10.0])  # pro rata to preferences
+    assert inv.waterfall_by_hand(100.0, f, 0 * p).tolist() == pytest.approx([30.0, 20.0])  # no preference
+
+
+def test_the_models_waterfall_agrees_with_the_rule_written_out():
+    """The model's vectorised waterfall against :func:`invariants.waterfall_by_hand` on random
+    cap tables (several firms at once, preferences from none to above the value)."""
+    rng = np.random.default_rng(16)
+    for _ in range(200):
+        n_firms = int(rng.integers(1, 5))
+        n_lots = int(rng.integers(1, 9))
+        pos = rng.integers(0, n_firms, n_lots)
+        frac = rng.dirichlet(np.ones(n_lots + 1))[:n_lots] * rng.uniform(0.2, 1.0)
+        pref = rng.uniform(0, 50, n_lots) * (rng.uniform(size=n_lots) < 0.8)
+        values = rng.uniform(0, 200, n_firms)
+        got = exits_module.waterfall(pos, frac, pref, values)
+        for k in range(n_firms):
+            at = pos == k
+            if at.any():
+                want = inv.waterfall_by_hand(values[k], frac[at], pref[at])
+                assert got[at] == pytest.approx(want, rel=1e-9, abs=1e-9)
 
 
 def test_the_stage_check_catches_a_wrong_age_handed_to_the_gazelle_test(monkeypatch):

@@ -293,6 +293,8 @@ def test_arrow_tables_are_what_the_dataframe_path_gives():
     debt = rec["debt_at_end"].astype(np.float64)  # what ended firms owed when they left; live firms owe now
     debt[m.population["id"]] = m.population["debt"]
     incs = [inc.unique_id for inc in m.incumbents]
+    cash = rec["cash_at_end"].astype(np.float64)  # firms that left: cash before paying out; live firms: now
+    cash[m.population["id"]] = m.population["cash"]
     firms = pd.DataFrame({
         "firm_id": np.arange(rec.n, dtype=np.int64), "born_step": rec["born_step"],
         "origin": np.asarray(ORIGINS, dtype=object)[rec["origin"]], "track_id": rec["track_id"],
@@ -306,14 +308,17 @@ def test_arrow_tables_are_what_the_dataframe_path_gives():
         "licences": m.institutes.licences_of(rec.n).astype(np.int32),
         **{f"{k}_id": pd.array([None if i < 0 else incs[i] for i in rec[k]], dtype="Int32")
            for k in ("employer", "acquirer")},
+        "cash_at_end": cash,
+        "team_sale": rec["team_sale"],
     })
     assert tables.arrow("firms").equals(to_arrow("firms", firms))
     chunks = m.recorder.firm_years
     assert chunks
     cols = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
-    fy = pd.DataFrame({**{k: cols[k].astype(np.float64) for k in ("age_years", "employees", "revenue", "valuation")},
+    fy = pd.DataFrame({**{k: cols[k].astype(np.float64) for k in ("age_years", "employees", "revenue", "valuation",
+                                                                  "rd_spending", "rd_staff_share")},
                        "firm_id": cols["firm_id"], "year": cols["year"],
-                       "stage": np.asarray(STAGES, dtype=object)[cols["stage"]]})
+                       "stage": np.asarray(STAGES, dtype=object)[cols["stage"]], "high_tech": cols["high_tech"]})
     assert tables.arrow("firm_years").equals(to_arrow("firm_years", fy))
     # the DataFrame handed out is what reading the file back gives
     assert tables["firms"]["origin"].tolist() == firms["origin"].tolist()

@@ -63,7 +63,8 @@ ALLOWED = {
     (UNICORN, STARTUP): "any",
     (UNICORN, GAZELLE): "any",
 }
-SIGNED = {"quality", "year", "month"}  # besides steps, the only columns that may be negative
+SIGNED = {"quality", "year", "month", "cash_at_end"}  # besides steps, the only columns that may be negative
+# (cash_at_end: firms fail and are sold for their team when they run out of cash)
 # NaN exactly for loans, and for firms that did not exit by IPO or acquisition
 NAN_ALLOWED = {("deals", "pre_money"), ("deals", "post_money"), ("firms", "exit_value")}
 

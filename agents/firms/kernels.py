@@ -27,10 +27,13 @@ __all__ = ["operate", "age", "shift_history", "OP_PARAMS", "op_params"]
 OP_PARAMS = (
     "growth_quality", "growth_capital", "growth_base", "wage", "cost_of_revenue", "runway_years",
     "hiring_speed", "fast_speed", "growth_sigma", "size_exponent", "dt", "sqrt_dt", "crowding",
-    "closure_hazard", "closure_hazard_mature", "graduation_months",
+    "closure_hazard", "closure_hazard_mature", "graduation_months", "rd_nonlabour", "rd_keep", "rd_theta",
+    "rd_beta",
 )
 (_GQ, _GC, _GB, _WAGE, _COR, _RUNWAY, _HS, _FAST, _SIGMA, _SIZE_EXP, _DT, _SQRT_DT, _CROWD, _H0, _HM,
- _GRAD) = range(len(OP_PARAMS))
+ _GRAD, _RD_M, _RD_KEEP, _RD_THETA, _RD_BETA) = range(len(OP_PARAMS))
+#: Smallest R&D stock the breakthrough hazard takes the logarithm of (mcny): below it the hazard is ~0.
+RD_STOCK_FLOOR = 1e-12
 
 
 def op_params(**values: float) -> np.ndarray:
@@ -42,17 +45,21 @@ def op_params(**values: float) -> np.ndarray:
 
 
 @njit(cache=True, error_model="numpy")
-def operate(step, par, ids, hkey, track, born, qsat, qdecay, newness, cash, employees, revenue, g12, vol,
+def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cash, employees, revenue, g12, vol,
             debt, debt_payment, supported, support_growth, support_closure, track_growth, capacity,
-            refresh_vol, c_grow, c_close, out, scratch, flags):
+            rd_share, rd_response, absorb, rd_stock, rd_year, rev_year, rd_phi, rd_last, taxable,
+            refresh_vol, new_year, c_grow, c_close, c_rd, out, scratch, flags):
     """One month of operations for every live firm (see the module docstring).
 
     Arrays of the live firms are updated in place. ``track_growth`` and ``capacity`` are per
-    track (demand growth passed to firms, the park's capacity of each market). ``out`` is an
-    int64 array of shape (3, n): its rows receive the ids of the firms drawn to close, of those
-    to check for insolvency after financing and of those at the graduation age. ``scratch``
-    (float64) and ``flags`` (uint8) are work arrays of at least n entries. Returns (the month's
-    operating cash flow of all firms, the three counts).
+    track (demand growth passed to firms, the park's capacity of each market); ``rd_share``
+    (tracks x stages) is the share of a firm's paid staff in R&D, ``rd_response`` (per track)
+    multiplies it for firms with taxable profit last month, ``absorb`` (per track) multiplies the
+    breakthrough hazard. ``out`` is an int64 array of shape (4, n): its rows receive the ids of
+    the firms drawn to close, of those to check for insolvency after financing, of those at the
+    graduation age and of those with a product breakthrough. ``scratch`` (float64, shape (3, m))
+    and ``flags`` (uint8) are work arrays of at least n entries. Returns (the month's operating
+    cash flow of all firms, their R&D spending, the part of it beyond R&D wages, the four counts).
 
     The main loop reads every array at the firm's own row only and has no branch, no running
     sum and no list to append to, so the compiler runs it on several firms at once (SIMD): the
@@ -75,17 +82,26 @@ def operate(step, par, ids, hkey, track, born, qsat, qdecay, newness, cash, empl
     hs, fast = par[_HS], par[_FAST]
     h0, hm = par[_H0], par[_HM]
     grad = par[_GRAD]
-    for i in range(n):
-        scratch[i] = drift_track[track[i]]
+    rd_m, rd_keep, theta, beta = par[_RD_M], par[_RD_KEEP], par[_RD_THETA], par[_RD_BETA]
+    for i in range(n):  # the track and stage terms, gathered (rules.rd_staff_share)
+        t = track[i]
+        scratch[0, i] = drift_track[t]
+        phi = rd_share[t, stage[i]]
+        if taxable[i] > 0.0:
+            phi *= rd_response[t]
+        scratch[1, i] = min(phi, 1.0)
+        scratch[2, i] = absorb[t]
     for i in range(n):
         emp = employees[i]
         c = cash[i]
         c0 = max(c, 0.0)
+        phi = scratch[1, i]
+        staff_cost = wage * (1.0 + phi * rd_m)  # a paid employee's wage and the R&D beyond wages it brings
         # growth (rules.grow)
         capital = c0 / (c0 + emp * wage)
         drift = gq * qsat[i] * qdecay[i]
         drift += gc * capital
-        drift += scratch[i]  # the track's demand growth net of crowding
+        drift += scratch[0, i]  # the track's demand growth net of crowding
         drift += gb
         if supported:
             drift += support_growth[i]
@@ -98,30 +114,56 @@ def operate(step, par, ids, hkey, track, born, qsat, qdecay, newness, cash, empl
         gross = rev * margin_share
         dp = debt_payment[i]
         avail = gross - 12.0 * dp if dp > 0 else gross
-        burn = max(emp - 1.0, 0.0) * wage - avail
-        target = ((max(avail, 0.0) + c0 * inv_runway) * inv_wage + 1.0) - emp
+        burn = max(emp - 1.0, 0.0) * staff_cost - avail
+        target = ((max(avail, 0.0) + c0 * inv_runway) * (inv_wage / (1.0 + phi * rd_m)) + 1.0) - emp
         speed = fast if (burn > 2.0 * c0) & (target < 0) else hs
         emp = max(emp + target * speed, 1.0)
         employees[i] = emp
-        # a month of operating cash flow (rules.burn_cash)
-        operating = (gross - max(emp - 1.0, 0.0) * wage) * dt
-        scratch[i] = operating
+        # a month of operating cash flow (rules.burn_cash) and of R&D (rules.spend_on_rd)
+        wages = max(emp - 1.0, 0.0) * wage
+        operating = (gross - wages) * dt
+        rd_wages = phi * wages * dt
+        rd_other = rd_wages * rd_m
+        rd = rd_wages + rd_other
+        scratch[0, i] = operating
+        scratch[2, i] *= theta  # the breakthrough hazard's track term, times theta
         c += operating
+        c -= rd_other
         cash[i] = c
+        taxable[i] = operating - rd_other
+        rd_phi[i] = phi
+        rd_last[i] = rd
+        rd_year[i] = (0.0 if new_year else rd_year[i]) + rd
+        rev_year[i] = (0.0 if new_year else rev_year[i]) + rev * dt
+        stock = rd_stock[i] * rd_keep + rd
+        rd_stock[i] = stock
+        lam = scratch[2, i] * K.exp_core(beta * K.log_core(max(stock, RD_STOCK_FLOOR)))
+        y = lam * dt
+        found = K.unit(K.mix64(hkey[i] ^ c_rd)) < y * (1.0 - 0.5 * y)
+        scratch[1, i] = rd_other
         # for the deaths phase: the closure draw (rules.closure_draw), insolvency, graduation
         x = (hm + (h0 - hm) * newness[i]) * ((support_closure[i] if supported else 1.0) * dt)
         closed = K.unit(K.mix64(hkey[i] ^ c_close)) < x * (1.0 - 0.5 * x)
         watch = (c < 0.0) | (debt[i] > 0)
         aged = step - born[i] >= grad
-        flags[i] = np.uint8(closed) | (np.uint8(watch) << np.uint8(1)) | (np.uint8(aged) << np.uint8(2))
+        flags[i] = (np.uint8(closed) | (np.uint8(watch) << np.uint8(1)) | (np.uint8(aged) << np.uint8(2))
+                    | (np.uint8(found) << np.uint8(3)))
     total = 0.0
+    rd_total = 0.0
+    rd_other_total = 0.0
     n_closed = 0
     n_watch = 0
     n_aged = 0
+    n_found = 0
     for i in range(n):
-        total += scratch[i]
+        total += scratch[0, i]
+        rd_total += rd_last[i]
+        rd_other_total += scratch[1, i]
         f = flags[i]
         if f:
+            if f & 8:
+                out[3, n_found] = ids[i]
+                n_found += 1
             if f & 1:
                 out[0, n_closed] = ids[i]
                 n_closed += 1
@@ -135,7 +177,7 @@ def operate(step, par, ids, hkey, track, born, qsat, qdecay, newness, cash, empl
         sigma, neg_size_exp = par[_SIGMA], -par[_SIZE_EXP]
         for i in range(n):
             vol[i] = sigma * K.exp_core(neg_size_exp * K.log_core(employees[i]))  # employees >= 1
-    return total, n_closed, n_watch, n_aged
+    return total, rd_total, rd_other_total, n_closed, n_watch, n_aged, n_found
 
 
 @njit(cache=True)
@@ -163,9 +205,10 @@ def _example_operate():
     n, f, i64 = 3, np.ones(3), np.arange(3, dtype=np.int64)
     par = np.ones(len(OP_PARAMS))
     return (np.int64(0), par, i64, np.arange(3, dtype=np.uint64), np.zeros(3, np.int32), np.zeros(3, np.int32),
-            f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(),
-            False, f.copy(), f.copy(), np.ones(1), np.ones(1), True, np.uint64(1), np.uint64(2),
-            np.zeros((3, n), np.int64), np.zeros(n), np.zeros(n, np.uint8))
+            np.zeros(3, np.int8), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(),
+            f.copy(), f.copy(), False, f.copy(), f.copy(), np.ones(1), np.ones(1), np.ones((1, 3)), np.ones(1),
+            np.ones(1), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), True, False, np.uint64(1),
+            np.uint64(2), np.uint64(3), np.zeros((4, n), np.int64), np.zeros((3, n)), np.zeros(n, np.uint8))
 
 
 K.register("operate", operate, _example_operate)

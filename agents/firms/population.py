@@ -45,6 +45,17 @@ FIRM_COLUMNS: dict[str, tuple] = {
     "vol": (np.float64, (), 0.0),  # growth volatility, refreshed quarterly from employees
     "emp_hist": (np.float64, (HISTORY_YEARS,), np.nan),  # year-end headcounts, oldest first
     "rev_hist": (np.float64, (HISTORY_YEARS,), np.nan),  # year-end revenue, oldest first
+    # R&D (agents.firms.rules, agents.firms.rd): the stock of R&D, what was spent and earned this
+    # calendar year, last month's R&D spending and taxable profit (before the R&D super-deduction)
+    "rd_stock": (np.float64, (), 0.0),  # mcny, perpetual inventory
+    "rd_year": (np.float64, (), 0.0),  # R&D spending since January (or since founding), mcny
+    "rev_year": (np.float64, (), 0.0),  # revenue earned since January (or since founding), mcny
+    "rd_phi": (np.float64, (), 0.0),  # share of the paid staff in R&D in the last month
+    "rd_last": (np.float64, (), 0.0),  # R&D spending of the last month, mcny
+    "taxable": (np.float64, (), 0.0),  # profit of the last month before the R&D super-deduction, mcny
+    "ip": (np.int32, (), 0),  # product breakthroughs and licences so far (the certification's own IP)
+    "ht_since": (np.int32, (), NEVER),  # step of the first high-tech enterprise certification
+    "ht_until": (np.int32, (), NEVER),  # the certificate is valid before this step
 }
 #: Written only by the capital market (agents.investors).
 FINANCE_COLUMNS: dict[str, tuple] = {
@@ -89,9 +100,12 @@ RECORD_COLUMNS: dict[str, tuple] = {
     "employer": (np.int32, -1),  # alumni founders: index of their former employer (agents.incumbents), else -1
     "acquirer": (np.int32, -1),  # acquired firms: index of the acquiring incumbent; -1 for another buyer or none
     # written by the capital market when the firm leaves: the price of an IPO or acquisition
-    # (agents.investors.exits) and the bank loan it still owed (agents.investors.lending)
+    # (agents.investors.exits), the bank loan it still owed (agents.investors.lending), the cash
+    # it held before the bank and its shareholders were paid, and whether it was sold for its team
     "exit_value": (np.float64, np.nan),
     "debt_at_end": (np.float64, 0.0),
+    "cash_at_end": (np.float64, np.nan),
+    "team_sale": (np.bool_, False),
 }
 
 

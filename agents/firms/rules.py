@@ -22,6 +22,19 @@ Rules (monthly step ``dt = 1/12`` year; money in million CNY):
 * **Closure** (:func:`closure_draw`): a non-financial closure hazard that falls with age
   (liability of newness), from ``closure_hazard`` to ``closure_hazard_mature``.
 * **Insolvency**: a firm whose cash is negative after the financing phase fails.
+* **R&D** (:func:`rd_staff_share`, :func:`spend_on_rd`): a share ``phi`` of a firm's paid staff
+  does R&D, ``phi = rd.staff_share[stage] * tech_intensity`` of its track, times
+  ``(user cost of R&D) ** -rd.user_cost_elasticity`` for a firm with taxable profit last month
+  (the ``rd_user_cost`` lever: a tax credit lowers it). R&D spending is the R&D staff's wages
+  plus ``rd.nonlabour_ratio`` times them (materials, equipment), which come from cash on top of
+  the wage bill; hiring plans for them (a paid employee costs ``wage * (1 + phi * nonlabour)``).
+  Spending accumulates in an R&D stock ``S`` that depreciates at ``rd.stock_decay``; a *product
+  breakthrough* arrives at the hazard ``rd.breakthrough_rate * S ** rd.stock_elasticity * (1 +
+  rd.absorption * k_t)`` (``k_t``: the institutes' knowledge in the firm's track over their mean
+  per active track), at most one a month, and lifts the firm's latent quality by
+  ``rd.quality_lift`` (:func:`apply_breakthroughs`).
+* **High-tech enterprise certification** (高新技术企业, :func:`certify_high_tech`): at each year
+  end, with the certification's own criteria.
 """
 
 from __future__ import annotations
@@ -32,9 +45,10 @@ import numpy as np
 
 from agents.firms import kernels
 from agents.firms.population import FirmPopulation
-from sim.config import FirmConfig
-from sim.core.clock import DT, is_year_end, years_since
+from sim.config import FirmConfig, RDConfig
+from sim.core.clock import DT, MONTHS, is_year_end, years_since
 from sim.core.rng import KeyedDraws
+from sim.core.vocabulary import NEVER
 
 QUALITY_LIMIT = 2.5  # sd: the quality effect on growth saturates here (see saturated_quality)
 
@@ -117,11 +131,13 @@ def gross_margin(pop: FirmPopulation, cfg: FirmConfig) -> np.ndarray:
     return pop["revenue"] * (1.0 - cfg.cost_of_revenue)
 
 
-def hire(pop: FirmPopulation, cfg: FirmConfig, gross: np.ndarray | None = None) -> None:
+def hire(pop: FirmPopulation, cfg: FirmConfig, gross: np.ndarray | None = None,
+         staff_cost: np.ndarray | None = None) -> None:
     """Move headcount toward what margin plus a runway-limited draw on cash can pay.
 
-    Cutting is three times faster than hiring when the money is running out (cash for less
-    than six months of the current burn)."""
+    ``staff_cost``: what a paid employee costs per unit of wage (1 + the R&D beyond wages it
+    brings, :func:`rd_staff_share`); 1 when None. Cutting is three times faster than hiring when
+    the money is running out (cash for less than six months of the current burn)."""
     if pop.n == 0:
         return
     avail = gross_margin(pop, cfg) if gross is None else gross.copy()
@@ -132,13 +148,13 @@ def hire(pop: FirmPopulation, cfg: FirmConfig, gross: np.ndarray | None = None) 
     # burn before hiring: wages of staff beyond the founder minus margin net of debt service
     burn = emp - 1.0
     np.maximum(burn, 0.0, out=burn)
-    burn *= cfg.wage_mcny
+    burn *= cfg.wage_mcny if staff_cost is None else cfg.wage_mcny * staff_cost
     burn -= avail
     short = burn > 2.0 * cash
-    # target headcount: 1 + (margin + cash / runway) / wage
+    # target headcount: 1 + (margin + cash / runway) / (wage * staff cost)
     np.maximum(avail, 0.0, out=avail)
     avail += cash * (1.0 / cfg.runway_target_years)
-    avail *= 1.0 / cfg.wage_mcny
+    avail *= 1.0 / cfg.wage_mcny if staff_cost is None else (1.0 / cfg.wage_mcny) / staff_cost
     avail += 1.0
     target = avail
     target -= emp  # now the gap
@@ -160,6 +176,99 @@ def burn_cash(pop: FirmPopulation, cfg: FirmConfig, gross: np.ndarray | None = N
     operating *= DT
     pop["cash"][:] += operating
     return float(operating.sum())
+
+
+def rd_staff_share(pop: FirmPopulation, share: np.ndarray, response: np.ndarray) -> np.ndarray:
+    """Share of each firm's paid staff in R&D this month: ``share[track, stage]`` (tracks x
+    stages), times ``response[track]`` for firms with taxable profit last month, at most 1."""
+    trk = pop["track"]
+    phi = share[trk, pop["stage"]]
+    profitable = pop["taxable"] > 0.0
+    phi[profitable] *= response[trk[profitable]]
+    return np.minimum(phi, 1.0)
+
+
+def spend_on_rd(pop: FirmPopulation, fcfg: FirmConfig, rcfg: RDConfig, phi: np.ndarray, gross: np.ndarray,
+                absorb: np.ndarray, draws: KeyedDraws, step: int, slot: int) -> tuple[float, float, np.ndarray]:
+    """A month of R&D after hiring: the R&D staff's wages (already in the wage bill) and the
+    spending beyond them (from cash), the year's accounts, the R&D stock and the product
+    breakthroughs it brings (``absorb``: the hazard's factor per track). Returns (R&D spending,
+    the part beyond wages, rows of the firms with a breakthrough)."""
+    wages = wage_bill(pop["employees"], fcfg)
+    operating = (gross - wages) * DT
+    rd_wages = phi * wages * DT
+    rd_other = rd_wages * rcfg.nonlabour_ratio
+    rd = rd_wages + rd_other
+    pop["cash"][:] -= rd_other
+    pop["taxable"][:] = operating - rd_other
+    pop["rd_phi"][:] = phi
+    pop["rd_last"][:] = rd
+    if step % MONTHS == 0:
+        pop["rd_year"][:] = 0.0
+        pop["rev_year"][:] = 0.0
+    pop["rd_year"][:] += rd
+    pop["rev_year"][:] += pop["revenue"] * DT
+    stock = pop["rd_stock"]
+    stock *= np.exp(-DT * rcfg.stock_decay)
+    stock += rd
+    lam = (absorb * rcfg.breakthrough_rate)[pop["track"]] * np.exp(
+        rcfg.stock_elasticity * np.log(np.maximum(stock, kernels.RD_STOCK_FLOOR)))
+    y = lam * DT
+    found = draws.uniform(pop["hkey"], step, slot, prehashed=True) < y * (1.0 - 0.5 * y)
+    return float(rd.sum()), float(rd_other.sum()), np.flatnonzero(found)
+
+
+def apply_breakthroughs(pop: FirmPopulation, rcfg: RDConfig, rows: np.ndarray) -> None:
+    """Product breakthroughs of the firms at ``rows``: latent quality rises by ``quality_lift``;
+    each counts as a piece of the firm's own IP."""
+    if rows.size == 0:
+        return
+    q = pop["quality"]
+    q[rows] += rcfg.quality_lift
+    pop["qsat"][rows] = saturated_quality(q[rows])
+    pop["ip"][rows] += 1
+
+
+def rd_share_of_revenue_floor(revenue: np.ndarray, rcfg: RDConfig) -> np.ndarray:
+    """The certification's least R&D share of revenue for a yearly ``revenue`` (mcny): the tier
+    below, between or above ``cert_revenue_bands_mcny`` (the bounds belong to the lower tier)."""
+    tier = np.searchsorted(np.asarray(rcfg.cert_revenue_bands_mcny, dtype=float), revenue, side="left")
+    return np.asarray(rcfg.cert_min_rd_share, dtype=float)[tier]
+
+
+def high_tech_test(pop: FirmPopulation, rcfg: RDConfig, step: int) -> np.ndarray:
+    """Whether each live firm passes the high-tech enterprise criteria at ``step`` (a December),
+    on this calendar year's accounts: registered at least ``cert_min_age_years``; R&D staff at
+    least ``cert_min_rd_staff_share`` of all staff (the founder included); R&D spending at least
+    the tier's share of the year's revenue; revenue at least ``cert_min_revenue_mcny``; own IP (a
+    product breakthrough or a licence)."""
+    age = years_since(step + 1, pop["born"])
+    emp = pop["employees"]
+    staff = pop["rd_phi"] * np.maximum(emp - 1.0, 0.0) / emp
+    rev = pop["rev_year"]
+    return (
+        (age >= rcfg.cert_min_age_years)
+        & (staff >= rcfg.cert_min_rd_staff_share)
+        & (rev >= rcfg.cert_min_revenue_mcny)
+        & (pop["rd_year"] >= rd_share_of_revenue_floor(rev, rcfg) * rev)
+        & (rev > 0)
+        & (pop["ip"] > 0)
+    )
+
+
+def certify_high_tech(pop: FirmPopulation, rcfg: RDConfig, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """The year-end certification round (高新技术企业): firms without a valid certificate that pass
+    :func:`high_tech_test` are certified for ``cert_valid_years``. Returns (rows certified for the
+    first time, rows certified again after their certificate lapsed)."""
+    if pop.n == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    due = pop["ht_until"] <= step
+    rows = np.flatnonzero(due & high_tech_test(pop, rcfg, step))
+    first = pop["ht_since"][rows] == NEVER
+    pop["ht_since"][rows[first]] = step
+    pop["ht_until"][rows] = step + MONTHS * rcfg.cert_valid_years
+    return rows[first], rows[~first]
 
 
 def closure_draw(pop: FirmPopulation, cfg: FirmConfig, draws: KeyedDraws, step: int, multiplier=1.0) -> np.ndarray:
@@ -189,6 +298,7 @@ def aged_out(pop: FirmPopulation, cfg: FirmConfig, step: int) -> np.ndarray:
 
 
 TRACK_DEMAND_PASS_THROUGH = 0.5  # share of a track's market growth that shows in its firms' drift
+RD_SLOT = 0  # slot of the product-breakthrough draw in the keyed "rd" stream
 
 
 class Firms:
@@ -207,17 +317,20 @@ class Firms:
         self.population = model.population
         self.cfg = model.cfg.ecosystem.firms
         self.draws = model.draws["firms"]
-        c = self.cfg
+        self.rcfg = model.cfg.ecosystem.rd
+        self.rd_draws = model.streams.keyed("rd")  # product breakthroughs
+        c, r = self.cfg, self.rcfg
         self._par = kernels.op_params(
             growth_quality=c.growth_quality, growth_capital=c.growth_capital, growth_base=c.growth_base,
             wage=c.wage_mcny, cost_of_revenue=c.cost_of_revenue, runway_years=c.runway_target_years,
             hiring_speed=c.hiring_speed, fast_speed=min(1.0, 3.0 * c.hiring_speed), growth_sigma=c.growth_sigma,
             size_exponent=c.growth_size_exponent, dt=DT, sqrt_dt=np.sqrt(DT), crowding=c.crowding,
             closure_hazard=c.closure_hazard, closure_hazard_mature=c.closure_hazard_mature,
-            graduation_months=graduation_months(c),
+            graduation_months=graduation_months(c), rd_nonlabour=r.nonlabour_ratio,
+            rd_keep=np.exp(-DT * r.stock_decay), rd_theta=r.breakthrough_rate, rd_beta=r.stock_elasticity,
         )
-        self._out = np.empty((3, 0), dtype=np.int64)  # work arrays of the operations pass
-        self._scratch = np.empty(0)
+        self._out = np.empty((4, 0), dtype=np.int64)  # work arrays of the operations pass
+        self._scratch = np.empty((3, 0))
         self._flags = np.empty(0, dtype=np.uint8)
         #: what the last operations pass noted for the deaths phase (None before the first)
         self.watch: Watch | None = None
@@ -233,34 +346,59 @@ class Firms:
         capacity = m.cfg.ecosystem.tracks.park_market_share * tr["market"] * m.scale
         return track_growth, capacity
 
+    def _rd_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(R&D staff share per track and stage, its response per track for firms with taxable
+        profit, the breakthrough hazard's factor per track): see the module docstring."""
+        m = self.model
+        r = self.rcfg
+        tr = m.tracks
+        share = np.outer(tr["tech_intensity"], np.asarray(r.staff_share, dtype=np.float64))
+        response = m.levers.track("rd_user_cost") ** -r.user_cost_elasticity
+        know = m.institutes.knowledge_by_track()
+        active = tr["active"]
+        mean = float(know[active].mean()) if active.any() else 0.0
+        absorb = 1.0 + r.absorption * know / mean if mean > 0 else np.ones(tr.n)
+        return (np.ascontiguousarray(share), np.ascontiguousarray(response, dtype=np.float64),
+                np.ascontiguousarray(absorb, dtype=np.float64))
+
+    def _book_rd(self, rd: float, rd_other: float, found_rows: np.ndarray) -> None:
+        m = self.model
+        m.ledger.rd_nonlabour += rd_other
+        m.counts["rd_spending"] += rd
+        apply_breakthroughs(self.population, self.rcfg, found_rows)
+        m.counts["rd_breakthroughs"] += found_rows.size
+
     def step(self) -> None:
         """Operations: revenue grows (quality, capital, track demand net of crowding, policy
         support), headcount follows what the firm can pay, volatility is refreshed quarterly,
-        and a month of operating cash flow is booked (one compiled pass,
-        :func:`agents.firms.kernels.operate`)."""
+        a month of operating cash flow and of R&D is booked and R&D brings product
+        breakthroughs (one compiled pass, :func:`agents.firms.kernels.operate`)."""
         m = self.model
         step = m.current_step
         pop = self.population
         n = pop.n
         if self._out.shape[1] < n:
             cap = max(n, int(1.25 * self._out.shape[1]))
-            self._out = np.empty((3, cap), dtype=np.int64)
-            self._scratch = np.empty(cap)
+            self._out = np.empty((4, cap), dtype=np.int64)
+            self._scratch = np.empty((3, cap))
             self._flags = np.empty(cap, dtype=np.uint8)
         track_growth, capacity = self._track_demand()
-        total, n_closed, n_watch, n_aged = kernels.operate(
-            np.int64(step), self._par, pop["id"], pop["hkey"], pop["track"], pop["born"], pop["qsat"],
+        share, response, absorb = self._rd_terms()
+        total, rd, rd_other, n_closed, n_watch, n_aged, n_found = kernels.operate(
+            np.int64(step), self._par, pop["id"], pop["hkey"], pop["track"], pop["born"], pop["stage"], pop["qsat"],
             pop["qdecay"], pop["newness"], pop["cash"], pop["employees"], pop["revenue"], pop["growth_12m"],
             pop["vol"], pop["debt"], pop["debt_payment"], bool(pop.supported), pop["support_growth"],
             pop["support_closure"], np.ascontiguousarray(track_growth, dtype=np.float64),
-            np.ascontiguousarray(capacity, dtype=np.float64), step % 3 == 0,
-            self.draws.step_constant(step, 0), self.draws.step_constant(step, 1), self._out, self._scratch,
-            self._flags,
+            np.ascontiguousarray(capacity, dtype=np.float64), share, response, absorb, pop["rd_stock"],
+            pop["rd_year"], pop["rev_year"], pop["rd_phi"], pop["rd_last"], pop["taxable"], step % 3 == 0,
+            step % MONTHS == 0, self.draws.step_constant(step, 0), self.draws.step_constant(step, 1),
+            self.rd_draws.step_constant(step, RD_SLOT), self._out, self._scratch, self._flags,
         )
         out = self._out
         self.watch = Watch(step, pop.n_ever, out[0, :n_closed].copy(), out[1, :n_watch].copy(),
                            out[2, :n_aged].copy())
         m.ledger.operating += total
+        self._book_rd(rd, rd_other, np.sort(pop.row_of[out[3, :n_found]]))
 
     def step_vectorised(self) -> None:
         """The operations phase with the vectorised rules (the reference for :meth:`step`)."""
@@ -271,12 +409,16 @@ class Firms:
         track_growth, capacity = self._track_demand()
         used = np.bincount(pop["track"], weights=pop["revenue"], minlength=m.tracks.n)
         crowding = np.where(capacity > 0, used / np.maximum(capacity, 1e-9), 0.0)
+        share, response, absorb = self._rd_terms()
+        phi = rd_staff_share(pop, share, response)
         grow(pop, fcfg, self.draws, step, track_growth, crowding, pop["support_growth"] if pop.supported else None)
         gross = gross_margin(pop, fcfg)
-        hire(pop, fcfg, gross)
+        hire(pop, fcfg, gross, 1.0 + phi * self.rcfg.nonlabour_ratio)
         if step % 3 == 0:
             update_volatility(pop, fcfg)
         m.ledger.operating += burn_cash(pop, fcfg, gross)
+        rd, rd_other, found = spend_on_rd(pop, fcfg, self.rcfg, phi, gross, absorb, self.rd_draws, step, RD_SLOT)
+        self._book_rd(rd, rd_other, found)
         self.watch = None
 
     def end(self, ids: np.ndarray, kind: str) -> None:
@@ -330,11 +472,16 @@ class Firms:
         m.counts["aged_out"] = old.size
 
     def year_end(self) -> None:
-        """At the end of each year the year-end headcount and revenue join each firm's history."""
+        """At the end of each year the year-end headcount and revenue join each firm's history,
+        and firms that pass the high-tech enterprise criteria are certified
+        (:func:`certify_high_tech`)."""
+        m = self.model
         pop = self.population
-        if not is_year_end(self.model.current_step) or pop.n == 0:
+        if not is_year_end(m.current_step) or pop.n == 0:
             return
         kernels.shift_history(pop["emp_hist"], pop["rev_hist"], pop["employees"], pop["revenue"])
+        first, _ = certify_high_tech(pop, self.rcfg, m.current_step)
+        m.counts["new_high_tech"] += first.size
 
     def ageing(self) -> None:
         """A month passes for every firm (:func:`get_older`, in one compiled pass)."""

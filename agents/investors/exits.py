@@ -320,6 +320,9 @@ class Exits:
         firm's negative cash after the bank is repaid."""
         if rows.size == 0:
             return
+        pop = self.model.population
+        pop.records["cash_at_end"][pop["id"][rows]] = pop["cash"][rows]
+        pop.records["team_sale"][pop["id"][rows]] = net_of_shortfall
         self.market.lending.repay(rows)
         equity = np.maximum(values, 0.0)
         if net_of_shortfall:

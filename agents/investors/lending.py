@@ -168,6 +168,8 @@ class Lending:
         rr = m.cfg.ecosystem.banks.recovery_rate
         for bank, principal in self._close(r, d - paid):
             bank.write_off(principal, principal * rr)
+        # the record keeps what the firm owed when it failed, before its cash repaid part of it
+        pop.records["debt_at_end"][pop["id"][r]] = d
 
     def _close(self, rows: np.ndarray, debt: np.ndarray) -> list[tuple[Bank, float]]:
         """Close the loans of the firms at ``rows`` (outstanding ``debt``); returns each bank

@@ -221,6 +221,7 @@ class CapitalMarket:
         pop = self.model.population
         if rows.size == 0:
             return
+        pop.records["cash_at_end"][pop["id"][rows]] = pop["cash"][rows]
         self.lending.write_off(rows)
         self.exits.liquidate(rows, self.model.current_step)
         li = self.open_lots(pop["id"][rows])
@@ -232,6 +233,7 @@ class CapitalMarket:
         pop = self.model.population
         if rows.size == 0:
             return
+        pop.records["cash_at_end"][pop["id"][rows]] = pop["cash"][rows]
         self.lending.repay(rows)
         li, pos, frac = self.lots_of_rows(rows)
         if li.size == 0:

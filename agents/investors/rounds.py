@@ -36,8 +36,8 @@ A month's rounds are vectorised over every firm looking for money, in five named
    margin) and drops the rest, who may try again later. A venture-backed firm that passed screening but found
    no new lead is carried by its last lead alone (an inside round) if that fund still has the
    money. The previous lead takes ``insider_share`` of a later round from its reserves; in tracks
-   of the mandated directions the guidance funds add ``coinvest_ratio`` per unit of VC money
-   (the preset's funds in proportion to what each may invest this month).
+   of the mandated directions a guidance fund adds ``coinvest_ratio`` per unit of VC money (in
+   whole, best applicants first, while its money lasts).
 5. **Settle** (:meth:`~EquityRounds.settle`). Each participation is a *lot*: money in, shares
    bought (new shares are issued, so earlier holders are diluted); the firm's cash, money raised,
    valuation and round count move; the deal is recorded; the money counts as attention to the
@@ -74,6 +74,8 @@ from sim.tracks import attention
 __all__ = ["EquityRounds", "Applicants", "Participations"]
 
 LAST_ROUND = EQUITY_ROUNDS - 1  # D+: every later round is a D+ round
+#: Money below this (mcny: a thousandth of a yuan) is rounding residue of the funds' books, not a deal.
+DUST = 1e-9
 
 
 @dataclass
@@ -294,6 +296,8 @@ class EquityRounds:
         share = self.model.cfg.ecosystem.funding.max_lead_share
         prefs, early = self.market.fund_view(funds, self.model.tracks.n)
         remaining = np.array([f.available_new(step) for f in funds])
+        # a fund's free money is a difference of sums: below DUST it is rounding residue, not money
+        remaining = np.where(remaining > DUST, remaining, 0.0)
         rnd, amount, lead = app.rnd, app.amount, app.lead
         # later rounds first; they may fall back on early funds, but A-B rounds stay with early funds
         groups_by_stage = (((rnd >= 3), (~early, early)), (((rnd >= 1) & (rnd <= 2)), (early,)))
@@ -307,7 +311,7 @@ class EquityRounds:
                     continue
                 chosen = pick(capg[:, None] * prefs, app.track[j], app.u_pick[j])
                 take = np.minimum(amount[j], share * capg[np.maximum(chosen, 0)])
-                ok = fit_capacity(chosen, take, capg, app.rank[j]) & (take > 0)
+                ok = fit_capacity(chosen, take, capg, app.rank[j]) & (take > DUST)
                 if ok.any():
                     remaining -= np.bincount(chosen[ok], weights=take[ok], minlength=len(funds))
                     idx = np.array([funds[p].index for p in chosen[ok]], dtype=np.int64)
@@ -345,7 +349,7 @@ class EquityRounds:
                     member = (idx[:, None] == app.co_inv[j, :k]).any(axis=1) | (idx == app.lead[j])
                     chosen = np.where(member, -1, chosen)
                     take = np.minimum(short[j], fcfg.max_lead_share * capg[np.maximum(chosen, 0)])
-                    ok = fit_capacity(chosen, take, capg, app.rank[j]) & (take > 0)
+                    ok = fit_capacity(chosen, take, capg, app.rank[j]) & (take > DUST)
                     if ok.any():
                         remaining -= np.bincount(chosen[ok], weights=take[ok], minlength=len(funds))
                         app.co_inv[j[ok], k] = idx[ok]
@@ -406,30 +410,34 @@ class EquityRounds:
 
     def _guidance(self, app: Applicants, step: int, parts_inv, parts_amt, parts_partner) -> None:
         """Guidance funds add ``coinvest_ratio`` per unit of VC money in rounds of their mandated
-        tracks. The preset's funds investing this month share each round's co-investment in
-        proportion to what each may put in this month (paced over its investment period); a fund
-        added by a policy (``stacks=True``) comes on top of them."""
+        tracks. The preset's funds share one participation per deal, each within what it may put
+        in this month (paced over its investment period); a fund added by a policy (``stacks=True``)
+        comes on top of them. A fund short of money co-invests in whole, in the best applicants
+        first (like a VC fund, :func:`fit_capacity`); the rest may meet the next fund."""
         m = self.model
+        n_deals = app.rows.size
         gfunds = [g for g in self.market.investors if isinstance(g, GuidanceFund) and g.available(step) > 0]
-        vc_amt = (app.lead_amount + app.co_amt.sum(axis=1)) * app.vc_lead
-        preset = [g for g in gfunds if not g.stacks]
-        if preset:
-            avail = np.array([g.available(step) for g in preset])
-            mandated = np.isin(app.track, preset[0].mandated_ids(m.tracks))
-            want = np.where(mandated, preset[0].coinvest_ratio * vc_amt, 0.0)
-            total = want.sum()
-            fill = min(1.0, avail.sum() / total) if total > 0 else 0.0
-            for g, a in zip(preset, avail, strict=True):
-                amt = want * fill * a / avail.sum()
-                parts_inv.append(np.where(amt > 0, g.index, -1))
-                parts_amt.append(amt)
-                parts_partner.append(np.where(amt > 0, app.lead, -1))
-        for g in (g for g in gfunds if g.stacks):
-            mandated = np.isin(app.track, g.mandated_ids(m.tracks))
-            want = np.where(mandated, g.coinvest_ratio * vc_amt, 0.0)
-            total = want.sum()
-            amt = want * (min(1.0, g.available(step) / total) if total > 0 else 0.0)
-            parts_inv.append(np.where(amt > 0, g.index, -1))
+        pools = [[g for g in gfunds if not g.stacks]] + [[g] for g in gfunds if g.stacks]
+        is_vc_lead = app.vc_lead
+        vc_amt = (app.lead_amount + app.co_amt.sum(axis=1)) * is_vc_lead  # the lead and its syndicate
+        for pool in pools:
+            if not pool:
+                continue
+            inv = np.full(n_deals, -1, dtype=np.int64)
+            amt = np.zeros(n_deals)
+            for g in pool:
+                mandated = np.isin(app.track, g.mandated_ids(m.tracks))
+                j = np.flatnonzero(mandated & is_vc_lead & (inv < 0))
+                if j.size == 0:
+                    continue
+                want = g.coinvest_ratio * vc_amt[j]
+                # whole co-investments, best applicants first, while the money lasts: a fund short of
+                # money does not cut every cheque to spread it (what a firm gets does not depend on
+                # how many rounds the month has, so neither on scale)
+                ok = fit_capacity(np.zeros(j.size, dtype=np.int64), want, np.array([g.available(step)]), app.rank[j])
+                inv[j[ok]] = g.index
+                amt[j[ok]] = want[ok]
+            parts_inv.append(inv)
             parts_amt.append(amt)
             parts_partner.append(np.where(amt > 0, app.lead, -1))
 

@@ -11,8 +11,9 @@ comparison's defaults: a default is dropped only when the user sets the same key
 
 **Equal budgets.** :func:`equal_budget` scales an arm so that its policies together may spend
 ``budget_mcny`` million CNY a year (at scale 1, like every budget): every extensive parameter
-of each policy (its yearly budget, capacities, scenes per year, fund size: the parameters whose
-unit is given "at scale 1", prices per unit such as ``cost_per_scene_mcny`` excepted) is
+of each policy (its yearly budget, capacities, scenes per year, fund size:
+:meth:`~sim.policies.base.Policy.size_parameters`; prices per unit such as ``cost_per_scene_mcny``
+are not among them) is
 multiplied by ``budget_mcny`` / (the arm's yearly budgets). An arm whose policies have no
 budget spends no public money and is left as it is.
 """
@@ -114,21 +115,11 @@ def _scaled_value(value, factor: float):
     return float(value) * factor
 
 
-def _unit(cls, name: str) -> str:
-    """A policy parameter's documented unit (a subclass that only changes a default keeps its base's)."""
-    for klass in cls.__mro__:
-        if dataclasses.is_dataclass(klass):
-            for f in dataclasses.fields(klass):
-                if f.name == name and f.metadata.get("unit"):
-                    return f.metadata["unit"]
-    return ""
-
-
 def extensive_fields(policy) -> list[str]:
-    """The parameters of ``policy`` that grow with the size of a programme (see the module docstring)."""
-    return [f.name for f in dataclasses.fields(policy)
-            if "at scale 1" in _unit(type(policy), f.name) and not f.name.startswith("cost_per_")
-            and isinstance(getattr(policy, f.name), (int, float)) and not isinstance(getattr(policy, f.name), bool)]
+    """The numeric parameters of ``policy`` that grow with the size of a programme
+    (:meth:`sim.policies.base.Policy.size_parameters`)."""
+    return [name for name in type(policy).size_parameters()
+            if isinstance(getattr(policy, name), (int, float)) and not isinstance(getattr(policy, name), bool)]
 
 
 def equal_budget(arm: Arm, base: Sequence[str], budget_mcny: float) -> Arm:

@@ -7,8 +7,9 @@ pair share all their luck (common random numbers): the difference between them i
 effect in that world, and the spread of the differences over seeds gives a paired 95 %
 t-interval (:mod:`sim.analysis.paired`).
 
-* **Settings.** The user's overrides are added to the comparison's defaults (a teaching-size
-  park, :data:`TEACHING_OVERRIDES`); a default is dropped only where an override sets its key.
+* **Settings.** The user's overrides are added to the comparison's defaults
+  (:data:`DEFAULT_OVERRIDES`: :data:`DEFAULT_SCALE` and :data:`DEFAULT_WINDOW`); a default is
+  dropped only where an override sets its key.
 * **Enough worlds.** For every outcome, ``seeds_needed`` says how many seeds would tell the
   observed effect from zero. With ``target_halfwidth`` (outcome -> half-width, in the
   outcome's unit or as ``"N%"`` of the baseline's mean) the comparison adds seeds in rounds
@@ -61,14 +62,25 @@ from sim.analysis.paired import (
 from sim.batch import RunSpec, run_batch
 from sim.batch.gather import gather, write_parquet
 from sim.batch.tabledoc import Col, FileDoc
-from sim.compose import load_config
+from sim.compose import is_preset_file, load_config
 from sim.config import ConfigError
 from sim.policies.registry import policies_from_config
 
 __all__ = ["Arm", "parse_arm", "compare_policies", "outcomes_of", "run_outcomes", "write_comparison",
-           "TEACHING_OVERRIDES", "RUN_OVERRIDES", "DEFAULT_MAX_SEEDS", "COMPARISON_FILES"]
+           "DEFAULT_SCALE", "DEFAULT_WINDOW", "DEFAULT_OVERRIDES", "TEACHING_OVERRIDES", "RUN_OVERRIDES",
+           "DEFAULT_MAX_SEEDS", "COMPARISON_FILES"]
 
-#: Defaults of the comparison: a teaching-size park, quick enough for a laptop.
+#: The scale of a comparison's runs unless an override sets it: 1, the preset's whole park (a
+#: sampled park has few unicorns, and unicorn questions need the full park; README, Comparing
+#: policies, gives the seeds a comparison needs and how long it takes).
+DEFAULT_SCALE = 1.0
+#: The comparison's window unless an override sets it: none, i.e. the preset's own warm-up and
+#: observed years (the window the presets are calibrated on).
+DEFAULT_WINDOW: list[str] = []
+#: Defaults of the comparison (a default is dropped only where an override sets its key).
+DEFAULT_OVERRIDES = [f"scale={DEFAULT_SCALE:g}", *DEFAULT_WINDOW]
+#: A teaching-size comparison, quick enough for a laptop and a classroom (the notebooks), whatever
+#: :data:`DEFAULT_SCALE` is.
 TEACHING_OVERRIDES = ["scale=0.02", "years=6", "ecosystem.warmup_years=3"]
 #: Added to every run of a comparison: the tables it needs, nothing more.
 RUN_OVERRIDES = ["output.plots=false", "output.firm_years=false", "output.progress=off"]
@@ -380,7 +392,7 @@ def compare_policies(
     seeds: int | Sequence[int] = 8,
     outdir=None,
     *,
-    defaults: Sequence[str] = TEACHING_OVERRIDES,
+    defaults: Sequence[str] = DEFAULT_OVERRIDES,
     budget_mcny: float | None = None,
     target_halfwidth: Mapping[str, str | float] | None = None,
     max_seeds: int | None = None,
@@ -403,6 +415,7 @@ def compare_policies(
     the first run (ConfigError); finished runs in ``outdir/runs`` are reused (``resume``).
     """
     base = compose_overrides(defaults, overrides)
+    load_config(base)  # the settings for every run, checked before anything else (a preset file too)
     arms = make_arms(policies)
     if budget_mcny is not None:
         if not budget_mcny > 0:
@@ -423,7 +436,7 @@ def compare_policies(
         while True:
             log(f"{len(arms)} arms x {len(seed_list)} seeds = {len(arms) * len(seed_list)} runs, {jobs} at a time")
             results = run_batch(run_specs(base, arms, seed_list), runs_dir, outcomes=run_outcomes, tables=RUN_TABLES,
-                                jobs=jobs, resume=resume, progress=progress, desc="comparison runs")
+                                jobs=jobs, resume=resume, progress=progress, desc="comparison runs", note=log)
             _check_runs(results, runs_dir)
             outcomes = _outcomes_table(results, labels)
             halfwidths = resolve_halfwidths(targets, outcomes)
@@ -451,6 +464,8 @@ def compare_policies(
         "start_year": cfg.ecosystem.start_year,
         "warmup_years": cfg.ecosystem.warmup_years,
         "ecosystem": cfg.ecosystem.name,
+        "preset_file": next((v for k, _, v in (o.partition("=") for o in base) if k.strip() == "ecosystem"
+                             and is_preset_file(v)), None),
         "government_budget_mcny_per_year": cfg.ecosystem.government.budget_mcny_per_year,
         "budget_mcny": budget_mcny,
         "target_halfwidth": {k: str(v) for k, v in targets.items()},

@@ -23,7 +23,7 @@ __all__ = ["render_report", "TEXT"]
 TEXT = {
     "en": {
         "title": "# Policy comparison",
-        "setup": "*{n_arms} policies compared with doing nothing in the same {n} simulated worlds, over {years} "
+        "setup": "*{n_arms} {arms_word} compared with doing nothing in the same {n} simulated worlds, over {years} "
                  "observed years ({first}–{last}), in a park like {ecosystem} simulated at {scale:g} of its size. "
                  "Every count and amount below is scaled to the size of the real park (divided by {scale:g}).*",
         "can_title": "## What these numbers can and cannot say",
@@ -358,11 +358,10 @@ def _timeline_lines(comp: Comparison, lang: str, arm: str, scale: float) -> list
     return out
 
 
-def _ecosystem(name: str, lang: str) -> str:
+def _ecosystem(name: str, lang: str, file: str | None = None) -> str:
     words = ECOSYSTEMS.get(name.removesuffix("_calibrated"))
-    if not words:
-        return name
-    return words if lang == "zh" else f"{words} ({name})"
+    shown = name if not words else words if lang == "zh" else f"{words} ({name})"
+    return f"{shown} (`{file}`)" if file else shown
 
 
 def render_report(outdir, lang: str = "en") -> str:
@@ -371,9 +370,11 @@ def render_report(outdir, lang: str = "en") -> str:
     t, s = TEXT[lang], comp.setup
     arms = {a["label"]: a for a in s["arms"]}
     first = int(s["start_year"])
+    park = _ecosystem(s.get("ecosystem", ""), lang, s.get("preset_file"))
     lines = [t["title"], "",
-             t["setup"].format(n_arms=len(s["arms"]) - 1, n=len(s["seeds"]), years=s["years"], first=first,
-                               last=first + int(s["years"]) - 1, ecosystem=_ecosystem(s.get("ecosystem", ""), lang),
+             t["setup"].format(n_arms=len(s["arms"]) - 1, arms_word="policy" if len(s["arms"]) == 2 else "policies",
+                               n=len(s["seeds"]), years=s["years"], first=first,
+                               last=first + int(s["years"]) - 1, ecosystem=park,
                                scale=float(s["scale"])), "",
              t["can_title"], "", t["can"].format(scale=float(s["scale"]), years=s["years"]), ""]
     lines += _summary(comp, lang, arms)

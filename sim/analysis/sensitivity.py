@@ -71,7 +71,8 @@ __all__ = [
     "SENSITIVITY_FILES",
 ]
 
-#: Defaults small enough for a laptop: 8 parameters, 5 trajectories -> 45 teaching-size runs. The last four are
+#: Defaults: 8 parameters, 5 trajectories -> 45 runs of the preset's whole park in its own window (scale 1:
+#: rare events such as IPOs and unicorns occur often enough to respond; about 20 s a run). The last four are
 #: the responses the model has to assume (how potential founders respond to the cost of founding, how researchers
 #: respond to equity, rank and brokers); they act only when something changes the cost of founding or the transfer
 #: regime, so the default base runs the entry subsidy and the technology-transfer reform.
@@ -87,7 +88,7 @@ DEFAULT_PARAMS = {
 }
 DEFAULT_OUTCOMES = ["new_gazelles_observed", "firms_alive_at_end", "vc_invested_observed", "ts:gazelles:last",
                     "ts:births_independent:sum", "ts:births_spinoff:sum"]
-DEFAULT_BASE = ["scale=0.01", "years=5", "ecosystem.warmup_years=3", "output.plots=false", "output.firm_years=false",
+DEFAULT_BASE = ["scale=1", "output.plots=false", "output.firm_years=false",
                 "policy=[entry_subsidy,tech_transfer_reform]"]
 AGGREGATES = ("mean", "sum", "last", "max")
 #: Fewer events than this per run, on average, and a count outcome is flagged as too sparse to respond.
@@ -313,11 +314,13 @@ def run_sensitivity(
     n_jobs: int = -1,
     plots: bool = True,
     progress: bool | None = None,
+    log=None,
 ) -> SensitivityResult:
     """Sample, run every point (in parallel, resumable), analyse; write the ranking table and a plot to ``out``.
 
     ``n`` is the number of Morris trajectories, or Sobol's base sample size (a power of two).
-    Every range and outcome is checked before the first run (ConfigError).
+    Every range and outcome is checked before the first run (ConfigError). ``log``: called with
+    a line saying so when the analysis resumes.
     """
     params = dict(params or DEFAULT_PARAMS)
     outcomes = list(outcomes or DEFAULT_OUTCOMES)
@@ -332,6 +335,7 @@ def run_sensitivity(
         raise ConfigError(f"replicates={replicates}: use at least 1.")
     for spec in outcomes:
         check_outcome(spec)
+    load_config(base)  # the overrides for every run, on their own: a mistake there is not a range's
     check_ranges(params, base)
     problem = {"num_vars": len(params), "names": list(params), "bounds": [list(b) for b in params.values()]}
     X = _sample(problem, method, n, levels, sample_seed)
@@ -339,7 +343,7 @@ def run_sensitivity(
     runs_dir = out / "runs"
     specs = _point_specs(problem, X, base, seed, replicates)
     results = run_batch(specs, runs_dir, outcomes=functools.partial(outcome_values, specs=tuple(outcomes)),
-                        jobs=n_jobs, progress=progress, desc="sensitivity runs")
+                        jobs=n_jobs, progress=progress, desc="sensitivity runs", note=log)
     gather(runs_dir, timeseries=True)
     _check_runs(results, runs_dir)
     _check_totals(results, outcomes)

@@ -92,6 +92,7 @@ from sim.batch.status import (
 )
 from sim.compose import load_config
 from sim.config import Config, ConfigError, to_config
+from sim.core.errors import interrupted
 from sim.io.files import read_results, start_results, write_summary, write_table
 
 log = logging.getLogger("sim")
@@ -385,11 +386,12 @@ def execute(
             summary, values, produced, (sim_s, write_s) = _simulate(run_simulation, cfg, outdir, tables, outcomes,
                                                                     progress)
     except KeyboardInterrupt:
-        write_status(outdir, status=INTERRUPTED, started=started, ended=now(), attempt=attempt,
-                     error="interrupted (Ctrl-C or SIGTERM) before the run finished",
-                     job_seconds=round(time.perf_counter() - t0, 4), **base)
+        _mark_interrupted(outdir, started, attempt, t0, base)
         raise
     except Exception as exc:
+        if interrupted(exc):  # Ctrl-C inside a library, come out as another error: an interruption
+            _mark_interrupted(outdir, started, attempt, t0, base)
+            raise KeyboardInterrupt from exc
         if not catch:
             raise
         message = _one_line(exc)
@@ -411,6 +413,12 @@ def execute(
 # --------------------------------------------------------------------------------------------
 # Many runs
 # --------------------------------------------------------------------------------------------
+
+
+def _mark_interrupted(outdir: Path, started: str, attempt: int, t0: float, base: dict) -> None:
+    write_status(outdir, status=INTERRUPTED, started=started, ended=now(), attempt=attempt,
+                 error="interrupted (Ctrl-C or SIGTERM) before the run finished",
+                 job_seconds=round(time.perf_counter() - t0, 4), **base)
 
 
 def _job(spec: RunSpec, cfg, rundir: Path, outcomes, tables, resume: bool, catch: bool) -> dict:
@@ -483,6 +491,7 @@ def run_batch(
     progress: bool | None = None,
     desc: str = "runs",
     catch: bool = True,
+    note: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Run every specification into ``batch_dir/<run_id>``; return the results table (see the module docstring).
 
@@ -491,7 +500,8 @@ def run_batch(
     ``functools.partial`` of one). ``tables``: True (every table and the configured plots),
     False (summary.json only) or a list of table names. ``jobs``: parallel processes (joblib;
     -1 every core). ``resume``: reuse finished runs. ``progress``: the bar (None: on a terminal).
-    ``catch``: record a failing run and go on (False: the first error propagates).
+    ``catch``: record a failing run and go on (False: the first error propagates). ``note``: called
+    with one line saying how many finished runs are reused, when a batch resumes.
     Raises ConfigError before any run if a configuration is wrong, KeyboardInterrupt when stopped.
     """
     specs = list(specs)
@@ -502,14 +512,22 @@ def run_batch(
     configs = resolve_configs(specs)
     batch_dir = Path(batch_dir)
     tasks = [(spec, cfg, batch_dir / spec.run_id) for spec, cfg in zip(specs, configs, strict=False)]
-    for _, _, rundir in tasks:
+    records: dict[str, dict] = {}
+    for spec, cfg, rundir in tasks:
         if rundir.is_dir():
             settle_status(rundir)  # a 'running' left by a process that is gone: interrupted
+            if resume and (done := _reuse(rundir, cfg, tables, outcomes)) is not None:
+                records[spec.run_id] = {**done, "run_id": spec.run_id}
+    todo = [t for t in tasks if t[0].run_id not in records]
+    if records and note is not None:
+        note(f"resuming: {len(records)} of the {len(tasks)} runs in {batch_dir} are finished and reused; "
+             f"{len(todo)} to run")
     bar = _Progress(progress, len(tasks), desc)
-    records: dict[str, dict] = {}
+    for record in records.values():
+        bar.update(record)
     try:
         with quiet_worker_warnings(), _sigterm_as_interrupt():
-            for record in _records(tasks, jobs, (outcomes, tables, resume, catch), bar):
+            for record in _records(todo, jobs, (outcomes, tables, resume, catch), bar):
                 records[record["run_id"]] = record
     except KeyboardInterrupt:
         settle_runs(rundir for _, _, rundir in tasks)

@@ -2,8 +2,9 @@
 
 The cash held by live and ended firms equals what flowed in (founders' cash, equity, loans,
 grants, the operating result, the margin on supply contracts) less what flowed out (debt
-service, royalties paid back to the government, licence fees paid to research institutes, the
-cash of failed firms paid out to their investors), up to rounding: :meth:`CashLedger.net_inflow`
+service, R&D spending beyond the R&D staff's wages (the operating result holds those wages),
+royalties paid back to the government, licence fees paid to research institutes, the cash of
+failed firms paid out to their investors), up to rounding: :meth:`CashLedger.net_inflow`
 against the firms' cash (``EcosystemModel.cash_identity``). Each account is a typed field written
 by the one module named beside it; a misspelled account is an error, not a new account. Money in
 million CNY.
@@ -25,6 +26,7 @@ class CashLedger:
     loans_in: float = 0.0  # bank loans paid out (agents.investors.lending)
     grants_in: float = 0.0  # policy grants (sim.policies.base.Policy.grant)
     operating: float = 0.0  # gross margin minus wages (agents.firms.rules)
+    rd_nonlabour: float = 0.0  # R&D spending beyond the R&D staff's wages: materials, equipment (agents.firms.rules)
     debt_service: float = 0.0  # interest and principal paid to banks (agents.investors.lending)
     public_repayments: float = 0.0  # royalties paid back to the government (sim.policies.firms)
     licence_fees: float = 0.0  # licence fees paid to research institutes (agents.institutes)
@@ -38,5 +40,5 @@ class CashLedger:
             self.founder_cash + self.equity_in + self.loans_in + self.grants_in + self.operating - self.debt_service
         )
         flowed += self.contract_margin
-        flowed -= self.public_repayments + self.licence_fees + self.liquidation_paid
+        flowed -= self.public_repayments + self.licence_fees + self.liquidation_paid + self.rd_nonlabour
         return flowed

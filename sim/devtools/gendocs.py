@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sys
 import typing
 from pathlib import Path
@@ -89,6 +90,15 @@ Python. Override any key on the command line with `key=value`:
 A key that is not listed here, a value of the wrong type, a value outside its range or an
 unknown preset stops the run before it starts, with one line naming the key, the value and what
 is allowed (exit status 2).
+
+**A preset of your own.** `ecosystem=path/to/my_park.yaml` (any value ending in `.yaml` or `.yml`)
+selects a preset file outside `conf/`: it holds the keys listed under `ecosystem` below, at its
+top level, like `conf/ecosystem/zhongguancun.yaml`; keys it leaves out keep their defaults, and
+its `name` defaults to the file's stem. It is checked like a built-in preset (a mistake gives one
+line naming the file and the key), registered with Hydra as an option of the config group
+`ecosystem` named by its absolute path (so `.hydra/overrides.yaml` records that path, and sweeps
+such as `-m ecosystem=a.yaml,b.yaml` run in Hydra's worker processes), and works the same way in
+`sim.load_config`, the comparison (`--preset`), validation, calibration and sensitivity analysis.
 
 Units: money in million CNY (`mcny`), time in years unless the name says months, rates per year
 unless the name says otherwise, `sd` = standard deviations of latent firm quality. `scale`
@@ -379,7 +389,7 @@ To compare policies with the baseline over many seeds, see *Comparing policies* 
   window only. When it ends, its levers go back and its support ends; repayments and fund
   proceeds keep coming back.
 - **Money.** Budgets (`budget_mcny_per_year`) and capacities are given at scale 1 and multiplied
-  by `scale`; grant sizes and shares are per firm. A policy spends only within its own yearly
+  by `scale`; grant sizes and shares are per firm (see *Scale* below). A policy spends only within its own yearly
   budget and the government's (`ecosystem.government.budget_mcny_per_year`); when money runs
   short, grants are cut in proportion or firms are not admitted (documented capping). The
   budgets of the policies in force in the same year must add up to at most the government's
@@ -398,6 +408,7 @@ To compare policies with the baseline over many seeds, see *Comparing policies* 
   refused (`targeted_support` already contains the shock). Unknown policies, unknown keys and
   values out of range stop the run with one line naming the key and what is allowed.
 
+{scale}
 Parameter sources: report-figures.md (`/work/shared/reference/report-figures.md`) §7 (policy
 instruments) and §8 (mechanisms M1-M19); seed line references are given per intervention.
 Figures the reports do not give are marked *assumed* in the parameter's meaning or are model
@@ -415,9 +426,43 @@ def _parameter_row(name: str, value, meta: dict) -> str:
     return f"| `{name}` | {_cell(_yaml_scalar(value))} | {unit} | {doc} |\n"
 
 
+def _rst_to_markdown(text: str) -> str:
+    """Inline reST of a docstring (``code``, :meth:`~a.b.C.d`) as Markdown."""
+    text = re.sub(r":(?:meth|func|class|mod|attr|data):`~?([^`]+)`", lambda m: f"`{m.group(1)}`", text)
+    return text.replace("``", "`")
+
+
+def scale_rule() -> str:
+    """The paragraph on scale of :mod:`sim.policies.base` (from "**Scale**" to the end of its list)."""
+    doc = sys.modules[Policy.__module__].__doc__ or ""
+    start = doc.index("**Scale**")
+    end = doc.find("\n\n", doc.find("\n* ", start))
+    return _rst_to_markdown(doc[start:end if end >= 0 else None].strip())
+
+
+def _scale_line(p: Policy) -> str:
+    """What scale does to one policy's parameters, from their units and :attr:`Policy.size_keys`."""
+    cls = type(p)
+    own = [f.name for f in dataclasses.fields(p) if f.name not in SKIP and f.name not in ("start_year", "end_year")]
+    units = {name: _meta(cls, name).get("unit", "") for name in own}
+    scaled = [n for n in own if "at scale 1" in units[n] or n in cls.place_keys]
+    kept = [n for n in cls.size_keys if n not in scaled]
+    per_firm = [n for n in own if units[n].startswith("mcny") and "at scale 1" not in units[n]]
+    parts = [f"multiplied by s (money and firm places of the simulated park): {_names(scaled)}"]
+    if kept:
+        parts.append(f"the real park's count, the same at every scale: {_names(kept)}")
+    if per_firm:
+        parts.append(f"amounts per firm (what one firm receives or must reach), never scaled: {_names(per_firm)}")
+    return "- **At scale s**: " + "; ".join(parts) + ".\n"
+
+
+def _names(names) -> str:
+    return ", ".join(f"`{n}`" for n in names)
+
+
 def render_policies() -> str:
     """docs/policies.md: every intervention, its mechanism, parameters and sources."""
-    out = [POLICY_INTRO]
+    out = [POLICY_INTRO.format(scale=f"## Scale\n\n{scale_rule()}\n")]
     base = {f.name for f in dataclasses.fields(Policy)}
     for f in dataclasses.fields(Policy):
         meta = f.metadata
@@ -438,6 +483,7 @@ def render_policies() -> str:
         out.append(f"- **Direct target** (checked over five worlds at the defaults in tests/test_policy_effects.py): "
                    f"{cls.target}.\n")
         out.append(f"- **Sources**: {cls.source}.\n")
+        out.append(_scale_line(p))
         out.append(f"- **File**: `conf/policy/{name}.yaml`.\n\n")
         out.append("| Key | Default | Unit | Meaning |\n|---|---|---|---|\n")
         for f in dataclasses.fields(p):

@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a column is added, removed, renamed or retyped. Stored in every Parquet file.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 
 class OutputSchemaError(ValueError):
@@ -124,7 +124,7 @@ class TableSchema:
         return pa.schema(fields, metadata=meta)
 
 
-I16, I32, I64, F64, STR = pa.int16(), pa.int32(), pa.int64(), pa.float64(), pa.string()
+I16, I32, I64, F64, STR, BOOL = pa.int16(), pa.int32(), pa.int64(), pa.float64(), pa.string(), pa.bool_()
 
 
 def _C(name, type_, unit, doc, nullable=False, choices=None) -> Column:
@@ -173,6 +173,8 @@ _TABLES = [
             _flow("aged_out", "Firms that left the tracked population by age."),
             _flow("new_gazelles", "Firms that became gazelles for the first time."),
             _flow("new_unicorns", "Firms that became unicorns for the first time."),
+            _flow("new_high_tech", "Firms certified as high-tech enterprises (高新技术企业) for the first time (at "
+                                   "year ends only; agents.firms.rules.certify_high_tech)."),
             _money("angel_invested", "Money invested by angels."),
             _money("vc_invested", "Money invested by VC funds."),
             _money("guidance_invested", "Money invested by government guidance funds (引导基金)."),
@@ -196,6 +198,11 @@ _TABLES = [
                "Knowledge the research institutes hold, all tracks, at the end of the step (one effort-year: a year "
                "of research by an institute with 1,000 mcny and 1,000 researchers)."),
             _C("gazelle_list_size", I32, "firms", "Firms on the government's gazelle list so far (gazelle_list)."),
+            _money("rd_spending", "R&D spending of the live firms during the step (R&D staff's wages and the R&D "
+                                  "beyond them)."),
+            _C("rd_breakthroughs", I32, "events/month", "Product breakthroughs of firms from their own R&D during "
+                                                        "the step (each raised the firm's latent quality)."),
+            _count("high_tech", "Live firms holding a valid high-tech enterprise certificate at the end of the step."),
             *(
                 _C(
                     f"{lvl}_tracks_{DIRECTION_EN[d]}",
@@ -257,6 +264,13 @@ _TABLES = [
                                           "shareholders share the price by the liquidation waterfall "
                                           "(agents.investors.exits); NaN for firms that did not exit so.",
                nullable=True),
+            _C("cash_at_end", F64, "mcny", "Cash the firm held when it left, before its bank and its shareholders "
+                                           "were paid out of it (at a failure what is left after the bank and "
+                                           "liquidation_cost_months of wages goes to the investors; at a team "
+                                           "acquisition a shortfall after the bank comes off the price), or at the "
+                                           "end of the run."),
+            _C("team_sale", BOOL, "", "Acquired firms: bought for their team while out of cash (a soft landing; "
+                                      "the shareholders share the price less the shortfall)."),
         ),
     ),
     TableSchema(
@@ -271,6 +285,12 @@ _TABLES = [
             _C("revenue", F64, "mcny/yr", "Revenue run rate at the year end."),
             _C("valuation", F64, "mcny", "Valuation at the year end."),
             _C("stage", STR, "", "Stage at the year end.", choices=STAGES),
+            _C("rd_spending", F64, "mcny", "R&D spending over the calendar year (since founding for a firm founded "
+                                           "in it): the R&D staff's wages and the R&D beyond them."),
+            _C("rd_staff_share", F64, "share", "Share of the firm's staff (the founder included) in R&D in "
+                                               "December."),
+            _C("high_tech", BOOL, "", "Holds a valid high-tech enterprise certificate (高新技术企业) at the year end "
+                                      "(agents.firms.rules.certify_high_tech)."),
         ),
         optional=True,
     ),
@@ -638,7 +658,8 @@ def pandas_dtypes(name: str) -> dict[str, Any]:
     """The pandas dtype of each column of table ``name`` as :func:`read_results` returns it.
 
     Non-nullable integers are numpy integers, nullable integers pandas ``Int32``/``Int16``,
-    floats ``float64`` (NaN for missing), strings pandas ``str``, lists ``object`` (Python lists).
+    floats ``float64`` (NaN for missing), strings pandas ``str``, booleans ``bool``, lists ``object``
+    (Python lists).
     """
     out: dict[str, Any] = {}
     for c in table_schema(name).columns:
@@ -650,6 +671,8 @@ def pandas_dtypes(name: str) -> dict[str, Any]:
             out[c.name] = np.dtype("float64")
         elif pa.types.is_string(t):
             out[c.name] = pd.StringDtype(na_value=np.nan)
+        elif pa.types.is_boolean(t):
+            out[c.name] = np.dtype(bool)
         else:
             out[c.name] = np.dtype(object)
     return out

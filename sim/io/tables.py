@@ -191,6 +191,8 @@ def firms_arrow(model) -> pa.Table:
     rec = pop.records
     debt = rec["debt_at_end"].astype(np.float64)  # ended firms: what they owed when they left
     debt[pop["id"]] = pop["debt"]  # live firms: what they owe now
+    cash = rec["cash_at_end"].astype(np.float64)  # firms that failed or exited: cash before paying out
+    cash[pop["id"]] = pop["cash"]  # live firms: their cash now
     return _arrow_table("firms", {
         "firm_id": np.arange(pop.n_ever, dtype=np.int64),
         "born_step": rec["born_step"],
@@ -206,6 +208,8 @@ def firms_arrow(model) -> pa.Table:
         "valuation": rec["valuation"],
         "exit_value": pa.array(rec["exit_value"], type=pa.float64(), from_pandas=True),  # NaN: no exit
         "debt_at_end": debt,
+        "cash_at_end": cash,
+        "team_sale": rec["team_sale"],
         "quality": rec["quality"],
         "licences": model.institutes.licences_of(pop.n_ever).astype(np.int32),
         "employer_id": _incumbent_ids(model, rec["employer"]),
@@ -224,13 +228,14 @@ def firm_years_arrow(model) -> pa.Table:
     if not chunks:
         return to_arrow("firm_years", empty_frame("firm_years"))
     # the recorded float32 columns are widened while they are concatenated (one pass, no copy)
-    wide = ("age_years", "employees", "revenue", "valuation")
+    wide = ("age_years", "employees", "revenue", "valuation", "rd_spending", "rd_staff_share")
     cols = {k: np.concatenate([c[k] for c in chunks], dtype=np.float64 if k in wide else None) for k in chunks[0]}
     return _arrow_table("firm_years", {
         **{k: cols[k] for k in wide},
         "firm_id": cols["firm_id"].astype(np.int64, copy=False),
         "year": cols["year"].astype(np.int16, copy=False),
         "stage": _strings(cols["stage"], STAGES),
+        "high_tech": cols["high_tech"].astype(np.bool_, copy=False),
     })
 
 

@@ -35,10 +35,25 @@ a run byte-identical to the baseline.
 targeted track that has produced no new gazelle or unicorn within that many years of the
 start of its support is withdrawn for good; 0 means support is never withdrawn.
 
-Money is in million CNY (mcny). Budgets and capacities (firms or scenes per year) are given at
-scale 1 and multiplied by ``scale``; grant sizes, shares and multipliers are per firm and are not
-scaled. The defaults come from the seed reports where they give a number (``source`` of each
-class); everything else is marked as assumed in ``docs/policies.md``.
+**Scale** (``scale``) samples the real park: at scale 0.02 the model founds 2 % of its firms,
+with 2 % of its investors' money and of every budget. Every policy follows one rule, so that the
+public money spent per firm reached is the same at every scale (tests/test_policy_scale.py):
+
+* *money is sampled*: budgets, a fund's capital and the cost of a unit that exists once in the
+  real park (a scene) are given at scale 1 and multiplied by ``scale`` (:meth:`Policy.budget`,
+  :meth:`Policy.sample_cost`);
+* *firm places are sampled*: capacities (firms per year, firms per scene) are given at scale 1 and
+  give ``capacity * scale`` whole firms, the fraction carried to the next draw
+  (:meth:`Policy.sampled`, :meth:`Policy.monthly_slots`);
+* *what one firm receives is never scaled*: a grant, a co-investment beside a round, a share of
+  its R&D, a subsidy;
+* *units that exist once in the real park keep their number*: the same scenes open, and the same
+  tracks are cultivated or shocked, at every scale; only the firms they reach and their cost are
+  sampled. (A scene at scale 0.02 costs 2 % of its price and takes on 2 % of its firms.)
+
+Money is in million CNY (mcny). Shares and multipliers are not scaled. The defaults come from the
+seed reports where they give a number (``source`` of each class); everything else is marked as
+assumed in ``docs/policies.md``.
 
 The kinds of policy live in the family modules :mod:`sim.policies.capital`,
 :mod:`sim.policies.firms`, :mod:`sim.policies.tracks`, :mod:`sim.policies.people`,
@@ -139,7 +154,7 @@ class Policy:
         # instruments
         self.levers = LeverContributions()
         self.support = Support()
-        self._slots = 0.0
+        self._carry: dict[str, float] = {}  # running totals of whole units (:meth:`whole`)
         self.supported_ids: list[np.ndarray] = []  # every firm the programme supported, by id
 
     # ---- configuration ---------------------------------------------------------------------
@@ -185,6 +200,25 @@ class Policy:
     @classmethod
     def parameters(cls) -> list[dataclasses.Field]:
         return list(dataclasses.fields(cls))
+
+    #: Parameters that set how large the programme is besides those given "at scale 1" (scenes
+    #: per year: the real park's count, not sampled); an equal-budget comparison multiplies them
+    #: all with the budget (:func:`sim.analysis.arms.equal_budget`).
+    size_keys: ClassVar[tuple[str, ...]] = ()
+    #: Firm places given per unit (firms per scene): sampled like capacities (:meth:`sampled`).
+    place_keys: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def size_parameters(cls) -> list[str]:
+        """The parameters that grow with the programme: its budget, capacities and fund size (every
+        number given "at scale 1" except the price of one unit, ``cost_per_*``) and :attr:`size_keys`."""
+        out = []
+        for f in dataclasses.fields(cls):
+            unit = next((ff.metadata.get("unit", "") for k in cls.__mro__ if dataclasses.is_dataclass(k)
+                         for ff in dataclasses.fields(k) if ff.name == f.name and ff.metadata.get("unit")), "")
+            if ("at scale 1" in unit and not f.name.startswith("cost_per_")) or f.name in cls.size_keys:
+                out.append(f.name)
+        return out
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -303,12 +337,34 @@ class Policy:
                 self.withdrawn.add(t)
 
     # ---- selection -------------------------------------------------------------------------
-    def monthly_slots(self, model, per_year: float) -> int:
-        """A capacity given per year at scale 1 as whole firms this month; fractions carry over."""
-        self._slots += per_year * model.scale * DT
-        k = int(self._slots)
-        self._slots -= k
+    def whole(self, amount: float, key: str) -> int:
+        """Whole units out of a running total: ``amount`` is added to the total kept under ``key``
+        (which starts at one half) and its whole part is taken off and returned, so that over any
+        run of calls the units returned are the sum of the amounts, rounded."""
+        total = self._carry.get(key, 0.5) + amount
+        k = int(total + 1e-9)  # 0.5 + 5 x 0.1 is a whole unit, not 0.999...
+        self._carry[key] = total - k
         return k
+
+    def sampled(self, model, places: float, key: str = "places") -> int:
+        """Firm places of the real park (``places`` at scale 1) as whole firms of this sample:
+        ``places * scale``, the fraction carried to the next call (:meth:`whole`)."""
+        return self.whole(places * model.scale, key)
+
+    def unfilled(self, places: int, key: str = "places") -> None:
+        """Give back places that found no firm (too few candidates in this sample), at most one:
+        it goes to the next draw of ``key``, so that thin samples do not lose places."""
+        if places > 0:
+            self._carry[key] = self._carry.get(key, 0.5) + 1
+
+    def monthly_slots(self, model, per_year: float) -> int:
+        """A capacity given per year at scale 1 as whole firms this month (:meth:`sampled`)."""
+        return self.sampled(model, per_year * DT, "slots")
+
+    def sample_cost(self, model, price: float) -> float:
+        """This sample's share of the price of a unit that exists once in the real park (a scene):
+        ``price * scale``, like every budget."""
+        return price * model.scale
 
     def new_firms(self, model, months: int = 1) -> np.ndarray:
         """Rows of live firms founded in the last ``months`` months (before this step)."""

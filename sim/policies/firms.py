@@ -1,6 +1,6 @@
 """Policies on firms: a state incubator (孵化+资助), matched R&D grants, proof-of-concept and pilot
-bases (概念验证, 中试), stage-targeted cultivation of gazelles and unicorns, entry subsidies, and the
-incubation chain (众创空间-孵化器-加速器).
+bases (概念验证, 中试), stage-targeted cultivation of gazelles and unicorns, entry subsidies, the
+incubation chain (众创空间-孵化器-加速器) and the R&D super-deduction (研发费用加计扣除).
 
 Money, scale and the sources of the defaults: :mod:`sim.policies.base`.
 """
@@ -20,7 +20,7 @@ from sim.core.vocabulary import ORIGINS, UNICORN
 from sim.policies.base import Policy, check_range
 
 __all__ = ["StateIncubator", "RDGrants", "ProofOfConcept", "StageCultivation", "EntrySubsidy", "IncubatorChain",
-           "expected_births_per_year"]
+           "RDTaxCredit", "expected_births_per_year", "rd_user_cost", "rd_tax_relief"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -650,3 +650,75 @@ class IncubatorChain(Policy):
     def stats(self) -> dict:
         return {"firms_supported": self.admitted[_MAKER], **{f"admitted_{s}": self.admitted[i]
                                                              for i, s in enumerate(_STAGES)}}
+
+
+# --------------------------------------------------------------------------------------------
+# R&D super-deduction (研发费用加计扣除)
+# --------------------------------------------------------------------------------------------
+
+
+def rd_user_cost(tax_rate: float, extra_deduction: float) -> float:
+    """After-tax cost of one unit of R&D for a firm with taxable profit: the spending is
+    deducted, and ``extra_deduction`` of it again (研发费用加计扣除), at ``tax_rate``."""
+    return 1.0 - tax_rate * (1.0 + extra_deduction)
+
+
+def rd_tax_relief(rd: np.ndarray, taxable: np.ndarray, tax_rate: float, base_rate: float, rate: float) -> np.ndarray:
+    """Tax a firm saves in a month from raising the extra deduction from ``base_rate`` to ``rate``:
+    ``tax_rate * min((rate - base_rate) * rd, taxable profit left after the base deduction)``; no
+    relief without taxable profit (no refund, losses not carried forward)."""
+    left = np.maximum(taxable - base_rate * rd, 0.0)
+    return tax_rate * np.minimum((rate - base_rate) * rd, left)
+
+
+@dataclass
+class RDTaxCredit(Policy):
+    """R&D super-deduction (研发费用加计扣除): firms deduct ``deduction_rate`` of their R&D
+    spending on top of the spending itself, more than under the preset's regime
+    (``ecosystem.rd.deduction_rate``). For a firm with taxable profit the after-tax user cost of
+    R&D falls, and its R&D staff share rises with the user-cost elasticity
+    (``ecosystem.rd.user_cost_elasticity``); the tax it saves is paid into its cash each month and
+    booked as the policy's spending (the tax expenditure). Loss-making firms get nothing: the
+    model has no refund and does not carry losses forward."""
+
+    kind: ClassVar[str] = "rd_tax_credit"
+    target: ClassVar[str] = "R&D spending of the firms (timeseries rd_spending)"
+    source: ClassVar[str] = (
+        "扩大…研发费用加计扣除…等政策的适用范围 (seeds/001_52e3b34853073898.txt:49); 税收优惠试点政策 "
+        "(seeds/004_04d71fc19d7d077d.txt:1424); rates EXTERNAL: 75 % from 2018, 100 % for manufacturing from 2021 "
+        "and for all firms from 2023 (财政部 税务总局公告 2023年第7号)"
+    )
+    name: str = "rd_tax_credit"
+    budget_mcny_per_year: float = 1000.0
+    deduction_rate: float = P(1.0, "Extra deduction of R&D spending under the policy, on top of deducting the "
+                                   "spending itself (1.0: 100 %, a total deduction of 200 %).", 'share')
+
+    def validate(self) -> None:
+        super().validate()
+        check_range(self.name, "deduction_rate", self.deduction_rate, ge=0, le=1.5, unit="share")
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.relief_paid = 0.0
+        self.qualifying_rd = 0.0
+
+    def step(self, model, government) -> None:
+        r = model.cfg.ecosystem.rd
+        factor = rd_user_cost(r.tax_rate, self.deduction_rate) / rd_user_cost(r.tax_rate, r.deduction_rate)
+        mask = self.target_track_mask(model)
+        self.levers.set_track(model, "rd_user_cost", np.where(mask, factor, 1.0))
+        # last month's R&D of the firms with taxable profit: the tax they save is paid now
+        pop = model.population
+        rows = np.flatnonzero((pop["rd_last"] > 0.0) & (pop["taxable"] > 0.0))
+        rows = rows[self.eligible(model, rows)]
+        if rows.size == 0:
+            return
+        relief = rd_tax_relief(pop["rd_last"][rows], pop["taxable"][rows], r.tax_rate, r.deduction_rate,
+                               self.deduction_rate)
+        paid = relief > 0.0
+        got = self.grant(model, government, rows[paid], relief[paid])
+        self.relief_paid += float(got.sum())
+        self.qualifying_rd += float(pop["rd_last"][rows[paid]].sum())
+
+    def stats(self) -> dict:
+        return {"relief_paid_mcny": self.relief_paid, "qualifying_rd_mcny": self.qualifying_rd}

@@ -26,6 +26,7 @@ from sim.policies.firms import (
     IncubatorChain,
     ProofOfConcept,
     RDGrants,
+    RDTaxCredit,
     StageCultivation,
     StateIncubator,
 )
@@ -60,6 +61,7 @@ REGISTRY: dict[str, type[Policy]] = {
         FundOfFunds,
         PublicProcurement,
         OpenInnovation,
+        RDTaxCredit,
     )
 }
 
@@ -94,6 +96,7 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "fund_of_funds": ("fund_of_funds", {}),
     "public_procurement": ("public_procurement", {}),
     "open_innovation": ("open_innovation", {}),
+    "rd_tax_credit": ("rd_tax_credit", {}),
 }
 
 

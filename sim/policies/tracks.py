@@ -32,6 +32,8 @@ class SceneOpening(Policy):
     open scene draws founders into its track (场景赋能—企业聚集)."""
 
     kind: ClassVar[str] = "scene_opening"
+    size_keys: ClassVar[tuple[str, ...]] = ("scenes_per_year",)
+    place_keys: ClassVar[tuple[str, ...]] = ("capacity",)
     target: ClassVar[str] = "revenue of the firms that took a scene on (against the same firms without the programme)"
     source: ClassVar[str] = (
         "福田 AI 场景需求清单: 16 needs, 3 months of free venue, data, a test report "
@@ -40,13 +42,16 @@ class SceneOpening(Policy):
     )
     name: str = "scene_opening"
     budget_mcny_per_year: float = 100.0
-    scenes_per_year: float = P(16.0, 'Scenes opened per year (at least one a year at any scale); each is tied to one '
-                                     'track.', 'scenes/yr at scale 1')
-    capacity: int = P(5, 'Firms that take one scene on (揭榜): the best the government sees in the '
-                         'track.', 'firms per scene')
+    scenes_per_year: float = P(16.0, "Scenes opened per year, each tied to one track. A scene is one of the real "
+                                     "park's: the same scenes open at every scale (only their firms and cost are "
+                                     "sampled).", 'scenes/yr')
+    capacity: int = P(5, 'Firms that take one scene on (揭榜): the best the government sees in the track. At scale '
+                         's a scene takes on capacity * s firms of the simulated park (whole firms, the fraction '
+                         'carried to the next scene).', 'firms per scene')
     duration_months: int = P(12, 'How long a scene is open and its firms supported.', 'months')
-    cost_per_scene_mcny: float = P(5.0, 'Public cost of a scene: venue, data, testing, first '
-                                        'procurement.', 'mcny at scale 1')
+    cost_per_scene_mcny: float = P(5.0, 'Public cost of a scene: venue, data, testing, first procurement. At scale s '
+                                        'the simulated park pays s times this per scene, for its capacity * s '
+                                        'firms.', 'mcny at scale 1')
     growth_support: float = P(0.4, "Extra log revenue growth of the scene's firms (a first customer).", '1/yr')
     screen_relief: float = P(0.3, "The scene's test report lowers investors' screening bar for its firms by this "
                                   "much.", 'sd')
@@ -57,10 +62,10 @@ class SceneOpening(Policy):
 
     def validate(self) -> None:
         super().validate()
-        check_range(self.name, "scenes_per_year", self.scenes_per_year, ge=0, unit="scenes/yr at scale 1")
+        check_range(self.name, "scenes_per_year", self.scenes_per_year, ge=0, le=10_000, unit="scenes/yr")
         check_range(self.name, "capacity", self.capacity, ge=1, le=10_000, unit="firms per scene")
         check_range(self.name, "duration_months", self.duration_months, ge=1, le=240, unit="months")
-        check_range(self.name, "cost_per_scene_mcny", self.cost_per_scene_mcny, ge=0, unit="mcny")
+        check_range(self.name, "cost_per_scene_mcny", self.cost_per_scene_mcny, ge=0, unit="mcny at scale 1")
         check_range(self.name, "growth_support", self.growth_support, ge=0, le=3, unit="1/yr")
         check_range(self.name, "screen_relief", self.screen_relief, ge=0, le=5, unit="sd")
         positive_factor(self, "entry_bonus", self.entry_bonus)
@@ -75,27 +80,27 @@ class SceneOpening(Policy):
     def step(self, model, government) -> None:
         step = model.current_step
         self.scenes = [(t, end) for t, end in self.scenes if end > step]
-        per_year = max(1.0, round(self.scenes_per_year * model.scale)) if self.scenes_per_year > 0 else 0.0
-        self._slots += per_year * DT
-        k = int(self._slots)
-        self._slots -= k
+        k = self.whole(self.scenes_per_year * DT, "scenes")  # the real park's scenes: not sampled
+        cost = self.sample_cost(model, self.cost_per_scene_mcny)
         pop = model.population
         tr = model.tracks
         for _ in range(k):
             mask = self.target_track_mask(model)
             w = np.where(mask, tr["market"] * np.maximum(tr["heat"], 1e-6), 0.0)
-            if w.sum() <= 0 or self.cost_per_scene_mcny * model.scale > self.room(model, government) + 1e-12:
+            if w.sum() <= 0 or cost > self.room(model, government) + 1e-12:
                 break
             t = int(self.rng(model).choice(tr.n, p=w / w.sum()))
-            self.spend(model, government, self.cost_per_scene_mcny * model.scale)
+            self.spend(model, government, cost)
+            places = self.sampled(model, self.capacity)
             busy = self.support.live_ids()
             rows = np.flatnonzero((pop["track"] == t) & (step - pop["born"] >= self.min_age_months))
             rows = rows[self.eligible(model, rows)]
             if busy.size:
                 rows = rows[~np.isin(pop["id"][rows], busy)]
             rows = self.select_best(
-                model, rows, self.capacity, self.selection_noise, extra=np.clip(pop["growth_12m"][rows], -2, 3)
+                model, rows, places, self.selection_noise, extra=np.clip(pop["growth_12m"][rows], -2, 3)
             )
+            self.unfilled(places - rows.size)
             end = step + self.duration_months
             self.support.add(model, rows, end, growth=self.growth_support, screen=-self.screen_relief)
             self.note_supported(model, rows)

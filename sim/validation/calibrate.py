@@ -33,6 +33,9 @@ The command line is ``python -m experiments.calibrate``. How it works:
   ``loss.png``.
 
 Only ``ecosystem.*`` keys can be calibrated, since the result is written as an ecosystem preset.
+The preset is a name in ``conf/ecosystem/`` or a preset file of one's own
+(``ecosystem=path/to/my_park.yaml``, :func:`sim.compose.preset_file`), which may be fitted to any
+preset's targets.
 """
 
 from __future__ import annotations
@@ -55,11 +58,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sim.batch.tabledoc import Col, FileDoc
-from sim.compose import CONF_DIR, _lookup
+from sim.compose import CONF_DIR, _lookup, is_preset_file, preset_name
 from sim.config import Config, ConfigError
 from sim.config import validate as validate_config
 from sim.validation.registry import Registry, Target, band_distance, load_registry
-from sim.validation.report import plan_runs, run_seeds
+from sim.validation.report import check_preset, plan_runs, run_seeds
 
 __all__ = ["ParamSpec", "calibrate", "CalibrationResult", "loss_of", "set_keys", "MISSING_DISTANCE",
            "CALIBRATION_FILES"]
@@ -210,10 +213,12 @@ def calibrate(
     """
     log = log or (lambda _msg: None)
     registry = registry or load_registry()
-    specs, calib, out = _check_spec(preset, params, targets, holdout, registry)
+    check_preset(preset)
+    name = preset_name(preset)  # a preset file's own name (its stem by default)
+    specs, calib, out = _check_spec(name, params, targets, holdout, registry, own=is_preset_file(preset))
     all_targets = calib + out
     plan = plan_runs(preset, all_targets, overrides=overrides, scale=scale, seeds=seeds, seed_start=seed_start,
-                     registry=registry)
+                     registry=registry, settings_of=name)
     bad = [f"{t.name} ({plan.unavailable[t.name]})" for t in calib if t.name in plan.unavailable]
     if bad:
         raise ConfigError("cannot calibrate against target(s) the runs cannot compute: " + "; ".join(bad))
@@ -222,19 +227,21 @@ def calibrate(
     start = _start_values(initial, specs, plan)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    study_name = study_name or f"{preset}-calibration"
+    study_name = study_name or f"{name}-calibration"
     spec = {"preset": preset, "params": [p.to_dict() for p in specs], "targets": [t.name for t in calib],
             "holdout": [t.name for t in out], "seeds": plan.seeds, "overrides": plan.overrides}
     study = _open_study(outdir, study_name, spec, start, sampler_seed, n_trials, log)
     run = functools.partial(_evaluate, plan=plan, targets=all_targets, runs_dir=outdir / RUNS_DIR, n_jobs=n_jobs,
                             progress=progress)
     interrupted = _run_trials(study, specs, calib, out, run, n_trials, timeout, log)
-    return _finish(study, preset, plan, specs, calib, out, outdir, study_name, calibrated_name, install, interrupted,
+    return _finish(study, name, plan, specs, calib, out, outdir, study_name, calibrated_name, install, interrupted,
                    log)
 
 
-def _check_spec(preset, params, targets, holdout, registry) -> tuple[list[ParamSpec], list[Target], list[Target]]:
-    """The parameters, the targets to fit and the held-out ones, checked (ConfigError)."""
+def _check_spec(preset, params, targets, holdout, registry, own: bool = False
+                ) -> tuple[list[ParamSpec], list[Target], list[Target]]:
+    """The parameters, the targets to fit and the held-out ones, checked (ConfigError). A preset file of
+    one's own (``own``) may be fitted to any preset's targets: the user names them."""
     specs = [p if isinstance(p, ParamSpec) else ParamSpec.parse(p) for p in params]
     if not specs:
         raise ConfigError("give at least one parameter to calibrate (--param key=low:high)")
@@ -246,7 +253,7 @@ def _check_spec(preset, params, targets, holdout, registry) -> tuple[list[ParamS
     if not calib:
         raise ConfigError("give at least one calibration target (--targets name,...)")
     for t in calib:
-        if preset not in t.presets:
+        if preset not in t.presets and not own:
             raise ConfigError(f"target {t.name!r} applies to {', '.join(t.presets)}, not to {preset!r}")
     if holdout is None:
         out = [t for t in registry.for_preset(preset) if t.name not in {c.name for c in calib}]
@@ -377,6 +384,8 @@ def _finish(study, preset, plan, specs, calib, out, outdir: Path, study_name, ca
     trials = trials_frame(study, specs, calib + out)
     complete = trials[trials["state"] == "COMPLETE"]
     if complete.empty:
+        if interrupted:  # stopped before the first trial completed: nothing to report yet, all to resume
+            raise KeyboardInterrupt
         raise ConfigError("no trial completed; nothing to report")
     best_row = complete.loc[complete["loss"].idxmin()]
     best_params = {p.key: (int(best_row[p.key]) if p.integer else float(best_row[p.key])) for p in specs}
@@ -437,7 +446,8 @@ def render_preset(cfg: Config, name: str, base: str, specs, best: dict, targets,
         f"# Runs: seeds {plan.seeds}, scale {plan.cfg.scale:g}, years {plan.cfg.years}; overrides: "
         f"{' '.join(plan.overrides)}",
         "# Every other value is the base preset's (with the overrides above applied to ecosystem.* keys).",
-        f"# Use it with: python -m sim ecosystem={name} (after copying it to conf/ecosystem/, or with --install).",
+        f"# Use it with: python -m sim ecosystem=path/to/{name}.yaml (this file), or ecosystem={name} after copying it "
+        "to conf/ecosystem/ (--install).",
         "",
     ]
     class Dumper(yaml.SafeDumper):  # nested groups as blocks, lists on one line

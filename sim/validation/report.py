@@ -39,7 +39,7 @@ from scipy.stats import t as student_t
 
 from sim.batch import RunSpec, run_batch
 from sim.batch.tabledoc import Col, FileDoc
-from sim.compose import CONF_DIR, load_config, presets
+from sim.compose import CONF_DIR, is_preset_file, load_config, preset_file, preset_name, presets
 from sim.config import Config, ConfigError
 from sim.validation.realism import EXTERNAL_REFERENCES, make_panels, run_samples, run_stats
 from sim.validation.registry import Registry, Target, band_distance, evaluate_all, load_registry
@@ -159,13 +159,17 @@ def _seed_list(seeds, default: int, seed_start: int) -> list[int]:
 
 
 def check_preset(preset: str) -> None:
-    """ConfigError naming the available presets if ``conf/ecosystem/<preset>.yaml`` does not exist."""
+    """ConfigError naming the available presets if ``conf/ecosystem/<preset>.yaml`` does not exist; a
+    preset file of one's own (``path/to/my_park.yaml``) is checked like a built-in preset."""
+    if is_preset_file(preset):
+        preset_file(preset)
+        return
     available = presets("ecosystem")
     if preset not in available:
         hint = difflib.get_close_matches(preset, available, n=1)
         extra = f" Did you mean {hint[0]!r}?" if hint else ""
         raise ConfigError(f"Unknown ecosystem preset {preset!r}.{extra} Available presets (conf/ecosystem/): "
-                          f"{', '.join(available)}.")
+                          f"{', '.join(available)}, or the path of a preset file of your own (ending in .yaml).")
 
 
 def plan_runs(
@@ -295,18 +299,20 @@ def read_samples(rundir) -> dict:
 
 def run_seeds(cfg: Config, seeds: Sequence[int], targets: Sequence[Target], runs_dir, *, n_jobs: int = 1,
               realism: bool = True, keep_tables: bool = False, overrides: Sequence[str] = (),
-              progress: bool | None = None, desc: str = "validation runs") -> list[dict]:
+              progress: bool | None = None, desc: str = "validation runs", note=None) -> list[dict]:
     """Run ``cfg`` at every seed into ``runs_dir/seed=<s>`` with the batch runner (resumable).
 
     Returns one record per seed: ``seed``, ``values`` (target name -> (value, reason)),
     ``wall`` (seconds), and with ``realism`` its ``stats`` and ``samples``. ``keep_tables``
     writes every table of each run (else only its summary, status and outcomes). A run that
-    fails raises RuntimeError naming it (the finished ones are kept for the next attempt).
+    fails raises RuntimeError naming it (the finished ones are kept for the next attempt). ``note``:
+    called with one line when finished runs are reused (:func:`sim.batch.run_batch`).
     """
     specs = [RunSpec(f"seed={s}", [*overrides, f"seed={s}"], {"seed_label": int(s)},
                      dataclasses.replace(cfg, seed=int(s))) for s in seeds]
     fn = functools.partial(seed_outcomes, targets=tuple(targets), realism=realism)
-    res = run_batch(specs, runs_dir, outcomes=fn, tables=keep_tables, jobs=n_jobs, progress=progress, desc=desc)
+    res = run_batch(specs, runs_dir, outcomes=fn, tables=keep_tables, jobs=n_jobs, progress=progress, desc=desc,
+                    note=note)
     bad = res[res["status"] != "completed"]
     if len(bad):
         first = bad.iloc[0]
@@ -461,6 +467,7 @@ def validate(
     registry: Registry | None = None,
     command: str | None = None,
     progress: bool | None = None,
+    log=None,
 ) -> ValidationResult:
     """Validate ``preset``: run the seeds, compute every applicable target, write the report.
 
@@ -473,26 +480,30 @@ def validate(
     seed runs into ``outdir/runs/seed=<n>`` through the batch runner (status, summary, target
     values, realism samples), so a validation stopped part-way resumes where it stopped;
     ``keep_runs`` also keeps every table of each run there. ``n_jobs``: parallel runs;
-    ``progress``: a progress bar (None: on a terminal).
+    ``progress``: a progress bar (None: on a terminal); ``log``: called with a line saying so
+    when a validation resumes.
     """
     t0 = time.perf_counter()
     check_preset(preset)
+    name = preset_name(preset)  # a preset file's own name (its stem by default)
     registry = registry or load_registry()
-    source = targets_of or preset
-    if targets_of is None and not registry.for_preset(preset) and preset.endswith("_calibrated"):
-        source = preset.removesuffix("_calibrated")
+    source = targets_of or name
+    if targets_of is None and not registry.for_preset(name) and name.endswith("_calibrated"):
+        source = name.removesuffix("_calibrated")
     chosen = registry.for_preset(source) if targets is None else [registry.get(n) for n in targets]
     if not chosen:
-        raise ConfigError(f"no target in conf/targets/ applies to the preset {preset!r}; presets with targets: "
+        extra = (f" (the preset file {preset} is named {name!r}: compare it with another preset's figures with "
+                 "--targets-of PRESET)") if name != preset else ""
+        raise ConfigError(f"no target in conf/targets/ applies to the preset {name!r}{extra}; presets with targets: "
                           f"{', '.join(registry.presets())}")
     plan = plan_runs(preset, chosen, overrides=overrides, scale=scale, seeds=seeds, seed_start=seed_start,
                      registry=registry, settings_of=source)
-    if source != preset:
+    if source != name:
         plan.notes.append(f"targets and run settings of the preset {source!r}")
     with tempfile.TemporaryDirectory(prefix="validate_") as scratch:
         runs_dir = Path(outdir) / "runs" if outdir is not None else Path(scratch)
         results = run_seeds(plan.cfg, plan.seeds, chosen, runs_dir, n_jobs=n_jobs, keep_tables=keep_runs,
-                            overrides=plan.overrides, progress=progress)
+                            overrides=plan.overrides, progress=progress, note=log)
     values = _values_frame(results, chosen)
     summary = summarize_targets(chosen, values, plan.unavailable)
     per_seed, realism_summary = _stats_frames(results)
@@ -607,7 +618,8 @@ def write_report(path: Path, plan: RunPlan, targets: Sequence[Target], summary: 
     L.append(f"# Validation report: `{plan.preset}`\n")
     if command:
         L.append(f"Made with `{command}`.\n")
-    L.append(f"- Preset: `conf/ecosystem/{plan.preset}.yaml`. Note: {cfg.ecosystem.note or '(none)'}")
+    where = plan.preset if is_preset_file(plan.preset) else f"conf/ecosystem/{plan.preset}.yaml"
+    L.append(f"- Preset: `{where}` (`{cfg.ecosystem.name}`). Note: {cfg.ecosystem.note or '(none)'}")
     L.append(f"- Runs: {len(plan.seeds)} seeds ({', '.join(map(str, plan.seeds))}), scale {cfg.scale:g}, observed "
              f"window {first}–{last} ({cfg.years} years) after {cfg.ecosystem.warmup_years} warm-up years.")
     L.append(f"- Overrides: `{' '.join(plan.overrides)}`")

@@ -36,6 +36,7 @@ __all__ = [
     "gazelles_held_in_window",
     "gazelle_share_of_established",
     "new_established_firms_in_year",
+    "new_high_tech_enterprises_in_year",
     "incubator_success_rate",
     "time_to_unicorn_quantile",
 ]
@@ -90,14 +91,26 @@ def _steps(series: pd.Series) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def births_in_year(tables, summary, *, year: int) -> float:
-    """Firms founded in calendar ``year``, all channels (timeseries.births summed over the year)."""
+def _flow_in_year(tables, summary, column: str, year: int) -> float:
+    """timeseries.``column`` summed over the 12 months of calendar ``year``."""
     first, last = year_steps(summary, year)
     ts = _table(tables, "timeseries")
     sel = ts["step"].between(first, last)
     if sel.sum() != 12:
         raise TargetUnavailable(f"the timeseries does not hold the 12 months of {year}")
-    return float(ts.loc[sel, "births"].sum())
+    return float(ts.loc[sel, column].sum())
+
+
+def births_in_year(tables, summary, *, year: int) -> float:
+    """Firms founded in calendar ``year``, all channels (timeseries.births summed over the year)."""
+    return _flow_in_year(tables, summary, "births", year)
+
+
+def new_high_tech_enterprises_in_year(tables, summary, *, year: int) -> float:
+    """Firms certified as high-tech enterprises (高新技术企业) for the first time at the end of
+    calendar ``year`` (timeseries.new_high_tech): the model's certification round applies the
+    certification's own criteria to the year's accounts (agents.firms.rules.certify_high_tech)."""
+    return _flow_in_year(tables, summary, "new_high_tech", year)
 
 
 def mean_births_per_year(tables, summary, *, first_year: int | None = None, last_year: int | None = None) -> float:
