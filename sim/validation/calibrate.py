@@ -13,9 +13,11 @@ The command line is ``python -m experiments.calibrate``. How it works:
 * **Moments and distance.** For a candidate parameter vector the preset is run with the same
   seeds as every other candidate (common random numbers: the differences between candidates
   are not drowned in seed noise). Each target's simulated value is the mean over those seeds;
-  its distance from the reported figure is measured in units of the target's tolerance band
-  (:func:`sim.validation.registry.band_distance`: 0 inside the reported range, 1 at the band's
-  edge). The loss is the weighted mean of squared distances, weights from the targets' ``weight``;
+  its distance is measured against the target's tolerance band
+  (:func:`sim.validation.registry.band_loss_distance`: 0 anywhere inside the band, so the fit rewards
+  being inside the band and not being at one number; outside it the distance from the reported figure
+  in units of the band, :func:`~sim.validation.registry.band_distance`, at least 1 at the band's edge).
+  The loss is the weighted mean of squared distances, weights from the targets' ``weight``;
   a target a candidate cannot compute (NaN) counts as distance ``MISSING_DISTANCE``.
 * **Out-of-sample checks.** ``holdout`` targets (by default every other target of the preset)
   are computed for every candidate but never enter the loss; the report lists them separately.
@@ -58,7 +60,7 @@ from sim.batch.tabledoc import Col, FileDoc
 from sim.compose import CONF_DIR, _lookup
 from sim.config import Config, ConfigError
 from sim.config import validate as validate_config
-from sim.validation.registry import Registry, Target, band_distance, load_registry
+from sim.validation.registry import Registry, Target, band_distance, band_loss_distance, load_registry
 from sim.validation.report import plan_runs, run_seeds
 
 __all__ = ["ParamSpec", "calibrate", "CalibrationResult", "loss_of", "set_keys", "MISSING_DISTANCE",
@@ -150,10 +152,11 @@ def set_keys(cfg: Config, values: dict) -> Config:
 
 
 def loss_of(targets: Sequence[Target], means: dict[str, float]) -> float:
-    """Weighted mean of squared band distances (NaN values count as MISSING_DISTANCE)."""
+    """Weighted mean of squared distances to the tolerance bands (:func:`band_loss_distance`: 0 inside
+    a band, at least 1 outside; NaN values count as MISSING_DISTANCE)."""
     num = den = 0.0
     for t in targets:
-        d = band_distance(t, means.get(t.name, math.nan))
+        d = band_loss_distance(t, means.get(t.name, math.nan))
         if not math.isfinite(d):
             d = MISSING_DISTANCE
         num += t.weight * d * d
@@ -479,8 +482,9 @@ def write_calibration_report(path, plan, specs, calib, out, complete, best_row, 
              f"numbers: seeds {plan.seeds} for every candidate).")
     L.append(f"- Runs: scale {plan.cfg.scale:g}, observed window {plan.window[0]}–{plan.window[1]}; overrides "
              f"`{' '.join(plan.overrides)}`.")
-    L.append("- Loss: weighted mean of squared band distances of the seed means (0 inside a reported range, 1 at a "
-             f"band's edge); a target a candidate cannot compute counts as distance {MISSING_DISTANCE:g}.")
+    L.append("- Loss: weighted mean of squared distances of the seed means to the tolerance bands (0 anywhere inside "
+             "a band; outside, the band distance from the reported figure, at least 1); a target a candidate cannot "
+             f"compute counts as distance {MISSING_DISTANCE:g}.")
     start_loss = f" (starting values: {_fmt(init['loss'])})" if init is not None else ""
     start_holdout = f" (starting values: {_fmt(init['loss_holdout'])})" if init is not None else ""
     L.append(f"- Best trial {int(best_row['trial'])}: loss {_fmt(best_row['loss'])}{start_loss}; "
