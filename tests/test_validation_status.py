@@ -129,3 +129,12 @@ COMMITTED = {
 def test_preset_passes_its_committed_number_of_evidence_targets(preset):
     res = validate(preset, seeds=3, n_jobs=1, progress=False)
     assert res.evidence_passed >= COMMITTED[preset], res.targets[["target", "mean", "status"]].to_string()
+
+
+def test_best_trial_among_ties_is_the_one_furthest_inside_its_bands():
+    from sim.validation.calibrate import best_trial_index
+
+    t = _target(name="x")  # reported 77, band 60-97
+    trials = pd.DataFrame({"loss": [0.0, 0.0, 0.0, 2.0], "value:x": [60.0, 70.0, 95.0, 40.0]}, index=[3, 5, 8, 9])
+    assert best_trial_index(trials, [t]) == 5  # margins 0, 0.5, 0.1: trial 5
+    assert best_trial_index(trials.assign(loss=[1.0, 0.5, 0.7, 2.0]), [t]) == 5  # no tie: the lowest loss
