@@ -17,7 +17,7 @@ import pytest
 from sim.config import ConfigError
 from sim.validation import targets as T
 from sim.validation import validate
-from sim.validation.calibrate import loss_of
+from sim.validation.calibrate import best_trial_index, loss_of
 from sim.validation.registry import (
     Target,
     TargetUnavailable,
@@ -132,8 +132,6 @@ def test_preset_passes_its_committed_number_of_evidence_targets(preset):
 
 
 def test_best_trial_among_ties_is_the_one_furthest_inside_its_bands():
-    from sim.validation.calibrate import best_trial_index
-
     t = _target(name="x")  # reported 77, band 60-97
     trials = pd.DataFrame({"loss": [0.0, 0.0, 0.0, 2.0], "value:x": [60.0, 70.0, 95.0, 40.0]}, index=[3, 5, 8, 9])
     assert best_trial_index(trials, [t]) == 5  # margins 0, 0.5, 0.1: trial 5

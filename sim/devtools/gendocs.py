@@ -487,7 +487,8 @@ def _target_section(t: Target) -> list[str]:
     if t.weight != 1.0:
         lines.append(f"| weight in calibration | {t.weight:g} |")
     if t.sign:
-        lines.append(f"| sign-only | {t.sign}: passes only if the 95 % interval of the mean excludes zero on that side |")
+        lines.append(f"| sign-only | {t.sign}: passes only if the 95 % interval of the mean excludes zero on that "
+                     "side |")
     if t.input_check:
         lines.append("| input check | the figure is also an input of the preset: not scored as evidence |")
     lines += ["", f"**Quote.** {t.source['quote']}" if t.source.get("quote") else "", ""]
