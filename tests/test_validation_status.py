@@ -115,12 +115,15 @@ def test_status_page_scores_evidence_targets_only(tmp_path):
 # Evidence targets passing per preset with seeds 0-2 at the preset's own settings (docs/validation-status.md
 # records the same presets with five seeds). Raise a count when the model reaches more; never lower one
 # without saying why in the commit and in docs/calibration/<preset>.md.
+# Measured with seeds 0-2 (docs/calibration/<preset>.md says what misses and why): 中关村 1 of 3 (new unicorns;
+# the 2019 stock and the high-tech-enterprise proxy miss), 深圳高新区 1 of 2 (unicorns; the gazelle share misses),
+# Silicon Valley 1 of 1, Israel 1 of 1, China 9 of 16.
 COMMITTED = {
-    "zhongguancun": 0,
-    "shenzhen_htz": 0,
+    "zhongguancun": 1,
+    "shenzhen_htz": 1,
     "silicon_valley": 1,
     "israel": 1,
-    "china": 0,
+    "china": 9,
 }
 
 
