@@ -141,3 +141,24 @@ def test_fund_of_funds_commits_its_share_of_mandated_early_funds():
     assert m.levers.value("lp_multiplier") == pytest.approx(1 - per_year * diverted / base, rel=0.2)
     held, flowed = m.cash_identity()
     assert held == pytest.approx(flowed, rel=1e-9, abs=1e-6)
+
+
+def test_fund_of_funds_and_open_innovation_keep_at_most_their_capped_return():
+    """The government takes its pro-rata share of a backed fund's distributions, but never more
+    than what it paid in grown at ``return_cap`` a year to the end of the run (让利: the excess
+    goes to the private LPs); below the cap it takes exactly its share."""
+    res, p = run("fund_of_funds")
+    end = res.model.current_step
+    got = np.array(p._received)
+    assert got.sum() == pytest.approx(p.received) and p.received > 0
+    for f, paid, raised, g in zip(p.funds, p.paid_in, p.raised_step, got, strict=True):
+        share = paid / f.committed * f.proceeds
+        cap = paid * (1 + p.return_cap) ** ((end - raised) / 12)
+        assert g <= min(share, cap) * (1 + 1e-9) + 1e-12
+        if share <= paid:  # the cap (at least what was paid in) cannot bind
+            assert g == pytest.approx(share, rel=1e-9, abs=1e-12)
+    res, q = run("open_innovation")
+    end = res.model.current_step
+    assert q.received > 0
+    for paid, _, received, since in q._lp.values():
+        assert received <= paid * (1 + q.return_cap) ** ((end - since) / 12) * (1 + 1e-9)

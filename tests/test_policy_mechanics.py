@@ -323,3 +323,30 @@ def test_guidance_fund_is_set_up_and_paid_in_by_yearly_tranches():
     step_policy_alone(m, p)  # the mandate follows the tracks of the mandated directions month by month
     mandated = directions_mask(m, ["科技", "产业", "数字"])
     np.testing.assert_array_equal(np.sort(f.mandated_tracks), np.flatnonzero(mandated))
+
+
+def test_ocs_programmes_fund_members_and_academic_research():
+    p = configured_policy("ocs_programmes")
+    scale = 0.05
+    m = park(p, months=3, scale=scale)
+    pop = m.population
+    # Magnet members: 100 a year at scale 1, 0.42 a month here (carried): 1 in three months; academic
+    # projects: 100 a year, 1 in three months, each 15 months long
+    assert p.ids.size == whole_places(100 * scale * DT, 3) == 1
+    assert len(p.projects_until) == whole_places(100 * scale * DT, 3) == 1
+    rows = pop.row_of[p.ids]
+    assert (rows >= 0).all() and (pop["employees"][rows] >= 5).all()
+    assert (m.tracks["tech_intensity"][pop["track"][rows]] >= 0.5).all()
+    assert directions_mask(m, ["科技", "产业"])[pop["track"][rows]].all()
+    before, cash = p.spent, pop["cash"].copy()
+    step_policy_alone(m, p)
+    members = pop.row_of[p.ids]
+    projects = len(p.projects_until)
+    assert projects == whole_places(100 * scale * DT, 4)
+    # each member: 66 % of its R&D (half its wage bill), at most 2 a year; the institutes: 80 % of
+    # 1.0 a year of consortium research per member; each project 0.875 over its 15 months
+    firm = np.minimum(0.66 * 0.5 * wage_bill(pop["employees"][members], m.cfg.ecosystem.firms) * DT, 2.0 * DT)
+    academic = 0.8 * 1.0 * members.size * DT
+    want = firm.sum() + academic + 0.875 / 15 * projects
+    assert p.spent - before == pytest.approx(want, rel=1e-9)
+    np.testing.assert_allclose((pop["cash"] - cash)[members], firm, rtol=1e-9)

@@ -228,7 +228,8 @@ class OCSProgrammes(Policy):
         step = model.current_step
         self.projects_until = [u for u in self.projects_until if u >= step]
         if model.institutes.fundable(mask):
-            self.projects_until += [step + self.project_months - 1] * self.monthly_slots(model, self.projects_per_year, "projects")
+            started = self.monthly_slots(model, self.projects_per_year, "projects")
+            self.projects_until += [step + self.project_months - 1] * started
         if self.projects_until and model.institutes.fundable(mask):
             monthly = self.project_grant_mcny / self.project_months * len(self.projects_until)
             model.institutes.fund(self.spend(model, government, monthly), "applied", mask)
