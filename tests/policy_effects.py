@@ -815,6 +815,18 @@ CAPITAL_BOUND = (
     "the banks' capacity; reported with issue 16"
 )
 
+#: Why guidance_fund's checks fail since the capital merge (strict xfails; reported with issue 16).
+GUIDANCE_CROWDING = (
+    "the preset's own guidance-fund vintages (capital merge) co-invest beside the same VC rounds: the policy's fund "
+    "invests about 496 of its 500 mcny in every world (scale 0.1), but all guidance money moves by +444 "
+    "[-192, 1,081]; in worlds 2 and 5 the other guidance funds invest about as much less"
+)
+GUIDANCE_CAP_IDLE = (
+    "the return cap binds only in worlds where the fund's gross proceeds exceed its capped return: in worlds 1, 3 "
+    "and 5 the fund gets back 48, 2 and 30 of its 500 mcny by the end, the same with and without the cap, so the "
+    "paired interval cannot exclude zero; the cap's arithmetic is checked by the exit invariants"
+)
+
 
 def ts_total(column: str):
     return total("timeseries", column)
@@ -823,7 +835,7 @@ def ts_total(column: str):
 EFFECTS: list[Effect] = [
     # ---- direct targets, at the defaults, against the baseline
     Effect("guidance_fund", "direct", "guidance-fund money invested (timeseries guidance_invested)",
-           ts_total("guidance_invested")),
+           ts_total("guidance_invested"), known_defect=GUIDANCE_CROWDING),
     Effect("state_incubator", "direct", "share of the incubated firms that fail (same firms)", failed_share(), -1),
     Effect("rd_grants", "direct", "mean log headcount of the granted firms at year ends during the grant (same firms)",
            _mean_log_headcount_during_grant),
@@ -851,7 +863,7 @@ EFFECTS: list[Effect] = [
            ts_total("births_independent")),
     # ---- secondary levers: the policy at its defaults against the same policy with the lever off
     Effect("guidance_fund", "return_cap", "log of the public money the fund brings back, against no effective cap",
-           _log_public_receipts, -1, control=(("return_cap", 1.0),)),
+           _log_public_receipts, -1, control=(("return_cap", 1.0),), known_defect=GUIDANCE_CAP_IDLE),
     Effect("state_incubator", "closure_relief", "share of the incubated firms that fail while incubated (same firms)",
            _failed_within("incubation_years"), -1, control=(("closure_relief", 0.0),)),
     Effect("state_incubator", "growth_support", "mean log revenue of the incubated firms (same firms)",
