@@ -831,6 +831,11 @@ SCENE_FEW_ROUNDS = (
     "scale 0.1 has about 8 scene firms a year, whose rounds while their scene is open are 1-8 per world (4.8 with "
     "the relief, 4.2 without, +0.6 [-1.1, 2.3]): too few for five worlds to show the 0.3 sd relief"
 )
+SCENE_BIRTHS_NOISY = (
+    "with 16 scenes a year (the scale rule) the births into the scene tracks while a scene is open rise in all "
+    "five worlds (+0.7 % to +46 %, +7,813 [-1,859, 17,490] at scale 0.1), but the sum over some 160 scenes is "
+    "dominated by a few large tracks and the t interval includes zero: the measure needs to be per scene (log)"
+)
 
 
 def ts_total(column: str):
@@ -880,7 +885,7 @@ EFFECTS: list[Effect] = [
     Effect("scene_opening", "screen_relief", "equity rounds of the scene firms while their scene is open (same firms)",
            _scene_rounds, control=(("screen_relief", 0.0),), known_defect=SCENE_FEW_ROUNDS),
     Effect("scene_opening", "entry_bonus", "firms founded into a track while a scene is open there",
-           _scene_births, control=(("entry_bonus", 1.0),)),
+           _scene_births, control=(("entry_bonus", 1.0),), known_defect=SCENE_BIRTHS_NOISY),
     Effect("credit_relaxation", "apply_multiplier", "number of bank loans", _loan_count,
            control=(("apply_multiplier", 1.0),), known_defect=CAPITAL_BOUND),
     Effect("credit_relaxation", "loan_size_multiplier", "mean size of a bank loan", _mean_loan,
