@@ -76,8 +76,8 @@ import math
 
 import mesa
 import numpy as np
-from scipy.stats import poisson
 
+from agents.firms.founding import poisson_quantiles
 from agents.firms.rules import saturated_quality
 from sim.config import scaled_count
 from sim.core.clock import DT, is_year_end, year_of
@@ -106,7 +106,7 @@ def poisson_from_uniform(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     n = np.zeros(np.shape(u), dtype=np.int64)
     hit = u > np.exp(-mean)
     if hit.any():
-        n[hit] = poisson.ppf(u[hit], mean[hit]).astype(np.int64)
+        n[hit] = poisson_quantiles(u[hit], mean[hit]).astype(np.int64)
     return n
 
 

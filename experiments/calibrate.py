@@ -6,11 +6,12 @@
         --targets zgc_unicorn_stock_2019,zgc_new_unicorns_2024 --trials 40 --seeds 3 scale=0.02
 
 Every candidate runs the same seeds (common random numbers); the loss is the weighted mean of
-squared distances of the seed means from the reported figures, in units of each target's
-tolerance band. Held-out targets (--holdout; default: the preset's other targets) are computed
-for every candidate and reported separately as out-of-sample checks. Trials are stored in
-<out>/calibration.db and each candidate's seeds in <out>/runs/: stop with Ctrl-C and run the
-same command again to resume (the interrupted trial is tried again, reusing its finished seeds). Writes
+squared distances of the seed means to the targets' tolerance bands (0 inside a band; outside,
+the distance from the reported figure in units of the band, at least 1). Held-out targets
+(--holdout; default: the preset's other targets) are computed for every candidate and reported
+separately as out-of-sample checks. Trials are stored in <out>/calibration.db and each
+candidate's seeds in <out>/runs/: stop with Ctrl-C and run the same command again to resume
+(the interrupted trial is tried again, reusing its finished seeds). Writes
 <out>/<preset>_calibrated.yaml (and conf/ecosystem/ with --install), trials.csv,
 calibration_report.md and loss.png. A --spec YAML file may hold any of: preset, params (list of
 "key=low:high[:log][:int]"), targets, holdout, trials, seeds, seed_start, scale, overrides;

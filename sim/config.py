@@ -210,14 +210,23 @@ class FundingConfig:
     insider_share: float = P(0.3, "Share of a later round taken by the previous VC lead from its "
                                   "reserves.", "share", ge=0, lt=1)
     growth_signal_weight: float = P(1.0, "Weight of last year's log growth in the investors' signal.", "", ge=0)
-    revenue_multiple: float = P(4.0, "Base pre-money valuation as a multiple of revenue.", "x", gt=0)
-    growth_multiple_elasticity: float = P(0.9, "Valuation multiple rises as exp(elasticity * growth).", "", ge=0, le=5)
+    revenue_multiple: float = P(
+        9.8, "Base pre-money valuation as a multiple of revenue (calibrated, docs/calibration/zhongguancun.md).",
+        "x", gt=0,
+    )
+    growth_multiple_elasticity: float = P(
+        1.4, "Valuation multiple rises as exp(elasticity * growth) (calibrated, docs/calibration/zhongguancun.md).",
+        "", ge=0, le=5,
+    )
     signal_multiple_elasticity: float = P(0.35, "Valuation multiple rises as exp(elasticity * signal).", "", ge=0, le=5)
     last_round_anchor: float = P(
         1.0, "A growing firm's pre-money is at least its last post-money times exp(anchor * last year's log growth); 0 "
              "disables.", "", ge=0, le=5
     )
-    heat_multiple_elasticity: float = P(0.5, "Valuation multiple rises as heat^elasticity.", "", ge=0, le=5)
+    heat_multiple_elasticity: float = P(
+        0.86, "Valuation multiple rises as heat^elasticity (calibrated, docs/calibration/zhongguancun.md).", "",
+        ge=0, le=5,
+    )
     round_floor_mcny: list[float] = P(
         [5.0, 40.0, 150.0, 500.0, 1500.0], "Minimum pre-money valuation by round (seed, A, B, C, D+).", "mcny"
     )
@@ -293,7 +302,10 @@ class BankConfig:
 
 @dataclass
 class ExitConfig:
-    ipo_rate: float = P(0.12, "Yearly IPO hazard of an eligible firm.", "1/yr", ge=0, le=12)
+    ipo_rate: float = P(
+        0.11, "Yearly IPO hazard of an eligible firm (calibrated, docs/calibration/zhongguancun.md).", "1/yr",
+        ge=0, le=12,
+    )
     ipo_min_revenue_mcny: float = P(150.0, "Listing needs this revenue run rate.", "mcny/yr", ge=0)
     ipo_min_valuation_mcny: float = P(1_500.0, "Listing needs this valuation.", "mcny", ge=0)
     ipo_min_age_years: float = P(3.0, "Listing needs this age.", "years", ge=0)

@@ -1,20 +1,19 @@
 """The fund of funds (母基金), public procurement (政府采购, 首台套) and open innovation policies:
-invariants of their books (fast, one seed) and their direct targets at their defaults over five
-seeds with common random numbers (slow: the paired mean difference's 95 % interval must exclude
-zero)."""
+invariants of their books (fast, one seed). Their direct targets at their defaults are checked over
+five worlds with common random numbers by the policy-effects harness (tests/policy_effects.py,
+``fund_of_funds:direct`` and so on): a small park's single run cannot tell them (at scale 0.02 the
+park has one incumbent, whose corporate fund's few deals decide open innovation's target)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from agents.contracts import GOVERNMENT, INCUMBENT, INSURED
 from sim.config import Config
 from sim.policies.registry import configured_policy
 from sim.run import run_simulation
 
-START = 2015
 YEARS = 4
 
 
@@ -41,52 +40,9 @@ def run(name: str | None, seed: int = 1, scale: float = 0.02):
     return _CACHE[key]
 
 
-# ------------------------------------------------------------------------------ direct targets
-
-
-def vc_committed_in_window(res) -> float:
-    inv = res.tables["investors"]
-    return float(inv.loc[(inv["kind"] == "vc") & (inv["vintage_year"] >= START), "committed"].sum())
-
-
-def contract_payments_in_targets(res, policy) -> float:
-    """Contract payments to firms in the policy's target tracks (contracts table, firms' tracks)."""
-    con = res.tables["contracts"]
-    tracks = res.tables["firms"].set_index("firm_id")["track_id"]
-    target = np.flatnonzero(policy.target_track_mask(res.model))
-    return float(con.loc[con["firm_id"].map(tracks).isin(target), "paid"].sum())
-
-
-def incumbents_venturing(res) -> float:
-    """What incumbents paid young firms under contracts plus what their corporate funds invested."""
-    return float(res.tables["incumbents"]["procurement_paid"].sum() + res.tables["timeseries"]["cvc_invested"].sum())
-
-
-TARGETS = {
-    "fund_of_funds": (0.05, lambda res, p: vc_committed_in_window(res)),
-    "public_procurement": (0.02, contract_payments_in_targets),
-    "open_innovation": (0.02, lambda res, p: incumbents_venturing(res)),
-}
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", list(TARGETS))
-def test_each_policy_moves_its_direct_target_over_five_seeds(name):
-    scale, target = TARGETS[name]
-    diffs = []
-    for seed in range(5):
-        base, _ = run(None, seed, scale)
-        res, p = run(name, seed, scale)
-        diffs.append(target(res, p) - target(base, p))
-    d = np.array(diffs)
-    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
-    assert d.mean() - half > 0, (name, d)
-
-
 def test_public_procurement_buys_from_target_firms_and_insures_first_units():
-    base, _ = run(None)
     res, p = run("public_procurement")
-    assert contract_payments_in_targets(res, p) > contract_payments_in_targets(base, p) + 10.0
+    assert p.paid > 0
     con = res.tables["contracts"]
     mine = con[con["buyer_kind"].isin(["government", "insured_buyer"])]
     tracks = res.tables["firms"].set_index("firm_id")["track_id"]
@@ -103,9 +59,7 @@ def test_public_procurement_buys_from_target_firms_and_insures_first_units():
 
 
 def test_open_innovation_stretches_procurement_and_matches_corporate_funds():
-    base, _ = run(None)
     res, p = run("open_innovation")
-    assert incumbents_venturing(res) > incumbents_venturing(base)
     st = p.stats()
     assert st["copaid_mcny"] > 0 and st["cvc_matched_mcny"] > 0
     assert p.spent == pytest.approx(st["copaid_mcny"] + st["cvc_matched_mcny"])
@@ -141,3 +95,24 @@ def test_fund_of_funds_commits_its_share_of_mandated_early_funds():
     assert m.levers.value("lp_multiplier") == pytest.approx(1 - per_year * diverted / base, rel=0.2)
     held, flowed = m.cash_identity()
     assert held == pytest.approx(flowed, rel=1e-9, abs=1e-6)
+
+
+def test_fund_of_funds_and_open_innovation_keep_at_most_their_capped_return():
+    """The government takes its pro-rata share of a backed fund's distributions, but never more
+    than what it paid in grown at ``return_cap`` a year to the end of the run (让利: the excess
+    goes to the private LPs); below the cap it takes exactly its share."""
+    res, p = run("fund_of_funds")
+    end = res.model.current_step
+    got = np.array(p._received)
+    assert got.sum() == pytest.approx(p.received) and p.received > 0
+    for f, paid, raised, g in zip(p.funds, p.paid_in, p.raised_step, got, strict=True):
+        share = paid / f.committed * f.proceeds
+        cap = paid * (1 + p.return_cap) ** ((end - raised) / 12)
+        assert g <= min(share, cap) * (1 + 1e-9) + 1e-12
+        if share <= paid:  # the cap (at least what was paid in) cannot bind
+            assert g == pytest.approx(share, rel=1e-9, abs=1e-12)
+    res, q = run("open_innovation")
+    end = res.model.current_step
+    assert q.received > 0
+    for paid, _, received, since in q._lp.values():
+        assert received <= paid * (1 + q.return_cap) ** ((end - since) / 12) * (1 + 1e-9)

@@ -16,7 +16,8 @@ import pytest
 from numba import njit
 from scipy.stats import poisson
 
-from agents.firms.founding import poisson_quantile
+from agents.contracts import INCUMBENT, choose_suppliers, choose_suppliers_vectorised
+from agents.firms.founding import poisson_quantile, poisson_quantiles
 from agents.firms.kernels import operate
 from agents.firms.rules import aged_out, closure_draw, insolvent
 from sim import load_config
@@ -88,6 +89,9 @@ def test_poisson_quantile_is_scipys():
     for mean in [1e-4, 0.3, 4.0, 87.5, 7333.3, 9166.7, 25000.0]:
         for u in np.concatenate([rng.random(40), [1e-12, 0.5, 1 - 1e-12]]):
             assert poisson_quantile(float(u), mean) == int(poisson.ppf(u, mean))
+    u = rng.random(5000)
+    mean = np.exp(rng.uniform(np.log(1e-4), np.log(3e4), 5000))
+    np.testing.assert_array_equal(poisson_quantiles(u, mean), poisson.ppf(u, mean))
 
 
 # ------------------------------------------------------------------------------ the model's loops
@@ -195,6 +199,65 @@ def test_stage_assessment_looks_at_the_firms_that_can_change():
             np.testing.assert_array_equal(pop["stage"], expected)
         m.current_step += 1
     assert (m.population["stage"] == 2).any()
+
+
+def test_key_constants_reproduce_the_keyed_draws():
+    draws = KeyedDraws(3, "incumbent")
+    keys = np.arange(20_000, dtype=np.uint64) * np.uint64(104729) + np.uint64(2**40)
+    for step, slot in ((-96, 0), (0, 2), (41, 255)):
+        base, d = draws.key_constants(step, slot)
+        assert np.array_equal(_keyed_bits(keys, base, d), draws.bits(keys, step, slot))
+
+
+@njit
+def _keyed_bits(keys, base, d):
+    out = np.empty_like(keys)
+    for i in range(keys.size):
+        out[i] = K.mix64(K.mix64(keys[i] * np.uint64(0x9E3779B97F4A7C15) + base) ^ d)
+    return out
+
+
+def test_suppliers_are_the_ones_the_vectorised_rule_chooses():
+    """choose_suppliers (bounds from a compiled pass, exact scores for the few that may rank)
+    against every candidate's exact score: the same rows and values, for the incumbents' track
+    masks and a row mask, with budgets from a fraction of one contract to no limit, as firms
+    sign contracts during the month and contracts end between months."""
+    m = _model(months=20)
+    pop = m.population
+    rng = np.random.default_rng(4)
+    taken = signed = 0
+    for _ in range(3):
+        _run_until(m, "operations")
+        masks = [(None, inc.fit(m.tracks) > 0, inc.draws) for inc in m.incumbents]
+        masks.append((rng.random(pop.n) < 0.3, None, KeyedDraws(1, "policy")))
+        for eligible, tracks, draws in masks:
+            for room, limit, share in ((0.2, None, None), (3.0, None, None), (40.0, 5, 0.2), (np.inf, 12, None),
+                                       (np.inf, None, None)):
+                for slot in (0, 7):
+                    got = choose_suppliers(m, eligible, room, draws, share, slot, limit, tracks)
+                    ref = choose_suppliers_vectorised(m, eligible, room, draws, share, slot, limit, tracks)
+                    np.testing.assert_array_equal(got[0], ref[0])
+                    np.testing.assert_array_equal(got[1], ref[1])
+                    taken += got[0].size
+            # the suppliers of a budget of some contracts sign: they are no longer candidates
+            rows, values = choose_suppliers(m, eligible, 3.0, draws, tracks=tracks)
+            m.contracts.sign(rows, values, 36, INCUMBENT, 0)
+            signed += rows.size
+            got = choose_suppliers(m, eligible, 3.0, draws, tracks=tracks)
+            ref = choose_suppliers_vectorised(m, eligible, 3.0, draws, tracks=tracks)
+            np.testing.assert_array_equal(got[0], ref[0])
+            assert not np.isin(got[0], rows).any()
+        # contracts that end this month (a term of zero months) free their suppliers again
+        rows, values = choose_suppliers(m, None, 5.0, masks[0][2], tracks=masks[0][1])
+        m.contracts.sign(rows, values, 0, INCUMBENT, 1)
+        m.contracts.step()
+        got = choose_suppliers(m, None, 5.0, masks[0][2], tracks=masks[0][1])
+        np.testing.assert_array_equal(got[0], rows)
+        for _name, methods in m._phases[[n for n, _ in m._phases].index("operations"):]:
+            for method in methods:
+                method()
+        m.current_step += 1
+    assert taken > 100 and signed > 10
 
 
 def test_kernels_are_recompiled_when_the_primitives_change():

@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pytest
 
+from agents.firms.rules import wage_bill
 from sim.config import Config
 from sim.core.clock import DT
 from sim.core.vocabulary import DIRECTIONS, ORIGINS, SPINOFF
@@ -35,6 +36,13 @@ def park(policy, months: int = 1, warmup: int = 1, scale: float = SCALE, seed: i
     while m.current_step < months:
         m.step()
     return m
+
+
+def whole_places(per_draw: float, draws: int) -> int:
+    """Whole firms (or scenes) a sample gets from ``draws`` draws of ``per_draw`` places each, by the
+    documented rule (docs/policies.md, *Scale*): the fractions are carried from draw to draw, so the
+    whole units after any number of draws are their running sum rounded to the nearest (halves up)."""
+    return math.floor(per_draw * draws + 0.5 + 1e-9)
 
 
 def step_policy_alone(m, policy):
@@ -150,7 +158,8 @@ def test_sanctions_shock_hits_the_exposed_tracks_and_targeted_support_helps_thei
     pop = m.population
     rows = pop.row_of[q.supported()]
     rows = rows[rows >= 0]
-    assert rows.size == int(400 * SCALE * DT * 2) and exposed[pop["track"][rows]].all()
+    # 400 supported firms a year at scale 1: 0.33 a month here, so the second month brings the first
+    assert rows.size == whole_places(400 * SCALE * DT, 2) == 1 and exposed[pop["track"][rows]].all()
     np.testing.assert_allclose(pop["support_growth"][rows], 0.15)
     np.testing.assert_allclose(pop["support_closure"][rows], 0.7)
     assert q.spent == pytest.approx(0.5 * q.supported().size)
@@ -214,7 +223,8 @@ def test_state_incubator_admits_last_months_best_founders_with_a_grant_and_servi
     pop = m.population
     rows = pop.row_of[p.ids]
     alive = rows >= 0
-    assert p.ids.size == int(300 * 0.05 * DT * 3) and alive.any()
+    # 300 places a year at scale 1: 1.25 a month here, 3.75 -> 4 firms in three months
+    assert p.ids.size == whole_places(300 * 0.05 * DT, 3) == 4 and alive.any()
     r = rows[alive]
     np.testing.assert_allclose(pop["support_closure"][r], 0.5)
     np.testing.assert_allclose(pop["support_growth"][r], 0.1)
@@ -240,11 +250,11 @@ def test_rd_grants_pay_two_thirds_of_the_grantees_rd_and_lower_their_user_cost_o
     p = configured_policy("rd_grants")
     m = park(p)
     pop = m.population
-    assert p.ids.size == int(0.5 + 400 * SCALE * DT) or p.ids.size == 0  # places rounded (Policy.whole)
+    assert p.ids.size == whole_places(400 * SCALE * DT, 1) == 0  # 0.33 of a place: none yet
     m = park(p := configured_policy("rd_grants"), scale=0.05)
     pop = m.population
     rows = pop.row_of[p.ids]
-    assert p.ids.size == int(0.5 + 400 * 0.05 * DT) and (rows >= 0).all()
+    assert p.ids.size == whole_places(400 * 0.05 * DT, 1) == 2 and (rows >= 0).all()  # 1.67 -> 2
     assert (m.tracks["tech_intensity"][pop["track"][rows]] >= 0.5).all()
     # a grantee's R&D staff share is raised by its user cost 1 - 0.66 to the power -elasticity (1 at the preset)
     np.testing.assert_allclose(pop["support_rd"][rows], 1.0 / (1.0 - 0.66))
@@ -260,7 +270,7 @@ def test_rd_grants_pay_two_thirds_of_the_grantees_rd_and_lower_their_user_cost_o
     new = p.ids.size - paid.size
     # the next month pays 66 % of last month's R&D spending, within the cap
     np.testing.assert_allclose(p.paid[: paid.size] - paid, np.minimum(0.66 * rd, 5.32 - paid))
-    assert new == int(0.5 + 400 * 0.05 * DT * 2) - paid.size
+    assert new == whole_places(400 * 0.05 * DT, 2) - paid.size == 1  # 3.33 -> 3 in two months
     np.testing.assert_allclose(pop["support_rd"][pop.row_of[p.ids]], 1.0 / (1.0 - 0.66))
 
 
@@ -318,19 +328,28 @@ def test_ocs_consortia_cut_pro_rata_lower_the_response_to_the_share_actually_pai
 
 def test_scene_opening_gives_its_firms_a_customer_a_test_report_and_draws_founders():
     p = configured_policy("scene_opening")
-    m = park(p, months=12)
-    assert len(p.scene_log) == max(1, round(16 * SCALE))  # at least one scene a year at any scale
-    scene = p.scene_log[0]
+    scale = 0.05
+    m = park(p, months=12, scale=scale)
+    # the real park's 16 scenes a year open at every scale (1.33 a month, carried: 16 in 12 months)
+    assert len(p.scene_log) == whole_places(16 * DT, 12) == 16
+    # each takes on 5 x 0.05 = 0.25 firms of this sample, carried from scene to scene: 4 firms in
+    # all when every scene had candidates (a scene short of them gives back one place at most)
+    firms = [s["firms"] for s in p.scene_log]
+    assert sum(firms) == whole_places(5 * scale, len(firms)) == 4
+    assert all(f <= 1 for f in firms)
+    scene = next(s for s in p.scene_log if s["firms"] > 0)
     pop = m.population
     rows = pop.row_of[p.supported()]
     r = rows[rows >= 0]
-    assert 0 < scene["firms"] <= 5 and r.size > 0
-    assert (pop["track"][r] == scene["track_id"]).all()
+    assert r.size > 0 and set(pop["track"][r]) <= {s["track_id"] for s in p.scene_log}
     np.testing.assert_allclose(pop["support_growth"][r], 0.4)
     np.testing.assert_allclose(pop["support_screen"][r], -0.3)
     bonus = m.levers.track("entry_bonus")
-    assert bonus[scene["track_id"]] == pytest.approx(1.2) and (np.delete(bonus, scene["track_id"]) == 1.0).all()
-    assert p.spent == pytest.approx(5.0 * SCALE * len(p.scene_log))
+    assert bonus[scene["track_id"]] == pytest.approx(1.2)
+    open_tracks = sorted({s["track_id"] for s in p.scene_log})
+    assert (np.delete(bonus, open_tracks) == 1.0).all()
+    # a scene costs 5 at scale 1: this sample pays its share, 5 x 0.05
+    assert p.spent == pytest.approx(5.0 * scale * len(p.scene_log))
 
 
 def test_stage_cultivation_lists_new_gazelles_and_pays_them_after_the_lag():
@@ -365,3 +384,30 @@ def test_guidance_fund_is_set_up_and_paid_in_by_yearly_tranches():
     step_policy_alone(m, p)  # the mandate follows the tracks of the mandated directions month by month
     mandated = directions_mask(m, ["科技", "产业", "数字"])
     np.testing.assert_array_equal(np.sort(f.mandated_tracks), np.flatnonzero(mandated))
+
+
+def test_ocs_programmes_fund_members_and_academic_research():
+    p = configured_policy("ocs_programmes")
+    scale = 0.05
+    m = park(p, months=3, scale=scale)
+    pop = m.population
+    # Magnet members: 100 a year at scale 1, 0.42 a month here (carried): 1 in three months; academic
+    # projects: 100 a year, 1 in three months, each 15 months long
+    assert p.ids.size == whole_places(100 * scale * DT, 3) == 1
+    assert len(p.projects_until) == whole_places(100 * scale * DT, 3) == 1
+    rows = pop.row_of[p.ids]
+    assert (rows >= 0).all() and (pop["employees"][rows] >= 5).all()
+    assert (m.tracks["tech_intensity"][pop["track"][rows]] >= 0.5).all()
+    assert directions_mask(m, ["科技", "产业"])[pop["track"][rows]].all()
+    before, cash = p.spent, pop["cash"].copy()
+    step_policy_alone(m, p)
+    members = pop.row_of[p.ids]
+    projects = len(p.projects_until)
+    assert projects == whole_places(100 * scale * DT, 4)
+    # each member: 66 % of its R&D (half its wage bill), at most 2 a year; the institutes: 80 % of
+    # 1.0 a year of consortium research per member; each project 0.875 over its 15 months
+    firm = np.minimum(0.66 * 0.5 * wage_bill(pop["employees"][members], m.cfg.ecosystem.firms) * DT, 2.0 * DT)
+    academic = 0.8 * 1.0 * members.size * DT
+    want = firm.sum() + academic + 0.875 / 15 * projects
+    assert p.spent - before == pytest.approx(want, rel=1e-9)
+    np.testing.assert_allclose((pop["cash"] - cash)[members], firm, rtol=1e-9)

@@ -194,6 +194,11 @@ def draw_config(data, eventful: bool = False) -> Config:
 def draw_run(data, case: str, eventful: bool = False):
     cfg = draw_config(data, eventful)
     policies = make_policies(data, case)
+    # the government funds the composition: its budget is drawn between the sum of the policies'
+    # budgets (the most a run accepts: more stops it with a ConfigError) and twice that
+    total = sum(p.budget_mcny_per_year for p in policies)
+    if total > 0:
+        cfg.ecosystem.government.budget_mcny_per_year = total * data.draw(fl(1.0, 2.0), label="government.budget")
     return run_simulation(cfg, progress=False, policies=policies), policies
 
 

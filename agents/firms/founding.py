@@ -92,6 +92,14 @@ def poisson_quantile(u: float, mean: float) -> int:
     return below if pdtr(below, mean) >= u else n
 
 
+def poisson_quantiles(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """:func:`poisson_quantile` element by element (0 < u < 1, mean > 0): what
+    ``scipy.stats.poisson.ppf(u, mean)`` computes for such arguments, as floats."""
+    n = np.ceil(pdtrik(u, mean))
+    below = np.maximum(n - 1, 0)
+    return np.where(pdtr(below, mean) >= u, below, n)
+
+
 def choose_tracks(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Inverse-CDF choice of a track for each uniform draw ``u`` given track ``weights``."""
     cum = np.cumsum(weights)

@@ -162,7 +162,7 @@ class Exits:
         ``acquisition_revenue_multiple`` times revenue (with running contracts), times a log-normal factor."""
         ecfg = self.model.cfg.ecosystem.exits
         pop = self.model.population
-        base = np.maximum(pop["valuation"][rows], ecfg.acquisition_revenue_multiple * sales(pop)[rows])
+        base = np.maximum(pop["valuation"][rows], ecfg.acquisition_revenue_multiple * sales(pop, rows))
         return base * np.exp(ecfg.acquisition_price_mean + premium + ecfg.acquisition_price_sigma * z)
 
     def strategic(self, step: int, taken: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -388,10 +388,12 @@ class Exits:
         return np.bincount(pos, weights=gross, minlength=rows.size)
 
     def _book_ceded(self, lot_idx: np.ndarray, partners: np.ndarray, amounts: np.ndarray) -> None:
-        lots = self.market.lots
+        market = self.market
+        lots = market.lots
         for li, p, a in zip(lot_idx, partners, amounts, strict=True):
             firm = lots["firm"][li]
-            cand = np.flatnonzero((lots["firm"] == firm) & (lots["investor"] == p))
+            own = market.lots_in(np.array([firm], dtype=np.int64))  # the firm's lots, not a scan of all lots
+            cand = own[lots["investor"][own] == p]
             if cand.size:
                 lots["proceeds"][cand[0]] += a
             else:  # no own lot (should not happen): book a zero-cost lot

@@ -62,7 +62,7 @@ class CapitalMarket:
         self._filters: MonthFilters | None = None  # this month's subsets of the firms (month_filters)
         self._scan_out = np.empty((4, 0), dtype=np.int64)  # work arrays of the scan
         self._scan_flags = np.empty(0, dtype=np.uint8)
-        self._lot_index = _LotIndex()  # open lots by firm (open_lots)
+        self._lot_index = _LotIndex()  # lots by firm (open_lots, lots_in)
         self.rounds = EquityRounds(self)
         self.lending = Lending(self)
         self.exits = Exits(self)
@@ -194,6 +194,13 @@ class CapitalMarket:
             return np.empty(0, dtype=np.int64)
         li = self._lot_index.lots_of(lots["firm"], np.asarray(firm_ids, dtype=np.int64))
         return li[lots["status"][li] == LOT_OPEN]
+
+    def lots_in(self, firm_ids: np.ndarray) -> np.ndarray:
+        """Indices of every lot (open or not) in the firms ``firm_ids`` (ascending)."""
+        lots = self.lots
+        if lots.n == 0 or firm_ids.size == 0:
+            return np.empty(0, dtype=np.int64)
+        return self._lot_index.lots_of(lots["firm"], np.asarray(firm_ids, dtype=np.int64))
 
     def lots_of_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Open lots in the firms at ``rows``: (lot indices, position of each lot's firm in

@@ -191,7 +191,7 @@ class EquityRounds:
             fcfg.growth_multiple_elasticity * g_price
             + fcfg.signal_multiple_elasticity * np.clip(signal, -3.0, 3.0)
         ) * heat**fcfg.heat_multiple_elasticity
-        pre = sales(pop)[rows] * mult
+        pre = sales(pop, rows) * mult
         if fcfg.last_round_anchor > 0:
             # a growing firm is rarely priced below its last round: the last post-money, grown
             # with the firm (down rounds still happen to firms that shrink)

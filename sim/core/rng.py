@@ -109,6 +109,16 @@ class KeyedDraws:
         with np.errstate(over="ignore"):
             return _mix(np.asarray([self._base ^ (counter * _M2 + _GOLD)], dtype=np.uint64))[0]
 
+    def key_constants(self, step: int, slot: int = 0) -> tuple[np.uint64, np.uint64]:
+        """The constants ``(b, d)`` of (stream, step, slot) such that the draw of a key that was not
+        prehashed is ``_mix(_mix(key * GOLD + b) ^ d)``: what a compiled loop takes to reproduce
+        :meth:`bits` (and so :meth:`uniform` and :meth:`normal`) bit for bit."""
+        if not 0 <= int(slot) < 256:
+            raise ValueError(f"slot {slot} outside [0, 255]; larger slots would repeat slot {int(slot) & 0xFF}")
+        counter = np.uint64((int(step) & 0xFFFFFFFF) << 8 | (int(slot) & 0xFF))
+        with np.errstate(over="ignore"):
+            return self._base, np.uint64(counter * _M2 + _GOLD)
+
     def _bits_prehashed(self, hkeys: np.ndarray, step: int, slot: int) -> np.ndarray:
         c = self.step_constant(step, slot)
         with np.errstate(over="ignore"):

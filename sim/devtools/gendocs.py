@@ -17,7 +17,9 @@ The generated files and their sources:
   of sweeps, comparisons, sensitivity analyses, validation and calibration (the ``*_FILES``
   declarations next to the code that writes them, :mod:`sim.batch.tabledoc`);
 * ``docs/validation.md``: the hand-written text before its marker line, then every target of
-  ``conf/targets/*.yaml``.
+  ``conf/targets/*.yaml``;
+* ``docs/validation-status.md``: the recorded validations ``docs/validation-status/*.csv``
+  (:mod:`sim.validation.status`; record one with ``python -m experiments.validate --write-status``).
 
 The tests run the check (tests/test_gendocs.py), so none of these files can drift from the code:
 after changing a default, a field, a policy, a table or a target, run ``make docs``.
@@ -45,6 +47,7 @@ from sim.policies.registry import CONFIGS, REGISTRY, configured_policy
 from sim.validation.calibrate import CALIBRATION_FILES
 from sim.validation.registry import Registry, Target, load_registry
 from sim.validation.report import VALIDATION_FILES
+from sim.validation.status import STATUS_PAGE, render_status
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGURATION_DOC = ROOT / "docs" / "configuration.md"
@@ -532,6 +535,11 @@ def _target_section(t: Target) -> list[str]:
         lines.append(f"| policies in force | {', '.join(f'`{p}`' for p in t.policies)} |")
     if t.weight != 1.0:
         lines.append(f"| weight in calibration | {t.weight:g} |")
+    if t.sign:
+        lines.append(f"| sign-only | {t.sign}: passes only if the 95 % interval of the mean excludes zero on that "
+                     "side |")
+    if t.input_check:
+        lines.append("| input check | the figure is also an input of the preset: not scored as evidence |")
     lines += ["", f"**Quote.** {t.source['quote']}" if t.source.get("quote") else "", ""]
     lines += [f"**Model counterpart.** {t.definition}", "", f"**Why this band.** {t.band_reason}", ""]
     if t.note:
@@ -608,6 +616,7 @@ def files() -> dict[Path, str]:
     out[OUTPUTS_DOC] = render_outputs()
     current = _read(VALIDATION_DOC, "# Validation against the reports\n")
     out[VALIDATION_DOC] = render_validation(current, load_registry())
+    out[STATUS_PAGE] = render_status()  # from the recorded validations, docs/validation-status/*.csv
     return out
 
 

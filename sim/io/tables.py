@@ -227,10 +227,11 @@ def firm_years_arrow(model) -> pa.Table:
     chunks = model.recorder.firm_years
     if not chunks:
         return to_arrow("firm_years", empty_frame("firm_years"))
-    cols = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    # the recorded float32 columns are widened while they are concatenated (one pass, no copy)
+    wide = ("age_years", "employees", "revenue", "valuation", "rd_spending", "rd_staff_share")
+    cols = {k: np.concatenate([c[k] for c in chunks], dtype=np.float64 if k in wide else None) for k in chunks[0]}
     return _arrow_table("firm_years", {
-        **{k: cols[k].astype(np.float64) for k in ("age_years", "employees", "revenue", "valuation", "rd_spending",
-                                                   "rd_staff_share")},
+        **{k: cols[k] for k in wide},
         "firm_id": cols["firm_id"].astype(np.int64, copy=False),
         "year": cols["year"].astype(np.int16, copy=False),
         "stage": _strings(cols["stage"], STAGES),

@@ -357,9 +357,11 @@ class Policy:
         if places > 0:
             self._carry[key] = self._carry.get(key, 0.5) + 1
 
-    def monthly_slots(self, model, per_year: float) -> int:
-        """A capacity given per year at scale 1 as whole firms this month (:meth:`sampled`)."""
-        return self.sampled(model, per_year * DT, "slots")
+    def monthly_slots(self, model, per_year: float, key: str = "slots") -> int:
+        """A capacity given per year at scale 1 as whole firms this month (:meth:`sampled`). A
+        policy with two capacities gives each its own ``key``: one running total would hand the
+        places of one to the other."""
+        return self.sampled(model, per_year * DT, key)
 
     def sample_cost(self, model, price: float) -> float:
         """This sample's share of the price of a unit that exists once in the real park (a scene):

@@ -200,7 +200,7 @@ class OCSProgrammes(Policy):
         """New members: the best-looking eligible firms, who take the consortium's results (a
         licence's quality lift, no fee)."""
         pop = model.population
-        k = self.monthly_slots(model, self.members_per_year)
+        k = self.monthly_slots(model, self.members_per_year, "members")
         if k <= 0 or pop.n == 0:
             return
         rows = np.flatnonzero(mask[pop["track"]] & (pop["employees"] >= self.min_employees) & self.eligible(model))
@@ -259,7 +259,8 @@ class OCSProgrammes(Policy):
         step = model.current_step
         self.projects_until = [u for u in self.projects_until if u >= step]
         if model.institutes.fundable(mask):
-            self.projects_until += [step + self.project_months - 1] * self.monthly_slots(model, self.projects_per_year)
+            started = self.monthly_slots(model, self.projects_per_year, "projects")
+            self.projects_until += [step + self.project_months - 1] * started
         if self.projects_until and model.institutes.fundable(mask):
             monthly = self.project_grant_mcny / self.project_months * len(self.projects_until)
             model.institutes.fund(self.spend(model, government, monthly), "applied", mask)

@@ -13,9 +13,11 @@ The command line is ``python -m experiments.calibrate``. How it works:
 * **Moments and distance.** For a candidate parameter vector the preset is run with the same
   seeds as every other candidate (common random numbers: the differences between candidates
   are not drowned in seed noise). Each target's simulated value is the mean over those seeds;
-  its distance from the reported figure is measured in units of the target's tolerance band
-  (:func:`sim.validation.registry.band_distance`: 0 inside the reported range, 1 at the band's
-  edge). The loss is the weighted mean of squared distances, weights from the targets' ``weight``;
+  its distance is measured against the target's tolerance band
+  (:func:`sim.validation.registry.band_loss_distance`: 0 anywhere inside the band, so the fit rewards
+  being inside the band and not being at one number; outside it the distance from the reported figure
+  in units of the band, :func:`~sim.validation.registry.band_distance`, at least 1 at the band's edge).
+  The loss is the weighted mean of squared distances, weights from the targets' ``weight``;
   a target a candidate cannot compute (NaN) counts as distance ``MISSING_DISTANCE``.
 * **Out-of-sample checks.** ``holdout`` targets (by default every other target of the preset)
   are computed for every candidate but never enter the loss; the report lists them separately.
@@ -61,7 +63,7 @@ from sim.batch.tabledoc import Col, FileDoc
 from sim.compose import CONF_DIR, _lookup, is_preset_file, preset_name
 from sim.config import Config, ConfigError
 from sim.config import validate as validate_config
-from sim.validation.registry import Registry, Target, band_distance, load_registry
+from sim.validation.registry import Registry, Target, band_distance, band_loss_distance, load_registry
 from sim.validation.report import check_preset, plan_runs, run_seeds
 
 __all__ = ["ParamSpec", "calibrate", "CalibrationResult", "loss_of", "set_keys", "MISSING_DISTANCE",
@@ -153,15 +155,33 @@ def set_keys(cfg: Config, values: dict) -> Config:
 
 
 def loss_of(targets: Sequence[Target], means: dict[str, float]) -> float:
-    """Weighted mean of squared band distances (NaN values count as MISSING_DISTANCE)."""
+    """Weighted mean of squared distances to the tolerance bands (:func:`band_loss_distance`: 0 inside
+    a band, at least 1 outside; NaN values count as MISSING_DISTANCE)."""
     num = den = 0.0
     for t in targets:
-        d = band_distance(t, means.get(t.name, math.nan))
+        d = band_loss_distance(t, means.get(t.name, math.nan))
         if not math.isfinite(d):
             d = MISSING_DISTANCE
         num += t.weight * d * d
         den += t.weight
     return num / den if den > 0 else math.nan
+
+
+def best_trial_index(complete: pd.DataFrame, targets: Sequence[Target]):
+    """Index of the best completed trial: the lowest loss; among trials tied at it (several inside
+    every band, loss 0), the one furthest inside its bands: the largest smallest margin
+    ``1 - band_distance`` over the fitted targets, so the choice is the one seed noise is least
+    likely to push out, not the one nearest the reported figures' centre of gravity."""
+    best = complete["loss"].min()
+    tied = complete[complete["loss"] <= best]
+    if len(tied) == 1 or not targets:
+        return tied.index[0]
+
+    def margin(row) -> float:
+        ds = [band_distance(t, float(row.get(f"value:{t.name}", math.nan))) for t in targets]
+        return min((1.0 - d) if math.isfinite(d) else -math.inf for d in ds)
+
+    return tied.apply(margin, axis=1).idxmax()
 
 
 @dataclass
@@ -387,7 +407,7 @@ def _finish(study, preset, plan, specs, calib, out, outdir: Path, study_name, ca
         if interrupted:  # stopped before the first trial completed: nothing to report yet, all to resume
             raise KeyboardInterrupt
         raise ConfigError("no trial completed; nothing to report")
-    best_row = complete.loc[complete["loss"].idxmin()]
+    best_row = complete.loc[best_trial_index(complete, calib)]
     best_params = {p.key: (int(best_row[p.key]) if p.integer else float(best_row[p.key])) for p in specs}
     init_rows = complete[complete["initial"]]
     initial_loss = float(init_rows["loss"].iloc[0]) if len(init_rows) else None
@@ -489,8 +509,9 @@ def write_calibration_report(path, plan, specs, calib, out, complete, best_row, 
              f"numbers: seeds {plan.seeds} for every candidate).")
     L.append(f"- Runs: scale {plan.cfg.scale:g}, observed window {plan.window[0]}–{plan.window[1]}; overrides "
              f"`{' '.join(plan.overrides)}`.")
-    L.append("- Loss: weighted mean of squared band distances of the seed means (0 inside a reported range, 1 at a "
-             f"band's edge); a target a candidate cannot compute counts as distance {MISSING_DISTANCE:g}.")
+    L.append("- Loss: weighted mean of squared distances of the seed means to the tolerance bands (0 anywhere inside "
+             "a band; outside, the band distance from the reported figure, at least 1); a target a candidate cannot "
+             f"compute counts as distance {MISSING_DISTANCE:g}.")
     start_loss = f" (starting values: {_fmt(init['loss'])})" if init is not None else ""
     start_holdout = f" (starting values: {_fmt(init['loss_holdout'])})" if init is not None else ""
     L.append(f"- Best trial {int(best_row['trial'])}: loss {_fmt(best_row['loss'])}{start_loss}; "

@@ -62,6 +62,7 @@ __all__ = [
     "evaluate",
     "evaluate_all",
     "band_distance",
+    "band_loss_distance",
 ]
 
 TARGETS_DIR = CONF_DIR / "targets"
@@ -81,7 +82,8 @@ REQUIRED = (
     "definition",
     "function",
 )
-OPTIONAL = ("params", "config", "policies", "weight", "date_note", "note")
+OPTIONAL = ("params", "config", "policies", "weight", "sign", "input_check", "date_note", "note")
+SIGNS = ("negative", "positive")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -110,6 +112,8 @@ class Target:
     config: dict = field(default_factory=dict)
     policies: tuple[str, ...] = ()
     weight: float = 1.0
+    sign: str | None = None
+    input_check: bool = False
     date_note: str = ""
     note: str = ""
     file: str = ""
@@ -143,7 +147,19 @@ class Target:
         return str(a) if a == b else f"{a}–{b}"
 
     def in_band(self, value: float) -> bool:
-        return bool(np.isfinite(value) and self.band[0] <= value <= self.band[1])
+        """``value`` lies in the band (for a sign-only target, also strictly on its side of zero)."""
+        if not (np.isfinite(value) and self.band[0] <= value <= self.band[1]):
+            return False
+        return self.sign is None or self.excludes_zero(value, value)
+
+    def excludes_zero(self, low: float, high: float) -> bool:
+        """For a sign-only target: the interval [low, high] lies strictly on the stated side of zero
+        (``sign: negative``: high < 0; ``positive``: low > 0). True for a target without a sign."""
+        if self.sign is None:
+            return True
+        if not (np.isfinite(low) and np.isfinite(high)):
+            return False
+        return bool(high < 0) if self.sign == "negative" else bool(low > 0)
 
     def resolve(self) -> Callable:
         """The callable named by ``function``."""
@@ -296,6 +312,15 @@ def _parse_target(entry: dict, file: str, known_presets: set[str] | None) -> Tar
     weight = _number(where, "weight", entry.get("weight", 1.0))
     if weight < 0:
         raise _bad(where, f"weight={weight} must be >= 0")
+    sign = entry.get("sign")
+    if sign is not None:
+        if sign not in SIGNS:
+            raise _bad(where, f"sign={sign!r}; use one of {', '.join(SIGNS)} (or leave it out)")
+        if (sign == "negative" and not (b1 <= 0)) or (sign == "positive" and not (b0 >= 0)):
+            raise _bad(where, f"sign={sign} needs a band on that side of zero, got {band}")
+    input_check = entry.get("input_check", False)
+    if not isinstance(input_check, bool):
+        raise _bad(where, "input_check must be true (the figure is also an input of the preset) or false")
     return Target(
         name=name,
         description=entry["description"].strip(),
@@ -314,6 +339,8 @@ def _parse_target(entry: dict, file: str, known_presets: set[str] | None) -> Tar
         config=dict(config),
         policies=tuple(policies),
         weight=weight,
+        sign=sign,
+        input_check=input_check,
         date_note=(entry.get("date_note") or "").strip(),
         note=" ".join((entry.get("note") or "").split()),
         file=file,
@@ -409,6 +436,15 @@ def evaluate(target: Target, tables: dict, summary: dict) -> tuple[float, str]:
 
 def evaluate_all(targets, tables: dict, summary: dict) -> dict[str, tuple[float, str]]:
     return {t.name: evaluate(t, tables, summary) for t in targets}
+
+
+def band_loss_distance(target: Target, value: float) -> float:
+    """The distance a calibration minimises: 0 anywhere inside the tolerance band, the band
+    distance (:func:`band_distance`, at least 1) outside it. Targets are bands, so a calibration
+    rewards being inside the band, not being at the reported figure. NaN for a missing value."""
+    if not math.isfinite(value):
+        return math.nan
+    return 0.0 if target.in_band(value) else max(1.0, band_distance(target, value))
 
 
 def band_distance(target: Target, value: float) -> float:

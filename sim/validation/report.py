@@ -77,7 +77,10 @@ VALIDATION_FILES = (
         Col("mean_ci_high", "float", "unit", "Upper end of the 95 % t-interval of the mean."),
         Col("distance", "float", "band units", "How far the mean lies outside the reported figure (0 inside, 1 at the "
             "band's edge)."),
-        Col("status", "string", "", "pass (mean inside the band), miss, or n/a (not computable)."),
+        Col("sign", "string", "", "negative or positive for a sign-only target (empty otherwise)."),
+        Col("input_check", "bool", "", "The figure is also an input of the preset (left out of the evidence score)."),
+        Col("status", "string", "", "pass (mean inside the band; for a sign-only target also the 95 % interval of "
+            "the mean strictly on its side of zero), miss, or n/a (not computable)."),
         Col("reason", "string", "", "Why a target is not computable, or why some seeds gave no value."),
         Col("function", "string", "", "The function computing the simulated value."),
         Col("source", "string", "", "The seed file and lines (or external source) of the figure."),
@@ -364,7 +367,11 @@ def summarize_targets(targets: Sequence[Target], values: pd.DataFrame,
         sd = float(ok.std(ddof=1)) if n > 1 else math.nan
         half = _t975(n - 1) * sd / math.sqrt(n) if n > 1 else math.nan
         q = np.percentile(ok, [2.5, 97.5]) if n else [math.nan, math.nan]
-        status = "n/a" if (n == 0 or t.name in unavailable) else ("pass" if t.in_band(mean) else "miss")
+        # A sign-only target passes only if the 95 % interval of the mean excludes zero on its side
+        # (with one seed there is no interval, and it cannot pass).
+        signed_ok = t.sign is None or (n > 1 and t.excludes_zero(mean - half, mean + half))
+        status = "n/a" if (n == 0 or t.name in unavailable) else (
+            "pass" if t.in_band(mean) and signed_ok else "miss")
         rows.append(
             {
                 "target": t.name,
@@ -387,6 +394,8 @@ def summarize_targets(targets: Sequence[Target], values: pd.DataFrame,
                 "mean_ci_low": mean - half if n > 1 else math.nan,
                 "mean_ci_high": mean + half if n > 1 else math.nan,
                 "distance": band_distance(t, mean),
+                "sign": t.sign or "",
+                "input_check": bool(t.input_check),
                 "status": status,
                 "reason": reason if status == "n/a" else (
                     "; ".join(sorted({r for r in v["reason"] if r})) if n < len(v) else ""),
@@ -450,6 +459,15 @@ class ValidationResult:
     @property
     def missed(self) -> int:
         return int((self.targets["status"] == "miss").sum())
+
+    @property
+    def evidence(self) -> pd.DataFrame:
+        """The evidence targets: every target but the input checks (a figure that is also an input)."""
+        return self.targets[~self.targets["input_check"].astype(bool)]
+
+    @property
+    def evidence_passed(self) -> int:
+        return int((self.evidence["status"] == "pass").sum())
 
 
 def validate(

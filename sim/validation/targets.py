@@ -34,6 +34,7 @@ __all__ = [
     "new_unicorns_in_year",
     "unicorns_at",
     "gazelles_held_in_window",
+    "gazelles_listed_in_window",
     "gazelle_share_of_established",
     "new_established_firms_in_year",
     "new_high_tech_enterprises_in_year",
@@ -166,6 +167,22 @@ def gazelles_held_in_window(tables, summary, *, first_year: int, last_year: int)
         alive = np.isnan(end) | (end >= s0)
         held = set(np.asarray(sorted(held))[alive].tolist())
     return float(len(inside | held))
+
+
+def gazelles_listed_in_window(tables, summary, *, first_year: int, last_year: int) -> float:
+    """Firms the government added to its gazelle list (gazelle_list) from ``first_year`` to ``last_year``.
+
+    The list is the government's selection (criteria, applications and a quota:
+    :class:`agents.government.GazelleList`); a run whose preset keeps no list has an empty table
+    and the target is not computable.
+    """
+    year_steps(summary, first_year)
+    year_steps(summary, last_year)
+    gl = _table(tables, "gazelle_list", rows=False)
+    cfg = ((summary.get("config") or {}).get("ecosystem") or {}).get("government", {}).get("gazelle_list", {})
+    if len(gl) == 0 and not float(cfg.get("quota_per_year") or 0.0):
+        raise TargetUnavailable("the preset keeps no gazelle list (ecosystem.government.gazelle_list.quota_per_year=0)")
+    return float(gl["year"].between(first_year, last_year).sum())
 
 
 # --------------------------------------------------------------------------------------------
