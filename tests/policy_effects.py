@@ -769,12 +769,6 @@ def failed_share_in_both(treated: Run, control: Run) -> tuple[float, float]:
     return float((t["end_kind"] == "failed").mean()), float((c["end_kind"] == "failed").mean())
 
 
-def log_revenue_in_both(treated: Run, control: Run) -> tuple[float, float]:
-    """Mean log revenue of the supported firms (the firms both arms have)."""
-    t, c = firms_in_both(treated, control, treated.facts["supported_keys"])
-    return float(log_revenue(t["revenue"]).mean()), float(log_revenue(c["revenue"]).mean())
-
-
 def _knowledge_at_end(treated: Run, control: Run) -> tuple[float, float]:
     """The institutes' knowledge stock in the last month (timeseries knowledge)."""
     return tuple(float(r.tables["timeseries"]["knowledge"].iloc[-1]) for r in (treated, control))
@@ -923,8 +917,6 @@ EFFECTS: list[Effect] = [
     # ---- institutes and capital (issues 14, 17): direct targets at the defaults, then secondary levers
     Effect("basic_research", "direct", "the institutes' knowledge stock at the end (timeseries knowledge)",
            _knowledge_at_end),
-    Effect("ocs_programmes", "direct", "mean log revenue of the consortium members (same firms)",
-           log_revenue_in_both),
     Effect("incubator_chain", "direct", "share of the chain's firms that fail (same firms)", failed_share_in_both,
            -1),
     Effect("fund_of_funds", "direct", "capital committed to VC funds raised in the observed window",
@@ -960,8 +952,6 @@ RULES: list[Rule] = [
     Rule("state_incubator", "selection_noise", "incubated firms are of higher quality than the founders they were "
          "picked from", _selected_above_their_cohort("supported_keys")),
     Rule("rd_grants", "selection_noise", "granted firms are of higher quality than the firms of the window",
-         _selected_above_their_cohort("granted_keys")),
-    Rule("ocs_programmes", "selection_noise", "consortium members are of higher quality than the firms of the window",
          _selected_above_their_cohort("granted_keys")),
     Rule("proof_of_concept", "target_origins", "the bases take spin-offs only", _supported_origin("spinoff")),
     Rule("scene_opening", "min_age_months", "scene firms are at least min_age_months old when they take a scene on",
@@ -1085,7 +1075,7 @@ LEVERS: dict[str, dict[str, str]] = {
     "ocs_programmes": {
         "members_per_year": "ocs_programmes:direct", "consortium_years": "ocs_programmes:direct",
         "firm_grant_share": "ocs_programmes:direct", "firm_grant_cap_mcny_per_year": "ocs_programmes:direct",
-        "rd_share_of_wages": "ocs_programmes:direct", "min_employees": "ocs_programmes:direct",
+        "min_employees": "ocs_programmes:direct",
         "min_tech_intensity": "ocs_programmes:direct", "selection_noise": "ocs_programmes:direct",
         "academic_grant_share": "test_ocs_programmes_fund_members_and_academic_research",
         "academic_rd_mcny_per_member": "test_ocs_programmes_fund_members_and_academic_research",
@@ -1123,17 +1113,6 @@ LEVERS: dict[str, dict[str, str]] = {
         "return_cap": "test_fund_of_funds_and_open_innovation_keep_at_most_their_capped_return",
     },
     "rd_tax_credit": {"deduction_rate": "rd_tax_credit:direct"},
-    "ocs_programmes": {
-        "members_per_year": "ocs_programmes:direct", "consortium_years": "ocs_programmes:direct",
-        "firm_grant_share": "ocs_programmes:direct", "firm_grant_cap_mcny_per_year": "ocs_programmes:direct",
-        "min_employees": "ocs_programmes:selection_noise", "min_tech_intensity": "ocs_programmes:selection_noise",
-        "selection_noise": "ocs_programmes:selection_noise",
-        "academic_grant_share": "test_spending_stays_within_budgets_and_matches_the_outputs",
-        "academic_rd_mcny_per_member": "test_spending_stays_within_budgets_and_matches_the_outputs",
-        "projects_per_year": "test_spending_stays_within_budgets_and_matches_the_outputs",
-        "project_grant_mcny": "test_spending_stays_within_budgets_and_matches_the_outputs",
-        "project_months": "test_spending_stays_within_budgets_and_matches_the_outputs",
-    },
 }
 
 

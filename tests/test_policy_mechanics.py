@@ -15,7 +15,6 @@ import math
 import numpy as np
 import pytest
 
-from agents.firms.rules import wage_bill
 from sim.config import Config
 from sim.core.clock import DT
 from sim.core.vocabulary import DIRECTIONS, ORIGINS, SPINOFF
@@ -399,14 +398,19 @@ def test_ocs_programmes_fund_members_and_academic_research():
     assert (rows >= 0).all() and (pop["employees"][rows] >= 5).all()
     assert (m.tracks["tech_intensity"][pop["track"][rows]] >= 0.5).all()
     assert directions_mask(m, ["科技", "产业"])[pop["track"][rows]].all()
-    before, cash = p.spent, pop["cash"].copy()
+    before, cash, paid = p.spent, pop["cash"].copy(), p.paid_year.copy()
     step_policy_alone(m, p)
     members = pop.row_of[p.ids]
     projects = len(p.projects_until)
     assert projects == whole_places(100 * scale * DT, 4)
-    # each member: 66 % of its R&D (half its wage bill), at most 2 a year; the institutes: 80 % of
-    # 1.0 a year of consortium research per member; each project 0.875 over its 15 months
-    firm = np.minimum(0.66 * 0.5 * wage_bill(pop["employees"][members], m.cfg.ecosystem.firms) * DT, 2.0 * DT)
+    # each member that joined before this month: 66 % of its R&D spending of last month, at most 2
+    # in the calendar year; the institutes: 80 % of 1.0 a year of consortium research per member;
+    # each project 0.875 over its 15 months
+    earlier = p.joined < m.current_step
+    assert earlier.any() and (pop["rd_last"][members[earlier]] > 0).all()
+    old = np.zeros(members.size)
+    old[: paid.size] = paid
+    firm = np.where(earlier, np.minimum(0.66 * pop["rd_last"][members], 2.0 - old), 0.0)
     academic = 0.8 * 1.0 * members.size * DT
     want = firm.sum() + academic + 0.875 / 15 * projects
     assert p.spent - before == pytest.approx(want, rel=1e-9)
