@@ -579,10 +579,12 @@ def _tax_expenditure(r: Run) -> str | None:
 # ------------------------------------------------------------------------------ more measures
 
 
-def _rd_spending_during(years_param: str):
+def _rd_spending_during(years_param: str, log_mean: bool = False):
     """R&D spending of the granted firms (firm_years rd_spending, mcny) in the calendar years
     whose end falls while their grant runs (``years_param`` of the policy: its length; same firms
-    in both arms; a firm that died before a year end adds nothing for that year)."""
+    in both arms; a firm that died before a year end adds nothing for that year): the sum, or with
+    ``log_mean`` the mean of log(1 + R&D) over those firm-years (for programmes of large firms,
+    whose sum a few firms carry)."""
 
     def measure(treated: Run, control: Run) -> tuple[float, float]:
         granted = pd.DataFrame({"key": treated.facts["granted_keys"], "since": treated.facts["granted_step"]})
@@ -594,7 +596,8 @@ def _rd_spending_during(years_param: str):
             fy = r.tables["firm_years"].astype({"year": np.int64}).merge(ids, on="firm_id").merge(granted, on="key")
             step = (fy["year"] - r.start_year) * 12 + 11
             during = (step >= fy["since"]) & (step < fy["since"] + months)
-            return float(fy.loc[during, "rd_spending"].sum())
+            rd = fy.loc[during, "rd_spending"]
+            return float(np.log1p(rd).mean()) if log_mean else float(rd.sum())
 
         return value(treated), value(control)
 
@@ -874,8 +877,8 @@ EFFECTS: list[Effect] = [
            "(same firms)", firm_mean("revenue", transform=log_revenue), control=(("support_capacity_per_year", 0.0),)),
     Effect("entry_subsidy", "direct", "independent births (timeseries births_independent)",
            ts_total("births_independent")),
-    Effect("ocs_programmes", "direct", "R&D spending of the consortium members in the years of their consortium "
-           "(same firms)", _rd_spending_during("consortium_years")),
+    Effect("ocs_programmes", "direct", "mean log(1 + R&D spending) of the consortium members in the years of their "
+           "consortium (same firms)", _rd_spending_during("consortium_years", log_mean=True)),
     # ---- secondary levers: the policy at its defaults against the same policy with the lever off
     Effect("guidance_fund", "return_cap", "log of the public money the fund brings back, against no effective cap",
            _log_public_receipts, -1, control=(("return_cap", 1.0),), known_defect=GUIDANCE_CAP_IDLE),
