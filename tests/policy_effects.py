@@ -147,6 +147,8 @@ def _scene_firms(model, policy) -> list[tuple[int, int]]:
 PROBES: dict[str, Callable] = {
     "guidance_fund": lambda m, p: {"fund_id": None if p.fund is None else p.fund.unique_id},
     "rd_grants": lambda m, p: {"granted_keys": m.population.records["key"][p.ids], "granted_step": p.started.copy()},
+    "ocs_programmes": lambda m, p: {"granted_keys": m.population.records["key"][p.ids],
+                                    "granted_step": p.joined.copy()},
     "stage_cultivation": lambda m, p: {"enrolled_keys": m.population.records["key"][p.enrolled],
                                        "enrolled_step": p.enrolled_step.copy(), "paid": p.paid},
     "scene_opening": lambda m, p: {"scenes": list(p.scene_log), "scene_firms": _scene_firms(m, p)},
@@ -155,7 +157,7 @@ PROBES: dict[str, Callable] = {
 }
 
 #: firm_years is kept only for the arms of these policies (and every baseline).
-KEEP_FIRM_YEARS = {"rd_grants"}
+KEEP_FIRM_YEARS = {"rd_grants", "ocs_programmes"}
 
 _MEMORY: OrderedDict = OrderedDict()
 _MEMORY_SIZE = 12  # policy runs kept in the process; baselines are always kept
@@ -577,22 +579,32 @@ def _tax_expenditure(r: Run) -> str | None:
 # ------------------------------------------------------------------------------ more measures
 
 
-def _rd_spending_during_grant(treated: Run, control: Run) -> tuple[float, float]:
+def _rd_spending_during(years_param: str, log_mean: bool = False):
     """R&D spending of the granted firms (firm_years rd_spending, mcny) in the calendar years
-    whose end falls while their grant runs (same firms in both arms; a firm that died before a
-    year end adds nothing for that year)."""
-    granted = pd.DataFrame({"key": treated.facts["granted_keys"], "since": treated.facts["granted_step"]})
-    months = 12 * treated.facts["policy"]["duration_years"]
-    assert len(granted) >= 20
+    whose end falls while their grant runs (``years_param`` of the policy: its length; same firms
+    in both arms; a firm that died before a year end adds nothing for that year): the sum, or with
+    ``log_mean`` the mean of log(1 + R&D) over those firm-years (for programmes of large firms,
+    whose sum a few firms carry)."""
 
-    def value(r: Run) -> float:
-        ids = pd.DataFrame({"key": r.keys, "firm_id": np.arange(r.keys.size)})
-        fy = r.tables["firm_years"].astype({"year": np.int64}).merge(ids, on="firm_id").merge(granted, on="key")
-        step = (fy["year"] - r.start_year) * 12 + 11
-        during = (step >= fy["since"]) & (step < fy["since"] + months)
-        return float(fy.loc[during, "rd_spending"].sum())
+    def measure(treated: Run, control: Run) -> tuple[float, float]:
+        granted = pd.DataFrame({"key": treated.facts["granted_keys"], "since": treated.facts["granted_step"]})
+        months = 12 * treated.facts["policy"][years_param]
+        assert len(granted) >= 20
 
-    return value(treated), value(control)
+        def value(r: Run) -> float:
+            ids = pd.DataFrame({"key": r.keys, "firm_id": np.arange(r.keys.size)})
+            fy = r.tables["firm_years"].astype({"year": np.int64}).merge(ids, on="firm_id").merge(granted, on="key")
+            step = (fy["year"] - r.start_year) * 12 + 11
+            during = (step >= fy["since"]) & (step < fy["since"] + months)
+            rd = fy.loc[during, "rd_spending"]
+            return float(np.log1p(rd).mean()) if log_mean else float(rd.sum())
+
+        return value(treated), value(control)
+
+    return measure
+
+
+_rd_spending_during_grant = _rd_spending_during("duration_years")
 
 
 def _failed_within(years_param: str):
@@ -760,12 +772,6 @@ def failed_share_in_both(treated: Run, control: Run) -> tuple[float, float]:
     return float((t["end_kind"] == "failed").mean()), float((c["end_kind"] == "failed").mean())
 
 
-def log_revenue_in_both(treated: Run, control: Run) -> tuple[float, float]:
-    """Mean log revenue of the supported firms (the firms both arms have)."""
-    t, c = firms_in_both(treated, control, treated.facts["supported_keys"])
-    return float(log_revenue(t["revenue"]).mean()), float(log_revenue(c["revenue"]).mean())
-
-
 def _knowledge_at_end(treated: Run, control: Run) -> tuple[float, float]:
     """The institutes' knowledge stock in the last month (timeseries knowledge)."""
     return tuple(float(r.tables["timeseries"]["knowledge"].iloc[-1]) for r in (treated, control))
@@ -871,6 +877,8 @@ EFFECTS: list[Effect] = [
            "(same firms)", firm_mean("revenue", transform=log_revenue), control=(("support_capacity_per_year", 0.0),)),
     Effect("entry_subsidy", "direct", "independent births (timeseries births_independent)",
            ts_total("births_independent")),
+    Effect("ocs_programmes", "direct", "mean log(1 + R&D spending) of the consortium members in the years of their "
+           "consortium (same firms)", _rd_spending_during("consortium_years", log_mean=True)),
     # ---- secondary levers: the policy at its defaults against the same policy with the lever off
     Effect("guidance_fund", "return_cap", "log of the public money the fund brings back, against no effective cap",
            _log_public_receipts, -1, control=(("return_cap", 1.0),), known_defect=GUIDANCE_CAP_IDLE),
@@ -912,8 +920,6 @@ EFFECTS: list[Effect] = [
     # ---- institutes and capital (issues 14, 17): direct targets at the defaults, then secondary levers
     Effect("basic_research", "direct", "the institutes' knowledge stock at the end (timeseries knowledge)",
            _knowledge_at_end),
-    Effect("ocs_programmes", "direct", "mean log revenue of the consortium members (same firms)",
-           log_revenue_in_both),
     Effect("incubator_chain", "direct", "share of the chain's firms that fail (same firms)", failed_share_in_both,
            -1),
     Effect("fund_of_funds", "direct", "capital committed to VC funds raised in the observed window",
@@ -1072,7 +1078,7 @@ LEVERS: dict[str, dict[str, str]] = {
     "ocs_programmes": {
         "members_per_year": "ocs_programmes:direct", "consortium_years": "ocs_programmes:direct",
         "firm_grant_share": "ocs_programmes:direct", "firm_grant_cap_mcny_per_year": "ocs_programmes:direct",
-        "rd_share_of_wages": "ocs_programmes:direct", "min_employees": "ocs_programmes:direct",
+        "min_employees": "ocs_programmes:direct",
         "min_tech_intensity": "ocs_programmes:direct", "selection_noise": "ocs_programmes:direct",
         "academic_grant_share": "test_ocs_programmes_fund_members_and_academic_research",
         "academic_rd_mcny_per_member": "test_ocs_programmes_fund_members_and_academic_research",

@@ -132,10 +132,12 @@ def test_failed_firms_pay_their_investors_what_cash_is_left_and_the_books_balanc
 
 
 def test_exits_record_their_value_and_team_acquisitions_happen():
-    res = run(scale=0.05)
+    # venture-backed firms run out of cash years after their rounds: 4 observed years at scale 0.05
+    # gave 0-3 team acquisitions by seed (0.2: 0-4), 8 years at scale 0.1 give 12-32 (seeds 1-5; 21 here)
+    res = run(scale=0.1, years=8)
     firms = res.tables["firms"]
     ts = res.tables["timeseries"]
-    assert ts["exits_distressed"].sum() > 0
+    assert ts["exits_distressed"].sum() >= 5
     assert ts["exits_distressed"].sum() <= ts["exits_acquired"].sum()
     acquired = firms[firms["end_kind"] == "acquired"]
     assert acquired["exit_value"].notna().all() and (acquired["exit_value"] > 0).all()

@@ -15,7 +15,6 @@ import math
 import numpy as np
 import pytest
 
-from agents.firms.rules import wage_bill
 from sim.config import Config
 from sim.core.clock import DT
 from sim.core.vocabulary import DIRECTIONS, ORIGINS, SPINOFF
@@ -287,6 +286,45 @@ def test_rd_grants_cut_pro_rata_lower_the_response_to_the_share_actually_paid():
     np.testing.assert_allclose(pop["support_rd"], 1.0)
 
 
+def test_ocs_consortia_pay_two_thirds_of_the_members_rd_within_the_years_cap_and_lower_their_user_cost():
+    p = configured_policy("ocs_programmes")
+    m = park(p, months=14, scale=0.05)
+    pop = m.population
+    rows = pop.row_of[p.ids]
+    live = rows >= 0
+    assert p.ids.size >= 3 and live.sum() >= 2 and p.covered == 1.0
+    tracks = pop["track"][rows[live]]
+    assert (m.tracks["tech_intensity"][tracks] >= 0.5).all()
+    assert np.isin(m.tracks.directions()[tracks], [DIRECTIONS.index("科技"), DIRECTIONS.index("产业")]).all()
+    # a member with room left under its year's cap (2 mcny) does R&D at a user cost of 1 - 0.66
+    room = live & (p.paid_year < 2.0)
+    assert room.any() and (live & ~room).any()  # the large members use their cap within the year
+    np.testing.assert_allclose(pop["support_rd"][rows[room]], 1.0 / (1.0 - 0.66))
+    np.testing.assert_allclose(pop["support_rd"][rows[live & ~room]], 1.0)
+    others = np.setdiff1d(np.arange(pop.n), rows[live])
+    np.testing.assert_allclose(pop["support_rd"][others], 1.0)
+    paid, granted = p.paid_year.copy(), p.granted
+    rd = pop["rd_last"][rows[live]].copy()
+    assert (rd > 0).all()
+    step_policy_alone(m, p)
+    # the next month pays 66 % of last month's R&D spending, within the year's cap
+    got = p.paid_year[: paid.size][live] - paid[live]
+    np.testing.assert_allclose(got, np.minimum(0.66 * rd, 2.0 - paid[live]))
+    assert p.granted - granted == pytest.approx(got.sum())
+    p.stop(m, m.government)
+    np.testing.assert_allclose(pop["support_rd"], 1.0)
+
+
+def test_ocs_consortia_cut_pro_rata_lower_the_response_to_the_share_actually_paid():
+    p = configured_policy("ocs_programmes", budget_mcny_per_year=20.0)
+    m = park(p, months=13, scale=0.05)
+    pop = m.population
+    rows = pop.row_of[p.ids]
+    assert p.spent > 0 and 0 < p.covered < 1
+    respond = (rows >= 0) & (p.paid_year < 2.0)
+    np.testing.assert_allclose(pop["support_rd"][rows[respond]], 1.0 / (1.0 - 0.66 * p.covered))
+
+
 def test_scene_opening_gives_its_firms_a_customer_a_test_report_and_draws_founders():
     p = configured_policy("scene_opening")
     scale = 0.05
@@ -360,14 +398,19 @@ def test_ocs_programmes_fund_members_and_academic_research():
     assert (rows >= 0).all() and (pop["employees"][rows] >= 5).all()
     assert (m.tracks["tech_intensity"][pop["track"][rows]] >= 0.5).all()
     assert directions_mask(m, ["科技", "产业"])[pop["track"][rows]].all()
-    before, cash = p.spent, pop["cash"].copy()
+    before, cash, paid = p.spent, pop["cash"].copy(), p.paid_year.copy()
     step_policy_alone(m, p)
     members = pop.row_of[p.ids]
     projects = len(p.projects_until)
     assert projects == whole_places(100 * scale * DT, 4)
-    # each member: 66 % of its R&D (half its wage bill), at most 2 a year; the institutes: 80 % of
-    # 1.0 a year of consortium research per member; each project 0.875 over its 15 months
-    firm = np.minimum(0.66 * 0.5 * wage_bill(pop["employees"][members], m.cfg.ecosystem.firms) * DT, 2.0 * DT)
+    # each member that joined before this month: 66 % of its R&D spending of last month, at most 2
+    # in the calendar year; the institutes: 80 % of 1.0 a year of consortium research per member;
+    # each project 0.875 over its 15 months
+    earlier = p.joined < m.current_step
+    assert earlier.any() and (pop["rd_last"][members[earlier]] > 0).all()
+    old = np.zeros(members.size)
+    old[: paid.size] = paid
+    firm = np.where(earlier, np.minimum(0.66 * pop["rd_last"][members], 2.0 - old), 0.0)
     academic = 0.8 * 1.0 * members.size * DT
     want = firm.sum() + academic + 0.875 / 15 * projects
     assert p.spent - before == pytest.approx(want, rel=1e-9)

@@ -17,6 +17,7 @@ from sim.core.clock import DT
 from sim.core.errors import ConfigError
 from sim.core.vocabulary import ORIGINS, UNICORN
 from sim.policies.base import Policy, check_range
+from sim.policies.instruments import RDCostShare
 
 __all__ = ["StateIncubator", "RDGrants", "ProofOfConcept", "StageCultivation", "EntrySubsidy", "IncubatorChain",
            "RDTaxCredit", "expected_births_per_year", "rd_user_cost", "rd_tax_relief"]
@@ -205,7 +206,7 @@ class RDGrants(Policy):
         self.ids = np.empty(0, dtype=np.int64)
         self.started = np.empty(0, dtype=np.int64)
         self.paid = np.empty(0)
-        self.rd_factor = np.empty(0)  # the multiplier of each grantee's R&D staff share now in support_rd
+        self.rd = RDCostShare()  # the grantees' R&D response (their multipliers in support_rd)
         self.covered = 1.0  # share of the requested grants paid last month (1 until the budget runs short)
 
     def step(self, model, government) -> None:
@@ -227,7 +228,7 @@ class RDGrants(Policy):
                 self.ids = np.concatenate([self.ids, pop["id"][rows]])
                 self.started = np.concatenate([self.started, np.full(rows.size, step, dtype=np.int64)])
                 self.paid = np.concatenate([self.paid, np.zeros(rows.size)])
-                self.rd_factor = np.concatenate([self.rd_factor, np.ones(rows.size)])
+                self.rd.add(rows.size)
                 self.note_supported(model, rows)
         if self.ids.size == 0:
             return
@@ -235,7 +236,7 @@ class RDGrants(Policy):
         on = (rows >= 0) & (step - self.started < 12 * self.duration_years) & (self.paid < self.cap_mcny)
         j = np.flatnonzero(on & (self.started < step))  # last month's R&D of firms granted before this month
         if j.size:
-            want = np.minimum(self.grant_share * pop["rd_last"][rows[j]], self.cap_mcny - self.paid[j])
+            want = self.rd.request(model, rows[j], self.grant_share, self.cap_mcny - self.paid[j])
             got = self.grant(model, government, rows[j], want)
             self.paid[j] += got
             asked = float(want.sum())
@@ -244,28 +245,13 @@ class RDGrants(Policy):
         elif self.room(model, government) <= 0:
             self.covered = 0.0
         on &= self.paid < self.cap_mcny
-        self._set_rd_factor(model, rows, np.where(on, self.rd_response(model), 1.0))
-
-    def rd_response(self, model) -> float:
-        """The multiplier of a grantee's R&D staff share: its user cost of R&D ``1 - s`` (``s``:
-        the share of R&D the programme paid last month) to the power -user_cost_elasticity."""
-        s = self.grant_share * self.covered
-        return (1.0 - s) ** -model.cfg.ecosystem.rd.user_cost_elasticity
-
-    def _set_rd_factor(self, model, rows: np.ndarray, factor: np.ndarray) -> None:
-        """Replace each live grantee's multiplier in ``support_rd`` by ``factor``."""
-        pop = model.population
-        change = (rows >= 0) & (factor != self.rd_factor)
-        if change.any():
-            r = rows[change]
-            pop["support_rd"][r] *= factor[change] / self.rd_factor[change]
-            pop.supported = True
-        self.rd_factor = np.where(rows >= 0, factor, 1.0)
+        # the user cost of R&D is 1 - s, s the share of R&D the programme paid last month
+        self.rd.set(model, rows, np.where(on, self.rd.response(model, self.grant_share * self.covered), 1.0))
 
     def stop(self, model, government) -> None:
         super().stop(model, government)
         if self.ids.size:
-            self._set_rd_factor(model, model.population.row_of[self.ids], np.ones(self.ids.size))
+            self.rd.set(model, model.population.row_of[self.ids], np.ones(self.ids.size))
 
     def stats(self) -> dict:
         return {"firms_supported": int(self.ids.size), "granted_mcny": float(self.paid.sum())}

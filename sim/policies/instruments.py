@@ -1,5 +1,6 @@
 """The instruments a policy combines beyond money and levers: time-limited support of
-individual firms (:class:`Support`), and the slots of a policy's keyed draws.
+individual firms (:class:`Support`), a programme's share of its firms' R&D and their response
+to it (:class:`RDCostShare`), and the slots of a policy's keyed draws.
 
 Cash grants and spending are :meth:`sim.policies.base.Policy.grant` and ``spend``; the levers
 and a policy's contributions to them are in :mod:`sim.levers`.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Support", "SLOT_SELECT", "SLOT_ORDER", "SLOT_TRACK", "SLOT_STUDENT", "SLOT_LOAN"]
+__all__ = ["Support", "RDCostShare", "SLOT_SELECT", "SLOT_ORDER", "SLOT_TRACK", "SLOT_STUDENT", "SLOT_LOAN"]
 
 # slots of a policy's keyed draws (``policy:<name>``)
 SLOT_SELECT, SLOT_ORDER, SLOT_TRACK, SLOT_STUDENT, SLOT_LOAN = range(5)
@@ -70,3 +71,45 @@ class Support:
 
     def live_ids(self) -> np.ndarray:
         return self.ids
+
+
+class RDCostShare:
+    """The R&D response of firms whose R&D a programme pays a share of (rd_grants, the Magnet
+    consortia of ocs_programmes).
+
+    A firm whose programme pays a share ``s`` of its R&D at the margin faces a user cost of R&D
+    of ``1 - s``; its R&D staff share is multiplied by ``(1 - s) ** -ecosystem.rd.user_cost_elasticity``
+    (the same response as to a tax credit), at most all of its paid staff. The multiplier of
+    each firm of the programme is held here, aligned with the programme's list of firm ids, and
+    written into the population's ``support_rd`` column (multiplied in, so that programmes
+    combine); :meth:`set` replaces it, and setting 1 takes it back.
+    """
+
+    def __init__(self):
+        self.factor = np.empty(0)  # the multiplier of each firm's R&D staff share now in support_rd
+
+    def add(self, n: int) -> None:
+        """``n`` new firms at the end of the programme's list, without a response yet."""
+        self.factor = np.concatenate([self.factor, np.ones(n)])
+
+    @staticmethod
+    def request(model, rows: np.ndarray, share: float, room) -> np.ndarray:
+        """The grants the firms at ``rows`` ask for: ``share`` of their R&D spending of the last
+        month (``rd_last``), at most ``room`` each."""
+        return np.minimum(share * model.population["rd_last"][rows], room)
+
+    @staticmethod
+    def response(model, s):
+        """The multiplier of the R&D staff share at a user cost of R&D of ``1 - s``."""
+        return (1.0 - s) ** -model.cfg.ecosystem.rd.user_cost_elasticity
+
+    def set(self, model, rows: np.ndarray, factor: np.ndarray) -> None:
+        """Replace each live firm's multiplier (``rows``: the rows of the programme's firms, -1
+        for the dead) by ``factor``."""
+        pop = model.population
+        change = (rows >= 0) & (factor != self.factor)
+        if change.any():
+            r = rows[change]
+            pop["support_rd"][r] *= factor[change] / self.factor[change]
+            pop.supported = True
+        self.factor = np.where(rows >= 0, factor, 1.0)

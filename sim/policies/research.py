@@ -13,10 +13,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from agents.firms.rules import wage_bill
 from sim.config import P
 from sim.core.clock import DT
 from sim.policies.base import Policy, check_range
+from sim.policies.instruments import RDCostShare
 
 __all__ = ["BasicResearch", "TechTransferReform", "OCSProgrammes"]
 
@@ -121,7 +121,15 @@ class OCSProgrammes(Policy):
     (磁石联盟: firms and institutes do generic research together; the programme pays 66 % of the
     firms' and 80 % of the institutes' research for three years, and the members take its results
     as a licence without fee) and grants for academic research with industrial application
-    (学术研究产业应用: up to 90 % of an applied project at an institute, 15 months)."""
+    (学术研究产业应用: up to 90 % of an applied project at an institute, 15 months).
+
+    Each month a member firm receives ``firm_grant_share`` of its R&D spending of the last month
+    (its R&D staff's wages and the spending beyond them, ``rd_last``), until the year's payments
+    reach ``firm_grant_cap_mcny_per_year``; the grant lowers its user cost of R&D to ``1 - s``
+    (``s``: the share the programme paid last month, less when the budget ran short and grants
+    were cut pro rata), so its R&D staff share rises as under ``rd_grants``
+    (:class:`sim.policies.instruments.RDCostShare`) while its year's cap is not used up. The
+    institutes receive ``academic_grant_share`` of their consortium research."""
 
     kind: ClassVar[str] = "ocs_programmes"
     target: ClassVar[str] = (
@@ -139,13 +147,13 @@ class OCSProgrammes(Policy):
     members_per_year: float = P(100.0, "Firms that join Magnet consortia per year (the best the programme sees in "
                                        "research-intensive targeted tracks).", 'firms/yr at scale 1')
     consortium_years: float = P(3.0, "Length of a consortium (3-5 years).", 'years')
-    firm_grant_share: float = P(0.66, "Share of a member firm's R&D the programme pays.", 'share')
-    firm_grant_cap_mcny_per_year: float = P(2.0, "Most a member firm receives a year (ASSUMED).", 'mcny/yr')
+    firm_grant_share: float = P(0.66, "Share of a member firm's R&D spending of the last month the programme pays.",
+                                'share')
+    firm_grant_cap_mcny_per_year: float = P(2.0, "Most a member firm receives in a calendar year (ASSUMED).",
+                                            'mcny/yr')
     academic_grant_share: float = P(0.8, "Share of the institutes' consortium research the programme pays.", 'share')
     academic_rd_mcny_per_member: float = P(1.0, "Institutes' consortium research per member firm (ASSUMED).",
                                            'mcny/yr')
-    rd_share_of_wages: float = P(0.5, "A member firm's R&D as a share of its wage bill (ASSUMED, as rd_grants; the "
-                                      "model has no R&D account).", 'share')
     min_employees: float = P(5.0, "Members need at least this headcount.", 'employees')
     min_tech_intensity: float = P(0.5, "Only tracks at least this research-intensive form consortia.", '0-1')
     selection_noise: float = P(0.8, "Error of the programme's view of an applicant's quality.", 'sd')
@@ -159,12 +167,11 @@ class OCSProgrammes(Policy):
         super().validate()
         check_range(self.name, "members_per_year", self.members_per_year, ge=0, unit="firms/yr at scale 1")
         check_range(self.name, "consortium_years", self.consortium_years, gt=0, le=10, unit="years")
-        check_range(self.name, "firm_grant_share", self.firm_grant_share, ge=0, le=1, unit="share")
+        check_range(self.name, "firm_grant_share", self.firm_grant_share, gt=0, lt=1, unit="share")
         check_range(self.name, "firm_grant_cap_mcny_per_year", self.firm_grant_cap_mcny_per_year, ge=0,
                     unit="mcny/yr")
         check_range(self.name, "academic_grant_share", self.academic_grant_share, ge=0, le=1, unit="share")
         check_range(self.name, "academic_rd_mcny_per_member", self.academic_rd_mcny_per_member, ge=0, unit="mcny/yr")
-        check_range(self.name, "rd_share_of_wages", self.rd_share_of_wages, gt=0, le=1, unit="share")
         check_range(self.name, "min_employees", self.min_employees, ge=0, unit="employees")
         check_range(self.name, "min_tech_intensity", self.min_tech_intensity, ge=0, le=1)
         check_range(self.name, "selection_noise", self.selection_noise, ge=0, le=10, unit="sd")
@@ -176,6 +183,10 @@ class OCSProgrammes(Policy):
         super().__post_init__()
         self.ids = np.empty(0, dtype=np.int64)  # consortium members
         self.joined = np.empty(0, dtype=np.int64)
+        self.paid_year = np.empty(0)  # each member's grants in the current calendar year
+        self.year = None  # the calendar year of paid_year
+        self.rd = RDCostShare()  # the members' R&D response (their multipliers in support_rd)
+        self.covered = 1.0  # share of the requested grants paid last month (1 until the budget runs short)
         self.projects_until: list[int] = []  # last month of each running academic project
         self.granted = 0.0
 
@@ -201,21 +212,41 @@ class OCSProgrammes(Policy):
         model.institutes.license(rows)
         self.ids = np.concatenate([self.ids, pop["id"][rows]])
         self.joined = np.concatenate([self.joined, np.full(rows.size, model.current_step, dtype=np.int64)])
+        self.paid_year = np.concatenate([self.paid_year, np.zeros(rows.size)])
+        self.rd.add(rows.size)
         self.note_supported(model, rows)
 
     def _pay_consortia(self, model, government, mask) -> None:
-        """Running consortia: the members' R&D grants and the institutes' consortium research."""
+        """Running consortia: the members' R&D grants, their R&D response, and the institutes'
+        consortium research."""
         if self.ids.size == 0:
             return
         pop = model.population
+        step = model.current_step
+        year = model.year_of(step)
+        if year != self.year:
+            self.year = year
+            self.paid_year[:] = 0.0
         rows = pop.row_of[self.ids]
-        on = (rows >= 0) & (model.current_step - self.joined < 12 * self.consortium_years)
+        on = (rows >= 0) & (step - self.joined < 12 * self.consortium_years)
+        j = np.flatnonzero(on & (self.joined < step))  # last month's R&D of the members who joined before
+        if j.size:
+            want = self.rd.request(model, rows[j], self.firm_grant_share,
+                                   self.firm_grant_cap_mcny_per_year - self.paid_year[j])
+            got = self.grant(model, government, rows[j], want)
+            self.paid_year[j] += got
+            self.granted += float(got.sum())
+            asked = float(want.sum())
+            if asked > 0:
+                self.covered = float(got.sum()) / asked
+        elif on.any() and self.room(model, government) <= 0:
+            self.covered = 0.0
+        respond = on & (self.paid_year < self.firm_grant_cap_mcny_per_year)
+        s = self.firm_grant_share * self.covered
+        self.rd.set(model, rows, np.where(respond, self.rd.response(model, s), 1.0))
         if not on.any():
             return
         r = rows[on]
-        rd = self.rd_share_of_wages * wage_bill(pop["employees"][r], model.cfg.ecosystem.firms) * DT
-        want = np.minimum(self.firm_grant_share * rd, self.firm_grant_cap_mcny_per_year * DT)
-        self.granted += float(self.grant(model, government, r, want).sum())
         tracks = np.zeros(model.tracks.n, dtype=bool)
         tracks[pop["track"][r]] = True
         tracks &= mask
@@ -233,6 +264,11 @@ class OCSProgrammes(Policy):
         if self.projects_until and model.institutes.fundable(mask):
             monthly = self.project_grant_mcny / self.project_months * len(self.projects_until)
             model.institutes.fund(self.spend(model, government, monthly), "applied", mask)
+
+    def stop(self, model, government) -> None:
+        super().stop(model, government)
+        if self.ids.size:
+            self.rd.set(model, model.population.row_of[self.ids], np.ones(self.ids.size))
 
     def stats(self) -> dict:
         return {"firms_supported": int(self.ids.size), "granted_mcny": self.granted,
