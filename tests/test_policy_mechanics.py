@@ -273,10 +273,26 @@ def test_rd_grants_pay_two_thirds_of_the_grantees_rd_and_lower_their_user_cost_o
     np.testing.assert_allclose(pop["support_rd"][pop.row_of[p.ids]], 1.0 / (1.0 - 0.66))
 
 
+def test_rd_grants_admit_only_the_grantees_the_years_budget_can_pay():
+    p = configured_policy("rd_grants", budget_mcny_per_year=10.0)  # 0.5 mcny/yr at scale 0.05
+    m = park(p, months=6, scale=0.05)
+    slots = whole_places(400 * 0.05 * DT, 6)
+    assert 0 < p.ids.size < slots  # the budget, not the capacity, bounds the programme
+    assert p.covered == 1.0 and 0 < p.spent <= 0.5  # every grant it took on was paid in full
+    big = configured_policy("rd_grants")
+    park(big, months=6, scale=0.05)
+    assert big.ids.size == slots  # at the default budget the capacity binds in the first months
+
+
 def test_rd_grants_cut_pro_rata_lower_the_response_to_the_share_actually_paid():
-    p = configured_policy("rd_grants", budget_mcny_per_year=0.5)
+    p = configured_policy("rd_grants")
     m = park(p, months=2, scale=0.05)
     pop = m.population
+    # the budget is cut after the grantees were admitted: the next month's grants are cut pro rata
+    on = (pop.row_of[p.ids] >= 0) & (p.paid < p.cap_mcny)
+    want = float(np.minimum(0.66 * pop["rd_last"][pop.row_of[p.ids[on]]], p.cap_mcny - p.paid[on]).sum())
+    p.budget_mcny_per_year = (p.spent_this_year + 0.5 * want) / 0.05
+    step_policy_alone(m, p)
     rows = pop.row_of[p.ids]
     assert p.spent > 0 and 0 < p.covered < 1
     s = 0.66 * p.covered

@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 
 from sim.config import P
-from sim.core.clock import DT
+from sim.core.clock import DT, MONTHS
 from sim.core.errors import ConfigError
 from sim.core.vocabulary import ORIGINS, UNICORN
 from sim.policies.base import Policy, check_range
@@ -167,12 +167,16 @@ class RDGrants(Policy):
 
     Each month a grantee receives ``grant_share`` of its R&D spending of the last month (its R&D
     staff's wages and the spending beyond them, ``rd_last``) until its cap is used up or its term
-    ends. The grant lowers the firm's user cost of R&D to ``1 - s``, where ``s`` is the share
-    the programme actually paid last month (``grant_share``, less when the budget ran short and
-    grants were cut pro rata), so the firm's R&D staff share rises by ``(1 - s) **
-    -ecosystem.rd.user_cost_elasticity`` (the population's ``support_rd`` column; the same
-    response as to a tax credit, :class:`RDTaxCredit`), at most all of its paid staff. More R&D
-    builds its R&D stock and brings product breakthroughs (:mod:`agents.firms.rules`)."""
+    ends. The programme admits new grantees (at most ``capacity_per_year``, the best it sees) only
+    as far as the budget left this year covers what they and the current grantees are expected
+    to draw in the rest of the year (at the share of their last month's R&D, within their caps):
+    it does not take on grants it cannot pay. The grant lowers the firm's user cost of R&D to
+    ``1 - s``, where ``s`` is the share the programme actually paid last month (``grant_share``,
+    less when the budget ran short and grants were cut pro rata), so the firm's R&D staff share
+    rises by ``(1 - s) ** -ecosystem.rd.user_cost_elasticity`` (the population's ``support_rd``
+    column; the same response as to a tax credit, :class:`RDTaxCredit`), at most all of its paid
+    staff. More R&D builds its R&D stock and brings product breakthroughs
+    (:mod:`agents.firms.rules`)."""
 
     kind: ClassVar[str] = "rd_grants"
     target: ClassVar[str] = "R&D spending of the granted firms (against the same firms without the programme)"
@@ -224,6 +228,7 @@ class RDGrants(Policy):
             if self.ids.size:
                 rows = rows[~np.isin(pop["id"][rows], self.ids)]
             rows = self.select_best(model, rows, k, self.selection_noise)
+            rows = rows[: self._affordable(model, government, rows)]
             if rows.size:
                 self.ids = np.concatenate([self.ids, pop["id"][rows]])
                 self.started = np.concatenate([self.started, np.full(rows.size, step, dtype=np.int64)])
@@ -247,6 +252,29 @@ class RDGrants(Policy):
         on &= self.paid < self.cap_mcny
         # the user cost of R&D is 1 - s, s the share of R&D the programme paid last month
         self.rd.set(model, rows, np.where(on, self.rd.response(model, self.grant_share * self.covered), 1.0))
+
+    def _affordable(self, model, government, rows: np.ndarray) -> int:
+        """How many of the candidates at ``rows`` (best first) the budget left this year can
+        take on: it must cover what the current grantees (live, in their term) and the new ones
+        are expected to draw in the rest of the year, at the share of their R&D of the last
+        month (a candidate's raised by its response to the grant), within their caps."""
+        if rows.size == 0:
+            return 0
+        pop = model.population
+        month = model.current_step % MONTHS
+        term = int(round(12 * self.duration_years))
+        promised = 0.0
+        if self.ids.size:
+            r = pop.row_of[self.ids]
+            left = term - (model.current_step - self.started)
+            on = (r >= 0) & (left > 0)
+            months = np.minimum(MONTHS - month, left[on])
+            promised = float(np.minimum(self.cap_mcny - self.paid[on],
+                                        self.grant_share * pop["rd_last"][r[on]] * months).clip(min=0).sum())
+        rd = pop["rd_last"][rows] * self.rd.response(model, self.grant_share)
+        want = np.minimum(self.cap_mcny, self.grant_share * rd * min(MONTHS - 1 - month, term))
+        free = self.room(model, government) - promised
+        return int(np.searchsorted(np.cumsum(want), free, side="right"))
 
     def stop(self, model, government) -> None:
         super().stop(model, government)
