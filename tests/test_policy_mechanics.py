@@ -275,7 +275,7 @@ def test_rd_grants_pay_two_thirds_of_the_grantees_rd_and_lower_their_user_cost_o
 
 def test_rd_grants_admit_only_the_grantees_the_years_budget_can_pay():
     p = configured_policy("rd_grants", budget_mcny_per_year=10.0)  # 0.5 mcny/yr at scale 0.05
-    m = park(p, months=6, scale=0.05)
+    park(p, months=6, scale=0.05)
     slots = whole_places(400 * 0.05 * DT, 6)
     assert 0 < p.ids.size < slots  # the budget, not the capacity, bounds the programme
     assert p.covered == 1.0 and 0 < p.spent <= 0.5  # every grant it took on was paid in full

@@ -156,6 +156,7 @@ class Policy:
         self.support = Support()
         self._carry: dict[str, float] = {}  # running totals of whole units (:meth:`whole`)
         self.supported_ids: list[np.ndarray] = []  # every firm the programme supported, by id
+        self.supported_steps: list[int] = []  # the step of each entry of supported_ids
 
     # ---- configuration ---------------------------------------------------------------------
     def validate(self) -> None:
@@ -402,6 +403,7 @@ class Policy:
         """Record the firms at ``rows`` as supported (for the accounts and :meth:`stats`)."""
         if rows.size:
             self.supported_ids.append(model.population["id"][rows].copy())
+            self.supported_steps.append(int(model.current_step))
             self.count_supported(model, int(rows.size))
 
     def eligible(self, model, rows: np.ndarray | None = None) -> np.ndarray:
