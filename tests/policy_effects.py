@@ -665,7 +665,7 @@ def _log_revenue_at_support_end(years_param: str):
             return fy.sort_values("year").groupby("key").tail(1).set_index("key")[["year", "revenue"]]
 
         t, c = at_end(treated), at_end(control)
-        both = t.join(c, how="inner", lsuffix="_t", rsuffix="_c")
+        both = t.merge(c, left_index=True, right_index=True, suffixes=("_t", "_c"))
         both = both[both["year_t"] == both["year_c"]]
         assert len(both) >= 20, f"only {len(both)} supported firms alive at the end of their support in both arms"
         return float(log_revenue(both["revenue_t"]).mean()), float(log_revenue(both["revenue_c"]).mean())
