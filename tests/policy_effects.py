@@ -893,6 +893,13 @@ CVC_DEAL_BOUND = (
     "so the matched money mostly sits idle; reported to the lead"
 )
 
+SUPPORT_CROWDS_OUT = (
+    "targeted support does not raise the exposed tracks' live revenue at the end (+156 mcny [-1137, 1449], worlds "
+    "1-5 at scale 0.1; the direct check shows the supported firms gain, +0.16 log revenue at the end of their "
+    "support): the exposed firms the programme did not support, alive at the end in both arms, end 0.30-0.49 log "
+    "points lower with it in every world (firms of other tracks +0.03 to +0.08); reported to the lead"
+)
+
 
 def ts_total(column: str):
     return total("timeseries", column)
@@ -966,6 +973,9 @@ EFFECTS: list[Effect] = [
            _live_revenue_in_direction("科技"), control=(("growth_bonus", 0.0),)),
     Effect("sanctions_shock", "shock_screen", "equity raised by firms of the exposed tracks", _exposed_equity, -1,
            control=(("shock_screen", 0.0),)),
+    Effect("targeted_support", "support_capacity_per_year", "revenue of live firms in the exposed tracks at the end, "
+           "against the shock alone (the policy's stated target: lower under the shock, less so with support)",
+           _exposed_live_revenue, control=(("support_capacity_per_year", 0.0),), known_defect=SUPPORT_CROWDS_OUT),
     Effect("targeted_support", "support_closure_relief", "share of the supported exposed firms that fail (same firms)",
            failed_share(), -1, control=(("support_closure_relief", 0.0),)),
     # ---- institutes and capital (issues 14, 17): direct targets at the defaults, then secondary levers
