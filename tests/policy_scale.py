@@ -6,8 +6,9 @@ investors and budgets. A policy's discrete units (a scene, an incubator place, a
 must then come 5 % as often and cost what they cost in the real park, so that the public money
 spent per firm a policy reaches is the same at every scale. :func:`measure` runs every
 configuration of ``conf/policy/`` at the given scales and seeds and returns, per run, the money
-spent (``policy_accounts``), the firms reached (``policy_reach``) and the spending per year at
-the size of the real park (spent / years / scale).
+spent (``policy_accounts``), the firms reached (``policy_reach``), for a policy that pays others
+than firms the units it paid for (``Policy.units``: broker-years, researcher-years, funds...) and
+the spending per year at the size of the real park (spent / years / scale).
 
 Run as a script, it prints the table (cost per firm reached, mean over the seeds, by scale)::
 
@@ -39,8 +40,10 @@ def measure_one(name: str, scale: float, seed: int) -> dict:
     acc, reach = res.tables["policy_accounts"], res.tables["policy_reach"]
     spent = float(acc["spent"].sum())
     reached = int(reach["firm_id"].nunique())
-    return {"policy": name, "scale": scale, "seed": seed, "spent": spent, "reached": reached,
-            "cost_per_firm": spent / reached if reached else float("nan"),
+    (policy,) = res.model.government.policies
+    units = float(policy.units(res.model))
+    return {"policy": name, "scale": scale, "seed": seed, "pays": policy.pays, "spent": spent, "reached": reached,
+            "units": units, "cost_per_firm": spent / reached if reached else float("nan"),
             "spending_per_year_full_scale": spent / cfg.years / scale,
             **{k: v for k, v in res.summary["policy_accounts"][name].items() if isinstance(v, (int, float))}}
 
@@ -50,11 +53,13 @@ def measure(policies: Sequence[str], scales: Sequence[float], seeds: Sequence[in
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per policy and scale: the cost per firm reached over all seeds (money over firms), and the spending per year."""
+    """Per policy and scale: the cost per firm reached and per unit paid for over all seeds (money over firms,
+    money over units), and the spending per year."""
     g = runs.groupby(["policy", "scale"], sort=False)
-    out = pd.DataFrame({"spent": g["spent"].sum(), "reached": g["reached"].sum(),
+    out = pd.DataFrame({"spent": g["spent"].sum(), "reached": g["reached"].sum(), "units": g["units"].sum(),
                         "spending_per_year_full_scale": g["spending_per_year_full_scale"].mean()})
     out["cost_per_firm"] = out["spent"] / out["reached"].where(out["reached"] > 0)
+    out["cost_per_unit"] = out["spent"] / out["units"].where(out["units"] > 0)
     return out.reset_index()
 
 
@@ -65,7 +70,8 @@ def main(argv=None) -> int:
     ap.add_argument("--policies", nargs="+", default=list(CONFIGS))
     args = ap.parse_args(argv)
     table = summarize(measure(args.policies, args.scales, args.seeds))
-    wide = table.pivot(index="policy", columns="scale", values=["cost_per_firm", "spending_per_year_full_scale"])
+    wide = table.pivot(index="policy", columns="scale", values=["cost_per_firm", "cost_per_unit",
+                                                                      "spending_per_year_full_scale"])
     with pd.option_context("display.width", 200, "display.max_rows", 100, "display.float_format", "{:.4g}".format):
         print(wide.loc[args.policies].to_string())
     return 0

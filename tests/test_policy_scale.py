@@ -17,7 +17,7 @@ import pytest
 from policy_scale import measure, summarize
 
 from sim import load_config
-from sim.policies.base import Policy
+from sim.policies.base import PAYS, Policy
 from sim.policies.registry import CONFIGS, configured_policy
 from sim.run import run_simulation
 
@@ -100,15 +100,29 @@ def costs():
     return summarize(measure(list(CONFIGS), SCALES, SEEDS)).set_index(["policy", "scale"])
 
 
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_every_policy_says_whom_it_pays(name):
+    p = configured_policy(name)
+    assert p.pays in PAYS, (name, p.pays)
+    # a policy that pays others than firms names the unit its cost is counted in; one that pays firms counts them
+    assert bool(p.unit) == (p.pays not in ("firms", "nobody")), (name, p.unit)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_cost_per_firm_reached_is_the_same_at_two_scales(costs, name):
     small, large = costs.loc[(name, SCALES[0])], costs.loc[(name, SCALES[1])]
+    pays = configured_policy(name).pays
     # what the policy spends per year, counted at the size of the real park, does not depend on scale
     assert small["spending_per_year_full_scale"] == pytest.approx(large["spending_per_year_full_scale"], rel=0.05,
                                                                    abs=1e-9)
-    if large["reached"] == 0:  # levers and tax incentives only: no firm is reached individually
-        assert small["reached"] == 0 and name in ("exit_channels", "long_term_capital", "sanctions_shock")
+    if pays == "nobody":  # a lever or a rule: no public money, no firm paid
+        assert small["spent"] == large["spent"] == 0 and small["reached"] == large["reached"] == 0
+        return
+    if pays != "firms":  # it pays institutes, funds or incumbents: the same money per unit it pays for
+        assert small["reached"] == large["reached"] == 0, "a policy that reaches firms says it pays firms"
+        assert small["units"] > 0 and small["spent"] > 0
+        assert small["cost_per_unit"] == pytest.approx(large["cost_per_unit"], rel=TOLERANCE)
         return
     assert small["reached"] > 0 and small["spent"] > 0
     assert small["cost_per_firm"] == pytest.approx(large["cost_per_firm"], rel=TOLERANCE)

@@ -111,6 +111,10 @@ def positive_factor(policy, key: str, value) -> None:
     check_range(policy.name, key, value, gt=0, le=100)
 
 
+#: Whom a policy's money may pay (:attr:`Policy.pays`).
+PAYS = ("firms", "institutes", "funds", "incumbents", "nobody")
+
+
 @dataclass
 class Policy:
     """Base class of a policy (see the module docstring for the hooks and the instruments)."""
@@ -120,6 +124,13 @@ class Policy:
     target: ClassVar[str] = ""
     #: Where the policy's defaults come from (the seed reports), for docs/policies.md.
     source: ClassVar[str] = ""
+    #: Whom the policy's money pays: "firms" (each firm it pays or supports is in the policy_reach table),
+    #: "institutes", "funds" (venture funds and their limited partners), "incumbents", or "nobody" (a lever
+    #: or a rule that spends no public money). tests/test_policy_scale.py checks the cost per firm reached
+    #: of a policy that pays firms, and the cost per :attr:`unit` of one that pays others.
+    pays: ClassVar[str] = "firms"
+    #: For a policy that pays others than firms: what one unit of what it pays for is (:meth:`units`).
+    unit: ClassVar[str] = ""
     name: str = P("policy", 'Policy name: the key under policy in the configuration (conf/policy/<name>.yaml).', '')
     start_year: int = P(0, 'First calendar year in force; 0 = the first observed year. Policies act in the observed '
                            'window only.', 'year')
@@ -156,6 +167,13 @@ class Policy:
         self.support = Support()
         self._carry: dict[str, float] = {}  # running totals of whole units (:meth:`whole`)
         self.supported_ids: list[np.ndarray] = []  # every firm the programme supported, by id
+
+    def units(self, model) -> float:
+        """For a policy that pays others than firms (:attr:`pays`): how many :attr:`unit` it paid for
+        so far, sampled like firms (at scale s, s times as many as in the real park), so that its cost
+        per unit (``spent / units``) is the same at every scale. A policy that pays firms counts them
+        in the policy_reach table instead (0 here)."""
+        return 0.0
 
     # ---- configuration ---------------------------------------------------------------------
     def validate(self) -> None:

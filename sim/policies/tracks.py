@@ -187,6 +187,7 @@ class SanctionsShock(Policy):
     substitute-parts coordination and continuity support."""
 
     kind: ClassVar[str] = "sanctions_shock"
+    pays: ClassVar[str] = "nobody"
     target: ClassVar[str] = "revenue of firms in the exposed tracks (lower under the shock, less so with support)"
     source: ClassVar[str] = (
         "M19 缺芯少魂, high-end optical chips < 10% localised (seeds/004_04d71fc19d7d077d.txt:9-21, :632-640); "
