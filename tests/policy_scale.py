@@ -22,10 +22,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from sim import load_config
-from sim.policies.registry import CONFIGS
+from sim.policies.registry import CONFIGS, configured_policy
 from sim.run import run_simulation
 
 #: The window of every run: two warm-up years, four observed years.
@@ -52,15 +53,68 @@ def measure(policies: Sequence[str], scales: Sequence[float], seeds: Sequence[in
     return pd.DataFrame([measure_one(p, s, seed) for p in policies for s in scales for seed in seeds])
 
 
+def _ratio_se(spent: np.ndarray, count: np.ndarray) -> float:
+    """Relative standard error of the pooled ratio sum(spent) / sum(count) over seeds (delta method on the
+    seeds' residuals; inf with fewer than two seeds or nothing counted)."""
+    n, total = spent.size, count.sum()
+    if n < 2 or total <= 0 or spent.sum() <= 0:
+        return float("inf") if total > 0 else 0.0
+    c = spent.sum() / total
+    resid = spent - c * count
+    return float(np.sqrt(n / (n - 1) * (resid**2).sum()) / total / c)
+
+
+def _mean_se(x: np.ndarray) -> float:
+    """Relative standard error of the mean of ``x`` over seeds (0 for a mean of 0)."""
+    m = x.mean()
+    if m == 0:
+        return 0.0
+    return float(x.std(ddof=1) / np.sqrt(x.size) / abs(m)) if x.size > 1 else float("inf")
+
+
+def precision(runs: pd.DataFrame, pays: str) -> dict:
+    """Relative standard errors, over the seeds of ``runs`` (one policy, two scales), of the log ratio
+    small / large of the cost per firm reached (per unit, for a policy that pays others than firms) and of the
+    spending per year: the two scales' errors combined."""
+    count = "reached" if pays == "firms" else "units"
+    by_scale = [g for _, g in runs.groupby("scale", sort=True)]
+    cost = [_ratio_se(g["spent"].to_numpy(), g[count].to_numpy(dtype=float)) for g in by_scale]
+    spending = [_mean_se(g["spending_per_year_full_scale"].to_numpy()) for g in by_scale]
+    return {"cost": float(np.hypot(*cost)), "spending": float(np.hypot(*spending))}
+
+
+def measure_precisely(policy: str, scales: Sequence[float], seeds: Sequence[int], more_seeds: Sequence[int],
+                      targets: dict) -> pd.DataFrame:
+    """Runs of ``policy`` at ``scales`` over ``seeds``, then over more of ``more_seeds`` (the same seeds at
+    every scale), one at a time, until the standard errors of :func:`precision` are within ``targets``
+    (keys cost and spending) or the seeds run out. Policies whose costs barely vary between seeds stay at
+    ``seeds``; the heavy-tailed ones get the seeds they need for the comparison to mean something."""
+    pays = configured_policy(policy).pays
+    runs = measure([policy], scales, seeds)
+    extra = list(more_seeds)
+    while extra:
+        p = precision(runs, pays)
+        if all(p[k] <= targets[k] for k in targets):
+            break
+        runs = pd.concat([runs, measure([policy], scales, [extra.pop(0)])], ignore_index=True)
+    return runs
+
+
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """Per policy and scale: the cost per firm reached and per unit paid for over all seeds (money over firms,
-    money over units), and the spending per year."""
+    money over units), the spending per year, the seeds run; with the relative standard errors of
+    :func:`precision` (per policy)."""
     g = runs.groupby(["policy", "scale"], sort=False)
     out = pd.DataFrame({"spent": g["spent"].sum(), "reached": g["reached"].sum(), "units": g["units"].sum(),
-                        "spending_per_year_full_scale": g["spending_per_year_full_scale"].mean()})
+                        "spending_per_year_full_scale": g["spending_per_year_full_scale"].mean(),
+                        "seeds": g["seed"].nunique()})
     out["cost_per_firm"] = out["spent"] / out["reached"].where(out["reached"] > 0)
     out["cost_per_unit"] = out["spent"] / out["units"].where(out["units"] > 0)
-    return out.reset_index()
+    out = out.reset_index()
+    se = {name: precision(r, r["pays"].iloc[0]) for name, r in runs.groupby("policy", sort=False)}
+    out["se_cost"] = out["policy"].map(lambda n: se[n]["cost"])
+    out["se_spending"] = out["policy"].map(lambda n: se[n]["spending"])
+    return out
 
 
 def main(argv=None) -> int:

@@ -187,7 +187,6 @@ class SanctionsShock(Policy):
     substitute-parts coordination and continuity support."""
 
     kind: ClassVar[str] = "sanctions_shock"
-    pays: ClassVar[str] = "nobody"
     target: ClassVar[str] = "revenue of firms in the exposed tracks (lower under the shock, less so with support)"
     source: ClassVar[str] = (
         "M19 缺芯少魂, high-end optical chips < 10% localised (seeds/004_04d71fc19d7d077d.txt:9-21, :632-640); "
@@ -206,6 +205,11 @@ class SanctionsShock(Policy):
     support_closure_relief: float = P(0.3, 'Closure hazard of a supported firm times (1 - relief).', 'share')
     support_growth: float = P(0.15, 'Growth given back to a supported firm (substitute parts coordination).', '1/yr')
     support_years: float = P(2.0, 'Length of the support.', 'years')
+
+    @property
+    def pays(self) -> str:
+        """The shock alone pays nobody; with targeted support (support_capacity_per_year > 0) it pays firms."""
+        return "firms" if self.support_capacity_per_year > 0 else "nobody"
 
     def validate(self) -> None:
         super().validate()
