@@ -72,32 +72,42 @@ def _mean_se(x: np.ndarray) -> float:
     return float(x.std(ddof=1) / np.sqrt(x.size) / abs(m)) if x.size > 1 else float("inf")
 
 
+def _scale_errors(runs: pd.DataFrame, pays: str) -> dict:
+    """Per scale: the relative standard errors of the cost per firm reached (per unit, for a policy that
+    pays others than firms) and of the mean spending per year, over the seeds run at that scale."""
+    count = "reached" if pays == "firms" else "units"
+    return {s: {"cost": _ratio_se(g["spent"].to_numpy(), g[count].to_numpy(dtype=float)),
+                "spending": _mean_se(g["spending_per_year_full_scale"].to_numpy())}
+            for s, g in runs.groupby("scale", sort=True)}
+
+
 def precision(runs: pd.DataFrame, pays: str) -> dict:
     """Relative standard errors, over the seeds of ``runs`` (one policy, two scales), of the log ratio
     small / large of the cost per firm reached (per unit, for a policy that pays others than firms) and of the
     spending per year: the two scales' errors combined."""
-    count = "reached" if pays == "firms" else "units"
-    by_scale = [g for _, g in runs.groupby("scale", sort=True)]
-    cost = [_ratio_se(g["spent"].to_numpy(), g[count].to_numpy(dtype=float)) for g in by_scale]
-    spending = [_mean_se(g["spending_per_year_full_scale"].to_numpy()) for g in by_scale]
-    return {"cost": float(np.hypot(*cost)), "spending": float(np.hypot(*spending))}
+    per = _scale_errors(runs, pays)
+    return {k: float(np.hypot(*[e[k] for e in per.values()])) for k in ("cost", "spending")}
 
 
 def measure_precisely(policy: str, scales: Sequence[float], seeds: Sequence[int], more_seeds: Sequence[int],
                       targets: dict) -> pd.DataFrame:
-    """Runs of ``policy`` at ``scales`` over ``seeds``, then over more of ``more_seeds`` (the same seeds at
-    every scale), one at a time, until the standard errors of :func:`precision` are within ``targets``
-    (keys cost and spending) or the seeds run out. Policies whose costs barely vary between seeds stay at
-    ``seeds``; the heavy-tailed ones get the seeds they need for the comparison to mean something."""
+    """Runs of ``policy`` at ``scales`` over ``seeds``, then more runs, one at a time, each of the next seed
+    of ``more_seeds`` at the scale whose errors weigh most in the comparisons not yet precise (usually the
+    small scale: fewer firms, more noise, and cheaper runs), until the standard errors of :func:`precision`
+    are within ``targets`` (keys cost and spending) or the seeds run out. Policies whose costs barely vary
+    between seeds stay at ``seeds``; the heavy-tailed ones get the seeds they need for the comparison to
+    mean something."""
     pays = configured_policy(policy).pays
     runs = measure([policy], scales, seeds)
-    extra = list(more_seeds)
-    while extra:
-        p = precision(runs, pays)
-        if all(p[k] <= targets[k] for k in targets):
-            break
-        runs = pd.concat([runs, measure([policy], scales, [extra.pop(0)])], ignore_index=True)
-    return runs
+    left = {s: list(more_seeds) for s in scales}
+    while True:
+        per = _scale_errors(runs, pays)
+        loose = [k for k in targets if np.hypot(*[e[k] for e in per.values()]) > targets[k]]
+        open_ = [s for s in scales if left[s]]
+        if not loose or not open_:
+            return runs
+        s = max(open_, key=lambda s: sum((per[s][k] / targets[k]) ** 2 for k in loose))
+        runs = pd.concat([runs, measure([policy], [s], [left[s].pop(0)])], ignore_index=True)
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
