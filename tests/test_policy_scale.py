@@ -163,9 +163,7 @@ def test_cost_per_firm_reached_is_the_same_at_two_scales(costs, name):
         return
     assert small["reached"] > 0 and small["spent"] > 0
     assert small["cost_per_firm"] == pytest.approx(large["cost_per_firm"], rel=TOLERANCE), noise
-
     if name == "scene_opening":  # a scene's price over its firms: 5 / 5 million CNY per firm
         p = configured_policy(name)
         for scale in SCALES:
-            assert costs.loc[(name, scale), "cost_per_firm"] == pytest.approx(p.cost_per_scene_mcny / p.capacity,
-                                                                               rel=0.1)
+            assert table.loc[scale, "cost_per_firm"] == pytest.approx(p.cost_per_scene_mcny / p.capacity, rel=0.1)
