@@ -6,8 +6,9 @@ investors and budgets. A policy's discrete units (a scene, an incubator place, a
 must then come 5 % as often and cost what they cost in the real park, so that the public money
 spent per firm a policy reaches is the same at every scale. :func:`measure` runs every
 configuration of ``conf/policy/`` at the given scales and seeds and returns, per run, the money
-spent (``policy_accounts``), the firms reached (``policy_reach``) and the spending per year at
-the size of the real park (spent / years / scale).
+spent (``policy_accounts``), the firms reached (``policy_reach``), for a policy that pays others
+than firms the units it paid for (``Policy.units``: broker-years, researcher-years, funds...) and
+the spending per year at the size of the real park (spent / years / scale).
 
 Run as a script, it prints the table (cost per firm reached, mean over the seeds, by scale)::
 
@@ -21,10 +22,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from sim import load_config
-from sim.policies.registry import CONFIGS
+from sim.policies.registry import CONFIGS, configured_policy
 from sim.run import run_simulation
 
 #: The window of every run: two warm-up years, four observed years.
@@ -39,8 +41,10 @@ def measure_one(name: str, scale: float, seed: int) -> dict:
     acc, reach = res.tables["policy_accounts"], res.tables["policy_reach"]
     spent = float(acc["spent"].sum())
     reached = int(reach["firm_id"].nunique())
-    return {"policy": name, "scale": scale, "seed": seed, "spent": spent, "reached": reached,
-            "cost_per_firm": spent / reached if reached else float("nan"),
+    (policy,) = res.model.government.policies
+    units = float(policy.units(res.model))
+    return {"policy": name, "scale": scale, "seed": seed, "pays": policy.pays, "spent": spent, "reached": reached,
+            "units": units, "cost_per_firm": spent / reached if reached else float("nan"),
             "spending_per_year_full_scale": spent / cfg.years / scale,
             **{k: v for k, v in res.summary["policy_accounts"][name].items() if isinstance(v, (int, float))}}
 
@@ -49,13 +53,78 @@ def measure(policies: Sequence[str], scales: Sequence[float], seeds: Sequence[in
     return pd.DataFrame([measure_one(p, s, seed) for p in policies for s in scales for seed in seeds])
 
 
+def _ratio_se(spent: np.ndarray, count: np.ndarray) -> float:
+    """Relative standard error of the pooled ratio sum(spent) / sum(count) over seeds (delta method on the
+    seeds' residuals; inf with fewer than two seeds or nothing counted)."""
+    n, total = spent.size, count.sum()
+    if n < 2 or total <= 0 or spent.sum() <= 0:
+        return float("inf") if total > 0 else 0.0
+    c = spent.sum() / total
+    resid = spent - c * count
+    return float(np.sqrt(n / (n - 1) * (resid**2).sum()) / total / c)
+
+
+def _mean_se(x: np.ndarray) -> float:
+    """Relative standard error of the mean of ``x`` over seeds (0 for a mean of 0)."""
+    m = x.mean()
+    if m == 0:
+        return 0.0
+    return float(x.std(ddof=1) / np.sqrt(x.size) / abs(m)) if x.size > 1 else float("inf")
+
+
+def _scale_errors(runs: pd.DataFrame, pays: str) -> dict:
+    """Per scale: the relative standard errors of the cost per firm reached (per unit, for a policy that
+    pays others than firms) and of the mean spending per year, over the seeds run at that scale."""
+    count = "reached" if pays == "firms" else "units"
+    return {s: {"cost": _ratio_se(g["spent"].to_numpy(), g[count].to_numpy(dtype=float)),
+                "spending": _mean_se(g["spending_per_year_full_scale"].to_numpy())}
+            for s, g in runs.groupby("scale", sort=True)}
+
+
+def precision(runs: pd.DataFrame, pays: str) -> dict:
+    """Relative standard errors, over the seeds of ``runs`` (one policy, two scales), of the log ratio
+    small / large of the cost per firm reached (per unit, for a policy that pays others than firms) and of the
+    spending per year: the two scales' errors combined."""
+    per = _scale_errors(runs, pays)
+    return {k: float(np.hypot(*[e[k] for e in per.values()])) for k in ("cost", "spending")}
+
+
+def measure_precisely(policy: str, scales: Sequence[float], seeds: Sequence[int], more_seeds: Sequence[int],
+                      targets: dict) -> pd.DataFrame:
+    """Runs of ``policy`` at ``scales`` over ``seeds``, then more runs, one at a time, each of the next seed
+    of ``more_seeds`` at the scale whose errors weigh most in the comparisons not yet precise (usually the
+    small scale: fewer firms, more noise, and cheaper runs), until the standard errors of :func:`precision`
+    are within ``targets`` (keys cost and spending) or the seeds run out. Policies whose costs barely vary
+    between seeds stay at ``seeds``; the heavy-tailed ones get the seeds they need for the comparison to
+    mean something."""
+    pays = configured_policy(policy).pays
+    runs = measure([policy], scales, seeds)
+    left = {s: list(more_seeds) for s in scales}
+    while True:
+        per = _scale_errors(runs, pays)
+        loose = [k for k in targets if np.hypot(*[e[k] for e in per.values()]) > targets[k]]
+        open_ = [s for s in scales if left[s]]
+        if not loose or not open_:
+            return runs
+        s = max(open_, key=lambda s: sum((per[s][k] / targets[k]) ** 2 for k in loose))
+        runs = pd.concat([runs, measure([policy], [s], [left[s].pop(0)])], ignore_index=True)
+
+
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per policy and scale: the cost per firm reached over all seeds (money over firms), and the spending per year."""
+    """Per policy and scale: the cost per firm reached and per unit paid for over all seeds (money over firms,
+    money over units), the spending per year, the seeds run; with the relative standard errors of
+    :func:`precision` (per policy)."""
     g = runs.groupby(["policy", "scale"], sort=False)
-    out = pd.DataFrame({"spent": g["spent"].sum(), "reached": g["reached"].sum(),
-                        "spending_per_year_full_scale": g["spending_per_year_full_scale"].mean()})
+    out = pd.DataFrame({"spent": g["spent"].sum(), "reached": g["reached"].sum(), "units": g["units"].sum(),
+                        "spending_per_year_full_scale": g["spending_per_year_full_scale"].mean(),
+                        "seeds": g["seed"].nunique()})
     out["cost_per_firm"] = out["spent"] / out["reached"].where(out["reached"] > 0)
-    return out.reset_index()
+    out["cost_per_unit"] = out["spent"] / out["units"].where(out["units"] > 0)
+    out = out.reset_index()
+    se = {name: precision(r, r["pays"].iloc[0]) for name, r in runs.groupby("policy", sort=False)}
+    out["se_cost"] = out["policy"].map(lambda n: se[n]["cost"])
+    out["se_spending"] = out["policy"].map(lambda n: se[n]["spending"])
+    return out
 
 
 def main(argv=None) -> int:
@@ -65,7 +134,8 @@ def main(argv=None) -> int:
     ap.add_argument("--policies", nargs="+", default=list(CONFIGS))
     args = ap.parse_args(argv)
     table = summarize(measure(args.policies, args.scales, args.seeds))
-    wide = table.pivot(index="policy", columns="scale", values=["cost_per_firm", "spending_per_year_full_scale"])
+    wide = table.pivot(index="policy", columns="scale", values=["cost_per_firm", "cost_per_unit",
+                                                                      "spending_per_year_full_scale"])
     with pd.option_context("display.width", 200, "display.max_rows", 100, "display.float_format", "{:.4g}".format):
         print(wide.loc[args.policies].to_string())
     return 0

@@ -14,10 +14,10 @@ import math
 
 import numpy as np
 import pytest
-from policy_scale import measure, summarize
+from policy_scale import measure_precisely, summarize
 
 from sim import load_config
-from sim.policies.base import Policy
+from sim.policies.base import PAYS, Policy
 from sim.policies.registry import CONFIGS, configured_policy
 from sim.run import run_simulation
 
@@ -88,32 +88,82 @@ def test_a_guidance_fund_co_invests_whole_cheques():
         assert np.isclose(sums, d["amount"], rtol=1e-9).any(), (d["step"], d["firm_id"], same_round, d["amount"])
 
 
-#: Cost per firm reached at scale 0.05 within this share of the cost at scale 0.2, pooled over the
-#: seeds (a guidance fund's cheques are heavy-tailed: over seeds 0-2 its two costs are 8 % apart).
+#: Cost per firm reached (per unit paid for) at scale 0.05 within this share of the cost at scale 0.2,
+#: pooled over the seeds; the spending per year at full scale within SPENDING_TOLERANCE.
 TOLERANCE = 0.15
+SPENDING_TOLERANCE = 0.05
 SCALES = (0.05, 0.2)
+#: Every policy runs seeds 0-2 at both scales; a policy whose costs or spending vary between seeds gets more
+#: seeds, one run at a time at the noisier scale, until the relative standard error of each comparison (the two
+#: scales' combined) is at most a third of its tolerance (a policy whose cost does not depend on scale then
+#: passes with about 99.7 % probability), or MORE_SEEDS run out: the tolerances, not the noise of three seeds,
+#: say what a failure is. The seeds are fixed, so the verdict is reproducible; a failure message gives the
+#: seeds and standard errors.
 SEEDS = (0, 1, 2)
+MORE_SEEDS = (3, 4, 5, 6, 7, 8, 9)
+PRECISION = {"cost": TOLERANCE / 3, "spending": SPENDING_TOLERANCE / 3}
+
+
+#: Known defects of the scale rule (sim.policies.base, "Known exception"): a whole amount that is not scaled
+#: must fit in money that is, so at a small scale the large ones never fit. Strict: the test fails when fixed.
+KNOWN_DEFECTS = {
+    "guidance_fund": "a co-investment must fit in the fund's cash (a yearly tranche of fund_size x scale / 5): "
+                     "at scale 0.05 its largest cheque was 92 mcny against 215 at 0.2 (median 15 against 26), so "
+                     "it costs 27 mcny per firm reached against 46 (and 76 at scale 1), seeds 0-2",
+    "public_procurement": "a supply contract (up to contracts.max_mcny = 50 a year) must fit in purchase_share x "
+                          "budget x scale (20 mcny a year at scale 0.05): contracts averaged 0.88 mcny a year at "
+                          "0.05 against 1.63 at 0.2, so it costs 0.61 mcny per firm reached against 0.82",
+}
+
+
+def _by_name(names):
+    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS[n])) if n in KNOWN_DEFECTS
+            else n for n in names]
 
 
 @pytest.fixture(scope="module")
 def costs():
-    return summarize(measure(list(CONFIGS), SCALES, SEEDS)).set_index(["policy", "scale"])
+    """The summary of one policy's runs (:func:`summarize`), measured when first asked for."""
+    cache = {}
+
+    def of(name):
+        if name not in cache:
+            cache[name] = summarize(measure_precisely(name, SCALES, SEEDS, MORE_SEEDS, PRECISION)).set_index("scale")
+        return cache[name]
+
+    return of
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_every_policy_says_whom_it_pays(name):
+    p = configured_policy(name)
+    assert p.pays in PAYS, (name, p.pays)
+    # a policy that pays others than firms names the unit its cost is counted in; one that pays firms counts them
+    assert bool(p.unit) == (p.pays not in ("firms", "nobody")), (name, p.unit)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", list(CONFIGS))
+@pytest.mark.parametrize("name", _by_name(CONFIGS))
 def test_cost_per_firm_reached_is_the_same_at_two_scales(costs, name):
-    small, large = costs.loc[(name, SCALES[0])], costs.loc[(name, SCALES[1])]
+    table = costs(name)
+    small, large = table.loc[SCALES[0]], table.loc[SCALES[1]]
+    pays = configured_policy(name).pays
+    noise = (f"{int(small['seeds'])} and {int(large['seeds'])} seeds: standard errors {small['se_cost']:.1%} "
+             f"(cost), {small['se_spending']:.1%} (spending)")
     # what the policy spends per year, counted at the size of the real park, does not depend on scale
-    assert small["spending_per_year_full_scale"] == pytest.approx(large["spending_per_year_full_scale"], rel=0.05,
-                                                                   abs=1e-9)
-    if large["reached"] == 0:  # levers and tax incentives only: no firm is reached individually
-        assert small["reached"] == 0 and name in ("exit_channels", "long_term_capital", "sanctions_shock")
+    assert small["spending_per_year_full_scale"] == pytest.approx(large["spending_per_year_full_scale"],
+                                                                   rel=SPENDING_TOLERANCE, abs=1e-9), noise
+    if pays == "nobody":  # a lever or a rule: no public money, no firm paid
+        assert small["spent"] == large["spent"] == 0 and small["reached"] == large["reached"] == 0
+        return
+    if pays != "firms":  # it pays institutes, funds or incumbents: the same money per unit it pays for
+        assert small["reached"] == large["reached"] == 0, "a policy that reaches firms says it pays firms"
+        assert small["units"] > 0 and small["spent"] > 0
+        assert small["cost_per_unit"] == pytest.approx(large["cost_per_unit"], rel=TOLERANCE), noise
         return
     assert small["reached"] > 0 and small["spent"] > 0
-    assert small["cost_per_firm"] == pytest.approx(large["cost_per_firm"], rel=TOLERANCE)
+    assert small["cost_per_firm"] == pytest.approx(large["cost_per_firm"], rel=TOLERANCE), noise
     if name == "scene_opening":  # a scene's price over its firms: 5 / 5 million CNY per firm
         p = configured_policy(name)
         for scale in SCALES:
-            assert costs.loc[(name, scale), "cost_per_firm"] == pytest.approx(p.cost_per_scene_mcny / p.capacity,
-                                                                               rel=0.1)
+            assert table.loc[scale, "cost_per_firm"] == pytest.approx(p.cost_per_scene_mcny / p.capacity, rel=0.1)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from agents.investors.books import Angel, GuidanceFund, VCFund
+from agents.investors.rounds import DUST
 from sim.config import Config
 from sim.model import EcosystemModel
 
@@ -137,3 +138,33 @@ def test_the_five_steps_are_the_financing_phase():
     for name in a.market.lots:
         np.testing.assert_array_equal(a.market.lots[name], b.market.lots[name], err_msg=name)
     assert a.market.flows == b.market.flows
+
+
+def _month_participations(ratio: float):
+    """This month's allocation at scale 0.1 with every guidance fund co-investing ``ratio`` per unit of VC money."""
+    m = small_model(seed=7, scale=0.1)
+    before_financing(m)
+    for g in m.market.investors:
+        if isinstance(g, GuidanceFund):  # every track mandated, all its cash available: many co-investments
+            g.coinvest_ratio, g.paced, g.mandated_tracks = ratio, False, np.arange(m.tracks.n)
+    r, step = m.market.rounds, m.current_step
+    funded, parts = r.allocate(r.screen(r.price(r.candidates(step), step), step), step)
+    assert parts is not None
+    guidance = np.array([isinstance(m.market.investors[i], GuidanceFund) if i >= 0 else False
+                         for i in parts.investor], dtype=bool)
+    return funded, parts, guidance
+
+
+def test_a_dust_amount_makes_no_participation():
+    """A participation whose money rounds to nothing (here a denormal coinvest_ratio, 5e-324, times the VC
+    money: 1.8e-322 mcny in a hypothesis example) buys no share of the firm, so it is not made; a small but
+    real cheque (ratio 1e-6: about a thousand yuan) still is."""
+    _, real, real_g = _month_participations(0.5)
+    assert ((real.investor >= 0) & real_g).any(), "the month must have a guidance co-investment"
+    for ratio, expect_guidance in ((5e-324, False), (1e-13, False), (1e-6, True)):
+        funded, parts, guidance = _month_participations(ratio)
+        made = parts.investor >= 0
+        assert (parts.amount[made] > DUST).all(), ratio
+        assert ((made & guidance).sum() > 0) == expect_guidance, ratio
+        # the leads, syndicates and insiders do not depend on the guidance funds' ratio
+        np.testing.assert_array_equal(funded.lead, _month_participations(0.5)[0].lead)

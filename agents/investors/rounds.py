@@ -78,6 +78,13 @@ LAST_ROUND = EQUITY_ROUNDS - 1  # D+: every later round is a D+ round
 DUST = 1e-9
 
 
+def is_money(amount: np.ndarray) -> np.ndarray:
+    """Whether each amount (mcny) is money an investor can put in: above :data:`DUST`. Every
+    participation (a lead, a syndicate member, an insider, a guidance co-investment) is made only
+    where this holds, so no deal buys a share of a firm that rounds to nothing."""
+    return amount > DUST
+
+
 @dataclass
 class Applicants:
     """The firms in this month's rounds, one entry per firm (parallel arrays)."""
@@ -279,7 +286,7 @@ class EquityRounds:
         cap = np.array([a.available() for a in angels])
         j = np.flatnonzero(seed)
         chosen = pick(cap[:, None], np.zeros(j.size, dtype=np.int64), app.u_pick[j])
-        ok = fit_capacity(chosen, app.amount[j], cap, app.rank[j])
+        ok = fit_capacity(chosen, app.amount[j], cap, app.rank[j]) & is_money(app.amount[j])
         idx = np.array([angels[p].index for p in chosen[ok]], dtype=np.int64)
         app.lead[j[ok]] = idx
         app.lead_amount[j[ok]] = app.amount[j[ok]]
@@ -297,7 +304,7 @@ class EquityRounds:
         prefs, early = self.market.fund_view(funds, self.model.tracks.n)
         remaining = np.array([f.available_new(step) for f in funds])
         # a fund's free money is a difference of sums: below DUST it is rounding residue, not money
-        remaining = np.where(remaining > DUST, remaining, 0.0)
+        remaining = np.where(is_money(remaining), remaining, 0.0)
         rnd, amount, lead = app.rnd, app.amount, app.lead
         # later rounds first; they may fall back on early funds, but A-B rounds stay with early funds
         groups_by_stage = (((rnd >= 3), (~early, early)), (((rnd >= 1) & (rnd <= 2)), (early,)))
@@ -311,7 +318,7 @@ class EquityRounds:
                     continue
                 chosen = pick(capg[:, None] * prefs, app.track[j], app.u_pick[j])
                 take = np.minimum(amount[j], share * capg[np.maximum(chosen, 0)])
-                ok = fit_capacity(chosen, take, capg, app.rank[j]) & (take > DUST)
+                ok = fit_capacity(chosen, take, capg, app.rank[j]) & is_money(take)
                 if ok.any():
                     remaining -= np.bincount(chosen[ok], weights=take[ok], minlength=len(funds))
                     idx = np.array([funds[p].index for p in chosen[ok]], dtype=np.int64)
@@ -349,7 +356,7 @@ class EquityRounds:
                     member = (idx[:, None] == app.co_inv[j, :k]).any(axis=1) | (idx == app.lead[j])
                     chosen = np.where(member, -1, chosen)
                     take = np.minimum(short[j], fcfg.max_lead_share * capg[np.maximum(chosen, 0)])
-                    ok = fit_capacity(chosen, take, capg, app.rank[j]) & (take > DUST)
+                    ok = fit_capacity(chosen, take, capg, app.rank[j]) & is_money(take)
                     if ok.any():
                         remaining -= np.bincount(chosen[ok], weights=take[ok], minlength=len(funds))
                         app.co_inv[j[ok], k] = idx[ok]
@@ -373,7 +380,7 @@ class EquityRounds:
         room = {int(i): investors[int(i)].available_followon(step) - self._used[int(i)] for i in np.unique(prev_all[j])}
         for d in order:
             i = int(prev_all[d])
-            if room[i] >= app.amount[d]:
+            if room[i] >= app.amount[d] and is_money(app.amount[d]):
                 lead[d] = i
                 lead_amt[d] = app.amount[d]
                 room[i] -= app.amount[d]
@@ -399,7 +406,7 @@ class EquityRounds:
             [min(1.0, avail[int(i)] / dmd) if dmd > 0 else 0.0 for i, dmd in zip(uniq, demand, strict=True)]
         )
         got = want * ratio[np.searchsorted(uniq, prev[j])]
-        keep = got > 1e-9
+        keep = is_money(got)
         inv = np.full(n_deals, -1, dtype=np.int64)
         amt = np.zeros(n_deals)
         inv[j[keep]] = prev[j[keep]]
@@ -433,8 +440,10 @@ class EquityRounds:
                 want = g.coinvest_ratio * vc_amt[j]
                 # whole co-investments, best applicants first, while the money lasts: a fund short of
                 # money does not cut every cheque to spread it (what a firm gets does not depend on
-                # how many rounds the month has, so neither on scale)
-                ok = fit_capacity(np.zeros(j.size, dtype=np.int64), want, np.array([g.available(step)]), app.rank[j])
+                # how many rounds the month has, so neither on scale); a dust cheque (a tiny coinvest_ratio)
+                # is no bid: the deal may meet the next fund
+                bidder = np.where(is_money(want), 0, -1)
+                ok = fit_capacity(bidder, want, np.array([g.available(step)]), app.rank[j])
                 inv[j[ok]] = g.index
                 amt[j[ok]] = want[ok]
             parts_inv.append(inv)

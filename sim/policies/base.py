@@ -50,6 +50,17 @@ public money spent per firm reached is the same at every scale (tests/test_polic
 * *units that exist once in the real park keep their number*: the same scenes open, and the same
   tracks are cultivated or shocked, at every scale; only the firms they reach and their cost are
   sampled. (A scene at scale 0.02 costs 2 % of its price and takes on 2 % of its firms.)
+* *a policy that pays others than firms* (institutes, funds, incumbents: :attr:`Policy.pays`)
+  spends the same money per unit it pays for (:meth:`Policy.units`: a broker-year, a
+  researcher-year of the funded institutes, a fund of the real park) at every scale instead;
+* *known exception* (strict expected failures in tests/test_policy_scale.py): a whole amount that
+  is not scaled, taken out of money that is, cannot exceed that money. A guidance fund's
+  co-investment (``coinvest_ratio`` times the VC money of a round) must fit in the fund's cash, a
+  yearly tranche of ``fund_size_mcny * scale / paid_in_years``; a public supply contract (up to
+  ``contracts.max_mcny`` a year) must fit in ``purchase_share * budget * scale``. At a small scale
+  the large ones never fit, so these two policies reach more, smaller firms per unit of money
+  there: the guidance fund's cost per firm reached is about 27, 46 and 76 mcny at scales 0.05, 0.2
+  and 1 (seeds 0-2).
 
 Money is in million CNY (mcny). Shares and multipliers are not scaled. The defaults come from the
 seed reports where they give a number (``source`` of each class); everything else is marked as
@@ -111,6 +122,10 @@ def positive_factor(policy, key: str, value) -> None:
     check_range(policy.name, key, value, gt=0, le=100)
 
 
+#: Whom a policy's money may pay (:attr:`Policy.pays`).
+PAYS = ("firms", "institutes", "funds", "incumbents", "nobody")
+
+
 @dataclass
 class Policy:
     """Base class of a policy (see the module docstring for the hooks and the instruments)."""
@@ -120,6 +135,13 @@ class Policy:
     target: ClassVar[str] = ""
     #: Where the policy's defaults come from (the seed reports), for docs/policies.md.
     source: ClassVar[str] = ""
+    #: Whom the policy's money pays: "firms" (each firm it pays or supports is in the policy_reach table),
+    #: "institutes", "funds" (venture funds and their limited partners), "incumbents", or "nobody" (a lever
+    #: or a rule that spends no public money). tests/test_policy_scale.py checks the cost per firm reached
+    #: of a policy that pays firms, and the cost per :attr:`unit` of one that pays others.
+    pays: ClassVar[str] = "firms"
+    #: For a policy that pays others than firms: what one unit of what it pays for is (:meth:`units`).
+    unit: ClassVar[str] = ""
     name: str = P("policy", 'Policy name: the key under policy in the configuration (conf/policy/<name>.yaml).', '')
     start_year: int = P(0, 'First calendar year in force; 0 = the first observed year. Policies act in the observed '
                            'window only.', 'year')
@@ -157,6 +179,13 @@ class Policy:
         self._carry: dict[str, float] = {}  # running totals of whole units (:meth:`whole`)
         self.supported_ids: list[np.ndarray] = []  # every firm the programme supported, by id
         self.supported_steps: list[int] = []  # the step of each entry of supported_ids
+
+    def units(self, model) -> float:
+        """For a policy that pays others than firms (:attr:`pays`): how many :attr:`unit` it paid for
+        so far, sampled like firms (at scale s, s times as many as in the real park), so that its cost
+        per unit (``spent / units``) is the same at every scale. A policy that pays firms counts them
+        in the policy_reach table instead (0 here)."""
+        return 0.0
 
     # ---- configuration ---------------------------------------------------------------------
     def validate(self) -> None:

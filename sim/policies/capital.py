@@ -117,6 +117,9 @@ class FundOfFunds(Policy):
     the government caps its return and leaves the excess to the private LPs (让利)."""
 
     kind: ClassVar[str] = "fund_of_funds"
+    pays: ClassVar[str] = "funds"
+    unit: ClassVar[str] = ("VC fund of the real park backed (each of its funds is one at the model's scale: "
+                           "fund_size_mcny x scale)")
     target: ClassVar[str] = (
         "capital committed to VC funds raised in the observed window (investors.committed): the backed funds' public "
         "and private money, net of the private money taken from other funds"
@@ -234,6 +237,9 @@ class FundOfFunds(Policy):
             "backed_funds_invested_mcny": float(sum(f.invested for f in self.funds)),
         }
 
+    def units(self, model) -> float:
+        return len(self.funds) * model.scale
+
 
 # --------------------------------------------------------------------------------------------
 # 6. Credit relaxation (放宽信贷) and combined credit and equity (投贷联动)
@@ -342,6 +348,7 @@ class ExitChannels(Policy):
     targeted tracks, a registration system that speeds listings, and open M&A."""
 
     kind: ClassVar[str] = "exit_channels"
+    pays: ClassVar[str] = "nobody"
     target: ClassVar[str] = "exits by IPO and acquisition (timeseries exits_ipo, exits_acquired)"
     source: ClassVar[str] = (
         "STAR Market with registration (seeds/002_a935e4fe392ee53f.txt:233-237; 172/417 registrations effective, "
@@ -379,6 +386,8 @@ class LongTermCapital(Policy):
     drawn by tax incentives, and funds live longer."""
 
     kind: ClassVar[str] = "long_term_capital"
+    pays: ClassVar[str] = "funds"
+    unit: ClassVar[str] = "mcny of extra commitments by insurance and pension LPs to VC funds"
     target: ClassVar[str] = (
         "capital committed to new VC funds (investors.committed of VC funds raised under the policy)"
     )
@@ -423,3 +432,6 @@ class LongTermCapital(Policy):
 
     def stats(self) -> dict:
         return {"extra_commitments_mcny": self.extra_committed}
+
+    def units(self, model) -> float:
+        return self.extra_committed

@@ -163,6 +163,9 @@ class OpenInnovation(Policy):
     commitments to their corporate venture funds as a limited partner."""
 
     kind: ClassVar[str] = "open_innovation"
+    pays: ClassVar[str] = "incumbents"
+    unit: ClassVar[str] = ("incumbent-year in the programme (an incumbent agent stands for its weight in the "
+                           "preset's incumbents)")
     target: ClassVar[str] = (
         "incumbents' purchases from young firms and their corporate venture investment (incumbents.procurement_paid, "
         "timeseries cvc_invested)"
@@ -198,11 +201,13 @@ class OpenInnovation(Policy):
         self.copaid = 0.0
         self.matched = 0.0
         self._lp: dict[int, list[float]] = {}  # CVC index -> [public paid in, distributions seen, received, step]
+        self.incumbent_years = 0.0  # incumbents in the programme, summed over the months (in years)
 
     def step(self, model, government) -> None:
         incs = list(model.incumbents)
         if not incs:
             return
+        self.incumbent_years += sum(inc.weight for inc in incs) / MONTHS  # in the preset's incumbents at this scale
         year = model.year_of(model.current_step)
         if year != self._match_year:
             self._match_year = year
@@ -248,3 +253,6 @@ class OpenInnovation(Policy):
 
     def stats(self) -> dict:
         return {"copaid_mcny": self.copaid, "cvc_matched_mcny": self.matched}
+
+    def units(self, model) -> float:
+        return self.incumbent_years

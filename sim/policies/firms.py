@@ -618,13 +618,6 @@ class IncubatorChain(Policy):
         self.stage = np.empty(0, dtype=np.int8)
         self.since = np.empty(0, dtype=np.int64)
         self.admitted = [0, 0, 0]  # firms admitted to each stage
-        self._stage_slots_left = [0.0, 0.0, 0.0]
-
-    def _stage_slots(self, model, stage: int, per_year: float) -> int:
-        self._stage_slots_left[stage] += per_year * model.scale * DT
-        k = int(self._stage_slots_left[stage])
-        self._stage_slots_left[stage] -= k
-        return k
 
     def _terms(self) -> np.ndarray:
         months = np.array([self.maker_space_months, round(12 * self.incubation_years), self.accelerator_months])
@@ -666,8 +659,12 @@ class IncubatorChain(Policy):
     def _admit(self, m, stage: int, rows: np.ndarray) -> None:
         per_year = (self.maker_spaces * self.teams_per_maker_space, self.incubators * self.firms_per_incubator,
                     self.accelerators * self.firms_per_accelerator)[stage]
-        k = self._stage_slots(m, stage, per_year) if self.room(m, m.government) > 0 else 0
+        # each stage's places sampled like every capacity (Policy.monthly_slots); a place that found no
+        # firm this month goes to the next draw (Policy.unfilled), so thin samples do not lose places
+        key = _STAGES[stage]
+        k = self.monthly_slots(m, per_year, key) if self.room(m, m.government) > 0 else 0
         rows = rows[:k] if stage == _MAKER else self.select_best(m, rows, k, self.selection_noise)
+        self.unfilled(k - rows.size, key)
         if rows.size == 0:
             return
         step = m.current_step

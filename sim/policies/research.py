@@ -33,6 +33,8 @@ class TechTransferReform(Policy):
     technology brokers; spin-offs and licences follow through the institutes' transfer regime."""
 
     kind: ClassVar[str] = "tech_transfer_reform"
+    pays: ClassVar[str] = "institutes"
+    unit: ClassVar[str] = "broker-year (a technology broker the government pays for, for a year)"
     target: ClassVar[str] = "spin-off births and licences (timeseries births_spinoff, licences)"
     source: ClassVar[str] = (
         "researchers who found firms lose honours and promotion (seeds/001_52e3b34853073898.txt:31); "
@@ -61,6 +63,7 @@ class TechTransferReform(Policy):
     def __post_init__(self):
         super().__post_init__()
         self.brokers = 0.0  # brokers paid for this month
+        self.broker_years = 0.0  # brokers paid for, summed over the months (in years)
 
     def step(self, model, government) -> None:
         self.levers.set(model, "rank_retention", self.rank_retention_gain)
@@ -70,11 +73,15 @@ class TechTransferReform(Policy):
         cost = want * self.broker_cost_mcny_per_year * DT
         paid = self.spend(model, government, cost) if cost > 0 else 0.0
         self.brokers = want * (paid / cost) if cost > 0 else want
+        self.broker_years += self.brokers * DT
         per_1000 = 1000.0 * self.brokers / researchers if researchers > 0 else 0.0
         self.levers.set(model, "transfer_brokers", per_1000)
 
     def stats(self) -> dict:
         return {"brokers": self.brokers}
+
+    def units(self, model) -> float:
+        return self.broker_years
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,6 +96,8 @@ class BasicResearch(Policy):
     basic breakthroughs and the tracks those open follow."""
 
     kind: ClassVar[str] = "basic_research"
+    pays: ClassVar[str] = "institutes"
+    unit: ClassVar[str] = "researcher-year of the institutes it funds"
     target: ClassVar[str] = "the institutes' knowledge (timeseries knowledge) and basic breakthroughs"
     source: ClassVar[str] = (
         "加大对原始创新和成果转化的支持力度 (seeds/001_52e3b34853073898.txt:1, :37); 原始创新仍不足 (:21); "
@@ -108,6 +117,15 @@ class BasicResearch(Policy):
             return
         paid = self.spend(model, government, self.budget(model) * DT)
         model.institutes.fund(paid, "basic", mask)
+        if paid > 0:
+            self.researcher_years += sum(a.researchers for a in model.institutes) * DT
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.researcher_years = 0.0  # the institutes' researchers in the months it funded them (in years)
+
+    def units(self, model) -> float:
+        return self.researcher_years
 
 
 # --------------------------------------------------------------------------------------------

@@ -206,6 +206,11 @@ class SanctionsShock(Policy):
     support_growth: float = P(0.15, 'Growth given back to a supported firm (substitute parts coordination).', '1/yr')
     support_years: float = P(2.0, 'Length of the support.', 'years')
 
+    @property
+    def pays(self) -> str:
+        """The shock alone pays nobody; with targeted support (support_capacity_per_year > 0) it pays firms."""
+        return "firms" if self.support_capacity_per_year > 0 else "nobody"
+
     def validate(self) -> None:
         super().validate()
         check_range(self.name, "shock_growth", self.shock_growth, ge=-3, le=0, unit="1/yr")
