@@ -95,9 +95,12 @@ SCALES = (0.05, 0.2)
 SEEDS = (0, 1, 2)
 
 
-@pytest.fixture(scope="module")
-def costs():
-    return summarize(measure(list(CONFIGS), SCALES, SEEDS)).set_index(["policy", "scale"])
+@pytest.fixture
+def costs(name):
+    # the runs of this test's policy only: the policies' runs share nothing, so each test does its
+    # own and xdist spreads them over the workers (a module fixture of every policy's runs was
+    # simulated in full on each worker that took one of these tests)
+    return summarize(measure([name], SCALES, SEEDS)).set_index(["policy", "scale"])
 
 
 @pytest.mark.slow
