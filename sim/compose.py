@@ -44,6 +44,7 @@ from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationE
 
 from sim.config import CONF_DIR, SCALAR_TEXT, Config, _allowed, describe_omegaconf_error, to_config
 from sim.core.errors import ConfigError, interrupted
+from sim.core.yamlio import safe_load
 from sim.limits import check_memory
 from sim.policies.registry import REGISTRY, policies_from_config
 
@@ -290,7 +291,7 @@ def check_policy_key(key: str) -> None:
     path = conf_dir() / "policy" / f"{name}.yaml"
     if not path.is_file():
         return
-    entry = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(name) or {}
+    entry = (safe_load(path.read_text(encoding="utf-8")) or {}).get(name) or {}
     kind = entry.get("kind", name)
     if kind not in REGISTRY:
         return
