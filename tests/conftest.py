@@ -8,7 +8,10 @@ failure reproduces) and keeps no example database. The whole-run property tests
 
 from __future__ import annotations
 
-import pytest
+import functools
+import re
+from pathlib import Path
+
 from hypothesis import HealthCheck, Phase, settings
 
 settings.register_profile("repro", derandomize=True, database=None, deadline=None)
@@ -25,26 +28,45 @@ settings.register_profile("runs-fast", max_examples=3, **_RUNS)
 settings.register_profile("runs-slow", max_examples=6, **_RUNS)
 
 
-# ------------------------------------------------------------------------------ xdist grouping
+# ------------------------------------------------------------------------------ xdist scheduling
 
-_SHARED_SCOPES = ("class", "module", "package", "session")
+_ROOT = Path(__file__).resolve().parents[1]
+#: a test module whose tests share state: a fixture wider than one test, or a cache in the module
+_SHARED = re.compile(r'scope="(?:class|module|package|session)"|^_CACHE\b|functools\.cache|lru_cache', re.M)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist appends the group to each test's node id
-def pytest_collection_modifyitems(config, items):
-    """Under ``--dist loadgroup`` (pyproject.toml), keep the tests that share a module-, class- or
-    session-scoped fixture of this suite (most of them a whole simulation) on one worker, so that
-    the fixture is built once and not once per worker. Tests with an explicit ``xdist_group`` mark
-    keep it; every other test is distributed on its own."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None:
-            continue
-        shared = sorted({
-            fdef.baseid for name in info.names_closure for fdef in info.name2fixturedefs.get(name, ())
-            if fdef.scope in _SHARED_SCOPES and fdef.baseid.startswith("tests")
-        })
-        if shared:
-            item.add_marker(pytest.mark.xdist_group("shared:" + "+".join(shared)))
+@functools.cache
+def _shares_state(module: str) -> bool:
+    path = _ROOT / module
+    return path.suffix == ".py" and path.is_file() and bool(_SHARED.search(path.read_text(encoding="utf-8")))
+
+
+def xdist_scope(nodeid: str) -> str:
+    """The unit of work a test belongs to under pytest-xdist (all tests of a unit run on one worker).
+
+    - a policy's checks in tests/test_policy_effects.py (``...[policy:lever]``): one unit per
+      policy, so that the policy's runs, cached in the worker's process, are simulated once;
+    - every test of a module that shares state between tests (a module-, class- or session-scoped
+      fixture, or a cache of runs in the module): one unit per module, so that the shared run is
+      built once and not once on each worker;
+    - every other test: its own unit, spread over the workers.
+    """
+    module, _, rest = nodeid.partition("::")
+    if module.endswith("test_policy_effects.py") and "[" in rest:
+        return "policy_effects:" + rest.partition("[")[2].partition(":")[0]
+    return module if _shares_state(module) else nodeid
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadscope`` (pyproject.toml) with the scopes of :func:`xdist_scope`; units with the
+    most tests are handed out first. (pytest-xdist's ``loadgroup`` cannot be used for this: with
+    pytest 9.2 it no longer sees the groups, pytest-xdist issue 1386.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415  (only in xdist's controller)
+
+    class SuiteScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return SuiteScheduling(config, log)

@@ -25,9 +25,6 @@ from sim.policies.registry import CONFIGS, REGISTRY
 
 def _param(e):
     marks = [pytest.mark.xfail(strict=True, reason=e.known_defect)] if getattr(e, "known_defect", None) else []
-    # one xdist worker takes every check of a policy (`--dist loadgroup`, pyproject.toml), so that
-    # the policy's runs, cached in that worker's process, are simulated once and not on each worker
-    marks.append(pytest.mark.xdist_group(f"policy_effects:{e.policy}"))
     return pytest.param(e, id=e.id, marks=marks)
 
 
