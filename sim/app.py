@@ -49,6 +49,7 @@ from sim import fonts
 from sim.compose import conf_dir, load_config, presets
 from sim.config import GAZELLE_DEFINITIONS, ConfigError
 from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS
+from sim.core.yamlio import safe_load
 from sim.model import EcosystemModel
 from sim.policies.registry import CONFIGS, REGISTRY, policies_from_config
 
@@ -97,7 +98,7 @@ def policy_choices() -> dict[str, str]:
 def _kind_in_file(name: str) -> str | None:
     """The ``kind`` of the policy configured in conf/policy/<name>.yaml (a file not generated from CONFIGS)."""
     try:
-        data = yaml.safe_load((conf_dir() / "policy" / f"{name}.yaml").read_text(encoding="utf-8")) or {}
+        data = safe_load((conf_dir() / "policy" / f"{name}.yaml").read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         return None
     entry = data.get(name, data) if isinstance(data, dict) else {}

@@ -8,6 +8,10 @@ failure reproduces) and keeps no example database. The whole-run property tests
 
 from __future__ import annotations
 
+import functools
+import re
+from pathlib import Path
+
 from hypothesis import HealthCheck, Phase, settings
 
 settings.register_profile("repro", derandomize=True, database=None, deadline=None)
@@ -22,3 +26,47 @@ _RUNS = dict(
 settings.register_profile("runs-fast", max_examples=3, **_RUNS)
 #: ... and in the slow tier
 settings.register_profile("runs-slow", max_examples=6, **_RUNS)
+
+
+# ------------------------------------------------------------------------------ xdist scheduling
+
+_ROOT = Path(__file__).resolve().parents[1]
+#: a test module whose tests share state: a fixture wider than one test, or a cache in the module
+_SHARED = re.compile(r'scope="(?:class|module|package|session)"|^_CACHE\b|functools\.cache|lru_cache', re.M)
+
+
+@functools.cache
+def _shares_state(module: str) -> bool:
+    path = _ROOT / module
+    return path.suffix == ".py" and path.is_file() and bool(_SHARED.search(path.read_text(encoding="utf-8")))
+
+
+def xdist_scope(nodeid: str) -> str:
+    """The unit of work a test belongs to under pytest-xdist (all tests of a unit run on one worker).
+
+    - a policy's checks in tests/test_policy_effects.py (``...[policy:lever]``): one unit per
+      policy, so that the policy's runs, cached in the worker's process, are simulated once;
+    - every test of a module that shares state between tests (a module-, class- or session-scoped
+      fixture, or a cache of runs in the module): one unit per module, so that the shared run is
+      built once and not once on each worker;
+    - every other test: its own unit, spread over the workers.
+    """
+    module, _, rest = nodeid.partition("::")
+    if module.endswith("test_policy_effects.py") and "[" in rest:
+        return "policy_effects:" + rest.partition("[")[2].partition(":")[0]
+    return module if _shares_state(module) else nodeid
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadscope`` (pyproject.toml) with the scopes of :func:`xdist_scope`; units with the
+    most tests are handed out first. (pytest-xdist's ``loadgroup`` cannot be used for this: with
+    pytest 9.2 it no longer sees the groups, pytest-xdist issue 1386.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415  (only in xdist's controller)
+
+    class SuiteScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return SuiteScheduling(config, log)

@@ -249,8 +249,9 @@ def test_a_cost_per_firm_reaches_the_report(tmp_path):
 
 
 def test_target_halfwidth_adds_seeds_up_to_the_cap_and_resumes(tmp_path):
+    # no plots: the claim is about seeds and reuse (the comparison fixture draws a comparison's plots)
     common = dict(policies=["entry_subsidy"], outdir=tmp_path, progress=False, defaults=SMALL,
-                  overrides=["years=1"])
+                  overrides=["years=1"], plots=False)
     comp = compare_policies(seeds=2, target_halfwidth={"firms_born": "0.01"}, max_seeds=4, **common)
     assert comp.setup["seeds"] == [0, 1, 2, 3] and not comp.setup["targets_met"]
     assert [r["seeds"] for r in comp.setup["rounds"]] == [2, 4]

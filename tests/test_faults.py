@@ -144,6 +144,7 @@ def stopped_cli_runs(tmp_path_factory, finished_run):
                 proc.wait()
 
 
+@pytest.mark.slow  # three python -m sim processes at scale 0.1 (about 15 s of CPU); see README, "Tests"
 def test_sigkill_during_the_simulation_leaves_no_complete_looking_run(stopped_cli_runs):
     out, status, _ = stopped_cli_runs["sigkill"]
     assert status == -signal.SIGKILL
@@ -152,6 +153,7 @@ def test_sigkill_during_the_simulation_leaves_no_complete_looking_run(stopped_cl
     assert not list(out.glob("*.parquet")), "tables of the earlier run survived"
 
 
+@pytest.mark.slow  # shares the stopped runs above
 @pytest.mark.parametrize(
     "name, status, word",
     [("ctrl-c", 130, "interrupted (Ctrl-C)"), ("sigterm", 143, "terminated (SIGTERM)")],

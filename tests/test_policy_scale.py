@@ -129,17 +129,12 @@ def _by_name(names):
             else n for n in names]
 
 
-@pytest.fixture(scope="module")
-def costs():
-    """The summary of one policy's runs (:func:`summarize`), measured when first asked for."""
-    cache = {}
-
-    def of(name):
-        if name not in cache:
-            cache[name] = summarize(measure_precisely(name, SCALES, SEEDS, MORE_SEEDS, PRECISION)).set_index("scale")
-        return cache[name]
-
-    return of
+@pytest.fixture
+def costs(name):
+    """The summary of this test's policy's runs (:func:`summarize`): the policies' runs share nothing, so
+    each test does its own and xdist spreads them over the workers (a module fixture of every policy's
+    runs was simulated in full on each worker that took one of these tests)."""
+    return summarize(measure_precisely(name, SCALES, SEEDS, MORE_SEEDS, PRECISION)).set_index("scale")
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
@@ -153,7 +148,7 @@ def test_every_policy_says_whom_it_pays(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", _by_name(CONFIGS))
 def test_cost_per_firm_reached_is_the_same_at_two_scales(costs, name):
-    table = costs(name)
+    table = costs
     small, large = table.loc[SCALES[0]], table.loc[SCALES[1]]
     pays = configured_policy(name).pays
     noise = (f"{int(small['seeds'])} and {int(large['seeds'])} seeds: standard errors {small['se_cost']:.1%} "

@@ -6,7 +6,8 @@
 A run directory is any directory below ``SWEEP_DIR`` holding ``.hydra/overrides.yaml``,
 ``run_status.json`` or ``summary.json`` (what ``python -m sim --multirun`` and the batch runner,
 :mod:`sim.batch.runner`, write). Nothing is executed from the files: YAML is read with
-``yaml.safe_load`` and JSON with :mod:`json`. Nothing is written into the run directories.
+PyYAML's safe loader (:mod:`sim.core.yamlio`) and JSON with :mod:`json`. Nothing is written into the
+run directories.
 
 ``results.parquet``: one row per run:
 
@@ -49,6 +50,7 @@ import yaml
 
 from sim.batch.status import COMPLETED, STATUS_FILE, SUMMARY_FILE, read_status, read_summary, run_state
 from sim.batch.tabledoc import Col, FileDoc
+from sim.core.yamlio import safe_load
 
 __all__ = ["find_runs", "gather", "collect", "long_timeseries", "RESULTS_FILE", "TIMESERIES_FILE", "SWEEP_FILES"]
 
@@ -115,7 +117,7 @@ def find_runs(sweep_dir) -> list[Path]:
 def _yaml(path: Path):
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return safe_load(fh)
     except (OSError, ValueError, yaml.YAMLError):
         return None
 

@@ -20,12 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import yaml
 
 from sim.config import CONF_DIR
 from sim.core.columns import Columns
 from sim.core.errors import ConfigError
 from sim.core.vocabulary import DIRECTIONS, LEVELS, LIFECYCLE, NEVER
+from sim.core.yamlio import safe_load
 
 _FLOAT_COLS = (
     "market",  # national market, mcny/yr
@@ -87,7 +87,7 @@ def load_track_system(system: str) -> list[TrackSpec]:
             f"ecosystem.tracks.system={system!r} has no file conf/tracks/{system}.yaml; "
             f"available: {', '.join(available)}."
         )
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = safe_load(path.read_text(encoding="utf-8"))
     specs = []
     keys = set()
     for i, raw in enumerate(data.get("tracks", [])):
@@ -118,7 +118,7 @@ def load_track_system(system: str) -> list[TrackSpec]:
 def load_track_needs(system: str) -> dict[str, list[str]]:
     """The ``needs`` section of a track-system file: track key -> keys of the tracks it needs."""
     path = CONF_DIR / "tracks" / f"{system}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = safe_load(path.read_text(encoding="utf-8")) or {}
     needs = data.get("needs") or {}
     keys = {t["key"] for t in data.get("tracks", [])}
     for k, vs in needs.items():

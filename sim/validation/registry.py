@@ -50,6 +50,7 @@ import yaml
 
 from sim.compose import CONF_DIR, presets
 from sim.config import ConfigError
+from sim.core.yamlio import safe_load
 
 __all__ = [
     "TARGETS_DIR",
@@ -366,7 +367,7 @@ def load_registry(directory: str | Path | None = None, *, check_presets: bool = 
         rel = path.name
         with open(path, encoding="utf-8") as fh:
             try:
-                doc = yaml.safe_load(fh) or {}
+                doc = safe_load(fh) or {}
             except yaml.YAMLError as exc:
                 raise ConfigError(f"{rel}: not valid YAML ({' '.join(str(exc).split())})") from None
         if not isinstance(doc, dict) or set(doc) - {"targets", "runs"}:
