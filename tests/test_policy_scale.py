@@ -106,7 +106,7 @@ PRECISION = {"cost": TOLERANCE / 3, "spending": SPENDING_TOLERANCE / 3}
 
 #: Known defects (strict: the test fails when one is fixed). guidance_fund and public_procurement: the scale
 #: rule's known exception (sim.policies.base): a whole amount that is not scaled must fit in money that is, so at
-#: a small scale the large ones never fit. rd_tax_credit: a defect of the sample. open_innovation: imprecise.
+#: a small scale the large ones never fit. open_innovation: imprecise.
 KNOWN_DEFECTS = {
     "guidance_fund": "a co-investment must fit in the fund's cash (a yearly tranche of fund_size x scale / 5): "
                      "at scale 0.05 its largest cheque was 92 mcny against 215 at 0.2 (median 15 against 26), so "
@@ -114,9 +114,6 @@ KNOWN_DEFECTS = {
     "public_procurement": "a supply contract (up to contracts.max_mcny = 50 a year) must fit in purchase_share x "
                           "budget x scale (20 mcny a year at scale 0.05): contracts averaged 0.88 mcny a year at "
                           "0.05 against 1.63 at 0.2, so it costs 0.61 mcny per firm reached against 0.82",
-    "rd_tax_credit": "firms' R&D depends on scale (a defect of the sample, not of the policy's scale rule): the R&D "
-                     "that qualifies for the super-deduction is 0.254 mcny per relieved firm at scale 0.05 against "
-                     "0.179 at 0.2 over seeds 0-9, about 3.5 standard errors apart; cause not found yet",
     "open_innovation": "not decidable at these scales: its spending follows the procurement of one or two "
                        "incumbents, so it varies by about 50 % between seeds and 10 seeds leave a 21 % standard "
                        "error (spending per year at full scale 674 against 771 mcny); the check cannot reach "

@@ -34,8 +34,8 @@ def test_a_sampled_parks_tracks_grow_from_research_as_the_full_parks_do():
     # the steady state the tracks start from is the full park's (institute counts are rounded at
     # 0.1, budgets are not)
     assert tenth_start == pytest.approx(full_start, rel=1e-6)
-    # over twenty years the tracks carry the same boost on average: at 0.1 it comes in jumps ten
-    # times larger and ten times rarer; 20 % covers the sampling of a few hundred jumps
+    # over twenty years the tracks carry the same boost on average: at 0.1 too it comes from the
+    # full park's breakthroughs, each worth breakthrough_boost; 20 % covers the sampling of the jumps
     assert tenth_mean == pytest.approx(full_mean, rel=0.2), (tenth_mean, full_mean)
     # the time series counts the park's own breakthroughs: a tenth of the full park's (Poisson, 4 sd)
     assert abs(tenth_own - 0.1 * full_own) < 4 * np.sqrt(0.1 * full_own), (tenth_own, full_own)
