@@ -7,8 +7,10 @@ money, so the accounting identities are kept in one place:
 
 * equity investors: ``committed == cash + invested + returned_unused`` (proceeds from exits
   are distributed to the limited partners as they come, and recorded in ``proceeds``);
-* banks: ``capital + interest + recovered == cash + outstanding + written_off + recovered``,
-  i.e. ``cash + outstanding == capital + interest - losses``.
+* banks: ``capital + interest + recovered + covered == cash + outstanding + written_off + recovered``,
+  i.e. ``cash + outstanding == capital + interest - losses + covered`` (``covered``: losses a
+  public risk-compensation pool paid back; ``capital`` includes the lending capacity such a pool
+  added, :meth:`Bank.extend`).
 
 The market's books are two column stores (:class:`sim.core.columns.Columns`): *lots*, one per
 participation of an investor in a firm (:data:`LOT_COLUMNS`), and *deals*, one per investment
