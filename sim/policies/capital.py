@@ -250,8 +250,10 @@ class CreditRelaxation(Policy):
 
     Banks lend within their capital, which binds at the defaults: more and larger loan requests
     alone do not raise lending. The risk-compensation pool (科技信贷风险补偿资金池) acts on the
-    lenders: the government sets aside ``risk_pool_mcny`` (at scale 1, times ``scale``, public
-    spending when set aside, outside the yearly budget) when the policy starts; the pool pays the
+    lenders: the government pays ``risk_pool_mcny`` (at scale 1, times ``scale``) into the pool
+    from the policy's yearly budget, before anything else, from the month the policy starts
+    until it is paid in (at the defaults over its first two years, which leaves less of the
+    budget to the interest subsidy then); the pool pays the
     banks ``loss_cover_share`` of what an eligible borrower that fails still owes after the
     firm's cash and the banks' recovery, and the banks lend ``pool_leverage`` times what is
     left in the pool on top of their own capital (the capacity they would otherwise have to
@@ -280,8 +282,9 @@ class CreditRelaxation(Policy):
         0.3, "投贷联动: bank loan per unit of a VC round (rounds A-C) to a firm without debt; 0 switches it off.", "x"
     )
     risk_pool_mcny: float = P(
-        500.0, "风险补偿资金池: public money set aside in a risk-compensation pool when the policy starts (outside "
-        "the yearly budget); it pays part of the banks' losses on eligible borrowers, and the banks lend "
+        500.0, "风险补偿资金池: public money paid into a risk-compensation pool from the yearly budget, before "
+        "anything else, from the start until paid in; it pays part of the banks' losses on eligible borrowers, and "
+        "the banks lend "
         "pool_leverage times what is left in it beyond their own capital; 0 switches it off.", "mcny at scale 1"
     )
     pool_leverage: float = P(10.0, "Bank lending capacity added per unit of money left in the risk pool.", "x")
@@ -306,23 +309,22 @@ class CreditRelaxation(Policy):
         self.venture_loans = 0
         self.venture_lent = 0.0
         self.pool = 0.0  # money left in the risk-compensation pool
+        self.pool_in = 0.0  # what the government paid into it
+        self._pool_due = 0.0  # what is still to be paid in
         self.pool_paid = 0.0  # what the pool paid the banks
         self._extension: dict[int, float] = {}  # bank index -> lending capacity the pool added
 
     def start(self, model, government) -> None:
         self._deal_ptr = model.market.deals.n
-        want = self.sample_cost(model, self.risk_pool_mcny)
-        if want > 0:
-            # set aside once, outside the yearly budget (within the government's)
-            self.pool = government.spend(self.name, want)
-            self.spent += self.pool
-            self._account(model)[0] += self.pool
+        self._pool_due = self.sample_cost(model, self.risk_pool_mcny)
+        if self._pool_due > 0:
             model.market.lending.loss_cover = partial(self._cover, model)
 
     def stop(self, model, government) -> None:
         super().stop(model, government)
         if model.market.lending.loss_cover is not None:
             model.market.lending.loss_cover = None
+        self._pool_due = 0.0
         if self.pool > 0:
             self.receive(model, government, self.pool)
             self.pool = 0.0
@@ -363,6 +365,11 @@ class CreditRelaxation(Policy):
 
     def step(self, model, government) -> None:
         m = model
+        if self._pool_due > 0:  # the pool is paid in first, within the yearly budget
+            paid = self.spend(m, government, self._pool_due)
+            self._pool_due -= paid
+            self.pool += paid
+            self.pool_in += paid
         self.levers.set(m, "credit_multiplier", self.apply_multiplier)
         self.levers.set(m, "loan_size_multiplier", self.loan_size_multiplier)
         pop = m.population
