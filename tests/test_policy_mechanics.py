@@ -165,7 +165,7 @@ def test_sanctions_shock_hits_the_exposed_tracks_and_targeted_support_helps_thei
 
 
 def test_credit_relaxation_moves_both_bank_levers_and_pays_half_the_interest():
-    p = configured_policy("credit_relaxation")
+    p = configured_policy("credit_relaxation", risk_pool_mcny=0.0)  # the pool would take the first year's budget
     m = park(p)
     assert m.levers.value("credit_multiplier") == pytest.approx(2.0)
     assert m.levers.value("loan_size_multiplier") == pytest.approx(1.5)
@@ -201,6 +201,76 @@ def test_venture_loans_are_three_tenths_of_the_vc_money_of_last_month():
             assert d["amount"][i] == pytest.approx(0.3 * vc_money)
             checked += 1
     assert checked > 0 and p.venture_loans >= checked
+
+
+def _bank_capital(m) -> dict[int, float]:
+    return {b.index: b.capital for b in m.market.lending.banks()}
+
+
+def test_credit_relaxation_risk_pool_lets_banks_lend_ten_times_what_is_left_in_it():
+    p = configured_policy("credit_relaxation")
+    m = park(p, months=2)
+    cfg = Config()
+    cfg.seed, cfg.scale, cfg.years = 3, SCALE, 3
+    cfg.ecosystem.warmup_years = 1
+    cfg.output.plots = False
+    own = _bank_capital(EcosystemModel(cfg, policies=[]))  # the banks' own capital, no policy
+    # 500 mcny at scale 1 paid into the pool first, within the year's budget of 300 at scale 1
+    assert p.pool_in == pytest.approx(300.0 * SCALE) and p.spent == pytest.approx(p.pool_in)
+    assert p.pool + p.pool_paid == pytest.approx(p.pool_in)
+    assert m.market.lending.loss_cover is not None
+    # banks lend pool_leverage (10) times what is left in the pool beyond their own capital,
+    # split in proportion to that capital
+    now = _bank_capital(m)
+    added = {i: now[i] - own[i] for i in own}
+    assert sum(added.values()) == pytest.approx(10.0 * p.pool)
+    for i in own:
+        assert added[i] == pytest.approx(10.0 * p.pool * own[i] / sum(own.values()))
+    assert all(b.balanced() for b in m.market.lending.banks())
+
+
+def test_credit_relaxation_risk_pool_ends_with_the_policy():
+    p = configured_policy("credit_relaxation")
+    m = park(p, months=1)
+    p.end_year = m.year_of(0)  # in force in the first observed year only
+    while m.current_step < 13:
+        m.step()
+    assert m.market.lending.loss_cover is None
+    assert p.pool == 0 and p.received == pytest.approx(p.pool_in - p.pool_paid) and p.pool_in > 0
+    # the added capacity is taken back as far as the banks' cash allows
+    for b in m.market.lending.banks():
+        assert p._extension.get(b.index, 0.0) == 0.0 or b.cash == pytest.approx(0.0, abs=1e-9)
+        assert b.balanced()
+
+
+def test_credit_relaxation_risk_pool_pays_half_of_what_a_failed_borrower_still_owes():
+    p = configured_policy("credit_relaxation")
+    m = park(p, warmup=4, scale=0.02)
+    pop = m.population
+    rows = np.flatnonzero(pop["debt"] > 0)[:5]
+    assert rows.size == 5
+    pop["cash"][rows] = 0.0
+    rr = m.cfg.ecosystem.banks.recovery_rate
+    loss = pop["debt"][rows] * (1.0 - rr)
+    banks = m.market.investors
+    lender = pop["bank"][rows].copy()
+    before = {i: banks[i].covered for i in np.unique(lender)}
+    pool = p.pool
+    want = 0.5 * loss.sum()
+    assert want < pool  # the pool covers all of it
+    m.market.lending.write_off(rows)
+    assert p.pool == pytest.approx(pool - want)
+    for i in np.unique(lender):
+        assert banks[i].covered - before[i] == pytest.approx(0.5 * loss[lender == i].sum())
+        assert banks[i].balanced()
+    # a second wave larger than what is left is paid pro rata, emptying the pool
+    more = np.flatnonzero(pop["debt"] > 0)
+    pop["cash"][more] = 0.0
+    big = 0.5 * (pop["debt"][more] * (1.0 - rr)).sum()
+    assert big > p.pool
+    paid_before = p.pool_paid
+    m.market.lending.write_off(more)
+    assert p.pool == pytest.approx(0.0, abs=1e-9) and p.pool_paid == pytest.approx(paid_before + pool - want)
 
 
 def test_long_term_capital_raises_commitments_at_its_tax_cost_and_lengthens_new_funds():

@@ -7,8 +7,10 @@ money, so the accounting identities are kept in one place:
 
 * equity investors: ``committed == cash + invested + returned_unused`` (proceeds from exits
   are distributed to the limited partners as they come, and recorded in ``proceeds``);
-* banks: ``capital + interest + recovered == cash + outstanding + written_off + recovered``,
-  i.e. ``cash + outstanding == capital + interest - losses``.
+* banks: ``capital + interest + recovered + covered == cash + outstanding + written_off + recovered``,
+  i.e. ``cash + outstanding == capital + interest - losses + covered`` (``covered``: losses a
+  public risk-compensation pool paid back; ``capital`` includes the lending capacity such a pool
+  added, :meth:`Bank.extend`).
 
 The market's books are two column stores (:class:`sim.core.columns.Columns`): *lots*, one per
 participation of an investor in a firm (:data:`LOT_COLUMNS`), and *deals*, one per investment
@@ -279,6 +281,7 @@ class Bank(Investor):
         self.interest = 0.0
         self.losses = 0.0
         self.recovered = 0.0
+        self.covered = 0.0  # losses paid back by a public risk-compensation pool
         self.commit(capital)
 
     def monthly_payment(self, principal: np.ndarray) -> np.ndarray:
@@ -306,7 +309,26 @@ class Bank(Investor):
         self.recovered += recovered
         self.losses += principal - recovered
 
+    def extend(self, amount: float) -> None:
+        """Lending capacity added on top of the bank's capital (loans a public risk pool backs)."""
+        self.capital += amount
+        self.commit(amount)
+
+    def withdraw(self, amount: float) -> float:
+        """Take back up to ``amount`` of lending capacity, as far as the bank's cash allows;
+        returns what was taken back."""
+        amount = min(float(amount), max(self.cash, 0.0))
+        self.capital -= amount
+        self.committed -= amount
+        self.cash -= amount
+        return amount
+
+    def cover(self, amount: float) -> None:
+        """A public risk-compensation pool pays back ``amount`` of the bank's losses."""
+        self.cash += amount
+        self.covered += amount
+
     def balanced(self, tol: float = 1e-6) -> bool:
         lhs = self.cash + self.outstanding
-        rhs = self.capital + self.interest - self.losses
+        rhs = self.capital + self.interest - self.losses + self.covered
         return abs(lhs - rhs) <= tol * max(1.0, abs(rhs))

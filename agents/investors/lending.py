@@ -6,7 +6,8 @@ firms with at least ``min_revenue_mcny`` of revenue, a gross margin net of wages
 a month (times the ``credit_multiplier`` lever). The bank is drawn in proportion to its cash,
 within its cash. Loans are amortising annuities over ``term_months`` at ``rate``; a firm that
 leaves the population repays in full from its cash; on failure a bank is repaid first from the
-firm's remaining cash and recovers ``recovery_rate`` of what is still outstanding.
+firm's remaining cash and recovers ``recovery_rate`` of what is still outstanding; a public
+risk-compensation pool (``loss_cover``, set by a credit policy) may pay back part of the rest.
 
 Money in million CNY.
 """
@@ -29,6 +30,10 @@ class Lending:
     def __init__(self, market):
         self.market = market
         self.model = market.model
+        #: A public risk-compensation pool: called with the rows of failed borrowers and each
+        #: one's loss to its bank (after the firm's cash and the recovery), returns what the
+        #: pool pays back for each; None when no pool is in force.
+        self.loss_cover = None
 
     def banks(self) -> list[Bank]:
         return [b for b in self.market.investors if isinstance(b, Bank)]
@@ -166,6 +171,13 @@ class Lending:
             for i in np.flatnonzero(per_bank > 0):
                 investors[i].collect(float(per_bank[i]), 0.0)
         rr = m.cfg.ecosystem.banks.recovery_rate
+        if self.loss_cover is not None:
+            covered = np.asarray(self.loss_cover(r, (d - paid) * (1.0 - rr)), dtype=np.float64)
+            if covered.any():
+                investors = self.market.investors
+                per_bank = np.bincount(pop["bank"][r], weights=covered, minlength=len(investors))
+                for i in np.flatnonzero(per_bank > 0):
+                    investors[i].cover(float(per_bank[i]))
         for bank, principal in self._close(r, d - paid):
             bank.write_off(principal, principal * rr)
         # the record keeps what the firm owed when it failed, before its cash repaid part of it

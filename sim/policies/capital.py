@@ -9,6 +9,7 @@ Money, scale and the sources of the defaults: :mod:`sim.policies.base`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import ClassVar
 
 import numpy as np
@@ -248,15 +249,34 @@ class FundOfFunds(Policy):
 
 @dataclass
 class CreditRelaxation(Policy):
-    """Credit relaxation (放宽信贷) and combined credit and equity (投贷联动): banks lend more
-    often and more, the government subsidises part of the interest, and a venture-backed firm
-    gets a bank loan beside each VC round."""
+    """Credit relaxation (放宽信贷) and combined credit and equity (投贷联动): a public
+    risk-compensation pool lets banks lend beyond their own capital, banks lend more often and
+    more, the government subsidises part of the interest, and a venture-backed firm gets a bank
+    loan beside each VC round.
+
+    Banks lend within their capital, which binds at the defaults: more and larger loan requests
+    alone do not raise lending. The risk-compensation pool (科技信贷风险补偿资金池) acts on the
+    lenders: the government pays ``risk_pool_mcny`` (at scale 1, times ``scale``) into the pool
+    from the policy's yearly budget, before anything else, from the month the policy starts
+    until it is paid in (at the defaults over its first two years, which leaves less of the
+    budget to the interest subsidy then); the pool pays the
+    banks ``loss_cover_share`` of what an eligible borrower that fails still owes after the
+    firm's cash and the banks' recovery, and the banks lend ``pool_leverage`` times what is
+    left in the pool on top of their own capital (the capacity they would otherwise have to
+    hold against those losses). The extra capacity shrinks as the pool pays out; when the
+    policy ends the pool stops covering new losses, what is left of it goes back to the
+    treasury and the extra capacity is taken back as the banks' loans are repaid. Defaults
+    (assumed, of the order of local pools, not from the seed reports): Guangzhou's pool for tech
+    SMEs, up to 2亿元 a year, covers up to 50 % of a bad loan; Ningbo's 科技信贷风险池 counts on
+    10 times leverage.
+    """
 
     kind: ClassVar[str] = "credit_relaxation"
     target: ClassVar[str] = "bank lending to the park's firms (timeseries bank_lending)"
     source: ClassVar[str] = (
         "seed 001 package (3) relaxed credit and financing (seeds/001_52e3b34853073898.txt:1, :37); "
-        "张江 投贷联动 (seeds/004_04d71fc19d7d077d.txt:1511-1517); 5050 full interest subsidy (:1667-1673)"
+        "张江 投贷联动 (seeds/004_04d71fc19d7d077d.txt:1511-1517); 5050 full interest subsidy (:1667-1673); "
+        "M15 bank money ample but not reaching new tracks (seeds/001_52e3b34853073898.txt:28)"
     )
     name: str = "credit_relaxation"
     budget_mcny_per_year: float = 300.0
@@ -267,6 +287,17 @@ class CreditRelaxation(Policy):
     venture_debt_ratio: float = P(
         0.3, "投贷联动: bank loan per unit of a VC round (rounds A-C) to a firm without debt; 0 switches it off.", "x"
     )
+    risk_pool_mcny: float = P(
+        500.0, "风险补偿资金池: public money paid into a risk-compensation pool from the yearly budget, before "
+        "anything else, from the start until paid in; it pays part of the banks' losses on eligible borrowers, and "
+        "the banks lend "
+        "pool_leverage times what is left in it beyond their own capital; 0 switches it off.", "mcny at scale 1"
+    )
+    pool_leverage: float = P(10.0, "Bank lending capacity added per unit of money left in the risk pool.", "x")
+    loss_cover_share: float = P(
+        0.5, "Share of an eligible failed borrower's loss (what it still owes after its cash and the bank's "
+        "recovery) the risk pool pays the bank, while money is left in it.", "share"
+    )
 
     def validate(self) -> None:
         super().validate()
@@ -274,18 +305,77 @@ class CreditRelaxation(Policy):
         positive_factor(self, "loan_size_multiplier", self.loan_size_multiplier)
         check_range(self.name, "interest_subsidy_share", self.interest_subsidy_share, ge=0, le=1, unit="share")
         check_range(self.name, "venture_debt_ratio", self.venture_debt_ratio, ge=0, le=5, unit="x")
+        check_range(self.name, "risk_pool_mcny", self.risk_pool_mcny, ge=0, unit="mcny at scale 1")
+        check_range(self.name, "pool_leverage", self.pool_leverage, ge=0, le=50, unit="x")
+        check_range(self.name, "loss_cover_share", self.loss_cover_share, ge=0, le=1, unit="share")
 
     def __post_init__(self):
         super().__post_init__()
         self._deal_ptr = 0
         self.venture_loans = 0
         self.venture_lent = 0.0
+        self.pool = 0.0  # money left in the risk-compensation pool
+        self.pool_in = 0.0  # what the government paid into it
+        self._pool_due = 0.0  # what is still to be paid in
+        self.pool_paid = 0.0  # what the pool paid the banks
+        self._extension: dict[int, float] = {}  # bank index -> lending capacity the pool added
 
     def start(self, model, government) -> None:
         self._deal_ptr = model.market.deals.n
+        self._pool_due = self.sample_cost(model, self.risk_pool_mcny)
+        if self._pool_due > 0:
+            model.market.lending.loss_cover = partial(self._cover, model)
+
+    def stop(self, model, government) -> None:
+        super().stop(model, government)
+        if model.market.lending.loss_cover is not None:
+            model.market.lending.loss_cover = None
+        self._pool_due = 0.0
+        if self.pool > 0:
+            self.receive(model, government, self.pool)
+            self.pool = 0.0
+
+    def collect(self, model, government) -> None:
+        super().collect(model, government)
+        self._sync_capacity(model)
+
+    def _cover(self, model, rows: np.ndarray, loss: np.ndarray) -> np.ndarray:
+        """The pool's payment for each failed borrower at ``rows`` with ``loss`` to its bank."""
+        want = np.where(self.eligible(model, rows), self.loss_cover_share * loss, 0.0)
+        total = float(want.sum())
+        if total <= 0 or self.pool <= 0:
+            return np.zeros(rows.size)
+        paid = want * min(1.0, self.pool / total)
+        self.pool = max(0.0, self.pool - float(paid.sum()))
+        self.pool_paid += float(paid.sum())
+        return paid
+
+    def _sync_capacity(self, model) -> None:
+        """Bring the banks' added capacity to ``pool_leverage`` times what is left in the pool
+        (nothing once the policy has ended), split in proportion to their own capital; capacity
+        is taken back only as far as a bank's cash allows (the rest as its loans are repaid)."""
+        banks = model.market.lending.banks()
+        if not banks:
+            return
+        target = self.pool_leverage * self.pool if self._running else 0.0
+        own = np.array([b.capital - self._extension.get(b.index, 0.0) for b in banks])
+        shares = own / own.sum() if own.sum() > 0 else np.full(len(banks), 1.0 / len(banks))
+        for b, share in zip(banks, shares, strict=True):
+            have = self._extension.get(b.index, 0.0)
+            gap = target * share - have
+            if gap > 1e-12:
+                b.extend(gap)
+                self._extension[b.index] = have + gap
+            elif gap < -1e-12:
+                self._extension[b.index] = have - b.withdraw(-gap)
 
     def step(self, model, government) -> None:
         m = model
+        if self._pool_due > 0:  # the pool is paid in first, within the yearly budget
+            paid = self.spend(m, government, self._pool_due)
+            self._pool_due -= paid
+            self.pool += paid
+            self.pool_in += paid
         self.levers.set(m, "credit_multiplier", self.apply_multiplier)
         self.levers.set(m, "loan_size_multiplier", self.loan_size_multiplier)
         pop = m.population
@@ -334,7 +424,13 @@ class CreditRelaxation(Policy):
         self.note_supported(m, lent)
 
     def stats(self) -> dict:
-        return {"venture_loans": self.venture_loans, "venture_lent_mcny": self.venture_lent}
+        return {
+            "venture_loans": self.venture_loans,
+            "venture_lent_mcny": self.venture_lent,
+            "risk_pool_paid_mcny": self.pool_paid,
+            "risk_pool_left_mcny": self.pool,
+            "bank_capacity_added_mcny": float(sum(self._extension.values())),
+        }
 
 
 # --------------------------------------------------------------------------------------------
