@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from processes import sigint_as_on_a_terminal
 
 from sim import load_config
 from sim.batch import RunSpec, run_batch
@@ -172,7 +173,8 @@ def test_stopping_a_batch_marks_its_runs_interrupted(tmp_path, how):
     process group): no run is left 'running'; finished runs stay finished."""
     out = tmp_path / "batch"
     proc = subprocess.Popen([sys.executable, "-c", BATCH_SCRIPT, str(out)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=sigint_as_on_a_terminal)
     deadline = time.time() + 300
     while time.time() < deadline:
         states = [(read_status(out / f"seed={s}") or {}).get("status") for s in range(4)]

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from omegaconf import OmegaConf
+from processes import sigint_as_on_a_terminal
 
 import sim.io.files as files
 import sim.tracks.registry as tracks
@@ -95,9 +96,7 @@ def start_cli(outdir: Path) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "sim", "scale=0.1", "years=30", "output.plots=false", f"hydra.run.dir={outdir}"]
     return subprocess.Popen(
         cmd, cwd=outdir.parent, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        # Python turns SIGINT into KeyboardInterrupt only if SIGINT is not ignored when it starts
-        # (it is in background jobs of a non-interactive shell, e.g. some CI runners)
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=sigint_as_on_a_terminal,
     )
 
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import sigint_as_on_a_terminal
 
 import sim.batch.runner as runner
 from experiments.cli import exit_status, finished_runs
@@ -109,7 +110,7 @@ class Terminal:
         self.fd, tty = pty.openpty()
         fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         self.proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, stdin=tty, stdout=tty, stderr=tty,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=sigint_as_on_a_terminal)
         os.close(tty)
         self.output = b""
 

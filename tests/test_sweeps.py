@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from processes import sigint_as_on_a_terminal
 
 from experiments.sensitivity import main as sensitivity_cli
 from sim import load_config
@@ -198,7 +199,8 @@ def test_stopped_sweep_marks_its_runs_interrupted(tmp_path, how):
     proc = subprocess.Popen(
         [sys.executable, "-m", "sim", "--multirun", "seed=0,1", "scale=0.2", "years=10", "ecosystem.warmup_years=1",
          "output.plots=false", "output.firm_years=false", f"hydra.sweep.dir={sweep}"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=sigint_as_on_a_terminal)
     deadline = time.time() + 300
     while time.time() < deadline and not any((read_status(d) or {}).get("status") == "running"
                                              for d in sweep.glob("*")):
