@@ -84,6 +84,16 @@ class Government(mesa.Agent):
         self.received_by_policy: dict[str, float] = {p.name: 0.0 for p in self.policies}
         self.gazelle_list = GazelleList(model)
 
+    def adopt(self, policies) -> None:
+        """Take on ``policies`` in place of the present ones, before the first observed month (a run
+        branched from a shared warm-up, :class:`sim.run.WarmStart`), and set them up."""
+        if self.model.current_step > 0 or self.spent_total or self.received_total:
+            raise RuntimeError("policies can be adopted only before the observed window has begun")
+        self.policies = list(policies)
+        self.spent_by_policy = {p.name: 0.0 for p in self.policies}
+        self.received_by_policy = {p.name: 0.0 for p in self.policies}
+        self.setup()
+
     def setup(self) -> None:
         m = self.model
         if self.policies:

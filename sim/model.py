@@ -192,6 +192,11 @@ class EcosystemModel(mesa.Model):
         if self.current_step >= self.end_step:
             self.running = False
 
+    def warm_up(self) -> None:
+        """Step through the warm-up (the months before step 0): the history before any policy acts."""
+        while self.current_step < 0:
+            self.step()
+
     def run(self, progress=None) -> None:
         """Step until the end of the observed window; ``progress(done, total)`` is called each step."""
         total = self.end_step + self.warmup_steps

@@ -16,6 +16,8 @@ notebooks, tests) has no such process-wide effect.
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
 import sys
 import time
 from dataclasses import dataclass, field
@@ -24,14 +26,14 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from sim.config import Config, to_config
+from sim.config import Config, OutputConfig, to_config
 from sim.io.files import start_results, write_results
 from sim.io.tables import build_summary, build_tables
 from sim.limits import check_memory, tune_malloc
 from sim.model import EcosystemModel
 from sim.policies.registry import policies_from_config
 
-__all__ = ["run_simulation", "Results", "build_tables", "build_model"]
+__all__ = ["run_simulation", "Results", "build_tables", "build_model", "WarmStart"]
 
 
 @dataclass
@@ -69,6 +71,63 @@ def build_model(cfg, policies=None) -> EcosystemModel:
     return EcosystemModel(cfg, policies=policies or ())
 
 
+def _shared_history(cfg: Config) -> Config:
+    """What a configuration's warm-up depends on: everything but its policies and its outputs."""
+    return dataclasses.replace(cfg, policy={}, output=OutputConfig(), memory_limit_gb=0.0)
+
+
+class WarmStart:
+    """The warm-up shared by every arm of a comparison in one world, run once.
+
+    Policies act in the observed window only, and setting a policy up changes nothing and draws
+    nothing (:mod:`sim.policies.base`), so every configuration that differs from ``cfg`` only in
+    its policies and its outputs reaches the first observed month in the same state. A WarmStart
+    runs ``cfg``'s warm-up once, without policies, and keeps the model's state (pickled); each
+    :meth:`branch` is a copy of that state that adopts the run's policies and goes on from month
+    0. A branched run gives the same tables as the same run built from scratch, byte for byte
+    (tests/test_model.py), without paying for the warm-up again: use it wherever many runs share
+    a world (policy comparisons, the policy checks of the test suite).
+
+    >>> warm = WarmStart(load_config(["seed=3", "scale=0.05"]))                  # doctest: +SKIP
+    >>> a = run_simulation(load_config(["seed=3", "scale=0.05"]), warm_start=warm)  # doctest: +SKIP
+    >>> b = run_simulation(load_config(["seed=3", "scale=0.05", "policy=[rd_grants]"]),
+    ...                    warm_start=warm)                                        # doctest: +SKIP
+    """
+
+    def __init__(self, cfg):
+        cfg = to_config(cfg)
+        self.history = _shared_history(cfg)
+        t0 = time.perf_counter()
+        model = build_model(self.history, policies=())
+        model.warm_up()
+        #: wall-clock seconds the warm-up took (each branch saves about this much)
+        self.seconds = time.perf_counter() - t0
+        self._state = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @property
+    def nbytes(self) -> int:
+        """Size of the kept state."""
+        return len(self._state)
+
+    def fits(self, cfg) -> bool:
+        """True when ``cfg`` differs from the warm-up's configuration in its policies and outputs only."""
+        return _shared_history(to_config(cfg)) == self.history
+
+    def branch(self, cfg, policies=None) -> EcosystemModel:
+        """A model at the first observed month of ``cfg`` with ``policies`` (None: those of ``cfg``)."""
+        cfg = to_config(cfg)
+        if not self.fits(cfg):
+            raise ValueError("this warm start belongs to another world: a configuration may differ from the "
+                             "warm-up's in `policy` and `output` only (seed, scale, years, ecosystem ... must match)")
+        if policies is None:
+            policies = policies_from_config(cfg)
+        check_memory(cfg)
+        model: EcosystemModel = pickle.loads(self._state)  # noqa: S301  (bytes this object made)
+        model.cfg = cfg
+        model.government.adopt(policies)
+        return model
+
+
 def _progress_bar(enabled: bool | None, total: int):
     """A tqdm bar on stderr, shown on a terminal (``auto``) or when forced."""
     if enabled is False:
@@ -85,18 +144,22 @@ def _progress_bar(enabled: bool | None, total: int):
     return bar, update
 
 
-def run_simulation(cfg, *, outdir=None, progress: bool | None = None, policies=None) -> Results:
+def run_simulation(cfg, *, outdir=None, progress: bool | None = None, policies=None,
+                   warm_start: WarmStart | None = None) -> Results:
     """Run one simulation and return its tables; write them to ``outdir`` if given.
 
     ``cfg`` is a :class:`sim.config.Config`, an OmegaConf config or a dict of overrides of
     the defaults. ``progress``: None shows a bar on a terminal for runs longer than a few
     seconds, True always, False never (``output.progress`` in the configuration sets the default).
+    ``warm_start``: go on from this world's shared warm-up (:class:`WarmStart`) instead of
+    running the warm-up again; the result is the same. The summary's wall time then counts the
+    observed window only.
     """
     cfg = to_config(cfg)
     if progress is None and cfg.output.progress != "auto":
         progress = cfg.output.progress == "on"
     t0 = time.perf_counter()
-    model = build_model(cfg, policies)
+    model = build_model(cfg, policies) if warm_start is None else warm_start.branch(cfg, policies)
     if outdir is not None:  # until the run is written, outdir says it holds no finished run
         start_results(
             outdir, {"seed": cfg.seed, "years": cfg.years, "scale": cfg.scale, "ecosystem": cfg.ecosystem.name}

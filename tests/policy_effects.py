@@ -21,6 +21,8 @@ The world is the default configuration (the 中关村 preset, 8 warm-up and 10 o
 ``scale = SCALE``. :data:`SCALE` is the one setting to switch to 1.0 (the default scale) once
 full-scale runs are fast enough; the checks are written for any scale.
 
+Each world's warm-up is run once in the process and every arm goes on from it
+(:class:`sim.run.WarmStart`: the same runs as from scratch, without paying the warm-up again).
 Runs are cached in the process (baselines for the whole session, the rest for a few checks);
 set ``POLICY_EFFECTS_CACHE=<dir>`` to keep them on disk between sessions while developing a
 check (entries are keyed by a hash of the model's source, so a change of the code reruns them).
@@ -48,7 +50,7 @@ from agents.investors.books import VCFund
 from sim.config import Config
 from sim.policies.people import channel_of
 from sim.policies.registry import CONFIGS, configured_policy
-from sim.run import run_simulation
+from sim.run import WarmStart, run_simulation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -187,10 +189,18 @@ def _disk_path(arm: Arm, seed: int) -> Path | None:
     return Path(folder) / _source_digest() / f"{name}.pickle"
 
 
+@functools.cache
+def warm_start(seed: int) -> WarmStart:
+    """The warm-up of world ``seed``, run once in the process and shared by every arm (policies act
+    in the observed window only, so each arm's run is the same as from scratch: tests/test_model.py)."""
+    return WarmStart(world(seed))
+
+
 def _simulate(arm: Arm, seed: int) -> Run:
     policies = [] if arm.policy is None else [configured_policy(arm.policy, **dict(arm.params))]
     keep_fy = arm.policy is None or CONFIGS[arm.policy][0] in KEEP_FIRM_YEARS
-    res = run_simulation(world(seed, firm_years=keep_fy), progress=False, policies=policies)
+    res = run_simulation(world(seed, firm_years=keep_fy), progress=False, policies=policies,
+                         warm_start=warm_start(seed))
     model = res.model
     facts = _probe_model(model)
     if policies:

@@ -19,6 +19,7 @@ Run as a script, it prints the table (cost per firm reached, mean over the seeds
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Sequence
 
@@ -27,17 +28,24 @@ import pandas as pd
 
 from sim import load_config
 from sim.policies.registry import CONFIGS, configured_policy
-from sim.run import run_simulation
+from sim.run import WarmStart, run_simulation
 
 #: The window of every run: two warm-up years, four observed years.
 WINDOW = ["years=4", "ecosystem.warmup_years=2", "output.plots=false", "output.firm_years=false",
           "output.progress=off"]
 
 
+@functools.cache
+def warm_start(scale: float, seed: int) -> WarmStart:
+    """The warm-up of the world at ``scale`` and ``seed``, run once in the process and shared by every
+    policy's run there (the same runs as from scratch: tests/test_model.py)."""
+    return WarmStart(load_config([f"scale={scale}", f"seed={seed}", *WINDOW]))
+
+
 def measure_one(name: str, scale: float, seed: int) -> dict:
     """One run of the policy configuration ``name``: money spent, firms reached, spending per year at scale 1."""
     cfg = load_config([f"policy=[{name}]", f"scale={scale}", f"seed={seed}", *WINDOW])
-    res = run_simulation(cfg, progress=False)
+    res = run_simulation(cfg, progress=False, warm_start=warm_start(scale, seed))
     acc, reach = res.tables["policy_accounts"], res.tables["policy_reach"]
     spent = float(acc["spent"].sum())
     reached = int(reach["firm_id"].nunique())

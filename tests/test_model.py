@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 
 from agents import Angel, Bank, Firm, GuidanceFund, VCFund
+from sim import load_config
 from sim.config import Config
 from sim.io.schema import TABLE_SCHEMAS, to_arrow
 from sim.model import PHASES, EcosystemModel
-from sim.run import run_simulation
+from sim.policies.registry import CONFIGS
+from sim.run import WarmStart, run_simulation
 
 
 def small_config(seed: int = 7, **eco) -> Config:
@@ -233,6 +235,60 @@ def test_common_random_numbers_keep_a_firms_luck_when_others_change():
     r2 = np.array([k2[k] for k in common])
     np.testing.assert_array_equal(p1["quality"][r1], p2["quality"][r2])
     np.testing.assert_array_equal(p1["track"][r1], p2["track"][r2])
+
+
+# ------------------------------------------------------------------------------ shared warm-up
+
+_WARM_WORLD = ["scale=0.03", "years=3", "ecosystem.warmup_years=2", "seed=4", "output.plots=false",
+               "output.progress=off"]
+
+
+def _branched_equals_scratch(warm, overrides, tmp_path, tag):
+    cfg = load_config(_WARM_WORLD + overrides)
+    scratch = run_simulation(cfg, progress=False)
+    branched = run_simulation(cfg, progress=False, warm_start=warm)
+    assert branched.model.current_step == scratch.model.current_step == cfg.years * 12
+    assert _table_bytes(branched, tmp_path, tag + "-b") == _table_bytes(scratch, tmp_path, tag + "-s")
+    keep = ("wall_seconds", "phase_seconds", "phase_cpu_seconds")  # clocks
+    same = {k: v for k, v in scratch.summary.items() if k not in keep}
+    assert {k: v for k, v in branched.summary.items() if k not in keep} == same
+
+
+@pytest.fixture(scope="module")
+def warm():
+    return WarmStart(load_config(_WARM_WORLD))
+
+
+# a policy that founds firms (talent), one that adds an investor agent (fund), one that buys through
+# the contract book (procurement), one that supports firms individually, and two policies together
+@pytest.mark.parametrize("overrides", [[], ["policy=[talent_programme]"], ["policy=[guidance_fund]"],
+                                       ["policy=[public_procurement]"], ["policy=[state_incubator,rd_grants]"],
+                                       ["output.firm_years=false", "policy=[scene_opening]"]],
+                         ids=["baseline", "talent", "fund", "procurement", "two", "outputs"])
+def test_a_run_branched_from_the_shared_warm_up_is_the_run_from_scratch(warm, overrides, tmp_path):
+    _branched_equals_scratch(warm, overrides, tmp_path, "x")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_every_policy_branches_from_the_shared_warm_up_unchanged(warm, name, tmp_path):
+    _branched_equals_scratch(warm, [f"policy=[{name}]"], tmp_path, name)
+
+
+@pytest.mark.parametrize("override", ["seed=5", "scale=0.04", "years=4", "ecosystem.warmup_years=3",
+                                      "ecosystem.firms.alumni_share=0.3"])
+def test_a_warm_start_refuses_another_world(warm, override):
+    cfg = load_config(_WARM_WORLD + [override])
+    assert not warm.fits(cfg)
+    with pytest.raises(ValueError, match="another world"):
+        run_simulation(cfg, progress=False, warm_start=warm)
+
+
+def test_policies_cannot_be_adopted_once_the_window_has_begun(warm):
+    model = warm.branch(load_config(_WARM_WORLD))
+    model.step()
+    with pytest.raises(RuntimeError, match="before the observed window"):
+        model.government.adopt([])
 
 
 # ------------------------------------------------------------------------------ extreme inputs
