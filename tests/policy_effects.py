@@ -640,13 +640,15 @@ def _rd_spending_during(years_param: str, log_mean: bool = False):
 _rd_spending_during_grant = _rd_spending_during("duration_years")
 
 
-def _failed_within(years_param: str):
+def _failed_within(years_param: str, pick=None):
     """Share of the supported firms that failed within the support period from their founding
-    (the programmes take last month's founders)."""
+    (the programmes take last month's founders). ``pick`` chooses the firms of both arms
+    (default :func:`same_firms`; :func:`firms_in_both` for a policy that also changes who founds)."""
+    pick = pick or same_firms
 
     def measure(treated: Run, control: Run) -> tuple[float, float]:
         months = 12 * treated.facts["policy"][years_param] + 1
-        t, c = same_firms(treated, control, treated.facts["supported_keys"])
+        t, c = pick(treated, control, treated.facts["supported_keys"])
 
         def share(f):
             return float(((f["end_kind"] == "failed") & (f["end_step"] - f["born_step"] <= months)).mean())
@@ -963,7 +965,8 @@ EFFECTS: list[Effect] = [
     Effect("proof_of_concept", "growth_support", "mean log revenue of the supported spin-offs (same firms)",
            firm_mean("revenue", transform=log_revenue), control=(("growth_support", 0.0),)),
     Effect("proof_of_concept", "closure_relief", "share of the supported spin-offs that fail while on the base "
-           "(same firms)", _failed_within("pilot_years"), -1, control=(("closure_relief", 0.0),)),
+           "(the firms both arms have: keeping spin-offs alive changes later spin-off founding)",
+           _failed_within("pilot_years", firms_in_both), -1, control=(("closure_relief", 0.0),)),
     Effect("scene_opening", "screen_relief", "equity rounds of the scene firms while their scene is open (same firms)",
            _scene_rounds, control=(("screen_relief", 0.0),), known_defect=SCENE_FEW_ROUNDS),
     Effect("scene_opening", "entry_bonus", "firms founded into a track while a scene is open there",
