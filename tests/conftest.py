@@ -9,6 +9,7 @@ failure reproduces) and keeps no example database. The whole-run property tests
 from __future__ import annotations
 
 import functools
+import json
 import re
 from pathlib import Path
 
@@ -57,13 +58,66 @@ def xdist_scope(nodeid: str) -> str:
     return module if _shares_state(module) else nodeid
 
 
+#: seconds each test took in an earlier whole run (setup + call + teardown), to hand the longest units
+#: of work out first; refresh with ``make test PYTEST_ARGS=--store-durations`` (it only orders the tests)
+DURATIONS = _ROOT / "tests" / "durations.json"
+#: the time of a test the file does not list (most tests take well under a second)
+UNKNOWN_SECONDS = 0.5
+
+
+@functools.cache
+def known_durations() -> dict[str, float]:
+    try:
+        return json.loads(DURATIONS.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--store-durations", action="store_true",
+                     help=f"write every test's duration into {DURATIONS.relative_to(_ROOT)} (orders the units of work)")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Units of work (:func:`xdist_scope`) in order of their expected time, longest first, each
+    unit's tests in their own order: the longest units start first and the workers finish together
+    (without it the last long unit starts when the other worker has nothing left)."""
+    known = known_durations()
+    cost: dict[str, float] = {}
+    first: dict[str, int] = {}
+    for i, item in enumerate(items):
+        unit = xdist_scope(item.nodeid)
+        cost[unit] = cost.get(unit, 0.0) + known.get(item.nodeid, UNKNOWN_SECONDS)
+        first.setdefault(unit, i)
+    order = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda it: (-cost[xdist_scope(it.nodeid)], first[xdist_scope(it.nodeid)], order[id(it)]))
+
+
+_TIMES: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    _TIMES[report.nodeid] = _TIMES.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    if not config.getoption("--store-durations") or hasattr(config, "workerinput") or not _TIMES:
+        return
+    merged = {**known_durations(), **{k: round(v, 2) for k, v in _TIMES.items()}}
+    DURATIONS.write_text(json.dumps(dict(sorted(merged.items())), indent=0) + "\n", encoding="utf-8")
+
+
 def pytest_xdist_make_scheduler(config, log):
-    """``--dist loadscope`` (pyproject.toml) with the scopes of :func:`xdist_scope`; units with the
-    most tests are handed out first. (pytest-xdist's ``loadgroup`` cannot be used for this: with
-    pytest 9.2 it no longer sees the groups, pytest-xdist issue 1386.)"""
+    """``--dist loadscope`` (pyproject.toml) with the scopes of :func:`xdist_scope`, handed out in
+    the order of :func:`pytest_collection_modifyitems` (longest expected first) rather than by
+    number of tests. (pytest-xdist's ``loadgroup`` cannot be used for this: with pytest 9.2 it no
+    longer sees the groups, pytest-xdist issue 1386.)"""
     if config.getvalue("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415  (only in xdist's controller)
+
+    config.option.loadscopereorder = False  # keep the collection's order: longest units first
 
     class SuiteScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
