@@ -16,8 +16,8 @@ notebooks, tests) has no such process-wide effect.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-import pickle
 import sys
 import time
 from dataclasses import dataclass, field
@@ -82,11 +82,11 @@ class WarmStart:
     Policies act in the observed window only, and setting a policy up changes nothing and draws
     nothing (:mod:`sim.policies.base`), so every configuration that differs from ``cfg`` only in
     its policies and its outputs reaches the first observed month in the same state. A WarmStart
-    runs ``cfg``'s warm-up once, without policies, and keeps the model's state (pickled); each
-    :meth:`branch` is a copy of that state that adopts the run's policies and goes on from month
-    0. A branched run gives the same tables as the same run built from scratch, byte for byte
-    (tests/test_model.py), without paying for the warm-up again: use it wherever many runs share
-    a world (policy comparisons, the policy checks of the test suite).
+    runs ``cfg``'s warm-up once, without policies, and keeps the model; each :meth:`branch` is a
+    deep copy of it that adopts the run's policies and goes on from month 0. A branched run gives
+    the same tables as the same run built from scratch, byte for byte (tests/test_model.py),
+    without paying for the warm-up again: use it wherever many runs share a world (policy
+    comparisons, the policy checks of the test suite).
 
     >>> warm = WarmStart(load_config(["seed=3", "scale=0.05"]))                  # doctest: +SKIP
     >>> a = run_simulation(load_config(["seed=3", "scale=0.05"]), warm_start=warm)  # doctest: +SKIP
@@ -102,12 +102,7 @@ class WarmStart:
         model.warm_up()
         #: wall-clock seconds the warm-up took (each branch saves about this much)
         self.seconds = time.perf_counter() - t0
-        self._state = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-
-    @property
-    def nbytes(self) -> int:
-        """Size of the kept state."""
-        return len(self._state)
+        self._model = model  # never stepped again: each branch is a deep copy of it
 
     def fits(self, cfg) -> bool:
         """True when ``cfg`` differs from the warm-up's configuration in its policies and outputs only."""
@@ -122,7 +117,7 @@ class WarmStart:
         if policies is None:
             policies = policies_from_config(cfg)
         check_memory(cfg)
-        model: EcosystemModel = pickle.loads(self._state)  # noqa: S301  (bytes this object made)
+        model: EcosystemModel = copy.deepcopy(self._model)
         model.cfg = cfg
         model.government.adopt(policies)
         return model
