@@ -34,6 +34,12 @@ OP_PARAMS = (
  _GRAD, _RD_M, _RD_KEEP, _RD_THETA, _RD_BETA) = range(len(OP_PARAMS))
 #: Smallest R&D stock the breakthrough hazard takes the logarithm of (mcny): below it the hazard is ~0.
 RD_STOCK_FLOOR = 1e-12
+#: The breakthrough test's bound of stock**beta (:func:`operate`) is kept for stocks in
+#: [2**-_POW_E0, 2**(_POW_N - _POW_E0)) and elasticities beta in [0, _POW_BETA_MAX].
+_POW_E0, _POW_N, _POW_BETA_MAX = 64, 128, 4.0
+#: Relative margin of that bound over the computed power (whose error is below 1e-13).
+_POW_MARGIN = 1.0 + 1e-9
+_LN2 = 0.6931471805599453
 
 
 def op_params(**values: float) -> np.ndarray:
@@ -62,10 +68,17 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
     and ``flags`` (uint8) are work arrays of at least n entries. Returns (the month's operating
     cash flow of all firms, their R&D spending, the part of it beyond R&D wages, the four counts).
 
-    The main loop reads every array at the firm's own row only and has no branch, no running
-    sum and no list to append to, so the compiler runs it on several firms at once (SIMD): the
-    track terms are gathered in a loop before it, the sum and the lists are made in a light loop
-    after it, and the quarterly volatility refresh in a third."""
+    The main loop reads every array at the firm's own row only and has no running sum and no
+    list to append to: the track terms are gathered in a loop before it, the sum and the lists
+    are made in a light loop after it, and the quarterly volatility refresh in a third. The
+    breakthrough hazard's power of the R&D stock (an exp and a log) is computed only for the
+    firms whose draw could fall below the breakthrough probability: a firm's draw is first
+    compared with an upper bound of that probability, from an upper bound of stock**beta by the
+    stock's binary exponent (a table made once per call), and a draw at or above the bound
+    cannot succeed (most do not, the probability being some 1e-3 a month). The result is the
+    same as computing it for every firm, bit for bit: the bound is above the computed value
+    (floating-point products are monotone), and any firm outside the bound's range (a negative
+    or NaN hazard factor, an extreme stock or elasticity) gets the full computation."""
     n = revenue.size
     n_tracks = track_growth.size
     # crowding: the park's revenue in each track against the track's capacity, before growth
@@ -84,6 +97,12 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
     h0, hm = par[_H0], par[_HM]
     grad = par[_GRAD]
     rd_m, rd_keep, theta, beta = par[_RD_M], par[_RD_KEEP], par[_RD_THETA], par[_RD_BETA]
+    # pow_ub[e + _POW_E0] >= x**beta for every x < 2**(e + 1): (2**(e + 1))**beta with a margin
+    # (inf, so no firm skips the computation, when beta or dt is outside the bound's range)
+    pow_ub = np.full(_POW_N, np.inf)
+    if 0.0 <= beta <= _POW_BETA_MAX and dt > 0.0:
+        for k in range(_POW_N):
+            pow_ub[k] = K.exp_core((k - _POW_E0 + 1) * beta * _LN2) * _POW_MARGIN
     for i in range(n):  # the track and stage terms, gathered (rules.rd_staff_share)
         t = track[i]
         scratch[0, i] = drift_track[t]
@@ -140,9 +159,16 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         rev_year[i] = (0.0 if new_year else rev_year[i]) + rev * dt
         stock = rd_stock[i] * rd_keep + rd
         rd_stock[i] = stock
-        lam = scratch[2, i] * K.exp_core(beta * K.log_core(max(stock, RD_STOCK_FLOOR)))
-        y = lam * dt
-        found = K.unit(K.mix64(hkey[i] ^ c_rd)) < y * (1.0 - 0.5 * y)
+        s = max(stock, RD_STOCK_FLOOR)
+        a = scratch[2, i]
+        u = K.unit(K.mix64(hkey[i] ^ c_rd))
+        k = K.exponent(s) + _POW_E0
+        found = False
+        # a >= 0 and u >= a * pow_ub * dt >= the computed y >= y * (1 - 0.5 y): no breakthrough
+        if not (a >= 0.0 and 0 <= k < _POW_N and u >= (a * pow_ub[k]) * dt):
+            lam = a * K.exp_core(beta * K.log_core(s))
+            y = lam * dt
+            found = u < y * (1.0 - 0.5 * y)
         scratch[1, i] = rd_other
         # for the deaths phase: the closure draw (rules.closure_draw), insolvency, graduation
         x = (hm + (h0 - hm) * newness[i]) * ((support_closure[i] if supported else 1.0) * dt)

@@ -40,7 +40,8 @@ from numba.extending import intrinsic
 from sim.core import rng as _rng
 from sim.core.rng import LAPLACE_TABLE
 
-__all__ = ["mix64", "unit", "laplace", "exp", "exp_core", "log", "log_core", "register", "warm_up", "compiled"]
+__all__ = ["mix64", "unit", "laplace", "exp", "exp_core", "exponent", "log", "log_core", "register", "warm_up",
+           "compiled"]
 
 log_ = logging.getLogger("sim")
 
@@ -204,6 +205,13 @@ def exp_core(x):
     p = r + r2 * ((0.5 + r * _C3) + r2 * (_C4 + r * _C5))
     t = _EXP_HI[j]
     return (t + (_EXP_LO[j] + t * p)) * _as_float((np.int64(1023) + (k >> _EXP_BITS)) << 52)
+
+
+@njit(inline="always")
+def exponent(x):
+    """The binary exponent e of a positive, finite, normal float64 (2**e <= x < 2**(e + 1)), from
+    its bits (no checks: NaN and infinity give 1024)."""
+    return (_as_int(x) >> 52) - np.int64(1023)
 
 
 @njit(inline="always")
