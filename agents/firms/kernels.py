@@ -68,17 +68,12 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
     and ``flags`` (uint8) are work arrays of at least n entries. Returns (the month's operating
     cash flow of all firms, their R&D spending, the part of it beyond R&D wages, the four counts).
 
-    The main loop reads every array at the firm's own row only and has no running sum and no
-    list to append to: the track terms are gathered in a loop before it, the sum and the lists
-    are made in a light loop after it, and the quarterly volatility refresh in a third. The
-    breakthrough hazard's power of the R&D stock (an exp and a log) is computed only for the
-    firms whose draw could fall below the breakthrough probability: a firm's draw is first
-    compared with an upper bound of that probability, from an upper bound of stock**beta by the
-    stock's binary exponent (a table made once per call), and a draw at or above the bound
-    cannot succeed (most do not, the probability being some 1e-3 a month). The result is the
-    same as computing it for every firm, bit for bit: the bound is above the computed value
-    (floating-point products are monotone), and any firm outside the bound's range (a negative
-    or NaN hazard factor, an extreme stock or elasticity) gets the full computation."""
+    The track terms are gathered in a loop before the main one, the sum and the lists are made
+    in a light loop after it, the quarterly volatility refresh in a third. stock**beta of the
+    breakthrough hazard (an exp and a log) is computed only where the firm's draw is below an
+    upper bound of the probability (by the stock's binary exponent, a table made per call; most
+    draws are above it, the probability being some 1e-3): the same result bit for bit, since
+    products are monotone; firms outside the bound's range get the full computation."""
     n = revenue.size
     n_tracks = track_growth.size
     # crowding: the park's revenue in each track against the track's capacity, before growth
@@ -97,8 +92,7 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
     h0, hm = par[_H0], par[_HM]
     grad = par[_GRAD]
     rd_m, rd_keep, theta, beta = par[_RD_M], par[_RD_KEEP], par[_RD_THETA], par[_RD_BETA]
-    # pow_ub[e + _POW_E0] >= x**beta for every x < 2**(e + 1): (2**(e + 1))**beta with a margin
-    # (inf, so no firm skips the computation, when beta or dt is outside the bound's range)
+    # pow_ub[e + _POW_E0] >= x**beta for all x < 2**(e + 1); inf (no skipping) for beta, dt out of range
     pow_ub = np.full(_POW_N, np.inf)
     if 0.0 <= beta <= _POW_BETA_MAX and dt > 0.0:
         for k in range(_POW_N):
