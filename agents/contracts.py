@@ -212,12 +212,49 @@ def group_by_track(pool, track, n_tracks, out, starts):
         pos[t] += 1
 
 
+@njit(cache=True)
+def pool_by_track(revenue, track, contract_revenue, key, quality, min_revenue, pool, rows, starts, free, key_out,
+                  quality_out):
+    """:meth:`ContractBook.supplier_pool` and its grouping by track (:func:`group_by_track` with
+    the gathers of :class:`GroupedPool`) in two passes over the live firms: ``pool`` receives the
+    rows with ``revenue >= min_revenue`` in row order, ``rows[starts[t]:starts[t + 1]]`` those of
+    track ``t`` (in row order), ``free``, ``key_out`` and ``quality_out`` theirs. Returns the size
+    of the pool (the arrays have room for every live firm)."""
+    starts[:] = 0
+    m = 0
+    for r in range(revenue.size):
+        if revenue[r] >= min_revenue:
+            pool[m] = r
+            m += 1
+            starts[track[r] + 1] += 1
+    for t in range(starts.size - 1):
+        starts[t + 1] += starts[t]
+    pos = starts[:-1].copy()
+    for j in range(m):
+        r = pool[j]
+        t = track[r]
+        p = pos[t]
+        rows[p] = r
+        free[p] = contract_revenue[r] <= 1e-9
+        key_out[p] = key[r]
+        quality_out[p] = quality[r]
+        pos[t] = p + 1
+    return m
+
+
+def _example_pool():
+    f, i = np.ones(3), np.empty(3, np.int64)
+    return (f, np.zeros(3, np.int32), f, np.arange(3, dtype=np.uint64), f, 0.5, i, i.copy(), np.empty(2, np.int64),
+            np.empty(3, np.bool_), np.empty(3, np.uint64), np.empty(3))
+
+
 def _example_bracket():
     return (np.array([0, 3]), np.zeros(1, np.int64), np.ones(3, np.bool_), np.arange(3, dtype=np.uint64), np.ones(3),
             np.uint64(1), np.uint64(2), 0.8, _EDGES_LO, _EDGES_HI, np.empty(3, np.int64), np.empty(3), np.empty(3))
 
 
 K.register("bracket_scores", bracket_scores, _example_bracket)
+K.register("pool_by_track", pool_by_track, _example_pool)
 K.register("group_by_track", group_by_track, lambda: (np.arange(3, dtype=np.int64), np.zeros(3, np.int32), 2,
                                                       np.empty(3, np.int64), np.empty(3, np.int64)))
 
@@ -311,11 +348,23 @@ class ContractBook:
         stamp = (m.current_step, pop.n, pop.n_ever, m.tracks.n)
         g = self._by_track
         if g is None or g.stamp != stamp:
-            pool = self.supplier_pool(filtered=False)
-            rows, starts = np.empty(pool.size, dtype=np.int64), np.empty(m.tracks.n + 1, dtype=np.int64)
-            group_by_track(pool, pop["track"], m.tracks.n, rows, starts)
-            g = self._by_track = GroupedPool(stamp, rows, starts, pop["contract_revenue"][rows] <= 1e-9,
-                                             pop["key"][rows], pop["quality"][rows])
+            starts = np.empty(m.tracks.n + 1, dtype=np.int64)
+            if self._pool_step != m.current_step or self._pool_n != pop.n:  # the pool too, in one compiled pass
+                n = pop.n
+                pool, rows, free = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.bool_)
+                key, quality = np.empty(n, np.uint64), np.empty(n)
+                k = pool_by_track(pop["revenue"], pop["track"], pop["contract_revenue"], pop["key"], pop["quality"],
+                                  float(m.cfg.ecosystem.contracts.min_revenue_mcny), pool, rows, starts, free, key,
+                                  quality)
+                self._pool, self._pool_step, self._pool_n = pool[:k], m.current_step, n
+                g = GroupedPool(stamp, rows[:k], starts, free[:k], key[:k], quality[:k])
+            else:
+                pool = self._pool
+                rows = np.empty(pool.size, dtype=np.int64)
+                group_by_track(pool, pop["track"], m.tracks.n, rows, starts)
+                g = GroupedPool(stamp, rows, starts, pop["contract_revenue"][rows] <= 1e-9, pop["key"][rows],
+                                pop["quality"][rows])
+            self._by_track = g
         return g
 
     def set_pay_ratio(self, buyer_kind: int, buyer: int, ratio: float) -> None:

@@ -80,10 +80,12 @@ import math
 
 import mesa
 import numpy as np
+from numba import njit
 
 from agents.firms.founding import poisson_quantiles
 from agents.firms.rules import saturated_quality
 from sim.config import scaled_count
+from sim.core import kernels as K
 from sim.core.clock import DT, is_year_end, year_of
 
 __all__ = ["ResearchInstitute", "Institutes", "effort", "poisson_from_uniform", "CONTACTS", "ACCOUNTS"]
@@ -102,6 +104,23 @@ _MAX_OPEN_DRAWS = 200  # basic breakthroughs of one cell in one month that may e
 def effort(money: np.ndarray, researchers: np.ndarray) -> np.ndarray:
     """Research effort (effort-years a year) of ``money`` (mcny/yr) and ``researchers``."""
     return np.sqrt(np.maximum(money, 0.0) * np.maximum(researchers, 0.0)) / 1000.0
+
+
+@njit(cache=True)
+def first_occurrences(rows, n):
+    """The distinct values of ``rows`` (integers in [0, n)) in the order of their first occurrence."""
+    seen = np.zeros(n, dtype=np.bool_)
+    out = np.empty(rows.size, dtype=np.int64)
+    k = 0
+    for r in rows:
+        if not seen[r]:
+            seen[r] = True
+            out[k] = r
+            k += 1
+    return out[:k]
+
+
+K.register("first_occurrences", first_occurrences, lambda: (np.array([2, 0, 2, 1], np.int64), 3))
 
 
 def poisson_from_uniform(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
@@ -371,8 +390,7 @@ class Institutes:
         size = min(pop.n, max(CONTACTS, 64 * inst.size))
         u = self.draws.uniform(np.arange(size, dtype=np.uint64), m.current_step, _SLOT_CONTACTS)
         rows = np.minimum((u * pop.n).astype(np.int64), pop.n - 1)
-        _, first = np.unique(rows, return_index=True)
-        rows = rows[np.sort(first)]
+        rows = first_occurrences(rows, pop.n)
         able = (pop["cash"][rows] >= icfg.licence_fee_mcny) & (pop["employees"][rows] >= icfg.licence_min_employees)
         rows = rows[able]
         firm_track = pop["track"][rows]

@@ -34,6 +34,12 @@ OP_PARAMS = (
  _GRAD, _RD_M, _RD_KEEP, _RD_THETA, _RD_BETA) = range(len(OP_PARAMS))
 #: Smallest R&D stock the breakthrough hazard takes the logarithm of (mcny): below it the hazard is ~0.
 RD_STOCK_FLOOR = 1e-12
+#: The breakthrough test's bound of stock**beta (:func:`operate`) is kept for stocks in
+#: [2**-_POW_E0, 2**(_POW_N - _POW_E0)) and elasticities beta in [0, _POW_BETA_MAX].
+_POW_E0, _POW_N, _POW_BETA_MAX = 64, 128, 4.0
+#: Relative margin of that bound over the computed power (whose error is below 1e-13).
+_POW_MARGIN = 1.0 + 1e-9
+_LN2 = 0.6931471805599453
 
 
 def op_params(**values: float) -> np.ndarray:
@@ -62,10 +68,12 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
     and ``flags`` (uint8) are work arrays of at least n entries. Returns (the month's operating
     cash flow of all firms, their R&D spending, the part of it beyond R&D wages, the four counts).
 
-    The main loop reads every array at the firm's own row only and has no branch, no running
-    sum and no list to append to, so the compiler runs it on several firms at once (SIMD): the
-    track terms are gathered in a loop before it, the sum and the lists are made in a light loop
-    after it, and the quarterly volatility refresh in a third."""
+    The track terms are gathered in a loop before the main one, the sum and the lists are made
+    in a light loop after it, the quarterly volatility refresh in a third. stock**beta of the
+    breakthrough hazard (an exp and a log) is computed only where the firm's draw is below an
+    upper bound of the probability (by the stock's binary exponent, a table made per call; most
+    draws are above it, the probability being some 1e-3): the same result bit for bit, since
+    products are monotone; firms outside the bound's range get the full computation."""
     n = revenue.size
     n_tracks = track_growth.size
     # crowding: the park's revenue in each track against the track's capacity, before growth
@@ -84,6 +92,11 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
     h0, hm = par[_H0], par[_HM]
     grad = par[_GRAD]
     rd_m, rd_keep, theta, beta = par[_RD_M], par[_RD_KEEP], par[_RD_THETA], par[_RD_BETA]
+    # pow_ub[e + _POW_E0] >= x**beta for all x < 2**(e + 1); inf (no skipping) for beta, dt out of range
+    pow_ub = np.full(_POW_N, np.inf)
+    if 0.0 <= beta <= _POW_BETA_MAX and dt > 0.0:
+        for k in range(_POW_N):
+            pow_ub[k] = K.exp_core((k - _POW_E0 + 1) * beta * _LN2) * _POW_MARGIN
     for i in range(n):  # the track and stage terms, gathered (rules.rd_staff_share)
         t = track[i]
         scratch[0, i] = drift_track[t]
@@ -140,9 +153,16 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         rev_year[i] = (0.0 if new_year else rev_year[i]) + rev * dt
         stock = rd_stock[i] * rd_keep + rd
         rd_stock[i] = stock
-        lam = scratch[2, i] * K.exp_core(beta * K.log_core(max(stock, RD_STOCK_FLOOR)))
-        y = lam * dt
-        found = K.unit(K.mix64(hkey[i] ^ c_rd)) < y * (1.0 - 0.5 * y)
+        s = max(stock, RD_STOCK_FLOOR)
+        a = scratch[2, i]
+        u = K.unit(K.mix64(hkey[i] ^ c_rd))
+        k = K.exponent(s) + _POW_E0
+        found = False
+        # a >= 0 and u >= a * pow_ub * dt >= the computed y >= y * (1 - 0.5 y): no breakthrough
+        if not (a >= 0.0 and 0 <= k < _POW_N and u >= (a * pow_ub[k]) * dt):
+            lam = a * K.exp_core(beta * K.log_core(s))
+            y = lam * dt
+            found = u < y * (1.0 - 0.5 * y)
         scratch[1, i] = rd_other
         # for the deaths phase: the closure draw (rules.closure_draw), insolvency, graduation
         x = (hm + (h0 - hm) * newness[i]) * ((support_closure[i] if supported else 1.0) * dt)

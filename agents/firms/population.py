@@ -173,7 +173,9 @@ class FirmPopulation:
 
     def end(self, rows: np.ndarray, step: int, kind: str) -> np.ndarray:
         """End the firms at ``rows`` (unique live rows) with an end kind. Returns their ids."""
-        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        if rows.size > 1 and not (rows[1:] > rows[:-1]).all():  # callers mostly pass them sorted
+            rows = np.unique(rows)
         if rows.size == 0:
             return np.empty(0, dtype=np.int64)
         if rows[0] < 0 or rows[-1] >= self.n:

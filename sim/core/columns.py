@@ -96,8 +96,9 @@ class Columns:
         k = rows.size
         new_n = self.n - k
         holes = rows[rows < new_n]
-        tail = np.arange(new_n, self.n)
-        moved_from = tail[~np.isin(tail, rows, assume_unique=True)]
+        keep = np.ones(k, dtype=np.bool_)  # the last k rows, less those removed
+        keep[rows[rows >= new_n] - new_n] = False
+        moved_from = np.arange(new_n, self.n)[keep]
         if holes.size:
             for col in self.data.values():
                 col[holes] = col[moved_from]

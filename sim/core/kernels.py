@@ -14,7 +14,8 @@ live firm once and do the work of several vectorised passes. They share the piec
   rounded value for exp and two for log),
   so the results do not depend on the C library or the CPU's vector units: the same bits on
   every machine, and no function call in the loop;
-* :func:`warm_up` compiles every registered kernel (or loads it from numba's on-disk cache)
+* :func:`warm_up` compiles every registered kernel (those of the modules above and the small
+  loops of the keyed draws of :mod:`sim.core.rng`) or loads it from numba's on-disk cache,
   and says so when it has to compile.
 
 Kernels are compiled with ``cache=True``: the machine code is stored next to the source (or in
@@ -36,9 +37,11 @@ from numba import njit, types
 from numba.core import caching
 from numba.extending import intrinsic
 
+from sim.core import rng as _rng
 from sim.core.rng import LAPLACE_TABLE
 
-__all__ = ["mix64", "unit", "laplace", "exp", "exp_core", "log", "log_core", "register", "warm_up", "compiled"]
+__all__ = ["mix64", "unit", "laplace", "exp", "exp_core", "exponent", "log", "log_core", "register", "warm_up",
+           "compiled"]
 
 log_ = logging.getLogger("sim")
 
@@ -205,6 +208,13 @@ def exp_core(x):
 
 
 @njit(inline="always")
+def exponent(x):
+    """The binary exponent e of a positive, finite, normal float64 (2**e <= x < 2**(e + 1)), from
+    its bits (no checks: NaN and infinity give 1024)."""
+    return (_as_int(x) >> 52) - np.int64(1023)
+
+
+@njit(inline="always")
 def exp(x):
     """e**x for any float64: 0 below -708, inf above 709, NaN for NaN; :func:`exp_core` between."""
     if not x > -708.0:  # also NaN
@@ -334,3 +344,8 @@ def warm_up(say: bool = True) -> float:
     dt = time.perf_counter() - t0
     log_.debug("kernels ready in %.2f s", dt)
     return dt
+
+
+register("keyed_bits", _rng._keyed_into,
+         lambda: (np.ones(2, np.uint64), np.uint64(1), np.uint64(2), False, np.ones(2, np.uint64)))
+register("unit_draws", _rng._unit_into, lambda: (np.ones(2, np.uint64), np.ones(2)))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+from numba import njit
 from scipy.special import ndtri
 
 __all__ = ["Streams", "KeyedDraws", "birth_keys", "name_key", "LAPLACE_TABLE"]
@@ -29,6 +30,7 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
 _S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_S11, _ONE = np.uint64(11), np.uint64(1)
 _TO_UNIT = 1.0 / float(1 << 53)
 
 
@@ -42,6 +44,45 @@ def _mix(x: np.ndarray) -> np.ndarray:
     x = (x ^ (x >> _S30)) * _M1
     x = (x ^ (x >> _S27)) * _M2
     return x ^ (x >> _S31)
+
+
+_MASK = (1 << 64) - 1
+
+
+def _mix_int(x: int) -> int:
+    """:func:`_mix` of one Python integer (the same 64-bit arithmetic, without numpy's per-call cost)."""
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+@njit(cache=True)
+def _keyed_into(keys, base, d, prehashed, out):
+    """Keyed bits of the 1-d uint64 array ``keys`` into ``out`` in one compiled pass, with the same
+    integer arithmetic as the element-wise :func:`_mix` (so the same bits). Not ``prehashed``:
+    ``base`` is the stream's constant, ``d`` the counter's, and the bits are
+    ``_mix(_mix(key * GOLD + base) ^ d)`` (:meth:`KeyedDraws.bits`); ``prehashed``: ``d`` is the
+    step constant and the bits are ``_mix(key ^ d)``."""
+    for i in range(keys.size):
+        if prehashed:
+            x = keys[i] ^ d
+        else:
+            x = keys[i] * _GOLD + base
+            x = (x ^ (x >> _S30)) * _M1
+            x = (x ^ (x >> _S27)) * _M2
+            x = (x ^ (x >> _S31)) ^ d
+        x = (x ^ (x >> _S30)) * _M1
+        x = (x ^ (x >> _S27)) * _M2
+        out[i] = x ^ (x >> _S31)
+
+
+@njit(cache=True)
+def _unit_into(bits, out):
+    """:meth:`KeyedDraws.uniform`'s conversion of the 1-d uint64 array ``bits`` into ``out`` (one
+    compiled pass: the same conversion and product as the element-wise version). ``out`` may be
+    ``bits`` itself, viewed as float64: each element is read before it is written."""
+    for i in range(bits.size):
+        out[i] = np.float64((bits[i] >> _S11) | _ONE) * _TO_UNIT
 
 
 class Streams:
@@ -83,12 +124,14 @@ class KeyedDraws:
 
     def bits(self, keys: np.ndarray, step: int, slot: int = 0) -> np.ndarray:
         keys = np.asarray(keys, dtype=np.uint64)
-        if not 0 <= int(slot) < 256:
-            raise ValueError(f"slot {slot} outside [0, 255]; larger slots would repeat slot {int(slot) & 0xFF}")
-        counter = np.uint64((int(step) & 0xFFFFFFFF) << 8 | (int(slot) & 0xFF))
+        _, d = self.key_constants(step, slot)
+        if keys.ndim == 1:  # the usual case, in one compiled pass (the same bits)
+            out = np.empty(keys.size, dtype=np.uint64)
+            _keyed_into(np.ascontiguousarray(keys), self._base, d, False, out)
+            return out
         with np.errstate(over="ignore"):
             x = _mix(keys * _GOLD + self._base)
-            return _mix(x ^ (counter * _M2 + _GOLD))
+            return _mix(x ^ d)
 
     @staticmethod
     def prehash(keys: np.ndarray) -> np.ndarray:
@@ -103,11 +146,8 @@ class KeyedDraws:
         """The constant ``c`` of (stream, step, slot) such that a prehashed key's draw is
         ``_mix(hkey ^ c)``: what the compiled loops (:mod:`sim.core.kernels`) take to reproduce
         :meth:`uniform` and :meth:`laplace` with ``prehashed=True`` bit for bit."""
-        if not 0 <= int(slot) < 256:
-            raise ValueError(f"slot {slot} outside [0, 255]; larger slots would repeat slot {int(slot) & 0xFF}")
-        counter = np.uint64((int(step) & 0xFFFFFFFF) << 8 | (int(slot) & 0xFF))
-        with np.errstate(over="ignore"):
-            return _mix(np.asarray([self._base ^ (counter * _M2 + _GOLD)], dtype=np.uint64))[0]
+        _, d = self.key_constants(step, slot)
+        return np.uint64(_mix_int(int(self._base) ^ int(d)))
 
     def key_constants(self, step: int, slot: int = 0) -> tuple[np.uint64, np.uint64]:
         """The constants ``(b, d)`` of (stream, step, slot) such that the draw of a key that was not
@@ -115,12 +155,15 @@ class KeyedDraws:
         :meth:`bits` (and so :meth:`uniform` and :meth:`normal`) bit for bit."""
         if not 0 <= int(slot) < 256:
             raise ValueError(f"slot {slot} outside [0, 255]; larger slots would repeat slot {int(slot) & 0xFF}")
-        counter = np.uint64((int(step) & 0xFFFFFFFF) << 8 | (int(slot) & 0xFF))
-        with np.errstate(over="ignore"):
-            return self._base, np.uint64(counter * _M2 + _GOLD)
+        counter = (int(step) & 0xFFFFFFFF) << 8 | (int(slot) & 0xFF)
+        return self._base, np.uint64((counter * 0x94D049BB133111EB + 0x9E3779B97F4A7C15) & _MASK)
 
     def _bits_prehashed(self, hkeys: np.ndarray, step: int, slot: int) -> np.ndarray:
         c = self.step_constant(step, slot)
+        if hkeys.ndim == 1:  # one compiled pass (the same bits)
+            out = np.empty(hkeys.size, dtype=np.uint64)
+            _keyed_into(np.ascontiguousarray(hkeys), self._base, c, True, out)
+            return out
         with np.errstate(over="ignore"):
             return _mix(hkeys ^ c)
 
@@ -129,13 +172,18 @@ class KeyedDraws:
 
         With ``prehashed=True`` the keys are the output of :meth:`prehash`: the draws are
         still a fixed function of (seed, stream, key, step, slot), at half the cost."""
-        if prehashed:
-            b = (self._bits_prehashed(np.asarray(keys, dtype=np.uint64), step, slot) >> np.uint64(11)) | np.uint64(1)
-            return b.astype(np.float64) * _TO_UNIT
+        keys = np.asarray(keys, dtype=np.uint64)
+        b = self._bits_prehashed(keys, step, slot) if prehashed else self.bits(keys, step, slot)
         # 53 bits with the lowest forced to 1: an odd multiple of 2**-53, exactly representable,
         # so the result lies in [2**-53, 1 - 2**-53]. (Adding 0.5 to 53 bits, as before, rounds
         # to 2**53 for the largest value and returned exactly 1.0.)
-        b = (self.bits(keys, step, slot) >> np.uint64(11)) | np.uint64(1)
+        if b.ndim == 1 and b.flags.c_contiguous and b.flags.writeable:
+            # the usual case: in one compiled pass (the same numbers), in place (the bits are
+            # this call's own array; a second one of this size would cost page faults)
+            out = b.view(np.float64)
+            _unit_into(b, out)
+            return out
+        b = (b >> np.uint64(11)) | np.uint64(1)
         return b.astype(np.float64) * _TO_UNIT
 
     def normal(self, keys: np.ndarray, step: int, slot: int = 0, prehashed: bool = False) -> np.ndarray:

@@ -17,6 +17,7 @@ Units: national market size in million CNY (``market``, mcny/yr); the yaml files
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,6 +79,23 @@ class TrackSpec:
     maturity: float
 
 
+#: Parsed track-system files by their text (each model reads its file twice, the tracks and their
+#: needs, and a process builds many models; reading the text is cheap, parsing it is not).
+_PARSED: dict[str, object] = {}
+
+
+def _read_track_file(path) -> object:
+    """What ``safe_load`` gives for the file at ``path``: a fresh copy, the text parsed once."""
+    text = path.read_text(encoding="utf-8")
+    data = _PARSED.get(text)
+    if data is None:
+        data = safe_load(text)
+        if len(_PARSED) >= 8:
+            _PARSED.clear()
+        _PARSED[text] = data
+    return copy.deepcopy(data)
+
+
 def load_track_system(system: str) -> list[TrackSpec]:
     """Read ``conf/tracks/<system>.yaml`` and check it; raise ConfigError on a bad file."""
     path = CONF_DIR / "tracks" / f"{system}.yaml"
@@ -87,7 +105,7 @@ def load_track_system(system: str) -> list[TrackSpec]:
             f"ecosystem.tracks.system={system!r} has no file conf/tracks/{system}.yaml; "
             f"available: {', '.join(available)}."
         )
-    data = safe_load(path.read_text(encoding="utf-8"))
+    data = _read_track_file(path)
     specs = []
     keys = set()
     for i, raw in enumerate(data.get("tracks", [])):
@@ -118,7 +136,7 @@ def load_track_system(system: str) -> list[TrackSpec]:
 def load_track_needs(system: str) -> dict[str, list[str]]:
     """The ``needs`` section of a track-system file: track key -> keys of the tracks it needs."""
     path = CONF_DIR / "tracks" / f"{system}.yaml"
-    data = safe_load(path.read_text(encoding="utf-8")) or {}
+    data = _read_track_file(path) or {}
     needs = data.get("needs") or {}
     keys = {t["key"] for t in data.get("tracks", [])}
     for k, vs in needs.items():
