@@ -7,7 +7,8 @@
 #
 # Set-up: .venv is created with Python 3.12 (python3.12 on PATH, else pyenv's 3.12.x, else
 # PYTHON=/path/to/python3.12). `make run` installs the exact, hash-checked versions of
-# locks/run.txt and then the project itself without dependencies (pip install --no-deps -e .);
+# locks/run.txt (with uv, which locks/build.txt brings) and then the project itself without
+# dependencies (uv pip install --no-deps -e .);
 # `make test` installs locks/test.txt (the run's packages at the same versions, plus the test,
 # cluster, browser and calibration tools). Each is redone only when its lock or pyproject.toml
 # changes (stamp files .venv/.installed-run and .venv/.installed-test). Both end by compiling the
@@ -86,15 +87,17 @@ lock: | $(PY)
 	if [ -n "$$tmp" ]; then rm -rf "$$tmp"; fi; \
 	echo "Wrote locks/test.txt, locks/run.txt and locks/build.txt: check them with make test, then commit them with pyproject.toml."
 
-# Install a lock ($(1)): first the locked build back-ends, then the lock with hashes checked and
-# no isolated build environment (source archives are built with the locked back-ends), then the
-# project itself, editable and without dependencies.
+# Install a lock ($(1)): first, with pip, the locked build back-ends and uv (locks/build.txt);
+# then, with uv (seconds where pip takes minutes: it downloads and installs in parallel), the lock
+# with hashes checked and no isolated build environment (source archives are built with the
+# locked back-ends), then the project itself, editable and without dependencies.
 # Then the numerical kernels are compiled into numba's cache (sim.core.kernels; about ten seconds),
 # so the first run does not have to.
+UV := $(VENV)/bin/uv pip install --python $(PY)
 define install_lock
 	$(PIP) --require-hashes -r locks/build.txt
-	$(PIP) --require-hashes --no-build-isolation -r $(1)
-	$(PIP) --no-deps --no-build-isolation -e .
+	$(UV) --require-hashes --no-build-isolation -r $(1)
+	$(UV) --no-deps --no-build-isolation -e .
 	$(PY) -c "import sim.model; from sim.core import kernels; kernels.warm_up()"
 endef
 
