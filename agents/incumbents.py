@@ -237,11 +237,8 @@ class Incumbents:
         trk = pop["track"]
         cand = np.flatnonzero((pop["rounds"] >= 1) & (pop["employees"] >= ecfg.acquisition_min_employees))
         cand = cand[presence[trk[cand]] > 0]
-        if excluded.size:  # np.setdiff1d(cand, excluded) for the sorted unique rows cand, by a mask
-            drop = np.zeros(pop.n, dtype=np.bool_)
-            excluded = excluded.astype(np.int64, copy=False)
-            drop[excluded[(excluded >= 0) & (excluded < pop.n)]] = True
-            cand = cand[~drop[cand]]
+        if excluded.size:
+            cand = pop.without(cand, excluded)
         if cand.size == 0:
             return empty
         rate = self.cfg.strategic_acquisition_rate * m.levers.value("acquisition_multiple")

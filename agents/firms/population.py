@@ -171,6 +171,14 @@ class FirmPopulation:
         )
         return ids
 
+    def without(self, rows: np.ndarray, taken: np.ndarray) -> np.ndarray:
+        """``rows`` (live rows) less those in ``taken``, in their order: ``np.setdiff1d`` for sorted
+        unique ``rows``, by a mask over the live rows (``taken`` may hold anything, even floats)."""
+        taken = np.asarray(taken).astype(np.int64, copy=False)
+        drop = np.zeros(self.n, dtype=np.bool_)
+        drop[taken[(taken >= 0) & (taken < self.n)]] = True
+        return rows[~drop[rows]]
+
     def end(self, rows: np.ndarray, step: int, kind: str) -> np.ndarray:
         """End the firms at ``rows`` (unique live rows) with an end kind. Returns their ids."""
         rows = np.asarray(rows, dtype=np.int64).ravel()

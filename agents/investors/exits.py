@@ -116,14 +116,6 @@ def waterfall(pos: np.ndarray, frac: np.ndarray, pref: np.ndarray, values: np.nd
 
 
 
-def _without(rows: np.ndarray, taken: np.ndarray, n: int) -> np.ndarray:
-    """``np.setdiff1d(rows, taken)`` for sorted unique live rows ``rows`` (in [0, n)), by a mask."""
-    taken = taken.astype(np.int64, copy=False)  # row numbers (a concatenation with an empty float array is float)
-    drop = np.zeros(n, dtype=np.bool_)
-    drop[taken[(taken >= 0) & (taken < n)]] = True
-    return rows[~drop[rows]]
-
-
 class Exits:
     """The exits of one capital market."""
 
@@ -204,7 +196,7 @@ class Exits:
                             and not investors[i].investing(step) for i in leads]]
         rows = rows[np.isin(lead[rows], harvesting)]
         if taken.size:
-            rows = _without(rows, taken, pop.n)
+            rows = pop.without(rows, taken)
         if rows.size == 0:
             return empty
         draws = m.draws["finance"]
@@ -238,7 +230,7 @@ class Exits:
             (pop["cash"] < 0) & (pop["rounds"] >= 1) & (pop["employees"] >= ecfg.distressed_min_employees)
         )
         if taken.size:
-            rows = _without(rows, taken, pop.n)
+            rows = pop.without(rows, taken)
         if rows.size == 0:
             return rows, rows.copy(), np.empty(0)
         draws = m.draws["finance"]

@@ -18,6 +18,7 @@ Units: national market size in million CNY (``market``, mcny/yr); the yaml files
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,21 +80,15 @@ class TrackSpec:
     maturity: float
 
 
-#: Parsed track-system files by their text (each model reads its file twice, the tracks and their
-#: needs, and a process builds many models; reading the text is cheap, parsing it is not).
-_PARSED: dict[str, object] = {}
+@functools.lru_cache(maxsize=8)
+def _parse_track_text(text: str) -> object:
+    return safe_load(text)
 
 
 def _read_track_file(path) -> object:
-    """What ``safe_load`` gives for the file at ``path``: a fresh copy, the text parsed once."""
-    text = path.read_text(encoding="utf-8")
-    data = _PARSED.get(text)
-    if data is None:
-        data = safe_load(text)
-        if len(_PARSED) >= 8:
-            _PARSED.clear()
-        _PARSED[text] = data
-    return copy.deepcopy(data)
+    """What ``safe_load`` gives for the file at ``path``: a fresh copy, each distinct text parsed
+    once (a model reads its file twice, the tracks and their needs, and a process builds many)."""
+    return copy.deepcopy(_parse_track_text(path.read_text(encoding="utf-8")))
 
 
 def load_track_system(system: str) -> list[TrackSpec]:
