@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from sim.config import Config, OutputConfig, to_config
+from sim.config import Config, OutputConfig, to_config, validate
 from sim.io.files import start_results, write_results
 from sim.io.tables import build_summary, build_tables
 from sim.limits import check_memory, tune_malloc
@@ -118,7 +118,7 @@ class WarmStart:
             policies = policies_from_config(cfg)
         check_memory(cfg)
         model: EcosystemModel = copy.deepcopy(self._model)
-        model.cfg = cfg
+        model.cfg = validate(cfg)  # as the model's own constructor does
         model.government.adopt(policies)
         return model
 
