@@ -13,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 settings.register_profile("repro", derandomize=True, database=None, deadline=None)
@@ -78,10 +79,12 @@ def pytest_addoption(parser):
                      help=f"write every test's duration into {DURATIONS.relative_to(_ROOT)} (orders the units of work)")
 
 
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected
 def pytest_collection_modifyitems(session, config, items):
     """Units of work (:func:`xdist_scope`) in order of their expected time, longest first, each
     unit's tests in their own order: the longest units start first and the workers finish together
     (without it the last long unit starts when the other worker has nothing left)."""
+    _deselect_subsumed(config, items)
     known = known_durations()
     cost: dict[str, float] = {}
     first: dict[str, int] = {}
@@ -91,6 +94,25 @@ def pytest_collection_modifyitems(session, config, items):
         first.setdefault(unit, i)
     order = {id(item): i for i, item in enumerate(items)}
     items.sort(key=lambda it: (-cost[xdist_scope(it.nodeid)], first[xdist_scope(it.nodeid)], order[id(it)]))
+
+
+def _deselect_subsumed(config, items) -> None:
+    """Leave out a test marked ``subsumed_by(name)`` when the test ``name`` of the same module with the same
+    parameters is selected too: that test runs the same examples and more (a whole run, ``make test``, runs
+    the slow tier's property tests, which start with the default tier's examples)."""
+    ids = {item.nodeid for item in items}
+
+    def subsumed(item) -> bool:
+        mark = item.get_closest_marker("subsumed_by")
+        if mark is None:
+            return False
+        module, _, rest = item.nodeid.partition("::")
+        return f"{module}::{mark.args[0]}{rest[len(item.originalname):]}" in ids
+
+    dropped = [item for item in items if subsumed(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not subsumed(item)]
 
 
 _TIMES: dict[str, float] = {}

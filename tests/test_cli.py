@@ -112,7 +112,13 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("override,expected", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+#: one of each kind of mistake in the default tier (a wrong type, an unknown option, a misspelt key, a sweep
+#: without --multirun); every one in the slow tier (each is a python -m sim process, a few seconds each)
+FAST_MISTAKES = {"years=abc", "ecosystem=atlantis", "ecosystm.firms.births_per_year=3", "seed=1,2"}
+
+
+@pytest.mark.parametrize("override,expected", [
+    pytest.param(o, e, id=o, marks=() if o in FAST_MISTAKES else pytest.mark.slow) for o, e in BAD_INPUTS])
 def test_user_mistakes_give_one_line_and_exit_2(override, expected, tmp_path):
     proc = run_sim([*TINY, override, f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path, timeout=120)
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-3000:])

@@ -152,6 +152,7 @@ def test_equal_budget_scales_every_extensive_parameter_and_no_price():
 # ------------------------------------------------------------------------------ end to end
 
 
+@pytest.mark.slow
 def test_comparison_tables_are_paired_and_consistent(comparison):
     comp, out = comparison
     for f in ("outcomes.parquet", "differences.parquet", "costs.parquet", "timeline.parquet", "split.parquet",
@@ -183,6 +184,7 @@ def test_comparison_tables_are_paired_and_consistent(comparison):
     assert len(gathered) == 15 and set(gathered["arm"]) == set(arms)
 
 
+@pytest.mark.slow
 def test_direct_and_spillover_effects_add_up_and_reach_is_recorded(comparison):
     comp, out = comparison
     s = comp.split.set_index(["arm", "outcome", "part"])
@@ -206,6 +208,7 @@ def test_direct_and_spillover_effects_add_up_and_reach_is_recorded(comparison):
     assert set(gf["channel"]) == {"programme", "fund"} and set(gf["policy"]) == {"guidance_fund", "scene_opening"}
 
 
+@pytest.mark.slow
 def test_costs_and_reports_for_decision_makers(comparison):
     comp, out = comparison
     c = comp.costs.set_index("arm")
@@ -248,6 +251,7 @@ def test_a_cost_per_firm_reaches_the_report(tmp_path):
     assert money(50.0 / 10.5, "zh") in (tmp_path / "report.zh.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_target_halfwidth_adds_seeds_up_to_the_cap_and_resumes(tmp_path):
     # no plots: the claim is about seeds and reuse (the comparison fixture draws a comparison's plots)
     common = dict(policies=["entry_subsidy"], outdir=tmp_path, progress=False, defaults=SMALL,
@@ -269,6 +273,7 @@ def test_target_halfwidth_adds_seeds_up_to_the_cap_and_resumes(tmp_path):
         compare_policies(seeds=2, target_halfwidth={"gazelles": "1"}, **common)
 
 
+@pytest.mark.slow
 def test_equal_budget_comparison_and_the_command_line(tmp_path, capsys):
     code = compare_cli(["ecosystem.warmup_years=1", "years=2", "scale=0.01", "--policies", "state_incubator",
                         "rd_grants", "--seeds", "2", "--budget-mcny", "200", "--outdir", str(tmp_path), "--no-plots",
@@ -294,6 +299,7 @@ def test_equal_budget_comparison_and_the_command_line(tmp_path, capsys):
     assert "no_such_policy" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_every_table_of_a_comparison_is_documented_column_by_column(comparison):
     _, out = comparison
     docs = {f.name: f for f in COMPARISON_FILES}

@@ -110,6 +110,7 @@ def _sim(args, cwd: Path) -> subprocess.CompletedProcess:
                           timeout=600)
 
 
+@pytest.mark.slow
 def test_python_m_sim_runs_a_preset_file_and_refuses_a_bad_one_in_one_line(my_park, tmp_path):
     write(tmp_path / "typo.yaml", "firms:\n  birth_per_year: 3\n")
     bad = _sim(["ecosystem=typo.yaml", *TINY], tmp_path)
@@ -124,6 +125,7 @@ def test_python_m_sim_runs_a_preset_file_and_refuses_a_bad_one_in_one_line(my_pa
     assert f"ecosystem={my_park.resolve()}" in yaml.safe_load((tmp_path / "out/.hydra/overrides.yaml").read_text())
 
 
+@pytest.mark.slow
 def test_the_comparison_takes_a_preset_file(my_park, tmp_path, capsys):
     bad = write(tmp_path / "bad.yaml", "firms:\n  births_per_year: lots\n")
     assert compare_cli(["--preset", str(bad), "--policies", "guidance_fund", "--outdir", str(tmp_path / "c")]) == 2

@@ -142,6 +142,7 @@ def test_gather_one_table_per_sweep(joblib_sweep):
     assert again.sort_values("run_id")["status"].tolist() == res.sort_values("run_id")["status"].tolist()
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_runs_and_redoes_the_failed_one(joblib_sweep):
     sweep, blocked = joblib_sweep["sweep"], joblib_sweep["blocked"]
     (blocked / "timeseries.parquet").rmdir()  # the problem is fixed
@@ -191,6 +192,7 @@ def test_killed_worker_is_relaunched_and_the_sweep_finishes(tmp_path):
     assert len(res) == 2 and (res["status"] == "completed").all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGINT"])
 def test_stopped_sweep_marks_its_runs_interrupted(tmp_path, how):
     """SIGTERM to python -m sim (a batch system's time limit) or Ctrl-C (SIGINT to the process

@@ -419,6 +419,7 @@ def test_validate_end_to_end(tmp_path):
     assert stats["size.employees.n"] > 0
 
 
+@pytest.mark.slow
 def test_validation_runs_each_seed_once_and_resumes(tmp_path):
     first = validate("zhongguancun", seeds=2, overrides=TINY, scale=0.01, outdir=tmp_path, n_jobs=1,
                      targets=["zgc_new_tech_firms_2024"])

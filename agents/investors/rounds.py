@@ -403,7 +403,8 @@ class EquityRounds:
         avail = {int(i): max(0.0, investors[int(i)].available_followon(step) - self._used[int(i)]) for i in uniq}
         demand = np.bincount(np.searchsorted(uniq, prev[j]), weights=want, minlength=uniq.size)
         ratio = np.array(
-            [min(1.0, avail[int(i)] / dmd) if dmd > 0 else 0.0 for i, dmd in zip(uniq, demand, strict=True)]
+            [(1.0 if avail[int(i)] >= dmd else avail[int(i)] / dmd) if dmd > 0 else 0.0  # no overflow for a tiny dmd
+             for i, dmd in zip(uniq, demand, strict=True)]
         )
         got = want * ratio[np.searchsorted(uniq, prev[j])]
         keep = is_money(got)

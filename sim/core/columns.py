@@ -9,7 +9,9 @@ investors' lots and deals (:mod:`agents.investors.market`). They all use :class:
 * rows ``[0, n)`` are in use; ``store[name]`` is that part of a column, a view, so writing to it
   updates the store (``store[name] = values`` writes all rows in use);
 * :meth:`Columns.append` adds rows (columns not given take their fill value) and grows the
-  arrays geometrically, so appending costs O(rows appended) on average;
+  arrays geometrically, so appending costs O(rows appended) on average; rows beyond ``n`` are
+  allocated but never written or read (``numpy.empty``), so a large capacity costs no memory
+  until rows are appended;
 * :meth:`Columns.remove` deletes rows by moving the last rows into the holes (swap-remove, O(rows
   removed)); row order is then not preserved. Append-only stores (tracks, records, lots, deals)
   never call it, so a row index is a stable id there.
@@ -42,8 +44,7 @@ class Columns:
         self.growth = float(growth)
         self.capacity = max(int(capacity), 1)
         self.data: dict[str, np.ndarray] = {
-            name: np.full((self.capacity, *shape), fill, dtype=dtype)
-            for name, (dtype, shape, fill) in self.spec.items()
+            name: np.empty((self.capacity, *shape), dtype=dtype) for name, (dtype, shape, _) in self.spec.items()
         }
 
     # ---- access --------------------------------------------------------------------------
@@ -66,13 +67,13 @@ class Columns:
 
     # ---- rows ----------------------------------------------------------------------------
     def reserve(self, extra: int) -> None:
-        """Make room for ``extra`` more rows (new rows hold the columns' fill values)."""
+        """Make room for ``extra`` more rows (:meth:`append` fills them)."""
         need = self.n + int(extra)
         if need <= self.capacity:
             return
         cap = max(need, int(self.capacity * self.growth) + 16)
-        for name, (dtype, shape, fill) in self.spec.items():
-            new = np.full((cap, *shape), fill, dtype=dtype)
+        for name, (dtype, shape, _) in self.spec.items():
+            new = np.empty((cap, *shape), dtype=dtype)
             new[: self.n] = self.data[name][: self.n]
             self.data[name] = new
         self.capacity = cap

@@ -112,13 +112,25 @@ def run_samples(tables: dict, summary: dict, *, max_growth: int = 100_000, seed:
 
 
 def _growth(fy: pd.DataFrame) -> pd.DataFrame:
-    """Annual log growth of employees and revenue for firms alive at two consecutive year ends."""
-    a = fy[["firm_id", "year", "employees", "revenue"]]
-    b = a.assign(year=a["year"] - 1)
-    m = a.merge(b, on=["firm_id", "year"], suffixes=("_0", "_1"))
+    """Annual log growth of employees and revenue for firms alive at two consecutive year ends, in
+    the order of ``fy``'s rows (each firm-year once: a firm's row is matched with its row a year on)."""
+    firm = fy["firm_id"].to_numpy(np.int64)
+    year = fy["year"].to_numpy(np.int64)
+    emp = fy["employees"].to_numpy(float)
+    rev = fy["revenue"].to_numpy(float)
+    if firm.size == 0:
+        return pd.DataFrame({"employees": np.empty(0), "revenue": np.empty(0)})
+    span = int(year.max() - year.min()) + 2
+    key = firm * span + (year - year.min())
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    nxt = np.searchsorted(sorted_key, key + 1)
+    found = nxt < key.size
+    found[found] = sorted_key[nxt[found]] == key[found] + 1
+    here, there = np.flatnonzero(found), order[nxt[found]]
     with np.errstate(divide="ignore", invalid="ignore"):
-        ge = np.log(m["employees_1"].to_numpy(float) / m["employees_0"].to_numpy(float))
-        gr = np.log(m["revenue_1"].to_numpy(float) / m["revenue_0"].to_numpy(float))
+        ge = np.log(emp[there] / emp[here])
+        gr = np.log(rev[there] / rev[here])
     return pd.DataFrame({"employees": ge, "revenue": gr}).replace([np.inf, -np.inf], np.nan)
 
 
