@@ -91,13 +91,18 @@ lock: | $(PY)
 # then, with uv (seconds where pip takes minutes: it downloads and installs in parallel), the lock
 # with hashes checked and no isolated build environment (source archives are built with the
 # locked back-ends), then the project itself, editable and without dependencies.
+# Every module is compiled to bytecode once, at install (uv's --compile-bytecode for the packages,
+# compileall for the project): uv leaves that to the first import, and where PYTHONDONTWRITEBYTECODE
+# is set every Python process (each test worker, each python -m sim) would compile pandas, matplotlib
+# and the rest from source again, about seven seconds a process.
 # Then the numerical kernels are compiled into numba's cache (sim.core.kernels; about ten seconds),
 # so the first run does not have to.
-UV := $(VENV)/bin/uv pip install --python $(PY)
+UV := $(VENV)/bin/uv pip install --python $(PY) --compile-bytecode
 define install_lock
 	$(PIP) --require-hashes -r locks/build.txt
 	$(UV) --require-hashes --no-build-isolation -r $(1)
 	$(UV) --no-deps --no-build-isolation -e .
+	$(PY) -m compileall -q sim agents experiments
 	$(PY) -c "import sim.model; from sim.core import kernels; kernels.warm_up()"
 endef
 
