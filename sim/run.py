@@ -33,7 +33,7 @@ from sim.limits import check_memory, tune_malloc
 from sim.model import EcosystemModel
 from sim.policies.registry import policies_from_config
 
-__all__ = ["run_simulation", "Results", "build_tables", "build_model", "WarmStart"]
+__all__ = ["run_simulation", "Results", "build_tables", "build_model", "WarmStart", "shared_warm_start", "same_world"]
 
 
 @dataclass
@@ -74,6 +74,12 @@ def build_model(cfg, policies=None) -> EcosystemModel:
 def _shared_history(cfg: Config) -> Config:
     """What a configuration's warm-up depends on: everything but its policies and its outputs."""
     return dataclasses.replace(cfg, policy={}, output=OutputConfig(), memory_limit_gb=0.0)
+
+
+def same_world(a, b) -> bool:
+    """True when two configurations differ in their policies and outputs only: the same warm-up
+    (:class:`WarmStart`) serves both."""
+    return _shared_history(to_config(a)) == _shared_history(to_config(b))
 
 
 class WarmStart:
@@ -121,6 +127,28 @@ class WarmStart:
         model.cfg = validate(cfg)  # as the model's own constructor does
         model.government.adopt(policies)
         return model
+
+
+#: The warm-up this process ran last (:func:`shared_warm_start`) and how many it has run.
+_SHARED: dict = {"warm": None, "built": 0}
+
+
+def shared_warm_start(cfg) -> WarmStart | None:
+    """The warm-up of ``cfg``'s world, kept in this process for the next run of the same world.
+
+    For runs of one world one after the other (the batch runner's ``share_warmup``: a comparison's
+    arms at one seed): the first run of a world builds its :class:`WarmStart`, the next ones branch
+    from it, and a run of another world replaces it (one world is kept at a time, so memory holds
+    one warm model besides the running one). ``None`` releases it (and returns None)."""
+    if cfg is None:
+        _SHARED["warm"] = None
+        return None
+    warm = _SHARED["warm"]
+    if warm is None or not warm.fits(cfg):
+        _SHARED["warm"] = None  # free the last world before building the next
+        warm = _SHARED["warm"] = WarmStart(cfg)
+        _SHARED["built"] += 1
+    return warm
 
 
 def _progress_bar(enabled: bool | None, total: int):

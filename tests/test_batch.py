@@ -210,3 +210,32 @@ def test_only_the_worker_replacement_warning_is_hidden():
             warnings.warn("something else", UserWarning, stacklevel=1)
     assert [str(w.message) for w in caught] == ["something else"]
 
+
+
+def test_runs_of_one_world_share_its_warm_up_and_give_the_same_tables(tmp_path):
+    """share_warmup: the arms of a world (here the baseline and two policies at two seeds, seed by seed)
+    branch from one warm-up per world, and every table is the one a run from scratch writes."""
+    import sim.run as run_module  # noqa: PLC0415
+
+    arms = {"base": [], "fund": ["policy=[guidance_fund]"], "incubator": ["policy=[state_incubator]"]}
+    specs = [RunSpec(f"{arm}/seed={s}", [*TINY, "years=2", *extra, f"seed={s}"], {"arm": arm})
+             for s in (3, 4) for arm, extra in arms.items()]
+    built = run_module._SHARED["built"]
+    shared = run_batch(specs, tmp_path / "shared", tables=True, progress=False, share_warmup=True)
+    assert run_module._SHARED["built"] - built == 2  # one warm-up per seed, not one per run
+    assert run_module._SHARED["warm"] is None  # released when the batch ends
+    alone = run_batch(specs, tmp_path / "alone", tables=True, progress=False)
+    assert run_module._SHARED["built"] - built == 2
+    # in two worker processes: one world each
+    pooled = run_batch(specs, tmp_path / "pooled", tables=True, progress=False, share_warmup=True, jobs=2)
+    for res in (shared, alone, pooled):
+        assert (res["status"] == "completed").all() and not res["reused"].any()
+    for spec in specs:
+        files = sorted(p.name for p in (tmp_path / "alone" / spec.run_id).glob("*.parquet"))
+        assert "deals.parquet" in files
+        for way in ("shared", "pooled"):
+            assert files == sorted(p.name for p in (tmp_path / way / spec.run_id).glob("*.parquet"))
+            for name in files:
+                a = (tmp_path / "alone" / spec.run_id / name).read_bytes()
+                assert a == (tmp_path / way / spec.run_id / name).read_bytes(), (way, spec.run_id, name)
+    assert shared["firms_born"].tolist() == alone["firms_born"].tolist() == pooled["firms_born"].tolist()

@@ -274,9 +274,10 @@ def run_outcomes(tables: dict, summary: dict, rundir) -> dict:
 
 
 def run_specs(base: list[str], arms: Sequence[Arm], seeds: Sequence[int]) -> list[RunSpec]:
-    """One run per arm and seed: the base overrides, the arm's, the seed; labelled by arm."""
+    """One run per arm and seed: the base overrides, the arm's, the seed; labelled by arm. Seed by
+    seed, so that the arms of a world run next to each other and share its warm-up."""
     return [RunSpec(f"{slug(a.label)}/seed={s}", [*base, *a.overrides, f"seed={s}", *RUN_OVERRIDES],
-                    {"arm": a.label}) for a in arms for s in seeds]
+                    {"arm": a.label}) for s in seeds for a in arms]
 
 
 def _check_runs(results: pd.DataFrame, runs_dir: Path) -> None:
@@ -436,7 +437,8 @@ def compare_policies(
         while True:
             log(f"{len(arms)} arms x {len(seed_list)} seeds = {len(arms) * len(seed_list)} runs, {jobs} at a time")
             results = run_batch(run_specs(base, arms, seed_list), runs_dir, outcomes=run_outcomes, tables=RUN_TABLES,
-                                jobs=jobs, resume=resume, progress=progress, desc="comparison runs", note=log)
+                                jobs=jobs, resume=resume, progress=progress, desc="comparison runs", note=log,
+                                share_warmup=True)
             _check_runs(results, runs_dir)
             outcomes = _outcomes_table(results, labels)
             halfwidths = resolve_halfwidths(targets, outcomes)

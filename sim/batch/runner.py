@@ -314,14 +314,18 @@ def _write_hydra_record(outdir: Path, overrides: Sequence[str], cfg) -> None:
                                         encoding="utf-8")
 
 
-def _simulate(run_simulation, cfg, outdir: Path, tables, outcomes, progress) -> tuple[dict, dict | None, list, tuple]:
-    """Run ``cfg`` and write what is asked into ``outdir``.
+def _simulate(cfg, outdir: Path, tables, outcomes, progress,
+              share_warmup: bool) -> tuple[dict, dict | None, list, tuple]:
+    """Run ``cfg`` (from this process's shared warm-up of its world with ``share_warmup``) and write
+    what is asked into ``outdir``.
 
     Returns the summary, the outcome values, the names of the tables the run produced, and the
-    seconds spent simulating and writing."""
+    seconds spent simulating (with the warm-up, when this run had to build it) and writing."""
+    from sim.run import run_simulation, shared_warm_start  # noqa: PLC0415 - imported (and timed) by execute
+
     start_results(outdir, {"seed": cfg.seed, "years": cfg.years, "scale": cfg.scale, "ecosystem": cfg.ecosystem.name})
     t0 = time.perf_counter()
-    res = run_simulation(cfg, progress=progress)
+    res = run_simulation(cfg, progress=progress, warm_start=shared_warm_start(cfg) if share_warmup else None)
     t1 = time.perf_counter()
     wanted = _wanted_tables(tables)
     if wanted is None:
@@ -351,6 +355,7 @@ def execute(
     tables=True,
     outcomes: Outcomes | None = None,
     hydra_record: bool = False,
+    share_warmup: bool = False,
 ) -> dict:
     """Run one job into ``outdir`` and return a small record of what happened.
 
@@ -361,6 +366,8 @@ def execute(
     go on. Ctrl-C or SIGTERM marks the run ``interrupted`` and propagates. ``tables``: True
     writes every table (and the configured plots), False none, a list those named; summary.json
     is always written. ``hydra_record`` writes ``.hydra/`` (a Hydra job has its own).
+    ``share_warmup``: go on from this process's warm-up of the run's world when it has one, and keep
+    this run's for the next (:func:`sim.run.shared_warm_start`; the same tables as a run from scratch).
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -368,7 +375,7 @@ def execute(
             "host": socket.gethostname(), "pid": os.getpid(), **(job or {})}
     started = now()
     t_import = time.perf_counter()
-    from sim.run import run_simulation  # noqa: PLC0415 - the first job of a worker pays the model's imports; timed here
+    import sim.run  # noqa: F401, PLC0415 - the first job of a worker pays the model's imports; timed here
 
     t0 = time.perf_counter()
     base["import_seconds"] = round(t0 - t_import, 4)
@@ -383,8 +390,8 @@ def execute(
         write_status(outdir, status=RUNNING, started=started, attempt=attempt, **base)
         progress = {"on": True}.get(cfg.output.progress, False)  # no bars from parallel jobs unless asked
         with _sigterm_as_interrupt():
-            summary, values, produced, (sim_s, write_s) = _simulate(run_simulation, cfg, outdir, tables, outcomes,
-                                                                    progress)
+            summary, values, produced, (sim_s, write_s) = _simulate(cfg, outdir, tables, outcomes, progress,
+                                                                    share_warmup)
     except KeyboardInterrupt:
         _mark_interrupted(outdir, started, attempt, t0, base)
         raise
@@ -421,12 +428,12 @@ def _mark_interrupted(outdir: Path, started: str, attempt: int, t0: float, base:
                  job_seconds=round(time.perf_counter() - t0, 4), **base)
 
 
-def _job(spec: RunSpec, cfg, rundir: Path, outcomes, tables, resume: bool, catch: bool) -> dict:
+def _job(spec: RunSpec, cfg, rundir: Path, outcomes, tables, resume: bool, catch: bool, share_warmup: bool) -> dict:
     """One task of the pool (runs in a worker process, or here with ``jobs=1``)."""
     for name in ("MESA", "mesa"):
         logging.getLogger(name).setLevel(logging.WARNING)
     record = execute(cfg, rundir, overrides=spec.overrides, labels=spec.labels, resume=resume, catch=catch,
-                     tables=tables, outcomes=outcomes, hydra_record=True)
+                     tables=tables, outcomes=outcomes, hydra_record=True, share_warmup=share_warmup)
     return {**record, "run_id": spec.run_id}
 
 
@@ -462,20 +469,61 @@ class _Progress:
             self.bar.close()
 
 
-def _records(tasks, jobs: int, args: tuple, progress: _Progress):
-    if jobs == 1 or len(tasks) < 2:
-        for spec, cfg, rundir in tasks:
-            record = _job(spec, cfg, rundir, *args)
-            progress.update(record)
-            yield record
-        return
-    n_jobs = min(jobs, len(tasks)) if jobs > 0 else jobs
-    pool = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    results = pool(delayed(_job)(spec, cfg, rundir, *args) for spec, cfg, rundir in tasks)
+def _jobs(unit: list, outcomes, tables, resume: bool, catch: bool, share_warmup: bool) -> list[dict]:
+    """The runs of one unit of work, one after the other in this process (a worker, or here with
+    ``jobs=1``); with ``share_warmup`` they share their world's warm-up, released at the end (so a pool
+    worker does not keep a warm model between units)."""
     try:
-        for record in results:
-            progress.update(record)
-            yield record
+        return [_job(spec, cfg, rundir, outcomes, tables, resume, catch, share_warmup) for spec, cfg, rundir in unit]
+    finally:
+        if share_warmup:
+            from sim.run import shared_warm_start  # noqa: PLC0415 - imported by the runs
+
+            shared_warm_start(None)
+
+
+def _units(tasks: list, jobs: int, share_warmup: bool) -> list[list]:
+    """Units of work: each run alone, or with ``share_warmup`` the consecutive runs of one world
+    together (one warm-up each), split further while there are fewer units than workers."""
+    if not share_warmup:
+        return [[t] for t in tasks]
+    from sim.run import same_world  # noqa: PLC0415 - the model's imports only for a batch that shares warm-ups
+
+    units: list[list] = []
+    for task in tasks:
+        if units and same_world(units[-1][0][1], task[1]):
+            units[-1].append(task)
+        else:
+            units.append([task])
+    workers = jobs if jobs > 0 else (os.cpu_count() or 1)
+    while len(units) < workers and any(len(u) > 1 for u in units):
+        big = max(units, key=len)
+        i = units.index(big)
+        units[i:i + 1] = [big[: len(big) // 2], big[len(big) // 2:]]
+    return units
+
+
+def _records(units: list[list], jobs: int, args: tuple, progress: _Progress):
+    if jobs == 1 or len(units) < 2:
+        share_warmup = args[-1]
+        for unit in units:
+            try:
+                for spec, cfg, rundir in unit:
+                    record = _job(spec, cfg, rundir, *args)
+                    progress.update(record)
+                    yield record
+            finally:
+                if share_warmup:
+                    sys.modules["sim.run"].shared_warm_start(None)  # imported by the runs
+        return
+    n_jobs = min(jobs, len(units)) if jobs > 0 else jobs
+    pool = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    results = pool(delayed(_jobs)(unit, *args) for unit in units)
+    try:
+        for records in results:
+            for record in records:
+                progress.update(record)
+                yield record
     finally:
         results.close()  # on an interruption: stop the pool's workers
 
@@ -492,6 +540,7 @@ def run_batch(
     desc: str = "runs",
     catch: bool = True,
     note: Callable[[str], None] | None = None,
+    share_warmup: bool = False,
 ) -> pd.DataFrame:
     """Run every specification into ``batch_dir/<run_id>``; return the results table (see the module docstring).
 
@@ -502,6 +551,11 @@ def run_batch(
     -1 every core). ``resume``: reuse finished runs. ``progress``: the bar (None: on a terminal).
     ``catch``: record a failing run and go on (False: the first error propagates). ``note``: called
     with one line saying how many finished runs are reused, when a batch resumes.
+    ``share_warmup``: consecutive runs that differ only in their policies and outputs (the same
+    world) run together in one process and branch from one warm-up (:class:`sim.run.WarmStart`:
+    the same tables as from scratch); list such runs next to each other, as a comparison does,
+    seed by seed. A world's runs are split over the workers only when there are fewer worlds
+    than workers.
     Raises ConfigError before any run if a configuration is wrong, KeyboardInterrupt when stopped.
     """
     specs = list(specs)
@@ -527,7 +581,8 @@ def run_batch(
         bar.update(record)
     try:
         with quiet_worker_warnings(), _sigterm_as_interrupt():
-            for record in _records(todo, jobs, (outcomes, tables, resume, catch), bar):
+            units = _units(todo, jobs, share_warmup)
+            for record in _records(units, jobs, (outcomes, tables, resume, catch, share_warmup), bar):
                 records[record["run_id"]] = record
     except KeyboardInterrupt:
         settle_runs(rundir for _, _, rundir in tasks)
