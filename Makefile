@@ -94,7 +94,8 @@ lock: | $(PY)
 # Every module is compiled to bytecode once, at install (uv's --compile-bytecode for the packages,
 # compileall for the project): uv leaves that to the first import, and where PYTHONDONTWRITEBYTECODE
 # is set every Python process (each test worker, each python -m sim) would compile pandas, matplotlib
-# and the rest from source again, about seven seconds a process.
+# and the rest from source again, about seven seconds a process. (Bytecode only caches: a changed
+# source file is compiled again when it is imported.)
 # Then the numerical kernels are compiled into numba's cache (sim.core.kernels; about ten seconds),
 # so the first run does not have to.
 UV := $(VENV)/bin/uv pip install --python $(PY) --compile-bytecode
@@ -110,8 +111,13 @@ $(RUN_STAMP): locks/run.txt locks/build.txt pyproject.toml | $(PY)
 	$(call install_lock,locks/run.txt)
 	@touch $@
 
+# pytest rewrites the asserts of the test modules and of its plugins (hypothesis, hydra) when it
+# imports them and caches the result as bytecode; one collection here fills that cache, which every
+# test worker then reads (where PYTHONDONTWRITEBYTECODE is set, pytest would otherwise rewrite
+# them again in every worker: about five seconds each).
 $(TEST_STAMP): locks/test.txt locks/build.txt pyproject.toml | $(PY)
 	$(call install_lock,locks/test.txt)
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest --collect-only -q -p no:cacheprovider > /dev/null
 	@touch $@ $(RUN_STAMP)
 
 $(PY):
