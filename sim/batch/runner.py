@@ -477,9 +477,14 @@ def _jobs(unit: list, outcomes, tables, resume: bool, catch: bool, share_warmup:
         return [_job(spec, cfg, rundir, outcomes, tables, resume, catch, share_warmup) for spec, cfg, rundir in unit]
     finally:
         if share_warmup:
-            from sim.run import shared_warm_start  # noqa: PLC0415 - imported by the runs
+            _release_warm_start()
 
-            shared_warm_start(None)
+
+def _release_warm_start() -> None:
+    """Free this process's shared warm-up (:func:`sim.run.shared_warm_start`)."""
+    from sim.run import shared_warm_start  # noqa: PLC0415 - imported by the runs already
+
+    shared_warm_start(None)
 
 
 def _units(tasks: list, jobs: int, share_warmup: bool) -> list[list]:
@@ -504,6 +509,8 @@ def _units(tasks: list, jobs: int, share_warmup: bool) -> list[list]:
 
 
 def _records(units: list[list], jobs: int, args: tuple, progress: _Progress):
+    """Run the units here (``jobs=1``) or in a pool, yielding each run's record as it comes (from a
+    pool, a unit's records come together when it ends)."""
     if jobs == 1 or len(units) < 2:
         share_warmup = args[-1]
         for unit in units:
@@ -514,7 +521,7 @@ def _records(units: list[list], jobs: int, args: tuple, progress: _Progress):
                     yield record
             finally:
                 if share_warmup:
-                    sys.modules["sim.run"].shared_warm_start(None)  # imported by the runs
+                    _release_warm_start()
         return
     n_jobs = min(jobs, len(units)) if jobs > 0 else jobs
     pool = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
