@@ -97,14 +97,36 @@ def precision(runs: pd.DataFrame, pays: str) -> dict:
     return {k: float(np.hypot(*[e[k] for e in per.values()])) for k in ("cost", "spending")}
 
 
+def failing_beyond_doubt(runs: pd.DataFrame, pays: str, tolerances: dict, z: float = 3.0) -> bool:
+    """True when a comparison of the two scales of ``runs`` (one policy) already fails beyond doubt:
+    the log ratio small / large of the cost per firm reached (per unit for a policy that pays others
+    than firms) or of the spending per year lies more than ``z`` of its standard errors
+    (:func:`precision`) outside its tolerance (keys cost and spending), so more seeds cannot make the
+    check pass."""
+    table = summarize(runs).set_index("scale").sort_index()
+    small, large = table.iloc[0], table.iloc[-1]
+    se = precision(runs, pays)
+    value = {"cost": "cost_per_firm" if pays == "firms" else "cost_per_unit",
+             "spending": "spending_per_year_full_scale"}
+    for key, tol in tolerances.items():
+        a, b = float(small[value[key]]), float(large[value[key]])
+        if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0 and np.isfinite(se[key])):
+            continue
+        r = np.log(a / b)  # the check accepts a / b within [1 - tol, 1 + tol]
+        if r > np.log1p(tol) + z * se[key] or r < np.log1p(-tol) - z * se[key]:
+            return True
+    return False
+
+
 def measure_precisely(policy: str, scales: Sequence[float], seeds: Sequence[int], more_seeds: Sequence[int],
-                      targets: dict) -> pd.DataFrame:
+                      targets: dict, tolerances: dict | None = None) -> pd.DataFrame:
     """Runs of ``policy`` at ``scales`` over ``seeds``, then more runs, one at a time, each of the next seed
     of ``more_seeds`` at the scale whose errors weigh most in the comparisons not yet precise (usually the
     small scale: fewer firms, more noise, and cheaper runs), until the standard errors of :func:`precision`
     are within ``targets`` (keys cost and spending) or the seeds run out. Policies whose costs barely vary
     between seeds stay at ``seeds``; the heavy-tailed ones get the seeds they need for the comparison to
-    mean something."""
+    mean something. With ``tolerances`` (keys cost and spending) it also stops as soon as a comparison
+    fails beyond doubt (:func:`failing_beyond_doubt`): more seeds would not change the verdict."""
     pays = configured_policy(policy).pays
     runs = measure([policy], scales, seeds)
     left = {s: list(more_seeds) for s in scales}
@@ -112,7 +134,7 @@ def measure_precisely(policy: str, scales: Sequence[float], seeds: Sequence[int]
         per = _scale_errors(runs, pays)
         loose = [k for k in targets if np.hypot(*[e[k] for e in per.values()]) > targets[k]]
         open_ = [s for s in scales if left[s]]
-        if not loose or not open_:
+        if not loose or not open_ or (tolerances is not None and failing_beyond_doubt(runs, pays, tolerances)):
             return runs
         s = max(open_, key=lambda s: sum((per[s][k] / targets[k]) ** 2 for k in loose))
         runs = pd.concat([runs, measure([policy], [s], [left[s].pop(0)])], ignore_index=True)

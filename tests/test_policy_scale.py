@@ -97,8 +97,9 @@ SCALES = (0.05, 0.2)
 #: seeds, one run at a time at the noisier scale, until the relative standard error of each comparison (the two
 #: scales' combined) is at most a third of its tolerance (a policy whose cost does not depend on scale then
 #: passes with about 99.7 % probability), or MORE_SEEDS run out: the tolerances, not the noise of three seeds,
-#: say what a failure is. The seeds are fixed, so the verdict is reproducible; a failure message gives the
-#: seeds and standard errors.
+#: say what a failure is; seeds stop early when a comparison already fails by more than three standard errors
+#: beyond its tolerance (more seeds cannot make it pass). The seeds are fixed, so the verdict is reproducible;
+#: a failure message gives the seeds and standard errors.
 SEEDS = (0, 1, 2)
 MORE_SEEDS = (3, 4, 5, 6, 7, 8, 9)
 PRECISION = {"cost": TOLERANCE / 3, "spending": SPENDING_TOLERANCE / 3}
@@ -131,7 +132,8 @@ def costs(name):
     """The summary of this test's policy's runs (:func:`summarize`): the policies' runs share nothing, so
     each test does its own and xdist spreads them over the workers (a module fixture of every policy's
     runs was simulated in full on each worker that took one of these tests)."""
-    return summarize(measure_precisely(name, SCALES, SEEDS, MORE_SEEDS, PRECISION)).set_index("scale")
+    return summarize(measure_precisely(name, SCALES, SEEDS, MORE_SEEDS, PRECISION,
+                                       {"cost": TOLERANCE, "spending": SPENDING_TOLERANCE})).set_index("scale")
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
