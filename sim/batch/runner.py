@@ -469,22 +469,23 @@ class _Progress:
             self.bar.close()
 
 
-def _jobs(unit: list, outcomes, tables, resume: bool, catch: bool, share_warmup: bool) -> list[dict]:
-    """The runs of one unit of work, one after the other in this process (a worker, or here with
-    ``jobs=1``); with ``share_warmup`` they share their world's warm-up, released at the end (so a pool
-    worker does not keep a warm model between units)."""
+def _run_unit(unit: list, outcomes, tables, resume: bool, catch: bool, share_warmup: bool):
+    """The runs of one unit of work, one after the other in this process, yielding each record; with
+    ``share_warmup`` they share their world's warm-up, released when the unit ends (so a pool worker
+    keeps no warm model between units)."""
     try:
-        return [_job(spec, cfg, rundir, outcomes, tables, resume, catch, share_warmup) for spec, cfg, rundir in unit]
+        for spec, cfg, rundir in unit:
+            yield _job(spec, cfg, rundir, outcomes, tables, resume, catch, share_warmup)
     finally:
         if share_warmup:
-            _release_warm_start()
+            from sim.run import shared_warm_start  # noqa: PLC0415 - imported by the runs already
+
+            shared_warm_start(None)
 
 
-def _release_warm_start() -> None:
-    """Free this process's shared warm-up (:func:`sim.run.shared_warm_start`)."""
-    from sim.run import shared_warm_start  # noqa: PLC0415 - imported by the runs already
-
-    shared_warm_start(None)
+def _jobs(unit: list, *args) -> list[dict]:
+    """One task of the pool: the records of a unit (:func:`_run_unit`)."""
+    return list(_run_unit(unit, *args))
 
 
 def _units(tasks: list, jobs: int, share_warmup: bool) -> list[list]:
@@ -512,16 +513,10 @@ def _records(units: list[list], jobs: int, args: tuple, progress: _Progress):
     """Run the units here (``jobs=1``) or in a pool, yielding each run's record as it comes (from a
     pool, a unit's records come together when it ends)."""
     if jobs == 1 or len(units) < 2:
-        share_warmup = args[-1]
         for unit in units:
-            try:
-                for spec, cfg, rundir in unit:
-                    record = _job(spec, cfg, rundir, *args)
-                    progress.update(record)
-                    yield record
-            finally:
-                if share_warmup:
-                    _release_warm_start()
+            for record in _run_unit(unit, *args):
+                progress.update(record)
+                yield record
         return
     n_jobs = min(jobs, len(units)) if jobs > 0 else jobs
     pool = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
