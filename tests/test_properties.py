@@ -322,7 +322,7 @@ def check_money(res, policies) -> None:
     dealt = np.bincount(deals["investor"], weights=deals["amount"], minlength=n)
     for agent in market.investors:
         assert agent.balanced(), agent.name  # committed == cash + invested + returned (banks: their identity)
-        assert agent.cash >= -1e-6 and agent.invested >= 0 and agent.committed >= 0, agent.name
+        assert agent.cash >= -agent.credit - 1e-6 and agent.invested >= 0 and agent.committed >= 0, agent.name
         # every yuan an investor paid out is a deal, and every equity deal a lot
         assert dealt[agent.index] == pytest.approx(agent.invested, rel=1e-9, abs=1e-6), agent.name
         if not isinstance(agent, Bank):

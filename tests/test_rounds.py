@@ -3,12 +3,15 @@ allocate -> settle, checked against what each step promises."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from agents.investors.books import Angel, GuidanceFund, VCFund
-from agents.investors.rounds import DUST
+from agents.investors.rounds import DUST, EquityRounds
 from sim.config import Config
+from sim.core.rng import KeyedDraws
 from sim.model import EcosystemModel
 
 
@@ -168,3 +171,49 @@ def test_a_dust_amount_makes_no_participation():
         assert ((made & guidance).sum() > 0) == expect_guidance, ratio
         # the leads, syndicates and insiders do not depend on the guidance funds' ratio
         np.testing.assert_array_equal(funded.lead, _month_participations(0.5)[0].lead)
+
+
+class _Fund:
+    """A policy's guidance fund as _whole_cheques sees it: places, cash and credit."""
+
+    def __init__(self, places, cash, credit):
+        self.places, self.cash, self.credit = places, cash, credit
+
+    open_places = GuidanceFund.open_places
+    fill_places = GuidanceFund.fill_places
+
+
+def _whole_cheques(fund, want, step):
+    rounds = SimpleNamespace(model=SimpleNamespace(draws={"finance": KeyedDraws(7, "finance")}))
+    key = np.arange(1000, 1000 + want.size, dtype=np.uint64) + np.uint64(step * 7919)
+    return EquityRounds._whole_cheques(rounds, fund, key, want, np.ones(want.size, dtype=bool), step)
+
+
+def test_a_policy_fund_takes_as_many_whole_cheques_as_its_places_whatever_their_size():
+    """A small park's policy fund has little cash and the real park's cheques: it takes as many whole
+    cheques as its places, in the month's deals in a random order, so the sizes it takes are those offered
+    (a fund taking what fits in its cash would take the small ones), and never more than its cash and the
+    capital still to be paid in."""
+    rng = np.random.default_rng(4)
+    taken, offered = [], []
+    for step in range(3000):
+        want = np.exp(rng.normal(3.0, 1.2, 5))  # cheques of 2-200, mean about 40
+        fund = _Fund(places=2.7, cash=1.0, credit=1e9)  # cash far below any cheque: drawn ahead
+        ok = _whole_cheques(fund, want, step)
+        assert ok.sum() == 2 and fund.places == pytest.approx(0.7)  # two whole places, the fraction waits
+        taken.append(want[ok])
+        offered.append(want)
+    taken, offered = np.concatenate(taken), np.concatenate(offered)
+    assert taken.mean() == pytest.approx(offered.mean(), abs=4 * taken.std() / np.sqrt(taken.size))
+    assert np.median(taken) == pytest.approx(np.median(offered), rel=0.06)
+    # fewer deals than places: all of them, the places left wait
+    fund = _Fund(places=5.2, cash=1e6, credit=0.0)
+    assert _whole_cheques(fund, np.array([10.0, 20.0]), 1).all() and fund.places == pytest.approx(3.2)
+    # no cheque beyond the cash and the credit: 30 + 50 > 60 stops at the second in its order
+    for step in range(200):
+        fund = _Fund(places=3.0, cash=20.0, credit=40.0)
+        want = np.array([30.0, 50.0, 5.0])
+        ok = _whole_cheques(fund, want, step)
+        assert want[ok].sum() <= 60.0 and ok.sum() >= 1 or want[0] > 60
+        assert fund.places == pytest.approx(3.0 - ok.sum())
+    assert not _whole_cheques(_Fund(places=0.9, cash=1e6, credit=0.0), np.array([1.0]), 0).any()

@@ -66,6 +66,10 @@ class Investor(mesa.Agent):
         self.invested = 0.0  # cumulative, at cost
         self.proceeds = 0.0  # cumulative cash back from exits
         self.returned_unused = 0.0  # uninvested cash handed back
+        #: what the investor may draw ahead of its cash on capital its backers committed but have
+        #: not paid in yet (a policy's guidance fund, :class:`sim.policies.capital.GuidanceFundPolicy`);
+        #: its cash may then be negative, down to ``-credit``
+        self.credit = 0.0
 
     # ---- verbs ---------------------------------------------------------------------------
     def commit(self, amount: float) -> None:
@@ -74,8 +78,9 @@ class Investor(mesa.Agent):
         self.cash += amount
 
     def invest(self, amount: float) -> None:
-        if amount > self.cash * (1 + 1e-9) + 1e-9:
-            raise ValueError(f"{self.name} cannot invest {amount:.3f} with {self.cash:.3f} in cash")
+        if amount > (self.cash + self.credit) * (1 + 1e-9) + 1e-9:
+            raise ValueError(f"{self.name} cannot invest {amount:.3f} with {self.cash:.3f} in cash and "
+                             f"{self.credit:.3f} of credit")
         self.cash -= amount
         self.invested += amount
 
@@ -240,7 +245,22 @@ class GuidanceFund(Investor):
         self.programme = -1  # the preset's programme this fund is a vintage of (-1: a policy's fund)
         self.weight = 1.0  # programmes of the preset this fund stands for at the model's scale
         self.excess_ceded = 0.0
+        #: a policy's fund: co-investments it may still make (whole ones, and the fraction carried)
+        self.places = 0.5
         self.commit(capital)
+
+    def add_places(self, money: float, typical: float) -> None:
+        """A policy's fund: ``money`` more to put in, as ``money / typical`` co-investments (whole ones
+        are taken by :meth:`agents.investors.rounds.EquityRounds._whole_cheques`; the fraction waits, so
+        that over any run of months the places are the money over the typical cheque, rounded)."""
+        if typical > 0:
+            self.places += money / typical
+
+    def open_places(self) -> int:
+        return int(self.places + 1e-9)
+
+    def fill_places(self, n: int) -> None:
+        self.places -= n
 
     def mandated_ids(self, tracks) -> np.ndarray:
         """Ids of the tracks the fund may invest in."""

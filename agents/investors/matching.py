@@ -31,6 +31,9 @@ __all__ = ["pick", "fit_capacity", "logistic"]
     SLOT_HARVEST_PRICE,  # exits: its price
     SLOT_SYNDICATE,  # rounds: co-investors joining a round its lead cannot carry (this slot and the next ones)
 ) = range(16)
+#: rounds: the order in which a policy's guidance fund meets this month's deals (first come, first served;
+#: the last slots: the syndicate's take SLOT_SYNDICATE to SLOT_SYNDICATE + 19, ecosystem.funding.syndicate_size <= 20)
+SLOT_WHOLE_ORDER = 254
 
 
 def logistic(x):

@@ -64,6 +64,7 @@ from agents.investors.matching import (
     SLOT_PASS,
     SLOT_PICK,
     SLOT_SYNDICATE,
+    SLOT_WHOLE_ORDER,
     fit_capacity,
     logistic,
     pick,
@@ -72,6 +73,10 @@ from sim.core.vocabulary import EQUITY_ROUNDS
 from sim.tracks import attention
 
 __all__ = ["EquityRounds", "Applicants", "Participations"]
+
+#: Half-life of a VC-led round in the typical co-investment (EquityRounds.typical_vc_money), months: long
+#: enough for some tens of rounds in a small park's tracks, short enough to follow rounds growing with the market
+VC_MEMORY_MONTHS = 12
 
 LAST_ROUND = EQUITY_ROUNDS - 1  # D+: every later round is a D+ round
 #: Money below this (mcny: a thousandth of a yuan) is rounding residue of the funds' books, not a deal.
@@ -134,6 +139,11 @@ class EquityRounds:
         self.inside_rounds = 0  # rounds carried by the last lead alone
         self.syndicated = 0  # co-investments in rounds a lead could not carry alone
         self._used = np.zeros(0)  # money each investor has put in this month (during allocation)
+        #: VC money of the recent VC-led rounds and their number, by track, each round weighing less by half
+        #: every VC_MEMORY_MONTHS: what a co-investment in a track is worth now (:meth:`typical_vc_money`)
+        self.vc_money_by_track = np.zeros(0)
+        self.vc_rounds_by_track = np.zeros(0)
+        self._vc_counted_step: int | None = None
 
     def step(self) -> None:
         """This month's rounds: candidates -> price -> screen -> allocate -> settle."""
@@ -420,14 +430,17 @@ class EquityRounds:
         """Guidance funds add ``coinvest_ratio`` per unit of VC money in rounds of their mandated
         tracks. The preset's funds share one participation per deal, each within what it may put
         in this month (paced over its investment period); a fund added by a policy (``stacks=True``)
-        comes on top of them. A fund short of money co-invests in whole, in the best applicants
-        first (like a VC fund, :func:`fit_capacity`); the rest may meet the next fund."""
+        comes on top of them. A preset's fund short of money co-invests in whole, in the best
+        applicants first (like a VC fund, :func:`fit_capacity`); the rest may meet the next fund. A
+        policy's fund takes the real park's whole cheques at every scale (:meth:`_whole_cheques`)."""
         m = self.model
         n_deals = app.rows.size
-        gfunds = [g for g in self.market.investors if isinstance(g, GuidanceFund) and g.available(step) > 0]
+        gfunds = [g for g in self.market.investors if isinstance(g, GuidanceFund)
+                  and (g.available(step) > 0 if not g.stacks else g.investing(step) and g.open_places() > 0)]
         pools = [[g for g in gfunds if not g.stacks]] + [[g] for g in gfunds if g.stacks]
         is_vc_lead = app.vc_lead
         vc_amt = (app.lead_amount + app.co_amt.sum(axis=1)) * is_vc_lead  # the lead and its syndicate
+        self._count_vc_rounds(app.track[is_vc_lead], vc_amt[is_vc_lead])
         for pool in pools:
             if not pool:
                 continue
@@ -444,12 +457,59 @@ class EquityRounds:
                 # how many rounds the month has, so neither on scale); a dust cheque (a tiny coinvest_ratio)
                 # is no bid: the deal may meet the next fund
                 bidder = np.where(is_money(want), 0, -1)
-                ok = fit_capacity(bidder, want, np.array([g.available(step)]), app.rank[j])
+                if g.stacks:  # a policy's fund: whole cheques whatever its (sampled) cash
+                    ok = self._whole_cheques(g, app.key[j], want, bidder >= 0, step)
+                else:
+                    ok = fit_capacity(bidder, want, np.array([g.available(step)]), app.rank[j])
                 inv[j[ok]] = g.index
                 amt[j[ok]] = want[ok]
             parts_inv.append(inv)
             parts_amt.append(amt)
             parts_partner.append(np.where(amt > 0, app.lead, -1))
+
+    def _count_vc_rounds(self, tracks: np.ndarray, money: np.ndarray) -> None:
+        n = self.model.tracks.n
+        step = self.model.current_step
+        if self._vc_counted_step is not None and step > self._vc_counted_step:
+            keep = 0.5 ** ((step - self._vc_counted_step) / VC_MEMORY_MONTHS)
+            self.vc_money_by_track *= keep
+            self.vc_rounds_by_track *= keep
+        self._vc_counted_step = step
+        if self.vc_money_by_track.size < n:
+            grow = n - self.vc_money_by_track.size
+            self.vc_money_by_track = np.concatenate([self.vc_money_by_track, np.zeros(grow)])
+            self.vc_rounds_by_track = np.concatenate([self.vc_rounds_by_track, np.zeros(grow)])
+        if tracks.size:
+            self.vc_money_by_track += np.bincount(tracks, weights=money, minlength=n)
+            self.vc_rounds_by_track += np.bincount(tracks, minlength=n)
+
+    def typical_vc_money(self, tracks: np.ndarray) -> float:
+        """The mean VC money of the recent VC-led rounds in ``tracks`` (weighted by recency, the warm-up's
+        included; 0 if none)."""
+        tracks = tracks[tracks < self.vc_rounds_by_track.size]
+        count = self.vc_rounds_by_track[tracks].sum()
+        return float(self.vc_money_by_track[tracks].sum() / count) if count > 0 else 0.0
+
+    def _whole_cheques(self, g: GuidanceFund, key, want, bids, step: int) -> np.ndarray:
+        """The co-investments of a policy's fund (``stacks``) this month: as many whole cheques as its
+        places (:meth:`GuidanceFund.places`, its money's pace over a typical co-investment, the fraction
+        carried), in its partners' deals as they close (跟投: first come, first served, a keyed random
+        order), whatever their size; a cheque may not take its cash below ``-credit`` (the capital still to
+        be paid in). So at every scale the fund co-invests the real park's cheques, as many per unit of
+        its money (a fund that took what fits in its sampled cash, or the best of the month's deals, would
+        take smaller or other cheques in a smaller park). Returns a mask."""
+        ok = np.zeros(want.size, dtype=bool)
+        order = np.flatnonzero(bids)
+        k = min(g.open_places(), order.size)
+        if k <= 0:
+            return ok
+        draws = self.model.draws["finance"]
+        order = order[np.argsort(draws.uniform(key[order], step, SLOT_WHOLE_ORDER), kind="stable")][:k]
+        fits = g.cash + g.credit - np.cumsum(want[order]) >= -1e-9 * max(1.0, g.cash + g.credit)
+        n = k if fits.all() else int(np.argmin(fits))
+        ok[order[:n]] = True
+        g.fill_places(n)
+        return ok
 
     # ------------------------------------------------------------------ 5. settle
     def settle(self, app: Applicants, parts: Participations, step: int) -> None:

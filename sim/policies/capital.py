@@ -62,6 +62,8 @@ class GuidanceFundPolicy(Policy):
         super().__post_init__()
         self.fund = None
         self.paid_in = 0.0
+        self._tranches = 0  # Januaries (and the first month) in force: the paid-in schedule
+        self._paced = 0.0  # money the fund's pace has given it places for
         self._proceeds_seen = 0.0
 
     def start(self, model, government) -> None:
@@ -80,21 +82,49 @@ class GuidanceFundPolicy(Policy):
         model.market.add(self.fund)
 
     def step(self, model, government) -> None:
+        """Each January (and the first month) the tranche that brings the paid-in capital to its schedule
+        (``fund_size_mcny * scale`` over ``paid_in_years``); the fund co-invests at the schedule's pace, its
+        cash negative at times (drawn ahead on the capital still to be paid in, which the next tranches pay
+        off) or positive, so the government pays the schedule at every scale."""
         f = self.fund
         f.mandated_tracks = self.target_track_ids(model)
-        if model.current_step % 12 == 0 or self.paid_in == 0.0:
-            size = self.fund_size_mcny * model.scale
-            tranche = min(size / self.paid_in_years, size - self.paid_in)
-            if tranche > 0:
-                paid = self.spend(model, government, tranche)
-                f.commit(paid)
-                self.paid_in += paid
+        size = self.fund_size_mcny * model.scale
+        if model.current_step % 12 == 0 or self._tranches == 0:
+            self._tranches += 1
+            due = min(size, self._tranches * size / self.paid_in_years) - self.paid_in
+            if due > 0:
+                self._pay_in(model, government, due)
+        # the capital committed and not yet paid in: the fund may draw a whole cheque ahead on it
+        # (agents.investors.rounds: at a small scale a co-investment of the real park's size can exceed
+        # what the fund has, and is not cut to fit)
+        f.credit = max(0.0, size - self.paid_in)
+        # its pace: the schedule's money a month, as whole co-investments of a typical size (the mean VC money
+        # of the VC-led rounds in its tracks so far, times its ratio); the places a month does not fill wait
+        if self._paced < size:
+            pace = min(size / self.paid_in_years * DT, size - self._paced)
+            self._paced += pace
+            f.add_places(pace, f.coinvest_ratio * model.market.rounds.typical_vc_money(f.mandated_tracks))
+
+    def _pay_in(self, model, government, amount: float) -> None:
+        paid = self.spend(model, government, amount)
+        self.fund.commit(paid)
+        self.paid_in += paid
+
+    def stop(self, model, government) -> None:
+        """The programme ends: its fund draws no more ahead, and what it drew is paid in (within the
+        budget, month after month if need be); the rest of the commitment is not."""
+        super().stop(model, government)
+        self.fund.credit = max(0.0, -self.fund.cash)
 
     def collect(self, model, government) -> None:
         super().collect(model, government)
-        if self.fund is not None and self.fund.proceeds > self._proceeds_seen:
-            self.receive(model, government, self.fund.proceeds - self._proceeds_seen)
-            self._proceeds_seen = self.fund.proceeds
+        f = self.fund
+        if not self._running and f is not None and f.cash < 0:
+            self._pay_in(model, government, -f.cash)
+            f.credit = max(0.0, -f.cash)
+        if f is not None and f.proceeds > self._proceeds_seen:
+            self.receive(model, government, f.proceeds - self._proceeds_seen)
+            self._proceeds_seen = f.proceeds
 
     def stats(self) -> dict:
         f = self.fund
