@@ -390,6 +390,13 @@ class ContractBook:
         sel = c["open"] & (c["buyer_kind"] == buyer_kind) & (c["buyer"] == buyer)
         return float(c["value"][sel].sum())
 
+    def running(self, buyer_kind: int, buyer: int) -> int:
+        """Number of the buyer's running contracts."""
+        c = self.contracts
+        if c.n == 0:
+            return 0
+        return int((c["open"] & (c["buyer_kind"] == buyer_kind) & (c["buyer"] == buyer)).sum())
+
     def paid(self, buyer_kind: int, buyer: int) -> float:
         """What the buyer has paid so far (mcny)."""
         c = self.contracts

@@ -27,9 +27,11 @@ start; tracks derived from them count too, and an incumbent enters a hot track a
 
 *Scale*: an agent stands for ``count / agents`` of the preset's incumbents: it holds their
 strategic tracks (``home_tracks`` each) and their size times ``scale`` (``weight = count * scale /
-agents``, like angels' budgets), so a small scale keeps the tracks covered and the money per
-firm. The *presence* in a track is the sum over incumbents strategic in it of the share of
-their year's acquisition budget left: it does not depend on the scale.
+agents``, like angels' budgets; their headcounts spread lognormally, ``size_sigma``, around a
+total that is always the preset's, ``count * employees * scale``), so a small scale keeps the
+tracks covered and the money per firm. The *presence* in a track is the sum over incumbents
+strategic in it of the share of their year's acquisition budget left: it does not depend on the
+scale.
 
 *Alumni founders*: the alumni channel's share of births is ``firms.alumni_share`` times the
 incumbents' headcount relative to their headcount at ``start_year`` (the calibration point: at
@@ -170,7 +172,11 @@ class Incumbents:
         rng = m.streams["incumbents_init"]
         weight = cfg.count * m.scale / n  # the size of the preset's incumbents this agent stands for
         stands_for = cfg.count / n  # how many of the preset's incumbents it stands for (tracks, entries)
-        sizes = cfg.employees * weight * np.exp(cfg.size_sigma * rng.standard_normal(n) - 0.5 * cfg.size_sigma**2)
+        # their sizes spread around the mean (a few giants), their total that of the preset's incumbents at this
+        # scale (count * employees * scale) at every draw: a sample of one or two agents carries the park's
+        # incumbents' weight, not a lognormal multiple of it
+        spread = np.exp(cfg.size_sigma * rng.standard_normal(n))
+        sizes = cfg.employees * weight * spread / spread.mean()
         self.reference_employees = float(sizes.sum())
         back = (1.0 + cfg.growth) ** (m.current_step / MONTHS)  # the warm-up starts before start_year
         tr = m.tracks

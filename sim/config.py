@@ -347,7 +347,8 @@ class IncumbentConfig:
     count: int = P(12, "Large incumbent firms (大企业, platform firms) at scale 1: they buy startups, run corporate "
                        "venture funds, buy from startups and release alumni founders.", "firms", ge=0)
     employees: float = P(30_000.0, "Mean headcount of an incumbent in the ecosystem at start_year.", "employees", ge=0)
-    size_sigma: float = P(0.8, "Log-sd of incumbents' headcounts around the mean (a few giants).", "", ge=0, le=3)
+    size_sigma: float = P(0.8, "Log-sd of incumbents' headcounts around the mean (a few giants; their total is "
+                                   "count x employees at start_year).", "", ge=0, le=3)
     revenue_per_employee_mcny: float = P(2.0, "Revenue per employee of an incumbent.", "mcny/yr", gt=0)
     growth: float = P(0.05, "Yearly growth of incumbents' headcount and revenue (exogenous).", "1/yr", ge=-0.5,
                       le=1)

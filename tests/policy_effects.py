@@ -344,12 +344,13 @@ def same_firms(treated: Run, control: Run, keys) -> tuple[pd.DataFrame, pd.DataF
     return t, c.loc[keys]
 
 
-def firm_mean(column: str, fact: str = "supported_keys", transform=None):
+def firm_mean(column: str, fact: str = "supported_keys", transform=None, firms=None):
     """Mean of a firms.parquet column over the firms the treated arm's policy supported (birth
-    keys in the fact ``fact`` of :data:`PROBES`), in both arms."""
+    keys in the fact ``fact`` of :data:`PROBES`), in both arms (``firms``: how they are found in the
+    control arm, :func:`same_firms` by default, :func:`firms_in_both` where the lever changes who founds)."""
 
     def measure(treated: Run, control: Run) -> tuple[float, float]:
-        t, c = same_firms(treated, control, treated.facts[fact])
+        t, c = (firms or same_firms)(treated, control, treated.facts[fact])
         assert len(t) >= 20, f"only {len(t)} firms supported: too few for a firm-level check"
         f = transform or (lambda s: s)
         return float(f(t[column]).mean()), float(f(c[column]).mean())
@@ -962,8 +963,10 @@ EFFECTS: list[Effect] = [
            _failed_within("incubation_years"), -1, control=(("closure_relief", 0.0),)),
     Effect("state_incubator", "growth_support", "mean log revenue of the incubated firms (same firms)",
            firm_mean("revenue", transform=log_revenue), control=(("growth_support", 0.0),)),
+    # spin-offs that grow faster change later spin-off founding (the institutes' knowledge and transfer draw on
+    # their firms), so a few supported founders have no counterpart: the firms both arms have, as closure_relief
     Effect("proof_of_concept", "growth_support", "mean log revenue of the supported spin-offs (same firms)",
-           firm_mean("revenue", transform=log_revenue), control=(("growth_support", 0.0),)),
+           firm_mean("revenue", transform=log_revenue, firms=firms_in_both), control=(("growth_support", 0.0),)),
     Effect("proof_of_concept", "closure_relief", "share of the supported spin-offs that fail while on the base "
            "(the firms both arms have: keeping spin-offs alive changes later spin-off founding)",
            _failed_within("pilot_years", firms_in_both), -1, control=(("closure_relief", 0.0),)),
@@ -1193,6 +1196,7 @@ LEVERS: dict[str, dict[str, str]] = {
     },
     "public_procurement": {
         "purchase_share": "public_procurement:direct", "contract_years": "public_procurement:direct",
+        "qualification_sd": "test_public_procurement_buys_from_suppliers_above_its_quality_bar",
         "first_units_per_year": "test_public_procurement_buys_from_target_firms_and_insures_first_units",
         "first_unit_value_share": "test_public_procurement_buys_from_target_firms_and_insures_first_units",
         "premium_rate": "test_public_procurement_buys_from_target_firms_and_insures_first_units",

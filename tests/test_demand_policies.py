@@ -58,6 +58,24 @@ def test_public_procurement_buys_from_target_firms_and_insures_first_units():
     assert book.paid(INSURED, p.buyer) > 0
 
 
+def test_public_procurement_buys_from_suppliers_above_its_quality_bar():
+    """A higher bar (the innovative-products list) buys from better firms; each qualified supplier, met in a
+    random order, gets a whole contract of the real park's size (contracts.revenue_share of its revenue, at
+    most contracts.max_mcny a year)."""
+    quality = {}
+    for bar in (0.0, 2.0):
+        policy = configured_policy("public_procurement")
+        policy.qualification_sd = bar
+        res = run_simulation(config(seed=1), progress=False, policies=[policy])
+        con = res.tables["contracts"]
+        gov = con[con["buyer_kind"] == "government"]
+        assert len(gov) >= 5, bar
+        quality[bar] = res.tables["firms"].set_index("firm_id").loc[gov["firm_id"], "quality"].mean()
+        ccfg = res.config.ecosystem.contracts
+        assert (gov["value"] <= ccfg.max_mcny + 1e-9).all() and (gov["value"] > 0).all()
+    assert quality[2.0] > quality[0.0] + 0.5  # a bar two sd higher: suppliers better by more than half an sd
+
+
 def test_open_innovation_stretches_procurement_and_matches_corporate_funds():
     res, p = run("open_innovation")
     st = p.stats()

@@ -23,7 +23,9 @@ from sim.policies.base import Policy, check_range
 __all__ = ["PublicProcurement", "OpenInnovation"]
 
 # slots of a demand policy's keyed draws (after those of sim.policies.instruments)
-_SLOT_PURCHASE, _SLOT_FIRST_UNIT = 8, 9
+_SLOT_PURCHASE, _SLOT_FIRST_UNIT, _SLOT_ORDER, _SLOT_WHOLE = 8, 9, 10, 11
+#: a signed contract's weight in the typical contract, kept each month: half after a year
+_RECENT_KEEP = 0.5 ** (1 / MONTHS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -53,6 +55,10 @@ class PublicProcurement(Policy):
     purchase_share: float = P(0.8, "Share of the budget for the government's own purchases (contracts running at "
                                    "that much a year); the rest pays first-purchase insurance premiums.", 'share')
     contract_years: float = P(2.0, "Term of a public supply contract.", 'years')
+    qualification_sd: float = P(1.0, "Quality, in sd of the firms' latent quality as the programme's evaluation "
+                                     "sees it (contracts.evaluation_noise), a supplier needs to qualify (the "
+                                     "innovative-products list). ASSUMED: about the top sixth of the target firms with "
+                                     "a product on sale.", 'sd')
     first_units_per_year: float = P(300.0, "First units of new equipment bought under the insurance each year "
                                            "(a firm's first insured sale; once per firm).", 'firms/yr at scale 1')
     first_unit_value_share: float = P(1.0, "Value of a first unit, a share of the supplier's yearly revenue "
@@ -76,6 +82,7 @@ class PublicProcurement(Policy):
         self.insured = np.empty(0, dtype=np.int64)  # firms whose first unit was insured
         self.contracts = 0
         self.contract_value = 0.0
+        self._recent = np.zeros(2)  # value and number of the contracts signed, each weighing less by half a year
         self.premiums = 0.0
         self.paid = 0.0
 
@@ -106,16 +113,48 @@ class PublicProcurement(Policy):
 
     def _purchase(self, model) -> None:
         """New public contracts with firms in the target tracks, at the pace that keeps the running
-        contracts at ``purchase_share`` of the budget a year."""
+        contracts at ``purchase_share`` of the budget a year.
+
+        The programme buys from qualified suppliers (a product on sale, no running contract, and a
+        quality that its evaluation puts at ``qualification_sd`` or more: the innovative-products list)
+        as they come (a keyed random order), whole contracts of the real park's sizes at every scale.
+        It counts its contracts in places, its money over a typical contract (the mean of those it
+        signed recently, which grow with their suppliers; the qualified suppliers' before the first),
+        the fraction as a chance of one more: so what it signs costs on average what it has, and a
+        small park's programme does not sign the small contracts that fit in its sampled money, nor
+        pick from fewer suppliers than the real park's (tests/test_policy_scale.py)."""
         book = model.contracts
+        pop = model.population
+        ccfg = model.cfg.ecosystem.contracts
         months = max(1, int(round(self.contract_years * MONTHS)))
         limit = self.purchase_share * self.budget(model)
-        self._room = min(self._room + limit / months, limit)
-        room = min(self._room, limit - book.committed(GOVERNMENT, self.buyer))
-        rows, values = choose_suppliers(model, self.eligible(model), room, self.draws(model), slot=_SLOT_PURCHASE)
+        self._recent *= _RECENT_KEEP
+        self._room = min(self._room + limit / months, limit)  # the pace, in money a year of contracts
+        pool = book.supplier_pool()
+        pool = pool[self.eligible(model, pool)]
+        if pool.size == 0:
+            return
+        draws = self.draws(model)
+        score = pop["quality"][pool] + ccfg.evaluation_noise * draws.normal(pop["key"][pool], model.current_step,
+                                                                            _SLOT_PURCHASE)
+        rows = pool[score >= self.qualification_sd]
+        if rows.size == 0:
+            return
+        rows = rows[np.argsort(draws.uniform(pop["key"][rows], model.current_step, _SLOT_ORDER), kind="stable")]
+        values = np.minimum(ccfg.revenue_share * pop["revenue"][rows], ccfg.max_mcny)
+        typical = self._recent[0] / self._recent[1] if self._recent[1] > 0 else float(values.mean())
+        places = min(self._room, limit - book.running(GOVERNMENT, self.buyer) * typical) / typical
+        if places <= 0:
+            return
+        n = int(places)  # whole places, and one more with the chance of the fraction
+        u = draws.uniform(pop["key"][rows[n : n + 1]], model.current_step, _SLOT_WHOLE)[0] if n < rows.size else 1.0
+        if u < places - n:
+            n += 1
+        rows, values = rows[:n], values[:n]
         if rows.size:
             book.sign(rows, values, months, GOVERNMENT, self.buyer)
-            self._room -= float(values.sum())
+            self._room -= rows.size * typical
+            self._recent += (float(values.sum()), rows.size)
             self.contracts += int(rows.size)
             self.contract_value += float(values.sum())
             self.note_supported(model, rows)
@@ -229,10 +268,12 @@ class OpenInnovation(Policy):
                 lp = self._lp.setdefault(inc.cvc.index, [0.0, inc.cvc.proceeds, 0.0, model.current_step])
                 lp[0] += paid
         own = sum(inc.proc_budget for inc in incs)
-        left = max(0.0, self.budget(model) - self.spent_this_year)
+        left = self.room(model, government)
         stretch = 1.0
         if own > 0 and self.copay_share > 0:
-            stretch = max(1.0, min(1.0 / (1.0 - self.copay_share), left / (self.copay_share * own)))
+            # the incumbents keep their own spending and the government adds copay_share of what they buy: own /
+            # (1 - copay_share) in all, or own plus what the budget has left after the match, if that is less
+            stretch = min(1.0 / (1.0 - self.copay_share), 1.0 + left / own)
         self.levers.set(model, "procurement_multiplier", stretch)
 
     def collect(self, model, government) -> None:
