@@ -90,11 +90,12 @@ def _scale_errors(runs: pd.DataFrame, pays: str) -> dict:
 
 
 def precision(runs: pd.DataFrame, pays: str) -> dict:
-    """Relative standard errors, over the seeds of ``runs`` (one policy, two scales), of the log ratio
-    small / large of the cost per firm reached (per unit, for a policy that pays others than firms) and of the
-    spending per year: the two scales' errors combined."""
+    """Relative standard errors, over the seeds of ``runs`` (one policy; its smallest and largest scale), of
+    the log ratio small / large of the cost per firm reached (per unit, for a policy that pays others than
+    firms) and of the spending per year: the two scales' errors combined."""
     per = _scale_errors(runs, pays)
-    return {k: float(np.hypot(*[e[k] for e in per.values()])) for k in ("cost", "spending")}
+    ends = [per[min(per)], per[max(per)]]  # the smallest and largest scale (the two compared)
+    return {k: float(np.hypot(*[e[k] for e in ends])) for k in ("cost", "spending")}
 
 
 def failing_beyond_doubt(runs: pd.DataFrame, pays: str, tolerances: dict, z: float = 3.0) -> bool:

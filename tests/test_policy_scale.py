@@ -68,24 +68,27 @@ def test_equal_budgets_scale_scenes_per_year_but_not_a_scenes_firms_or_price():
 
 
 def test_a_guidance_fund_co_invests_whole_cheques():
-    """A fund short of money backs whole co-investments (coinvest_ratio x the VC lead's money), the best
-    applicants first, instead of cutting every cheque of the month: what one firm gets cannot depend on how
-    many rounds the (sampled) month has."""
-    res = _run(["policy=[guidance_fund]", "scale=0.05", "seed=2", "policy.guidance_fund.coinvest_ratio=1.0"])
+    """A policy's fund backs whole co-investments (coinvest_ratio x the VC lead's and syndicate's money), as
+    many as its money's pace buys at the typical cheque, whatever the size of each: a cheque is never cut to
+    the fund's sampled cash (what one firm gets cannot depend on the scale), and may exceed it, drawn ahead on
+    the capital still to be paid in."""
+    ratio = 3.0
+    res = _run(["policy=[guidance_fund]", "scale=0.05", "seed=2", f"policy.guidance_fund.coinvest_ratio={ratio}"])
     p = res.model.government.policies[0]
     deals = res.tables["deals"]
     ours = deals[deals["investor_id"] == p.fund.unique_id]
-    assert len(ours) >= 5
-    # the fund was short of money (a fund cutting every cheque to fit would have invested all of it)
-    assert p.fund.invested < p.paid_in - 1e-6
+    assert len(ours) >= 1  # at three times the usual cheque, a place in about three years
+    tranche = p.fund_size_mcny * 0.05 / p.paid_in_years
+    assert ours["amount"].max() > tranche  # more than a year's paid-in capital of this sample
     vc = deals[deals["investor_kind"].isin(["vc", "cvc"])]
     for _, d in ours.iterrows():
         same_round = vc[(vc["step"] == d["step"]) & (vc["firm_id"] == d["firm_id"])]["amount"].to_numpy()
         # equal to the venture money of the same round (the lead's and its syndicate's, not the
-        # insiders'), times coinvest_ratio = 1: the sum of some of the round's venture participations
+        # insiders'), times coinvest_ratio: the sum of some of the round's venture participations
         sums = [same_round[list(c)].sum() for k in range(1, same_round.size + 1)
                 for c in itertools.combinations(range(same_round.size), k)]
-        assert np.isclose(sums, d["amount"], rtol=1e-9).any(), (d["step"], d["firm_id"], same_round, d["amount"])
+        assert np.isclose(sums, d["amount"] / ratio, rtol=1e-9).any(), (d["step"], d["firm_id"], same_round,
+                                                                         d["amount"])
 
 
 #: Cost per firm reached (per unit paid for) at scale 0.05 within this share of the cost at scale 0.2,
@@ -105,21 +108,10 @@ MORE_SEEDS = (3, 4, 5, 6, 7, 8, 9)
 PRECISION = {"cost": TOLERANCE / 3, "spending": SPENDING_TOLERANCE / 3}
 
 
-#: Known defects (strict: the test fails when one is fixed). guidance_fund and public_procurement: the scale
-#: rule's known exception (sim.policies.base): a whole amount that is not scaled must fit in money that is, so at
-#: a small scale the large ones never fit. open_innovation: imprecise.
-KNOWN_DEFECTS = {
-    "guidance_fund": "a co-investment must fit in the fund's cash (a yearly tranche of fund_size x scale / 5): "
-                     "at scale 0.05 its largest cheque was 92 mcny against 215 at 0.2 (median 15 against 26), so "
-                     "it costs 27 mcny per firm reached against 46 (and 76 at scale 1), seeds 0-2",
-    "public_procurement": "a supply contract (up to contracts.max_mcny = 50 a year) must fit in purchase_share x "
-                          "budget x scale (20 mcny a year at scale 0.05): contracts averaged 0.88 mcny a year at "
-                          "0.05 against 1.63 at 0.2, so it costs 0.61 mcny per firm reached against 0.82",
-    "open_innovation": "not decidable at these scales: its spending follows the procurement of one or two "
-                       "incumbents, so it varies by about 50 % between seeds and 10 seeds leave a 21 % standard "
-                       "error (spending per year at full scale 674 against 771 mcny); the check cannot reach "
-                       "its precision, and a comparison at larger scales costs more than the suite can spend",
-}
+#: Known defects (strict: the test fails when one is fixed): none at present. (A policy that took whole amounts of
+#: the real park while they fit in its sampled money, or the best firms of the month, reached more, smaller firms in
+#: a smaller park: sim.policies.base, *Scale*.)
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 def _by_name(names):
