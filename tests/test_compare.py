@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -29,12 +30,12 @@ from sim.analysis.compare import (
     outcomes_of,
     write_comparison,
 )
-from sim.analysis.compare_report import Comparison, money
+from sim.analysis.compare_report import ZH_KINDS, Comparison, money, policy_names
 from sim.analysis.paired import cost_table, paired_differences, seeds_needed, timeline_table
 from sim.batch.gather import collect
 from sim.batch.tabledoc import undocumented
 from sim.config import ConfigError
-from sim.policies.registry import configured_policy
+from sim.policies.registry import CONFIGS, REGISTRY, configured_policy
 from sim.run import run_simulation
 
 SMALL = ["scale=0.01", "years=3", "ecosystem.warmup_years=1"]
@@ -329,3 +330,12 @@ def test_the_default_scale_is_one_constant(monkeypatch, tmp_path):
     assert compare_cli(["--no-defaults", "--outdir", str(tmp_path)]) == 130
     assert seen == [DEFAULT_OVERRIDES, ()]
     assert f"DEFAULT_SCALE = {DEFAULT_SCALE:g}" in compare_cmd.EPILOG
+
+
+def test_every_policy_has_a_chinese_name_for_the_report():
+    """report.zh.md names every policy in Chinese (a kind without a name fell back on its English title)."""
+    assert set(REGISTRY) <= set(ZH_KINDS)
+    for name in CONFIGS:
+        p = configured_policy(name)
+        zh = policy_names({"policies": [{"name": p.name, "kind": p.kind, "title": p.title()}], "label": name}, "zh")
+        assert p.title() not in zh and re.search("[\u4e00-\u9fff]", zh), (name, zh)

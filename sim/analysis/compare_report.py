@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,13 @@ ZH_KINDS = {
     "track_cultivation": "赛道培育（设耐心期限）",
     "sanctions_shock": "制裁、脱钩断链冲击",
     "entry_subsidy": "创业补贴与便利注册（一室多照、工位注册制）",
+    "fund_of_funds": "政府母基金",
+    "public_procurement": "政府采购与首台（套）保险",
+    "open_innovation": "大中小企业融通创新",
+    "basic_research": "基础研究资助（原始创新）",
+    "incubator_chain": "众创空间—孵化器—加速器孵化链",
+    "ocs_programmes": "以色列创新署（OCS）产学研合作项目",
+    "rd_tax_credit": "研发费用加计扣除",
 }
 #: Configurations whose own description names them better than their kind.
 ZH_CONFIGS = {"targeted_support": "制裁冲击下的精准支持"}
@@ -189,11 +197,14 @@ def _plot_costs(comp: Comparison, names: dict, path: Path) -> Path:
                     capsize=3)
         ax.scatter(x[ok], g[ok], color="tab:blue", zorder=3, label=f"cost per extra {what} given (interval > 0)")
         ax.scatter(x[~ok], g[~ok], color="tab:gray", zorder=3, label="interval includes 0 (or fewer): no cost per firm")
+        mid = (np.nanmin(x) + np.nanmax(x)) / 2 if x.size else 0.0
         for xi, gi, arm, r in zip(x, g, c["arm"], c.to_dict("records"), strict=True):
             cost = r[f"cost_per_{what}"]
             per = f"\n{cost:,.0f} million CNY per extra {what}" if _finite(cost) else ""
-            note = ax.annotate(names.get(arm, arm) + per, (xi, gi), fontsize=6.5, xytext=(3, 3),
-                               textcoords="offset points")
+            right = x.size > 1 and xi > mid  # labels of the points on the right run leftwards, inside the axes
+            note = ax.annotate(textwrap.fill(names.get(arm, arm), 36) + per, (xi, gi), fontsize=6.5,
+                               xytext=(-3 if right else 3, 3), textcoords="offset points",
+                               ha="right" if right else "left")
             note.set_in_layout(False)  # long names must not squeeze the axes
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xlabel("public spending per year at the size of the real park [million CNY]")

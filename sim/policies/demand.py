@@ -35,9 +35,9 @@ _RECENT_KEEP = 0.5 ** (1 / MONTHS)
 
 @dataclass
 class PublicProcurement(Policy):
-    """Public procurement (政府采购) of innovative products from young firms in the target tracks,
-    and first-purchase insurance (首台套保险): the government subsidises the premium that insures a
-    buyer of a firm's first unit of new equipment, so buyers take the risk of an untried product."""
+    """Public procurement and first-purchase insurance (政府采购, 首台套保险): the government buys
+    innovative products from young firms in the target tracks, and subsidises the premium that insures
+    a buyer of a firm's first unit of new equipment, so buyers take the risk of an untried product."""
 
     kind: ClassVar[str] = "public_procurement"
     target: ClassVar[str] = (
