@@ -891,8 +891,8 @@ CAPITAL_BOUND = (
 
 #: Why guidance_fund's return-cap check fails since the capital merge (strict xfail; reported with issue 16).
 GUIDANCE_CAP_IDLE = (
-    "the return cap binds only in worlds where the fund's gross proceeds exceed its capped return: in worlds 1, 3 "
-    "and 5 the fund gets back 48, 2 and 30 of its 500 mcny by the end, the same with and without the cap, so the "
+    "the return cap binds only in worlds where the fund's gross proceeds exceed its capped return: in worlds 3, 4 "
+    "and 5 the fund gets back 86, 59 and 0.4 of its 500 mcny by the end, the same with and without the cap, so the "
     "paired interval cannot exclude zero; the cap's arithmetic is checked by the exit invariants"
 )
 SCENE_FEW_ROUNDS = (
