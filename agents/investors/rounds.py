@@ -37,7 +37,8 @@ A month's rounds are vectorised over every firm looking for money, in five named
    no new lead is carried by its last lead alone (an inside round) if that fund still has the
    money. The previous lead takes ``insider_share`` of a later round from its reserves; in tracks
    of the mandated directions a guidance fund adds ``coinvest_ratio`` per unit of VC money (in
-   whole, best applicants first, while its money lasts).
+   whole, best applicants first, while its money lasts; a policy's fund in whole cheques as many as
+   its places, whatever their size: :meth:`EquityRounds._whole_cheques`).
 5. **Settle** (:meth:`~EquityRounds.settle`). Each participation is a *lot*: money in, shares
    bought (new shares are issued, so earlier holders are diluted); the firm's cash, money raised,
    valuation and round count move; the deal is recorded; the money counts as attention to the

@@ -98,8 +98,8 @@ class GuidanceFundPolicy(Policy):
         # (agents.investors.rounds: at a small scale a co-investment of the real park's size can exceed
         # what the fund has, and is not cut to fit)
         f.credit = max(0.0, size - self.paid_in)
-        # its pace: the schedule's money a month, as whole co-investments of a typical size (the mean VC money
-        # of the VC-led rounds in its tracks so far, times its ratio); the places a month does not fill wait
+        # its pace: the schedule's money a month, as whole co-investments of a typical size (the recent mean VC
+        # money of the VC-led rounds in its tracks, times its ratio); the places a month does not fill wait
         if self._paced < size:
             pace = min(size / self.paid_in_years * DT, size - self._paced)
             self._paced += pace
