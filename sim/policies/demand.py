@@ -70,6 +70,7 @@ class PublicProcurement(Policy):
         super().validate()
         check_range(self.name, "purchase_share", self.purchase_share, ge=0, le=1, unit="share")
         check_range(self.name, "contract_years", self.contract_years, gt=0, le=20, unit="years")
+        check_range(self.name, "qualification_sd", self.qualification_sd, ge=-5, le=5, unit="sd")
         check_range(self.name, "first_units_per_year", self.first_units_per_year, ge=0, unit="firms/yr at scale 1")
         check_range(self.name, "first_unit_value_share", self.first_unit_value_share, gt=0, le=10, unit="share")
         check_range(self.name, "premium_rate", self.premium_rate, ge=0, le=1, unit="share")
