@@ -239,7 +239,7 @@ def _plot_size_distribution(fy: pd.DataFrame | None, summary: dict[str, Any]) ->
         ys = (fit["k"] / n) * (xs / fit["threshold"]) ** (-fit["alpha"])
         ax.loglog(
             xs, ys, color="#C44E52", lw=2, ls="--",
-            label=f"Hill tail exponent α = {fit['alpha']:.2f} ± {fit['se']:.2f}\n(top 10 %: k = {fit['k']}, x ≥ "
+            label=f"Hill tail exponent α = {fit['alpha']:.2f} ± {fit['se']:.1g}\n(top 10 %: k = {fit['k']}, x ≥ "
                   f"{fit['threshold']:,.3g})",
         )
     else:
