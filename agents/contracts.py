@@ -377,25 +377,22 @@ class ContractBook:
         if c.n == 0:
             return 0.0
         m = self.model
-        sel = np.flatnonzero(c["open"] & (c["buyer_kind"] == buyer_kind) & (c["buyer"] == buyer)
-                             & (c["end"] > m.current_step))
+        sel = np.flatnonzero(self._running_mask(buyer_kind, buyer) & (c["end"] > m.current_step))
         sel = sel[m.population.row_of[c["firm"][sel]] >= 0]
         return float(c["value"][sel].sum() * DT)
 
     def committed(self, buyer_kind: int, buyer: int) -> float:
         """Value per year of the buyer's running contracts (mcny/yr)."""
         c = self.contracts
-        if c.n == 0:
-            return 0.0
-        sel = c["open"] & (c["buyer_kind"] == buyer_kind) & (c["buyer"] == buyer)
-        return float(c["value"][sel].sum())
+        return float(c["value"][self._running_mask(buyer_kind, buyer)].sum()) if c.n else 0.0
 
     def running(self, buyer_kind: int, buyer: int) -> int:
         """Number of the buyer's running contracts."""
+        return int(self._running_mask(buyer_kind, buyer).sum()) if self.contracts.n else 0
+
+    def _running_mask(self, buyer_kind: int, buyer: int) -> np.ndarray:
         c = self.contracts
-        if c.n == 0:
-            return 0
-        return int((c["open"] & (c["buyer_kind"] == buyer_kind) & (c["buyer"] == buyer)).sum())
+        return c["open"] & (c["buyer_kind"] == buyer_kind) & (c["buyer"] == buyer)
 
     def paid(self, buyer_kind: int, buyer: int) -> float:
         """What the buyer has paid so far (mcny)."""
