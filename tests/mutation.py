@@ -39,7 +39,10 @@ REGRESSION = "tests/test_regression.py"
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "stages": (["sim/stages.py"], ["tests/test_stages.py", "tests/test_invariants.py", REGRESSION]),
     "rounds": (["agents/investors/rounds.py"], ["tests/test_rounds.py", "tests/test_invariants.py", REGRESSION]),
-    "exits": (["agents/investors/exits.py"], ["tests/test_invariants.py", "tests/test_rounds.py", REGRESSION]),
+    "exits": (
+        ["agents/investors/exits.py"],
+        ["tests/test_invariants.py", "tests/test_rounds.py", "tests/test_kernels.py", REGRESSION],
+    ),
     "lending": (["agents/investors/lending.py"], ["tests/test_invariants.py", "tests/test_rounds.py", REGRESSION]),
     "books": (["agents/investors/books.py"], ["tests/test_invariants.py", "tests/test_rounds.py", REGRESSION]),
     "policies": (
@@ -60,7 +63,7 @@ def config(modules: list[str], tests: list[str]) -> str:
         'also_copy = ["conf", "docs", "README.md"]\n'
         f"pytest_add_cli_args_test_selection = {q(tests)}\n"
         # the tests that break the model on purpose (monkeypatched) are demonstrations, not mutant killers
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:xdist", "-m", "not slow", "-q", '
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-n", "0", "-m", "not slow", "-q", '
         '"-k", "not catches"]\n'
         "timeout_multiplier = 5.0\n"
         "use_git_change_detection = false\n"

@@ -151,6 +151,7 @@ def test_month_filters_match_the_vectorised_rules(policy_names):
     cfg = load_config(overrides + ([f"policy=[{','.join(policy_names)}]"] if policy_names else []))
     m = EcosystemModel(cfg, policies=policies_from_config(cfg))
     sizes = np.zeros(4, dtype=int)
+    listable = [0, 0]  # firms that may list, and those of them only thanks to a relief
     for _ in range(40):
         _run_until(m, "financing")
         step, market = m.current_step, m.market
@@ -158,14 +159,28 @@ def test_month_filters_match_the_vectorised_rules(policy_names):
         np.testing.assert_array_equal(f.rounds, market.rounds.candidates_vectorised(step))
         np.testing.assert_array_equal(f.loans, market.lending.applicants(step))
         np.testing.assert_array_equal(f.acquisition, market.exits.acquisition_draws(step))
-        listed = market.exits.listing_candidates(step)
-        assert set(listed.tolist()) <= set(f.listing.tolist())  # the scan leaves the valuation test to exits
+        # listing, by the documented rule computed here: revenue and valuation at least the thresholds
+        # (lowered by the track's listing relief) and old enough; the scan tests revenue at the lowest
+        # threshold of any track and leaves the valuation to Exits.draw
+        pop, ex = m.population, m.cfg.ecosystem.exits
+        relief = m.levers.track("ipo_relief")
+        cut = 1.0 - relief[pop["track"]] if relief.size else np.ones(pop.n)
+        old_enough = step - pop["born"] >= 12.0 * ex.ipo_min_age_years
+        rule = ((pop["revenue"] >= ex.ipo_min_revenue_mcny * cut) & (pop["valuation"] >= ex.ipo_min_valuation_mcny * cut)
+                & old_enough)
+        np.testing.assert_array_equal(market.exits.listing_candidates(step), np.flatnonzero(rule))
+        lowest = ex.ipo_min_revenue_mcny * (cut.min() if pop.n else 1.0)
+        np.testing.assert_array_equal(f.listing, np.flatnonzero((pop["revenue"] >= lowest) & old_enough))
+        listable[0] += rule.sum()
+        strict = (pop["revenue"] >= ex.ipo_min_revenue_mcny) & (pop["valuation"] >= ex.ipo_min_valuation_mcny) & old_enough
+        listable[1] += (rule & ~strict).sum()
         sizes += [f.rounds.size, f.loans.size, f.listing.size, f.acquisition.size]
         for _name, methods in m._phases[[n for n, _ in m._phases].index("financing"):]:
             for method in methods:
                 method()
         m.current_step += 1
     assert (sizes > 0).all(), sizes
+    assert listable[0] > 0 and (listable[1] > 0) == ("exit_channels" in policy_names), listable
 
 
 def test_lots_of_a_firm_are_found_through_their_chains():

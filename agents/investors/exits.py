@@ -388,14 +388,13 @@ class Exits:
         return np.bincount(pos, weights=gross, minlength=rows.size)
 
     def _book_ceded(self, lot_idx: np.ndarray, partners: np.ndarray, amounts: np.ndarray) -> None:
+        """Book each ceded excess on the partner's own lot in the same firm (the partner put money
+        into the round the guidance fund joined, so it holds one)."""
         market = self.market
         lots = market.lots
         for li, p, a in zip(lot_idx, partners, amounts, strict=True):
-            firm = lots["firm"][li]
-            own = market.lots_in(np.array([firm], dtype=np.int64))  # the firm's lots, not a scan of all lots
+            own = market.lots_in(lots["firm"][li:li + 1])  # the firm's lots, not a scan of all lots
             cand = own[lots["investor"][own] == p]
-            if cand.size:
-                lots["proceeds"][cand[0]] += a
-            else:  # no own lot (should not happen): book a zero-cost lot
-                lots.append(investor=[p], firm=[firm], step=[lots["step"][li]], invested=[0.0], shares=[0.0],
-                            proceeds=[a], residual=[0.0], status=[LOT_REALIZED], partner=[-1])
+            if cand.size == 0:
+                raise RuntimeError(f"guidance lot {li}: its partner {p} holds no lot in firm {lots['firm'][li]}")
+            lots["proceeds"][cand[0]] += a
