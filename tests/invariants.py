@@ -8,7 +8,8 @@ second copy of the model's books, and compares it with what the run wrote:
   floor), each firm's cap table rebuilt round by round (a participation buys ``amount /
   post-money`` of the firm; every earlier holder is diluted by ``pre / post``; investors'
   fractions of a firm add up to at most one), and what each position is worth: unrealised
-  positions at the firm's last post-money, written-off positions nothing, and at an IPO or an
+  positions at the firm's last post-money times their fractions (a guidance fund's within its
+  return cap, the excess its co-investor's), written-off positions nothing, and at an IPO or an
   acquisition the firm's ``exit_value`` times the fractions (a guidance fund keeps what its
   yearly return cap allows and the co-investing VC gets the rest, so the firm's investors
   together get exactly ``exit_value`` times their fractions, never more than the exit value);
@@ -143,15 +144,54 @@ def check_rounds_and_cap_tables(tables, summary, config) -> dict:
     held_on = (end_kind == "alive") | (end_kind == "aged_out")
     want_status = np.where(held_on, "unrealized", np.where(end_kind == "failed", "written_off", "realized"))
     assert_all(pos["status"].to_numpy() == want_status, pos, "a position's status follows its firm's end")
-    # unrealised: the fraction at the firm's last post-money
+    # unrealised: the fraction at the firm's last post-money, as the holders' claims
     h = pos[held_on]
-    assert_all(_close(h["residual_value"], h["fraction"] * value[held_on]) & (h["proceeds"] == 0), h,
-               "an unrealised position is worth its fraction of the last post-money")
+    capped_held = check_held_claims(h, lots, firms, value[held_on], tables, summary, config)
     w = pos[end_kind == "failed"]
     assert_all(w["residual_value"] == 0, w, "a written-off position has no value left")
     paid_out = check_payouts(tables, summary, config, pos[~held_on], lots)
     return {"rounds": len(r), "participations": len(lots), "unrealized": int(held_on.sum()), "written_off": len(w),
+            "capped_held": capped_held,
             "cvc_positions": int((pos["investor_kind"] == "cvc").sum()), **paid_out}
+
+
+def check_held_claims(h: pd.DataFrame, lots: pd.DataFrame, firms: pd.DataFrame, value: np.ndarray, tables, summary,
+                      config) -> int:
+    """Positions held at the end (firms alive or aged out), from the cap table: the positions of a
+    firm together are worth its last post-money times their fractions; a guidance fund's lot is
+    worth ``min(fraction x value, money in x (1 + cap) ^ years held)`` at the step it was marked (the
+    end of the run, or the month the firm aged out) and the excess is its co-investor's; without a
+    guidance fund in the firm every position is worth exactly its fraction. Returns how many guidance
+    lots the cap bound."""
+    assert_all(h["proceeds"] == 0, h, "an unrealised position has received nothing")
+    share = h["fraction"].to_numpy() * value
+    per_firm = pd.DataFrame({"got": h["residual_value"].to_numpy(), "share": share}, index=h["firm_id"]).groupby(
+        level=0).sum()
+    assert_all(_close(per_firm["got"], per_firm["share"]), per_firm.reset_index(),
+               "the positions held in a firm are worth its last post-money times their fractions")
+    g_lots = lots[(lots["investor_kind"] == "guidance_fund") & lots["firm_id"].isin(h["firm_id"])].copy()
+    bound = 0
+    gf = (h["investor_kind"] == "guidance_fund").to_numpy()
+    if len(g_lots):
+        caps = _return_caps(tables, summary, config).loc[g_lots["investor_id"]].to_numpy()
+        end = firms.loc[g_lots["firm_id"], "end_step"].astype(float).fillna(12.0 * config.years).to_numpy()
+        val = firms.loc[g_lots["firm_id"], "valuation"].to_numpy()
+        full = g_lots["fraction"].to_numpy() * val
+        years = (end - g_lots["step"].to_numpy()) / 12.0
+        g_lots["claim"] = np.minimum(full, g_lots["amount"].to_numpy() * (1.0 + caps) ** years)
+        bound = int((g_lots["claim"] < full * (1 - 1e-9)).sum())
+        claim = g_lots.groupby(["investor_id", "firm_id"])["claim"].sum()
+        hg = h[gf].set_index(["investor_id", "firm_id"])
+        assert_all(_close(hg["residual_value"], claim.loc[hg.index]), hg.reset_index(),
+                   "a guidance fund's unrealised position is worth what its yearly return cap allows")
+    got = h["residual_value"].to_numpy()
+    assert_all(got[~gf] >= share[~gf] * (1 - 1e-12) - 1e-12, h[~gf],
+               "an unrealised position other than a guidance fund's is worth at least its fraction")
+    plain = ~h["firm_id"].isin(g_lots["firm_id"]).to_numpy()
+    assert_all(_close(got[plain], share[plain]), h[plain],
+               "without a guidance fund in the firm, an unrealised position is worth its fraction of the last "
+               "post-money")
+    return bound
 
 
 def _return_caps(tables, summary, config) -> pd.Series:

@@ -57,6 +57,8 @@ def test_rounds_cap_tables_and_exit_proceeds(result):
     # guidance funds (the preset's or the policy's: one rule, GuidanceFund.capped) were in some of the
     # exited firms, and their cap bound at least once
     assert sum(g.excess_ceded for g in result.model.market.investors if isinstance(g, GuidanceFund)) > 0
+    # and it binds on positions still held at the end: they are worth the fund's capped claim
+    assert seen["capped_held"] > 0, seen
 
 
 def test_loans_follow_their_annuity_schedule(result):

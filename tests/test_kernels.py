@@ -166,13 +166,14 @@ def test_month_filters_match_the_vectorised_rules(policy_names):
         relief = m.levers.track("ipo_relief")
         cut = 1.0 - relief[pop["track"]] if relief.size else np.ones(pop.n)
         old_enough = step - pop["born"] >= 12.0 * ex.ipo_min_age_years
-        rule = ((pop["revenue"] >= ex.ipo_min_revenue_mcny * cut) & (pop["valuation"] >= ex.ipo_min_valuation_mcny * cut)
-                & old_enough)
+        rule = ((pop["revenue"] >= ex.ipo_min_revenue_mcny * cut)
+                & (pop["valuation"] >= ex.ipo_min_valuation_mcny * cut) & old_enough)
         np.testing.assert_array_equal(market.exits.listing_candidates(step), np.flatnonzero(rule))
         lowest = ex.ipo_min_revenue_mcny * (cut.min() if pop.n else 1.0)
         np.testing.assert_array_equal(f.listing, np.flatnonzero((pop["revenue"] >= lowest) & old_enough))
         listable[0] += rule.sum()
-        strict = (pop["revenue"] >= ex.ipo_min_revenue_mcny) & (pop["valuation"] >= ex.ipo_min_valuation_mcny) & old_enough
+        strict = ((pop["revenue"] >= ex.ipo_min_revenue_mcny) & (pop["valuation"] >= ex.ipo_min_valuation_mcny)
+                  & old_enough)
         listable[1] += (rule & ~strict).sum()
         sizes += [f.rounds.size, f.loans.size, f.listing.size, f.acquisition.size]
         for _name, methods in m._phases[[n for n, _ in m._phases].index("financing"):]:

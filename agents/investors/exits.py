@@ -363,14 +363,7 @@ class Exits:
             return np.zeros(rows.size)
         lots = market.lots
         gross = waterfall(pos, frac, preference * lots["invested"][li], equity)
-        kind = np.array([investors[i].kind for i in lots["investor"][li]])
-        net = gross.copy()
-        ceded = np.zeros_like(gross)
-        for j in np.flatnonzero(kind == "guidance_fund"):
-            g = investors[lots["investor"][li[j]]]
-            years = (step - lots["step"][li[j]]) / 12.0
-            net[j] = g.capped(lots["invested"][li[j]], gross[j], years)
-            ceded[j] = gross[j] - net[j]
+        net, ceded = self.capped(li, gross, step)
         lots["proceeds"][li] = net
         if realized:
             lots["status"][li] = LOT_REALIZED
@@ -386,6 +379,39 @@ class Exits:
         for i in np.flatnonzero(per_inv > 0):
             investors[i].receive(float(per_inv[i]))
         return np.bincount(pos, weights=gross, minlength=rows.size)
+
+    def capped(self, li: np.ndarray, gross: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """What the lots ``li`` keep of ``gross`` (one value per lot) at ``step``: a guidance fund's
+        lot keeps what its return cap allows (:meth:`agents.investors.books.GuidanceFund.capped`),
+        every other lot the whole. Returns (kept, ceded): the ceded excess belongs to the lot's
+        co-investing partner."""
+        investors = self.market.investors
+        lots = self.market.lots
+        net = np.asarray(gross, dtype=float).copy()
+        ceded = np.zeros_like(net)
+        for j in np.flatnonzero([investors[i].kind == "guidance_fund" for i in lots["investor"][li]]):
+            g = investors[lots["investor"][li[j]]]
+            net[j] = g.capped(lots["invested"][li[j]], net[j], (step - lots["step"][li[j]]) / 12.0)
+            ceded[j] = gross[j] - net[j]
+        return net, ceded
+
+    def marked(self, li: np.ndarray, values: np.ndarray, step: int) -> np.ndarray:
+        """Values of held lots ``li`` (the firm's valuation pro rata to shares) as their holders' claims
+        at ``step``: a guidance fund's lot is worth what its return cap would let it keep at an exit
+        now, and the excess is its partner's, added to the partner's lot in the same firm (which
+        must be among ``li``: both are held while the firm is)."""
+        net, ceded = self.capped(li, values, step)
+        lots = self.market.lots
+        for j in np.flatnonzero(ceded > 0):
+            p = lots["partner"][li[j]]
+            if p < 0:
+                net[j] += ceded[j]  # no partner to cede to: the fund keeps its claim
+                continue
+            mate = np.flatnonzero((lots["firm"][li] == lots["firm"][li[j]]) & (lots["investor"][li] == p))
+            if mate.size == 0:
+                raise RuntimeError(f"guidance lot {li[j]}: its partner {p} holds no lot in firm {lots['firm'][li[j]]}")
+            net[mate[0]] += ceded[j]
+        return net
 
     def _book_ceded(self, lot_idx: np.ndarray, partners: np.ndarray, amounts: np.ndarray) -> None:
         """Book each ceded excess on the partner's own lot in the same firm (the partner put money

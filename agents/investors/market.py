@@ -238,17 +238,19 @@ class CapitalMarket:
         li, pos, frac = self.lots_of_rows(rows)
         if li.size == 0:
             return
-        self.lots["residual"][li] = frac * pop["valuation"][rows][pos]
+        self.lots["residual"][li] = self.exits.marked(li, frac * pop["valuation"][rows][pos], self.model.current_step)
         self.lots["status"][li] = LOT_UNREALIZED
 
     def _marked_value(self, lot_idx: np.ndarray) -> np.ndarray:
-        """Value of lots at their live firm's last post-money valuation, pro rata to shares."""
+        """Value of held lots at their live firm's last post-money valuation, pro rata to shares,
+        as their holders' claims (a guidance fund's lot within its return cap, the excess its
+        partner's: :meth:`agents.investors.exits.Exits.marked`)."""
         pop = self.model.population
         rows = pop.row_of[self.lots["firm"][lot_idx]]
         ok = rows >= 0
         v = np.zeros(lot_idx.size)
         v[ok] = self.lots["shares"][lot_idx][ok] / pop["shares"][rows[ok]] * pop["valuation"][rows[ok]]
-        return v
+        return self.exits.marked(lot_idx, v, self.model.current_step)
 
     def nav(self) -> np.ndarray:
         """Marked value of open and unrealised lots per investor."""

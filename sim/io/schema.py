@@ -332,7 +332,9 @@ _TABLES = [
             _C("firm_id", I64, "", "Firm (firms.firm_id)."),
             _C("invested", F64, "mcny", "Total money put in (equity or loan principal)."),
             _C("proceeds", F64, "mcny", "Money received back (exit proceeds, repayments, interest)."),
-            _C("residual_value", F64, "mcny", "Value of what is still held at the end of the run."),
+            _C("residual_value", F64, "mcny", "Value of what is still held at the end of the run (or when the firm "
+               "aged out): the firm's last post-money times the position's fraction; a guidance fund's position within "
+               "its yearly return cap, the excess added to its co-investing VC's position."),
             _C(
                 "status",
                 STR,
