@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from pathlib import Path
 
@@ -34,7 +35,17 @@ settings.register_profile("runs-slow", max_examples=6, **_RUNS)
 
 _ROOT = Path(__file__).resolve().parents[1]
 #: a test module whose tests share state: a fixture wider than one test, or a cache in the module
-_SHARED = re.compile(r'scope="(?:class|module|package|session)"|^_CACHE\b|functools\.cache|lru_cache', re.M)
+_SHARED = re.compile(
+    r'scope="(?:class|module|package|session)"|scope=module_scope|^_CACHE\b|functools\.cache|lru_cache', re.M
+)
+
+
+def module_scope(fixture_name: str, config) -> str:
+    """Scope of a fixture shared by a module's tests: ``module``, or ``function`` under mutation
+    testing. mutmut (tests/mutation.py) runs, for each mutant, only the tests it saw call the
+    mutated function; a module fixture's calls are seen in the first test that requests it, so the
+    module's other tests would never run against a mutant."""
+    return "function" if "MUTANT_UNDER_TEST" in os.environ else "module"
 
 
 @functools.cache

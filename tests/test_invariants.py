@@ -13,6 +13,7 @@ from __future__ import annotations
 import invariants as inv
 import numpy as np
 import pytest
+from conftest import module_scope
 
 import agents.investors.exits as exits_module
 import sim.stages as stages_module
@@ -39,7 +40,7 @@ def simulate(cfg: Config, policies=POLICIES):
     return run_simulation(cfg, progress=False, policies=[configured_policy(p) for p in policies])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=module_scope)
 def result():
     return simulate(config())
 

@@ -25,11 +25,12 @@ import os
 
 import pytest
 import regression_baseline as rb
+from conftest import module_scope
 
 REGENERATE = os.environ.get("REGENERATE_BASELINES") == "1"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=module_scope)
 def first_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("regression") / "run"
     return out, rb.run_case(out)

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import module_scope
 
 from agents.investors.books import Angel, GuidanceFund, VCFund
 from agents.investors.rounds import DUST, EquityRounds
@@ -38,7 +39,7 @@ def before_financing(m: EcosystemModel) -> None:
             method()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=module_scope)
 def month():
     """A model in the middle of a month, just before its rounds, and the steps' results."""
     m = small_model()
