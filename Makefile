@@ -3,7 +3,8 @@
 # make test-fast  the local loop: every test not marked slow, in parallel
 # make lock       refresh the locks (locks/run.txt, locks/test.txt) from pyproject.toml with uv
 # make mutation MODULE=stages   mutation testing of one module group (tests/mutation.py; MODULE=all: every
-#                 group, one after the other; JOBS=2 for two mutmut workers); docs/testing.md has the scores
+#                 group, one after the other; JOBS=2 for two mutmut workers; SAMPLE=3 for the mutants numbered ...3,
+#                 a tenth of each function's); docs/testing.md has the scores
 #
 # Set-up: .venv is created with Python 3.12 (python3.12 on PATH, else pyenv's 3.12.x, else
 # PYTHON=/path/to/python3.12). `make run` installs the exact, hash-checked versions of
@@ -50,9 +51,10 @@ setup: $(TEST_STAMP)
 
 MODULE ?=
 JOBS ?= 1
+SAMPLE ?=
 mutation: $(TEST_STAMP)
 	@if [ -z "$(MODULE)" ]; then echo "make mutation: say MODULE=<group> (stages rounds exits lending books policies) or MODULE=all" >&2; exit 2; fi
-	$(PY) tests/mutation.py $(if $(filter all,$(MODULE)),--all,$(MODULE)) --jobs $(JOBS)
+	$(PY) tests/mutation.py $(if $(filter all,$(MODULE)),--all,$(MODULE)) --jobs $(JOBS) $(if $(SAMPLE),--sample $(SAMPLE))
 
 # Debian's Chromium for tests/test_app.py (Playwright drives it; no browser is downloaded).
 chromium:

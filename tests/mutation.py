@@ -3,6 +3,7 @@
     .venv/bin/python tests/mutation.py stages          # one module group (see MODULES)
     .venv/bin/python tests/mutation.py --all            # every group, one after the other
     .venv/bin/python tests/mutation.py stages --jobs 2  # worker processes (default 1)
+    .venv/bin/python tests/mutation.py policies --sample 3  # the mutants numbered ...3: a tenth of each function's
     make mutation MODULE=stages                         # the same through make
 
 Each group mutates its modules with its own fast test selection (mutmut runs, for each mutant,
@@ -95,11 +96,14 @@ def results(work: Path) -> dict[str, list[str]]:
     return by_status
 
 
-def run(group: str, jobs: int) -> dict:
+def run(group: str, jobs: int, sample: str | None = None) -> dict:
+    """Mutation-test one group; ``sample`` (digits, e.g. "37") tests only the mutants whose number
+    ends in one of them, a systematic sample of every function (a tenth per digit)."""
     work = prepare(group)
     t0 = time.perf_counter()
     env = {**os.environ, "PYTHONHASHSEED": "0"}
-    subprocess.run([str(MUTMUT), "run", "--max-children", str(jobs)], cwd=work, env=env, check=False)
+    names = [f"*__mutmut_*[{sample}]"] if sample else []
+    subprocess.run([str(MUTMUT), "run", "--max-children", str(jobs), *names], cwd=work, env=env, check=False)
     seconds = time.perf_counter() - t0
     by = results(work)
     killed = len(by.get("killed", [])) + len(by.get("timeout", [])) + len(by.get("segfault", []))
@@ -109,6 +113,7 @@ def run(group: str, jobs: int) -> dict:
         "modules": MODULES[group][0],
         "tests": MODULES[group][1],
         "counts": {k: len(v) for k, v in sorted(by.items())},
+        "sample": f"mutants numbered ...[{sample}]" if sample else "every mutant",
         "score": killed / (killed + len(survived)) if killed + len(survived) else None,
         "seconds": round(seconds),
         "survivors": sorted(survived),
@@ -126,12 +131,16 @@ def main(argv=None) -> int:
     ap.add_argument("groups", nargs="*", help=f"module groups: {', '.join(MODULES)}")
     ap.add_argument("--all", action="store_true", help="every group")
     ap.add_argument("--jobs", type=int, default=1, help="mutmut worker processes")
+    ap.add_argument("--sample", metavar="DIGITS", help="only the mutants whose number ends in one of these digits "
+                    "(a systematic sample, a tenth per digit; e.g. --sample 37)")
     args = ap.parse_args(argv)
     groups = list(MODULES) if args.all else args.groups
     if not groups or set(groups) - set(MODULES):
         ap.error(f"name groups among {', '.join(MODULES)}, or --all")
+    if args.sample is not None and not (args.sample.isdigit() and len(set(args.sample)) == len(args.sample)):
+        ap.error(f"--sample takes distinct digits, e.g. 37 (got {args.sample!r})")
     for g in groups:
-        run(g, args.jobs)
+        run(g, args.jobs, args.sample)
     return 0
 
 
