@@ -10,8 +10,10 @@ import pytest
 from conftest import module_scope
 
 from agents.investors.books import Angel, GuidanceFund, VCFund
+from agents.investors.matching import SLOT_HARVEST
 from agents.investors.rounds import DUST, EquityRounds
 from sim.config import Config
+from sim.core.clock import DT
 from sim.core.rng import KeyedDraws
 from sim.model import EcosystemModel
 
@@ -218,3 +220,26 @@ def test_a_policy_fund_takes_as_many_whole_cheques_as_its_places_whatever_their_
         assert want[ok].sum() <= 60.0 and ok.sum() >= 1 or want[0] > 60
         assert fund.places == pytest.approx(3.0 - ok.sum())
     assert not _whole_cheques(_Fund(places=0.9, cash=1e6, credit=0.0), np.array([1.0]), 0).any()
+
+
+def test_harvest_sales_follow_their_hazard_times_the_acquisition_lever():
+    """A harvesting fund's portfolio firms are sold at the yearly hazard ``harvest_sale_rate`` times
+    the ``acquisition_multiple`` lever: of the candidates (all of them come out at a hazard so high
+    that the month's chance is one), exactly those whose keyed draw is below ``1 - exp(-rate * k *
+    dt)``, the same draw at every k, so a larger lever sells a superset."""
+    m = small_model(seed=6, scale=0.05)
+    ex, ecfg = m.market.exits, m.cfg.ecosystem.exits
+    step, none = m.current_step, np.empty(0, dtype=np.int64)
+    rate = ecfg.harvest_sale_rate
+    ecfg.harvest_sale_rate = 1e6  # the month's chance is one: every candidate
+    everyone = ex.harvest(step, none)[0]
+    ecfg.harvest_sale_rate = rate
+    assert everyone.size > 20, everyone.size
+    u = m.draws["finance"].uniform(m.population["hkey"][everyone], step, SLOT_HARVEST, prehashed=True)
+    sold = {}
+    assert m.levers.value("acquisition_multiple") == 1.0
+    for k in (1.0, 8.0):
+        m.levers.change("acquisition_multiple", m.levers.value("acquisition_multiple"), k)  # as a policy would
+        sold[k] = ex.harvest(step, none)[0]
+        np.testing.assert_array_equal(sold[k], everyone[u < 1.0 - np.exp(-rate * k * DT)])
+    assert 0 < sold[1.0].size < sold[8.0].size, (everyone.size, sold[1.0].size, sold[8.0].size)

@@ -265,10 +265,30 @@ def test_batch_matches_single_cases(cfg, cases):
 
 
 def test_short_history_is_refused():
-    with pytest.raises(ValueError, match="history"):
+    # the message names the year ends the definition needs: its window plus one
+    with pytest.raises(ValueError, match="need 4 year ends of history, got 3"):
         gazelle_mask(np.ones((2, 3)), np.ones((2, 3)), np.ones(2), OECD_EMP)
-    with pytest.raises(ValueError, match="history"):
+    with pytest.raises(ValueError, match="need 3 year ends of history, got 2"):
         gazelle_mask(np.ones((2, 2)), np.ones((2, 2)), np.ones(2), TIERED)
+
+
+def test_unknown_definition_is_named():
+    cfg = StageConfig()
+    object.__setattr__(cfg, "gazelle_definition", "oecd2")  # past the config's own check
+    with pytest.raises(ValueError, match="unknown gazelle definition 'oecd2'"):
+        gazelle_mask(np.ones((1, 4)), np.ones((1, 4)), np.ones(1), cfg)
+
+
+def test_tiered_cn_judges_a_firm_by_its_own_tier_only():
+    # tiers whose bar rises with revenue (allowed: only the bounds must increase): a firm in the upper
+    # tier, or exactly at its bound, must reach the upper tier's CAGR, not the lower one's
+    cfg = StageConfig(gazelle_definition="tiered_cn", tiered_cn_window_years=1,
+                      tiered_cn_tiers=[Tier(10.0, 0.2), Tier(20.0, 1.0)])
+    emp = [2.0] * 4
+    assert classify(cfg, emp, [NAN, NAN, 10.0, 15.0], 2.0) is True  # lower tier, 50 % >= 20 %
+    assert classify(cfg, emp, [NAN, NAN, 16.0, 24.0], 2.0) is False  # upper tier, 50 % < 100 %
+    assert classify(cfg, emp, [NAN, NAN, 40.0 / 3.0, 20.0], 2.0) is False  # at the upper bound, 50 %
+    assert classify(cfg, emp, [NAN, NAN, 10.0, 20.0], 2.0) is True  # at the upper bound, 100 %
 
 
 def test_empty_population():
