@@ -243,3 +243,14 @@ def test_harvest_sales_follow_their_hazard_times_the_acquisition_lever():
         sold[k] = ex.harvest(step, none)[0]
         np.testing.assert_array_equal(sold[k], everyone[u < 1.0 - np.exp(-rate * k * DT)])
     assert 0 < sold[1.0].size < sold[8.0].size, (everyone.size, sold[1.0].size, sold[8.0].size)
+
+
+def test_exits_of_a_park_without_firms_are_empty():
+    cfg = Config()
+    cfg.scale, cfg.years, cfg.ecosystem.warmup_years = 0.01, 1, 1
+    m = EcosystemModel(cfg)  # before the first month: no firm yet
+    assert m.population.n == 0
+    out = m.market.exits.draw(m.current_step)
+    assert sorted(out) == ["acquired", "ipo"]
+    for rows, values in out.values():
+        assert rows.dtype == np.int64 and rows.size == 0 and values.size == 0

@@ -253,9 +253,6 @@ class Exits:
         """Draw IPOs and acquisitions. Returns the rows and values of each kind (not yet ended)."""
         m = self.model
         pop = m.population
-        out = {"ipo": (np.empty(0, np.int64), np.empty(0)), "acquired": (np.empty(0, np.int64), np.empty(0))}
-        if pop.n == 0:
-            return out
         ecfg = m.cfg.ecosystem.exits
         draws = m.draws["finance"]
         keys = pop["key"]
@@ -282,9 +279,7 @@ class Exits:
         v_acq = base * np.exp(
             ecfg.acquisition_price_mean + ecfg.acquisition_price_sigma * draws.normal(keys[r_acq], step, SLOT_ACQ_PRICE)
         )
-        out["ipo"] = (r_ipo, v_ipo)
-        out["acquired"] = (r_acq, v_acq)
-        return out
+        return {"ipo": (r_ipo, v_ipo), "acquired": (r_acq, v_acq)}
 
     def listing_candidates(self, step: int) -> np.ndarray:
         """Rows of the firms that may list this month (before the draw), by whole-population array
