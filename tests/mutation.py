@@ -39,12 +39,21 @@ REGRESSION = "tests/test_regression.py"
 #: group -> (modules to mutate, test files that exercise them quickly)
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "stages": (["sim/stages.py"], ["tests/test_stages.py", "tests/test_invariants.py", REGRESSION]),
-    "rounds": (["agents/investors/rounds.py"], ["tests/test_rounds.py", "tests/test_invariants.py", REGRESSION]),
+    "rounds": (
+        ["agents/investors/rounds.py"],
+        ["tests/test_rounds.py", "tests/test_invariants.py", "tests/test_kernels.py", REGRESSION],
+    ),
     "exits": (
         ["agents/investors/exits.py"],
         ["tests/test_invariants.py", "tests/test_rounds.py", "tests/test_kernels.py", REGRESSION],
     ),
-    "lending": (["agents/investors/lending.py"], ["tests/test_invariants.py", "tests/test_rounds.py", REGRESSION]),
+    "lending": (
+        ["agents/investors/lending.py"],
+        # test_kernels: the reference rule of who applies; test_policy_mechanics: the credit policy's
+        # risk pool (write-offs it covers) and venture loans
+        ["tests/test_invariants.py", "tests/test_rounds.py", "tests/test_kernels.py", "tests/test_policy_mechanics.py",
+         REGRESSION],
+    ),
     "books": (["agents/investors/books.py"], ["tests/test_invariants.py", "tests/test_rounds.py", REGRESSION]),
     "policies": (
         ["sim/policies/*.py"],
