@@ -71,6 +71,14 @@ def test_loans_follow_their_annuity_schedule(result):
     assert set(borrowers["end_kind"].fillna("alive")) >= {"alive", "failed", "acquired"}
 
 
+def test_cash_is_conserved_through_loans_exits_and_failures(result):
+    # the firms' cash, live and ended, against the flows booked by each module (sim.core.ledger): a
+    # loan repaid from the wrong account, or not at all, when its firm leaves shows here
+    held, flowed = result.model.cash_identity()
+    assert held == pytest.approx(flowed, rel=1e-9, abs=1e-6)
+    assert result.model.ledger.debt_service > 0 and result.model.ledger.loans_in > 0
+
+
 def test_stages_follow_their_definitions(result):
     seen = inv.check_stage_rules(result.tables, result.config)
     assert seen["year_ends"] > 10_000 and seen["gazelles"] > 50, seen

@@ -254,3 +254,21 @@ def test_exits_of_a_park_without_firms_are_empty():
     assert sorted(out) == ["acquired", "ipo"]
     for rows, values in out.values():
         assert rows.dtype == np.int64 and rows.size == 0 and values.size == 0
+
+
+def test_bank_loans_are_a_share_of_revenue_times_the_loan_size_lever():
+    m = small_model(seed=7, scale=0.05)
+    before_financing(m)
+    step, pop, lending = m.current_step, m.population, m.market.lending
+    m.levers.change("loan_size_multiplier", 1.0, 1.5)  # as credit_relaxation sets it
+    revenue = pop["revenue"].copy()
+    first = m.market.deals.n
+    lending.step()
+    d = m.market.deals
+    new = np.arange(first, d.n)
+    assert new.size > 0
+    rows = pop.row_of[d["firm"][new]]
+    want = m.cfg.ecosystem.banks.loan_to_revenue * revenue[rows] * 1.5
+    np.testing.assert_allclose(d["amount"][new], want, rtol=1e-12)
+    np.testing.assert_allclose(pop["debt"][rows], want, rtol=1e-12)
+    assert (d["step"][new] == step).all()
