@@ -209,11 +209,19 @@ def test_guidance_funds_raise_vintages_and_invest_in_every_observed_year():
         assert a.committed == pytest.approx(expected)
 
 
-def test_a_paced_guidance_fund_spreads_its_cash_over_its_period():
+def test_a_paced_guidance_fund_invests_at_an_even_pace_and_carries_what_a_month_leaves():
     m = EcosystemModel(small_config())
     g = next(a for a in m.market.investors if isinstance(a, GuidanceFund))
-    step = g.start_step + 12  # a year into a five-year period: 48 months left
-    assert g.available(step) == pytest.approx(g.cash / (12 * g.investment_period_years - 12))
+    assert g.investment_period_years == 5 and g.paced
+    capital, spent = g.committed, g.invested
+    month = capital / 60  # an even pace over five years
+    # a year in, by the end of the 13th month: thirteen months' shares, less what it has invested
+    assert g.available(g.start_step + 12) == pytest.approx(min(g.cash, 13 * month - spent))
+    g.invest(0.5 * month)
+    assert g.available(g.start_step + 12) == pytest.approx(min(g.cash, 12.5 * month - spent))
+    assert g.available(g.start_step) == pytest.approx(max(0.0, min(g.cash, month - spent - 0.5 * month)))
+    # in its last month everything left is due; outside its period nothing
+    assert g.available(g.start_step + 59) == pytest.approx(g.cash)
     assert g.available(g.start_step - 1) == 0.0 and g.available(g.start_step + 60) == 0.0
 
 

@@ -216,8 +216,8 @@ class GuidanceFund(Investor):
 
     For each unit a VC puts into a round in a mandated track, the fund adds ``coinvest_ratio``
     units. It invests during its investment period (``investment_period_years`` after
-    ``start_step``, the whole ``life_years`` if not given), spreading its cash evenly over the
-    months left (:meth:`available`). Its return is capped at ``return_cap`` a year; the excess
+    ``start_step``, the whole ``life_years`` if not given), at an even pace over that period, what a
+    month leaves unused carried on (:meth:`available`). Its return is capped at ``return_cap`` a year; the excess
     goes to the co-investing VC (the usual 让利 terms that draw private money into the mandated
     tracks).
     """
@@ -272,14 +272,17 @@ class GuidanceFund(Investor):
         return 0.0 <= (step - self.start_step) / 12.0 < self.investment_period_years
 
     def available(self, step: int) -> float:
-        """What the fund may put in this month: its cash, or for a paced fund its cash over the
-        months left in its investment period."""
+        """What the fund may put in this month: its cash, or for a paced fund what an even pace over
+        its investment period has made due by the end of this month, less what it invested (a month
+        without a deal carries its share on, so a co-investment larger than one month's share waits
+        a few months instead of never fitting), within its cash."""
         if not self.investing(step):
             return 0.0
         if not self.paced:
             return self.cash
-        months_left = max(1.0, 12.0 * self.investment_period_years - (step - self.start_step))
-        return self.cash / months_left
+        months = max(1.0, 12.0 * self.investment_period_years)
+        due = self.committed * min(1.0, (step - self.start_step + 1) / months)
+        return max(0.0, min(self.cash, due - self.invested))
 
     def capped(self, invested: float, gross: float, years_held: float) -> float:
         """What the fund keeps of ``gross`` proceeds under its yearly return cap."""

@@ -306,7 +306,7 @@ class Exits:
         p_acq = 1.0 - np.exp(-ecfg.acquisition_rate * m.levers.value("acquisition_multiple") * DT)
         return cand[m.draws["finance"].uniform(pop["hkey"][cand], step, SLOT_ACQ, prehashed=True) < p_acq]
 
-    def settle(self, rows: np.ndarray, values: np.ndarray, step: int, preference: float = 0.0, *,
+    def settle(self, rows: np.ndarray, values: np.ndarray, step: int, *, preference: float,
                net_of_shortfall: bool = False) -> None:
         """Pay out an exit at ``values``: banks first (from the firm's cash), then the lots by the
         :func:`waterfall` with a liquidation preference of ``preference`` times the money each
