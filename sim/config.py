@@ -288,7 +288,7 @@ class GuidanceConfig:
 @dataclass
 class BankConfig:
     count: int = P(5, "Banks lending to the park's firms at scale 1.", "banks", ge=0)
-    capital_mcny: float = P(8_000.0, "Lending capital of each bank.", "mcny", ge=0)
+    capital_mcny: float = P(40_000.0, "Lending capital of each bank.", "mcny", ge=0)
     min_revenue_mcny: float = P(5.0, "Firms need at least this revenue run rate to borrow.", "mcny/yr", ge=0)
     loan_to_revenue: float = P(0.25, "Loan size as a share of yearly revenue.", "share", gt=0, le=5)
     rate: float = P(0.045, "Interest rate.", "1/yr", ge=0, le=1)

@@ -332,20 +332,6 @@ class Bank(Investor):
         self.recovered += recovered
         self.losses += principal - recovered
 
-    def extend(self, amount: float) -> None:
-        """Lending capacity added on top of the bank's capital (loans a public risk pool backs)."""
-        self.capital += amount
-        self.commit(amount)
-
-    def withdraw(self, amount: float) -> float:
-        """Take back up to ``amount`` of lending capacity, as far as the bank's cash allows;
-        returns what was taken back."""
-        amount = min(float(amount), max(self.cash, 0.0))
-        self.capital -= amount
-        self.committed -= amount
-        self.cash -= amount
-        return amount
-
     def cover(self, amount: float) -> None:
         """A public risk-compensation pool pays back ``amount`` of the bank's losses."""
         self.cash += amount

@@ -7,7 +7,9 @@ a month (times the ``credit_multiplier`` lever). The bank is drawn in proportion
 within its cash. Loans are amortising annuities over ``term_months`` at ``rate``; a firm that
 leaves the population repays in full from its cash; on failure a bank is repaid first from the
 firm's remaining cash and recovers ``recovery_rate`` of what is still outstanding; a public
-risk-compensation pool (``loss_cover``, set by a credit policy) may pay back part of the rest.
+risk-compensation pool (``loss_cover``, set by a credit policy) may pay back part of the rest on
+the loans it backs (a credit policy lends those itself, through :meth:`Lending.lend_to`, to firms
+below the banks' revenue floor, :meth:`Lending.creditworthy`).
 
 Money in million CNY.
 """
@@ -34,6 +36,10 @@ class Lending:
         #: one's loss to its bank (after the firm's cash and the recovery), returns what the
         #: pool pays back for each; None when no pool is in force.
         self.loss_cover = None
+        #: Loans a public risk-compensation pool backs: called with the month's step after the
+        #: banks' own loans of the month (so both are first serviced the next month); None when
+        #: no pool is in force.
+        self.backed_lending = None
 
     def banks(self) -> list[Bank]:
         return [b for b in self.market.investors if isinstance(b, Bank)]
@@ -48,10 +54,11 @@ class Lending:
         bcfg = m.cfg.ecosystem.banks
         draws = m.draws["finance"]
         rows = self.market.month_filters(step).loans  # the rule of applicants(), in the month's scan
-        if rows.size == 0:
-            return
-        amount = bcfg.loan_to_revenue * pop["revenue"][rows] * m.levers.value("loan_size_multiplier")
-        self.lend_to(rows, amount, step, draws.uniform(pop["key"][rows], step, SLOT_BANK_PICK))
+        if rows.size:
+            amount = bcfg.loan_to_revenue * pop["revenue"][rows] * m.levers.value("loan_size_multiplier")
+            self.lend_to(rows, amount, step, draws.uniform(pop["key"][rows], step, SLOT_BANK_PICK))
+        if self.backed_lending is not None:
+            self.backed_lending(step)
 
     def applicants(self, step: int) -> np.ndarray:
         """Rows of the firms that apply for a loan this month, by whole-population array
@@ -59,14 +66,22 @@ class Lending:
         :meth:`agents.investors.market.CapitalMarket.month_filters`)."""
         m = self.model
         pop = m.population
-        bcfg = m.cfg.ecosystem.banks
+        cand = self.creditworthy(m.cfg.ecosystem.banks.min_revenue_mcny)
+        u = m.draws["finance"].uniform(pop["hkey"][cand], step, SLOT_BANK_APPLY, prehashed=True)
+        return cand[u < m.cfg.ecosystem.banks.apply_probability * m.levers.value("credit_multiplier")]
+
+    def creditworthy(self, min_revenue_mcny: float) -> np.ndarray:
+        """Rows of the live firms without a bank loan that pass the banks' test with a revenue
+        floor of ``min_revenue_mcny``: that revenue run rate or more, and a gross margin net of
+        wages of at least ``banks.min_margin``."""
+        m = self.model
+        pop = m.population
         fcfg = m.cfg.ecosystem.firms
         rev = pop["revenue"]
         with np.errstate(divide="ignore", invalid="ignore"):
             margin = (rev * (1.0 - fcfg.cost_of_revenue) - wage_bill(pop["employees"], fcfg)) / rev
-        cand = np.flatnonzero((rev >= bcfg.min_revenue_mcny) & (pop["debt"] <= 0) & (margin >= bcfg.min_margin))
-        u = m.draws["finance"].uniform(pop["hkey"][cand], step, SLOT_BANK_APPLY, prehashed=True)
-        return cand[u < bcfg.apply_probability * m.levers.value("credit_multiplier")]
+        ok = (rev >= min_revenue_mcny) & (pop["debt"] <= 0) & (margin >= m.cfg.ecosystem.banks.min_margin)
+        return np.flatnonzero(ok)
 
     def lend_to(self, rows: np.ndarray, amount: np.ndarray, step: int, up: np.ndarray) -> np.ndarray:
         """Banks lend ``amount`` to the firms at ``rows`` (live rows without debt), each bank

@@ -18,7 +18,7 @@ from agents.investors.books import GuidanceFund
 from sim.config import P
 from sim.core.clock import DT
 from sim.policies.base import Policy, check_range, positive_factor
-from sim.policies.instruments import SLOT_LOAN
+from sim.policies.instruments import SLOT_LOAN, SLOT_POOL_APPLY, SLOT_POOL_PICK
 
 __all__ = ["GuidanceFundPolicy", "FundOfFunds", "CreditRelaxation", "ExitChannels", "LongTermCapital"]
 
@@ -280,25 +280,29 @@ class FundOfFunds(Policy):
 @dataclass
 class CreditRelaxation(Policy):
     """Credit relaxation (放宽信贷) and combined credit and equity (投贷联动): a public
-    risk-compensation pool lets banks lend beyond their own capital, banks lend more often and
-    more, the government subsidises part of the interest, and a venture-backed firm gets a bank
-    loan beside each VC round.
+    risk-compensation pool backs bank loans to firms below the banks' own bar, banks lend more
+    often and more, the government subsidises part of the interest, and a venture-backed firm
+    gets a bank loan beside each VC round.
 
-    Banks lend within their capital, which binds at the defaults: more and larger loan requests
-    alone do not raise lending. The risk-compensation pool (科技信贷风险补偿资金池) acts on the
-    lenders: the government pays ``risk_pool_mcny`` (at scale 1, times ``scale``) into the pool
-    from the policy's yearly budget, before anything else, from the month the policy starts
-    until it is paid in (at the defaults over its first two years, which leaves less of the
-    budget to the interest subsidy then); the pool pays the
-    banks ``loss_cover_share`` of what an eligible borrower that fails still owes after the
-    firm's cash and the banks' recovery, and the banks lend ``pool_leverage`` times what is
-    left in the pool on top of their own capital (the capacity they would otherwise have to
-    hold against those losses). The extra capacity shrinks as the pool pays out; when the
-    policy ends the pool stops covering new losses, what is left of it goes back to the
-    treasury and the extra capacity is taken back as the banks' loans are repaid. Defaults
-    (assumed, of the order of local pools, not from the seed reports): Guangzhou's pool for tech
-    SMEs, up to 2亿元 a year, covers up to 50 % of a bad loan; Ningbo's 科技信贷风险池 counts on
-    10 times leverage.
+    Bank money is ample (M15, "源头充足"): the banks' capital does not bind at the defaults, and
+    what keeps credit from young firms is the banks' test (a revenue floor and a margin floor,
+    ``ecosystem.banks``). More frequent applications (``apply_multiplier``) and larger loans
+    (``loan_size_multiplier``) act on every firm that passes it. The risk-compensation pool
+    (科技信贷风险补偿资金池) opens the banks to the eligible firms below their revenue floor: the
+    government pays ``risk_pool_mcny`` (at scale 1, times ``scale``) into the pool from the
+    policy's yearly budget, before anything else, from the month the policy starts until it is
+    paid in (at the defaults over its first two years, which leaves less of the budget to the
+    interest subsidy then); while the policy is in force, an eligible firm without a loan whose
+    revenue run rate is at least ``pool_min_revenue_mcny`` but below the banks' floor (and
+    whose margin passes the banks' margin floor) applies as other firms do, and the banks lend
+    to it on the pool's guarantee as long as the loans the pool backs stay within
+    ``pool_leverage`` times what is left in it (the quota of local pools), in the order of the
+    applications' draws. The pool pays the banks ``loss_cover_share`` of what a borrower it
+    backs still owes when the firm fails, after the firm's cash and the banks' recovery, while
+    money is left in it. When the policy ends the pool stops backing new loans and covering
+    losses, and what is left of it goes back to the treasury. Defaults (assumed, of the order of
+    local pools, not from the seed reports): Guangzhou's pool for tech SMEs, up to 2亿元 a year,
+    covers up to 50 % of a bad loan; Ningbo's 科技信贷风险池 counts on 10 times leverage.
     """
 
     kind: ClassVar[str] = "credit_relaxation"
@@ -319,14 +323,18 @@ class CreditRelaxation(Policy):
     )
     risk_pool_mcny: float = P(
         500.0, "风险补偿资金池: public money paid into a risk-compensation pool from the yearly budget, before "
-        "anything else, from the start until paid in; it pays part of the banks' losses on eligible borrowers, and "
-        "the banks lend "
-        "pool_leverage times what is left in it beyond their own capital; 0 switches it off.", "mcny at scale 1"
+        "anything else, from the start until paid in; the banks lend on its guarantee to eligible firms below their "
+        "revenue floor, up to pool_leverage times what is left in it, and it pays part of their losses on those "
+        "loans; 0 switches it off.", "mcny at scale 1"
     )
-    pool_leverage: float = P(10.0, "Bank lending capacity added per unit of money left in the risk pool.", "x")
+    pool_leverage: float = P(10.0, "Quota of the loans the risk pool backs, per unit of money left in it.", "x")
+    pool_min_revenue_mcny: float = P(
+        1.0, "Least revenue run rate of a firm the risk pool backs a loan to (the banks' own floor is "
+        "ecosystem.banks.min_revenue_mcny).", "mcny/yr"
+    )
     loss_cover_share: float = P(
-        0.5, "Share of an eligible failed borrower's loss (what it still owes after its cash and the bank's "
-        "recovery) the risk pool pays the bank, while money is left in it.", "share"
+        0.5, "Share of the loss on a failed borrower the risk pool backs (what it still owes after its cash and the "
+        "bank's recovery) the pool pays the bank, while money is left in it.", "share"
     )
 
     def validate(self) -> None:
@@ -337,6 +345,7 @@ class CreditRelaxation(Policy):
         check_range(self.name, "venture_debt_ratio", self.venture_debt_ratio, ge=0, le=5, unit="x")
         check_range(self.name, "risk_pool_mcny", self.risk_pool_mcny, ge=0, unit="mcny at scale 1")
         check_range(self.name, "pool_leverage", self.pool_leverage, ge=0, le=50, unit="x")
+        check_range(self.name, "pool_min_revenue_mcny", self.pool_min_revenue_mcny, ge=0, unit="mcny/yr")
         check_range(self.name, "loss_cover_share", self.loss_cover_share, ge=0, le=1, unit="share")
 
     def __post_init__(self):
@@ -348,30 +357,43 @@ class CreditRelaxation(Policy):
         self.pool_in = 0.0  # what the government paid into it
         self._pool_due = 0.0  # what is still to be paid in
         self.pool_paid = 0.0  # what the pool paid the banks
-        self._extension: dict[int, float] = {}  # bank index -> lending capacity the pool added
+        self.pool_loans = 0  # loans the pool backed
+        self.pool_lent = 0.0  # their principal
+        self.backed_ids = np.empty(0, dtype=np.int64)  # firms whose bank loan the pool backs
+        self.backed_payment = np.empty(0)  # and that loan's monthly payment (which tells it from a later loan)
 
     def start(self, model, government) -> None:
         self._deal_ptr = model.market.deals.n
         self._pool_due = self.sample_cost(model, self.risk_pool_mcny)
         if self._pool_due > 0:
             model.market.lending.loss_cover = partial(self._cover, model)
+            model.market.lending.backed_lending = partial(self._pool_lending, model)
 
     def stop(self, model, government) -> None:
         super().stop(model, government)
-        if model.market.lending.loss_cover is not None:
-            model.market.lending.loss_cover = None
+        model.market.lending.loss_cover = None
+        model.market.lending.backed_lending = None
         self._pool_due = 0.0
         if self.pool > 0:
             self.receive(model, government, self.pool)
             self.pool = 0.0
 
-    def collect(self, model, government) -> None:
-        super().collect(model, government)
-        self._sync_capacity(model)
+    def backed_rows(self, model) -> np.ndarray:
+        """Rows of the live firms whose current bank loan the pool backs; firms that repaid it
+        or left are dropped from the list (a firm that repaid it and took a loan from the banks
+        alone is told apart by the loan's monthly payment)."""
+        pop = model.population
+        rows = pop.row_of[self.backed_ids]
+        keep = rows >= 0
+        keep[keep] = pop["debt_payment"][rows[keep]] == self.backed_payment[keep]
+        self.backed_ids, self.backed_payment = self.backed_ids[keep], self.backed_payment[keep]
+        return rows[keep]
 
     def _cover(self, model, rows: np.ndarray, loss: np.ndarray) -> np.ndarray:
-        """The pool's payment for each failed borrower at ``rows`` with ``loss`` to its bank."""
-        want = np.where(self.eligible(model, rows), self.loss_cover_share * loss, 0.0)
+        """The pool's payment for each failed borrower at ``rows`` with ``loss`` to its bank:
+        ``loss_cover_share`` of it on the loans the pool backs, within what is left in it."""
+        backed = np.isin(rows, self.backed_rows(model))
+        want = np.where(backed, self.loss_cover_share * loss, 0.0)
         total = float(want.sum())
         if total <= 0 or self.pool <= 0:
             return np.zeros(rows.size)
@@ -380,24 +402,40 @@ class CreditRelaxation(Policy):
         self.pool_paid += float(paid.sum())
         return paid
 
-    def _sync_capacity(self, model) -> None:
-        """Bring the banks' added capacity to ``pool_leverage`` times what is left in the pool
-        (nothing once the policy has ended), split in proportion to their own capital; capacity
-        is taken back only as far as a bank's cash allows (the rest as its loans are repaid)."""
-        banks = model.market.lending.banks()
-        if not banks:
+    def _pool_lending(self, m, step: int) -> None:
+        """This month's loans on the pool's guarantee (called by the banks after their own loans
+        of the month, :attr:`agents.investors.lending.Lending.backed_lending`): eligible firms
+        below the banks' revenue floor that apply, in the order of their draws, within the
+        pool's quota."""
+        if self.pool <= 0:
             return
-        target = self.pool_leverage * self.pool if self._running else 0.0
-        own = np.array([b.capital - self._extension.get(b.index, 0.0) for b in banks])
-        shares = own / own.sum() if own.sum() > 0 else np.full(len(banks), 1.0 / len(banks))
-        for b, share in zip(banks, shares, strict=True):
-            have = self._extension.get(b.index, 0.0)
-            gap = target * share - have
-            if gap > 1e-12:
-                b.extend(gap)
-                self._extension[b.index] = have + gap
-            elif gap < -1e-12:
-                self._extension[b.index] = have - b.withdraw(-gap)
+        room = self.pool_leverage * self.pool - float(m.population["debt"][self.backed_rows(m)].sum())
+        bcfg = m.cfg.ecosystem.banks
+        if room <= 0 or self.pool_min_revenue_mcny >= bcfg.min_revenue_mcny:
+            return
+        pop = m.population
+        rows = m.market.lending.creditworthy(self.pool_min_revenue_mcny)
+        rows = rows[pop["revenue"][rows] < bcfg.min_revenue_mcny]
+        rows = rows[self.eligible(m, rows)]
+        if rows.size == 0:
+            return
+        draws = self.draws(m)
+        apply = draws.uniform(pop["key"][rows], step, SLOT_POOL_APPLY)
+        rows = rows[apply < bcfg.apply_probability * m.levers.value("credit_multiplier")]
+        if rows.size == 0:
+            return
+        up = draws.uniform(pop["key"][rows], step, SLOT_POOL_PICK)
+        order = np.argsort(up, kind="stable")
+        rows, up = rows[order], up[order]
+        amount = bcfg.loan_to_revenue * pop["revenue"][rows] * m.levers.value("loan_size_multiplier")
+        fits = np.cumsum(amount) <= room
+        lent = m.market.lending.lend_to(rows[fits], amount[fits], step, up[fits])
+        if lent.size:
+            self.backed_ids = np.concatenate([self.backed_ids, pop["id"][lent]])
+            self.backed_payment = np.concatenate([self.backed_payment, pop["debt_payment"][lent]])
+            self.pool_loans += int(lent.size)
+            self.pool_lent += float(pop["debt"][lent].sum())
+            self.note_supported(m, lent)
 
     def step(self, model, government) -> None:
         m = model
@@ -459,7 +497,8 @@ class CreditRelaxation(Policy):
             "venture_lent_mcny": self.venture_lent,
             "risk_pool_paid_mcny": self.pool_paid,
             "risk_pool_left_mcny": self.pool,
-            "bank_capacity_added_mcny": float(sum(self._extension.values())),
+            "risk_pool_loans": self.pool_loans,
+            "risk_pool_lent_mcny": self.pool_lent,
         }
 
 

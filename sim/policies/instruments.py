@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Support", "RDCostShare", "SLOT_SELECT", "SLOT_ORDER", "SLOT_TRACK", "SLOT_STUDENT", "SLOT_LOAN"]
+__all__ = ["Support", "RDCostShare", "SLOT_SELECT", "SLOT_ORDER", "SLOT_TRACK", "SLOT_STUDENT", "SLOT_LOAN",
+           "SLOT_POOL_APPLY", "SLOT_POOL_PICK"]
 
 # slots of a policy's keyed draws (``policy:<name>``)
-SLOT_SELECT, SLOT_ORDER, SLOT_TRACK, SLOT_STUDENT, SLOT_LOAN = range(5)
+SLOT_SELECT, SLOT_ORDER, SLOT_TRACK, SLOT_STUDENT, SLOT_LOAN, SLOT_POOL_APPLY, SLOT_POOL_PICK = range(7)
 
 
 class Support:
