@@ -164,6 +164,22 @@ def test_sanctions_shock_hits_the_exposed_tracks_and_targeted_support_helps_thei
     assert q.spent == pytest.approx(0.5 * q.supported().size)
 
 
+def test_targeted_support_goes_to_the_exposed_firms_with_the_most_revenue_first():
+    q = configured_policy("targeted_support")
+    m = park(q, months=3, scale=0.1)
+    pop = m.population
+    exposed = tracks_with_descendants(m, EXPOSED_TRACKS)
+    before = set(q.supported().tolist())
+    pool = np.flatnonzero(exposed[pop["track"]] & ~np.isin(pop["id"], list(before)))
+    ranked = pop["id"][pool][np.argsort(-pop["revenue"][pool], kind="stable")]
+    step_policy_alone(m, q)  # the next month's selection, from this state
+    new = [i for i in q.supported().tolist() if i not in before]
+    # 400 a year at scale 1 is 3.33 a month at scale 0.1: three or four this month
+    assert len(new) in (3, 4)
+    assert set(new) == set(ranked[: len(new)].tolist())
+    assert pop["revenue"][pop.row_of[new]].min() > np.median(pop["revenue"][pool])
+
+
 def test_credit_relaxation_moves_both_bank_levers_and_pays_half_the_interest():
     p = configured_policy("credit_relaxation", risk_pool_mcny=0.0)  # the pool would take the first year's budget
     m = park(p)

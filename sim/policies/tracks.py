@@ -184,7 +184,11 @@ EXPOSED_TRACKS = [
 class SanctionsShock(Policy):
     """A sanctions or decoupling shock (脱钩断链) on exposed tracks: their firms lose growth and
     investors shun them; targeted support (精准支持) helps exposed firms with grants,
-    substitute-parts coordination and continuity support."""
+    substitute-parts coordination and continuity support.
+
+    Targeted support goes each month to the exposed firms with the most revenue that it has not
+    supported yet (the key firms of the exposed supply chains, 重点企业; equal revenue in a
+    random order), ``support_capacity_per_year`` of them a year."""
 
     kind: ClassVar[str] = "sanctions_shock"
     target: ClassVar[str] = "revenue of firms in the exposed tracks (lower under the shock, less so with support)"
@@ -248,7 +252,8 @@ class SanctionsShock(Policy):
         done = self.supported()
         if done.size:
             rows = rows[~np.isin(pop["id"][rows], done)]
-        rows = self.random_order(model, rows)[:k]
+        rows = self.random_order(model, rows)  # ties in a random order
+        rows = rows[np.argsort(-pop["revenue"][rows], kind="stable")][:k]  # the largest exposed firms first
         if rows.size == 0:
             return
         if self.support_grant_mcny > 0:
