@@ -4,6 +4,7 @@
     .venv/bin/python tests/mutation.py --all            # every group, one after the other
     .venv/bin/python tests/mutation.py stages --jobs 2  # worker processes (default 1)
     .venv/bin/python tests/mutation.py policies --sample 3  # the mutants numbered ...3: a tenth of each function's
+    .venv/bin/python tests/mutation.py lending --survivors  # test the last run's survivors again (after new tests)
     make mutation MODULE=stages                         # the same through make
 
 Each group mutates its modules with its own fast test selection (mutmut runs, for each mutant,
@@ -105,14 +106,20 @@ def results(work: Path) -> dict[str, list[str]]:
     return by_status
 
 
-def run(group: str, jobs: int, sample: str | None = None) -> dict:
+def run(group: str, jobs: int, sample: str | None = None, survivors: bool = False) -> dict:
     """Mutation-test one group; ``sample`` (digits, e.g. "37") tests only the mutants whose number
-    ends in one of them, a systematic sample of every function (a tenth per digit)."""
+    ends in one of them, a systematic sample of every function (a tenth per digit). mutmut keeps
+    the result of a mutant it has tested; ``survivors`` tests the last run's survivors again (once
+    tests were added for them), after the mutants not tested yet."""
     work = prepare(group)
     t0 = time.perf_counter()
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     names = [f"*__mutmut_*[{sample}]"] if sample else []
+    last = work / "summary.json"
+    again = json.loads(last.read_text(encoding="utf-8"))["survivors"] if survivors and last.exists() else []
     subprocess.run([str(MUTMUT), "run", "--max-children", str(jobs), *names], cwd=work, env=env, check=False)
+    if again:
+        subprocess.run([str(MUTMUT), "run", "--max-children", str(jobs), *again], cwd=work, env=env, check=False)
     seconds = time.perf_counter() - t0
     by = results(work)
     killed = len(by.get("killed", [])) + len(by.get("timeout", [])) + len(by.get("segfault", []))
@@ -140,6 +147,7 @@ def main(argv=None) -> int:
     ap.add_argument("groups", nargs="*", help=f"module groups: {', '.join(MODULES)}")
     ap.add_argument("--all", action="store_true", help="every group")
     ap.add_argument("--jobs", type=int, default=1, help="mutmut worker processes")
+    ap.add_argument("--survivors", action="store_true", help="also test the last run's survivors again")
     ap.add_argument("--sample", metavar="DIGITS", help="only the mutants whose number ends in one of these digits "
                     "(a systematic sample, a tenth per digit; e.g. --sample 37)")
     args = ap.parse_args(argv)
@@ -149,7 +157,7 @@ def main(argv=None) -> int:
     if args.sample is not None and not (args.sample.isdigit() and len(set(args.sample)) == len(args.sample)):
         ap.error(f"--sample takes distinct digits, e.g. 37 (got {args.sample!r})")
     for g in groups:
-        run(g, args.jobs, args.sample)
+        run(g, args.jobs, args.sample, args.survivors)
     return 0
 
 
