@@ -272,3 +272,24 @@ def test_bank_loans_are_a_share_of_revenue_times_the_loan_size_lever():
     np.testing.assert_allclose(d["amount"][new], want, rtol=1e-12)
     np.testing.assert_allclose(pop["debt"][rows], want, rtol=1e-12)
     assert (d["step"][new] == step).all()
+
+
+def test_typical_vc_money_halves_a_rounds_weight_every_year():
+    # the typical co-investment a guidance fund plans with (EquityRounds.typical_vc_money): the VC
+    # money of recent VC-led rounds in the tracks, each weighted by 0.5 ** (its age / 12 months)
+    m = small_model()
+    r = m.market.rounds
+    n = m.tracks.n
+    r.vc_money_by_track, r.vc_rounds_by_track, r._vc_counted_step = np.zeros(n), np.zeros(n), None
+    t = np.array([3])
+    m.current_step = 0
+    r._count_vc_rounds(t, np.array([100.0]))
+    m.current_step = 6
+    r._count_vc_rounds(t, np.array([400.0]))
+    w = 0.5 ** (6 / 12)
+    assert r.typical_vc_money(t) == pytest.approx((100.0 * w + 400.0) / (w + 1.0))
+    m.current_step = 30  # two years after the second round, 2.5 after the first
+    r._count_vc_rounds(t, np.array([50.0]))
+    w1, w2 = 0.5 ** 2.5, 0.5 ** 2
+    assert r.typical_vc_money(t) == pytest.approx((100.0 * w1 + 400.0 * w2 + 50.0) / (w1 + w2 + 1.0))
+    assert r.typical_vc_money(np.array([4])) == 0.0  # a track without VC rounds
