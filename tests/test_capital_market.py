@@ -258,3 +258,22 @@ def test_no_list_by_default():
 
 def _gazelle_list(quota):
     return GazelleListConfig(quota_per_year=quota, criteria="tiered_cn", apply_probability=0.8)
+
+
+def test_a_mandate_puts_its_share_of_a_funds_preferences_on_its_tracks():
+    # a fund of funds' condition (VCFund.mandate): at least `share` of the preferences on the listed
+    # tracks, each keeping its relative weight inside and outside; unchanged where it holds already
+    m = EcosystemModel(small_config())
+    f = next(a for a in m.market.investors if a.kind == "vc")
+    prefs = np.array([0.4, 0.3, 0.2, 0.1, 0.0])
+    assert f.hold_mandate(prefs) is prefs  # no mandate
+    f.mandate = (np.array([2, 3, 9]), 0.6)  # track 9 is not in the vector (a track born later)
+    out = f.hold_mandate(prefs)
+    np.testing.assert_allclose(out, [0.4 * 0.4 / 0.7, 0.4 * 0.3 / 0.7, 0.6 * 2 / 3, 0.6 / 3, 0.0])
+    assert out.sum() == pytest.approx(1.0)
+    f.mandate = (np.array([0, 1]), 0.6)  # 0.7 on those tracks already
+    np.testing.assert_array_equal(f.hold_mandate(prefs), prefs)
+    f.mandate = (np.array([4]), 0.5)  # nothing on the mandated track yet: it gets the whole share
+    np.testing.assert_allclose(f.hold_mandate(prefs), [0.2, 0.15, 0.1, 0.05, 0.5])
+    f.mandate = (np.array([2, 3]), 0.4)  # no weight on any mandated track: the share split evenly
+    np.testing.assert_allclose(f.hold_mandate(np.array([0.5, 0.5, 0.0, 0.0])), [0.3, 0.3, 0.2, 0.2])

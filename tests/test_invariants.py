@@ -17,7 +17,7 @@ from conftest import module_scope
 
 import agents.investors.exits as exits_module
 import sim.stages as stages_module
-from agents.investors.books import GuidanceFund
+from agents.investors.books import GuidanceFund, VCFund
 from agents.investors.exits import Exits
 from sim.config import Config
 from sim.policies.registry import configured_policy
@@ -77,6 +77,37 @@ def test_cash_is_conserved_through_loans_exits_and_failures(result):
     held, flowed = result.model.cash_identity()
     assert held == pytest.approx(flowed, rel=1e-9, abs=1e-6)
     assert result.model.ledger.debt_service > 0 and result.model.ledger.loans_in > 0
+
+
+def test_vc_funds_draw_their_follow_ons_from_their_reserve(result):
+    # a VC fund keeps reserve_ratio of its size for follow-on rounds in its firms; money it puts into
+    # a firm it led before (inside rounds, insiders) draws the reserve down. For the funds raised in
+    # the window (all their deals are in deals.parquet), what they booked as follow-ons is at most
+    # what they put into firms they had backed in an earlier month, and what is left for new firms
+    # is the cash beyond the rest of the reserve
+    d = result.tables["deals"]
+    d = d[d["round"] != "loan"]
+    funds = [a for a in result.model.market.investors if isinstance(a, VCFund) and a.vintage_step >= 0]
+    step = result.model.current_step - 1
+    drawn = 0.0
+    for f in funds:
+        mine = d[d["investor_id"] == f.unique_id]
+        first = mine.groupby("firm_id")["step"].transform("min")
+        again = float(mine.loc[mine["step"] > first, "amount"].sum())
+        assert -1e-9 <= f.followon_invested <= again + 1e-6 * max(1.0, again), (f.name, f.followon_invested, again)
+        reserve = max(0.0, f.size * f.reserve_ratio - f.followon_invested)
+        if f.investing(step):
+            assert f.available_new(step) == pytest.approx(max(0.0, f.cash - reserve))
+        drawn += f.followon_invested
+    assert len(funds) > 5 and drawn > 0
+
+
+def test_every_investors_books_balance(result):
+    # committed = cash + invested + returned, and for banks cash + outstanding = capital + interest
+    # - losses + covered: a booking missing on one side, or a stat of the books updated the wrong way
+    investors = result.model.market.investors
+    assert {a.kind for a in investors} >= {"angel", "vc", "bank", "guidance_fund"}
+    assert all(a.balanced() for a in investors), [a.name for a in investors if not a.balanced()]
 
 
 def test_stages_follow_their_definitions(result):
