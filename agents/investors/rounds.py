@@ -136,8 +136,6 @@ class EquityRounds:
         self.market = market
         self.model = market.model
         #: cumulative counts by round (seed .. D+): firms that tried, passed screening, got money
-        self.round_stats = {k: np.zeros(EQUITY_ROUNDS, dtype=np.int64) for k in ("attempts", "passed", "funded")}
-        self.inside_rounds = 0  # rounds carried by the last lead alone
         self.syndicated = 0  # co-investments in rounds a lead could not carry alone
         self._used = np.zeros(0)  # money each investor has put in this month (during allocation)
         #: VC money of the recent VC-led rounds and their number, by track, each round weighing less by half
@@ -243,8 +241,6 @@ class EquityRounds:
             + self.screening_shift(app.track, app.rows)
         )
         passed = draws.uniform(app.key, step, SLOT_PASS) < logistic(fcfg.screening_slope * (app.signal - bar))
-        self.round_stats["attempts"] += np.bincount(app.rnd, minlength=EQUITY_ROUNDS)
-        self.round_stats["passed"] += np.bincount(app.rnd[passed], minlength=EQUITY_ROUNDS)
         app.bar = bar
         app = app.take(passed)
         d = fcfg.dilution_min + (fcfg.dilution_max - fcfg.dilution_min) * draws.uniform(app.key, step, SLOT_DILUTION)
@@ -269,7 +265,6 @@ class EquityRounds:
         self._lead_funds(app, step)
         self._inside_rounds(app, step)
         funded = app.lead >= 0
-        self.round_stats["funded"] += np.bincount(app.rnd[funded], minlength=EQUITY_ROUNDS)
         app = app.take(funded)
         if not funded.any():
             return app, None
@@ -396,7 +391,6 @@ class EquityRounds:
                 lead_amt[d] = app.amount[d]
                 room[i] -= app.amount[d]
                 self._used[i] += app.amount[d]
-                self.inside_rounds += 1
 
     def _insiders(self, app: Applicants, step: int, parts_inv, parts_amt, parts_partner) -> None:
         """The previous VC lead follows on with ``insider_share`` of a later round, from its reserves."""
