@@ -252,8 +252,7 @@ class VCConfig:
                                    "managers.", "share", ge=0, le=1)
     life_years: float = P(10.0, "Fund life; what is left in cash then goes back to the LPs.", "years", gt=0)
     investment_period_years: float = P(5.0, "New investments only in this period after the vintage.", "years", gt=0)
-    reserve_ratio: float = P(0.4, "Share of the fund kept for follow-on rounds (drawn down by what it puts into "
-                                  "firms it led before).", "share", ge=0, lt=1)
+    reserve_ratio: float = P(0.4, "Share of the fund kept for follow-on rounds.", "share", ge=0, lt=1)
     raise_after_years: float = P(4.0, "Managers raise their next fund this long after the last vintage.", "years", gt=0)
     min_tvpi_to_raise: float = P(0.8, "Managers below this interim TVPI cannot raise again.", "x", ge=0)
     tvpi_size_elasticity: float = P(1.0, "Next fund size = last size * TVPI^elasticity (capped "
