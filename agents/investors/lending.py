@@ -51,14 +51,19 @@ class Lending:
         pop = m.population
         if pop.n == 0 or not self.banks():
             return
-        bcfg = m.cfg.ecosystem.banks
         draws = m.draws["finance"]
         rows = self.market.month_filters(step).loans  # the rule of applicants(), in the month's scan
         if rows.size:
-            amount = bcfg.loan_to_revenue * pop["revenue"][rows] * m.levers.value("loan_size_multiplier")
-            self.lend_to(rows, amount, step, draws.uniform(pop["key"][rows], step, SLOT_BANK_PICK))
+            self.lend_to(rows, self.loan_size(rows), step, draws.uniform(pop["key"][rows], step, SLOT_BANK_PICK))
         if self.backed_lending is not None:
             self.backed_lending(step)
+
+    def loan_size(self, rows: np.ndarray) -> np.ndarray:
+        """The loan the banks make to the firms at ``rows``: ``loan_to_revenue`` of their yearly
+        revenue, times the ``loan_size_multiplier`` lever."""
+        m = self.model
+        return m.cfg.ecosystem.banks.loan_to_revenue * m.population["revenue"][rows] * m.levers.value(
+            "loan_size_multiplier")
 
     def applicants(self, step: int) -> np.ndarray:
         """Rows of the firms that apply for a loan this month, by whole-population array

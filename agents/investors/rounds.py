@@ -135,7 +135,6 @@ class EquityRounds:
     def __init__(self, market):
         self.market = market
         self.model = market.model
-        #: cumulative counts by round (seed .. D+): firms that tried, passed screening, got money
         self.syndicated = 0  # co-investments in rounds a lead could not carry alone
         self._used = np.zeros(0)  # money each investor has put in this month (during allocation)
         #: VC money of the recent VC-led rounds and their number, by track, each round weighing less by half

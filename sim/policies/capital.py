@@ -427,7 +427,7 @@ class CreditRelaxation(Policy):
         up = draws.uniform(pop["key"][rows], step, SLOT_POOL_PICK)
         order = np.argsort(up, kind="stable")
         rows, up = rows[order], up[order]
-        amount = bcfg.loan_to_revenue * pop["revenue"][rows] * m.levers.value("loan_size_multiplier")
+        amount = m.market.lending.loan_size(rows)
         fits = np.cumsum(amount) <= room
         lent = m.market.lending.lend_to(rows[fits], amount[fits], step, up[fits])
         if lent.size:
