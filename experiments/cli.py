@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sim.batch.status import COMPLETED, STATUS_FILE, read_status
+from sim.batch.status import COMPLETED, STATUS_FILE, run_state
 from sim.config import ConfigError
 
 __all__ = ["TOOL_ERRORS", "exit_status", "finished_runs", "run"]
@@ -15,10 +15,11 @@ TOOL_ERRORS = (ConfigError, RuntimeError, KeyboardInterrupt)
 
 
 def finished_runs(runs_dir) -> int:
-    """The runs below ``runs_dir`` whose ``run_status.json`` says completed."""
+    """The runs below ``runs_dir`` that are finished, by the rule a resumed batch reuses them with
+    (:func:`sim.batch.status.run_state`): a Ctrl-C between a run's last table and its status record
+    leaves a finished run that the next command reuses, so it is counted as kept."""
     root = Path(runs_dir)
-    return sum((read_status(p.parent) or {}).get("status") == COMPLETED for p in root.rglob(STATUS_FILE)) \
-        if root.is_dir() else 0
+    return sum(run_state(p.parent)[0] == COMPLETED for p in root.rglob(STATUS_FILE)) if root.is_dir() else 0
 
 
 def exit_status(exc: BaseException, runs_dir=None) -> int:

@@ -24,6 +24,7 @@ from sim import load_config
 from sim.batch import RunSpec, run_batch
 from sim.batch.status import read_status, write_status
 from sim.core.errors import interrupted
+from sim.io.files import write_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 calibration = importlib.import_module("sim.validation.calibrate")  # the package's name is its function
@@ -73,9 +74,15 @@ def test_a_batch_that_resumes_says_how_many_runs_it_reuses(tmp_path):
 
 
 def test_a_stopped_tool_says_how_many_finished_runs_it_keeps(tmp_path, capsys):
-    for i, status in enumerate(("completed", "completed", "interrupted", "failed")):
-        write_status(tmp_path / "runs" / f"arm/seed={i}", status=status)
-    assert finished_runs(tmp_path / "runs") == 2 and finished_runs(tmp_path / "nothing") == 0
+    for i, status in enumerate(("completed", "completed", "interrupted", "failed", "running")):
+        run = tmp_path / "runs" / f"arm/seed={i}"
+        write_status(run, status=status, pid=2**22 + 7, started="2026-01-01T00:00:00")  # no such process
+        write_summary(run, {"finished": status != "interrupted"})
+    # seed=4: Ctrl-C came after its last table and before its status record; a resumed batch
+    # reuses it, so the count that tells the user what is kept includes it (CI, 2026-12-04)
+    assert finished_runs(tmp_path / "runs") == 3 and finished_runs(tmp_path / "nothing") == 0
+    (tmp_path / "runs" / "arm/seed=4/summary.json").unlink()
+    assert finished_runs(tmp_path / "runs") == 2
     assert exit_status(KeyboardInterrupt(), tmp_path / "runs") == 130
     assert capsys.readouterr().err == (f"error: interrupted; the 2 finished runs in {tmp_path / 'runs'} are kept: run "
                                        "the same command again to resume.\n")
