@@ -102,6 +102,7 @@ class Incumbent(mesa.Agent):
         self.acq_budget = 0.0  # this year's acquisition budget, mcny
         self.acq_left = 0.0
         self.proc_budget = 0.0  # this year's procurement budget, mcny/yr of running contracts
+        self.cvc_commitment = 0.0  # what it committed to its corporate venture fund this year, mcny
         self._proc_room = 0.0  # contract value per year it may still sign (carried month to month)
         # books
         self.acquisitions = 0
@@ -136,12 +137,16 @@ class Incumbent(mesa.Agent):
         return f / s if s > 0 else np.full(tracks.n, 1.0 / max(tracks.n, 1))
 
     def new_year(self, cfg) -> None:
-        """Budgets for the coming year, and the corporate venture fund's commitment."""
+        """Budgets for the coming year, and the corporate venture fund's commitment; in the warm-up
+        they grow with the park's demand (:meth:`sim.model.EcosystemModel.supply_share`)."""
         rev = self.revenue(cfg)
-        self.acq_budget = self.acq_left = cfg.acquisition_budget_share * rev
-        self.proc_budget = cfg.procurement_share * rev
-        if self.cvc is not None and cfg.cvc_budget_share > 0:
-            self.cvc.commit_year(cfg.cvc_budget_share * rev)
+        m, step = self.model, self.model.current_step + 1
+        grown = rev * m.supply_share(step, "revenue")  # acquisitions and suppliers: grown firms
+        self.acq_budget = self.acq_left = cfg.acquisition_budget_share * grown
+        self.proc_budget = cfg.procurement_share * grown
+        self.cvc_commitment = cfg.cvc_budget_share * rev * m.supply_share(step, "even") if self.cvc is not None else 0.0
+        if self.cvc_commitment > 0:
+            self.cvc.commit_year(self.cvc_commitment)
 
 
 class Incumbents:

@@ -252,7 +252,8 @@ class VCConfig:
                                    "managers.", "share", ge=0, le=1)
     life_years: float = P(10.0, "Fund life; what is left in cash then goes back to the LPs.", "years", gt=0)
     investment_period_years: float = P(5.0, "New investments only in this period after the vintage.", "years", gt=0)
-    reserve_ratio: float = P(0.4, "Share of the fund kept for follow-on rounds.", "share", ge=0, lt=1)
+    reserve_ratio: float = P(0.4, "Share of the fund kept for follow-on rounds (drawn down by what it puts into "
+                                  "firms it led before).", "share", ge=0, lt=1)
     raise_after_years: float = P(4.0, "Managers raise their next fund this long after the last vintage.", "years", gt=0)
     min_tvpi_to_raise: float = P(0.8, "Managers below this interim TVPI cannot raise again.", "x", ge=0)
     tvpi_size_elasticity: float = P(1.0, "Next fund size = last size * TVPI^elasticity (capped "
@@ -582,6 +583,19 @@ class EcosystemConfig:
     note: str = P("", "Where the preset's numbers come from.")
     start_year: int = P(2015, "First calendar year of the observed window.", "year", ge=1950, le=2100)
     warmup_years: int = P(8, "Years simulated before start_year to build up the firm population.", "years", ge=0, le=30)
+    warmup_ramp: bool = P(
+        True,
+        "The model starts with an empty park, so in its first years only young firms ask for money and "
+        "sell in the tracks' markets. With the ramp, what comes into the park from outside grows in the "
+        "warm-up with the share of a full park's demand that is present (EcosystemModel.supply_share): "
+        "VC commitments and the first funds, guidance-fund vintages and corporate venture as t / G (t "
+        "years since the model started, plus a year for funds, which invest over the next years; G the "
+        "graduation age), "
+        "the park's share of the tracks' markets and incumbents' procurement and acquisition budgets as "
+        "(t / G)^2 (older firms hold most of the revenue), angels' budgets like seed demand, which falls "
+        "with a firm's age. Without it the first cohort gets several times the money and market of later "
+        "ones and makes several times their unicorns, which leave the stock at the graduation age.",
+    )
     firms: FirmConfig = sub(FirmConfig, "Firm founding, growth, costs and closure.")
     funding: FundingConfig = sub(FundingConfig, "How rounds are sought, screened and priced.")
     angels: AngelConfig = sub(AngelConfig, "Angel investors.")

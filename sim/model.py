@@ -35,6 +35,7 @@ from ``model.rng``, or the common random numbers are lost.
 
 from __future__ import annotations
 
+import math
 import time
 from operator import attrgetter
 
@@ -80,6 +81,10 @@ PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 #: The month's event counters (reset at the start of every step).
+#: Seed money (angels) is asked for less with every year of a firm's age, about as exp(-age / this):
+#: in the default run 24 % of the angels' money goes to firms in their first year, 49 % in their first two.
+SEED_AGE_YEARS = 2.5
+
 COUNTERS = (
     "births",
     "births_independent",
@@ -213,6 +218,34 @@ class EcosystemModel(mesa.Model):
         self.population.snapshot_records()
 
     # ------------------------------------------------------------------ views
+    def supply_share(self, step: int, demand: str = "even", lead_years: float = 0.5) -> float:
+        """Share of a full park's demand for some outside money that is present at ``step``
+        (``ecosystem.warmup_ramp``; 1 without it, and once the model has run for the graduation age).
+
+        The park starts empty: ``t`` years after the model started (plus ``lead_years``, how long
+        after ``step`` the money is spent on average) its firms are at most ``t`` years old. Of a
+        full park's demand, firms under ``t`` make (``G`` the graduation age):
+
+        * ``even``, money asked for at every age alike (venture rounds): ``t / G``;
+        * ``revenue``, what goes with the firms' revenue, which grows with age (their markets,
+          their suppliers' contracts): ``(t / G) ** 2``;
+        * ``seed``, money for the youngest firms (angels), asked for less with every year of age,
+          about as ``exp(-age / 2.5 years)``: ``(1 - exp(-t / 2.5)) / (1 - exp(-G / 2.5))``.
+        """
+        eco = self.cfg.ecosystem
+        span = eco.firms.graduation_age_years
+        t = (step + self.warmup_steps) / MONTHS + lead_years
+        if not eco.warmup_ramp or t >= span:
+            return 1.0
+        t = max(t, 0.0)
+        if demand == "even":
+            return t / span
+        if demand == "revenue":
+            return (t / span) ** 2
+        if demand == "seed":
+            return math.expm1(-t / SEED_AGE_YEARS) / math.expm1(-span / SEED_AGE_YEARS)
+        raise ValueError(f"unknown demand profile {demand!r}; allowed: even, revenue, seed")
+
     def year_of(self, step: int) -> int:
         """Calendar year of ``step``."""
         return year_of(self.start_year, step)

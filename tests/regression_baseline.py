@@ -40,7 +40,7 @@ BASELINE_JSON = BASELINE_DIR / "baseline.json"
 
 OVERRIDES = [
     "seed=2",
-    "scale=0.02",
+    "scale=0.03",
     "years=6",
     "ecosystem.warmup_years=4",
     "ecosystem.government.gazelle_list.quota_per_year=500",

@@ -193,7 +193,7 @@ def test_syndicates_stay_within_their_size_and_fill_rounds_a_lead_cannot_carry()
 
 
 def test_guidance_funds_raise_vintages_and_invest_in_every_observed_year():
-    res = run_simulation(small_config(scale=0.1, years=6, warmup=4), progress=False)
+    res = run_simulation(small_config(scale=0.1, years=6, warmup=8), progress=False)  # the default warm-up
     deals = res.tables["deals"]
     years = set(deals.loc[deals["investor_kind"] == "guidance_fund", "year"])
     assert years == set(range(START, START + 6))
@@ -205,8 +205,14 @@ def test_guidance_funds_raise_vintages_and_invest_in_every_observed_year():
     funds = [a for a in res.model.market.investors if isinstance(a, GuidanceFund)]
     for a in funds:
         assert a.invested <= a.committed * (1 + 1e-9) and a.balanced()
-        expected = gcfg.fund_size_mcny * a.weight * (1 + gcfg.size_growth) ** (a.start_step / 12)
+        # in the warm-up a vintage is cut to the share of a full park's demand present when it starts
+        # investing (ecosystem.warmup_ramp): (years since the model started + 2.5) / graduation age
+        first = -12 * res.model.cfg.ecosystem.warmup_years
+        elapsed = (max(a.start_step, first) - first) / 12
+        share = min(1.0, (elapsed + 2.5) / res.model.cfg.ecosystem.firms.graduation_age_years)
+        expected = gcfg.fund_size_mcny * a.weight * (1 + gcfg.size_growth) ** (a.start_step / 12) * share
         assert a.committed == pytest.approx(expected)
+    assert any(a.committed < 0.9 * gcfg.fund_size_mcny * a.weight for a in funds), "the ramp cut the first vintages"
 
 
 def test_a_paced_guidance_fund_invests_at_an_even_pace_and_carries_what_a_month_leaves():

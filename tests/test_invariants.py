@@ -79,20 +79,6 @@ def test_cash_is_conserved_through_loans_exits_and_failures(result):
     assert result.model.ledger.debt_service > 0 and result.model.ledger.loans_in > 0
 
 
-#: Why the follow-on test fails (strict xfail: it passes, and so fails, once fixed).
-RESERVE_NEVER_DRAWN = (
-    "a known defect found by mutation testing on 2026-12-04: VCFund.follow_on is never called, so a fund's reserve "
-    "stays size x reserve_ratio all its life, and the money it puts into firms it led before also comes out of "
-    "what it may invest in new firms. Booking that money as a follow-on (a ten-line change in EquityRounds.settle, "
-    "tried) makes the funds invest more in new firms, and the presets calibrated with the defect make too many "
-    "unicorns: China's new unicorns in 2019 74.4 (band 33-65, was 63.5), its stock in 2020 321 (170-300, was 270), "
-    "Silicon Valley's new unicorns in 2017 21.7 (6-20, was 16.4), 5-10 seeds at full scale, measured together with "
-    "five times the banks' capital in every preset (alone that gave 64.8, 280 and 20.9). The fix lands with the "
-    "recalibration of issue 14"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=RESERVE_NEVER_DRAWN)
 def test_vc_funds_draw_their_follow_ons_from_their_reserve(result):
     # a VC fund keeps reserve_ratio of its size for follow-on rounds in its firms; money it puts into
     # a firm it led before (inside rounds, insiders) draws the reserve down. For the funds raised in

@@ -119,7 +119,7 @@ def _run_until(m: EcosystemModel, phase: str) -> None:
 
 
 def test_operations_pass_matches_the_vectorised_rules():
-    m = _model()
+    m = _model(months=26)  # firms that closed and firms that ran out of cash this month
     _run_until(m, "operations")
     pop = m.population
     before = {k: v.copy() for k, v in pop.live.data.items()}

@@ -18,12 +18,12 @@ from sim.core.rng import KeyedDraws
 from sim.model import EcosystemModel
 
 
-def small_model(seed: int = 5, scale: float = 0.02) -> EcosystemModel:
+def small_model(seed: int = 5, scale: float = 0.02, warmup: int = 3) -> EcosystemModel:
     cfg = Config()
     cfg.seed = seed
     cfg.scale = scale
     cfg.years = 2
-    cfg.ecosystem.warmup_years = 3
+    cfg.ecosystem.warmup_years = warmup
     cfg.output.firm_years = False
     m = EcosystemModel(cfg)
     while m.current_step < 3:
@@ -148,7 +148,7 @@ def test_the_five_steps_are_the_financing_phase():
 
 def _month_participations(ratio: float):
     """This month's allocation at scale 0.1 with every guidance fund co-investing ``ratio`` per unit of VC money."""
-    m = small_model(seed=7, scale=0.1)
+    m = small_model(seed=7, scale=0.1, warmup=8)  # the default warm-up: the guidance funds at their full size
     before_financing(m)
     for g in m.market.investors:
         if isinstance(g, GuidanceFund):  # every track mandated, all its cash available: many co-investments
@@ -227,22 +227,25 @@ def test_harvest_sales_follow_their_hazard_times_the_acquisition_lever():
     the ``acquisition_multiple`` lever: of the candidates (all of them come out at a hazard so high
     that the month's chance is one), exactly those whose keyed draw is below ``1 - exp(-rate * k *
     dt)``, the same draw at every k, so a larger lever sells a superset."""
-    m = small_model(seed=6, scale=0.05)
+    m = small_model(seed=5, scale=0.2, warmup=5)  # funds past their investment period, with portfolios
     ex, ecfg = m.market.exits, m.cfg.ecosystem.exits
-    step, none = m.current_step, np.empty(0, dtype=np.int64)
+    none = np.empty(0, dtype=np.int64)
     rate = ecfg.harvest_sale_rate
-    ecfg.harvest_sale_rate = 1e6  # the month's chance is one: every candidate
-    everyone = ex.harvest(step, none)[0]
-    ecfg.harvest_sale_rate = rate
-    assert everyone.size > 20, everyone.size
-    u = m.draws["finance"].uniform(m.population["hkey"][everyone], step, SLOT_HARVEST, prehashed=True)
-    sold = {}
     assert m.levers.value("acquisition_multiple") == 1.0
-    for k in (1.0, 8.0):
-        m.levers.change("acquisition_multiple", m.levers.value("acquisition_multiple"), k)  # as a policy would
-        sold[k] = ex.harvest(step, none)[0]
-        np.testing.assert_array_equal(sold[k], everyone[u < 1.0 - np.exp(-rate * k * DT)])
-    assert 0 < sold[1.0].size < sold[8.0].size, (everyone.size, sold[1.0].size, sold[8.0].size)
+    sold = {1.0: 0, 8.0: 0}
+    for step in range(m.current_step, m.current_step + 12):  # a year of months' draws (firms as they are now)
+        ecfg.harvest_sale_rate = 1e6  # the month's chance is one: every candidate
+        everyone = ex.harvest(step, none)[0]
+        ecfg.harvest_sale_rate = rate
+        assert everyone.size > 20, everyone.size
+        u = m.draws["finance"].uniform(m.population["hkey"][everyone], step, SLOT_HARVEST, prehashed=True)
+        for k in (1.0, 8.0):
+            m.levers.change("acquisition_multiple", m.levers.value("acquisition_multiple"), k)  # as a policy would
+            got = ex.harvest(step, none)[0]
+            np.testing.assert_array_equal(got, everyone[u < 1.0 - np.exp(-rate * k * DT)])
+            sold[k] += got.size
+        m.levers.change("acquisition_multiple", 8.0, 1.0)
+    assert 0 < sold[1.0] < sold[8.0], sold
 
 
 def test_exits_of_a_park_without_firms_are_empty():

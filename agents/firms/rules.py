@@ -348,7 +348,9 @@ class Firms:
         track_growth = TRACK_DEMAND_PASS_THROUGH * (tr["growth"] * (1.0 - mat) / 0.7 + tr["boost"]) + m.levers.track(
             "growth_bonus"
         )
-        capacity = m.cfg.ecosystem.tracks.park_market_share * tr["market"] * m.scale
+        # in the warm-up the park's oldest firms are young: its firms hold what a park of that age holds
+        capacity = m.cfg.ecosystem.tracks.park_market_share * tr["market"] * m.scale \
+            * m.supply_share(m.current_step + 1, "revenue", 0.0)
         return track_growth, capacity
 
     def _rd_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -108,10 +108,10 @@ class Angel(Investor):
         super().__init__(model, name)
         self.budget_per_year = budget_per_year
 
-    def new_year(self) -> None:
-        """Unspent budget goes back; this year's budget comes in."""
+    def new_year(self, share: float = 1.0) -> None:
+        """Unspent budget goes back; this year's budget (times ``share``) comes in."""
         self.return_unused()
-        self.commit(self.budget_per_year)
+        self.commit(self.budget_per_year * share)
 
     def available(self) -> float:
         return self.cash

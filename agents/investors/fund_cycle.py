@@ -28,6 +28,12 @@ from sim.core.clock import is_year_end
 
 __all__ = ["FundCycle"]
 
+#: During the warm-up (ecosystem.warmup_ramp) outside money grows with the park's demand: a fund
+#: raised now invests over its investment period, on average about this long after it is raised; the
+#: first funds, part-way through theirs, invest what they have left sooner.
+FUND_LEAD_YEARS = 2.5
+FIRST_FUNDS_LEAD_YEARS = 1.0
+
 # slots of the keyed "vc_funds" stream
 _SLOT_ORDER, _SLOT_SIZE, _SLOT_FOCUS, _SLOT_PREFS = range(4)
 
@@ -66,7 +72,8 @@ class FundCycle:
         programmes it stands for at this scale)."""
         m = self.model
         gcfg = m.cfg.ecosystem.guidance
-        size = gcfg.fund_size_mcny * weight * (1.0 + gcfg.size_growth) ** (start_step / 12.0)
+        size = gcfg.fund_size_mcny * weight * (1.0 + gcfg.size_growth) ** (start_step / 12.0) \
+            * m.supply_share(max(start_step, -m.warmup_steps), "even", FUND_LEAD_YEARS)
         g = GuidanceFund(
             m,
             f"guidance fund {programme} ({m.year_of(start_step)})",
@@ -107,12 +114,13 @@ class FundCycle:
         draws = self.draws
         for a in market.investors:
             if isinstance(a, Angel):
-                a.new_year()
+                a.new_year(m.supply_share(step + 1, "seed"))
             elif isinstance(a, VCFund) and not a.closed and a.age_years(step) >= a.life_years:
                 a.wind_down()
                 market.invalidate_fund_view()
         self.guidance_vintages(step)
-        budget = vcfg.commitments_mcny_per_year * m.scale * m.levers.value("lp_multiplier")
+        budget = vcfg.commitments_mcny_per_year * m.scale * m.levers.value("lp_multiplier") \
+            * m.supply_share(step, "even", FUND_LEAD_YEARS)
         newcomer_budget = budget * vcfg.newcomer_share
         incumbent_budget = budget - newcomer_budget
         nav = market.nav()

@@ -35,7 +35,7 @@ from agents.investors.books import (
     VCFund,
 )
 from agents.investors.exits import Exits
-from agents.investors.fund_cycle import FundCycle
+from agents.investors.fund_cycle import FIRST_FUNDS_LEAD_YEARS, FundCycle
 from agents.investors.kernels import MonthFilters
 from agents.investors.lending import Lending
 from agents.investors.matching import SLOT_ACQ, SLOT_ATTEMPT, SLOT_BANK_APPLY
@@ -78,12 +78,17 @@ class CapitalMarket:
         n = scaled_count(eco.angels.count, s)
         for i in range(n):
             a = Angel(m, f"angel {i}", budget_per_year=eco.angels.budget_mcny_per_year * eco.angels.count * s / n)
-            a.commit(a.budget_per_year)
+            a.commit(a.budget_per_year * m.supply_share(m.current_step, "seed"))
             self.add(a)
-        n = scaled_count(eco.vc.initial_funds, s)
+        # the first funds: as many as the park's demand present wants (ecosystem.warmup_ramp), each
+        # with the part of its capital left for the rest of its investment period (the rest went into
+        # firms the model does not hold)
+        n = scaled_count(eco.vc.initial_funds * m.supply_share(m.current_step, "even", FIRST_FUNDS_LEAD_YEARS), s)
         for _ in range(n):
             size = eco.vc.fund_size_mcny * float(np.exp(eco.vc.fund_size_sigma * rng.standard_normal()))
-            vintage = m.current_step - int(rng.uniform(0, eco.vc.investment_period_years * 12))
+            period = eco.vc.investment_period_years * 12
+            vintage = m.current_step - int(rng.uniform(0, period))
+            size *= 1.0 - (m.current_step - vintage) / period
             focus = "early" if rng.random() < eco.vc.early_stage_share else "late"
             self.funds.new_fund(
                 vintage,

@@ -521,6 +521,8 @@ class EquityRounds:
             parts.deal[live],
         )
         rows, pre = app.rows, app.pre
+        # a fund putting money into a firm it led before (inside rounds, insiders) draws on its reserve
+        follow = inv_all == pop["lead"][rows][deal_idx]
         raised = np.bincount(deal_idx, weights=amt_all, minlength=n_deals)
         post = pre + raised
         shares_before = pop["shares"][rows]
@@ -555,12 +557,15 @@ class EquityRounds:
             track=app.track[deal_idx],
         )
         per_inv = np.bincount(inv_all, weights=amt_all, minlength=len(market.investors))
+        per_follow = np.bincount(inv_all[follow], weights=amt_all[follow], minlength=len(market.investors))
         for i in np.flatnonzero(per_inv > 0):
             agent = market.investors[i]
             market.flows[agent.kind] += per_inv[i]
-            # a known defect (issue 14): money a VC fund puts into a firm it led before is booked as
-            # a new investment, not a follow-on, so the fund's reserve is never drawn down
-            # (tests/test_invariants.py::test_vc_funds_draw_their_follow_ons_from_their_reserve)
-            agent.invest(float(per_inv[i]))
+            if per_follow[i] > 0 and isinstance(agent, VCFund):
+                agent.follow_on(float(per_follow[i]))
+                if per_inv[i] > per_follow[i]:
+                    agent.invest(float(per_inv[i] - per_follow[i]))
+            else:
+                agent.invest(float(per_inv[i]))
         m.ledger.equity_in += float(amt_all.sum())
         attention.add_money(m.tracks, app.track[deal_idx], amt_all)

@@ -259,9 +259,8 @@ class OpenInnovation(Policy):
     def _new_year(self, model, government, incs) -> None:
         """January: match the incumbents' CVC commitments, then stretch their procurement as far as
         the rest of the budget co-pays."""
-        cfg = model.cfg.ecosystem.incumbents
         for inc in incs:
-            want = self.cvc_match * cfg.cvc_budget_share * inc.revenue(cfg)
+            want = self.cvc_match * inc.cvc_commitment
             paid = self.spend(model, government, want) if want > 0 else 0.0
             if paid > 0:
                 inc.cvc.commit_year(paid)
