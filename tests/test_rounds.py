@@ -130,8 +130,8 @@ def test_settlement_moves_cash_shares_books_and_ledger():
 
 def test_the_five_steps_are_the_financing_phase():
     """Running the steps one by one leaves the model exactly as EquityRounds.step does."""
-    # scale 0.1: a month with some funded rounds (18 at seed 8; at 0.02 a month may fund none)
-    a, b = small_model(seed=8, scale=0.1), small_model(seed=8, scale=0.1)
+    # scale 0.2: a month with some funded rounds (18 at seed 8; at 0.02 a month may fund none)
+    a, b = small_model(seed=8, scale=0.2), small_model(seed=8, scale=0.2)
     before_financing(a)
     before_financing(b)
     a.market.rounds.step()
@@ -147,8 +147,8 @@ def test_the_five_steps_are_the_financing_phase():
 
 
 def _month_participations(ratio: float):
-    """This month's allocation at scale 0.1 with every guidance fund co-investing ``ratio`` per unit of VC money."""
-    m = small_model(seed=7, scale=0.1, warmup=8)  # the default warm-up: the guidance funds at their full size
+    """This month's allocation at scale 0.2 with every guidance fund co-investing ``ratio`` per unit of VC money."""
+    m = small_model(seed=7, scale=0.2, warmup=8)  # the default warm-up: the guidance funds at their full size
     before_financing(m)
     for g in m.market.investors:
         if isinstance(g, GuidanceFund):  # every track mandated, all its cash available: many co-investments

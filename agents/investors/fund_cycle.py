@@ -7,7 +7,9 @@ vintage if the interim TVPI (distributions plus marked value over paid-in) is at
 ``min_tvpi_to_raise``, sized ``last size * TVPI ** tvpi_size_elasticity`` (0.5x to 2.5x), within
 the limited partners' commitments for the year (``commitments_mcny_per_year`` times ``scale``
 times the ``lp_multiplier`` lever); managers who fall short retire. New managers get
-``newcomer_share`` of the commitments, in funds of log-normal size around ``fund_size_mcny``.
+``newcomer_share`` of the commitments, and what the managers due that year did not take, in funds
+of log-normal size around ``fund_size_mcny``; less than a fund's worth left over is carried to the
+next year (``lp_carry``), so that the park raises its commitments at every scale.
 Every open fund's track preferences then drift toward where the heat is (``heat_following``).
 
 Guidance funds (引导基金) of the preset come in programmes (``guidance.count``): each has one
@@ -47,6 +49,7 @@ class FundCycle:
         self.managers: dict[int, VCFund] = {}  # manager id -> latest fund
         self._next_manager = 0
         self._next_policy_manager = 0
+        self.lp_carry = 0.0  # LP commitments of past years no fund has taken yet, mcny
         self.draws = self.model.streams.keyed("vc_funds")
 
     def year_end(self) -> None:
@@ -123,6 +126,7 @@ class FundCycle:
             * m.supply_share(step, "even", FUND_LEAD_YEARS)
         newcomer_budget = budget * vcfg.newcomer_share
         incumbent_budget = budget - newcomer_budget
+        newcomer_budget += self.lp_carry  # what last year's funds left of the commitments
         nav = market.nav()
         # incumbents, in a random order, raise while commitments last
         due = [f for f in self.managers.values() if (step - f.vintage_step) / 12.0 >= vcfg.raise_after_years]
@@ -139,6 +143,9 @@ class FundCycle:
                 continue
             incumbent_budget -= size
             self.new_fund(step, manager_id=f.manager_id, size=size, focus=f.focus, prefs=f.prefs.copy())
+        # what the incumbents due this year do not take goes to newcomers (LPs commit the year's money
+        # to someone: without this a small park, whose budget fits fewer whole funds, raised less per firm)
+        newcomer_budget += max(incumbent_budget, 0.0)
         # newcomers: the k-th newcomer of a year has the same size, focus and preferences whatever
         # the budget (keyed draws), so a change of the budget changes how many newcomers raise, not who
         k = 0
@@ -158,6 +165,7 @@ class FundCycle:
             z = draws.normal(np.uint64(k << 20) + np.arange(n, dtype=np.uint64), step, _SLOT_PREFS)
             self.new_fund(step, manager_id=self.new_manager_id(), size=size, focus=focus, prefs=self.prefs_from(z))
             k += 1
+        self.lp_carry = max(newcomer_budget, 0.0)  # less than a fund: carried to next year
 
     def initial_prefs(self, rng: np.random.Generator) -> np.ndarray:
         """A new manager's track preferences: a few favourite tracks, sized by market and heat."""
