@@ -116,14 +116,22 @@ def test_status_page_scores_evidence_targets_only(tmp_path):
 # records the same presets with five seeds). Raise a count when the model reaches more; never lower one
 # without saying why in the commit and in docs/calibration/<preset>.md.
 # Measured with seeds 0-2 (docs/calibration/<preset>.md says what misses and why): 中关村 1 of 3 (new unicorns;
-# the 2019 stock and the high-tech-enterprise proxy miss), 深圳高新区 1 of 2 (unicorns; the gazelle share misses),
-# Silicon Valley 1 of 1, Israel 1 of 1, China 9 of 16.
+# the 2019 stock and the high-tech-enterprise proxy miss; at seeds 0-2 the stock passes, 62.7, but not over ten
+# seeds, 58.9), 深圳高新区 1 of 2 (unicorns; the gazelle share misses), Israel 1 of 1.
+# Lowered on 2026-12-04: China 9 -> 7, and Silicon Valley (1) left out, its one target missing (a count
+# of 0 would be a check that cannot fail; add it back at 1 when its target passes again). Two defect fixes
+# of that day give every preset more venture money for new firms: VC funds draw their follow-ons from their
+# reserve (before, that money also came out of what they could invest in new firms), and the commitments are
+# raised in full (FundCycle.lp_carry; after the warm-up ramp the managers due could not take them, and the
+# rest was lost). With them Silicon Valley makes 24.3 new unicorns in 2017 at seeds 0-2 (23.7 over ten; band
+# 6-20) and China 65.3 in 2019 (band 33-65), and China's industry tracks grow by 7.7 (band from 8). The
+# presets were calibrated with the defects; their recalibration is issue 14's
+# (docs/calibration/silicon_valley.md, china.md). Raise the counts back when it lands.
 COMMITTED = {
     "zhongguancun": 1,
     "shenzhen_htz": 1,
-    "silicon_valley": 1,
     "israel": 1,
-    "china": 9,
+    "china": 7,
 }
 
 
