@@ -977,8 +977,9 @@ EFFECTS: list[Effect] = [
     Effect("tech_transfer_reform", "direct", "spin-off births (timeseries births_spinoff)", ts_total("births_spinoff")),
     Effect("stage_cultivation", "direct", "equity raised by the cultivated firms from enrolment on (same firms)",
            _equity_raised_after_enrolment),
+    # ten worlds (2026-12-04, worlds 1-5: +0.046 [-0.005, 0.098], up in four of five)
     Effect("local_patience", "direct", "share of the observed window's births in the supported direction 科技",
-           _share_born_in_direction("科技")),
+           _share_born_in_direction("科技"), seeds=tuple(range(1, 11))),
     Effect("sanctions_shock", "direct", "revenue of live firms in the exposed tracks at the end",
            _exposed_live_revenue, -1),
     Effect("targeted_support", "direct", "mean log revenue of the supported exposed firms at the end of their "
@@ -1044,8 +1045,9 @@ EFFECTS: list[Effect] = [
     Effect("targeted_support", "support_closure_relief", "share of the supported exposed firms that fail (same firms)",
            failed_share(), -1, control=(("support_closure_relief", 0.0),)),
     # ---- institutes and capital (issues 14, 17): direct targets at the defaults, then secondary levers
+    # ten worlds (2026-12-04, worlds 1-5: +0.36 [-0.42, 1.14], up in four of five)
     Effect("basic_research", "direct", "the institutes' knowledge stock at the end (timeseries knowledge)",
-           _knowledge_at_end),
+           _knowledge_at_end, seeds=tuple(range(1, 11))),
     Effect("incubator_chain", "direct", "share of the chain's firms that fail (same firms)", failed_share_in_both,
            -1),
     Effect("fund_of_funds", "direct", "capital committed to VC funds raised in the observed window",
