@@ -80,11 +80,11 @@ PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ageing", ("firms.ageing",)),
 )
 
-#: The month's event counters (reset at the start of every step).
 #: Seed money (angels) is asked for less with every year of a firm's age, about as exp(-age / this):
 #: in the default run 24 % of the angels' money goes to firms in their first year, 49 % in their first two.
 SEED_AGE_YEARS = 2.5
 
+#: The month's event counters (reset at the start of every step).
 COUNTERS = (
     "births",
     "births_independent",

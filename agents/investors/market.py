@@ -85,10 +85,10 @@ class CapitalMarket:
         # firms the model does not hold); their sizes carry what rounding the count to whole funds
         # took or added, so that a sampled park starts with its share of the money at every scale
         wanted = eco.vc.initial_funds * m.supply_share(m.current_step, "even", FIRST_FUNDS_LEAD_YEARS) * s
-        n = scaled_count(wanted, 1.0) if eco.vc.initial_funds > 0 else 0
+        n = scaled_count(wanted, 1.0)
+        period = eco.vc.investment_period_years * 12
         for _ in range(n):
             size = eco.vc.fund_size_mcny * float(np.exp(eco.vc.fund_size_sigma * rng.standard_normal())) * wanted / n
-            period = eco.vc.investment_period_years * 12
             vintage = m.current_step - int(rng.uniform(0, period))
             size *= 1.0 - (m.current_step - vintage) / period
             focus = "early" if rng.random() < eco.vc.early_stage_share else "late"
