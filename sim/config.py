@@ -565,6 +565,10 @@ class TrackConfig:
         0.13, "Chance that a basic breakthrough opens a new track, times the track's research intensity (x2 for "
               "general-purpose), at scale 1 (divided by scale, capped at 1).", "", ge=0, le=1
     )
+    shakeout: bool = P(
+        True, "New tracks under a main track whose market has matured and slowed (mature_maturity, "
+              "consolidation_growth) consolidate once formed, unicorns or not; explosive ones hold out (M9).",
+    )
     consolidation_rate: float = P(0.2, "Yearly chance that a consolidating track is absorbed by a related one "
                                        "(M9).", "1/yr", ge=0, le=10)
     promote_market_yi_cny: float = P(

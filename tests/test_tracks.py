@@ -87,7 +87,9 @@ def test_fused_track_has_two_parents_and_conserves_market(model):
 
 def test_a_track_is_formed_exactly_at_its_first_unicorn(model):
     m, tr, pop = model, model.tracks, model.population
-    t = next(i for i in range(tr.n) if tr["formed_step"][i] == NEVER and tr["active"][i] and tr["maturity"][i] < 0.5)
+    shaking = m.track_dynamics.shaking_out()  # (a track under a main track in a shakeout would consolidate at once)
+    t = next(i for i in range(tr.n) if tr["formed_step"][i] == NEVER and tr["active"][i] and tr["maturity"][i] < 0.5
+             and not (tr.parents[i] and shaking[tr.parents[i][0]]))
     tr.set_state(t, "emerging", m.current_step)
     row = int(np.flatnonzero(pop["track"] == t)[0]) if (pop["track"] == t).any() else 0
     pop["track"][row] = t
@@ -139,6 +141,51 @@ def test_consolidating_tracks_are_absorbed_by_a_related_track(model):
     assert (t, tr["merged_into"][t]) in merged
     into = tr["merged_into"][t]
     assert tr.parents[t][0] in (into, *tr.parents[into])  # a sibling or the parent
+
+
+def _set_market(tr, t, *, maturity, growth_now):
+    tr["maturity"][t] = maturity
+    tr["growth_now"][t] = growth_now
+
+
+@pytest.mark.parametrize("shakeout", [True, False])
+def test_new_tracks_consolidate_when_their_main_track_shakes_out(shakeout):
+    """Shakeout (M9): a formed or mature new track under a main track whose market has matured and slowed
+    consolidates, unicorns or not; an explosive one holds out, and so does one under a main track that is
+    still growing at the consolidation threshold or is not yet mature."""
+    m = EcosystemModel(tiny(shakeout=shakeout))
+    tr, dyn = m.tracks, m.track_dynamics
+    cfg = m.cfg.ecosystem.tracks
+    step = m.current_step
+    state = lambda t: LIFECYCLE[tr["state"][t]]  # noqa: E731
+    main = tr.key.index("e_commerce")
+    kids = [t for t in range(tr.n) if tr.parents[t] and tr.parents[t][0] == main and tr.level[t] == "new"]
+    assert len(kids) >= 2
+    calm, hot = kids[:2]
+    for t, state_name in ((calm, "formed"), (hot, "explosive")):
+        tr.set_state(t, state_name, step)
+        _set_market(tr, t, maturity=0.4, growth_now=0.3)  # young and growing: no consolidation of its own
+        tr["last_unicorn_step"][t] = step  # and a unicorn this month
+    tr["recent_unicorns"][hot] = 1e6  # stays explosive
+    other = tr.key.index("artificial_intelligence")
+    young_kid = next(t for t in range(tr.n) if tr.parents[t] and tr.parents[t][0] == other and tr.level[t] == "new")
+    tr.set_state(young_kid, "formed", step)
+    _set_market(tr, young_kid, maturity=0.4, growth_now=0.3)
+    _set_market(tr, other, maturity=cfg.mature_maturity - 0.01, growth_now=cfg.consolidation_growth / 2)
+
+    # the main track is mature but still grows at the threshold: no shakeout
+    _set_market(tr, main, maturity=cfg.mature_maturity + 0.05, growth_now=cfg.consolidation_growth)
+    dyn.update_lifecycle(step)
+    assert not dyn.shaking_out()[main]
+    assert (state(calm), state(hot), state(young_kid)) == ("formed", "explosive", "formed")
+
+    # it slows below the threshold: its formed new track consolidates (if the mechanism is on)
+    _set_market(tr, main, maturity=cfg.mature_maturity + 0.05, growth_now=cfg.consolidation_growth - 0.01)
+    dyn.update_lifecycle(step)
+    assert bool(dyn.shaking_out()[main]) is shakeout
+    assert state(calm) == ("consolidating" if shakeout else "formed")
+    assert state(hot) == "explosive"
+    assert state(young_kid) == "formed"  # its main track is slow but not yet mature
 
 
 def test_demand_complementarity_raises_the_needed_tracks_growth(model):

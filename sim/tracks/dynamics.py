@@ -14,6 +14,8 @@ genealogy and the lifecycle transitions in the outputs are complete by construct
     formed/explosive --(market maturity >= mature_maturity)--> mature
     mature --(market growth below consolidation_growth and no new unicorn for
               quiet_years)--> consolidating
+    formed/mature new track --(its main track shakes out: mature and growing slower than
+              consolidation_growth; tracks.shakeout)--> consolidating
     consolidating --(absorbed by a related track, M9)--> ended
 
 "Recent" counts are exponentially forgotten over ``window_years``; the thresholds are given
@@ -40,6 +42,14 @@ tracks such as 能源科技 or 未来汽车 are of this kind).
 **Breakthroughs**: basic breakthroughs of research institutes open new tracks
 (:meth:`open_from_breakthrough`, :mod:`agents.institutes`): a child of the track the breakthrough
 landed in, latent until gazelles cluster in it.
+
+**Shakeout** (整合 of a mature direction, M9; ``tracks.shakeout``): when a main track's market has
+matured and slowed (the consolidation test's maturity and growth), the new tracks under it
+consolidate once formed, unicorns or not; an explosive one holds out until it cools. The reports
+describe exactly this for 2021-2025: 商业's new tracks "大幅整合" from 22 to 9 while still making
+unicorns, 民生 and 社会 "调整演化" (12 to 10 each), while the young directions 产业, 数字 and 科技
+split and expand (seeds/003:294-311). It is the track-level form of the industry shakeout of firm
+demography (Gort and Klepper 1982): as a market matures, its niches and firms consolidate.
 
 **Consolidation** (整合, M9), yearly: a consolidating new track is absorbed, with probability
 ``consolidation_rate`` a year, by its largest active sibling or parent (main tracks are not
@@ -185,6 +195,7 @@ class TrackDynamics:
         )
         g_thr, u_thr = self._emerging_threshold(), self._explosive_threshold()
         quiet = 12.0 * self.cfg.quiet_years
+        shaking = self.shaking_out()
         for t in np.flatnonzero(tr["active"]):
             s = state[t]
             new = s
@@ -200,8 +211,27 @@ class TrackDynamics:
                 last = last_unicorn[t]
                 if last == NEVER or step - last >= quiet:
                     new = CONSOLIDATING
+            if new in (FORMED, MATURE) and self._under_shakeout(t, shaking):
+                new = CONSOLIDATING
             if new != s:
                 tr.set_state(int(t), LIFECYCLE[new], step)
+
+    def shaking_out(self) -> np.ndarray:
+        """Main tracks in a shakeout: their market has matured (``mature_maturity``) and grows slower
+        than ``consolidation_growth`` (all False when ``tracks.shakeout`` is off)."""
+        tr = self.tracks
+        n = tr.n
+        if not self.cfg.shakeout:
+            return np.zeros(n, dtype=bool)
+        level_main = np.array([lv == "main" for lv in tr.level[:n]], dtype=bool)
+        return (level_main & tr["active"][:n] & (tr["maturity"][:n] >= self.cfg.mature_maturity)
+                & (tr["growth_now"][:n] < self.cfg.consolidation_growth))
+
+    def _under_shakeout(self, t: int, shaking: np.ndarray) -> bool:
+        """A new track hanging under a main track in a shakeout (its first parent)."""
+        tr = self.tracks
+        parents = tr.parents[t]
+        return tr.level[t] == "new" and bool(parents) and bool(shaking[parents[0]])
 
     # ------------------------------------------------------------------ creating tracks
     def _new_child(self, parents: tuple[int, ...], mechanism: str, step: int, *, market: float, state: str,
