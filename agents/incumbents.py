@@ -110,7 +110,7 @@ class Incumbent(mesa.Agent):
         self.acquisition_spend = 0.0
         self.contracts_signed = 0
         self.alumni_founders = 0
-        self._fit: tuple[int, int, np.ndarray] | None = None
+        self._fit: tuple[tuple[int, int, int], np.ndarray] | None = None
         self.draws = model.streams.keyed(f"incumbent:{index}")  # its evaluation of suppliers
 
     def revenue(self, cfg) -> float:
@@ -118,16 +118,22 @@ class Incumbent(mesa.Agent):
         return self.employees * cfg.revenue_per_employee_mcny
 
     def fit(self, tracks) -> np.ndarray:
-        """1 where a track is strategic to the incumbent (a home track or derived from one), else 0."""
+        """1 where a track is strategic to the incumbent (a home track, one derived from one, or one
+        that absorbed one: a consolidated track's business moves to its absorber), else 0."""
         n = tracks.n
-        if self._fit is not None and self._fit[0] == n and self._fit[1] == len(self.home):
-            return self._fit[2]
+        merged = tracks["merged_into"][:n]
+        key = (n, len(self.home), int((merged >= 0).sum()))
+        if self._fit is not None and self._fit[0] == key:
+            return self._fit[1]
         f = np.zeros(n)
         f[[h for h in self.home if h < n]] = 1.0
-        for t in range(n):  # parents come before their children
-            if f[t] == 0.0 and any(f[p] > 0 for p in tracks.parents[t]):
-                f[t] = 1.0
-        self._fit = (n, len(self.home), f)
+        for _ in range(2):  # an absorber can come before the track it absorbed: a second pass settles it
+            for t in range(n):  # parents come before their children
+                if f[t] == 0.0 and any(f[p] > 0 for p in tracks.parents[t]):
+                    f[t] = 1.0
+                if f[t] > 0 and merged[t] >= 0:
+                    f[merged[t]] = 1.0
+        self._fit = (key, f)
         return f
 
     def strategic_prefs(self, tracks) -> np.ndarray:

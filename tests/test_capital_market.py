@@ -38,10 +38,10 @@ def small_config(seed: int = 3, scale: float = 0.02, years: int = 4, warmup: int
 _CACHE: dict = {}
 
 
-def run(scale: float = 0.02, **eco):
-    key = (scale, *sorted((k, repr(v)) for k, v in eco.items()))
+def run(scale: float = 0.02, seed: int = 3, **eco):
+    key = (scale, seed, *sorted((k, repr(v)) for k, v in eco.items()))
     if key not in _CACHE:
-        _CACHE[key] = run_simulation(small_config(scale=scale, **eco), progress=False)
+        _CACHE[key] = run_simulation(small_config(seed=seed, scale=scale, **eco), progress=False)
     return _CACHE[key]
 
 
@@ -133,11 +133,14 @@ def test_failed_firms_pay_their_investors_what_cash_is_left_and_the_books_balanc
 
 def test_exits_record_their_value_and_team_acquisitions_happen():
     # venture-backed firms run out of cash years after their rounds: 4 observed years at scale 0.05
-    # gave 0-3 team acquisitions by seed (0.2: 0-4), 8 years at scale 0.1 give 12-32 (seeds 1-5; 21 here)
-    res = run(scale=0.1, years=8)
+    # gave 0-3 team acquisitions by seed (0.2: 0-4); 8 years at scale 0.1 give 3-10 a seed (seeds 1-8, mean
+    # 7.3, with the track shakeout; 4-15 before it), so two seeds are pooled: at least 5 a seed on average
+    runs = [run(scale=0.1, years=8, seed=s) for s in (3, 4)]
+    distressed = [int(r.tables["timeseries"]["exits_distressed"].sum()) for r in runs]
+    assert sum(distressed) >= 5 * len(runs), distressed
+    res = runs[0]
     firms = res.tables["firms"]
     ts = res.tables["timeseries"]
-    assert ts["exits_distressed"].sum() >= 5
     assert ts["exits_distressed"].sum() <= ts["exits_acquired"].sum()
     acquired = firms[firms["end_kind"] == "acquired"]
     assert acquired["exit_value"].notna().all() and (acquired["exit_value"] > 0).all()

@@ -6,6 +6,7 @@ growth, strategic tracks rebuilt from the genealogy)."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim.config import Config
@@ -42,12 +43,32 @@ def yearly_budget(row, share: float, growth: float, year: int, last_year: int, r
 
 
 def strategic_closure(tracks, home) -> set[int]:
-    """Home tracks and every track derived from one of them (from the genealogy)."""
+    """Home tracks, every track derived from one of them and every track that absorbed one of those
+    (from the genealogy and the merges), to a fixed point."""
     out = set(int(h) for h in home)
-    for t, parents in zip(tracks["track_id"], tracks["parent_ids"], strict=True):
-        if any(int(p) in out for p in parents):
-            out.add(int(t))
-    return out
+    merged = tracks["merged_into"]
+    while True:
+        size = len(out)
+        for t, parents, into in zip(tracks["track_id"], tracks["parent_ids"], merged, strict=True):
+            if any(int(p) in out for p in parents):
+                out.add(int(t))
+            if int(t) in out and pd.notna(into) and int(into) >= 0:
+                out.add(int(into))
+        if len(out) == size:
+            return out
+
+
+def test_a_track_that_absorbs_a_strategic_track_becomes_strategic():
+    """A consolidated track's business moves to its absorber, and so does the incumbents' interest."""
+    m = EcosystemModel(config())
+    tr = m.tracks
+    inc = next(iter(m.incumbents))
+    fit = inc.fit(tr)
+    home = next(t for t in range(tr.n) if fit[t] > 0 and tr.level[t] == "new")
+    other = next(t for t in range(tr.n) if fit[t] == 0 and tr.level[t] == "new" and tr["active"][t])
+    m.track_dynamics.merge(home, other, m.current_step)
+    assert inc.fit(tr)[other] == 1.0
+    assert inc.strategic_prefs(tr)[other] > 0 and inc.strategic_prefs(tr)[home] == 0  # an ended track has no weight
 
 
 def test_incumbents_are_mesa_agents_with_a_table(result):
