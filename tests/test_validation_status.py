@@ -127,11 +127,14 @@ def test_status_page_scores_evidence_targets_only(tmp_path):
 # 6-20) and China 65.3 in 2019 (band 33-65), and China's industry tracks grow by 7.7 (band from 8). The
 # presets were calibrated with the defects; their recalibration is issue 14's
 # (docs/calibration/silicon_valley.md, china.md). Raise the counts back when it lands.
+# Raised on 2026-12-04: China 7 -> 13 (seeds 0-2; five seeds also 13 of 16), after the track shakeout and the
+# fit of the track rates to the ten track targets (docs/calibration/china.md); it misses the new unicorns of
+# 2019 (70.7, band 33-65) and the society tracks (+5.0, band to 3).
 COMMITTED = {
     "zhongguancun": 1,
     "shenzhen_htz": 1,
     "israel": 1,
-    "china": 7,
+    "china": 13,
 }
 
 
