@@ -80,6 +80,12 @@ def config(modules: list[str], tests: list[str]) -> str:
         '"-k", "not catches"]\n'
         "timeout_multiplier = 5.0\n"
         "use_git_change_detection = false\n"
+        # each mutant's tests run in a process forked from a server that has only collected the tests: forked
+        # from mutmut's own process (the default), they inherited the modules imported by its run of the whole
+        # selection, with the caches of runs they fill (test_policies' _CACHE), so those tests compared
+        # the un-mutated code's runs and no mutant they reached could fail them
+        'process_isolation = "forkserver"\n'
+        'forkserver_warmup = "collect"\n'
     )
 
 
@@ -112,16 +118,25 @@ def run(group: str, jobs: int, sample: str | None = None, survivors: bool = Fals
     """Mutation-test one group; ``sample`` (digits, e.g. "37") tests only the mutants whose number
     ends in one of them, a systematic sample of every function (a tenth per digit). mutmut keeps
     the result of a mutant it has tested; ``survivors`` tests the last run's survivors again (once
-    tests were added for them), after the mutants not tested yet."""
+    tests were added for them), after the mutants not tested yet (of the sample, with ``sample``)."""
     work = prepare(group)
     t0 = time.perf_counter()
     env = {**os.environ, "PYTHONHASHSEED": "0"}
-    names = [f"*__mutmut_*[{sample}]"] if sample else []
     last = work / "summary.json"
     again = json.loads(last.read_text(encoding="utf-8"))["survivors"] if survivors and last.exists() else []
-    subprocess.run([str(MUTMUT), "run", "--max-children", str(jobs), *names], cwd=work, env=env, check=False)
+    mutmut = [str(MUTMUT), "run", "--max-children", str(jobs)]
+    if sample is None:
+        subprocess.run(mutmut, cwd=work, env=env, check=False)  # the mutants not tested yet
+    elif not (work / "mutants").exists():
+        subprocess.run([*mutmut, f"*__mutmut_*[{sample}]"], cwd=work, env=env, check=False)
+    else:
+        # mutmut tests every mutant it is given by name again, tested or not: a sampled run resumes by
+        # naming the sample's mutants not tested yet (none left: nothing to run, not every mutant)
+        pending = [n for n in results(work).get("not checked", []) if n[-1] in sample]
+        if pending:
+            subprocess.run([*mutmut, *pending], cwd=work, env=env, check=False)
     if again:
-        subprocess.run([str(MUTMUT), "run", "--max-children", str(jobs), *again], cwd=work, env=env, check=False)
+        subprocess.run([*mutmut, *again], cwd=work, env=env, check=False)
     seconds = time.perf_counter() - t0
     by = results(work)
     killed = len(by.get("killed", [])) + len(by.get("timeout", [])) + len(by.get("segfault", []))

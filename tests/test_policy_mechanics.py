@@ -15,11 +15,13 @@ import math
 import numpy as np
 import pytest
 
-from sim.config import Config
+from agents.contracts import GOVERNMENT, INCUMBENT, INSURED
+from sim.config import Config, ConfigError
 from sim.core.clock import DT
-from sim.core.vocabulary import DIRECTIONS, LOAN_ROUND, ORIGINS, SPINOFF
+from sim.core.vocabulary import DIRECTIONS, INDEPENDENT, LOAN_ROUND, ORIGINS, SPINOFF, STAGES
 from sim.model import EcosystemModel
-from sim.policies.registry import configured_policy
+from sim.policies.people import channel_of
+from sim.policies.registry import REGISTRY, configured_policy, policy_from_dict
 from sim.policies.tracks import EXPOSED_TRACKS
 
 SCALE = 0.01
@@ -123,6 +125,58 @@ def test_talent_programme_cuts_students_and_returnees_founding_costs_and_funds_r
     rows = m.population.row_of[big.returnee_ids]
     assert (m.population["origin"][rows[rows >= 0]] == 0).all()  # independent founders
     assert directions_mask(m, ["科技", "数字", "产业"])[m.population["track"][rows[rows >= 0]]].all()
+
+
+def test_talent_programme_rent_follows_its_returnee_coverage_and_students_are_independent_founders():
+    p = configured_policy("talent_programme")
+    m = park(p, months=12)
+    step_policy_alone(m, p)
+    f, tr = m.cfg.ecosystem.firms, m.tracks
+    # the returnee founders a year in the target directions: the preset's independent births times the
+    # returnee share, spread over the tracks by the square root of their markets
+    w = np.where(tr["active"], np.sqrt(tr["market"]), 0.0)
+    share = w[directions_mask(m, ["科技", "数字", "产业"])].sum() / w.sum()
+    returnees = f.births_per_year * (1.0 - f.alumni_share - f.spinoff_share) * f.returnee_share * share
+    coverage = min(1.0, 60.0 / returnees)
+    assert m.levers.value("returnee_cost_cut") == pytest.approx(coverage * 0.3 * 2.0)
+    students = np.setdiff1d(p.supported(), p.returnee_ids)
+    pop = m.population
+    rows = pop.row_of[students]
+    rows = rows[rows >= 0]
+    assert students.size == p.student_firms and rows.size > 0
+    assert (channel_of(pop["key"][rows]) == INDEPENDENT).all() and (pop["origin"][rows] == INDEPENDENT).all()
+
+
+def test_basic_research_pays_its_monthly_budget_to_the_institutes():
+    p = configured_policy("basic_research")
+    m = park(p)
+    before, years = p.spent, p.researcher_years
+    researchers = sum(a.researchers for a in m.institutes)
+    step_policy_alone(m, p)
+    assert p.spent - before == pytest.approx(1000.0 * SCALE * DT)
+    assert p.researcher_years - years == pytest.approx(researchers * DT) and researchers > 0
+
+
+def test_programmes_support_no_firm_once_their_budget_is_spent():
+    p = configured_policy("proof_of_concept", budget_mcny_per_year=10.0)  # 0.5 a year at this scale: one grant
+    park(p, months=4, scale=0.05)
+    paid = np.concatenate(p.granted_ids)
+    assert p.spent == pytest.approx(0.5) and paid.size > 0
+    np.testing.assert_array_equal(np.sort(p.supported()), np.sort(paid))
+    q = configured_policy("entry_subsidy", budget_mcny_per_year=20.0)  # 0.2 a year: spent in the first month
+    park(q, months=3)
+    paid = np.concatenate(q.granted_ids)
+    assert q.spent == pytest.approx(0.2) and q.subsidised == paid.size == q.supported().size
+
+
+def test_track_cultivation_counts_the_young_firms_it_grants_each_january():
+    p = configured_policy("local_patience")
+    m = park(p, months=0, warmup=3)
+    pop = m.population
+    mask = directions_mask(m, ["科技"])
+    young = ((m.current_step - pop["born"]) <= 36) & mask[pop["track"]]
+    m.step()
+    assert young.sum() > 0 and p.accounts[m.year_of(0)][2] == young.sum()
 
 
 def test_track_cultivation_supports_its_direction_and_grants_its_young_firms():
@@ -273,6 +327,7 @@ def test_credit_relaxation_risk_pool_ends_with_the_policy():
         m.step()
     assert m.market.lending.loss_cover is None
     assert p.pool == 0 and p.received == pytest.approx(p.pool_in - p.pool_paid) and p.pool_in > 0
+    assert m.government.received_by_policy[p.name] == pytest.approx(p.received)
     assert p.pool_loans == loans  # no loan on its guarantee once the policy ended
     assert all(b.balanced() for b in m.market.lending.banks())
 
@@ -330,6 +385,64 @@ def test_state_incubator_admits_last_months_best_founders_with_a_grant_and_servi
     assert p.spent == pytest.approx(2.0 * p.ids.size) and (p.granted == 2.0).all()
 
 
+def test_state_incubator_judges_its_firms_when_incubation_ends_and_collects_royalties_from_the_successes():
+    p = configured_policy("state_incubator", incubation_years=0.75, capacity_per_year=1200.0,
+                          budget_mcny_per_year=2000.0)  # nine months; five firms a month at this scale
+    m = park(p, months=9, scale=0.05)
+    pop = m.population
+    first = np.flatnonzero(p.admitted == 0)  # the firms admitted in the first month: their term ends now
+    rows = pop.row_of[p.ids[first]]
+    live = rows >= 0
+    assert live.sum() >= 2 and (p.status[first] == 0).all()
+    r = rows[live]
+    rev, cash = pop["revenue"][r].copy(), pop["cash"][r].copy()
+    p.success_revenue_mcny = float(np.median(rev))  # success: at least this revenue, or equity raised
+    ok = (rev >= p.success_revenue_mcny) | (pop["rounds"][r] > 0)
+    assert ok.any() and not ok.all()
+    step_policy_alone(m, p)
+    np.testing.assert_array_equal(p.status[first][~live], 2)
+    np.testing.assert_array_equal(p.status[first][live] == 2, ~ok)
+    # a success owes its grant of 2 with 3 % a year of interest over its incubation and pays 3 % of its
+    # revenue a month towards it (within its cash); a failure owes nothing
+    owed = 2.0 * 1.03**0.75
+    royalty = np.where(ok, np.minimum(np.minimum(0.03 * np.maximum(rev, 0.0) * DT, owed), np.maximum(cash, 0.0)), 0.0)
+    assert royalty.sum() > 0
+    np.testing.assert_allclose(cash - pop["cash"][r], royalty, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(p.due[first][live], np.where(ok, owed - royalty, 0.0), rtol=1e-9)
+    assert p.received == pytest.approx(royalty.sum()) and m.ledger.public_repayments >= p.received
+    # judged so far: the first month's firms and the later ones that died in incubation (failures)
+    others = np.setdiff1d(np.arange(p.ids.size), first)
+    ended = first.size + int((pop.row_of[p.ids[others]] < 0).sum())
+    assert p.stats() == pytest.approx({
+        "firms_supported": p.ids.size, "incubations_ended": ended, "successes": ok.sum(),
+        "success_rate": ok.sum() / ended, "success_rate_reference": 0.5, "granted_mcny": 2.0 * p.ids.size,
+        "repaid_mcny": royalty.sum()})
+
+
+def test_incubator_chain_gives_new_teams_desks_cuts_the_cost_of_founding_and_pays_the_operators():
+    p = configured_policy("incubator_chain")
+    m = park(p, months=2)
+    f = m.cfg.ecosystem.firms
+    independents = f.births_per_year * (1.0 - f.alumni_share - f.spinoff_share)
+    # founders count on a desk for a year at 0.02 a year, for the share of them the 228 x 20 desks a year cover
+    cut = min(1.0, 228 * 20 / independents) * 0.02
+    assert {o: m.levers.value("founding_cost_cut", o) for o in ORIGINS} == pytest.approx(
+        {"independent": cut, "spinoff": 0.0, "alumni": 0.0})
+    # 228 x 20 teams a year at scale 1: 3.8 a month here, carried
+    assert p.admitted == [whole_places(228 * 20 * SCALE * DT, 2), 0, 0]
+    pop = m.population
+    rows = pop.row_of[p.ids]
+    r = rows[rows >= 0]
+    assert r.size > 0 and np.isin(pop["origin"][r], [ORIGINS.index("independent"), SPINOFF]).all()
+    np.testing.assert_allclose(pop["support_closure"][r], 0.8)
+    np.testing.assert_allclose(pop["support_growth"][r], 0.0)
+    np.testing.assert_allclose(pop["support_screen"][r], 0.0)  # a desk does not change investors' bar
+    before = p.spent
+    step_policy_alone(m, p)
+    # the operators are paid 0.02 a year for each team at a desk this month
+    assert p.spent - before == pytest.approx(0.02 * DT * p.ids.size)
+
+
 def test_proof_of_concept_puts_new_spinoffs_on_the_base():
     p = configured_policy("proof_of_concept")
     m = park(p, months=3, scale=0.05)
@@ -369,6 +482,37 @@ def test_rd_grants_pay_two_thirds_of_the_grantees_rd_and_lower_their_user_cost_o
     np.testing.assert_allclose(p.paid[: paid.size] - paid, np.minimum(0.66 * rd, 5.32 - paid))
     assert new == whole_places(400 * 0.05 * DT, 2) - paid.size == 1  # 3.33 -> 3 in two months
     np.testing.assert_allclose(pop["support_rd"][pop.row_of[p.ids]], 1.0 / (1.0 - 0.66))
+
+
+def test_rd_grants_take_firms_of_tracks_at_the_research_intensity_floor_and_their_response_ends_with_the_term():
+    p = configured_policy("rd_grants", min_tech_intensity=0.98, duration_years=0.25)  # three-month grants
+    m = park(p, months=6, scale=0.05)
+    pop = m.population
+    rows = pop.row_of[p.ids]
+    live = rows >= 0
+    # the floor is the most research-intensive tracks' intensity: their firms apply
+    assert live.sum() >= 2 and (m.tracks["tech_intensity"][pop["track"][rows[live]]] == 0.98).all()
+    on = 5 - p.started < 3  # in their term in month 5, the last month in force
+    assert (live & on).any() and (live & ~on).any()
+    np.testing.assert_allclose(pop["support_rd"][rows[live & on]], 1.0 / (1.0 - 0.66))
+    np.testing.assert_allclose(pop["support_rd"][rows[live & ~on]], 1.0)
+
+
+def test_stage_cultivation_lists_potential_unicorns_valued_from_350_and_at_most_nine_years_old():
+    p = configured_policy("stage_cultivation", target_stages=["unicorn"])
+    m = park(p)
+    pop = m.population
+    free = np.flatnonzero(~np.isin(pop["id"], p.enrolled) & (pop["stage"] == STAGES.index("startup"))
+                          & (pop["valuation"] < 350.0))
+    young, old, cheap = free[:3]
+    pop["valuation"][[young, old]] = 400.0
+    pop["valuation"][cheap] = 349.0
+    pop["born"][young] = m.current_step - 107  # 8.9 years old
+    pop["born"][old] = m.current_step - 114  # 9.5 years old
+    pop["born"][cheap] = m.current_step - 12
+    step_policy_alone(m, p)
+    enrolled = set(p.enrolled.tolist())
+    assert pop["id"][young] in enrolled and pop["id"][old] not in enrolled and pop["id"][cheap] not in enrolled
 
 
 def test_rd_grants_admit_only_the_grantees_the_years_budget_can_pay():
@@ -499,6 +643,43 @@ def test_guidance_fund_is_set_up_and_paid_in_by_yearly_tranches():
     np.testing.assert_array_equal(np.sort(f.mandated_tracks), np.flatnonzero(mandated))
 
 
+def test_guidance_fund_that_ends_draws_no_more_ahead_and_what_it_drew_is_paid_in_without_further_tranches():
+    p = configured_policy("guidance_fund")
+    m = park(p, months=12)  # the first observed year: the first of five yearly tranches of 5,000 x 0.01
+    f = p.fund
+    tranche = 5000.0 * SCALE / 5
+    assert p.paid_in == pytest.approx(tranche) and f.credit == pytest.approx(5 * tranche - p.paid_in)
+    p.end_year = m.year_of(0)  # the programme ends with the first year
+    f.cash -= tranche + 3.0  # its cheques drew 3 ahead of what was paid in
+    m.step()
+    # January: no tranche; what the fund drew ahead is paid in from the new year's budget (1,000 x 0.01)
+    assert p.paid_in == pytest.approx(tranche + 3.0) and p.spent == pytest.approx(p.paid_in)
+    assert f.cash == pytest.approx(0.0, abs=1e-12) and f.credit == 0.0
+    while m.current_step < 25:
+        m.step()
+    assert p.paid_in == pytest.approx(tranche + 3.0) and f.credit == 0.0  # the rest of the commitment is not
+
+
+def test_state_incubator_that_ends_takes_its_services_back_and_admits_no_one():
+    p = configured_policy("state_incubator")
+    m = park(p, months=12, scale=0.05)
+    pop = m.population
+    rows = pop.row_of[p.ids]
+    assert p.ids.size > 5 and (rows >= 0).sum() > 5
+    np.testing.assert_allclose(pop["support_closure"][rows[rows >= 0]], 0.5)
+    p.end_year = m.year_of(0)
+    ids, spent = p.ids.copy(), p.spent
+    for _ in range(3):
+        m.step()
+    rows = pop.row_of[ids]
+    np.testing.assert_allclose(pop["support_closure"][rows[rows >= 0]], 1.0)
+    np.testing.assert_allclose(pop["support_growth"][rows[rows >= 0]], 0.0)
+    np.testing.assert_array_equal(p.ids, ids)
+    assert p.spent == spent
+    # a firm is judged when its two years end, not when the programme does; one that died has failed
+    np.testing.assert_array_equal(p.status, np.where(rows >= 0, 0, 2))
+
+
 def test_ocs_programmes_fund_members_and_academic_research():
     p = configured_policy("ocs_programmes")
     scale = 0.05
@@ -529,3 +710,411 @@ def test_ocs_programmes_fund_members_and_academic_research():
     want = firm.sum() + academic + 0.875 / 15 * projects
     assert p.spent - before == pytest.approx(want, rel=1e-9)
     np.testing.assert_allclose((pop["cash"] - cash)[members], firm, rtol=1e-9)
+
+
+def test_patience_withdraws_a_tracks_support_once_patience_years_passed_without_a_new_gazelle_or_unicorn():
+    p = configured_policy("local_patience", patience_years=2.0)
+    m = park(p, months=0, warmup=1)
+    p.start_year = m.year_of(12)  # in force from the second observed year: the support starts in month 12
+    while m.current_step < 25:
+        m.step()
+    targeted = p.target_track_ids(m)
+    assert targeted.size > 1 and p.withdrawn == set()  # one year of the two: nothing withdrawn yet
+    lucky = int(targeted[0])
+    m.tracks["gazelles_ever"][lucky] += 1  # a new gazelle in one targeted track
+    while m.current_step < 37:
+        m.step()
+    # two years after the support started (month 36), every track without a new result loses it
+    started = {t for t in targeted.tolist() if p._track_start[t][0] == 12}
+    assert lucky in started and p.withdrawn == started - {lucky}
+    bonus = m.levers.track("entry_bonus")
+    assert bonus[lucky] == pytest.approx(1.25)
+    np.testing.assert_allclose(bonus[sorted(p.withdrawn)], 1.0)
+
+
+def test_target_stages_and_origins_restrict_a_policy_to_firms_of_those_stages_and_channels():
+    p = configured_policy("rd_grants", target_stages=["startup"], target_origins=["spinoff"])
+    m = park(p, warmup=3)
+    pop = m.population
+    want = (pop["stage"] == STAGES.index("startup")) & (pop["origin"] == ORIGINS.index("spinoff"))
+    assert want.any() and not want.all()
+    np.testing.assert_array_equal(p.eligible(m), want)
+    q = configured_policy("rd_grants", target_stages=["gazelle", "unicorn"])
+    park(q, warmup=3)
+    np.testing.assert_array_equal(q.eligible(m), pop["stage"] != STAGES.index("startup"))
+
+
+def test_venture_loans_go_to_every_firm_without_debt_that_raised_a_vc_round_a_to_c_last_month():
+    p = configured_policy("credit_relaxation", risk_pool_mcny=0.0)
+    m = park(p, months=2, scale=0.03)
+    d, pop = m.market.deals, m.population
+    for _ in range(24):  # the first month after which the policy sees a series A round
+        new = np.arange(p._deal_ptr, d.n)
+        vc = np.array([m.market.investors[j].kind == "vc" for j in d["investor"][new]], dtype=bool)
+        new = new[vc & (d["round"][new] >= 1) & (d["round"][new] <= 3)]
+        if 1 in d["round"][new]:
+            break
+        m.step()
+    firms = np.unique(d["firm"][new])
+    rows = pop.row_of[firms]
+    firms = firms[(rows >= 0) & (pop["debt"][np.maximum(rows, 0)] <= 0)]
+    assert 1 in d["round"][new] and firms.size > 0  # series A rounds among them
+    before = d.n
+    step_policy_alone(m, p)
+    loans = np.arange(before, d.n)
+    loans = loans[d["round"][loans] == LOAN_ROUND]
+    assert sorted(d["firm"][loans].tolist()) == sorted(firms.tolist())
+    vc_money = {f: d["amount"][new][d["firm"][new] == f].sum() for f in firms.tolist()}
+    for i in loans:
+        assert d["amount"][i] == pytest.approx(0.3 * vc_money[int(d["firm"][i])])
+
+
+def test_a_risk_pool_smaller_than_the_years_budget_is_paid_in_whole_in_the_first_month():
+    p = configured_policy("credit_relaxation", risk_pool_mcny=50.0)  # 0.5 at this scale, the budget 3
+    park(p)
+    assert p.pool_in == pytest.approx(50.0 * SCALE) and p.pool + p.pool_paid == pytest.approx(p.pool_in)
+
+
+def test_public_procurement_signs_contracts_and_insures_first_units_at_the_documented_values_and_pays_for_them():
+    p = configured_policy("public_procurement")
+    m = park(p, months=1, warmup=3, scale=0.05)
+    pop, book = m.population, m.contracts
+    c, cc = book.contracts, m.cfg.ecosystem.contracts
+    revenue = {}
+    while m.current_step < 9:
+        revenue[m.current_step] = dict(zip(pop["id"].tolist(), pop["revenue"].tolist(), strict=True))
+        m.step()
+    mine = np.flatnonzero((c["buyer"] == p.buyer) & np.isin(c["buyer_kind"], [GOVERNMENT, INSURED]) & (c["start"] >= 1))
+    kinds = c["buyer_kind"][mine]
+    public, insured = mine[kinds == GOVERNMENT], mine[kinds == INSURED]
+    assert public.size > 0 and insured.size > 0
+    at_signing = np.array([revenue[s][f] for s, f in zip(c["start"][mine], c["firm"][mine], strict=True)])
+    # a public contract runs two years at the share of its supplier's revenue that contracts take, an insured
+    # first unit one year at the supplier's revenue (first_unit_value_share 1), both at most contracts.max_mcny
+    share = np.where(kinds == GOVERNMENT, cc.revenue_share, 1.0)
+    np.testing.assert_allclose(c["value"][mine], np.minimum(share * at_signing, cc.max_mcny), rtol=1e-12)
+    np.testing.assert_array_equal(c["end"][mine] - c["start"][mine], np.where(kinds == GOVERNMENT, 24, 12))
+    # first units: a firm's first sale is insured once, at 300 a year at scale 1 (15 here, carried)
+    assert len(set(p.insured.tolist())) == p.insured.size == whole_places(300 * 0.05 * DT, 9)
+    all_insured = np.flatnonzero((c["buyer"] == p.buyer) & (c["buyer_kind"] == INSURED))
+    assert p.premiums == pytest.approx(0.03 * 0.8 * c["value"][all_insured].sum())
+    # the suppliers are in the target directions; what the government paid is what its suppliers were paid
+    rows = pop.row_of[c["firm"][mine]]
+    assert directions_mask(m, ["科技", "产业"])[pop["track"][rows[rows >= 0]]].all()
+    assert p.paid == pytest.approx(book.paid(GOVERNMENT, p.buyer)) and p.spent == pytest.approx(p.paid + p.premiums)
+    signed = np.flatnonzero((c["buyer"] == p.buyer) & (c["buyer_kind"] == GOVERNMENT))
+    assert p.stats() == pytest.approx({
+        "contracts": signed.size, "contract_value_mcny_per_year": c["value"][signed].sum(),
+        "purchases_paid_mcny": p.paid, "first_units_insured": all_insured.size, "premium_subsidies_mcny": p.premiums})
+
+
+def test_fund_of_funds_backs_as_many_funds_as_its_budget_pays_and_takes_the_non_additional_money_from_other_funds():
+    p = configured_policy("fund_of_funds")
+    m = park(p)
+    size = 1000.0 * SCALE
+    # a budget of 1,000 a year pays the government's 30 % of three funds of 1,000 (the rest is carried)
+    assert len(p.funds) == 3 and p.spent == pytest.approx(3 * 0.3 * size)
+    assert all(f.committed == pytest.approx(size) for f in p.funds)
+    # half the private LPs' 70 % of each fund would have gone to other VC funds: the year's commitments fall by that
+    base = m.cfg.ecosystem.vc.commitments_mcny_per_year * SCALE
+    assert m.levers.value("lp_multiplier") == pytest.approx(1.0 - 3 * 0.5 * 0.7 * size / base)
+
+
+def test_fund_of_funds_renews_its_funds_mandates_over_the_target_tracks_of_the_day_every_january():
+    p = configured_policy("fund_of_funds")
+    m = park(p, months=12, seed=4)
+    first = set(p.funds[0].mandate[0].tolist())
+    step_policy_alone(m, p)  # January of the second year
+    ids = p.target_track_ids(m)
+    assert set(ids.tolist()) > first  # tracks derived from the target tracks during the year
+    for f in p.funds:
+        assert set(f.mandate[0].tolist()) == set(ids.tolist()) and f.mandate[1] == 0.6
+        assert f.prefs.size == m.tracks.n and f.prefs[ids].sum() >= (0.6 - 1e-9) * f.prefs.sum()
+
+
+def test_fund_of_funds_gets_its_share_of_a_backed_funds_distributions_up_to_its_return_cap():
+    p = configured_policy("fund_of_funds")
+    m = park(p, months=7)
+    big, small = p.funds[0], p.funds[1]
+    paid = 0.3 * 1000.0 * SCALE  # the government's share of each fund, paid when it was raised in month 0
+    assert p.paid_in[:2] == pytest.approx([paid, paid]) and big.committed == pytest.approx(paid / 0.3)
+    big.proceeds += 10 * big.committed  # a distribution far above the cap
+    small.proceeds += 0.1 * small.committed
+    received = p.received
+    p.collect(m, m.government)
+    # its share (30 %) of what a fund distributes, up to what it paid in grown at 8 % a year since then
+    cap = paid * 1.08 ** (m.current_step / 12)
+    assert p.received - received == pytest.approx(cap + 0.3 * 0.1 * small.committed)
+    big.proceeds += big.committed
+    p.collect(m, m.government)
+    assert p.received - received == pytest.approx(cap + 0.3 * 0.1 * small.committed)  # the cap is reached
+
+
+def test_open_innovation_gets_its_share_of_the_corporate_funds_distributions_up_to_its_return_cap():
+    p = configured_policy("open_innovation")
+    m = park(p, months=7, warmup=3)
+    (idx, (paid, _, _, since)), *_ = p._lp.items()
+    cvc = m.market.investors[idx]
+    assert paid > 0 and since == 0
+    share = paid / cvc.committed
+    cvc.proceeds += 0.1 * cvc.committed  # below the cap: its share of it
+    received = p.received
+    p.collect(m, m.government)
+    assert p.received - received == pytest.approx(share * 0.1 * cvc.committed)
+    cvc.proceeds += 100 * cvc.committed  # far above: up to what it paid in grown at 5 % a year
+    p.collect(m, m.government)
+    assert p.received - received == pytest.approx(paid * 1.05 ** (m.current_step / 12))
+
+
+def test_open_innovation_matches_cvc_commitments_stretches_procurement_and_copays_incumbents_purchases():
+    p = configured_policy("open_innovation")
+    m = park(p, months=3, warmup=3)  # the match and the stretch of the year are set in January
+    incs = list(m.incumbents)
+    match = 0.1 * sum(inc.cvc_commitment for inc in incs)
+    budget = 1000.0 * SCALE
+    assert 0 < match < budget and p.matched == pytest.approx(match)
+    own = sum(inc.proc_budget for inc in incs)
+    stretch = min(1.0 / (1.0 - 0.15), 1.0 + (budget - match) / own)
+    assert own > 0 and m.levers.value("procurement_multiplier") == pytest.approx(stretch)
+    due = sum(m.contracts.due(INCUMBENT, inc.index) for inc in incs)
+    copaid, spent = p.copaid, p.spent
+    step_policy_alone(m, p)
+    assert due > 0 and p.copaid - copaid == pytest.approx(min(0.15 * due, budget - spent))
+    assert p.spent - spent == pytest.approx(p.copaid - copaid)
+
+
+def test_rd_tax_credit_pays_the_tax_saved_by_the_higher_deduction_and_lowers_the_user_cost_of_rd():
+    p = configured_policy("rd_tax_credit")
+    m = park(p, warmup=3, scale=0.05)
+    pop, r = m.population, m.cfg.ecosystem.rd
+    rd, taxable, cash = pop["rd_last"].copy(), pop["taxable"].copy(), pop["cash"].copy()
+    room, paid_before = p.room(m, m.government), p.relief_paid
+    step_policy_alone(m, p)
+    # 25 % of the extra deduction (100 % instead of 75 % of R&D), within the profit left to deduct it from
+    relief = np.where((rd > 0) & (taxable > 0),
+                      0.25 * np.minimum(0.25 * rd, np.maximum(taxable - 0.75 * rd, 0.0)), 0.0)
+    assert (r.tax_rate, r.deduction_rate) == (0.25, 0.75) and relief.sum() > 0 and room > 0
+    cut = min(1.0, room / relief.sum())
+    np.testing.assert_allclose(pop["cash"] - cash, relief * cut, rtol=1e-9, atol=1e-12)
+    assert paid_before > 0 and p.relief_paid - paid_before == pytest.approx(relief.sum() * cut)
+    # firms respond to the deduction they get: 0.75 + 0.25 x the share of the claims paid
+    user_cost = (1 - 0.25 * (1 + 0.75 + 0.25 * cut)) / (1 - 0.25 * 1.75)
+    np.testing.assert_allclose(m.levers.track("rd_user_cost"), np.where(m.tracks["active"], user_cost, 1.0))
+
+
+# ------------------------------------------------------------------------------ configuration ranges
+
+#: The range of every numeric parameter of every kind (the key under ``policy.<name>``): (lower bound
+#: kind, lower bound, upper bound kind, upper bound, unit). "ge"/"le" include the bound, "gt"/"lt" exclude
+#: it. "policy": the parameters every kind has. A share of money or of firms is in [0, 1], a duration
+#: positive, a multiplier of a lever in (0, 100]; an amount, a count or a capacity cannot be negative.
+RANGES: dict[str, dict[str, tuple]] = {
+    "policy": {
+        "budget_mcny_per_year": ("ge", 0, None, None, "mcny/yr at scale 1"),
+        "patience_years": ("ge", 0, None, None, "years"),
+    },
+    "guidance_fund": {
+        "fund_size_mcny": ("ge", 0, None, None, "mcny at scale 1"),
+        "paid_in_years": ("gt", 0, "le", 30, "years"),
+        "coinvest_ratio": ("gt", 0, "le", 5, "x"),
+        "return_cap": ("ge", 0, "le", 1, "1/yr"),
+        "life_years": ("gt", 0, "le", 30, "years"),
+    },
+    "fund_of_funds": {
+        "fund_size_mcny": ("gt", 0, None, None, "mcny at scale 1"),
+        "lp_share": ("gt", 0, "le", 1, "share"),
+        "private_additionality": ("ge", 0, "le", 1, "share"),
+        "mandate_share": ("ge", 0, "le", 1, "share"),
+        "early_share": ("ge", 0, "le", 1, "share"),
+        "return_cap": ("ge", 0, "le", 1, "1/yr"),
+    },
+    "credit_relaxation": {
+        "apply_multiplier": ("gt", 0, "le", 100, ""),
+        "loan_size_multiplier": ("gt", 0, "le", 100, ""),
+        "interest_subsidy_share": ("ge", 0, "le", 1, "share"),
+        "venture_debt_ratio": ("ge", 0, "le", 5, "x"),
+        "risk_pool_mcny": ("ge", 0, None, None, "mcny at scale 1"),
+        "pool_leverage": ("ge", 0, "le", 50, "x"),
+        "pool_min_revenue_mcny": ("ge", 0, None, None, "mcny/yr"),
+        "loss_cover_share": ("ge", 0, "le", 1, "share"),
+    },
+    "exit_channels": {
+        "listing_relief": ("ge", 0, "lt", 1, "share"),
+        "ipo_rate_multiplier": ("gt", 0, "le", 100, ""),
+        "acquisition_multiplier": ("gt", 0, "le", 100, ""),
+    },
+    "long_term_capital": {
+        "extra_commitment_share": ("ge", 0, "le", 5, "share"),
+        "fund_life_multiplier": ("gt", 0, "le", 100, ""),
+        "tax_incentive_rate": ("ge", 0, "le", 1, "share"),
+    },
+    "public_procurement": {
+        "purchase_share": ("ge", 0, "le", 1, "share"),
+        "contract_years": ("gt", 0, "le", 20, "years"),
+        "qualification_sd": ("ge", -5, "le", 5, "sd"),
+        "first_units_per_year": ("ge", 0, None, None, "firms/yr at scale 1"),
+        "first_unit_value_share": ("gt", 0, "le", 10, "share"),
+        "premium_rate": ("ge", 0, "le", 1, "share"),
+        "premium_subsidy_share": ("ge", 0, "le", 1, "share"),
+    },
+    "open_innovation": {
+        "copay_share": ("ge", 0, "lt", 1, "share"),
+        "cvc_match": ("ge", 0, "le", 5, "x"),
+        "return_cap": ("ge", 0, "le", 1, "1/yr"),
+    },
+    "state_incubator": {
+        "capacity_per_year": ("ge", 0, None, None, "firms/yr at scale 1"),
+        "grant_mcny": ("ge", 0, None, None, "mcny"),
+        "incubation_years": ("gt", 0, "le", 10, "years"),
+        "closure_relief": ("ge", 0, "lt", 1, "share"),
+        "growth_support": ("ge", 0, "le", 2, "1/yr"),
+        "selection_noise": ("ge", 0, "le", 10, "sd"),
+        "success_revenue_mcny": ("ge", 0, None, None, "mcny/yr"),
+        "royalty_rate": ("ge", 0, "le", 1, "share of revenue"),
+        "repayment_interest": ("ge", 0, "le", 1, "1/yr"),
+    },
+    "rd_grants": {
+        "capacity_per_year": ("ge", 0, None, None, "firms/yr at scale 1"),
+        "grant_share": ("gt", 0, "lt", 1, "share"),
+        "cap_mcny": ("ge", 0, None, None, "mcny"),
+        "duration_years": ("gt", 0, "le", 10, "years"),
+        "min_employees": ("ge", 0, None, None, "employees"),
+        "min_tech_intensity": ("ge", 0, "le", 1, ""),
+        "selection_noise": ("ge", 0, "le", 10, "sd"),
+    },
+    "proof_of_concept": {
+        "capacity_per_year": ("ge", 0, None, None, "firms/yr at scale 1"),
+        "poc_grant_mcny": ("ge", 0, None, None, "mcny"),
+        "pilot_years": ("gt", 0, "le", 10, "years"),
+        "closure_relief": ("ge", 0, "lt", 1, "share"),
+        "growth_support": ("ge", 0, "le", 2, "1/yr"),
+    },
+    "stage_cultivation": {
+        "gazelle_grant_mcny": ("ge", 0, None, None, "mcny"),
+        "potential_unicorn_valuation_mcny": ("gt", 0, None, None, "mcny"),
+        "potential_unicorn_max_age_years": ("gt", 0, "le", 30, "years"),
+        "potential_unicorn_grant_mcny": ("ge", 0, None, None, "mcny"),
+        "screen_relief": ("ge", 0, "le", 5, "sd"),
+        "support_years": ("gt", 0, "le", 10, "years"),
+        "payment_lag_months": ("ge", 0, "le", 60, "months"),
+    },
+    "entry_subsidy": {
+        "subsidy_mcny": ("ge", 0, None, None, "mcny"),
+        "capacity_per_year": ("ge", 0, None, None, "firms/yr at scale 1"),
+        "registration_cost_cut_mcny": ("ge", 0, None, None, "mcny"),
+    },
+    "incubator_chain": {
+        "maker_spaces": ("ge", 0, None, None, ""),
+        "teams_per_maker_space": ("ge", 0, None, None, ""),
+        "incubators": ("ge", 0, None, None, ""),
+        "firms_per_incubator": ("ge", 0, None, None, ""),
+        "accelerators": ("ge", 0, None, None, ""),
+        "firms_per_accelerator": ("ge", 0, None, None, ""),
+        "desk_cost_mcny_per_year": ("ge", 0, None, None, ""),
+        "graduation_revenue_mcny": ("ge", 0, None, None, ""),
+        "incubator_cost_mcny_per_year": ("ge", 0, None, None, ""),
+        "acceleration_revenue_mcny": ("ge", 0, None, None, ""),
+        "accelerator_cost_mcny_per_year": ("ge", 0, None, None, ""),
+        "maker_closure_relief": ("ge", 0, "lt", 1, "share"),
+        "incubator_closure_relief": ("ge", 0, "lt", 1, "share"),
+        "incubator_growth_support": ("ge", 0, "le", 2, "1/yr"),
+        "accelerator_growth_support": ("ge", 0, "le", 2, "1/yr"),
+        "maker_space_months": ("ge", 1, "le", 120, "months"),
+        "accelerator_months": ("ge", 1, "le", 120, "months"),
+        "incubation_years": ("gt", 0, "le", 10, "years"),
+        "accelerator_screen_relief": ("ge", 0, "le", 5, "sd"),
+        "selection_noise": ("ge", 0, "le", 10, "sd"),
+    },
+    "rd_tax_credit": {
+        "deduction_rate": ("ge", 0, "le", 1.5, "share"),
+    },
+    "talent_programme": {
+        "returnee_firms_per_year": ("ge", 0, None, None, "firms/yr at scale 1"),
+        "returnee_grant_mcny": ("ge", 0, None, None, "mcny"),
+        "returnee_rent_mcny_per_year": ("ge", 0, None, None, "mcny/yr"),
+        "returnee_support_years": ("ge", 0, "le", 10, "years"),
+        "selection_noise": ("ge", 0, "le", 10, "sd"),
+        "student_share": ("ge", 0, "le", 1, "share"),
+        "student_subsidy_mcny": ("ge", 0, None, None, "mcny"),
+    },
+    "tech_transfer_reform": {
+        "rank_retention_gain": ("ge", -1, "le", 1, "share"),
+        "equity_share_gain": ("ge", -1, "le", 1, "share"),
+        "brokers_per_1000_researchers": ("ge", 0, "le", 1000, "per 1,000"),
+        "broker_cost_mcny_per_year": ("ge", 0, None, None, "mcny/yr"),
+    },
+    "ocs_programmes": {
+        "members_per_year": ("ge", 0, None, None, "firms/yr at scale 1"),
+        "consortium_years": ("gt", 0, "le", 10, "years"),
+        "firm_grant_share": ("gt", 0, "lt", 1, "share"),
+        "firm_grant_cap_mcny_per_year": ("ge", 0, None, None, "mcny/yr"),
+        "academic_grant_share": ("ge", 0, "le", 1, "share"),
+        "academic_rd_mcny_per_member": ("ge", 0, None, None, "mcny/yr"),
+        "min_employees": ("ge", 0, None, None, "employees"),
+        "min_tech_intensity": ("ge", 0, "le", 1, ""),
+        "selection_noise": ("ge", 0, "le", 10, "sd"),
+        "projects_per_year": ("ge", 0, None, None, "projects/yr at scale 1"),
+        "project_grant_mcny": ("ge", 0, None, None, "mcny"),
+        "project_months": ("ge", 1, "le", 120, "months"),
+    },
+    "scene_opening": {
+        "scenes_per_year": ("ge", 0, "le", 10000, "scenes/yr"),
+        "capacity": ("ge", 1, "le", 10000, "firms per scene"),
+        "duration_months": ("ge", 1, "le", 240, "months"),
+        "cost_per_scene_mcny": ("ge", 0, None, None, "mcny at scale 1"),
+        "growth_support": ("ge", 0, "le", 3, "1/yr"),
+        "screen_relief": ("ge", 0, "le", 5, "sd"),
+        "entry_bonus": ("gt", 0, "le", 100, ""),
+        "min_age_months": ("ge", 0, "le", 240, "months"),
+        "selection_noise": ("ge", 0, "le", 10, "sd"),
+    },
+    "track_cultivation": {
+        "entry_bonus": ("gt", 0, "le", 100, ""),
+        "growth_bonus": ("ge", -1, "le", 1, "1/yr"),
+        "young_firm_grant_mcny_per_year": ("ge", 0, None, None, "mcny/yr"),
+        "young_age_years": ("gt", 0, "le", 10, "years"),
+    },
+    "sanctions_shock": {
+        "shock_growth": ("ge", -3, "le", 0, "1/yr"),
+        "shock_screen": ("ge", 0, "le", 5, "sd"),
+        "support_capacity_per_year": ("ge", 0, None, None, "firms/yr at scale 1"),
+        "support_grant_mcny": ("ge", 0, None, None, "mcny"),
+        "support_closure_relief": ("ge", 0, "lt", 1, "share"),
+        "support_growth": ("ge", 0, "le", 3, "1/yr"),
+        "support_years": ("gt", 0, "le", 10, "years"),
+    },}
+
+
+def _range_cases():
+    for kind, keys in RANGES.items():
+        for key in keys:
+            for k in REGISTRY if kind == "policy" else [kind]:
+                yield pytest.param(k, key, RANGES[kind][key], id=f"{k}.{key}")
+
+
+@pytest.mark.parametrize("kind, key, spec", list(_range_cases()))
+def test_a_value_outside_a_parameters_range_is_refused_with_one_line_naming_the_key_and_the_range(kind, key, spec):
+    lo_op, lo, hi_op, hi, unit = spec
+    cls = REGISTRY[kind]
+    name = cls().name
+    step = 1 if isinstance(getattr(cls(), key), int) and not isinstance(getattr(cls(), key), bool) else 1e-3
+    allowed = [f">= {lo}" if lo_op == "ge" else f"> {lo}"]
+    if hi_op is not None:
+        allowed.append(f"<= {hi}" if hi_op == "le" else f"< {hi}")
+    tail = " and ".join(allowed) + (f" ({unit})" if unit else "")
+
+    def refused(value):
+        with pytest.raises(ConfigError) as err:
+            policy_from_dict({"kind": kind, key: value})
+        assert str(err.value) == f"policy.{name}.{key}={value!r} is out of range; use a value {tail}."
+
+    def accepted(value):
+        assert getattr(policy_from_dict({"kind": kind, key: value}), key) == value
+
+    refused(lo - step)
+    (accepted if lo_op == "ge" else refused)(lo)
+    accepted(lo + step)
+    if hi_op is not None:
+        refused(hi + step)
+        (accepted if hi_op == "le" else refused)(hi)
+        accepted(hi - step)
