@@ -127,12 +127,14 @@ class Incumbent(mesa.Agent):
             return self._fit[1]
         f = np.zeros(n)
         f[[h for h in self.home if h < n]] = 1.0
-        for _ in range(2):  # an absorber can come before the track it absorbed: a second pass settles it
-            for t in range(n):  # parents come before their children
+        changed = True
+        while changed:  # parents come before their children, but an absorber may come before what it absorbed
+            changed = False
+            for t in range(n):
                 if f[t] == 0.0 and any(f[p] > 0 for p in tracks.parents[t]):
-                    f[t] = 1.0
-                if f[t] > 0 and merged[t] >= 0:
-                    f[merged[t]] = 1.0
+                    f[t], changed = 1.0, True
+                if f[t] > 0 and merged[t] >= 0 and f[merged[t]] == 0.0:
+                    f[merged[t]], changed = 1.0, True
         self._fit = (key, f)
         return f
 

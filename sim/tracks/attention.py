@@ -90,9 +90,8 @@ def step(tracks, state_multiplier: np.ndarray, dt: float, memory_months: float) 
 
 def track_counts(tracks) -> dict[str, int]:
     """Active main and new tracks per direction, and tracks per lifecycle state."""
-    n = tracks.n
     act = tracks["active"]
-    level_main = np.array([lv == "main" for lv in tracks.level[:n]], dtype=bool)
+    level_main = tracks.level_mask("main")
     d = tracks.directions()
     out = {}
     main = np.bincount(d[act & level_main], minlength=len(DIRECTIONS))

@@ -223,8 +223,7 @@ class TrackDynamics:
         n = tr.n
         if not self.cfg.shakeout:
             return np.zeros(n, dtype=bool)
-        level_main = np.array([lv == "main" for lv in tr.level[:n]], dtype=bool)
-        return (level_main & tr["active"][:n] & (tr["maturity"][:n] >= self.cfg.mature_maturity)
+        return (tr.level_mask("main") & tr["active"][:n] & (tr["maturity"][:n] >= self.cfg.mature_maturity)
                 & (tr["growth_now"][:n] < self.cfg.consolidation_growth))
 
     def _under_shakeout(self, t: int, shaking: np.ndarray) -> bool:
@@ -297,11 +296,10 @@ class TrackDynamics:
         """M8: growing main tracks spawn derived tracks, faster the closer to everyday needs."""
         tr = self.tracks
         created = []
-        n = tr.n
         cand = np.flatnonzero(
             tr["active"]
             & np.isin(tr["state"], (EMERGING, FORMED, EXPLOSIVE, MATURE))
-            & (np.array(tr.level[:n]) == "main")
+            & tr.level_mask("main")
         )
         for t in cand:
             growing = min(max(tr["growth_now"][t], 0.0) / 0.15, 2.0)
@@ -396,8 +394,7 @@ class TrackDynamics:
         """M9: consolidating tracks are absorbed by their largest mature sibling."""
         tr = self.tracks
         merged = []
-        n = tr.n
-        level_new = np.array([lv == "new" for lv in tr.level[:n]], dtype=bool)
+        level_new = tr.level_mask("new")
         for t in np.flatnonzero(tr["active"] & (tr["state"] == CONSOLIDATING) & level_new):
             if not tr["active"][t]:
                 continue

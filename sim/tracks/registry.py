@@ -259,6 +259,10 @@ class TrackRegistry(Columns):
         return [c for c in range(self.n) if t in self.parents[c]]
 
     # ------------------------------------------------------------------ queries
+    def level_mask(self, level: str) -> np.ndarray:
+        """True for every track (active or not) currently at ``level`` (main or new)."""
+        return np.fromiter((lv == level for lv in self.level), dtype=bool, count=self.n)
+
     def directions(self) -> np.ndarray:
         """Direction code (index into DIRECTIONS) of every track."""
         return self["direction_code"]
