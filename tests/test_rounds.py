@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import mesa
 import numpy as np
 import pytest
 from conftest import module_scope
 
-from agents.investors.books import Angel, GuidanceFund, VCFund
+from agents.investors.books import Angel, Bank, GuidanceFund, Investor, VCFund
 from agents.investors.matching import SLOT_HARVEST
 from agents.investors.rounds import DUST, EquityRounds
 from sim.config import Config
@@ -127,6 +128,16 @@ def test_settlement_moves_cash_shares_books_and_ledger():
     assert m.market.lots.n - n_lots == int(live.sum())
     assert m.ledger.equity_in - equity_in == pytest.approx(parts.amount[live].sum())
     assert (pop["last_round"][rows] == step).all()
+    # one new lot per participation, open, holding amount / post-money of the firm after the round
+    lots, new = m.market.lots, np.arange(n_lots, n_lots + int(live.sum()))
+    deal = parts.deal[live]
+    np.testing.assert_array_equal(lots["investor"][new], parts.investor[live])
+    np.testing.assert_array_equal(lots["firm"][new], pop["id"][rows][deal])
+    np.testing.assert_array_equal(lots["invested"][new], parts.amount[live])
+    np.testing.assert_allclose(lots["shares"][new] / pop["shares"][rows][deal],
+                               parts.amount[live] / (funded.pre + raised)[deal])
+    assert (lots["step"][new] == step).all() and (lots["status"][new] == 0).all()
+    assert (lots["proceeds"][new] == 0).all() and (lots["residual"][new] == 0).all()  # nothing paid, nothing marked
 
 
 def test_the_five_steps_are_the_financing_phase():
@@ -297,3 +308,133 @@ def test_typical_vc_money_halves_a_rounds_weight_every_year():
     w1, w2 = 0.5 ** 2.5, 0.5 ** 2
     assert r.typical_vc_money(t) == pytest.approx((100.0 * w1 + 400.0 * w2 + 50.0) / (w1 + w2 + 1.0))
     assert r.typical_vc_money(np.array([4])) == 0.0  # a track without VC rounds
+
+
+# ------------------------------------------------------------------------------ the investors' books, verb by verb
+# (agents/investors/books.py: what each verb moves, and what the books' checks accept and refuse, against
+# figures worked out by hand; mutation testing found these reached only through whole runs that do not
+# depend on them)
+
+
+def test_the_equity_books_check_refuses_a_booking_missing_on_one_side():
+    """``Investor.balanced``: committed == cash + invested + returned, within ``tol`` of the
+    commitments (relative) and at least ``tol`` mcny (absolute, for small books)."""
+    a = Investor(mesa.Model(), "angel")
+    a.commit(1000.0)
+    a.invest(400.0)
+    assert a.balanced()
+    a.invested += 0.01  # 10 thousand yuan invested that left no cash: 1e-5 of the books, above 1e-6
+    assert not a.balanced()
+    a.invested -= 0.01 - 1e-4  # rounding residue: 1e-7 of the books, within the relative tolerance
+    assert a.balanced()
+    small = Investor(mesa.Model(), "small")
+    small.commit(0.5)
+    small.cash -= 1.5e-6  # half a million's tolerance is absolute: 1e-6 mcny, not 1e-6 of 0.5
+    assert not small.balanced()
+    small.cash += 0.8e-6  # 0.7e-6 short: within it
+    assert small.balanced()
+
+
+def test_the_bank_books_check_refuses_a_booking_missing_on_one_side():
+    """``Bank.balanced``: cash + outstanding == capital + interest - losses + covered, within ``tol``
+    of the right side (relative) and at least ``tol`` mcny (absolute)."""
+    b = Bank(mesa.Model(), "bank", capital=1000.0, rate=0.06, term_months=36)
+    b.lend(300.0)
+    assert b.balanced()
+    b.outstanding += 0.01  # a loan booked without its cash: 1e-5 of the books
+    assert not b.balanced()
+    b.outstanding -= 0.01 - 1e-4  # 1e-7 of the books: rounding residue
+    assert b.balanced()
+    small = Bank(mesa.Model(), "small", capital=0.5, rate=0.06, term_months=36)
+    small.cash -= 1.5e-6
+    assert not small.balanced()
+    small.cash += 0.8e-6
+    assert small.balanced()
+
+
+def test_a_banks_books_through_loans_repaid_written_off_and_covered():
+    """Each of the bank's verbs moves the fields the identity names, by amounts worked out by hand."""
+    b = Bank(mesa.Model(), "bank", capital=500.0, rate=0.12, term_months=12)
+    b.lend(200.0)
+    b.lend(100.0)
+    assert (b.cash, b.outstanding, b.invested) == pytest.approx((200.0, 300.0, 300.0))
+    b.collect(principal=20.0, interest=3.0)
+    assert (b.cash, b.outstanding, b.interest) == pytest.approx((223.0, 280.0, 3.0))
+    b.write_off(principal=80.0, recovered=24.0)  # 30 % recovered
+    b.write_off(principal=50.0, recovered=15.0)
+    assert b.outstanding == pytest.approx(150.0)
+    assert b.recovered == pytest.approx(39.0)  # both recoveries
+    assert b.losses == pytest.approx(130.0 - 39.0)
+    assert b.cash == pytest.approx(223.0 + 39.0)
+    b.cover(10.0)
+    assert (b.cash, b.covered) == pytest.approx((272.0, 10.0))
+    assert b.balanced()
+    # 272 + 150 == 500 + 3 - 91 + 10
+    assert b.cash + b.outstanding == pytest.approx(b.capital + b.interest - b.losses + b.covered)
+
+
+def test_a_fund_that_winds_down_hands_back_its_cash_and_leaves_the_market():
+    """``VCFund.wind_down`` at the end of a fund's life: its uninvested cash goes back to the limited
+    partners, and the fund is closed: no longer among the market's open funds (so never wound down,
+    drifted or drawn again), with nothing for new firms or follow-ons."""
+    m = small_model()
+    f = next(a for a in m.market.investors if isinstance(a, VCFund) and a.cash > 0)
+    assert f in m.market.open_funds()
+    cash, returned = f.cash, f.returned_unused
+    assert f.wind_down() == cash
+    assert f.cash == 0.0 and f.returned_unused == pytest.approx(returned + cash) and f.balanced()
+    m.market.invalidate_fund_view()
+    assert f not in m.market.open_funds()
+    f.commit(5.0)  # even money coming in later stays out of new rounds and follow-ons
+    assert f.available_new(f.vintage_step) == 0.0 and f.available_followon(f.vintage_step) == 0.0
+
+
+def test_a_guidance_fund_given_tracks_enters_those_tracks_not_its_directions():
+    """A policy's guidance fund is given its target tracks (``mandated_tracks``); a preset's fund enters
+    the tracks of its mandated directions."""
+
+    class Tracks:
+        def ids_in_directions(self, directions):
+            return np.array([0, 5] if list(directions) == ["ai"] else [], dtype=np.int64)
+
+    kw = dict(capital=10.0, coinvest_ratio=0.5, return_cap=0.05, mandated_directions=["ai"], start_step=0,
+              life_years=10.0)
+    policy_fund = GuidanceFund(mesa.Model(), "policy fund", mandated_tracks=[1, 3], stacks=True, **kw)
+    assert policy_fund.mandated_ids(Tracks()).tolist() == [1, 3]
+    assert GuidanceFund(mesa.Model(), "preset fund", **kw).mandated_ids(Tracks()).tolist() == [0, 5]
+
+
+# ------------------------------------------------------------------------------ follow-ons of the last lead
+
+
+def test_the_first_investor_follows_on_and_carries_inside_rounds_like_any_other():
+    """Investor indices start at 0: in a park without angels the first investor is a VC fund. As a firm's
+    last lead it takes ``insider_share`` of a later round led by another fund (``share / (1 - share)`` of
+    the new money: it then holds that share of the round) and carries alone a round no new lead took."""
+    cfg = Config()
+    cfg.seed, cfg.scale, cfg.years, cfg.ecosystem.warmup_years = 8, 0.2, 2, 3
+    cfg.ecosystem.angels.count = 0
+    m = EcosystemModel(cfg)
+    while m.current_step < 0:
+        m.step()
+    before_financing(m)  # January: the year's new funds have money for new firms
+    first = m.market.investors[0]
+    assert isinstance(first, VCFund)
+    first.commit(1e6)  # money for every follow-on ...
+    first.investment_period_years = -1.0  # ... and none for new firms: it leads no new round
+    r, step, pop = m.market.rounds, m.current_step, m.population
+    app = r.screen(r.price(r.candidates(step), step), step)
+    pop["lead"][app.rows] = 0  # the first investor led every applicant's last round
+    funded, parts = r.allocate(app, step)
+    assert parts is not None
+    share = m.cfg.ecosystem.funding.insider_share
+    later = funded.rnd >= 1
+    carried = later & (funded.lead == 0)  # inside rounds: the whole round
+    np.testing.assert_allclose(funded.lead_amount[carried], funded.amount[carried])
+    led = later & (funded.lead != 0)
+    new_money = funded.lead_amount + funded.co_amt.sum(axis=1)
+    mine = (parts.investor == 0) & (parts.amount > 0)
+    got = np.bincount(parts.deal[mine], weights=parts.amount[mine], minlength=funded.rows.size)
+    np.testing.assert_allclose(got[led], share / (1.0 - share) * new_money[led])
+    np.testing.assert_allclose(got[led] / (got[led] + new_money[led]), share)
+    assert carried.sum() >= 1 and led.sum() >= 3, (carried.sum(), led.sum())
