@@ -192,6 +192,8 @@ class FirmConfig:
 class FundingConfig:
     attempt_runway_months: float = P(6.0, "Firms look for money when cash lasts less than this.", "months", gt=0)
     attempt_probability: float = P(0.35, "Monthly chance that a firm in need runs a round.", "1/month", gt=0, le=1)
+    venture_max_age_years: float = P(10.0, "Firms older than this run no equity round: venture investors back "
+                                           "young firms (older ones borrow, list or are sold).", "years", gt=0)
     growth_attempt_probability: float = P(0.05, "Monthly chance that a fast grower raises without "
                                                 "need.", "1/month", ge=0, le=1)
     screening_noise: float = P(0.6, "Investors' due-diligence error on latent quality.", "sd", ge=0, le=5)
