@@ -171,7 +171,9 @@ class FirmConfig:
     growth_base: float = P(-0.08, "Log revenue growth of an average young firm.", "1/yr", ge=-2, le=2)
     growth_quality: float = P(0.5, "Extra log growth per sd of latent quality (young firms).", "1/yr", ge=0, le=3)
     growth_age_decay_years: float = P(5.0, "Age over which the quality-driven growth fades.", "years", gt=0)
-    growth_capital: float = P(0.6, "Extra log growth from cash on hand (saturating).", "1/yr", ge=0, le=3)
+    growth_capital: float = P(0.6, "Extra log growth from cash on hand (saturating), times the share of the "
+                                    "wage bill the gross margin does not cover (0 for a self-financing firm).",
+                              "1/yr", ge=0, le=3)
     growth_sigma: float = P(0.55, "Volatility of log revenue for a one-person firm.", "1/sqrt(yr)", ge=0, le=3)
     growth_size_exponent: float = P(0.15, "Volatility falls as employees^-exponent.", "", ge=0, le=1)
     crowding: float = P(0.25, "Growth penalty per unit of track capacity used by the park's firms.", "1/yr", ge=0, le=5)
@@ -190,6 +192,8 @@ class FirmConfig:
 class FundingConfig:
     attempt_runway_months: float = P(6.0, "Firms look for money when cash lasts less than this.", "months", gt=0)
     attempt_probability: float = P(0.35, "Monthly chance that a firm in need runs a round.", "1/month", gt=0, le=1)
+    venture_max_age_years: float = P(10.0, "Firms older than this run no equity round: venture investors back "
+                                           "young firms (older ones borrow, list or are sold).", "years", gt=0)
     growth_attempt_probability: float = P(0.05, "Monthly chance that a fast grower raises without "
                                                 "need.", "1/month", ge=0, le=1)
     screening_noise: float = P(0.6, "Investors' due-diligence error on latent quality.", "sd", ge=0, le=5)

@@ -83,6 +83,10 @@ PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
 #: Seed money (angels) is asked for less with every year of a firm's age, about as exp(-age / this):
 #: in the default run 24 % of the angels' money goes to firms in their first year, 49 % in their first two.
 SEED_AGE_YEARS = 2.5
+#: Ages over which a park's firms ask for outside money (venture rounds, supply contracts, the
+#: capacity of their markets): the young-firm population of ten years. A preset that keeps older
+#: firms (``firms.graduation_age_years`` above it) still has its full demand once the park is this old.
+DEMAND_AGE_SPAN_YEARS = 10.0
 
 #: The month's event counters (reset at the start of every step).
 COUNTERS = (
@@ -220,11 +224,12 @@ class EcosystemModel(mesa.Model):
     # ------------------------------------------------------------------ views
     def supply_share(self, step: int, demand: str = "even", lead_years: float = 0.5) -> float:
         """Share of a full park's demand for some outside money that is present at ``step``
-        (``ecosystem.warmup_ramp``; 1 without it, and once the model has run for the graduation age).
+        (``ecosystem.warmup_ramp``; 1 without it, and once the model has run for ``G`` years, the
+        graduation age or :data:`DEMAND_AGE_SPAN_YEARS` if that is shorter).
 
         The park starts empty: ``t`` years after the model started (plus ``lead_years``, how long
         after ``step`` the money is spent on average) its firms are at most ``t`` years old. Of a
-        full park's demand, firms under ``t`` make (``G`` the graduation age):
+        full park's demand, firms under ``t`` make:
 
         * ``even``, money asked for at every age alike (venture rounds): ``t / G``;
         * ``revenue``, what goes with the firms' revenue, which grows with age (their markets,
@@ -233,7 +238,7 @@ class EcosystemModel(mesa.Model):
           about as ``exp(-age / 2.5 years)``: ``(1 - exp(-t / 2.5)) / (1 - exp(-G / 2.5))``.
         """
         eco = self.cfg.ecosystem
-        span = eco.firms.graduation_age_years
+        span = min(eco.firms.graduation_age_years, DEMAND_AGE_SPAN_YEARS)
         t = (step + self.warmup_steps) / MONTHS + lead_years
         if not eco.warmup_ramp or t >= span:
             return 1.0

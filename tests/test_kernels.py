@@ -339,3 +339,34 @@ def test_arrow_tables_are_what_the_dataframe_path_gives():
     # the DataFrame handed out is what reading the file back gives
     assert tables["firms"]["origin"].tolist() == firms["origin"].tolist()
     assert tables["firms"]["unicorn_step"].isna().sum() == (rec["unicorn_step"] == NEVER).sum()
+
+
+def test_firms_past_the_venture_age_run_no_round():
+    """``funding.venture_max_age_years``: in a park that keeps its firms to 30 (the 深圳高新区 preset's
+    kind), the compiled scan and the vectorised rule agree, and no firm older than the limit runs a
+    round, while firms of that age that need money are there (with the limit raised, some run one)."""
+    base = ["seed=3", "scale=0.03", "years=1", "ecosystem.warmup_years=12", "output.firm_years=false",
+            "ecosystem.firms.graduation_age_years=30"]
+    for limit, older in ((10.0, 0), (30.0, None)):
+        cfg = load_config(base + [f"ecosystem.funding.venture_max_age_years={limit}"])
+        m = EcosystemModel(cfg, policies=())
+        while m.current_step < -6:
+            m.step()
+        n_older = 0
+        for _ in range(3):
+            _run_until(m, "financing")
+            step, market = m.current_step, m.market
+            f = market.month_filters(step)
+            np.testing.assert_array_equal(f.rounds, market.rounds.candidates_vectorised(step))
+            age_months = step - m.population["born"][f.rounds]
+            assert (age_months <= 12.0 * limit).all()
+            n_older += int((age_months > 120).sum())
+            for _name, methods in m._phases[[n for n, _ in m._phases].index("financing"):]:
+                for method in methods:
+                    method()
+            m.current_step += 1
+        assert (m.current_step - m.population["born"] > 120).sum() > 100  # the park holds older firms
+        if older is not None:
+            assert n_older == older
+        else:
+            assert n_older > 0  # without the limit, older firms do run rounds

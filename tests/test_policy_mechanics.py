@@ -546,7 +546,7 @@ def test_rd_grants_cut_pro_rata_lower_the_response_to_the_share_actually_paid():
 
 def test_ocs_consortia_pay_two_thirds_of_the_members_rd_within_the_years_cap_and_lower_their_user_cost():
     p = configured_policy("ocs_programmes")
-    m = park(p, warmup=3, months=11, scale=0.1)  # the large members reach the year's cap by December
+    m = park(p, warmup=3, months=11, scale=0.2)  # the large members reach the year's cap by December
     pop = m.population
     rows = pop.row_of[p.ids]
     live = rows >= 0

@@ -239,7 +239,7 @@ def test_harvest_sales_follow_their_hazard_times_the_acquisition_lever():
     the ``acquisition_multiple`` lever: of the candidates (all of them come out at a hazard so high
     that the month's chance is one), exactly those whose keyed draw is below ``1 - exp(-rate * k *
     dt)``, the same draw at every k, so a larger lever sells a superset."""
-    m = small_model(seed=5, scale=0.2, warmup=5)  # funds past their investment period, with portfolios
+    m = small_model(seed=5, scale=0.3, warmup=5)  # funds past their investment period, with portfolios
     ex, ecfg = m.market.exits, m.cfg.ecosystem.exits
     none = np.empty(0, dtype=np.int64)
     rate = ecfg.harvest_sale_rate

@@ -53,6 +53,23 @@ def test_without_the_ramp_or_after_the_graduation_age_every_share_is_one():
         m.supply_share(0, "flat")
 
 
+def test_a_park_that_keeps_older_firms_has_its_full_demand_after_ten_years():
+    """Firms ask for venture money, contracts and market room in their first ten years
+    (DEMAND_AGE_SPAN_YEARS): a preset that keeps firms to 30 (深圳高新区) ramps over ten years, not 30."""
+    cfg = Config()
+    cfg.scale, cfg.years = 0.1, 1
+    cfg.ecosystem.warmup_years = 18
+    cfg.ecosystem.firms.graduation_age_years = 30.0
+    m = EcosystemModel(cfg)
+    start = -m.warmup_steps
+    assert m.supply_share(start + 60, "even", 0.0) == pytest.approx(0.5, rel=1e-12)
+    assert m.supply_share(start + 60, "revenue", 0.0) == pytest.approx(0.25, rel=1e-12)
+    assert m.supply_share(start + 119, "even", 0.0) < 1.0
+    for demand in ("even", "revenue", "seed"):
+        assert m.supply_share(start + 120, demand, 0.0) == 1.0
+        assert m.supply_share(0, demand, 0.0) == 1.0  # the observed window: the full park
+
+
 def test_the_first_funds_and_budgets_are_cut_to_the_park_present():
     ramped, full = _model(), _model(ramp=False)
     # VC funds at the start: about 0.1 of the preset's count (t = 0 plus a year's lead, over 10 years)

@@ -86,8 +86,7 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         drift_track[t] = track_growth[t] - par[_CROWD] * crowding
     gq, gc, gb, wage, dt, sqrt_dt = par[_GQ], par[_GC], par[_GB], par[_WAGE], par[_DT], par[_SQRT_DT]
     margin_share = 1.0 - par[_COR]
-    inv_runway = 1.0 / par[_RUNWAY]
-    inv_wage = 1.0 / wage
+    inv_runway, inv_wage = 1.0 / par[_RUNWAY], 1.0 / wage
     hs, fast = par[_HS], par[_FAST]
     h0, hm = par[_H0], par[_HM]
     grad = par[_GRAD]
@@ -114,9 +113,10 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         phi = scratch[1, i]
         staff_cost = wage * (1.0 + phi * rd_m)  # a paid employee's wage and the R&D beyond wages it brings
         # growth (rules.grow)
-        capital = c0 / (c0 + emp * wage)
+        bill = emp * wage  # reliance: the share of the wage bill the gross margin does not cover
+        reliance = min(max(1.0 - revenue[i] * margin_share / bill, 0.0), 1.0)
         drift = gq * qsat[i] * qdecay[i]
-        drift += gc * capital
+        drift += gc * (c0 / (c0 + bill)) * reliance
         drift += scratch[0, i]  # the track's demand growth net of crowding
         drift += gb
         if supported:

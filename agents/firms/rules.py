@@ -12,7 +12,9 @@ Rules (monthly step ``dt = 1/12`` year; money in million CNY):
 
 * **Growth** (:func:`grow`): log revenue follows a random walk with drift
   ``growth_base + growth_quality * 2.5 tanh(q / 2.5) * exp(-age / growth_age_decay_years)
-  + growth_capital * cash / (cash + yearly burn) + track demand growth - crowding``, and shocks
+  + growth_capital * cash / (cash + wage bill) * reliance + track demand growth - crowding``, where
+  ``reliance`` is the share of the wage bill (``employees * wage``) that the gross margin does not
+  cover (0 for a self-financing firm: its cash buys no extra growth), and shocks
   that are fat-tailed (Laplace) with a volatility that falls with size
   (``growth_sigma * employees ** -growth_size_exponent``, refreshed quarterly): Gibrat's
   law with the size-variance relation seen in firm data.
@@ -104,9 +106,13 @@ def grow(
     emp = pop["employees"]
     cash = np.maximum(pop["cash"], 0.0)
     trk = pop["track"]
-    capital = cash / (cash + emp * cfg.wage_mcny)
+    bill = emp * cfg.wage_mcny
+    capital = cash / (cash + bill)
+    # the share of the wage bill that the gross margin does not cover: cash buys growth in a firm
+    # that spends beyond its margin, not in a self-financing one (retained profit is not a war chest)
+    reliance = np.clip(1.0 - gross_margin(pop, cfg) / bill, 0.0, 1.0)
     drift = cfg.growth_quality * pop["qsat"] * pop["qdecay"]
-    drift += cfg.growth_capital * capital
+    drift += cfg.growth_capital * capital * reliance
     drift += (track_growth - cfg.crowding * track_crowding)[trk]
     drift += cfg.growth_base
     if growth_multiplier is not None:

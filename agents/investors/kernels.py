@@ -27,10 +27,10 @@ SCAN_PARAMS = (
     "cost_of_revenue", "wage", "attempt_runway_months", "due_months", "min_months_between_rounds",
     "attempt_probability", "growth_attempt_probability", "bank_min_revenue", "bank_min_margin",
     "bank_apply_probability", "ipo_revenue_floor", "ipo_min_age_months", "acquisition_min_employees",
-    "acquisition_probability",
+    "acquisition_probability", "venture_max_age_months",
 )
 (_COR, _WAGE, _ARM, _DUE, _MIN_MONTHS, _P_ATTEMPT, _P_GROWTH, _BANK_REV, _BANK_MARGIN, _P_APPLY, _IPO_REV,
- _IPO_AGE, _ACQ_EMP, _P_ACQ) = range(len(SCAN_PARAMS))
+ _IPO_AGE, _ACQ_EMP, _P_ACQ, _VC_AGE) = range(len(SCAN_PARAMS))
 EAGER_GROWTH = 0.3  # last twelve months' log growth above which a firm raises without need
 
 
@@ -62,18 +62,20 @@ def scan(step, par, hkey, born, employees, revenue, cash, debt, debt_payment, la
     bank_rev, bank_margin, p_apply = par[_BANK_REV], par[_BANK_MARGIN], par[_P_APPLY]
     ipo_rev, ipo_age = par[_IPO_REV], par[_IPO_AGE]
     acq_emp, p_acq = par[_ACQ_EMP], par[_P_ACQ]
+    vc_age = par[_VC_AGE]
     for i in range(n):
         rev = revenue[i]
         emp = employees[i]
         gross = rev * margin_share
         wages = max(emp - 1.0, 0.0) * wage
-        # equity rounds (EquityRounds.candidates_vectorised): in need, due, or growing fast; and ready
+        # equity rounds (EquityRounds.candidates_vectorised): in need, due, or growing fast; ready; young enough
         since = step - last_round[i]
         burn = wages + 12.0 * debt_payment[i] - gross
         need = ((burn > 0) & (cash[i] * 12.0 < arm * burn)) | ((rounds[i] >= 1) & (since >= due_months))
         eager = g12[i] > EAGER_GROWTH
         u = K.unit(K.mix64(hkey[i] ^ c_attempt))
-        equity = (since >= min_months) & ((need & (u < p_attempt)) | (eager & (u < p_growth)))
+        equity = ((since >= min_months) & (step - born[i] <= vc_age)
+                  & ((need & (u < p_attempt)) | (eager & (u < p_growth))))
         # bank loans (Lending.applicants): enough revenue and margin, no loan yet, and applies
         loan = ((rev >= bank_rev) & (debt[i] <= 0) & ((gross - wages) / rev >= bank_margin)
                 & (K.unit(K.mix64(hkey[i] ^ c_apply)) < p_apply))

@@ -173,6 +173,7 @@ class CapitalMarket:
             ipo_revenue_floor=ex.ipo_min_revenue_mcny * cut if cut != 1.0 else ex.ipo_min_revenue_mcny,
             ipo_min_age_months=12.0 * ex.ipo_min_age_years, acquisition_min_employees=ex.acquisition_min_employees,
             acquisition_probability=1.0 - np.exp(-ex.acquisition_rate * m.levers.value("acquisition_multiple") * DT),
+            venture_max_age_months=12.0 * fund.venture_max_age_years,
         )
         if self._scan_out.shape[1] < pop.n:
             cap = max(pop.n, int(1.25 * self._scan_out.shape[1]))

@@ -8,7 +8,8 @@ A month's rounds are vectorised over every firm looking for money, in five named
    (``runway_target_years``) is that close to spent, runs a round with probability
    ``attempt_probability`` a month; a fast grower (last twelve months' log growth above 0.3)
    raises without need with probability ``growth_attempt_probability``; never more often than
-   ``min_months_between_rounds``.
+   ``min_months_between_rounds``, and never after ``venture_max_age_years`` of age (venture
+   investors back young firms).
 2. **Price** (:meth:`~EquityRounds.price`). Investors see a noisy signal of latent quality plus
    recent growth, ``signal = q + screening_noise * e + growth_signal_weight * g12``. Pre-money =
    ``max(round floor, sales * revenue_multiple * exp(growth_multiple_elasticity * g12 +
@@ -178,7 +179,7 @@ class EquityRounds:
         due = (pop["rounds"] >= 1) & (since >= 12.0 * firm_cfg.runway_target_years - fcfg.attempt_runway_months)
         short = (burn > 0) & (pop["cash"] * 12.0 < fcfg.attempt_runway_months * burn)
         eager = pop["growth_12m"] > EAGER_GROWTH
-        ready = since >= fcfg.min_months_between_rounds
+        ready = (since >= fcfg.min_months_between_rounds) & (step - pop["born"] <= 12.0 * fcfg.venture_max_age_years)
         cand = np.flatnonzero((short | due | eager) & ready)
         if cand.size == 0:
             return cand
