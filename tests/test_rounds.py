@@ -438,3 +438,29 @@ def test_the_first_investor_follows_on_and_carries_inside_rounds_like_any_other(
     np.testing.assert_allclose(got[led], share / (1.0 - share) * new_money[led])
     np.testing.assert_allclose(got[led] / (got[led] + new_money[led]), share)
     assert carried.sum() >= 1 and led.sum() >= 3, (carried.sum(), led.sum())
+
+
+def test_an_investor_cannot_invest_beyond_its_cash_and_credit():
+    """``Investor.invest`` refuses more than the cash plus what the investor may draw ahead (``credit``),
+    beyond rounding (1e-9 relative and absolute)."""
+    a = Investor(mesa.Model(), "angel")
+    a.commit(100.0)
+    with pytest.raises(ValueError, match="cannot invest 150.000"):
+        a.invest(150.0)
+    a.invest(100.0 + 1e-8)  # rounding residue
+    a.credit = 60.0  # capital committed but not paid in yet: cash may go down to -60
+    a.invest(55.0)
+    assert a.cash == pytest.approx(-55.0) and a.balanced()
+    with pytest.raises(ValueError):
+        a.invest(6.0)
+
+
+def test_a_funds_preferences_drift_toward_the_heat_and_stay_a_distribution():
+    """``VCFund.drift_prefs``: ``(1 - w) * prefs + w * heat share``, normalised, the vector grown to tracks
+    born since; without any weight left (no heat, w = 1) the preferences are zero, not undefined."""
+    f = VCFund(mesa.Model(), "fund", manager_id=0, vintage_step=0, size=100.0, focus="early",
+               prefs=np.array([0.5, 0.5]), life_years=10.0, investment_period_years=5.0, reserve_ratio=0.3)
+    f.drift_prefs(np.array([0.0, 0.0, 1.0]), 0.2)  # a third track, born since, has all the heat
+    np.testing.assert_allclose(f.prefs, [0.4, 0.4, 0.2])
+    f.drift_prefs(np.zeros(3), 1.0)
+    np.testing.assert_array_equal(f.prefs, [0.0, 0.0, 0.0])
