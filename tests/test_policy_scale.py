@@ -114,15 +114,10 @@ PRECISION = {"cost": TOLERANCE / 3, "spending": SPENDING_TOLERANCE / 3}
 # ocs_programmes and public_procurement were known defects here (5.5 % and 6.4 % apart, standard errors 2.1 and
 # 3.5 %, against the 5 % tolerance) from 2026-12-04 until the track shakeout of the same day, after which both pass
 # (strict XPASS at 7c62531): they sat at the tolerance's edge.
-KNOWN_DEFECTS: dict[str, str] = {
-    "incubator_chain": (
-        "measured on 2026-12-04 when the runs moved from a two-year to the default eight-year warm-up: the chain "
-        "reaches the same firms per head at both scales (2,736 and 10,944 over seeds 0-2) but spends 5-7 % less a "
-        "year at scale 0.05 (317-327 against 339-345 mcny at full-scale size, standard error 1.5 %), with and "
-        "without the warm-up ramp: its firms stay fewer years in the incubators of a small park. Found with the "
-        "model's own scale fidelity (issue 13: per-firm outcomes of a sampled park)"
-    ),
-}
+# incubator_chain was a known defect from 2026-12-04 (spent 5-7 % less a year at scale 0.05 than at full-scale size,
+# standard error 1.5 %: its firms stayed fewer years in a small park's incubators) until a self-financing firm's
+# cash stopped buying growth the same evening (ce7fd29), after which it passes (strict XPASS at 249abcf).
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 def _by_name(names):
