@@ -117,7 +117,14 @@ PRECISION = {"cost": TOLERANCE / 3, "spending": SPENDING_TOLERANCE / 3}
 # incubator_chain was a known defect from 2026-12-04 (spent 5-7 % less a year at scale 0.05 than at full-scale size,
 # standard error 1.5 %: its firms stayed fewer years in a small park's incubators) until a self-financing firm's
 # cash stopped buying growth the same evening (ce7fd29), after which it passes (strict XPASS at 249abcf).
-KNOWN_DEFECTS: dict[str, str] = {}
+KNOWN_DEFECTS: dict[str, str] = {
+    "stage_cultivation": (
+        "measured on 2026-12-04 (fresh clone of 249abcf) after a self-financing firm's cash stopped buying growth: "
+        "at scale 0.05 the programme spends 384 mcny a year at full-scale size against 318 at scale 0.2 (4 and 3 "
+        "seeds, standard errors 4.0 % and 4.3 %; tolerance 5 %); it passed before the change. Its enrolment is of "
+        "gazelles, now fewer: a sampled park's few gazelles are not yet a faithful sample (issue 13)"
+    ),
+}
 
 
 def _by_name(names):
