@@ -1,6 +1,7 @@
 # make run        set up .venv (Python 3.12) with what a run needs and run the default simulation (python -m sim)
-# make test       set up .venv with the test tools too and run the whole test suite (what CI runs)
-# make test-fast  the local loop: every test not marked slow, in parallel
+# make test       set up .venv with the test tools too and run the test suite but the long tier (what CI runs)
+# make test-long  the long tier: the many-world checks beyond CI's 20-minute budget (docs/testing.md, Tiers)
+# make test-fast  the local loop: every test not marked slow or long, in parallel
 # make lock       refresh the locks (locks/run.txt, locks/test.txt) from pyproject.toml with uv
 # make mutation MODULE=stages   mutation testing of one module group (tests/mutation.py; MODULE=all: every
 #                 group, one after the other; JOBS=2 for two mutmut workers; SAMPLE=3 for the mutants numbered ...3,
@@ -32,18 +33,23 @@ PIP := $(PY) -m pip install --disable-pip-version-check
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-fast setup lock docs clean-venv chromium mutation
+.PHONY: run test test-long test-fast setup lock docs clean-venv chromium mutation
 
 run: $(RUN_STAMP)
 	$(PY) -m sim $(ARGS)
 
 test: $(TEST_STAMP) chromium
-	@rc=0; $(PY) -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; $(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "not long" $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; counting that as a failure." >&2; fi; \
 	exit $$rc
 
+test-long: $(TEST_STAMP)
+	@rc=0; $(PY) -m pytest -q -n $(PYTEST_WORKERS) -m long $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test-long: pytest collected no tests; counting that as a failure." >&2; fi; \
+	exit $$rc
+
 test-fast: $(TEST_STAMP)
-	@rc=0; $(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; $(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "not slow and not long" $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test-fast: pytest collected no tests; counting that as a failure." >&2; fi; \
 	exit $$rc
 

@@ -25,6 +25,8 @@ from sim.policies.registry import CONFIGS, REGISTRY
 
 def _param(e):
     marks = [pytest.mark.xfail(strict=True, reason=e.known_defect)] if getattr(e, "known_defect", None) else []
+    if isinstance(e, pe.Effect) and e.lever != "direct":
+        marks.append(pytest.mark.long)  # a secondary lever over worlds: make test-long (CI: direct targets, rules)
     return pytest.param(e, id=e.id, marks=marks)
 
 

@@ -150,6 +150,7 @@ def test_every_policy_says_whom_it_pays(name):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize("name", _by_name(CONFIGS))
 def test_cost_per_firm_reached_is_the_same_at_two_scales(costs, name):
     table = costs

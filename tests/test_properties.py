@@ -476,6 +476,7 @@ def test_invariants_hold_for_random_valid_configurations(case):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize("case", CASES)
 def test_invariants_hold_for_many_random_valid_configurations(case):
     assert sum(b[1] for b in _batches("runs-slow")) == SLOW and _batches("runs-slow")[0] == _batches("runs-fast")[0]
