@@ -166,7 +166,8 @@ BATCH_SCRIPT = textwrap.dedent(f"""
 """)
 
 
-@pytest.mark.slow  # a batch of 12-year runs at scale 0.05 stopped and resumed; the fast tier stops a sweep
+@pytest.mark.slow
+@pytest.mark.long  # a batch of 12-year runs at scale 0.05 stopped and resumed; the fast tier stops a sweep
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGINT"])
 def test_stopping_a_batch_marks_its_runs_interrupted(tmp_path, how):
     """SIGTERM to the batch's process (a batch system's time limit), or Ctrl-C (SIGINT to the

@@ -158,6 +158,7 @@ class Terminal:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_a_comparison_stopped_with_ctrl_c_resumes_and_says_so(tmp_path):
     args = ["-m", "experiments.compare_policies", "--policies", "state_incubator", "scene_opening", "--seeds", "3",

@@ -3,6 +3,8 @@ allocate -> settle, checked against what each step promises."""
 
 from __future__ import annotations
 
+import copy
+import functools
 from types import SimpleNamespace
 
 import mesa
@@ -158,10 +160,18 @@ def test_the_five_steps_are_the_financing_phase():
     assert a.market.flows == b.market.flows
 
 
+@functools.cache
+def _at_financing() -> EcosystemModel:
+    """A park at scale 0.2 after the default warm-up (the guidance funds at their full size), at this month's
+    financing phase; built once, each use takes a copy."""
+    m = small_model(seed=7, scale=0.2, warmup=8)
+    before_financing(m)
+    return m
+
+
 def _month_participations(ratio: float):
     """This month's allocation at scale 0.2 with every guidance fund co-investing ``ratio`` per unit of VC money."""
-    m = small_model(seed=7, scale=0.2, warmup=8)  # the default warm-up: the guidance funds at their full size
-    before_financing(m)
+    m = copy.deepcopy(_at_financing())
     for g in m.market.investors:
         if isinstance(g, GuidanceFund):  # every track mandated, all its cash available: many co-investments
             g.coinvest_ratio, g.paced, g.mandated_tracks = ratio, False, np.arange(m.tracks.n)

@@ -162,6 +162,7 @@ def test_rerun_skips_finished_runs_and_redoes_the_failed_one(joblib_sweep):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_killed_worker_is_relaunched_and_the_sweep_finishes(tmp_path):
     """SIGKILL the worker process running one run: the joblib launcher gives up on the batch,
     python -m sim launches the sweep again into the same directory, and every run completes."""
@@ -193,6 +194,7 @@ def test_killed_worker_is_relaunched_and_the_sweep_finishes(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGINT"])
 def test_stopped_sweep_marks_its_runs_interrupted(tmp_path, how):
     """SIGTERM to python -m sim (a batch system's time limit) or Ctrl-C (SIGINT to the process
@@ -262,6 +264,7 @@ def test_gather_command(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_submitit_local_sweep(tmp_path):
     require("hydra_plugins.hydra_submitit_launcher")
     sweep = tmp_path / "sweep"
@@ -276,6 +279,7 @@ def test_submitit_local_sweep(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_ray_sweep_on_a_local_ray(tmp_path):
     require("ray")
     require("hydra_plugins.hydra_ray_launcher")
