@@ -147,9 +147,7 @@ class EquityRounds:
     def step(self) -> None:
         """This month's rounds: candidates -> price -> screen -> allocate -> settle."""
         step = self.model.current_step
-        if self.model.population.n == 0:
-            return
-        rows = self.candidates(step)
+        rows = self.candidates(step)  # none in a park without firms (tests/test_faults.py::test_no_births)
         if rows.size == 0:
             return
         app = self.screen(self.price(rows, step), step)
