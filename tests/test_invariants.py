@@ -102,6 +102,26 @@ def test_vc_funds_draw_their_follow_ons_from_their_reserve(result):
     assert len(funds) > 5 and drawn > 0
 
 
+def test_each_banks_outstanding_principal_is_what_its_live_borrowers_owe(result):
+    # computed from the firms' side: the debt of the live firms that borrowed from each bank. A loan
+    # closed at an exit or a failure takes off its bank's books the principal the firm still owed, no
+    # more and no less, however small the loan (mutation testing of agents/investors/lending.py, issue 16:
+    # a count of loans for their principal, small loans left open, the cash paid at a failure added to
+    # what is written off instead of taken from it all passed the suite)
+    m = result.model
+    pop = m.population
+    debt, bank = np.asarray(pop["debt"]), np.asarray(pop["bank"])
+    assert ((bank >= 0) == (debt > 0)).all()  # a firm owes a bank exactly when it has one
+    banks = [(i, a) for i, a in enumerate(m.market.investors) if a.kind == "bank"]
+    owed = np.bincount(bank[bank >= 0], weights=debt[bank >= 0], minlength=len(m.market.investors))
+    for i, b in banks:
+        assert b.outstanding == pytest.approx(owed[i], rel=1e-9, abs=1e-6), b.name
+    f = result.tables["firms"]
+    ended = f[f["end_kind"].notna() & (f["debt_at_end"] > 0)]
+    assert set(ended["end_kind"]) >= {"failed", "acquired"}  # loans closed both ways in this run
+    assert sum(b.outstanding for _, b in banks) > 0 and sum(b.losses for _, b in banks) > 0
+
+
 def test_every_investors_books_balance(result):
     # committed = cash + invested + returned, and for banks cash + outstanding = capital + interest
     # - losses + covered: a booking missing on one side, or a stat of the books updated the wrong way
