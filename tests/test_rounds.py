@@ -474,3 +474,42 @@ def test_a_funds_preferences_drift_toward_the_heat_and_stay_a_distribution():
     np.testing.assert_allclose(f.prefs, [0.4, 0.4, 0.2])
     f.drift_prefs(np.zeros(3), 1.0)
     np.testing.assert_array_equal(f.prefs, [0.0, 0.0, 0.0])
+
+
+def test_a_month_of_loan_service_books_each_banks_interest_and_principal_from_its_borrowers():
+    """A month's service (Lending.service): each bank books as interest its annual rate / 12 on what its
+    borrowers owe, and as repaid principal what their debt went down by, computed from the firms' side
+    (mutation testing, issue 16: a bank's interest counted as its number of loans passed the suite)."""
+    m = copy.deepcopy(_at_financing())
+    pop, investors = m.population, m.market.investors
+    debt, bank = np.asarray(pop["debt"]).copy(), np.asarray(pop["bank"]).copy()
+    banks = [(i, a) for i, a in enumerate(investors) if isinstance(a, Bank)]
+    before = {i: (b.interest, b.outstanding, b.cash) for i, b in banks}
+    lending = debt > 0
+    assert lending.sum() >= 20, "the month must have loans to service"
+    m.market.lending.service()
+    paid_down = debt - np.asarray(pop["debt"])
+    for i, b in banks:
+        mine = lending & (bank == i)
+        want_interest = float((debt[mine] * b.rate / 12.0).sum())
+        interest0, outstanding0, cash0 = before[i]
+        assert b.interest - interest0 == pytest.approx(want_interest, rel=1e-12, abs=1e-12), b.name
+        assert outstanding0 - b.outstanding == pytest.approx(float(paid_down[mine].sum()), rel=1e-9, abs=1e-9), b.name
+        assert b.cash - cash0 == pytest.approx(want_interest + float(paid_down[mine].sum()), rel=1e-9, abs=1e-9)
+    assert sum(b.interest - before[i][0] for i, b in banks) > 0
+
+
+def test_banks_without_cash_lend_to_nobody():
+    """Lending.lend_to when no bank can carry any of the loans: no firm is reported as lent to, and no
+    firm's debt or cash moves (mutation testing, issue 16: handing back one row passed the suite)."""
+    m = copy.deepcopy(_at_financing())
+    pop, lending = m.population, m.market.lending
+    for b in lending.banks():
+        b.cash = 0.0
+    rows = np.flatnonzero(np.asarray(pop["debt"]) == 0)[:50]
+    assert rows.size == 50 and lending.banks()
+    debt, cash = np.asarray(pop["debt"]).copy(), np.asarray(pop["cash"]).copy()
+    got = lending.lend_to(rows, np.full(rows.size, 1.0), m.current_step, np.linspace(0.01, 0.99, rows.size))
+    assert got.size == 0
+    np.testing.assert_array_equal(np.asarray(pop["debt"]), debt)
+    np.testing.assert_array_equal(np.asarray(pop["cash"]), cash)
