@@ -35,23 +35,24 @@ CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test test-long test-fast setup lock docs clean-venv chromium mutation
 
+# pytest on the tests of a marker expression, on every core; exit code 5 (no tests collected) fails too
+define pytest_tier
+@rc=0; $(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "$(1)" $(PYTEST_ARGS) || rc=$$?; \
+if [ $$rc -eq 5 ]; then echo "make $@: pytest collected no tests; counting that as a failure." >&2; fi; \
+exit $$rc
+endef
+
 run: $(RUN_STAMP)
 	$(PY) -m sim $(ARGS)
 
 test: $(TEST_STAMP) chromium
-	@rc=0; $(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "not long" $(PYTEST_ARGS) || rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; counting that as a failure." >&2; fi; \
-	exit $$rc
+	$(call pytest_tier,not long)
 
 test-long: $(TEST_STAMP)
-	@rc=0; $(PY) -m pytest -q -n $(PYTEST_WORKERS) -m long $(PYTEST_ARGS) || rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "make test-long: pytest collected no tests; counting that as a failure." >&2; fi; \
-	exit $$rc
+	$(call pytest_tier,long)
 
 test-fast: $(TEST_STAMP)
-	@rc=0; $(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "not slow and not long" $(PYTEST_ARGS) || rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "make test-fast: pytest collected no tests; counting that as a failure." >&2; fi; \
-	exit $$rc
+	$(call pytest_tier,not slow and not long)
 
 setup: $(TEST_STAMP)
 
