@@ -211,6 +211,11 @@ class FundingConfig:
     )
     syndicate_size: int = P(4, "Co-investors a VC-led round can bring in when its lead cannot carry it alone (0: "
                                "none, the round raises what the lead can carry).", "funds", ge=0, le=20)
+    min_fill: float = P(
+        0.5, "A VC-led round closes only if its lead and co-investors put in at least this share of what it set out "
+             "to raise; otherwise it does not close that month and the firm may try again (a price needs money "
+             "behind it).", "share", ge=0, le=1
+    )
     insider_share: float = P(0.3, "Share of a later round taken by the previous VC lead from its "
                                   "reserves.", "share", ge=0, lt=1)
     growth_signal_weight: float = P(1.0, "Weight of last year's log growth in the investors' signal.", "", ge=0)
@@ -224,8 +229,8 @@ class FundingConfig:
     )
     signal_multiple_elasticity: float = P(0.35, "Valuation multiple rises as exp(elasticity * signal).", "", ge=0, le=5)
     last_round_anchor: float = P(
-        1.0, "A growing firm's pre-money is at least its last post-money times exp(anchor * last year's log growth); 0 "
-             "disables.", "", ge=0, le=5
+        1.0, "A growing firm's pre-money is at least its last post-money times exp(anchor * g * m / 12): g its last "
+             "year's log growth, m the months since that round (at most 12); 0 disables.", "", ge=0, le=5
     )
     heat_multiple_elasticity: float = P(
         0.86, "Valuation multiple rises as heat^elasticity (calibrated, docs/calibration/zhongguancun.md).", "",
@@ -236,6 +241,11 @@ class FundingConfig:
     )
     dilution_min: float = P(0.12, "Smallest share sold in a round.", "share", gt=0, lt=1)
     dilution_max: float = P(0.25, "Largest share sold in a round.", "share", gt=0, lt=1)
+    round_dilution_factor: list[float] = P(
+        [1.0, 1.0, 0.85, 0.65, 0.5],
+        "The share sold in a round, by round (seed, A, B, C, D+), is this factor times a draw between dilution_min "
+        "and dilution_max (later rounds sell less of the firm).", "x",
+    )
     min_months_between_rounds: float = P(6.0, "A firm raises at most once in this many months.", "months", ge=0)
 
 
@@ -243,6 +253,10 @@ class FundingConfig:
 class AngelConfig:
     count: int = P(400, "Angel investors (individuals, angel groups, seed funds) at scale 1.", "agents", ge=0)
     budget_mcny_per_year: float = P(25.0, "Each angel's yearly budget.", "mcny/yr", ge=0)
+    pace_slack: float = P(
+        1.5, "Angels spread their budget over the year: by its k-th month an angel has put in at most pace_slack * "
+             "k / 12 of the year's budget; 0 disables (all of it may go in January).", "x", ge=0,
+    )
 
 
 @dataclass
@@ -262,6 +276,8 @@ class VCConfig:
     min_tvpi_to_raise: float = P(0.8, "Managers below this interim TVPI cannot raise again.", "x", ge=0)
     tvpi_size_elasticity: float = P(1.0, "Next fund size = last size * TVPI^elasticity (capped "
                                          "0.5x..2.5x).", "", ge=0, le=5)
+    late_size_multiple: float = P(5.0, "Funds focused on rounds C and later are this many times the size of "
+                                       "early-stage funds (growth funds are larger).", "x", gt=0)
     early_stage_share: float = P(0.6, "Share of funds focused on rounds A-B (the rest on C and "
                                       "later).", "share", ge=0, le=1)
     heat_following: float = P(0.25, "Yearly weight managers put on current track heat when updating "
@@ -798,7 +814,7 @@ def validate(cfg: Config) -> Config:
 
     walk(cfg)
     eco = cfg.ecosystem
-    for name, n in (("screening_bar", 5), ("round_floor_mcny", 5)):
+    for name, n in (("screening_bar", 5), ("round_floor_mcny", 5), ("round_dilution_factor", 5)):
         values = getattr(eco.funding, name)
         if len(values) != n:
             raise ConfigError(
@@ -807,6 +823,13 @@ def validate(cfg: Config) -> Config:
             )
         if any((not math.isfinite(v)) for v in values) or (name == "round_floor_mcny" and any(v < 0 for v in values)):
             raise ConfigError(f"ecosystem.funding.{name}={list(values)} must hold finite, non-negative numbers.")
+    factors = list(eco.funding.round_dilution_factor)
+    if any((not math.isfinite(v)) or v <= 0 or v * eco.funding.dilution_max >= 1 for v in factors):
+        raise ConfigError(
+            f"ecosystem.funding.round_dilution_factor={factors} must hold positive numbers below "
+            f"1 / ecosystem.funding.dilution_max = {1 / eco.funding.dilution_max:.4g} (a round sells less than the "
+            "whole firm)."
+        )
     rd = eco.rd
     for name, n, hi in (("staff_share", 3, 1.0), ("cert_min_rd_share", 3, 1.0), ("cert_revenue_bands_mcny", 2, None)):
         values = list(getattr(rd, name))

@@ -139,7 +139,7 @@ def _probe_policy(model, policy) -> dict:
 def _probe_model(model) -> dict:
     """Facts about the model at the end of the run that no output table holds."""
     funds = [a for a in model.market.investors if isinstance(a, VCFund)]
-    return {"lives_of_vc_funds_raised_in_window": [f.life_years for f in funds if f.vintage_step >= 0]}
+    return {"lives_of_vc_funds_raised_in_window": [f.life_years for f in funds if f.raised_step >= 0]}
 
 
 def _scene_firms(model, policy) -> list[tuple[int, int]]:

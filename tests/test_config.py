@@ -297,7 +297,7 @@ def test_all_six_directions_and_none_are_fine():
     validate(cfg)
 
 
-@pytest.mark.parametrize("name", ["screening_bar", "round_floor_mcny"])
+@pytest.mark.parametrize("name", ["screening_bar", "round_floor_mcny", "round_dilution_factor"])
 @pytest.mark.parametrize("n", [0, 4, 6])
 def test_wrong_list_lengths(name, n):
     cfg = Config()
@@ -319,6 +319,17 @@ def test_bad_list_entries(name, values):
     setattr(cfg.ecosystem.funding, name, values)
     msg = error_of(cfg)
     assert f"ecosystem.funding.{name}=" in msg and "finite" in msg
+
+
+@pytest.mark.parametrize("values", [[1.0, 1.0, 0.0, 1.0, 1.0], [1.0, -0.5, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 4.0, 1.0]])
+def test_round_dilution_factors_must_sell_a_part_of_the_firm(values):
+    """Each factor times dilution_max (0.25) must be a share in (0, 1): 4 would sell the whole firm."""
+    cfg = Config()
+    cfg.ecosystem.funding.round_dilution_factor = values
+    msg = error_of(cfg)
+    assert "ecosystem.funding.round_dilution_factor=" in msg and "below 1 / ecosystem.funding.dilution_max = 4" in msg
+    cfg.ecosystem.funding.round_dilution_factor = [1.0, 1.0, 1.0, 3.9, 0.01]
+    validate(cfg)
 
 
 def test_negative_screening_bar_is_allowed():

@@ -147,7 +147,9 @@ def test_month_filters_match_the_vectorised_rules(policy_names):
     overrides = ["seed=7", "scale=0.03", "years=2", "ecosystem.warmup_years=2", "output.firm_years=false",
                  # listing within reach of a small, young park, so that path is exercised too
                  "ecosystem.exits.ipo_min_revenue_mcny=3", "ecosystem.exits.ipo_min_valuation_mcny=20",
-                 "ecosystem.exits.ipo_min_age_years=1.5"]
+                 "ecosystem.exits.ipo_min_age_years=1.5",
+                 # and acquisitions frequent enough that its few firms with traction are drawn in 40 months
+                 "ecosystem.exits.acquisition_rate=0.5"]
     cfg = load_config(overrides + ([f"policy=[{','.join(policy_names)}]"] if policy_names else []))
     m = EcosystemModel(cfg, policies=policies_from_config(cfg))
     sizes = np.zeros(4, dtype=int)

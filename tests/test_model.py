@@ -146,9 +146,21 @@ def test_positions_multiples_and_status(result):
     # their liquidation preference (1x): they recover something, never a gain on the whole
     assert (pos.loc[wo, "proceeds"] >= 0).all() and (pos.loc[wo, "residual_value"] == 0).all()
     assert pos.loc[wo, "proceeds"].sum() < pos.loc[wo, "invested"].sum()
-    assert (pos.loc[wo, "multiple"] == 0).mean() > 0.3  # most failures leave nothing
     m = (pos["proceeds"] + pos["residual_value"]) / pos["invested"]
     assert np.allclose(m, pos["multiple"])
+
+
+def test_many_failures_leave_their_investors_nothing():
+    """Over five worlds (seeds 7-11, scale 0.02), more than 30 % of the written-off VC positions get nothing
+    back. One world's share is too noisy to judge (0.24-0.46 across these seeds; it was one seed's until
+    2026-12-05): the mean over the five is checked, with each world's share named in the message."""
+    shares = []
+    for seed in range(7, 12):
+        pos = run_simulation(small_config(seed=seed), progress=False).tables["positions"]
+        wo = pos[pos["status"] == "written_off"]
+        assert len(wo) > 30, seed
+        shares.append(float((wo["multiple"] == 0).mean()))
+    assert np.mean(shares) > 0.3, shares
 
 
 # ------------------------------------------------------------------------------ agents

@@ -75,13 +75,35 @@ def test_price_reaches_the_round_floor_and_the_next_round(month):
     np.testing.assert_array_equal(priced.rows, rows)
 
 
+def test_a_growing_firms_price_is_its_last_post_money_grown_since_that_round(month):
+    """The last-round anchor counts the growth since that round: a firm growing at g a year is priced at
+    least its last post-money times exp(anchor * g * months / 12), months since its last round (at most
+    12), so a firm raising every six months is not credited a year's growth at each round; a shrinking
+    firm is not anchored (down rounds)."""
+    m = copy.deepcopy(month[0])
+    step, rows = month[1], month[2][:40]
+    pop = m.population
+    months = np.resize([1, 3, 6, 9, 12, 24], rows.size).astype(float)
+    pop["valuation"][rows] = 1e9  # far above what its sales are worth: the anchor decides the price
+    pop["last_round"][rows] = step - months
+    pop["growth_12m"][rows] = np.where(np.arange(rows.size) % 2 == 0, 0.8, -0.5)
+    priced = m.market.rounds.price(rows, step)
+    grow = pop["growth_12m"][rows] > 0
+    anchor = m.cfg.ecosystem.funding.last_round_anchor
+    np.testing.assert_allclose(priced.pre[grow], 1e9 * np.exp(anchor * 0.8 * np.minimum(months[grow], 12) / 12),
+                               rtol=1e-12)
+    assert (priced.pre[~grow] < 1e8).all()  # priced on its sales
+
+
 def test_screening_keeps_some_and_sizes_the_round(month):
     m, _, rows, priced, screened = month
     f = m.cfg.ecosystem.funding
     assert 0 < screened.rows.size < rows.size
     assert set(screened.rows.tolist()) <= set(rows.tolist())
     d = screened.amount / (screened.pre + screened.amount)  # the share sold
-    assert (d >= f.dilution_min - 1e-12).all() and (d <= f.dilution_max + 1e-12).all()
+    factor = np.asarray(f.round_dilution_factor)[screened.rnd]  # later rounds sell less of the firm
+    assert (d >= f.dilution_min * factor - 1e-12).all() and (d <= f.dilution_max * factor + 1e-12).all()
+    assert np.unique(screened.rnd).size >= 2 and np.unique(factor).size >= 2
     np.testing.assert_allclose(screened.rank, screened.bar - screened.signal)
     # the bar: the round's bar, easier in hot tracks
     base = np.asarray(f.screening_bar)[screened.rnd]
@@ -181,6 +203,51 @@ def _month_participations(ratio: float):
     guidance = np.array([isinstance(m.market.investors[i], GuidanceFund) if i >= 0 else False
                          for i in parts.investor], dtype=bool)
     return funded, parts, guidance
+
+
+def _month_fill(min_fill: float):
+    """This month's funded rounds at scale 0.2 under ``funding.min_fill``, and the share of what each VC round
+    set out to raise that its lead and co-investors put in."""
+    m = copy.deepcopy(_at_financing())
+    m.cfg.ecosystem.funding.min_fill = min_fill
+    r, step = m.market.rounds, m.current_step
+    funded, _ = r.allocate(r.screen(r.price(r.candidates(step), step), step), step)
+    vc = funded.rnd >= 1
+    return funded, (funded.lead_amount + funded.co_amt.sum(axis=1))[vc] / funded.amount[vc]
+
+
+def test_a_vc_round_closes_only_with_at_least_min_fill_of_its_money():
+    """``funding.min_fill``: a price needs money behind it. Without the rule some of the month's VC rounds close
+    with less than half of what they set out to raise (priced as planned); with it (the default, 0.5) none
+    does, and the rounds it stops keep their investors' money (other rounds close as before)."""
+    loose_rounds, loose = _month_fill(0.0)
+    assert (loose < 0.5).any() and (loose >= 0.5).any()
+    funded, fill = _month_fill(0.5)
+    assert fill.size > 0 and (fill >= 0.5 - 1e-12).all()
+    kept = set(loose_rounds.rows[loose_rounds.rnd == 0].tolist())  # seed rounds (angels) are not VC rounds
+    assert kept <= set(funded.rows.tolist())
+
+
+def test_growth_funds_are_late_size_multiple_times_the_size_of_early_funds():
+    """``vc.late_size_multiple``: the year end's newcomers draw the same focus and base size whatever the multiple
+    (keyed draws); a fund focused on rounds C and later is the multiple times larger, so the year's commitments
+    make fewer of them. Incumbents raise by their own last size."""
+    base = _at_financing()
+    made = {}
+    for mult in (1.0, 5.0):
+        m = copy.deepcopy(base)
+        m.cfg.ecosystem.vc.late_size_multiple = mult
+        m.cfg.ecosystem.vc.commitments_mcny_per_year *= 10  # many newcomers in one year
+        n0, managers = len(m.market.investors), set(m.market.funds.managers)
+        m.market.funds.cycle(m.current_step - m.current_step % 12 + 11)
+        new = [f for f in m.market.investors[n0:] if isinstance(f, VCFund)]
+        assert all(f.raised_step == m.current_step - m.current_step % 12 + 11 for f in new)
+        made[mult] = [(f.focus, f.size) for f in new if f.manager_id not in managers]  # newcomers
+    one, five = made[1.0], made[5.0]
+    common = min(len(one), len(five)) - 1  # the last newcomer may take what is left of the budget
+    assert common > 5 and {f for f, _ in one[:common]} == {"early", "late"}
+    for (f1, s1), (f5, s5) in zip(one[:common], five[:common], strict=True):
+        assert f1 == f5 and s5 == pytest.approx(s1 * (5.0 if f1 == "late" else 1.0))
 
 
 def test_a_dust_amount_makes_no_participation():
@@ -427,11 +494,14 @@ def test_the_first_investor_follows_on_and_carries_inside_rounds_like_any_other(
     m = EcosystemModel(cfg)
     while m.current_step < 0:
         m.step()
-    before_financing(m)  # January: the year's new funds have money for new firms
+    before_financing(m)
     first = m.market.investors[0]
     assert isinstance(first, VCFund)
     first.commit(1e6)  # money for every follow-on ...
     first.investment_period_years = -1.0  # ... and none for new firms: it leads no new round
+    for f in m.market.open_funds()[1:]:  # the other late-stage funds have money to lead (and fill) rounds C
+        if f.focus == "late":  # and later; rounds A and B find no new lead
+            f.commit(5e4)
     r, step, pop = m.market.rounds, m.current_step, m.population
     app = r.screen(r.price(r.candidates(step), step), step)
     pop["lead"][app.rows] = 0  # the first investor led every applicant's last round
@@ -463,6 +533,35 @@ def test_an_investor_cannot_invest_beyond_its_cash_and_credit():
     assert a.cash == pytest.approx(-55.0) and a.balanced()
     with pytest.raises(ValueError):
         a.invest(6.0)
+
+
+def test_an_angel_spends_its_budget_through_the_year_at_most_pace_slack_times_an_even_pace():
+    """``Angel.available``: by the k-th month of its budget year an angel has put in at most
+    ``pace_slack * k / 12`` of the year's budget; what a month leaves unused is carried on; without
+    pacing (0) all its cash is available at once."""
+    a = Angel(mesa.Model(), "angel", budget_per_year=24.0, pace_slack=1.5)
+    a.new_year(12, share=0.5)  # a budget year of 12 mcny from month 12
+    assert a.cash == 12.0 and a.available(12) == pytest.approx(1.5)
+    a.invest(1.5)
+    assert a.available(12) == 0.0 and a.available(13) == pytest.approx(1.5)
+    assert a.available(16) == pytest.approx(1.5 * 12 * 5 / 12 - 1.5)  # months 12-16 unused: carried on
+    assert a.available(19) == pytest.approx(10.5) and a.available(23) == pytest.approx(10.5)  # within its cash
+    a.new_year(24, share=1.0)  # the unspent 10.5 goes back; 24 comes in
+    assert a.returned_unused == pytest.approx(10.5) and a.available(24) == pytest.approx(3.0) and a.balanced()
+    free = Angel(mesa.Model(), "angel", budget_per_year=24.0)
+    free.new_year(0)
+    assert free.available(0) == 24.0
+
+
+def test_a_fund_raised_at_a_year_end_invests_from_its_first_month_and_lives_from_its_raise():
+    """``VCFund.investing``: not before its vintage (its first month) and not after its investment period;
+    its age (life, next raise) counts from the year end it was raised."""
+    f = VCFund(mesa.Model(), "fund", manager_id=0, vintage_step=16, raised_step=11, size=100.0, focus="early",
+               prefs=np.array([1.0]), life_years=10.0, investment_period_years=5.0, reserve_ratio=0.3)
+    assert not f.investing(15) and f.available_new(15) == 0.0
+    assert f.investing(16) and f.available_new(16) == pytest.approx(70.0)
+    assert f.investing(16 + 59) and not f.investing(16 + 60)
+    assert f.age_years(11 + 120) == 10.0
 
 
 def test_a_funds_preferences_drift_toward_the_heat_and_stay_a_distribution():

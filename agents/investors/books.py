@@ -104,17 +104,30 @@ class Angel(Investor):
 
     kind = "angel"
 
-    def __init__(self, model, name: str, budget_per_year: float):
+    def __init__(self, model, name: str, budget_per_year: float, pace_slack: float = 0.0):
         super().__init__(model, name)
         self.budget_per_year = budget_per_year
+        #: at most pace_slack * k / 12 of the year's budget by the k-th month of the year (0: no limit)
+        self.pace_slack = pace_slack
+        self.year_budget = 0.0  # this budget year's money
+        self.year_start = 0  # the first month of this budget year
 
-    def new_year(self, share: float = 1.0) -> None:
-        """Unspent budget goes back; this year's budget (times ``share``) comes in."""
+    def new_year(self, start_step: int, share: float = 1.0) -> None:
+        """Unspent budget goes back; the budget year starting at ``start_step`` (the
+        ``budget_per_year`` times ``share``) comes in."""
         self.return_unused()
-        self.commit(self.budget_per_year * share)
+        self.year_budget = self.budget_per_year * share
+        self.year_start = start_step
+        self.commit(self.year_budget)
 
-    def available(self) -> float:
-        return self.cash
+    def available(self, step: int) -> float:
+        """What the angel may put in this month: its cash, or with pacing what ``pace_slack`` times an
+        even pace over the budget year has made due by the end of this month, less what it put in
+        this year, within its cash."""
+        if self.pace_slack <= 0:
+            return self.cash
+        due = self.pace_slack * self.year_budget * min(1.0, (step - self.year_start + 1) / 12.0)
+        return max(0.0, min(self.cash, due - (self.year_budget - self.cash)))
 
 
 class VCFund(Investor):
@@ -139,10 +152,14 @@ class VCFund(Investor):
         life_years: float,
         investment_period_years: float,
         reserve_ratio: float,
+        raised_step: int | None = None,
     ):
         super().__init__(model, name)
         self.manager_id = manager_id
-        self.vintage_step = vintage_step
+        self.vintage_step = vintage_step  # the first month it invests
+        #: the year end its manager raised it (its life and the next raise count from then); a fund
+        #: raised at a year end starts investing in a month of the next year
+        self.raised_step = vintage_step if raised_step is None else raised_step
         self.size = size
         self.focus = focus
         self.prefs = prefs
@@ -156,10 +173,12 @@ class VCFund(Investor):
         self.commit(size)
 
     def age_years(self, step: int) -> float:
-        return (step - self.vintage_step) / 12.0
+        """Years since it was raised."""
+        return (step - self.raised_step) / 12.0
 
     def investing(self, step: int) -> bool:
-        return not self.closed and self.age_years(step) < self.investment_period_years
+        """Open, and within its investment period (from its first month, the vintage)."""
+        return not self.closed and 0 <= step - self.vintage_step < 12.0 * self.investment_period_years
 
     def reserve_left(self) -> float:
         return max(0.0, self.size * self.reserve_ratio - self.followon_invested)

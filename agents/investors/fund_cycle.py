@@ -1,6 +1,7 @@
 """The venture-capital fund cycle: funds wind down, managers raise new funds, preferences drift.
 
-Once a year (at year end) angels get their next year's budget, and VC funds older than
+Once a year (at year end) angels get their next year's budget (spent through the year, at most
+``angels.pace_slack`` times an even pace), and VC funds older than
 ``life_years`` (times the ``fund_life_multiplier`` lever in force when they were raised) return
 their uninvested cash. A manager raises the next fund ``raise_after_years`` after the last
 vintage if the interim TVPI (distributions plus marked value over paid-in) is at least
@@ -8,8 +9,11 @@ vintage if the interim TVPI (distributions plus marked value over paid-in) is at
 the limited partners' commitments for the year (``commitments_mcny_per_year`` times ``scale``
 times the ``lp_multiplier`` lever); managers who fall short retire. New managers get
 ``newcomer_share`` of the commitments, and what the managers due that year did not take, in funds
-of log-normal size around ``fund_size_mcny``; less than a fund's worth left over is carried to the
-next year (``lp_carry``), so that the park raises its commitments at every scale.
+of log-normal size around ``fund_size_mcny`` (``late_size_multiple`` times that for the growth funds,
+focused on rounds C and later); less than a fund's worth left over is carried to the
+next year (``lp_carry``), so that the park raises its commitments at every scale. A fund raised at
+a year end starts investing in one of the next twelve months, drawn for its manager
+(:meth:`FundCycle.first_month`): funds close through the year.
 Every open fund's track preferences then drift toward where the heat is (``heat_following``).
 
 Guidance funds (引导基金) of the preset come in programmes (``guidance.count``): each has one
@@ -37,7 +41,7 @@ FUND_LEAD_YEARS = 2.5
 FIRST_FUNDS_LEAD_YEARS = 1.0
 
 # slots of the keyed "vc_funds" stream
-_SLOT_ORDER, _SLOT_SIZE, _SLOT_FOCUS, _SLOT_PREFS = range(4)
+_SLOT_ORDER, _SLOT_SIZE, _SLOT_FOCUS, _SLOT_PREFS, _SLOT_START = range(5)
 
 
 class FundCycle:
@@ -117,7 +121,7 @@ class FundCycle:
         draws = self.draws
         for a in market.investors:
             if isinstance(a, Angel):
-                a.new_year(m.supply_share(step + 1, "seed"))
+                a.new_year(step + 1, m.supply_share(step + 1, "seed"))
             elif isinstance(a, VCFund) and not a.closed and a.age_years(step) >= a.life_years:
                 a.wind_down()
                 market.invalidate_fund_view()
@@ -129,7 +133,7 @@ class FundCycle:
         newcomer_budget += self.lp_carry  # what last year's funds left of the commitments
         nav = market.nav()
         # incumbents, in a random order, raise while commitments last
-        due = [f for f in self.managers.values() if (step - f.vintage_step) / 12.0 >= vcfg.raise_after_years]
+        due = [f for f in self.managers.values() if f.age_years(step) >= vcfg.raise_after_years]
         u = draws.uniform(np.array([f.manager_id for f in due], dtype=np.uint64), step, _SLOT_ORDER)
         for i in np.argsort(u, kind="stable"):
             f = due[i]
@@ -142,7 +146,8 @@ class FundCycle:
             if size > incumbent_budget:
                 continue
             incumbent_budget -= size
-            self.new_fund(step, manager_id=f.manager_id, size=size, focus=f.focus, prefs=f.prefs.copy())
+            self.new_fund(step, manager_id=f.manager_id, size=size, focus=f.focus, prefs=f.prefs.copy(),
+                          start_step=self.first_month(step, f.manager_id))
         # what the incumbents due this year do not take goes to newcomers (LPs commit the year's money
         # to someone: without this a small park, whose budget fits fewer whole funds, raised less per firm)
         newcomer_budget += max(incumbent_budget, 0.0)
@@ -151,7 +156,9 @@ class FundCycle:
         k = 0
         while True:
             key = np.array([k], dtype=np.uint64)
+            focus = "early" if draws.uniform(key, step, _SLOT_FOCUS)[0] < vcfg.early_stage_share else "late"
             size = vcfg.fund_size_mcny * float(np.exp(vcfg.fund_size_sigma * draws.normal(key, step, _SLOT_SIZE)[0]))
+            size *= vcfg.late_size_multiple if focus == "late" else 1.0
             size = (
                 min(size, max(newcomer_budget, 0.0))
                 if newcomer_budget < size and newcomer_budget > 0.2 * vcfg.fund_size_mcny
@@ -160,10 +167,11 @@ class FundCycle:
             if size > newcomer_budget or size <= 0:
                 break
             newcomer_budget -= size
-            focus = "early" if draws.uniform(key, step, _SLOT_FOCUS)[0] < vcfg.early_stage_share else "late"
             n = self.model.tracks.n
             z = draws.normal(np.uint64(k << 20) + np.arange(n, dtype=np.uint64), step, _SLOT_PREFS)
-            self.new_fund(step, manager_id=self.new_manager_id(), size=size, focus=focus, prefs=self.prefs_from(z))
+            manager = self.new_manager_id()
+            self.new_fund(step, manager_id=manager, size=size, focus=focus, prefs=self.prefs_from(z),
+                          start_step=self.first_month(step, manager))
             k += 1
         self.lp_carry = max(newcomer_budget, 0.0)  # less than a fund: carried to next year
 
@@ -179,15 +187,25 @@ class FundCycle:
         s = w.sum()
         return w / s if s > 0 else np.full(t.n, 1.0 / max(t.n, 1))
 
-    def new_fund(self, step: int, *, manager_id: int, size: float, focus: str, prefs: np.ndarray) -> VCFund:
-        """A new VC fund of ``manager_id``, raised at ``step``."""
+    def first_month(self, step: int, manager_id: int) -> int:
+        """The month a fund raised at the year end ``step`` starts investing: one of the next twelve,
+        drawn for its manager (funds close through the year, not all on New Year's Day)."""
+        u = self.draws.uniform(np.array([manager_id], dtype=np.uint64), step, _SLOT_START)[0]
+        return step + 1 + min(int(12 * u), 11)
+
+    def new_fund(self, step: int, *, manager_id: int, size: float, focus: str, prefs: np.ndarray,
+                 start_step: int | None = None) -> VCFund:
+        """A new VC fund of ``manager_id``, raised at ``step``, investing from ``start_step`` (by
+        default ``step``)."""
         m = self.model
         vcfg = m.cfg.ecosystem.vc
+        start = step if start_step is None else start_step
         f = VCFund(
             m,
-            f"VC fund {len(self.market.investors)} (manager {manager_id}, {m.year_of(step)})",
+            f"VC fund {len(self.market.investors)} (manager {manager_id}, {m.year_of(start)})",
             manager_id=manager_id,
-            vintage_step=step,
+            vintage_step=start,
+            raised_step=step,
             size=size,
             focus=focus,
             prefs=prefs,

@@ -77,8 +77,9 @@ class CapitalMarket:
         rng = m.streams["investors_init"]
         n = scaled_count(eco.angels.count, s)
         for i in range(n):
-            a = Angel(m, f"angel {i}", budget_per_year=eco.angels.budget_mcny_per_year * eco.angels.count * s / n)
-            a.commit(a.budget_per_year * m.supply_share(m.current_step, "seed"))
+            a = Angel(m, f"angel {i}", budget_per_year=eco.angels.budget_mcny_per_year * eco.angels.count * s / n,
+                      pace_slack=eco.angels.pace_slack)
+            a.new_year(m.current_step, m.supply_share(m.current_step, "seed"))
             self.add(a)
         # the first funds: as many as the park's demand present wants (ecosystem.warmup_ramp), each
         # with the part of its capital left for the rest of its investment period (the rest went into
@@ -92,6 +93,7 @@ class CapitalMarket:
             vintage = m.current_step - int(rng.uniform(0, period))
             size *= 1.0 - (m.current_step - vintage) / period
             focus = "early" if rng.random() < eco.vc.early_stage_share else "late"
+            size *= eco.vc.late_size_multiple if focus == "late" else 1.0
             self.funds.new_fund(
                 vintage,
                 manager_id=self.funds.new_manager_id(),

@@ -16,8 +16,10 @@ A month's rounds are vectorised over every firm looking for money, in five named
    signal_multiple_elasticity * signal) * heat ** heat_multiple_elasticity)`` (sales: revenue with
    the running supply contracts, :func:`agents.contracts.sales`; g12 within [-1, 1.5] and the
    signal within [-3, 3] sd: multiples do not explode for outliers), and for a firm that grew
-   over the last year at least its last post-money grown with it, ``exp(last_round_anchor * g12)``
-   with g12 again at most 1.5 (a round prices an outlier at most 4.5 times its last post-money).
+   over the last year at least its last post-money grown with it since that round,
+   ``exp(last_round_anchor * g12 * months / 12)`` (months since the last round, at most 12) with g12
+   again at most 1.5 (a round a year after the last prices an outlier at most 4.5 times its last
+   post-money; one six months after it, at most 2.1 times).
    The round is the next in the firm's sequence (seed, A, B, C, D+), or a later one if the price
    already reaches that round's floor: a bootstrapped firm raising its first money at a large
    valuation does a growth round with VC funds, not a seed round. The price comes before
@@ -25,15 +27,17 @@ A month's rounds are vectorised over every firm looking for money, in five named
 3. **Screen** (:meth:`~EquityRounds.screen`). Investors fund the round with probability
    ``logistic(screening_slope * (signal - bar[round] + heat_bar_elasticity * ln heat))``, the
    bar shifted by policies (the ``screen_shift`` lever and firm support): hot tracks are easier
-   to raise in. A round that passes sells a share ``d ~ U(dilution_min, dilution_max)``, so it
-   raises ``pre * d / (1 - d)``.
+   to raise in. A round that passes sells a share ``d = round_dilution_factor[round] *
+   U(dilution_min, dilution_max)`` (later rounds sell less of the firm), so it raises
+   ``pre * d / (1 - d)``.
 4. **Allocate** (:meth:`~EquityRounds.allocate`). Seed rounds go to angels, rounds A-B to
    early-stage VC funds, C and later to late-stage funds (falling back on the other VC focus when
    one side has no money). A fund is drawn with probability proportional to its free money
    times its preference for the firm's track and puts in at most ``max_lead_share`` of its free
    money; what the lead cannot carry is syndicated to up to ``syndicate_size`` co-investors drawn
-   the same way (a round they cannot fill closes with what it raised: the firm is still priced as
-   planned); a fund that would over-commit in the month keeps its best applicants (by screening
+   the same way (a round they cannot fill closes with what it raised, the firm still priced as
+   planned, if that is at least ``min_fill`` of the round; otherwise it does not close that month:
+   a price needs money behind it); a fund that would over-commit in the month keeps its best applicants (by screening
    margin) and drops the rest, who may try again later. A venture-backed firm that passed screening but found
    no new lead is carried by its last lead alone (an inside round) if that fund still has the
    money. The previous lead takes ``insider_share`` of a later round from its reserves; in tracks
@@ -209,7 +213,9 @@ class EquityRounds:
         if fcfg.last_round_anchor > 0:
             # a growing firm is rarely priced below its last round: the last post-money, grown
             # with the firm (down rounds still happen to firms that shrink)
-            anchor = pop["valuation"][rows] * np.exp(fcfg.last_round_anchor * np.maximum(g_price, 0.0))
+            # with the growth since that round: a year's growth for a year, half of it for six months
+            since = np.clip((step - pop["last_round"][rows]) / 12.0, 0.0, 1.0)
+            anchor = pop["valuation"][rows] * np.exp(fcfg.last_round_anchor * np.maximum(g_price, 0.0) * since)
             pre = np.where(g12 > 0, np.maximum(pre, anchor), pre)
         # the round: the next in the firm's sequence, or a later one if the firm is already worth
         # that round's floor
@@ -242,6 +248,7 @@ class EquityRounds:
         app.bar = bar
         app = app.take(passed)
         d = fcfg.dilution_min + (fcfg.dilution_max - fcfg.dilution_min) * draws.uniform(app.key, step, SLOT_DILUTION)
+        d = d * np.asarray(fcfg.round_dilution_factor)[app.rnd]
         app.amount = app.pre * d / (1.0 - d)
         app.u_pick = draws.uniform(app.key, step, SLOT_PICK)
         app.rank = -(app.signal - app.bar)  # when money is short, investors take the best applicants first
@@ -259,7 +266,7 @@ class EquityRounds:
         app.co_inv = np.full((n, k), -1, dtype=np.int64)
         app.co_amt = np.zeros((n, k))
         self._used = np.zeros(len(self.market.investors))  # money each investor has put in this month
-        self._lead_angels(app)
+        self._lead_angels(app, step)
         self._lead_funds(app, step)
         self._inside_rounds(app, step)
         funded = app.lead >= 0
@@ -281,13 +288,13 @@ class EquityRounds:
         )
         return app, parts
 
-    def _lead_angels(self, app: Applicants) -> None:
+    def _lead_angels(self, app: Applicants, step: int) -> None:
         """Seed rounds: an angel with the money, drawn by free money."""
         angels = self.market.angels
         seed = app.rnd == 0
         if not (seed.any() and angels):
             return
-        cap = np.array([a.available() for a in angels])
+        cap = np.array([a.available(step) for a in angels])
         j = np.flatnonzero(seed)
         chosen = pick(cap[:, None], np.zeros(j.size, dtype=np.int64), app.u_pick[j])
         ok = fit_capacity(chosen, app.amount[j], cap, app.rank[j]) & is_money(app.amount[j])
@@ -330,6 +337,7 @@ class EquityRounds:
                     app.lead_amount[j[ok]] = take[ok]
                     np.add.at(self._used, idx, take[ok])
         self._syndicate(app, funds, prefs, groups_by_stage, remaining, step)
+        self._drop_unfilled(app, funds)
 
     def _syndicate(self, app: Applicants, funds: list, prefs: np.ndarray, groups_by_stage, remaining: np.ndarray,
                    step: int) -> None:
@@ -337,7 +345,8 @@ class EquityRounds:
         funds of the round's stage focus, each drawn like a lead (free money times track
         preference) and putting in at most ``max_lead_share`` of its free money, until the round
         is filled. A round the syndicate cannot fill closes with what it raised (the firm is
-        priced as planned and raises less)."""
+        priced as planned and raises less) if that is at least ``min_fill`` of it
+        (:meth:`_drop_unfilled`)."""
         fcfg = self.model.cfg.ecosystem.funding
         fund_pos = {f.index: p for p, f in enumerate(funds)}
         led = np.array([int(i) in fund_pos for i in app.lead], dtype=bool)
@@ -368,6 +377,28 @@ class EquityRounds:
                         short[j[ok]] -= take[ok]
                         np.add.at(self._used, idx[ok], take[ok])
                         self.syndicated += int(ok.sum())
+
+    def _drop_unfilled(self, app: Applicants, funds: list) -> None:
+        """A VC-led round whose lead and co-investors put in less than ``min_fill`` of what it set
+        out to raise does not close this month: its investors keep their money (the firm may try
+        again, or be carried by its last lead in an inside round)."""
+        min_fill = self.model.cfg.ecosystem.funding.min_fill
+        if min_fill <= 0:
+            return
+        fund_idx = np.array([f.index for f in funds], dtype=np.int64)
+        led = np.isin(app.lead, fund_idx)
+        raised = app.lead_amount + app.co_amt.sum(axis=1)
+        drop = np.flatnonzero(led & (raised < min_fill * app.amount))
+        if drop.size == 0:
+            return
+        np.subtract.at(self._used, app.lead[drop], app.lead_amount[drop])
+        co = app.co_inv[drop] >= 0
+        np.subtract.at(self._used, app.co_inv[drop][co], app.co_amt[drop][co])
+        self.syndicated -= int(co.sum())
+        app.lead[drop] = -1
+        app.lead_amount[drop] = 0.0
+        app.co_inv[drop] = -1
+        app.co_amt[drop] = 0.0
 
     def _inside_rounds(self, app: Applicants, step: int) -> None:
         """A venture-backed firm that found no new lead is carried by its last lead alone, if
