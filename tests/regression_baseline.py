@@ -39,11 +39,16 @@ BASELINE_DIR = Path(__file__).resolve().parent / "baselines" / "regression"
 BASELINE_JSON = BASELINE_DIR / "baseline.json"
 
 OVERRIDES = [
-    "seed=10",
+    "seed=0",
     "scale=0.03",
     "years=6",
     "ecosystem.warmup_years=4",
     "ecosystem.government.gazelle_list.quota_per_year=500",
+    # listing and the unicorn threshold within reach of a small, young park (since a round needs its money,
+    # 2026-12-05, a park at 3 % holds too few growth funds to fill a US$1 bn round: docs/testing.md)
+    "ecosystem.exits.ipo_min_valuation_mcny=500",
+    "ecosystem.exits.ipo_min_revenue_mcny=50",
+    "stages.unicorn_min_valuation_usd_bn=0.4",
     "policy=[guidance_fund,stage_cultivation]",
     "output.plots=false",
 ]
