@@ -119,7 +119,9 @@ def check_rounds_and_cap_tables(tables, summary, config) -> dict:
     assert_all(_close(r["post"] - r["pre"], r["raised"], rtol=1e-9, atol=1e-6), r,
                "post-money minus pre-money is the sum of the round's participations")
     floors = dict(zip(["seed", "A", "B", "C", "D+"], config.ecosystem.funding.round_floor_mcny, strict=True))
-    assert_all(r["pre"] >= r["rnd"].map(floors) * (1 - 1e-12), r, "a round's pre-money is at least its floor")
+    # (astype: a run without any equity round has an empty, string-typed column)
+    assert_all(r["pre"] >= r["rnd"].map(floors).astype(float) * (1 - 1e-12), r,
+               "a round's pre-money is at least its floor")
 
     lots = cap_table(tables)
     firms = tables["firms"].set_index("firm_id")

@@ -126,6 +126,13 @@ KNOWN_DEFECTS: dict[str, str] = {
         "seeds, standard errors 4.0 % and 4.3 %; tolerance 5 %); it passed before the change. Its enrolment is of "
         "gazelles, now fewer: a sampled park's few gazelles are not yet a faithful sample (issue 13)"
     ),
+    "guidance_fund": (
+        "measured on 2026-12-05 after a round began to need its money (docs/calibration/zhongguancun.md): the cost "
+        "per firm reached is 46.2 mcny at scale 0.05 against 76.9 at scale 0.2 (3 and 5 seeds, standard error "
+        "10.5 %; tolerance 15 %); it passed before the change. The fund's whole cheques are coinvest_ratio times "
+        "the VC money of the rounds it joins, and a park at 5 % holds few growth funds, so its large rounds "
+        "close less often: late-stage finance is not yet faithful below scale 0.2 (issue 13)"
+    ),
 }
 
 
