@@ -172,7 +172,7 @@ def test_the_five_steps_are_the_financing_phase():
     before_financing(b)
     a.market.rounds.step()
     r, step = b.market.rounds, b.current_step
-    funded, parts = r.allocate(r.screen(r.price(r.candidates(step), step), step), step)
+    funded, parts = allocate_month(b)
     assert parts is not None and funded.rows.size >= 10, "the month must have rounds to compare"
     r.settle(funded, parts, step)
     for name in ("cash", "shares", "valuation", "raised", "rounds", "lead"):
@@ -191,14 +191,19 @@ def _at_financing() -> EcosystemModel:
     return m
 
 
+def allocate_month(m: EcosystemModel):
+    """The month's rounds of ``m`` up to their allocation: (funded applicants, participations)."""
+    r, step = m.market.rounds, m.current_step
+    return r.allocate(r.screen(r.price(r.candidates(step), step), step), step)
+
+
 def _month_participations(ratio: float):
     """This month's allocation at scale 0.2 with every guidance fund co-investing ``ratio`` per unit of VC money."""
     m = copy.deepcopy(_at_financing())
     for g in m.market.investors:
         if isinstance(g, GuidanceFund):  # every track mandated, all its cash available: many co-investments
             g.coinvest_ratio, g.paced, g.mandated_tracks = ratio, False, np.arange(m.tracks.n)
-    r, step = m.market.rounds, m.current_step
-    funded, parts = r.allocate(r.screen(r.price(r.candidates(step), step), step), step)
+    funded, parts = allocate_month(m)
     assert parts is not None
     guidance = np.array([isinstance(m.market.investors[i], GuidanceFund) if i >= 0 else False
                          for i in parts.investor], dtype=bool)
@@ -210,8 +215,7 @@ def _month_fill(min_fill: float):
     set out to raise that its lead and co-investors put in."""
     m = copy.deepcopy(_at_financing())
     m.cfg.ecosystem.funding.min_fill = min_fill
-    r, step = m.market.rounds, m.current_step
-    funded, _ = r.allocate(r.screen(r.price(r.candidates(step), step), step), step)
+    funded, _ = allocate_month(m)
     vc = funded.rnd >= 1
     return funded, (funded.lead_amount + funded.co_amt.sum(axis=1))[vc] / funded.amount[vc]
 

@@ -158,7 +158,7 @@ class FundCycle:
             key = np.array([k], dtype=np.uint64)
             focus = "early" if draws.uniform(key, step, _SLOT_FOCUS)[0] < vcfg.early_stage_share else "late"
             size = vcfg.fund_size_mcny * float(np.exp(vcfg.fund_size_sigma * draws.normal(key, step, _SLOT_SIZE)[0]))
-            size *= vcfg.late_size_multiple if focus == "late" else 1.0
+            size = self.by_focus(size, focus)
             size = (
                 min(size, max(newcomer_budget, 0.0))
                 if newcomer_budget < size and newcomer_budget > 0.2 * vcfg.fund_size_mcny
@@ -186,6 +186,11 @@ class FundCycle:
         w = np.where(t["active"], np.sqrt(t["market"]) * t["heat"], 0.0) * np.exp(1.5 * z)
         s = w.sum()
         return w / s if s > 0 else np.full(t.n, 1.0 / max(t.n, 1))
+
+    def by_focus(self, size: float, focus: str) -> float:
+        """A new manager's fund ``size`` for its ``focus``: growth funds (``"late"``: rounds C and
+        later) are ``vc.late_size_multiple`` times larger."""
+        return size * self.model.cfg.ecosystem.vc.late_size_multiple if focus == "late" else size
 
     def first_month(self, step: int, manager_id: int) -> int:
         """The month a fund raised at the year end ``step`` starts investing: one of the next twelve,

@@ -93,7 +93,7 @@ class CapitalMarket:
             vintage = m.current_step - int(rng.uniform(0, period))
             size *= 1.0 - (m.current_step - vintage) / period
             focus = "early" if rng.random() < eco.vc.early_stage_share else "late"
-            size *= eco.vc.late_size_multiple if focus == "late" else 1.0
+            size = self.funds.by_focus(size, focus)
             self.funds.new_fund(
                 vintage,
                 manager_id=self.funds.new_manager_id(),

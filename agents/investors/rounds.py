@@ -32,18 +32,18 @@ A month's rounds are vectorised over every firm looking for money, in five named
    ``pre * d / (1 - d)``.
 4. **Allocate** (:meth:`~EquityRounds.allocate`). Seed rounds go to angels, rounds A-B to
    early-stage VC funds, C and later to late-stage funds (falling back on the other VC focus when
-   one side has no money). A fund is drawn with probability proportional to its free money
-   times its preference for the firm's track and puts in at most ``max_lead_share`` of its free
-   money; what the lead cannot carry is syndicated to up to ``syndicate_size`` co-investors drawn
-   the same way (a round they cannot fill closes with what it raised, the firm still priced as
-   planned, if that is at least ``min_fill`` of the round; otherwise it does not close that month:
-   a price needs money behind it); a fund that would over-commit in the month keeps its best applicants (by screening
-   margin) and drops the rest, who may try again later. A venture-backed firm that passed screening but found
-   no new lead is carried by its last lead alone (an inside round) if that fund still has the
-   money. The previous lead takes ``insider_share`` of a later round from its reserves; in tracks
-   of the mandated directions a guidance fund adds ``coinvest_ratio`` per unit of VC money (in
-   whole, best applicants first, while its money lasts; a policy's fund in whole cheques as many as
-   its places, whatever their size: :meth:`EquityRounds._whole_cheques`).
+   one side has no money). A fund is drawn with probability proportional to its free money times its
+   preference for the firm's track and puts in at most ``max_lead_share`` of its free money; what
+   the lead cannot carry is syndicated to up to ``syndicate_size`` co-investors drawn the same way
+   (a round they cannot fill closes with what it raised, the firm still priced as planned, if that
+   is at least ``min_fill`` of the round; otherwise it does not close that month: a price needs
+   money behind it); a fund that would over-commit in the month keeps its best applicants (by
+   screening margin) and drops the rest, who may try again later. A venture-backed firm that passed
+   screening but found no new lead is carried by its last lead alone (an inside round) if that fund
+   still has the money. The previous lead takes ``insider_share`` of a later round from its
+   reserves; in tracks of the mandated directions a guidance fund adds ``coinvest_ratio`` per unit
+   of VC money (in whole, best applicants first, while its money lasts; a policy's fund in whole
+   cheques as many as its places, whatever their size: :meth:`EquityRounds._whole_cheques`).
 5. **Settle** (:meth:`~EquityRounds.settle`). Each participation is a *lot*: money in, shares
    bought (new shares are issued, so earlier holders are diluted); the firm's cash, money raised,
    valuation and round count move; the deal is recorded; the money counts as attention to the
@@ -336,11 +336,13 @@ class EquityRounds:
                     lead[j[ok]] = idx
                     app.lead_amount[j[ok]] = take[ok]
                     np.add.at(self._used, idx, take[ok])
-        self._syndicate(app, funds, prefs, groups_by_stage, remaining, step)
-        self._drop_unfilled(app, funds)
+        # the rounds a fund leads (not angels' seed rounds): the syndicates fill them, min_fill judges them
+        led = np.isin(app.lead, np.array([f.index for f in funds], dtype=np.int64))
+        self._syndicate(app, led, funds, prefs, groups_by_stage, remaining, step)
+        self._drop_unfilled(app, led)
 
-    def _syndicate(self, app: Applicants, funds: list, prefs: np.ndarray, groups_by_stage, remaining: np.ndarray,
-                   step: int) -> None:
+    def _syndicate(self, app: Applicants, led: np.ndarray, funds: list, prefs: np.ndarray, groups_by_stage,
+                   remaining: np.ndarray, step: int) -> None:
         """Co-investors for VC-led rounds the lead cannot carry alone: up to ``syndicate_size`` more
         funds of the round's stage focus, each drawn like a lead (free money times track
         preference) and putting in at most ``max_lead_share`` of its free money, until the round
@@ -348,8 +350,6 @@ class EquityRounds:
         priced as planned and raises less) if that is at least ``min_fill`` of it
         (:meth:`_drop_unfilled`)."""
         fcfg = self.model.cfg.ecosystem.funding
-        fund_pos = {f.index: p for p, f in enumerate(funds)}
-        led = np.array([int(i) in fund_pos for i in app.lead], dtype=bool)
         short = np.where(led, app.amount - app.lead_amount, 0.0)
         draws = self.model.draws["finance"]
         for k in range(fcfg.syndicate_size):
@@ -378,15 +378,13 @@ class EquityRounds:
                         np.add.at(self._used, idx[ok], take[ok])
                         self.syndicated += int(ok.sum())
 
-    def _drop_unfilled(self, app: Applicants, funds: list) -> None:
-        """A VC-led round whose lead and co-investors put in less than ``min_fill`` of what it set
-        out to raise does not close this month: its investors keep their money (the firm may try
-        again, or be carried by its last lead in an inside round)."""
+    def _drop_unfilled(self, app: Applicants, led: np.ndarray) -> None:
+        """A VC-led round (``led``) whose lead and co-investors put in less than ``min_fill`` of what
+        it set out to raise does not close this month: its investors keep their money (the firm may
+        try again, or be carried by its last lead in an inside round)."""
         min_fill = self.model.cfg.ecosystem.funding.min_fill
         if min_fill <= 0:
             return
-        fund_idx = np.array([f.index for f in funds], dtype=np.int64)
-        led = np.isin(app.lead, fund_idx)
         raised = app.lead_amount + app.co_amt.sum(axis=1)
         drop = np.flatnonzero(led & (raised < min_fill * app.amount))
         if drop.size == 0:
