@@ -180,8 +180,18 @@ class FirmConfig:
     hiring_speed: float = P(0.12, "Share of the gap to target headcount closed each month.", "1/month", gt=0, le=1)
     runway_target_years: float = P(1.5, "Funded firms hire so that cash lasts this long.", "years", gt=0)
     closure_hazard: float = P(0.10, "Closure hazard of a new firm for non-financial reasons.", "1/yr", ge=0, le=2)
-    closure_hazard_mature: float = P(0.04, "Long-run closure hazard after the liability of newness "
+    closure_hazard_mature: float = P(0.08, "Long-run closure hazard after the liability of newness "
                                            "fades.", "1/yr", ge=0, le=2)
+    closure_size_elasticity: float = P(
+        0.2, "The closure hazard falls with size, times employees**-value (a one-person firm has the hazards "
+             "above): exit rates fall with firm size as well as age (Evans 1987; Dunne, Roberts and Samuelson 1989, "
+             "about 0.2-0.3; 国家工商总局 2013: larger firms survive longer).", "", ge=0, le=1)
+    trim_coverage: float = P(
+        0.5, "A firm without outside equity that runs out of cash lets go the staff its margin cannot pay, and its "
+             "founder covers the month's shortfall, when its gross margin net of debt service pays at least this share "
+             "of its staff's wages; otherwise it fails (ASSUMED; 1: only a firm whose margin pays all its staff "
+             "carries on). A founder who owns the whole firm shrinks it to what it earns rather than close a "
+             "business that nearly pays its way.", "share", ge=0, le=1)
     closure_decay_years: float = P(2.0, "Time over which the closure hazard falls to its long-run "
                                         "value.", "years", gt=0)
     graduation_age_years: float = P(10.0, "Firms leave the young-firm population at this age (end kind "

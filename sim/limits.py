@@ -8,8 +8,9 @@ from the configuration, so the memory a run needs can be estimated before the mo
 * firms born: ``births_per_year * scale`` a year, growing by ``births_growth``, over
   ``warmup_years + years``;
 * live firms (for the firm-year panel): the yearly births times the expected time a firm stays
-  in the population, from the closure hazards alone and capped at ``graduation_age_years``
-  (insolvencies and exits only shorten it, so this errs on the high side);
+  in the population, from the closure hazards of a one-person firm and capped at
+  ``graduation_age_years`` (insolvencies and exits shorten it; larger firms, with a lower hazard,
+  stay longer, but most firms have a few employees and the byte constants below carry a margin);
 * bytes per firm and per firm-year row: measured peak resident memory of ``python -m sim``
   runs (about 330 B per firm born and 140 B per firm-year row at scales 0.05-0.2; the constants
   below add a margin), plus the interpreter and libraries.

@@ -134,8 +134,10 @@ def test_failed_firms_pay_their_investors_what_cash_is_left_and_the_books_balanc
 def test_exits_record_their_value_and_team_acquisitions_happen():
     # venture-backed firms run out of cash years after their rounds: 4 observed years at scale 0.05
     # gave 0-3 team acquisitions by seed (0.2: 0-4); 8 years at scale 0.1 give 3-10 a seed (seeds 1-8, mean
-    # 7.3, with the track shakeout; 4-15 before it), so two seeds are pooled: at least 5 a seed on average
-    runs = [run(scale=0.1, years=8, seed=s) for s in (3, 4)]
+    # 7.3, with the track shakeout; 4-15 before it; 4-10, mean 6.6, since the firm demography of
+    # 2026-12-05), so seeds are pooled: at least 5 a seed on average. Two seeds (3 and 4, 5 + 4 since then)
+    # left the mean's standard error at 1.6; four (1-4: 6, 7, 5, 4) bring it to 1.1
+    runs = [run(scale=0.1, years=8, seed=s) for s in (1, 2, 3, 4)]
     distressed = [int(r.tables["timeseries"]["exits_distressed"].sum()) for r in runs]
     assert sum(distressed) >= 5 * len(runs), distressed
     res = runs[0]
@@ -175,21 +177,25 @@ def _guidance_firms(res):
 
 
 def test_syndicates_stay_within_their_size_and_fill_rounds_a_lead_cannot_carry():
-    # scale 0.1: about 130 VC rounds in four years, a dozen of them syndicated (at 0.02 after the
-    # calibration of round pricing: 20 rounds, none with more than two venture investors)
+    # scale 0.1: about 125 VC rounds in four years, about twenty of them syndicated (at 0.02 after the
+    # calibration of round pricing: 20 rounds, none with more than two venture investors). A round of two can
+    # be the lead and an insider (the previous lead following on) as well as a syndicate, so the syndicates
+    # show as more rounds of two or more than without them: 17 against 11 at seed 3 (2026-12-05; seeds 4
+    # and 5: 23 against 11 and 19 against 9, seed 4 with rounds of three and four)
     res = run(scale=0.1)
     deals = res.tables["deals"]
     k = res.model.cfg.ecosystem.funding.syndicate_size
     vc = deals[deals["investor_kind"].isin(["vc", "cvc"])]
     per_round = vc.groupby(["firm_id", "step"])["investor_id"].nunique()
     assert per_round.max() <= 1 + k + 1  # lead, co-investors, the previous lead following on
-    assert (per_round > 2).any(), "some rounds are syndicated"
     assert res.model.market.rounds.syndicated > 0
     alone = run(scale=0.1, funding__syndicate_size=0)
     d0 = alone.tables["deals"]
     vc0 = d0[d0["investor_kind"].isin(["vc", "cvc"])]
-    assert vc0.groupby(["firm_id", "step"])["investor_id"].nunique().max() <= 2  # the lead and the insider
+    per_round0 = vc0.groupby(["firm_id", "step"])["investor_id"].nunique()
+    assert per_round0.max() <= 2  # the lead and the insider
     assert alone.model.market.rounds.syndicated == 0
+    assert (per_round >= 2).sum() > (per_round0 >= 2).sum(), "syndicates put co-investors into rounds"
 
 
 # ------------------------------------------------------------------------------ guidance funds

@@ -81,12 +81,13 @@ def test_ledger_accounts_are_typed_and_fixed():
     led.contract_margin += 0.25
     led.liquidation_paid += 0.125
     led.rd_nonlabour += 0.0625
-    assert led.net_inflow() == pytest.approx(10.0 + 5.0 - 2.0 - 1.0 - 0.5 - 0.25 + 0.25 - 0.125 - 0.0625)
+    led.founder_topups += 0.03125
+    assert led.net_inflow() == pytest.approx(10.0 + 5.0 - 2.0 - 1.0 - 0.5 - 0.25 + 0.25 - 0.125 - 0.0625 + 0.03125)
     with pytest.raises(AttributeError):
         led.founders_cash = 1.0  # a misspelled account is an error, not a new account
     assert {f.name for f in dataclasses.fields(led)} == {
         "founder_cash", "equity_in", "loans_in", "grants_in", "operating", "debt_service", "public_repayments",
-        "licence_fees", "contract_margin", "liquidation_paid", "ended_cash", "rd_nonlabour",
+        "licence_fees", "contract_margin", "liquidation_paid", "ended_cash", "rd_nonlabour", "founder_topups",
     }
 
 

@@ -1,9 +1,10 @@
 """Scoring of the validation (issue 14): band loss, sign-only targets, input checks, the gazelle list's
 counterpart, the generated status page, and (slow) the pass counts each preset has reached.
 
-The slow test runs every preset at its own validation settings (full scale) with three seeds and
-fails when a preset passes fewer evidence targets than the count recorded here, which is the count
-docs/validation-status.md shows for five seeds (a realism regression cannot land silently).
+The slow test runs every preset at its own validation settings (full scale) with five seeds (seeds
+0-4: China's status is over these, the other presets' over ten) and fails when a preset passes fewer
+evidence targets than the count recorded here, the count docs/validation-status.md shows (a realism
+regression cannot land silently).
 """
 
 from __future__ import annotations
@@ -142,14 +143,25 @@ def test_status_page_scores_evidence_targets_only(tmp_path):
 # 155.3; five seeds 157.2, band from 170), since China's late rounds are now bound by the growth money of its
 # funds, and at seeds 0-2 the livelihood tracks miss (+4.0, band to 3; five seeds +2.2, a pass). Silicon
 # Valley's pricing was refitted (docs/calibration/silicon_valley.md: 18.0 at seeds 0-2).
+# Changed on 2026-12-05 (afternoon), when a founder-owned firm that nearly pays its way began to trim its
+# staff instead of failing and the closure hazard took its long-run level from firm demography and fell with
+# size (docs/calibration/zhongguancun.md, "Firm demography"): the gate runs five seeds instead of three (the
+# status page's counts, which its docstring said it checked, are over five or ten). At seeds 0-2 中关村's new
+# unicorns of 2024 are the three lowest of ten worlds (11, 13, 12; band from 13; ten seeds 15.9, five 14.8), so a
+# three-seed count would have recorded 1 for a preset whose status is 2 of 3 before and after the change
+# (ten seeds: stock 2019 60.2 -> 63.6, new unicorns 16.5 -> 15.9). China 12 -> 14: its unicorn stock of
+# 2020 is back in its band (five seeds 185.6, band from 170; 157.2 before); it misses the society tracks.
 COMMITTED = {
     "zhongguancun": 2,
     "shenzhen_htz": 2,
     "silicon_valley": 1,
     "israel": 1,
-    "china": 12,
+    "china": 14,
 }
 
+
+#: seeds of the gate (0-4); docs/validation-status.md has China over these five, the other presets over ten
+GATE_SEEDS = 5
 
 #: presets whose gate runs in the long tier (make test-long): China's three national runs are a minute each,
 #: the longest single check of the suite (197 s of CPU), beyond CI's 20 minutes (docs/testing.md, Tiers)
@@ -160,7 +172,7 @@ LONG = {"china"}
 @pytest.mark.parametrize("preset", [pytest.param(p, marks=[pytest.mark.long] if p in LONG else [])
                                     for p in sorted(COMMITTED)])
 def test_preset_passes_its_committed_number_of_evidence_targets(preset):
-    res = validate(preset, seeds=3, n_jobs=1, progress=False)
+    res = validate(preset, seeds=GATE_SEEDS, n_jobs=1, progress=False)
     assert res.evidence_passed >= COMMITTED[preset], res.targets[["target", "mean", "status"]].to_string()
 
 

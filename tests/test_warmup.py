@@ -92,19 +92,17 @@ def _raised_per_firm_by_cohort(seed: int, ramp: bool) -> tuple[float, float]:
     return float(per_firm[0]), float(per_firm[[2, 3, 4, 5]].mean())
 
 
-# The track shakeout (tracks.shakeout, 2026-12-04) widened the first cohort's lead with the ramp: seeds 1-6 give
+# The track shakeout (tracks.shakeout, 2026-12-04) widened the first cohort's lead with the ramp: seeds 1-6 gave
 # 2.83, 2.82, 2.47, 1.81, 3.14, 2.89 times the money a firm of cohorts 2-5 (1.4-2.2 at seeds 1-4 before it), and
-# 5.3-9.8 times without the ramp. The ramp still makes the difference, but the first cohort of the empty park is
-# again favoured beyond what the test allows; why the shakeout does this is not yet understood (issue 14).
-FIRST_COHORT_LEAD = (
-    "measured on 2026-12-04 after the track shakeout: seeds 1 and 2 gave 2.83 and 2.82 times the later cohorts' "
-    "money a firm with the ramp (the bound is 2.5; 1.4-2.2 before the shakeout); after a self-financing firm's "
-    "cash stopped buying growth (ce7fd29) seed 2 gives 2.43 (passes) and seed 1 2.80"
-)
+# 5.3-9.8 times without the ramp; after a self-financing firm's cash stopped buying growth (ce7fd29) seed 2 gave
+# 2.43 and seed 1 2.80, so seed 1 was a known failure. Since the firm demography of 2026-12-05 (a founder-owned
+# firm that nearly pays its way trims instead of failing; the closure hazard of firm demography, falling with
+# size) seeds 1 and 2 give 1.74 and 1.97 and the test passes again at both seeds (which firms live on and
+# raise money changed with it; the decomposition of the ratio was not measured).
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [pytest.param(1, marks=pytest.mark.xfail(strict=True, reason=FIRST_COHORT_LEAD)), 2])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_the_first_cohort_of_the_empty_park_gets_about_the_money_of_later_ones(seed):
     """Default run, seed 0, full scale: the first cohort raised 4.5 mcny a firm against 0.6 for later
     ones without the ramp (and made 109 unicorns against about 20), 0.9 with it. At scale 0.1, whole

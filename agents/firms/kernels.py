@@ -28,10 +28,10 @@ OP_PARAMS = (
     "growth_quality", "growth_capital", "growth_base", "wage", "cost_of_revenue", "runway_years",
     "hiring_speed", "fast_speed", "growth_sigma", "size_exponent", "dt", "sqrt_dt", "crowding",
     "closure_hazard", "closure_hazard_mature", "graduation_months", "rd_nonlabour", "rd_keep", "rd_theta",
-    "rd_beta",
+    "rd_beta", "closure_size",
 )
 (_GQ, _GC, _GB, _WAGE, _COR, _RUNWAY, _HS, _FAST, _SIGMA, _SIZE_EXP, _DT, _SQRT_DT, _CROWD, _H0, _HM,
- _GRAD, _RD_M, _RD_KEEP, _RD_THETA, _RD_BETA) = range(len(OP_PARAMS))
+ _GRAD, _RD_M, _RD_KEEP, _RD_THETA, _RD_BETA, _CLOSE_SIZE) = range(len(OP_PARAMS))
 #: Smallest R&D stock the breakthrough hazard takes the logarithm of (mcny): below it the hazard is ~0.
 RD_STOCK_FLOOR = 1e-12
 #: The breakthrough test's bound of stock**beta (:func:`operate`) is kept for stocks in
@@ -48,6 +48,16 @@ def op_params(**values: float) -> np.ndarray:
     if missing:
         raise KeyError(f"missing parameters {sorted(missing)}")
     return np.array([float(values[k]) for k in OP_PARAMS], dtype=np.float64)
+
+
+@njit(inline="always")
+def _closure_hazard(h0, hm, newness, size_elasticity, employees):
+    """Yearly closure hazard of one firm (rules.closure_draw): from ``h0`` to ``hm`` as its newness
+    fades, times employees**-size_elasticity (employees >= 1)."""
+    hazard = hm + (h0 - hm) * newness
+    if size_elasticity != 0.0:
+        hazard *= K.exp_core(-size_elasticity * K.log_core(employees))
+    return hazard
 
 
 @njit(cache=True, error_model="numpy")
@@ -88,7 +98,7 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
     margin_share = 1.0 - par[_COR]
     inv_runway, inv_wage = 1.0 / par[_RUNWAY], 1.0 / wage
     hs, fast = par[_HS], par[_FAST]
-    h0, hm = par[_H0], par[_HM]
+    h0, hm, close_size = par[_H0], par[_HM], par[_CLOSE_SIZE]
     grad = par[_GRAD]
     rd_m, rd_keep, theta, beta = par[_RD_M], par[_RD_KEEP], par[_RD_THETA], par[_RD_BETA]
     # pow_ub[e + _POW_E0] >= x**beta for all x < 2**(e + 1); inf (no skipping) for beta, dt out of range
@@ -165,7 +175,7 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
             found = u < y * (1.0 - 0.5 * y)
         scratch[1, i] = rd_other
         # for the deaths phase: the closure draw (rules.closure_draw), insolvency, graduation
-        x = (hm + (h0 - hm) * newness[i]) * ((support_closure[i] if supported else 1.0) * dt)
+        x = _closure_hazard(h0, hm, newness[i], close_size, emp) * ((support_closure[i] if supported else 1.0) * dt)
         closed = K.unit(K.mix64(hkey[i] ^ c_close)) < x * (1.0 - 0.5 * x)
         watch = (c < 0.0) | (debt[i] > 0)
         aged = step - born[i] >= grad

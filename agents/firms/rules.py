@@ -22,8 +22,13 @@ Rules (monthly step ``dt = 1/12`` year; money in million CNY):
   draw on cash can pay, closing ``hiring_speed`` of the gap each month (never below one).
 * **Cash** (:func:`burn_cash`): gross margin minus wages (debt service is paid to the bank).
 * **Closure** (:func:`closure_draw`): a non-financial closure hazard that falls with age
-  (liability of newness), from ``closure_hazard`` to ``closure_hazard_mature``.
-* **Insolvency**: a firm whose cash is negative after the financing phase fails.
+  (liability of newness), from ``closure_hazard`` to ``closure_hazard_mature``, and with size,
+  times ``employees ** -closure_size_elasticity`` (larger firms close less often).
+* **Insolvency**: a firm whose cash is negative after the financing phase fails, unless it has
+  no outside equity and its gross margin net of debt service still pays ``trim_coverage`` of its
+  staff's wages: then it lets go the staff it cannot pay and its founder covers the shortfall
+  (``Firms._trim``). Without this, firms that nearly paid their way spent their cash down to
+  nothing and failed by a few hundred yuan at ages 4-6, which made the failure hazard rise with age.
 * **R&D** (:func:`rd_staff_share`, :func:`spend_on_rd`): a share ``phi`` of a firm's paid staff
   does R&D, ``phi = rd.staff_share[stage] * tech_intensity`` of its track, times
   ``(user cost of R&D) ** -rd.user_cost_elasticity`` for a firm with taxable profit last month
@@ -293,6 +298,8 @@ def _closure_draw_rows(pop: FirmPopulation, cfg: FirmConfig, draws: KeyedDraws, 
                        rows) -> np.ndarray:
     """Whether each firm at ``rows`` closes this step (``multiplier``: of the hazard, for those rows)."""
     hazard = cfg.closure_hazard_mature + (cfg.closure_hazard - cfg.closure_hazard_mature) * pop["newness"][rows]
+    if cfg.closure_size_elasticity != 0.0:
+        hazard *= np.exp(-cfg.closure_size_elasticity * np.log(pop["employees"][rows]))
     x = hazard * (multiplier * DT)
     p = x * (1.0 - 0.5 * x)  # 1 - exp(-x) to second order (x < 0.2 here, error < 0.2 %)
     return draws.uniform(pop["hkey"][rows], step, 1, prehashed=True) < p
@@ -339,6 +346,7 @@ class Firms:
             closure_hazard=c.closure_hazard, closure_hazard_mature=c.closure_hazard_mature,
             graduation_months=graduation_months(c), rd_nonlabour=r.nonlabour_ratio,
             rd_keep=np.exp(-DT * r.stock_decay), rd_theta=r.breakthrough_rate, rd_beta=r.stock_elasticity,
+            closure_size=c.closure_size_elasticity,
         )
         self._out = np.empty((4, 0), dtype=np.int64)  # work arrays of the operations pass
         self._scratch = np.empty((3, 0))
@@ -449,7 +457,8 @@ class Firms:
         closure = pop["support_closure"] if pop.supported else 1.0
         w = self.watch
         if w is None or w.step != step:  # no operations pass this month: look at every firm
-            return np.union1d(insolvent(pop), closure_draw(pop, self.cfg, self.draws, step, closure))
+            closed = closure_draw(pop, self.cfg, self.draws, step, closure)  # before trimming: at this month's staff
+            return np.union1d(self._trim(insolvent(pop)), closed)
         broke = w.live_rows(pop, w.insolvent)
         broke = broke[pop["cash"][broke] < 0.0]
         closed = w.live_rows(pop, w.closed)
@@ -458,7 +467,29 @@ class Firms:
             broke = np.union1d(broke, born_since[pop["cash"][born_since] < 0.0])
             c = closure[born_since] if pop.supported else closure
             closed = np.union1d(closed, born_since[_closure_draw_rows(pop, self.cfg, self.draws, step, c, born_since)])
-        return np.union1d(broke, closed)
+        return np.union1d(self._trim(np.sort(broke)), closed)
+
+    def _trim(self, broke: np.ndarray) -> np.ndarray:
+        """Of the firms out of cash at ``broke``, those without outside equity whose gross margin
+        net of debt service pays at least ``trim_coverage`` of their staff's wages let go the staff
+        it cannot pay (headcount ``1 + margin / cost of an employee``, never more than before) and
+        their founder covers the shortfall; returns the rest, which fail."""
+        pop = self.population
+        own = broke[pop["rounds"][broke] == 0]
+        if own.size == 0:
+            return broke
+        avail = pop["revenue"][own] * (1.0 - self.cfg.cost_of_revenue) - 12.0 * pop["debt_payment"][own]
+        staff_cost = self.cfg.wage_mcny * (1.0 + pop["rd_phi"][own] * self.rcfg.nonlabour_ratio)
+        paid = np.maximum(pop["employees"][own] - 1.0, 0.0) * staff_cost
+        ok = (avail >= 0.0) & (avail >= self.cfg.trim_coverage * paid)
+        if not ok.any():
+            return broke
+        keep = own[ok]
+        emp = pop["employees"]
+        emp[keep] = np.minimum(emp[keep], 1.0 + avail[ok] / staff_cost[ok])
+        self.model.ledger.founder_topups -= float(pop["cash"][keep].sum())
+        pop["cash"][keep] = 0.0
+        return np.setdiff1d(broke, keep, assume_unique=True)
 
     def _graduating(self, step: int) -> np.ndarray:
         """Rows of the firms at the graduation age (after this month's failures left)."""
@@ -469,9 +500,9 @@ class Firms:
         return np.sort(w.live_rows(pop, w.aged))  # founded since the pass: too young to graduate
 
     def end_step(self) -> None:
-        """Deaths: firms out of cash and firms drawn to close fail (their investors write off,
-        their banks recover part); firms past the graduation age leave the young-firm
-        population (their lots stay, unrealised)."""
+        """Deaths: firms out of cash (but those that trim their staff, :meth:`_trim`) and firms
+        drawn to close fail (their investors write off, their banks recover part); firms past the
+        graduation age leave the young-firm population (their lots stay, unrealised)."""
         m = self.model
         step = m.current_step
         pop = self.population

@@ -1,6 +1,6 @@
 """The cash ledger: every flow of money into and out of the firms, so that money is conserved.
 
-The cash held by live and ended firms equals what flowed in (founders' cash, equity, loans,
+The cash held by live and ended firms equals what flowed in (founders' cash and top-ups, equity, loans,
 grants, the operating result, the margin on supply contracts) less what flowed out (debt
 service, R&D spending beyond the R&D staff's wages (the operating result holds those wages),
 royalties paid back to the government, licence fees paid to research institutes, the cash of
@@ -22,6 +22,7 @@ class CashLedger:
     """Cumulative cash flows of all firms over a run (mcny)."""
 
     founder_cash: float = 0.0  # founders' cash at birth (agents.firms.founding)
+    founder_topups: float = 0.0  # founders covering the shortfall of a firm that trims its staff (agents.firms.rules)
     equity_in: float = 0.0  # money raised in equity rounds (agents.investors.rounds)
     loans_in: float = 0.0  # bank loans paid out (agents.investors.lending)
     grants_in: float = 0.0  # policy grants (sim.policies.base.Policy.grant)
@@ -37,7 +38,8 @@ class CashLedger:
     def net_inflow(self) -> float:
         """Cash that flowed into the firms, net of what flowed out."""
         flowed = (
-            self.founder_cash + self.equity_in + self.loans_in + self.grants_in + self.operating - self.debt_service
+            self.founder_cash + self.founder_topups + self.equity_in + self.loans_in + self.grants_in + self.operating
+            - self.debt_service
         )
         flowed += self.contract_margin
         flowed -= self.public_repayments + self.licence_fees + self.liquidation_paid + self.rd_nonlabour
