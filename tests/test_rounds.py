@@ -232,6 +232,37 @@ def test_a_vc_round_closes_only_with_at_least_min_fill_of_its_money():
     assert kept <= set(funded.rows.tolist())
 
 
+def test_a_dropped_round_hands_back_its_lead_and_co_investors_money_whatever_their_index():
+    """``_drop_unfilled`` by hand: four VC-led rounds of 100; the first raised 40 (lead 30 from investor 5,
+    10 from investor 0, the market's first index), the second 45 (lead 25 from 7, 20 from 3), the third 80
+    (lead 50 from 7, 30 from 0), the fourth exactly half (lead 40 from 9, 10 from 2). At ``min_fill`` 0.5
+    the first two do not close: each investor gets back exactly what it put into them, the rounds lose
+    their lead and co-investors and the syndication count the two co-investments; the third and the
+    fourth (at least half: it closes) keep everything."""
+    m = copy.deepcopy(_at_financing())
+    r = m.market.rounds
+    assert m.cfg.ecosystem.funding.min_fill == 0.5  # the default
+    n = len(m.market.investors)
+    r._used = np.zeros(n)
+    app = SimpleNamespace(
+        amount=np.full(4, 100.0), lead=np.array([5, 7, 7, 9]), lead_amount=np.array([30.0, 25.0, 50.0, 40.0]),
+        co_inv=np.array([[0, -1], [3, -1], [0, -1], [2, -1]]),
+        co_amt=np.array([[10.0, 0.0], [20.0, 0.0], [30.0, 0.0], [10.0, 0.0]]))
+    for i, lead in enumerate(app.lead):  # what the allocation booked
+        r._used[lead] += app.lead_amount[i]
+        r._used[app.co_inv[i, 0]] += app.co_amt[i, 0]
+    r.syndicated = 4
+    r._drop_unfilled(app, np.ones(4, dtype=bool))
+    expected = np.zeros(n)
+    expected[[7, 0, 9, 2]] = 50.0, 30.0, 40.0, 10.0  # only the last two rounds' money stays used
+    np.testing.assert_allclose(r._used, expected, atol=1e-12)
+    assert r.syndicated == 2
+    np.testing.assert_array_equal(app.lead, [-1, -1, 7, 9])
+    np.testing.assert_array_equal(app.lead_amount, [0.0, 0.0, 50.0, 40.0])
+    np.testing.assert_array_equal(app.co_inv, [[-1, -1], [-1, -1], [0, -1], [2, -1]])
+    np.testing.assert_array_equal(app.co_amt, [[0.0, 0.0], [0.0, 0.0], [30.0, 0.0], [10.0, 0.0]])
+
+
 def test_growth_funds_are_late_size_multiple_times_the_size_of_early_funds():
     """``vc.late_size_multiple``: the year end's newcomers draw the same focus and base size whatever the multiple
     (keyed draws); a fund focused on rounds C and later is the multiple times larger, so the year's commitments
