@@ -51,13 +51,19 @@ def op_params(**values: float) -> np.ndarray:
 
 
 @njit(inline="always")
-def _closure_hazard(h0, hm, newness, size_elasticity, employees):
-    """Yearly closure hazard of one firm (rules.closure_draw): from ``h0`` to ``hm`` as its newness
-    fades, times employees**-size_elasticity (employees >= 1)."""
-    hazard = hm + (h0 - hm) * newness
+def _closes(u, hazard, size_elasticity, employees, scale):
+    """Whether a firm with the uniform draw ``u`` closes this month (rules.closure_draw): the yearly
+    ``hazard`` of its age, times employees**-size_elasticity (employees >= 1), times ``scale`` (its
+    programmes' relief times dt). The size factor is at most 1, so a draw above the month's
+    probability without it cannot close (most draws: the probability is about 1e-2), and the exp and
+    log of the factor are computed only below that bound: the same decision bit for bit."""
     if size_elasticity != 0.0:
+        bound = (hazard * scale) * _POW_MARGIN
+        if u >= bound * (1.0 - 0.5 * bound):  # x (1 - x/2) rises with x below 1
+            return False
         hazard *= K.exp_core(-size_elasticity * K.log_core(employees))
-    return hazard
+    x = hazard * scale
+    return u < x * (1.0 - 0.5 * x)
 
 
 @njit(cache=True, error_model="numpy")
@@ -175,8 +181,8 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
             found = u < y * (1.0 - 0.5 * y)
         scratch[1, i] = rd_other
         # for the deaths phase: the closure draw (rules.closure_draw), insolvency, graduation
-        x = _closure_hazard(h0, hm, newness[i], close_size, emp) * ((support_closure[i] if supported else 1.0) * dt)
-        closed = K.unit(K.mix64(hkey[i] ^ c_close)) < x * (1.0 - 0.5 * x)
+        closed = _closes(K.unit(K.mix64(hkey[i] ^ c_close)), hm + (h0 - hm) * newness[i], close_size, emp,
+                         (support_closure[i] if supported else 1.0) * dt)
         watch = (c < 0.0) | (debt[i] > 0)
         aged = step - born[i] >= grad
         flags[i] = (np.uint8(closed) | (np.uint8(watch) << np.uint8(1)) | (np.uint8(aged) << np.uint8(2))
