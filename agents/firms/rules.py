@@ -481,7 +481,7 @@ class Firms:
         avail = pop["revenue"][own] * (1.0 - self.cfg.cost_of_revenue) - 12.0 * pop["debt_payment"][own]
         staff_cost = self.cfg.wage_mcny * (1.0 + pop["rd_phi"][own] * self.rcfg.nonlabour_ratio)
         paid = np.maximum(pop["employees"][own] - 1.0, 0.0) * staff_cost
-        ok = (avail >= 0.0) & (avail >= self.cfg.trim_coverage * paid)
+        ok = avail >= self.cfg.trim_coverage * paid  # >= 0 too: the right side is never negative
         if not ok.any():
             return broke
         keep = own[ok]
