@@ -176,6 +176,13 @@ class FirmConfig:
                               "1/yr", ge=0, le=3)
     growth_sigma: float = P(0.55, "Volatility of log revenue for a one-person firm.", "1/sqrt(yr)", ge=0, le=3)
     growth_size_exponent: float = P(0.15, "Volatility falls as employees^-exponent.", "", ge=0, le=1)
+    growth_shock_mixing: float = P(
+        1.0, "Share of the variance of a firm's growth shocks that is drawn afresh each year: a year's volatility is "
+             "the size rule's times sqrt(1 - mixing + mixing * E), E exponential with mean 1, drawn per firm and "
+             "calendar year. A normal whose variance is exponential is a Laplace, so yearly growth rates are "
+             "tent-shaped, as in firm data (Stanley et al. 1996; Bottazzi and Secchi 2006: growth comes in lumps "
+             "of opportunities whose number varies from year to year), with the yearly variance unchanged. 0: the "
+             "same volatility every year (monthly shocks then add up to a nearly normal year).", "share", ge=0, le=1)
     crowding: float = P(0.25, "Growth penalty per unit of track capacity used by the park's firms.", "1/yr", ge=0, le=5)
     hiring_speed: float = P(0.12, "Share of the gap to target headcount closed each month.", "1/month", gt=0, le=1)
     runway_target_years: float = P(1.5, "Funded firms hire so that cash lasts this long.", "years", gt=0)

@@ -118,14 +118,25 @@ def _run_until(m: EcosystemModel, phase: str) -> None:
             method()
 
 
-def test_operations_pass_matches_the_vectorised_rules():
-    m = _model(months=26)  # firms that closed and firms that ran out of cash this month
+@pytest.mark.parametrize("months", [26, 24])
+def test_operations_pass_matches_the_vectorised_rules(months):
+    """In a month (26: March, firms founded since January draw their year's volatility) and in a
+    January (24: every firm draws it again)."""
+    m = _model(months=months)  # firms that closed and firms that ran out of cash this month
     _run_until(m, "operations")
     pop = m.population
+    assert (m.current_step % 12 == 0) == (months == 24)
+    new = pop["vmix"] == 0.0
+    assert new.any() and not new.all()  # founded this month, not drawn yet; the others hold last month's
     before = {k: v.copy() for k, v in pop.live.data.items()}
     ledger = m.ledger.operating
     m.firms.step_vectorised()
-    ref = {k: pop[k].copy() for k in ("revenue", "employees", "cash", "growth_12m", "vol")}
+    ref = {k: pop[k].copy() for k in ("revenue", "employees", "cash", "growth_12m", "vol", "vmix")}
+    if months == 24:  # a January: every firm's multiplier is drawn again
+        assert (ref["vmix"] != before["vmix"][: pop.n]).mean() > 0.99
+    else:
+        np.testing.assert_array_equal(ref["vmix"][~new], before["vmix"][: pop.n][~new])
+    assert (ref["vmix"] > 0).all()
     ref_operating = m.ledger.operating - ledger
     for k, v in before.items():
         pop.live.data[k][...] = v

@@ -1,8 +1,9 @@
 """The compiled loops of the firm rules (numba): one pass over the live firms per phase.
 
 :func:`operate` is the operations phase of :mod:`agents.firms.rules` in one loop over the live
-firms (growth, hiring, the quarterly volatility refresh, a month of operating cash flow), and
-in the same pass it notes for the deaths phase the firms that phase has to look at: those
+firms (growth, with each firm's volatility multiplier drawn in January or in its first month,
+hiring, the quarterly volatility refresh, a month of operating cash flow), and in the same pass
+it notes for the deaths phase the firms that phase has to look at: those
 drawn to close, those that may be insolvent after financing (cash below zero now, or a bank
 loan still to service) and those reaching the graduation age. :func:`age` is the ageing phase,
 :func:`shift_history` the year-end histories.
@@ -28,10 +29,10 @@ OP_PARAMS = (
     "growth_quality", "growth_capital", "growth_base", "wage", "cost_of_revenue", "runway_years",
     "hiring_speed", "fast_speed", "growth_sigma", "size_exponent", "dt", "sqrt_dt", "crowding",
     "closure_hazard", "closure_hazard_mature", "graduation_months", "rd_nonlabour", "rd_keep", "rd_theta",
-    "rd_beta", "closure_size",
+    "rd_beta", "closure_size", "shock_mixing",
 )
 (_GQ, _GC, _GB, _WAGE, _COR, _RUNWAY, _HS, _FAST, _SIGMA, _SIZE_EXP, _DT, _SQRT_DT, _CROWD, _H0, _HM,
- _GRAD, _RD_M, _RD_KEEP, _RD_THETA, _RD_BETA, _CLOSE_SIZE) = range(len(OP_PARAMS))
+ _GRAD, _RD_M, _RD_KEEP, _RD_THETA, _RD_BETA, _CLOSE_SIZE, _MIX) = range(len(OP_PARAMS))
 #: Smallest R&D stock the breakthrough hazard takes the logarithm of (mcny): below it the hazard is ~0.
 RD_STOCK_FLOOR = 1e-12
 #: The breakthrough test's bound of stock**beta (:func:`operate`) is kept for stocks in
@@ -68,9 +69,9 @@ def _closes(u, hazard, size_elasticity, employees, scale):
 
 @njit(cache=True, error_model="numpy")
 def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cash, employees, revenue, g12, vol,
-            debt, debt_payment, supported, support_growth, support_closure, support_rd, track_growth, capacity,
+            vmix, debt, debt_payment, supported, support_growth, support_closure, support_rd, track_growth, capacity,
             rd_share, rd_response, absorb, rd_stock, rd_year, rev_year, rd_phi, rd_last, taxable,
-            refresh_vol, new_year, c_grow, c_close, c_rd, out, scratch, flags):
+            refresh_vol, new_year, c_grow, c_close, c_rd, c_mix, out, scratch, flags):
     """One month of operations for every live firm (see the module docstring).
 
     Arrays of the live firms are updated in place. ``track_growth`` and ``capacity`` are per
@@ -101,6 +102,8 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         crowding = used[t] / max(capacity[t], 1e-9) if capacity[t] > 0 else 0.0
         drift_track[t] = track_growth[t] - par[_CROWD] * crowding
     gq, gc, gb, wage, dt, sqrt_dt = par[_GQ], par[_GC], par[_GB], par[_WAGE], par[_DT], par[_SQRT_DT]
+    mixing = par[_MIX]
+    keep = 1.0 - mixing
     margin_share = 1.0 - par[_COR]
     inv_runway, inv_wage = 1.0 / par[_RUNWAY], 1.0 / wage
     hs, fast = par[_HS], par[_FAST]
@@ -137,7 +140,11 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         drift += gb
         if supported:
             drift += support_growth[i]
-        shock = K.laplace(K.mix64(hkey[i] ^ c_grow)) * vol[i]
+        vm = vmix[i]
+        if new_year or vm == 0.0:  # this year's volatility multiplier (rules.year_volatility)
+            vm = np.sqrt(keep + mixing * -K.log_core(K.unit(K.mix64(hkey[i] ^ c_mix))))
+            vmix[i] = vm
+        shock = K.laplace(K.mix64(hkey[i] ^ c_grow)) * (vol[i] * vm)
         dlog = drift * dt + sqrt_dt * shock
         rev = revenue[i] * K.exp_core(dlog)  # |dlog| < 3: drift and shocks are bounded
         revenue[i] = rev
@@ -245,9 +252,9 @@ def _example_operate():
     par = np.ones(len(OP_PARAMS))
     return (np.int64(0), par, i64, np.arange(3, dtype=np.uint64), np.zeros(3, np.int32), np.zeros(3, np.int32),
             np.zeros(3, np.int8), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(),
-            f.copy(), f.copy(), False, f.copy(), f.copy(), f.copy(), np.ones(1), np.ones(1), np.ones((1, 3)),
-            np.ones(1), np.ones(1), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), True, False,
-            np.uint64(1), np.uint64(2), np.uint64(3), np.zeros((4, n), np.int64), np.zeros((3, n)),
+            f.copy(), f.copy(), f.copy(), False, f.copy(), f.copy(), f.copy(), np.ones(1), np.ones(1),
+            np.ones((1, 3)), np.ones(1), np.ones(1), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), True,
+            False, np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4), np.zeros((4, n), np.int64), np.zeros((3, n)),
             np.zeros(n, np.uint8))
 
 

@@ -43,6 +43,7 @@ FIRM_COLUMNS: dict[str, tuple] = {
     "qdecay": (np.float64, (), 1.0),  # exp(-age / growth_age_decay_years), kept by multiplication
     "newness": (np.float64, (), 1.0),  # exp(-age / closure_decay_years), kept by multiplication
     "vol": (np.float64, (), 0.0),  # growth volatility, refreshed quarterly from employees
+    "vmix": (np.float64, (), 0.0),  # this calendar year's multiplier of vol (0: not drawn yet; rules.grow)
     "emp_hist": (np.float64, (HISTORY_YEARS,), np.nan),  # year-end headcounts, oldest first
     "rev_hist": (np.float64, (HISTORY_YEARS,), np.nan),  # year-end revenue, oldest first
     # R&D (agents.firms.rules, agents.firms.rd): the stock of R&D, what was spent and earned this

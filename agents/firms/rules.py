@@ -17,7 +17,11 @@ Rules (monthly step ``dt = 1/12`` year; money in million CNY):
   cover (0 for a self-financing firm: its cash buys no extra growth), and shocks
   that are fat-tailed (Laplace) with a volatility that falls with size
   (``growth_sigma * employees ** -growth_size_exponent``, refreshed quarterly): Gibrat's
-  law with the size-variance relation seen in firm data.
+  law with the size-variance relation seen in firm data. Each calendar year a firm's volatility
+  is multiplied by ``sqrt(1 - w + w * E)``, ``E`` exponential with mean 1 and ``w`` =
+  ``growth_shock_mixing`` (:func:`year_volatility`): a normal whose variance is exponential is a
+  Laplace, so yearly growth rates are tent-shaped as in firm data (monthly shocks of a fixed
+  volatility would add up to a nearly normal year), the yearly variance unchanged.
 * **Hiring** (:func:`hire`): headcount moves toward what gross margin plus a runway-limited
   draw on cash can pay, closing ``hiring_speed`` of the gap each month (never below one).
 * **Cash** (:func:`burn_cash`): gross margin minus wages (debt service is paid to the bank).
@@ -60,6 +64,7 @@ from sim.core.rng import KeyedDraws
 from sim.core.vocabulary import NEVER
 
 QUALITY_LIMIT = 2.5  # sd: the quality effect on growth saturates here (see saturated_quality)
+MIX_SLOT = 2  # slot of the year's volatility draw in the keyed "firms" stream (0: growth shocks, 1: closures)
 
 
 def age_years(pop: FirmPopulation, step: int, rows=None) -> np.ndarray:
@@ -122,8 +127,9 @@ def grow(
     drift += cfg.growth_base
     if growth_multiplier is not None:
         drift += growth_multiplier
+    year_volatility(pop, cfg, draws, step)
     shock = draws.laplace(pop["hkey"], step, 0, prehashed=True)
-    shock *= pop["vol"]
+    shock *= pop["vol"] * pop["vmix"]
     dlog = drift * DT + np.sqrt(DT) * shock
     rev = pop["revenue"]
     rev *= np.exp(dlog)
@@ -131,6 +137,22 @@ def grow(
     g = pop["growth_12m"]
     g *= 1.0 - DT
     g += dlog
+
+
+def year_volatility(pop: FirmPopulation, cfg: FirmConfig, draws: KeyedDraws, step: int) -> None:
+    """Draw this calendar year's volatility multiplier ``vmix`` of every live firm in January, and
+    of a firm founded since then in its first month: ``sqrt(1 - mixing + mixing * E)``, ``E``
+    exponential with mean 1 (keyed by the firm and the year's January, so a firm's draw does not
+    depend on its month of birth), ``mixing`` = ``growth_shock_mixing``."""
+    need = pop["vmix"] == 0.0
+    if step % MONTHS == 0:
+        need[:] = True
+    rows = np.flatnonzero(need)
+    if rows.size == 0:
+        return
+    e = -np.log(draws.uniform(pop["hkey"][rows], step - step % MONTHS, MIX_SLOT, prehashed=True))
+    w = cfg.growth_shock_mixing
+    pop["vmix"][rows] = np.sqrt((1.0 - w) + w * e)
 
 
 def saturated_quality(q: np.ndarray, limit: float = QUALITY_LIMIT) -> np.ndarray:
@@ -346,7 +368,7 @@ class Firms:
             closure_hazard=c.closure_hazard, closure_hazard_mature=c.closure_hazard_mature,
             graduation_months=graduation_months(c), rd_nonlabour=r.nonlabour_ratio,
             rd_keep=np.exp(-DT * r.stock_decay), rd_theta=r.breakthrough_rate, rd_beta=r.stock_elasticity,
-            closure_size=c.closure_size_elasticity,
+            closure_size=c.closure_size_elasticity, shock_mixing=c.growth_shock_mixing,
         )
         self._out = np.empty((4, 0), dtype=np.int64)  # work arrays of the operations pass
         self._scratch = np.empty((3, 0))
@@ -408,12 +430,13 @@ class Firms:
         total, rd, rd_other, n_closed, n_watch, n_aged, n_found = kernels.operate(
             np.int64(step), self._par, pop["id"], pop["hkey"], pop["track"], pop["born"], pop["stage"], pop["qsat"],
             pop["qdecay"], pop["newness"], pop["cash"], pop["employees"], pop["revenue"], pop["growth_12m"],
-            pop["vol"], pop["debt"], pop["debt_payment"], bool(pop.supported), pop["support_growth"],
+            pop["vol"], pop["vmix"], pop["debt"], pop["debt_payment"], bool(pop.supported), pop["support_growth"],
             pop["support_closure"], pop["support_rd"], np.ascontiguousarray(track_growth, dtype=np.float64),
             np.ascontiguousarray(capacity, dtype=np.float64), share, response, absorb, pop["rd_stock"],
             pop["rd_year"], pop["rev_year"], pop["rd_phi"], pop["rd_last"], pop["taxable"], step % 3 == 0,
             step % MONTHS == 0, self.draws.step_constant(step, 0), self.draws.step_constant(step, 1),
-            self.rd_draws.step_constant(step, RD_SLOT), self._out, self._scratch, self._flags,
+            self.rd_draws.step_constant(step, RD_SLOT), self.draws.step_constant(step - step % MONTHS, MIX_SLOT),
+            self._out, self._scratch, self._flags,
         )
         out = self._out
         self.watch = Watch(step, pop.n_ever, out[0, :n_closed].copy(), out[1, :n_watch].copy(),
