@@ -1130,6 +1130,129 @@ def test_ocs_pays_an_academic_project_through_its_last_month_and_no_consortium_m
     np.testing.assert_allclose(pop["support_rd"][rows[rows >= 0]], 1.0)
 
 
+def test_talent_programme_pays_the_rent_for_its_whole_term_and_covers_at_most_every_returnee():
+    p = configured_policy("talent_programme", returnee_firms_per_year=1e6, returnee_support_years=3.0)
+    m = park(p)
+    # more places than returnee founders: every one of them counts on 0.3 a year of rent for 3 years
+    assert m.levers.value("returnee_cost_cut") == pytest.approx(1.0 * 0.3 * 3.0)
+
+
+def test_scene_opening_ends_a_scenes_entry_bonus_with_its_last_month_and_ranks_applicants_by_their_growth():
+    p = configured_policy("scene_opening", capacity=100, selection_noise=0.0)  # 5 firms a scene at this scale
+    m = park(p, scale=0.05)
+    pop, step = m.population, m.current_step
+    # equal quality: the government ranks the applicants by their growth over the last 12 months
+    pop["quality"][:] = 0.0
+    pop["growth_12m"][:] = np.random.default_rng(0).uniform(-1.9, 1.9, pop.n)
+    busy = p.support.ids.copy()
+    logged = len(p.scene_log)
+    t_old = p.scene_log[0]["track_id"]
+    p.scenes = [(t_old, step)]  # a scene whose last month was the month before this one
+    step_policy_alone(m, p)
+    scene = p.scene_log[logged]
+    t, n = scene["track_id"], scene["firms"]
+    rows = np.flatnonzero((pop["track"] == t) & (step - pop["born"] >= 6) & ~np.isin(pop["id"], busy))
+    assert 0 < n < rows.size
+    best = rows[np.argsort(-pop["growth_12m"][rows], kind="stable")[:n]]
+    np.testing.assert_array_equal(np.sort(p.support.ids[busy.size : busy.size + n]), np.sort(pop["id"][best]))
+    bonus = m.levers.track("entry_bonus")
+    assert t_old not in {s["track_id"] for s in p.scene_log[logged:]} and bonus[t_old] == 1.0
+    assert bonus[t] == pytest.approx(1.2)
+
+
+def test_targeted_support_supports_no_firm_once_its_budget_is_spent():
+    q = configured_policy("targeted_support", budget_mcny_per_year=10.0)  # 1.0 a year at this scale
+    m = park(q, months=1, scale=0.1)
+    # 3.33 firms a month at this scale: the first month's grants of 0.5, cut pro rata, take the year's budget
+    ids = q.supported()
+    assert q.spent == pytest.approx(1.0) and ids.size == whole_places(400 * 0.1 * DT, 1) == 3
+    while m.current_step < 3:
+        m.step()
+    pop = m.population
+    np.testing.assert_array_equal(q.supported(), ids)
+    rows = pop.row_of[ids]
+    np.testing.assert_allclose(pop["support_growth"][rows[rows >= 0]], 0.15)
+    others = np.setdiff1d(np.arange(pop.n), rows)
+    np.testing.assert_allclose(pop["support_growth"][others], 0.0)
+
+
+def test_state_incubator_collects_no_royalty_for_a_success_that_died():
+    p = configured_policy("state_incubator")
+    m = park(p, months=2, scale=0.05)
+    pop = m.population
+    dead = np.setdiff1d(np.arange(pop.n_ever), pop["id"])[0]
+    assert pop.row_of[dead] < 0
+    p.status[:] = 2  # judged failures: they owe nothing
+    p.ids[0], p.status[0], p.due[0] = dead, 1, 1.0  # a success that owes 1.0, since dead
+    pop["revenue"][-1], pop["cash"][-1] = 100.0, 10.0
+    cash, received = pop["cash"].copy(), p.received
+    p.collect(m, m.government)
+    np.testing.assert_array_equal(pop["cash"], cash)
+    assert p.received == received and p.due[0] == 1.0
+
+
+def test_entry_subsidy_for_spinoffs_cuts_their_cost_of_founding_by_its_coverage_of_them():
+    p = configured_policy("entry_subsidy", target_origins=["spinoff"])
+    m = park(p)
+    f = m.cfg.ecosystem.firms
+    want = 0.02 * min(1.0, 50_000.0 / (f.births_per_year * f.spinoff_share)) + 0.01
+    assert {o: m.levers.value("founding_cost_cut", o) for o in ORIGINS} == pytest.approx(
+        {"independent": 0.0, "spinoff": want, "alumni": 0.0})
+
+
+def test_tech_transfer_reform_without_brokers_pays_none():
+    p = configured_policy("tech_transfer_reform", brokers_per_1000_researchers=0.0)
+    m = park(p)
+    assert p.brokers == 0.0 and m.levers.value("transfer_brokers") == 0.0 and p.spent == 0.0
+    assert m.levers.value("rank_retention") == pytest.approx(0.3)
+
+
+def test_credit_relaxation_risk_pool_lends_within_a_quota_under_one_mcny():
+    p = configured_policy("credit_relaxation", venture_debt_ratio=0.0)
+    m = park(p, warmup=3, months=2, scale=0.02)
+    pop = m.population
+    owed = pop["debt"][pop.row_of[p.backed_ids]].sum()
+    p.pool = (owed + 0.9) / 10.0  # 0.9 mcny left under the quota of 10 times the pool
+    loans, ids = p.pool_loans, p.backed_ids.copy()
+    p._pool_lending(m, m.current_step)
+    new = np.setdiff1d(p.backed_ids, ids)
+    assert p.pool_loans > loans and new.size == p.pool_loans - loans
+    assert 0 < pop["debt"][pop.row_of[new]].sum() <= 0.9
+
+
+def test_fund_of_funds_carries_nothing_over_once_the_governments_budget_ran_out():
+    p = configured_policy("fund_of_funds")
+    m = park(p)
+    gov = m.government
+    funds, spent = len(p.funds), p.spent
+    gov.spent_this_year = gov.budget_per_year - 0.5  # 0.5 left: less than the government's 3.0 of a fund
+    p._carry = 2.0
+    p._raise_funds(m, gov)
+    assert len(p.funds) == funds and p._carry == 0.0 and p.spent - spent == pytest.approx(0.5)
+
+
+def test_guidance_fund_pays_its_proceeds_to_the_treasury():
+    p = configured_policy("guidance_fund")
+    m = park(p, months=2)
+    p.fund.proceeds += 4.0
+    received = m.government.received_by_policy[p.name]
+    p.collect(m, m.government)
+    assert p.received == pytest.approx(4.0) and m.government.received_by_policy[p.name] - received == pytest.approx(4.0)
+    p.collect(m, m.government)  # the same proceeds are not paid twice
+    assert p.received == pytest.approx(4.0)
+
+
+def test_open_innovation_matches_commitments_under_one_mcny():
+    p = configured_policy("open_innovation")
+    m = park(p, warmup=3)
+    incs = list(m.incumbents)
+    top = max(inc.cvc_commitment for inc in incs)
+    p.cvc_match = 0.5 / top  # every incumbent's match under 0.5 mcny
+    matched = p.matched
+    p._new_year(m, m.government, incs)
+    assert p.matched - matched == pytest.approx(0.5 / top * sum(inc.cvc_commitment for inc in incs)) and top > 0
+
+
 # ------------------------------------------------------------------------------ configuration ranges
 
 #: The range of every numeric parameter of every kind (the key under ``policy.<name>``): (lower bound
