@@ -1253,6 +1253,83 @@ def test_open_innovation_matches_commitments_under_one_mcny():
     assert p.matched - matched == pytest.approx(0.5 / top * sum(inc.cvc_commitment for inc in incs)) and top > 0
 
 
+# ------------------------------------------------------------------------------ programme figures (summary.json)
+# A policy's stats() are its figures in summary.json (policies.<name>), by name; each value is worked out here
+# from the model's own records (the deal log, the lots, the firms' R&D and profits, the incumbents).
+
+
+def test_credit_relaxation_figures_count_its_venture_loans_and_what_they_lent_and_an_idle_risk_pool():
+    # the banks' own lending all but off (their chance of lending to a firm times 1e-6) and no risk pool: every
+    # bank loan of the observed months is a venture loan, three tenths of its firm's VC money (rounds A-C) of
+    # the month before
+    p = configured_policy("credit_relaxation", risk_pool_mcny=0.0, apply_multiplier=1e-6)
+    m = park(p, months=6, scale=0.03)
+    d = m.market.deals
+    vc = np.array([m.market.investors[j].kind == "vc" for j in d["investor"]], dtype=bool)
+    loans = np.flatnonzero((d["round"] == LOAN_ROUND) & (d["step"] >= 0))
+    for i in loans:
+        prev = (d["firm"] == d["firm"][i]) & (d["step"] == d["step"][i] - 1) & (d["round"] >= 1) & (d["round"] <= 3)
+        assert d["amount"][i] == pytest.approx(0.3 * d["amount"][prev & vc].sum())
+    assert loans.size > 5
+    assert p.stats() == pytest.approx({
+        "venture_loans": loans.size, "venture_lent_mcny": d["amount"][loans].sum(), "risk_pool_paid_mcny": 0.0,
+        "risk_pool_left_mcny": 0.0, "risk_pool_loans": 0, "risk_pool_lent_mcny": 0.0})
+
+
+def test_fund_of_funds_figures_count_its_funds_what_it_committed_their_capital_and_what_they_invested():
+    p = configured_policy("fund_of_funds")
+    m = park(p, months=6)
+    size = 1000.0 * SCALE
+    d = m.market.deals
+    invested = d["amount"][np.isin(d["investor"], [f.index for f in p.funds])].sum()  # the backed funds' deals
+    assert invested > 0
+    # three funds of 1,000 (at scale 1), the government's 30 % of each paid when they were raised in month 0
+    assert p.stats() == pytest.approx({"funds_backed": 3, "committed_mcny": 3 * 0.3 * size,
+                                       "backed_fund_capital_mcny": 3 * size, "backed_funds_invested_mcny": invested})
+
+
+def test_guidance_fund_figures_are_what_was_paid_in_what_its_fund_invested_and_what_it_got_back():
+    p = configured_policy("guidance_fund")
+    m = park(p, months=6, scale=0.05)
+    f, d, lots = p.fund, m.market.deals, m.market.lots
+    invested = d["amount"][d["investor"] == f.index].sum()
+    mine = lots["investor"] == f.index
+    proceeds = lots["proceeds"][mine].sum()
+    # its lots got back less than they cost: nothing above its return cap to cede to the co-investing VC
+    assert invested > 0 and 0 < proceeds < lots["invested"][mine].sum()
+    # one tranche in the first half year: 5,000 (at scale 1) over five years
+    assert p.stats() == pytest.approx({"paid_in_mcny": 5000.0 * 0.05 / 5, "invested_mcny": invested,
+                                       "proceeds_mcny": proceeds, "ceded_to_vc_mcny": 0.0})
+
+
+def test_open_innovation_figures_start_at_nothing_and_are_its_match_and_its_copayments():
+    p = configured_policy("open_innovation")
+    m = park(p, months=0, warmup=3)  # the observed window begins: the programme has not acted yet
+    assert p.stats() == {"copaid_mcny": 0.0, "cvc_matched_mcny": 0.0}
+    incs = list(m.incumbents)
+    match = 0.1 * sum(inc.cvc_commitment for inc in incs)
+    due = sum(m.contracts.due(INCUMBENT, inc.index) for inc in incs)
+    step_policy_alone(m, p)  # its first month, a January: the match first, then 15 % of what is due, within budget
+    assert match > 0 and due > 0
+    assert p.stats() == pytest.approx({"copaid_mcny": min(0.15 * due, 1000.0 * SCALE - match),
+                                       "cvc_matched_mcny": match})
+
+
+def test_rd_tax_credit_figures_are_the_relief_claimed_and_paid_and_the_rd_that_qualified():
+    p = configured_policy("rd_tax_credit", budget_mcny_per_year=4.0)  # 0.2 a year here: less than the claims
+    m = park(p, months=0, warmup=3, scale=0.05)
+    assert p.stats() == {"relief_paid_mcny": 0.0, "relief_claimed_mcny": 0.0, "qualifying_rd_mcny": 0.0}
+    pop = m.population
+    rd, taxable = pop["rd_last"].copy(), pop["taxable"].copy()
+    step_policy_alone(m, p)
+    # claimed: 25 % of the extra deduction (100 % instead of 75 % of R&D), within the profit left to deduct it
+    # from; paid: the year's whole budget, the claims cut pro rata; qualifying: the R&D of the firms with a claim
+    relief = np.where((rd > 0) & (taxable > 0), 0.25 * np.minimum(0.25 * rd, np.maximum(taxable - 0.75 * rd, 0.0)), 0.0)
+    assert relief.sum() > 4.0 * 0.05 and 0 < (relief > 0).sum() < (rd > 0).sum()
+    assert p.stats() == pytest.approx({"relief_paid_mcny": 4.0 * 0.05, "relief_claimed_mcny": relief.sum(),
+                                       "qualifying_rd_mcny": rd[relief > 0].sum()})
+
+
 # ------------------------------------------------------------------------------ configuration ranges
 
 #: The range of every numeric parameter of every kind (the key under ``policy.<name>``): (lower bound
