@@ -265,3 +265,88 @@ def test_command_line_reports_a_bad_policy_on_one_line():
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Did you mean 'fund_size_mcny'" in lines[0] and "Allowed keys" in lines[0]
+
+
+#: What the messages below list as allowed: every kind, sorted, and the keys of a guidance fund, in their order
+#: (the dataclass's fields: the common keys of every policy first).
+KINDS = ", ".join(sorted(REGISTRY))
+GUIDANCE_KEYS = ", ".join(f.name for f in dataclasses.fields(REGISTRY["guidance_fund"]))
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        pytest.param(
+            ["+policy.mine.kind=guidance"],
+            f"policy.mine.kind='guidance' is not a policy kind. Did you mean 'guidance_fund'? Allowed kinds: {KINDS}.",
+            id="unknown-kind-with-hint",
+        ),
+        pytest.param(
+            ["+policy.mine.kind=zzzzzz"],
+            f"policy.mine.kind='zzzzzz' is not a policy kind. Allowed kinds: {KINDS}.",
+            id="unknown-kind",
+        ),
+        pytest.param(  # every unknown key named, under the policy's own name; the hint is for the first
+            ["+policy.mine.kind=guidance_fund", "+policy.mine.fund_sise=2", "+policy.mine.coinvest_ratoi=1"],
+            "Unknown policy key(s) policy.mine.coinvest_ratoi, policy.mine.fund_sise. Did you mean 'coinvest_ratio'? "
+            f"Allowed keys of a guidance_fund policy: {GUIDANCE_KEYS}.",
+            id="unknown-keys-with-hint",
+        ),
+        pytest.param(
+            ["+policy.mine.kind=guidance_fund", "+policy.mine.zzzzzz=1"],
+            f"Unknown policy key(s) policy.mine.zzzzzz. Allowed keys of a guidance_fund policy: {GUIDANCE_KEYS}.",
+            id="unknown-key",
+        ),
+        pytest.param(
+            ["+policy.mine.listing_relief=0.3"],
+            f"policy.mine has no kind; add policy.mine.kind, one of {KINDS}.",
+            id="no-kind",
+        ),
+        pytest.param(
+            ["+policy.mine.kind=guidance_fund", "+policy.mine.name=other"],
+            "policy.mine.name='other' differs from its key 'mine'; leave name out.",
+            id="name",
+        ),
+        pytest.param(
+            ["policy=[stage_cultivation]", "policy.stage_cultivation.target_stages=[startup]"],
+            "policy.stage_cultivation.target_stages=['startup'] must list gazelle and/or unicorn (unicorn: the "
+            "potential-unicorn programme).",
+            id="stage-cultivation-of-startups",
+        ),
+        pytest.param(
+            ["policy=[guidance_fund]", "policy.guidance_fund.target_stages=gazelle"],
+            "policy.guidance_fund.target_stages='gazelle' must be a list, e.g. [startup].",
+            id="stages-not-a-list",
+        ),
+        pytest.param(
+            ["policy=[guidance_fund]", "policy.guidance_fund.target_origins=spinoff"],
+            "policy.guidance_fund.target_origins='spinoff' must be a list, e.g. [independent].",
+            id="origins-not-a-list",
+        ),
+        pytest.param(
+            ["policy=[sanctions_shock,targeted_support]"],
+            "policies sanctions_shock and targeted_support both put a sanctions shock on the same tracks; apply the "
+            "shock once (a configuration with support_capacity_per_year > 0, like targeted_support, includes it).",
+            id="two-sanctions",
+        ),
+    ],
+)
+def test_a_bad_policy_entry_is_refused_with_the_whole_message_naming_it_what_is_allowed_and_the_hint(
+    overrides, message
+):
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides)
+    assert str(err.value) == message
+
+
+def test_an_unknown_policy_configuration_is_refused_naming_every_configuration_available():
+    with pytest.raises(ConfigError) as err:
+        configured_policy("guidance_fnd")
+    assert str(err.value) == (
+        "no policy configuration 'guidance_fnd'; available: guidance_fund, state_incubator, rd_grants, "
+        "proof_of_concept, scene_opening, credit_relaxation, exit_channels, long_term_capital, talent_programme, "
+        "tech_transfer_reform, stage_cultivation, local_patience, sanctions_shock, targeted_support, entry_subsidy, "
+        "basic_research, ocs_programmes, incubator_chain, fund_of_funds, public_procurement, open_innovation, "
+        "rd_tax_credit."
+    )
+    assert len(CONFIGS) == 22  # the files of conf/policy/, each named above in the order of CONFIGS

@@ -918,6 +918,418 @@ def test_rd_tax_credit_pays_the_tax_saved_by_the_higher_deduction_and_lowers_the
     np.testing.assert_allclose(m.levers.track("rd_user_cost"), np.where(m.tracks["active"], user_cost, 1.0))
 
 
+# ------------------------------------------------------------------------------ pace, order and later stages
+
+
+def _procurement_choice(m, p):
+    """The qualified suppliers of public procurement this month, in the order it signs them, worked out
+    from its documented rule: a free firm with a product on sale in the target directions whose quality
+    plus ``contracts.evaluation_noise`` times its own keyed normal draw (slot 8) reaches ``qualification_sd``,
+    in the order of its keyed uniform draw (slot 10)."""
+    pop, cc = m.population, m.cfg.ecosystem.contracts
+    pool = np.flatnonzero((pop["revenue"] >= cc.min_revenue_mcny) & (pop["contract_revenue"] <= 1e-9))
+    pool = pool[directions_mask(m, ["科技", "产业"])[pop["track"][pool]]]
+    draws = m.streams.keyed(p.stream_name)
+    step = m.current_step
+    score = pop["quality"][pool] + cc.evaluation_noise * draws.normal(pop["key"][pool], step, 8)
+    rows = pool[score >= 1.0]
+    return rows[np.argsort(draws.uniform(pop["key"][rows], step, 10), kind="stable")], draws
+
+
+def test_public_procurement_signs_its_qualified_suppliers_in_their_keyed_order_within_its_pace_and_cap():
+    p = configured_policy("public_procurement")
+    m = park(p, months=2, warmup=3, scale=0.05)
+    pop, c = m.population, m.contracts.contracts
+    step = m.current_step
+    order, draws = _procurement_choice(m, p)
+    running = int((c["open"] & (c["buyer_kind"] == GOVERNMENT) & (c["buyer"] == p.buyer)).sum())
+    limit = 0.8 * 500.0 * 0.05  # purchase_share of the budget, a year of contracts
+    assert running > 0 and order.size > 8
+    # its typical contract: the mean of those signed recently, weighed by recency, even before a second one
+    # (a weight of 0.9 here); its room is full (the whole limit), so the cap of the running contracts binds:
+    # limit - running x typical, counted in typical contracts, the fraction a chance of one more
+    typical = 3.0
+    p._recent = np.array([0.9 * typical, 0.9])
+    p._room = 100.0
+    n_before = c.n
+    places = (limit - running * typical) / typical
+    n = int(places)
+    n += int(draws.uniform(pop["key"][order[n : n + 1]], step, 11)[0] < places - n)
+    assert 0 < n < order.size
+    p._purchase(m)
+    new = np.arange(n_before, c.n)
+    np.testing.assert_array_equal(c["firm"][new], pop["id"][order[:n]])
+    np.testing.assert_allclose(c["value"][new], np.minimum(0.5 * pop["revenue"][order[:n]], 50.0), rtol=1e-12)
+    assert (c["end"][new] - c["start"][new] == 24).all() and (c["buyer_kind"][new] == GOVERNMENT).all()
+    # the room it had (the limit) less the typical contracts it signed
+    assert p._room == pytest.approx(limit - n * typical)
+    # a typical contract so small that its places exceed the qualified suppliers left: it signs all of them
+    rest = order[n:]
+    p._recent = np.array([0.009, 0.9])
+    p._room = 100.0
+    n_before = c.n
+    p._purchase(m)
+    np.testing.assert_array_equal(c["firm"][n_before:c.n], pop["id"][rest])
+    assert p._room == pytest.approx(limit - rest.size * 0.01)
+
+
+def test_public_procurement_insures_a_firms_first_unit_once_even_when_its_first_year_is_over():
+    p = configured_policy("public_procurement")
+    m = park(p, months=4, warmup=3, scale=0.05)
+    pop = m.population
+    old = p.insured.copy()
+    rows = pop.row_of[old]
+    rows = rows[(rows >= 0)]
+    rows = rows[pop["revenue"][rows] >= m.cfg.ecosystem.contracts.min_revenue_mcny]
+    assert rows.size >= 2
+    # their insured year over (no running contract) and the best firms of the park by far: still not insured
+    pop["contract_revenue"][rows] = 0.0
+    pop["quality"][rows] = 50.0
+    premiums = p.premiums
+    p._first_units(m, m.government)
+    new = p.insured[old.size:]
+    assert new.size > 0 and not np.isin(new, old).any()
+    assert p.premiums > premiums
+
+
+def test_incubator_chain_graduates_teams_with_traction_into_incubators_that_take_the_best_of_them():
+    p = configured_policy("incubator_chain", selection_noise=0.0)  # the incubators see quality as it is
+    m = park(p, months=2, scale=0.05)
+    pop, step = m.population, m.current_step
+    at_desk = np.flatnonzero((p.stage == 0) & (pop.row_of[p.ids] >= 0))
+    assert at_desk.size >= 15
+    # the desks of these teams end this month; a third has a revenue run rate of 0.5 mcny a year or more,
+    # a third an equity round, a third neither
+    p.since[at_desk] = step - 12
+    rows = pop.row_of[p.ids[at_desk]]
+    selling, funded, neither = np.array_split(rows, 3)
+    pop["revenue"][selling], pop["rounds"][selling] = 0.6, 0
+    pop["revenue"][funded], pop["rounds"][funded] = 0.1, 1
+    pop["revenue"][neither], pop["rounds"][neither] = 0.1, 0
+    graduates = np.concatenate([selling, funded])
+    pop["quality"][graduates] = np.linspace(3.0, 1.0, graduates.size)  # the teams with revenue first
+    # 131 incubators x 10 firms a year at scale 1: 5.46 a month here, carried from a half; the first two months
+    # found no graduate and gave one place back each (Policy.unfilled): 0.5 + 5.46 = 5.96 gave 5, 0.96 + 1 + 5.46
+    # = 7.42 gave 7, and 0.42 + 1 + 5.46 = 6.88 gives 6 this month
+    x = 131 * 10 * 0.05 * DT
+    places = math.floor(0.5 + 3 * x - 5 - 7 + 2)
+    assert places == 6 and graduates.size > places
+    best = pop["id"][graduates[:places]]
+    closure, growth = pop["support_closure"].copy(), pop["support_growth"].copy()
+    # this month's new teams at the desks: the month's independent and spin-off founders, first come (their
+    # keyed uniform draw, slot 1), 228 x 20 a year at scale 1 (19 a month here)
+    new = np.flatnonzero((pop["born"] == step - 1) & np.isin(pop["origin"], [INDEPENDENT, SPINOFF]))
+    u = m.streams.keyed(p.stream_name).uniform(pop["key"][new], step, 1)
+    desks = whole_places(228 * 20 * 0.05 * DT, 3) - whole_places(228 * 20 * 0.05 * DT, 2)
+    assert new.size > desks == 19
+    first_come = pop["id"][new[np.argsort(u, kind="stable")[:desks]]]
+    step_policy_alone(m, p)
+    incubated = p.ids[p.stage == 1]
+    np.testing.assert_array_equal(np.sort(incubated), np.sort(best))
+    assert p.admitted[1] == places and (p.since[p.stage == 1] == step).all()
+    r = pop.row_of[best]
+    # in the incubator: the closure hazard times 1 - 0.5, 0.1 a year of extra growth, for two years
+    np.testing.assert_allclose(pop["support_closure"][r] / closure[r], 0.5)
+    np.testing.assert_allclose(pop["support_growth"][r] - growth[r], 0.1)
+    # the teams whose desk ended leave the desks; those without traction leave the chain
+    assert not np.isin(pop["id"][neither], p.ids).any()
+    np.testing.assert_array_equal(np.sort(p.ids[(p.stage == 0) & (p.since == step)]), np.sort(first_come))
+
+
+def test_rd_grants_take_on_new_grantees_only_as_far_as_the_rest_of_the_years_budget_pays_them():
+    p = configured_policy("rd_grants")
+    m = park(p, months=2, scale=0.05)
+    pop, step = m.population, m.current_step
+    month = step % 12
+    grantees = pop.row_of[p.ids]
+    assert p.ids.size >= 2 and (grantees >= 0).all()
+    p.started[0] = step - 23  # the first grantee is in the last month of its two years
+    # what the grantees are expected to draw in the rest of the year: 66 % of last month's R&D a month, for the
+    # months left of the year and of their term, within what is left of their cap of 5.32
+    left = 24 - (step - p.started)
+    months = np.minimum(12 - month, left)
+    promised = np.minimum(5.32 - p.paid, 0.66 * pop["rd_last"][grantees] * months).clip(min=0).sum()
+    assert left[0] == 1 and promised > 0
+    # candidates (best first): 66 % of their R&D raised by their response to the grant (1 / (1 - 0.66) at an
+    # elasticity of 1), for the months after this one, within the cap
+    cands = np.flatnonzero((pop["rd_last"] > 0) & ~np.isin(pop["id"], p.ids))[:6]
+    want = np.minimum(5.32, 0.66 * pop["rd_last"][cands] / (1 - 0.66) * (11 - month))
+    assert cands.size == 6 and (want < 5.32).all()
+    need = promised + np.cumsum(want)[2]  # what three new grantees need
+
+    def affordable(room):
+        p.budget_mcny_per_year = (p.spent_this_year + room) / 0.05
+        assert p.room(m, m.government) == pytest.approx(room, rel=1e-12)
+        return p._affordable(m, m.government, cands)
+
+    assert affordable(need * (1 + 1e-9)) == 3
+    assert affordable(need * (1 - 1e-9)) == 2
+    # a programme without grantees promises nothing
+    p.ids, p.started, p.paid = p.ids[:0], p.started[:0], p.paid[:0]
+    assert affordable(np.cumsum(want)[2] * (1 + 1e-9)) == 3
+    assert affordable(np.cumsum(want)[2] * (1 - 1e-9)) == 2
+
+
+def test_rd_tax_credit_response_follows_the_share_of_the_claims_paid_and_a_month_without_claims_or_money():
+    p = configured_policy("rd_tax_credit")
+    m = park(p, warmup=3, scale=0.05)
+    pop = m.population
+    rd, taxable, cash = pop["rd_last"].copy(), pop["taxable"].copy(), pop["cash"].copy()
+    relief = np.where((rd > 0) & (taxable > 0),
+                      0.25 * np.minimum(0.25 * rd, np.maximum(taxable - 0.75 * rd, 0.0)), 0.0)
+    assert relief.sum() > 0
+    p.budget_mcny_per_year = (p.spent_this_year + 0.4 * relief.sum()) / 0.05  # the year's budget pays 40 % of them
+    step_policy_alone(m, p)
+    np.testing.assert_allclose(pop["cash"] - cash, 0.4 * relief, rtol=1e-9, atol=1e-12)
+    active = m.tracks["active"]
+
+    def user_cost(extra):  # the user cost of R&D at this extra deduction against the preset's 75 %
+        return np.where(active, (1 - 0.25 * (1 + extra)) / (1 - 0.25 * 1.75), 1.0)
+
+    # firms respond to the deduction they get: 0.75 + 0.25 x 0.4
+    np.testing.assert_allclose(m.levers.track("rd_user_cost"), user_cost(0.75 + 0.25 * 0.4))
+    # the budget spent, claims get nothing: the preset's deduction
+    step_policy_alone(m, p)
+    np.testing.assert_allclose(m.levers.track("rd_user_cost"), 1.0)
+    # a month without claims (no firm has taxable profit): the full rate while there is money, none without
+    pop["taxable"][:] = 0.0
+    step_policy_alone(m, p)
+    np.testing.assert_allclose(m.levers.track("rd_user_cost"), 1.0)
+    p.budget_mcny_per_year *= 2
+    step_policy_alone(m, p)
+    np.testing.assert_allclose(m.levers.track("rd_user_cost"), user_cost(1.0))
+
+
+def test_ocs_pays_an_academic_project_through_its_last_month_and_no_consortium_money_without_research_or_budget():
+    p = configured_policy("ocs_programmes", projects_per_year=0.0)
+    m = park(p, months=3, scale=0.05)
+    step, gov = m.current_step, m.government
+    active = m.tracks["active"].copy()
+    # projects whose last month was the month before, is this month, and is five months on
+    p.projects_until = [step - 1, step, step + 5]
+    spent = p.spent
+    p._academic_projects(m, gov, active)
+    assert p.projects_until == [step, step + 5]
+    assert p.spent - spent == pytest.approx(0.875 / 15 * 2)
+    # no institute does research in the members' tracks: the members get their grants, the institutes nothing
+    pop = m.population
+    rows = pop.row_of[p.ids]
+    members = (rows >= 0) & (p.joined < step)
+    assert members.any()
+    want = np.minimum(0.66 * pop["rd_last"][rows[members]], 2.0 - p.paid_year[members]).sum()
+    spent = p.spent
+    m.institutes.fundable = lambda tracks=None: False
+    p._pay_consortia(m, gov, active)
+    assert want > 0 and p.spent - spent == pytest.approx(want, rel=1e-9)
+    del m.institutes.fundable
+    # a month in which every member joined this month and the year's money is spent: they do R&D without a grant
+    p.joined[:] = step
+    p.budget_mcny_per_year = p.spent_this_year / 0.05
+    assert p.room(m, gov) == 0
+    p._pay_consortia(m, gov, active)
+    np.testing.assert_allclose(pop["support_rd"][rows[rows >= 0]], 1.0)
+
+
+def test_talent_programme_pays_the_rent_for_its_whole_term_and_covers_at_most_every_returnee():
+    p = configured_policy("talent_programme", returnee_firms_per_year=1e6, returnee_support_years=3.0)
+    m = park(p)
+    # more places than returnee founders: every one of them counts on 0.3 a year of rent for 3 years
+    assert m.levers.value("returnee_cost_cut") == pytest.approx(1.0 * 0.3 * 3.0)
+
+
+def test_scene_opening_ends_a_scenes_entry_bonus_with_its_last_month_and_ranks_applicants_by_their_growth():
+    p = configured_policy("scene_opening", capacity=100, selection_noise=0.0)  # 5 firms a scene at this scale
+    m = park(p, scale=0.05)
+    pop, step = m.population, m.current_step
+    # equal quality: the government ranks the applicants by their growth over the last 12 months
+    pop["quality"][:] = 0.0
+    pop["growth_12m"][:] = np.random.default_rng(0).uniform(-1.9, 1.9, pop.n)
+    busy = p.support.ids.copy()
+    logged = len(p.scene_log)
+    t_old = p.scene_log[0]["track_id"]
+    p.scenes = [(t_old, step)]  # a scene whose last month was the month before this one
+    step_policy_alone(m, p)
+    scene = p.scene_log[logged]
+    t, n = scene["track_id"], scene["firms"]
+    rows = np.flatnonzero((pop["track"] == t) & (step - pop["born"] >= 6) & ~np.isin(pop["id"], busy))
+    assert 0 < n < rows.size
+    best = rows[np.argsort(-pop["growth_12m"][rows], kind="stable")[:n]]
+    np.testing.assert_array_equal(np.sort(p.support.ids[busy.size : busy.size + n]), np.sort(pop["id"][best]))
+    bonus = m.levers.track("entry_bonus")
+    assert t_old not in {s["track_id"] for s in p.scene_log[logged:]} and bonus[t_old] == 1.0
+    assert bonus[t] == pytest.approx(1.2)
+
+
+def test_targeted_support_supports_no_firm_once_its_budget_is_spent():
+    q = configured_policy("targeted_support", budget_mcny_per_year=10.0)  # 1.0 a year at this scale
+    m = park(q, months=1, scale=0.1)
+    # 3.33 firms a month at this scale: the first month's grants of 0.5, cut pro rata, take the year's budget
+    ids = q.supported()
+    assert q.spent == pytest.approx(1.0) and ids.size == whole_places(400 * 0.1 * DT, 1) == 3
+    while m.current_step < 3:
+        m.step()
+    pop = m.population
+    np.testing.assert_array_equal(q.supported(), ids)
+    rows = pop.row_of[ids]
+    np.testing.assert_allclose(pop["support_growth"][rows[rows >= 0]], 0.15)
+    others = np.setdiff1d(np.arange(pop.n), rows)
+    np.testing.assert_allclose(pop["support_growth"][others], 0.0)
+
+
+def test_state_incubator_collects_no_royalty_for_a_success_that_died():
+    p = configured_policy("state_incubator")
+    m = park(p, months=2, scale=0.05)
+    pop = m.population
+    dead = np.setdiff1d(np.arange(pop.n_ever), pop["id"])[0]
+    assert pop.row_of[dead] < 0
+    p.status[:] = 2  # judged failures: they owe nothing
+    p.ids[0], p.status[0], p.due[0] = dead, 1, 1.0  # a success that owes 1.0, since dead
+    pop["revenue"][-1], pop["cash"][-1] = 100.0, 10.0
+    cash, received = pop["cash"].copy(), p.received
+    p.collect(m, m.government)
+    np.testing.assert_array_equal(pop["cash"], cash)
+    assert p.received == received and p.due[0] == 1.0
+
+
+def test_entry_subsidy_for_spinoffs_cuts_their_cost_of_founding_by_its_coverage_of_them():
+    p = configured_policy("entry_subsidy", target_origins=["spinoff"])
+    m = park(p)
+    f = m.cfg.ecosystem.firms
+    want = 0.02 * min(1.0, 50_000.0 / (f.births_per_year * f.spinoff_share)) + 0.01
+    assert {o: m.levers.value("founding_cost_cut", o) for o in ORIGINS} == pytest.approx(
+        {"independent": 0.0, "spinoff": want, "alumni": 0.0})
+
+
+def test_tech_transfer_reform_without_brokers_pays_none():
+    p = configured_policy("tech_transfer_reform", brokers_per_1000_researchers=0.0)
+    m = park(p)
+    assert p.brokers == 0.0 and m.levers.value("transfer_brokers") == 0.0 and p.spent == 0.0
+    assert m.levers.value("rank_retention") == pytest.approx(0.3)
+
+
+def test_credit_relaxation_risk_pool_lends_within_a_quota_under_one_mcny():
+    p = configured_policy("credit_relaxation", venture_debt_ratio=0.0)
+    m = park(p, warmup=3, months=2, scale=0.02)
+    pop = m.population
+    owed = pop["debt"][pop.row_of[p.backed_ids]].sum()
+    p.pool = (owed + 0.9) / 10.0  # 0.9 mcny left under the quota of 10 times the pool
+    loans, ids = p.pool_loans, p.backed_ids.copy()
+    p._pool_lending(m, m.current_step)
+    new = np.setdiff1d(p.backed_ids, ids)
+    assert p.pool_loans > loans and new.size == p.pool_loans - loans
+    assert 0 < pop["debt"][pop.row_of[new]].sum() <= 0.9
+
+
+def test_fund_of_funds_carries_nothing_over_once_the_governments_budget_ran_out():
+    p = configured_policy("fund_of_funds")
+    m = park(p)
+    gov = m.government
+    funds, spent = len(p.funds), p.spent
+    gov.spent_this_year = gov.budget_per_year - 0.5  # 0.5 left: less than the government's 3.0 of a fund
+    p._carry = 2.0
+    p._raise_funds(m, gov)
+    assert len(p.funds) == funds and p._carry == 0.0 and p.spent - spent == pytest.approx(0.5)
+
+
+def test_guidance_fund_pays_its_proceeds_to_the_treasury():
+    p = configured_policy("guidance_fund")
+    m = park(p, months=2)
+    p.fund.proceeds += 4.0
+    received = m.government.received_by_policy[p.name]
+    p.collect(m, m.government)
+    assert p.received == pytest.approx(4.0) and m.government.received_by_policy[p.name] - received == pytest.approx(4.0)
+    p.collect(m, m.government)  # the same proceeds are not paid twice
+    assert p.received == pytest.approx(4.0)
+
+
+def test_open_innovation_matches_commitments_under_one_mcny():
+    p = configured_policy("open_innovation")
+    m = park(p, warmup=3)
+    incs = list(m.incumbents)
+    top = max(inc.cvc_commitment for inc in incs)
+    p.cvc_match = 0.5 / top  # every incumbent's match under 0.5 mcny
+    matched = p.matched
+    p._new_year(m, m.government, incs)
+    assert p.matched - matched == pytest.approx(0.5 / top * sum(inc.cvc_commitment for inc in incs)) and top > 0
+
+
+# ------------------------------------------------------------------------------ programme figures (summary.json)
+# A policy's stats() are its figures in summary.json (policies.<name>), by name; each value is worked out here
+# from the model's own records (the deal log, the lots, the firms' R&D and profits, the incumbents).
+
+
+def test_credit_relaxation_figures_count_its_venture_loans_and_what_they_lent_and_an_idle_risk_pool():
+    # the banks' own lending all but off (their chance of lending to a firm times 1e-6) and no risk pool: every
+    # bank loan of the observed months is a venture loan, three tenths of its firm's VC money (rounds A-C) of
+    # the month before
+    p = configured_policy("credit_relaxation", risk_pool_mcny=0.0, apply_multiplier=1e-6)
+    m = park(p, months=6, scale=0.03)
+    d = m.market.deals
+    vc = np.array([m.market.investors[j].kind == "vc" for j in d["investor"]], dtype=bool)
+    loans = np.flatnonzero((d["round"] == LOAN_ROUND) & (d["step"] >= 0))
+    for i in loans:
+        prev = (d["firm"] == d["firm"][i]) & (d["step"] == d["step"][i] - 1) & (d["round"] >= 1) & (d["round"] <= 3)
+        assert d["amount"][i] == pytest.approx(0.3 * d["amount"][prev & vc].sum())
+    assert loans.size > 5
+    assert p.stats() == pytest.approx({
+        "venture_loans": loans.size, "venture_lent_mcny": d["amount"][loans].sum(), "risk_pool_paid_mcny": 0.0,
+        "risk_pool_left_mcny": 0.0, "risk_pool_loans": 0, "risk_pool_lent_mcny": 0.0})
+
+
+def test_fund_of_funds_figures_count_its_funds_what_it_committed_their_capital_and_what_they_invested():
+    p = configured_policy("fund_of_funds")
+    m = park(p, months=6)
+    size = 1000.0 * SCALE
+    d = m.market.deals
+    invested = d["amount"][np.isin(d["investor"], [f.index for f in p.funds])].sum()  # the backed funds' deals
+    assert invested > 0
+    # three funds of 1,000 (at scale 1), the government's 30 % of each paid when they were raised in month 0
+    assert p.stats() == pytest.approx({"funds_backed": 3, "committed_mcny": 3 * 0.3 * size,
+                                       "backed_fund_capital_mcny": 3 * size, "backed_funds_invested_mcny": invested})
+
+
+def test_guidance_fund_figures_are_what_was_paid_in_what_its_fund_invested_and_what_it_got_back():
+    p = configured_policy("guidance_fund")
+    m = park(p, months=6, scale=0.05)
+    f, d, lots = p.fund, m.market.deals, m.market.lots
+    invested = d["amount"][d["investor"] == f.index].sum()
+    mine = lots["investor"] == f.index
+    proceeds = lots["proceeds"][mine].sum()
+    # its lots got back less than they cost: nothing above its return cap to cede to the co-investing VC
+    assert invested > 0 and 0 < proceeds < lots["invested"][mine].sum()
+    # one tranche in the first half year: 5,000 (at scale 1) over five years
+    assert p.stats() == pytest.approx({"paid_in_mcny": 5000.0 * 0.05 / 5, "invested_mcny": invested,
+                                       "proceeds_mcny": proceeds, "ceded_to_vc_mcny": 0.0})
+
+
+def test_open_innovation_figures_start_at_nothing_and_are_its_match_and_its_copayments():
+    p = configured_policy("open_innovation")
+    m = park(p, months=0, warmup=3)  # the observed window begins: the programme has not acted yet
+    assert p.stats() == {"copaid_mcny": 0.0, "cvc_matched_mcny": 0.0}
+    incs = list(m.incumbents)
+    match = 0.1 * sum(inc.cvc_commitment for inc in incs)
+    due = sum(m.contracts.due(INCUMBENT, inc.index) for inc in incs)
+    step_policy_alone(m, p)  # its first month, a January: the match first, then 15 % of what is due, within budget
+    assert match > 0 and due > 0
+    assert p.stats() == pytest.approx({"copaid_mcny": min(0.15 * due, 1000.0 * SCALE - match),
+                                       "cvc_matched_mcny": match})
+
+
+def test_rd_tax_credit_figures_are_the_relief_claimed_and_paid_and_the_rd_that_qualified():
+    p = configured_policy("rd_tax_credit", budget_mcny_per_year=4.0)  # 0.2 a year here: less than the claims
+    m = park(p, months=0, warmup=3, scale=0.05)
+    assert p.stats() == {"relief_paid_mcny": 0.0, "relief_claimed_mcny": 0.0, "qualifying_rd_mcny": 0.0}
+    pop = m.population
+    rd, taxable = pop["rd_last"].copy(), pop["taxable"].copy()
+    step_policy_alone(m, p)
+    # claimed: 25 % of the extra deduction (100 % instead of 75 % of R&D), within the profit left to deduct it
+    # from; paid: the year's whole budget, the claims cut pro rata; qualifying: the R&D of the firms with a claim
+    relief = np.where((rd > 0) & (taxable > 0), 0.25 * np.minimum(0.25 * rd, np.maximum(taxable - 0.75 * rd, 0.0)), 0.0)
+    assert relief.sum() > 4.0 * 0.05 and 0 < (relief > 0).sum() < (rd > 0).sum()
+    assert p.stats() == pytest.approx({"relief_paid_mcny": 4.0 * 0.05, "relief_claimed_mcny": relief.sum(),
+                                       "qualifying_rd_mcny": rd[relief > 0].sum()})
+
+
 # ------------------------------------------------------------------------------ configuration ranges
 
 #: The range of every numeric parameter of every kind (the key under ``policy.<name>``): (lower bound
