@@ -67,6 +67,13 @@ def _closes(u, hazard, size_elasticity, employees, scale):
     return u < x * (1.0 - 0.5 * x)
 
 
+@njit(inline="always")
+def _year_multiplier(key, mixing):
+    """A firm's volatility multiplier for the year, sqrt(1 - mixing + mixing * E), E = -log(u) exponential
+    with mean 1 (u its keyed uniform draw: ``key`` is its prehashed key xor the year's constant)."""
+    return np.sqrt((1.0 - mixing) + mixing * -K.log_core(K.unit(K.mix64(key))))
+
+
 @njit(cache=True, error_model="numpy")
 def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cash, employees, revenue, g12, vol,
             vmix, debt, debt_payment, supported, support_growth, support_closure, support_rd, track_growth, capacity,
@@ -74,23 +81,22 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
             refresh_vol, new_year, c_grow, c_close, c_rd, c_mix, out, scratch, flags):
     """One month of operations for every live firm (see the module docstring).
 
-    Arrays of the live firms are updated in place. ``track_growth`` and ``capacity`` are per
-    track (demand growth passed to firms, the park's capacity of each market); ``rd_share``
-    (tracks x stages) is the share of a firm's paid staff in R&D, ``rd_response`` (per track)
-    multiplies it for firms with taxable profit last month, ``support_rd`` (per firm, read when
-    ``supported``) multiplies it for firms whose R&D a programme subsidises, ``absorb`` (per track) multiplies the
-    breakthrough hazard. ``out`` is an int64 array of shape (4, n): its rows receive the ids of
-    the firms drawn to close, of those to check for insolvency after financing, of those at the
-    graduation age and of those with a product breakthrough. ``scratch`` (float64, shape (3, m))
-    and ``flags`` (uint8) are work arrays of at least n entries. Returns (the month's operating
-    cash flow of all firms, their R&D spending, the part of it beyond R&D wages, the four counts).
+    Arrays of the live firms are updated in place (``vmix``: each firm's volatility multiplier of
+    the year, drawn with ``c_mix`` in January or when 0). ``track_growth`` and ``capacity`` are per
+    track (demand growth passed to firms, the park's capacity of each market); ``rd_share`` (tracks
+    x stages) is the share of a firm's paid staff in R&D, ``rd_response`` (per track) multiplies it
+    for firms with taxable profit last month, ``support_rd`` (per firm, read when ``supported``) for
+    firms whose R&D a programme subsidises, ``absorb`` (per track) multiplies the breakthrough
+    hazard. ``out`` (int64, (4, n)) receives the ids of the firms drawn to close, to check for
+    insolvency after financing, at the graduation age and with a product breakthrough; ``scratch``
+    (float64, (3, m)) and ``flags`` (uint8) are work arrays of at least n entries. Returns (the
+    month's operating cash flow, R&D spending, the part of it beyond R&D wages, the four counts).
 
-    The track terms are gathered in a loop before the main one, the sum and the lists are made
-    in a light loop after it, the quarterly volatility refresh in a third. stock**beta of the
-    breakthrough hazard (an exp and a log) is computed only where the firm's draw is below an
-    upper bound of the probability (by the stock's binary exponent, a table made per call; most
-    draws are above it, the probability being some 1e-3): the same result bit for bit, since
-    products are monotone; firms outside the bound's range get the full computation."""
+    The track terms are gathered in a loop before the main one, the sum and the lists in a light
+    loop after it, the quarterly volatility refresh in a third. stock**beta of the breakthrough
+    hazard (an exp and a log) is computed only where the firm's draw is below an upper bound of the
+    probability (by the stock's binary exponent, a table made per call; most draws are above it):
+    the same result bit for bit, since products are monotone."""
     n = revenue.size
     n_tracks = track_growth.size
     # crowding: the park's revenue in each track against the track's capacity, before growth
@@ -102,11 +108,9 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         crowding = used[t] / max(capacity[t], 1e-9) if capacity[t] > 0 else 0.0
         drift_track[t] = track_growth[t] - par[_CROWD] * crowding
     gq, gc, gb, wage, dt, sqrt_dt = par[_GQ], par[_GC], par[_GB], par[_WAGE], par[_DT], par[_SQRT_DT]
-    mixing = par[_MIX]
-    keep = 1.0 - mixing
     margin_share = 1.0 - par[_COR]
     inv_runway, inv_wage = 1.0 / par[_RUNWAY], 1.0 / wage
-    hs, fast = par[_HS], par[_FAST]
+    hs, fast, mixing = par[_HS], par[_FAST], par[_MIX]
     h0, hm, close_size = par[_H0], par[_HM], par[_CLOSE_SIZE]
     grad = par[_GRAD]
     rd_m, rd_keep, theta, beta = par[_RD_M], par[_RD_KEEP], par[_RD_THETA], par[_RD_BETA]
@@ -140,11 +144,9 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         drift += gb
         if supported:
             drift += support_growth[i]
-        vm = vmix[i]
-        if new_year or vm == 0.0:  # this year's volatility multiplier (rules.year_volatility)
-            vm = np.sqrt(keep + mixing * -K.log_core(K.unit(K.mix64(hkey[i] ^ c_mix))))
-            vmix[i] = vm
-        shock = K.laplace(K.mix64(hkey[i] ^ c_grow)) * (vol[i] * vm)
+        if new_year or vmix[i] == 0.0:  # this year's volatility multiplier (rules.year_volatility)
+            vmix[i] = _year_multiplier(hkey[i] ^ c_mix, mixing)
+        shock = K.laplace(K.mix64(hkey[i] ^ c_grow)) * (vol[i] * vmix[i])
         dlog = drift * dt + sqrt_dt * shock
         rev = revenue[i] * K.exp_core(dlog)  # |dlog| < 3: drift and shocks are bounded
         revenue[i] = rev
