@@ -48,15 +48,24 @@ PER_CAPITA = {
 }
 
 
-def _per_capita(scale: float, seeds) -> dict[str, np.ndarray]:
-    out = {k: [] for k in PER_CAPITA}
+def _per_capita(scale: float, seeds, measures=PER_CAPITA, window=("years=4", "ecosystem.warmup_years=4")):
+    """Each of ``measures`` (a function of summary.json's totals) in every world of ``seeds``."""
+    out = {k: [] for k in measures}
     for seed in seeds:
-        cfg = load_config([f"seed={seed}", f"scale={scale}", "years=4", "ecosystem.warmup_years=4",
-                           "output.plots=false", "output.firm_years=false"])
+        cfg = load_config([f"seed={seed}", f"scale={scale}", *window, "output.plots=false", "output.firm_years=false"])
         totals = run_simulation(cfg, progress=False).summary["totals"]
-        for k, f in PER_CAPITA.items():
+        for k, f in measures.items():
             out[k].append(f(totals))
     return {k: np.asarray(v) for k, v in out.items()}
+
+
+def _agree(small: dict[str, np.ndarray], large: dict[str, np.ndarray]) -> None:
+    """Each measure's means at the two scales within four standard errors of their difference."""
+    for k, a in small.items():
+        b = large[k]
+        se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+        assert abs(a.mean() - b.mean()) < 4 * se + 1e-12, (
+            f"{k}: {a.mean():.4g} at 0.2, {b.mean():.4g} at 1 (se {se:.2g})")
 
 
 @pytest.mark.slow
@@ -65,29 +74,13 @@ def test_per_capita_outcomes_do_not_depend_on_the_scale():
     four warm-up and four observed years) agree within four standard errors of their difference.
     Before a sampled park saw the full park's breakthroughs, the 0.2 park's differences were -2.2,
     -5.8 and +7.7 standard errors (fewer gazelles and acquisitions, more failures)."""
-    small = _per_capita(0.2, range(8))
-    large = _per_capita(1.0, range(100, 104))
-    for k in PER_CAPITA:
-        a, b = small[k], large[k]
-        se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
-        assert abs(a.mean() - b.mean()) < 4 * se + 1e-12, (
-            f"{k}: {a.mean():.4g} at 0.2, {b.mean():.4g} at 1 (se {se:.2g})")
+    _agree(_per_capita(0.2, range(8)), _per_capita(1.0, range(100, 104)))
 
 
 LATE_STAGE = {
     "new unicorns per million births": lambda t: 1e6 * t["new_unicorns_observed"] / t["firms_born_observed"],
     "IPOs per million births": lambda t: 1e6 * t["ipos_observed"] / t["firms_born_observed"],
 }
-
-
-def _late_stage(scale: float, seeds) -> dict[str, np.ndarray]:
-    out = {k: [] for k in LATE_STAGE}
-    for seed in seeds:
-        cfg = load_config([f"seed={seed}", f"scale={scale}", "output.plots=false", "output.firm_years=false"])
-        totals = run_simulation(cfg, progress=False).summary["totals"]
-        for k, f in LATE_STAGE.items():
-            out[k].append(f(totals))
-    return {k: np.asarray(v) for k, v in out.items()}
 
 
 @pytest.mark.long
@@ -99,10 +92,8 @@ def test_unicorns_and_listings_per_firm_do_not_depend_on_the_scale():
     2026-12-05 (after the yearly volatility draw): unicorns 137.3 per million births at 0.2 against
     142.1 at 1 (-0.6 standard errors), IPOs 27.3 against 35.4 (-1.7); before that draw 134.6 against
     148.0 (-1.8) and 38.8 against 26.7 (+2.3)."""
-    small = _late_stage(0.2, range(10, 18))
-    large = _late_stage(1.0, range(100, 104))
+    small = _per_capita(0.2, range(10, 18), LATE_STAGE, window=())
+    large = _per_capita(1.0, range(100, 104), LATE_STAGE, window=())
     for k in LATE_STAGE:
-        a, b = small[k], large[k]
-        assert a.min() > 0 and b.min() > 0, (k, a, b)  # every world reaches the late end
-        se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
-        assert abs(a.mean() - b.mean()) < 4 * se, f"{k}: {a.mean():.4g} at 0.2, {b.mean():.4g} at 1 (se {se:.2g})"
+        assert small[k].min() > 0 and large[k].min() > 0, (k, small[k], large[k])  # every world reaches the late end
+    _agree(small, large)
