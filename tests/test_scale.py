@@ -4,6 +4,9 @@ one. Extensive quantities scale with the park; what acts on the national track m
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -48,15 +51,21 @@ PER_CAPITA = {
 }
 
 
+def _totals(overrides: list[str]) -> dict:
+    """summary.json's totals of one run (a module-level function: it runs in a child process)."""
+    return run_simulation(load_config(overrides), progress=False).summary["totals"]
+
+
 def _per_capita(scale: float, seeds, measures=PER_CAPITA, window=("years=4", "ecosystem.warmup_years=4")):
-    """Each of ``measures`` (a function of summary.json's totals) in every world of ``seeds``."""
-    out = {k: [] for k in measures}
-    for seed in seeds:
-        cfg = load_config([f"seed={seed}", f"scale={scale}", *window, "output.plots=false", "output.firm_years=false"])
-        totals = run_simulation(cfg, progress=False).summary["totals"]
-        for k, f in measures.items():
-            out[k].append(f(totals))
-    return {k: np.asarray(v) for k, v in out.items()}
+    """Each of ``measures`` (a function of summary.json's totals) in every world of ``seeds``. Each world
+    runs in a child process of its own, so that a test worker does not keep the memory of full-scale
+    worlds (a long-tier worker holding other tests' runs was killed for lack of memory, 2026-12-05)."""
+    runs = [[f"seed={seed}", f"scale={scale}", *window, "output.plots=false", "output.firm_years=false"]
+            for seed in seeds]
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                             max_tasks_per_child=1) as pool:
+        totals = list(pool.map(_totals, runs))
+    return {k: np.asarray([f(t) for t in totals]) for k, f in measures.items()}
 
 
 def _agree(small: dict[str, np.ndarray], large: dict[str, np.ndarray]) -> None:
