@@ -144,10 +144,7 @@ def year_volatility(pop: FirmPopulation, cfg: FirmConfig, draws: KeyedDraws, ste
     of a firm founded since then in its first month: ``sqrt(1 - mixing + mixing * E)``, ``E``
     exponential with mean 1 (keyed by the firm and the year's January, so a firm's draw does not
     depend on its month of birth), ``mixing`` = ``growth_shock_mixing``."""
-    need = pop["vmix"] == 0.0
-    if step % MONTHS == 0:
-        need[:] = True
-    rows = np.flatnonzero(need)
+    rows = np.arange(pop.n) if step % MONTHS == 0 else np.flatnonzero(pop["vmix"] == 0.0)
     if rows.size == 0:
         return
     e = -np.log(draws.uniform(pop["hkey"][rows], step - step % MONTHS, MIX_SLOT, prehashed=True))
