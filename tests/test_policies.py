@@ -315,12 +315,12 @@ GUIDANCE_KEYS = ", ".join(f.name for f in dataclasses.fields(REGISTRY["guidance_
         ),
         pytest.param(
             ["policy=[guidance_fund]", "policy.guidance_fund.target_stages=gazelle"],
-            "policy.guidance_fund.target_stages='gazelle' must be a list, e.g. [startup].",
+            "policy.guidance_fund.target_stages='gazelle' has the wrong type (str); use a list of strings in [...].",
             id="stages-not-a-list",
         ),
         pytest.param(
             ["policy=[guidance_fund]", "policy.guidance_fund.target_origins=spinoff"],
-            "policy.guidance_fund.target_origins='spinoff' must be a list, e.g. [independent].",
+            "policy.guidance_fund.target_origins='spinoff' has the wrong type (str); use a list of strings in [...].",
             id="origins-not-a-list",
         ),
         pytest.param(
