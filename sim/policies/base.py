@@ -103,9 +103,14 @@ from sim.policies.instruments import SLOT_ORDER, SLOT_SELECT, Support
 __all__ = ["Policy", "check_range", "check_type", "positive_factor"]
 
 
+def _is_bool(value) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
 def check_range(policy: str, key: str, value, *, ge=None, gt=None, le=None, lt=None, unit: str = "") -> None:
-    """Raise a one-line ConfigError when a policy parameter is outside its range."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """Raise a one-line ConfigError when a policy parameter is outside its range (a number of any
+    kind :func:`check_type` takes for a number, numpy's too)."""
+    if _is_bool(value) or not isinstance(value, numbers.Real):
         raise ConfigError(f"policy.{policy}.{key}={value!r} must be a number{f' ({unit})' if unit else ''}.")
     parts = []
     if ge is not None:
@@ -130,10 +135,6 @@ def check_range(policy: str, key: str, value, *, ge=None, gt=None, le=None, lt=N
 
 #: How the entries of a list of each scalar type are described in messages.
 PLURAL_TEXT = {bool: "true or false values", int: "integers", float: "numbers", str: "strings"}
-
-
-def _is_bool(value) -> bool:
-    return isinstance(value, (bool, np.bool_))
 
 
 def _a(word: str) -> str:
