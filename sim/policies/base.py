@@ -146,12 +146,13 @@ def _misfit(value, tp) -> tuple[str, Any] | None:
     thing that does not fit, ``value`` itself (role "") or an entry of a list (role "entry"), a key
     or a value of a group of keys (role "key" or "value").
 
-    bool takes only true or false; int takes any integer but a bool, and no float (not even
-    12.0: YAML, JSON and Hydra read 12 as an integer, so a count written with a decimal point is a
-    mistake, and the code uses it as a count); float takes any real number but a bool (an
-    integer too: 100 for 100.0); str takes only a string; ``list[X]`` a list (or tuple) whose
-    entries fit X; ``dict[K, V]`` a mapping whose keys fit K and values fit V; ``X | None`` (or
-    ``Optional[X]``) None or what fits X; ``Any`` anything; a class, its instances."""
+    bool takes only true or false; int takes any integer but a bool, and no float (not even 12.0:
+    YAML, JSON and Hydra read 12 as an integer, so a whole number written with a decimal point is a
+    mistake, and the code uses it as one: a count of firms, a number of monthly steps); float takes
+    any real number but a bool (an integer too: 100 for 100.0); str takes only a string;
+    ``list[X]`` a list (or tuple) whose entries fit X; ``dict[K, V]`` a mapping whose keys fit K and
+    values fit V; ``X | None`` (or ``Optional[X]``) None or what fits X; ``Any`` anything; a class,
+    its instances."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if tp is Any:
         return None
