@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from sim import load_config
 from sim.config import Config, ConfigError
 from sim.core.vocabulary import ORIGINS
 from sim.devtools import gendocs
+from sim.policies.base import Policy
 from sim.policies.registry import CONFIGS, REGISTRY, configured_policy, policies_from_config, policy_from_dict
 from sim.run import run_simulation
 
@@ -192,15 +194,16 @@ def test_policies_draw_only_from_their_own_streams():
         assert extra <= {f"policy:{p.name}"}, name
 
 
-def test_serialisation_round_trips_for_every_configuration():
-    for name in CONFIGS:
-        p = configured_policy(name)
-        d = json.loads(json.dumps(p.to_dict(), ensure_ascii=False))
-        q = policy_from_dict(d)
-        assert q == p and type(q) is type(p)
-        assert d["kind"] == CONFIGS[name][0] and d["name"] == name
-        fields = {f.name for f in dataclasses.fields(p)}
-        assert set(d) == fields | {"kind"}
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_serialisation_round_trips_for_every_configuration(name):
+    p = configured_policy(name)  # builds: every parameter fits its annotation (Policy.check_types)
+    d = json.loads(json.dumps(p.to_dict(), ensure_ascii=False))
+    q = policy_from_dict(d)  # a summary.json entry is type-checked again, and passes
+    assert q == p and type(q) is type(p)
+    assert d["kind"] == CONFIGS[name][0] and d["name"] == name
+    fields = {f.name for f in dataclasses.fields(p)}
+    assert set(d) == fields | {"kind"}
+    assert policy_from_dict(q.to_dict()).to_dict() == d
 
 
 def test_conf_files_and_reference_follow_the_code():
@@ -259,6 +262,17 @@ def test_bad_policy_configuration_gives_one_line(overrides, message):
     assert message in text and "\n" not in text
 
 
+def test_command_line_reports_a_policy_value_of_the_wrong_type_on_one_line():
+    # before the type check, a list inside target_tracks ended in a TypeError traceback (check_tracks)
+    proc = subprocess.run([sys.executable, "-m", "sim", "policy=[rd_grants]", "policy.rd_grants.target_tracks=[[1]]"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: policy.rd_grants.target_tracks=[[1]] has the wrong type (entry [1] is a list); use a list of strings "
+        "(track keys) in [...]."
+    ]
+
+
 def test_command_line_reports_a_bad_policy_on_one_line():
     proc = subprocess.run([sys.executable, "-m", "sim", "policy=[guidance_fund]", "policy.guidance_fund.fund_sise=1"],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
@@ -315,13 +329,34 @@ GUIDANCE_KEYS = ", ".join(f.name for f in dataclasses.fields(REGISTRY["guidance_
         ),
         pytest.param(
             ["policy=[guidance_fund]", "policy.guidance_fund.target_stages=gazelle"],
-            "policy.guidance_fund.target_stages='gazelle' must be a list, e.g. [startup].",
+            "policy.guidance_fund.target_stages='gazelle' has the wrong type (str); use a list of strings in [...].",
             id="stages-not-a-list",
         ),
         pytest.param(
             ["policy=[guidance_fund]", "policy.guidance_fund.target_origins=spinoff"],
-            "policy.guidance_fund.target_origins='spinoff' must be a list, e.g. [independent].",
+            "policy.guidance_fund.target_origins='spinoff' has the wrong type (str); use a list of strings in [...].",
             id="origins-not-a-list",
+        ),
+        pytest.param(  # Hydra reads [[1]] as a list in a list: a TypeError traceback before the type check
+            ["policy=[rd_grants]", "policy.rd_grants.target_tracks=[[1]]"],
+            "policy.rd_grants.target_tracks=[[1]] has the wrong type (entry [1] is a list); use a list of strings "
+            "(track keys) in [...].",
+            id="tracks-a-list-in-a-list",
+        ),
+        pytest.param(
+            ["policy=[rd_grants]", "policy.rd_grants.description=5"],
+            "policy.rd_grants.description=5 has the wrong type (int); use a string.",
+            id="description-a-number",
+        ),
+        pytest.param(
+            ["policy=[scene_opening]", "policy.scene_opening.capacity=5.5"],
+            "policy.scene_opening.capacity=5.5 has the wrong type (float); use an integer (firms per scene).",
+            id="int-a-float",
+        ),
+        pytest.param(
+            ["policy=[rd_grants]", "policy.rd_grants.budget_mcny_per_year=lots"],
+            "policy.rd_grants.budget_mcny_per_year='lots' has the wrong type (str); use a number (mcny/yr at scale 1).",
+            id="float-a-string",
         ),
         pytest.param(
             ["policy=[sanctions_shock,targeted_support]"],
@@ -337,6 +372,142 @@ def test_a_bad_policy_entry_is_refused_with_the_whole_message_naming_it_what_is_
     with pytest.raises(ConfigError) as err:
         load_config(overrides)
     assert str(err.value) == message
+
+
+#: A value of the wrong type for each kind of annotation the policies use, and the whole message.
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        pytest.param(  # list[str]: an entry that is not a string
+            {"kind": "rd_grants", "target_tracks": [[1]]},
+            "policy.x.target_tracks=[[1]] has the wrong type (entry [1] is a list); use a list of strings (track keys) "
+            "in [...].",
+            id="list-str-entry-a-list",
+        ),
+        pytest.param(
+            {"kind": "rd_grants", "target_origins": ["spinoff", 2]},
+            "policy.x.target_origins=['spinoff', 2] has the wrong type (entry 2 is an int); use a list of strings in "
+            "[...].",
+            id="list-str-entry-an-int",
+        ),
+        pytest.param(  # list[str]: one string instead of a list (iterating it would give letters)
+            {"kind": "guidance_fund", "target_directions": "科技"},
+            "policy.x.target_directions='科技' has the wrong type (str); use a list of strings (directions) in [...].",
+            id="list-str-a-string",
+        ),
+        pytest.param(  # str
+            {"kind": "rd_grants", "description": 5},
+            "policy.x.description=5 has the wrong type (int); use a string.",
+            id="str-an-int",
+        ),
+        pytest.param(
+            {"kind": "rd_grants", "description": None},
+            "policy.x.description=None has the wrong type (NoneType); use a string.",
+            id="str-null",
+        ),
+        pytest.param(  # float: a string, a bool
+            {"kind": "guidance_fund", "coinvest_ratio": "0.5"},
+            "policy.x.coinvest_ratio='0.5' has the wrong type (str); use a number (x).",
+            id="float-a-string",
+        ),
+        pytest.param(
+            {"kind": "rd_grants", "budget_mcny_per_year": True},
+            "policy.x.budget_mcny_per_year=True has the wrong type (bool); use a number (mcny/yr at scale 1).",
+            id="float-a-bool",
+        ),
+        pytest.param(  # int: a float, even a whole one; a bool; a string
+            {"kind": "scene_opening", "duration_months": 12.0},
+            "policy.x.duration_months=12.0 has the wrong type (float); use an integer (months).",
+            id="int-a-whole-float",
+        ),
+        pytest.param(
+            {"kind": "scene_opening", "capacity": True},
+            "policy.x.capacity=True has the wrong type (bool); use an integer (firms per scene).",
+            id="int-a-bool",
+        ),
+        pytest.param(
+            {"kind": "rd_grants", "start_year": "2020"},
+            "policy.x.start_year='2020' has the wrong type (str); use an integer (year).",
+            id="int-a-string",
+        ),
+    ],
+)
+def test_a_policy_value_of_the_wrong_type_is_refused_naming_the_key_the_value_and_what_is_allowed(values, message):
+    with pytest.raises(ConfigError) as err:
+        policy_from_dict({"name": "x", **values})
+    assert str(err.value) == message
+
+
+def test_a_policy_value_of_a_kindred_type_is_accepted_as_given():
+    p = policy_from_dict({
+        "kind": "scene_opening", "name": "x",
+        "budget_mcny_per_year": 100,  # an integer for a number
+        "scenes_per_year": np.float64(8.0),  # numpy scalars, as arithmetic on arrays gives them
+        "capacity": np.int64(4),
+        "target_stages": ("startup",),  # a tuple for a list
+    })
+    assert (p.budget_mcny_per_year, p.scenes_per_year, p.capacity, p.target_stages) == (100, 8.0, 4, ("startup",))
+    assert type(p.budget_mcny_per_year) is int  # not converted
+
+
+@dataclasses.dataclass
+class _Typed(Policy):
+    """A kind with the annotations no policy uses yet, for the type check alone."""
+
+    switch: bool = False
+    shares: list[float] = dataclasses.field(default_factory=list)
+    months: list[int] = dataclasses.field(default_factory=list)
+    cap: float | None = None
+    weights: dict[str, float] = dataclasses.field(default_factory=dict)
+    label: Optional[str] = None  # noqa: UP045 (the typing spelling is checked too)
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        pytest.param({"switch": 1}, "policy.x.switch=1 has the wrong type (int); use true or false.", id="bool-an-int"),
+        pytest.param({"switch": "yes"}, "policy.x.switch='yes' has the wrong type (str); use true or false.",
+                     id="bool-a-string"),
+        pytest.param({"shares": [0.5, "a"]},
+                     "policy.x.shares=[0.5, 'a'] has the wrong type (entry 'a' is a str); use a list of numbers in "
+                     "[...].",
+                     id="list-float"),
+        pytest.param({"shares": [True]},
+                     "policy.x.shares=[True] has the wrong type (entry True is a bool); use a list of numbers in "
+                     "[...].",
+                     id="list-float-a-bool"),
+        pytest.param({"months": [1, 2.0]},
+                     "policy.x.months=[1, 2.0] has the wrong type (entry 2.0 is a float); use a list of integers in "
+                     "[...].",
+                     id="list-int"),
+        pytest.param({"cap": "high"}, "policy.x.cap='high' has the wrong type (str); use a number or null.",
+                     id="float-or-none"),
+        pytest.param({"label": 3}, "policy.x.label=3 has the wrong type (int); use a string or null.",
+                     id="optional-str"),
+        pytest.param({"weights": [1.0]},
+                     "policy.x.weights=[1.0] has the wrong type (list); use a group of keys, each a number.",
+                     id="dict-a-list"),
+        pytest.param({"weights": {"a": "b"}},
+                     "policy.x.weights={'a': 'b'} has the wrong type (value 'b' is a str); use a group of keys, each a "
+                     "number.",
+                     id="dict-value"),
+        pytest.param({"weights": {1: 1.0}},
+                     "policy.x.weights={1: 1.0} has the wrong type (key 1 is an int); use a group of keys, each a "
+                     "number.",
+                     id="dict-key"),
+    ],
+)
+def test_the_type_check_follows_every_kind_of_annotation(values, message):
+    with pytest.raises(ConfigError) as err:
+        _Typed(name="x", **values)
+    assert str(err.value) == message
+
+
+def test_the_type_check_accepts_what_fits_every_kind_of_annotation():
+    p = _Typed(name="x", switch=np.bool_(True), shares=[0.5, 1], months=[1, np.int64(2)], cap=None,
+               weights={"a": 1, "b": 0.5}, label="l")
+    assert p.switch and p.shares == [0.5, 1] and p.cap is None
+    assert _Typed(name="x", cap=2.5, label=None).cap == 2.5
 
 
 def test_an_unknown_policy_configuration_is_refused_naming_every_configuration_available():

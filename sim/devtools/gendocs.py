@@ -129,7 +129,8 @@ Besides each key's own range, `sim.config.validate` checks:
 - `stages.tiered_cn_tiers` is not empty and its lower bounds are strictly increasing.
 - `ecosystem.firms.graduation_age_years` >= 1.
 - `ecosystem.tracks.system` names a file `conf/tracks/<system>.yaml` (checked when the configuration is composed).
-- `policy`: each entry has a known kind and only that kind's keys, in range ([docs/policies.md](policies.md));
+- `policy`: each entry has a known kind and only that kind's keys, of their type and in range
+  ([docs/policies.md](policies.md));
   target tracks exist; the yearly budgets of the policies in force in the same year add up to at most
   `ecosystem.government.budget_mcny_per_year`; no two sanctions shocks on the same tracks.
 - The run's estimated memory (`sim.limits.estimate_memory_bytes`: firms born, from
@@ -408,8 +409,10 @@ To compare policies with the baseline over many seeds, see *Comparing policies* 
   `patience_years` > 0 withdraws support from a targeted track that has produced no new gazelle
   or unicorn within that many years (local-government patience, M18).
 - **Combinations.** Policy names must be unique; two sanctions shocks on the same tracks are
-  refused (`targeted_support` already contains the shock). Unknown policies, unknown keys and
-  values out of range stop the run with one line naming the key and what is allowed.
+  refused (`targeted_support` already contains the shock). Unknown policies, unknown keys,
+  values of the wrong type (each parameter has the type of its default: a whole number of months is
+  an integer, `12` not `12.0`; a number may be written without a decimal point) and values out of
+  range stop the run with one line naming the key, the value and what is allowed.
 
 {scale}
 Parameter sources: report-figures.md (`/work/shared/reference/report-figures.md`) §7 (policy

@@ -82,25 +82,35 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
+import numbers
+import types
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from sim.config import P
+from sim.config import SCALAR_TEXT, P
 from sim.core.clock import DT
 from sim.core.errors import ConfigError
 from sim.core.vocabulary import DIRECTIONS, ORIGINS, STAGES
 from sim.levers import LeverContributions
 from sim.policies.instruments import SLOT_ORDER, SLOT_SELECT, Support
 
-__all__ = ["Policy", "check_range", "positive_factor"]
+__all__ = ["Policy", "check_range", "check_type", "positive_factor"]
+
+
+def _is_bool(value) -> bool:
+    return isinstance(value, (bool, np.bool_))
 
 
 def check_range(policy: str, key: str, value, *, ge=None, gt=None, le=None, lt=None, unit: str = "") -> None:
-    """Raise a one-line ConfigError when a policy parameter is outside its range."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """Raise a one-line ConfigError when a policy parameter is outside its range (a number of any
+    kind :func:`check_type` takes for a number, numpy's too)."""
+    if _is_bool(value) or not isinstance(value, numbers.Real):
         raise ConfigError(f"policy.{policy}.{key}={value!r} must be a number{f' ({unit})' if unit else ''}.")
     parts = []
     if ge is not None:
@@ -121,6 +131,117 @@ def check_range(policy: str, key: str, value, *, ge=None, gt=None, le=None, lt=N
     if bad:
         unit = f" ({unit})" if unit else ""
         raise ConfigError(f"policy.{policy}.{key}={value!r} is out of range; use a value {' and '.join(parts)}{unit}.")
+
+
+#: How the entries of a list of each scalar type are described in messages.
+PLURAL_TEXT = {bool: "true or false values", int: "integers", float: "numbers", str: "strings"}
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
+def _misfit(value, tp) -> tuple[str, Any] | None:
+    """None when ``value`` fits the annotation ``tp``; otherwise ``(role, item)``: the innermost
+    thing that does not fit, ``value`` itself (role "") or an entry of a list (role "entry"), a key
+    or a value of a group of keys (role "key" or "value").
+
+    bool takes only true or false; int takes any integer but a bool, and no float (not even 12.0:
+    YAML, JSON and Hydra read 12 as an integer, so a whole number written with a decimal point is a
+    mistake, and the code uses it as one: a count of firms, a number of monthly steps); float takes
+    any real number but a bool (an integer too: 100 for 100.0); str takes only a string;
+    ``list[X]`` a list (or tuple) whose entries fit X; ``dict[K, V]`` a mapping whose keys fit K and
+    values fit V; ``X | None`` (or ``Optional[X]``) None or what fits X; ``Any`` anything; a class,
+    its instances."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is Any:
+        return None
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        if value is None and len(options) < len(args):
+            return None
+        misfits = [_misfit(value, a) for a in options]
+        if any(m is None for m in misfits):
+            return None
+        return misfits[0] if len(options) == 1 else ("", value)
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            return "", value
+        (arg,) = args or (Any,)
+        for item in value:
+            inner = _misfit(item, arg)
+            if inner is not None:
+                return inner if inner[0] else ("entry", item)
+        return None
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            return "", value
+        key_type, value_type = args or (Any, Any)
+        for k, v in value.items():
+            for role, item, arg in (("key", k, key_type), ("value", v, value_type)):
+                inner = _misfit(item, arg)
+                if inner is not None:
+                    return inner if inner[0] else (role, item)
+        return None
+    if tp is bool:
+        ok = _is_bool(value)
+    elif tp is int:
+        ok = isinstance(value, numbers.Integral) and not _is_bool(value)
+    elif tp is float:
+        ok = isinstance(value, numbers.Real) and not _is_bool(value)
+    elif tp is str:
+        ok = isinstance(value, str)
+    else:
+        ok = not isinstance(tp, type) or isinstance(value, tp)
+    return None if ok else ("", value)
+
+
+def _type_text(tp, unit: str = "") -> str:
+    """What a value of the annotation ``tp`` looks like, for messages (the scalars in the words
+    of :data:`sim.config.SCALAR_TEXT`); ``unit`` (a field's unit, or what its entries are) in
+    parentheses."""
+    unit = f" ({unit})" if unit else ""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp in SCALAR_TEXT:
+        return SCALAR_TEXT[tp] + unit
+    if origin in (typing.Union, types.UnionType):
+        options = [_type_text(a) for a in args if a is not type(None)]
+        if len(options) < len(args):
+            options.append("null")
+        return " or ".join(options) + unit
+    if origin is list:
+        (arg,) = args or (Any,)
+        return f"a list of {PLURAL_TEXT.get(arg) or 'entries like ' + _type_text(arg)}{unit} in [...]"
+    if origin is dict:
+        _, value_type = args or (Any, Any)
+        return f"a group of keys, each {_type_text(value_type)}{unit}"
+    if tp is Any:
+        return "any value" + unit
+    return getattr(tp, "__name__", str(tp)) + unit
+
+
+def check_type(policy: str, key: str, value, tp, unit: str = "") -> None:
+    """Raise a one-line ConfigError when a policy parameter does not fit its annotation ``tp``
+    (see :func:`_misfit` for what fits), naming the key, the value and what is allowed."""
+    misfit = _misfit(value, tp)
+    if misfit is not None:
+        role, item = misfit
+        what = f"{role} {item!r} is {_a(type(item).__name__)}" if role else type(item).__name__
+        raise ConfigError(f"policy.{policy}.{key}={value!r} has the wrong type ({what}); use {_type_text(tp, unit)}.")
+
+
+def _unit(cls, name: str) -> str:
+    """The unit of the parameter ``name`` of the policy class ``cls``: its own, or (a kind that gives a
+    parameter of the base class its own default without repeating the unit) the nearest base class's."""
+    return next((f.metadata.get("unit", "") for k in cls.__mro__ if dataclasses.is_dataclass(k)
+                 for f in dataclasses.fields(k) if f.name == name and f.metadata.get("unit")), "")
+
+
+@functools.cache
+def _annotations(cls) -> tuple[tuple[str, Any, str], ...]:
+    """(name, annotation, unit) of every parameter of the policy class ``cls``."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name], _unit(cls, f.name)) for f in dataclasses.fields(cls))
 
 
 def positive_factor(policy, key: str, value) -> None:
@@ -195,14 +316,13 @@ class Policy:
 
     # ---- configuration ---------------------------------------------------------------------
     def validate(self) -> None:
+        """Check the parameters: their types (:meth:`check_types`), then their ranges and the rules
+        between them. A subclass adds its own checks after ``super().validate()``."""
         if not isinstance(self.name, str) or not self.name:
             raise ConfigError(f"policy of kind {self.kind}: name={self.name!r} must be a non-empty string.")
+        self.check_types()
         check_range(self.name, "budget_mcny_per_year", self.budget_mcny_per_year, ge=0, unit="mcny/yr at scale 1")
         check_range(self.name, "patience_years", self.patience_years, ge=0, unit="years")
-        for key in ("start_year", "end_year"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"policy.{self.name}.{key}={value!r} must be a calendar year (an integer).")
         if self.end_year < self.start_year:
             raise ConfigError(
                 f"policy.{self.name}.end_year={self.end_year} is before start_year={self.start_year}."
@@ -212,14 +332,15 @@ class Policy:
             ("target_origins", ORIGINS),
             ("target_directions", DIRECTIONS),
         ):
-            values = getattr(self, key)
-            if isinstance(values, str) or not isinstance(values, (list, tuple)):
-                raise ConfigError(f"policy.{self.name}.{key}={values!r} must be a list, e.g. [{allowed[0]}].")
-            for v in values:
+            for v in getattr(self, key):
                 if v not in allowed:
                     raise ConfigError(f"policy.{self.name}.{key} contains {v!r}; use {', '.join(allowed)}.")
-        if isinstance(self.target_tracks, str) or not isinstance(self.target_tracks, (list, tuple)):
-            raise ConfigError(f"policy.{self.name}.target_tracks={self.target_tracks!r} must be a list of track keys.")
+
+    def check_types(self) -> None:
+        """Every parameter must fit its annotation (:func:`check_type`): one check for every field of
+        every kind, driven by the annotations, so a new parameter is checked by declaring its type."""
+        for key, tp, unit in _annotations(type(self)):
+            check_type(self.name, key, getattr(self, key), tp, unit)
 
     def check_tracks(self, track_keys) -> None:
         """Every target track key must be one of ``track_keys`` (the keys of the track system)."""
@@ -250,8 +371,7 @@ class Policy:
         number given "at scale 1" except the price of one unit, ``cost_per_*``) and :attr:`size_keys`."""
         out = []
         for f in dataclasses.fields(cls):
-            unit = next((ff.metadata.get("unit", "") for k in cls.__mro__ if dataclasses.is_dataclass(k)
-                         for ff in dataclasses.fields(k) if ff.name == f.name and ff.metadata.get("unit")), "")
+            unit = _unit(cls, f.name)
             if ("at scale 1" in unit and not f.name.startswith("cost_per_")) or f.name in cls.size_keys:
                 out.append(f.name)
         return out

@@ -155,8 +155,8 @@ def policy_from_entry(name: str, entry) -> Policy:
 def policies_from_config(cfg) -> list[Policy]:
     """The policies of a configuration (``cfg.policy``), checked one by one and as a set.
 
-    Raises :class:`ConfigError` naming the key on an unknown kind or key, a value out of
-    range, an unknown target track, a combination that cannot be (the same shock twice, two
+    Raises :class:`ConfigError` naming the key on an unknown kind or key, a value of the wrong
+    type or out of range, an unknown target track, a combination that cannot be (the same shock twice, two
     policies with one name) or budgets that do not fit in the government's."""
     entries = cfg.policy or {}
     policies = [policy_from_entry(str(name), entry) for name, entry in entries.items() if entry is not None]
