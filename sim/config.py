@@ -753,7 +753,7 @@ def _type_text(tp) -> str:
     if typing.get_origin(tp) is list:
         (arg,) = typing.get_args(tp) or (Any,)
         if dataclasses.is_dataclass(arg):
-            entry = ", ".join(f"{f.name}: <{_type_text(t).split(' ', 1)[-1]}>" for f, t in _hints(arg))
+            entry = ", ".join(f"{f.name}: <{_type_text(t).split(' ', 1)[-1]}>" for f, t in field_hints(arg))
             return "a list of entries like {" + entry + "}"
         return f"a list of {_type_text(arg).split(' ', 1)[-1]}s" if arg in (int, float, str) else "a list"
     if dataclasses.is_dataclass(tp):
@@ -763,14 +763,17 @@ def _type_text(tp) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def _is_bool(value) -> bool:
+def is_bool(value) -> bool:
+    """A Python or numpy true/false value (not a number; for the type checks here and in sim.policies)."""
     return isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b"
 
 
-def _type_ok(value, tp) -> bool:
+def type_fits(value, tp) -> bool:
+    """Whether ``value`` has the type ``tp`` of a configuration key: bool only true or false; int any
+    integer and float any real number, neither a bool; str; a list, a mapping, a dataclass by kind."""
     if tp is bool:
-        return _is_bool(value)
-    if _is_bool(value):
+        return is_bool(value)
+    if is_bool(value):
         return False
     if tp is int:
         return isinstance(value, numbers.Integral)
@@ -788,7 +791,7 @@ def _type_ok(value, tp) -> bool:
 
 
 def _check_type(key: str, value, tp) -> None:
-    if not _type_ok(value, tp):
+    if not type_fits(value, tp):
         shown = repr(value) if not dataclasses.is_dataclass(value) else type(value).__name__ + "(...)"
         raise ConfigError(
             f"{key}={shown} has the wrong type ({type(value).__name__}); use {_type_text(tp)}."
@@ -796,13 +799,10 @@ def _check_type(key: str, value, tp) -> None:
 
 
 @functools.cache
-def _hints_cached(cls):
+def field_hints(cls):
+    """(field, resolved annotation) of every field of the dataclass ``cls``."""
     hints = typing.get_type_hints(cls)
     return tuple((f, hints[f.name]) for f in dataclasses.fields(cls))
-
-
-def _hints(cls):
-    return _hints_cached(cls)
 
 
 def validate(cfg: Config) -> Config:
@@ -814,7 +814,7 @@ def validate(cfg: Config) -> Config:
     _check_type("configuration", cfg, Config)
 
     def walk(obj, prefix=""):
-        for f, tp in _hints(type(obj)):
+        for f, tp in field_hints(type(obj)):
             key = f"{prefix}{f.name}"
             value = getattr(obj, f.name)
             _check_type(key, value, tp)
@@ -1006,7 +1006,7 @@ def _schema_paths_cached() -> tuple:
     paths: dict[type, str] = {}
 
     def walk(cls, prefix):
-        for f, tp in _hints(cls):
+        for f, tp in field_hints(cls):
             key = f"{prefix}{f.name}"
             if dataclasses.is_dataclass(tp):
                 paths.setdefault(tp, key)

@@ -93,7 +93,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from sim.config import SCALAR_TEXT, P
+from sim.config import SCALAR_TEXT, P, field_hints, is_bool, type_fits
 from sim.core.clock import DT
 from sim.core.errors import ConfigError
 from sim.core.vocabulary import DIRECTIONS, ORIGINS, STAGES
@@ -103,14 +103,10 @@ from sim.policies.instruments import SLOT_ORDER, SLOT_SELECT, Support
 __all__ = ["Policy", "check_range", "check_type", "positive_factor"]
 
 
-def _is_bool(value) -> bool:
-    return isinstance(value, (bool, np.bool_))
-
-
 def check_range(policy: str, key: str, value, *, ge=None, gt=None, le=None, lt=None, unit: str = "") -> None:
     """Raise a one-line ConfigError when a policy parameter is outside its range (a number of any
     kind :func:`check_type` takes for a number, numpy's too)."""
-    if _is_bool(value) or not isinstance(value, numbers.Real):
+    if is_bool(value) or not isinstance(value, numbers.Real):
         raise ConfigError(f"policy.{policy}.{key}={value!r} must be a number{f' ({unit})' if unit else ''}.")
     parts = []
     if ge is not None:
@@ -183,14 +179,8 @@ def _misfit(value, tp) -> tuple[str, Any] | None:
                 if inner is not None:
                     return inner if inner[0] else (role, item)
         return None
-    if tp is bool:
-        ok = _is_bool(value)
-    elif tp is int:
-        ok = isinstance(value, numbers.Integral) and not _is_bool(value)
-    elif tp is float:
-        ok = isinstance(value, numbers.Real) and not _is_bool(value)
-    elif tp is str:
-        ok = isinstance(value, str)
+    if tp in SCALAR_TEXT:  # bool, int, float, str: the configuration's own rule (sim.config.type_fits)
+        ok = type_fits(value, tp)
     else:
         ok = not isinstance(tp, type) or isinstance(value, tp)
     return None if ok else ("", value)
@@ -240,8 +230,7 @@ def _unit(cls, name: str) -> str:
 @functools.cache
 def _annotations(cls) -> tuple[tuple[str, Any, str], ...]:
     """(name, annotation, unit) of every parameter of the policy class ``cls``."""
-    hints = typing.get_type_hints(cls)
-    return tuple((f.name, hints[f.name], _unit(cls, f.name)) for f in dataclasses.fields(cls))
+    return tuple((f.name, tp, _unit(cls, f.name)) for f, tp in field_hints(cls))
 
 
 def positive_factor(policy, key: str, value) -> None:
