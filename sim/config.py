@@ -228,6 +228,13 @@ class FundingConfig:
     )
     syndicate_size: int = P(4, "Co-investors a VC-led round can bring in when its lead cannot carry it alone (0: "
                                "none, the round raises what the lead can carry).", "funds", ge=0, le=20)
+    early_funds_in_late_rounds: bool = P(
+        False, "Early-stage VC funds (focus A-B) may lead or join rounds C and later of firms they have not backed "
+               "when the growth funds lack the money. False: an early fund puts new money only into rounds A and B "
+               "and follows its own firms into later rounds from its reserves (insider_share, inside rounds), so the "
+               "growth funds alone lead and syndicate rounds C and later and the early funds' money reaches early "
+               "rounds."
+    )
     min_fill: float = P(
         0.5, "A VC-led round closes only if its lead and co-investors put in at least this share of what it set out "
              "to raise; otherwise it does not close that month and the firm may try again (a price needs money "
