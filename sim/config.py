@@ -244,11 +244,11 @@ class FundingConfig:
                                   "reserves.", "share", ge=0, lt=1)
     growth_signal_weight: float = P(1.0, "Weight of last year's log growth in the investors' signal.", "", ge=0)
     revenue_multiple: float = P(
-        9.8, "Base pre-money valuation as a multiple of revenue (calibrated, docs/calibration/zhongguancun.md).",
+        11.6, "Base pre-money valuation as a multiple of revenue (calibrated, docs/calibration/zhongguancun.md).",
         "x", gt=0,
     )
     growth_multiple_elasticity: float = P(
-        1.4, "Valuation multiple rises as exp(elasticity * growth) (calibrated, docs/calibration/zhongguancun.md).",
+        1.03, "Valuation multiple rises as exp(elasticity * growth) (calibrated, docs/calibration/zhongguancun.md).",
         "", ge=0, le=5,
     )
     signal_multiple_elasticity: float = P(0.35, "Valuation multiple rises as exp(elasticity * signal).", "", ge=0, le=5)
@@ -288,8 +288,9 @@ class VCConfig:
     initial_funds: int = P(300, "VC funds present at the start of the warm-up, at scale 1.", "funds", ge=0)
     fund_size_mcny: float = P(600.0, "Median fund size of a new manager.", "mcny", gt=0)
     fund_size_sigma: float = P(0.8, "Log-sd of new managers' fund sizes.", "", ge=0, le=3)
-    commitments_mcny_per_year: float = P(60_000.0, "Capital LPs commit to VC funds per year at scale "
-                                                   "1.", "mcny/yr", ge=0)
+    commitments_mcny_per_year: float = P(118_800.0, "Capital LPs commit to VC funds per year at scale 1 "
+                                                    "(calibrated, docs/calibration/zhongguancun.md).", "mcny/yr",
+                                         ge=0)
     newcomer_share: float = P(0.3, "Share of each year's LP commitments reserved for new "
                                    "managers.", "share", ge=0, le=1)
     life_years: float = P(10.0, "Fund life; what is left in cash then goes back to the LPs.", "years", gt=0)
@@ -348,7 +349,7 @@ class BankConfig:
 @dataclass
 class ExitConfig:
     ipo_rate: float = P(
-        0.11, "Yearly IPO hazard of an eligible firm (calibrated, docs/calibration/zhongguancun.md).", "1/yr",
+        0.0605, "Yearly IPO hazard of an eligible firm (calibrated, docs/calibration/zhongguancun.md).", "1/yr",
         ge=0, le=12,
     )
     ipo_min_revenue_mcny: float = P(150.0, "Listing needs this revenue run rate.", "mcny/yr", ge=0)
