@@ -199,6 +199,14 @@ class FirmConfig:
              "of its staff's wages; otherwise it fails (ASSUMED; 1: only a firm whose margin pays all its staff "
              "carries on). A founder who owns the whole firm shrinks it to what it earns rather than close a "
              "business that nearly pays its way.", "share", ge=0, le=1)
+    last_attempt_months: float = P(
+        12.0, "A venture-backed firm (one that has sold equity) drawn to close for non-financial reasons while it "
+              "holds cash does not hand that cash back: it spends it on a last attempt (a pivot) at a steady pace over "
+              "this many months on top of its costs (that money buys no growth), and closes when the term is over or "
+              "fails when the cash is gone, unless an equity round comes first (a pivot that works ends the attempt); "
+              "its investors then get little or nothing back. 0: it closes at once and its investors recover the cash "
+              "left. Failed venture investments mostly return nothing: a startup spends its money before it shuts "
+              "down (ASSUMED term).", "months", ge=0, le=60)
     closure_decay_years: float = P(2.0, "Time over which the closure hazard falls to its long-run "
                                         "value.", "years", gt=0)
     graduation_age_years: float = P(10.0, "Firms leave the young-firm population at this age (end kind "

@@ -29,10 +29,10 @@ OP_PARAMS = (
     "growth_quality", "growth_capital", "growth_base", "wage", "cost_of_revenue", "runway_years",
     "hiring_speed", "fast_speed", "growth_sigma", "size_exponent", "dt", "sqrt_dt", "crowding",
     "closure_hazard", "closure_hazard_mature", "graduation_months", "rd_nonlabour", "rd_keep", "rd_theta",
-    "rd_beta", "closure_size", "shock_mixing",
+    "rd_beta", "closure_size", "shock_mixing", "last_attempt_years",
 )
 (_GQ, _GC, _GB, _WAGE, _COR, _RUNWAY, _HS, _FAST, _SIGMA, _SIZE_EXP, _DT, _SQRT_DT, _CROWD, _H0, _HM,
- _GRAD, _RD_M, _RD_KEEP, _RD_THETA, _RD_BETA, _CLOSE_SIZE, _MIX) = range(len(OP_PARAMS))
+ _GRAD, _RD_M, _RD_KEEP, _RD_THETA, _RD_BETA, _CLOSE_SIZE, _MIX, _LAST) = range(len(OP_PARAMS))
 #: Smallest R&D stock the breakthrough hazard takes the logarithm of (mcny): below it the hazard is ~0.
 RD_STOCK_FLOOR = 1e-12
 #: The breakthrough test's bound of stock**beta (:func:`operate`) is kept for stocks in
@@ -76,8 +76,9 @@ def _year_multiplier(key, mixing):
 
 @njit(cache=True, error_model="numpy")
 def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cash, employees, revenue, g12, vol,
-            vmix, debt, debt_payment, supported, support_growth, support_closure, support_rd, track_growth, capacity,
-            rd_share, rd_response, absorb, rd_stock, rd_year, rev_year, rd_phi, rd_last, taxable,
+            vmix, debt, debt_payment, rounds, last_round, attempt_since, attempt_burn, supported, support_growth,
+            support_closure, support_rd, track_growth, capacity, rd_share, rd_response, absorb, rd_stock, rd_year,
+            rev_year, rd_phi, rd_last, taxable,
             refresh_vol, new_year, c_grow, c_close, c_rd, c_mix, out, scratch, flags):
     """One month of operations for every live firm (see the module docstring).
 
@@ -112,7 +113,7 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
     inv_runway, inv_wage = 1.0 / par[_RUNWAY], 1.0 / wage
     hs, fast, mixing = par[_HS], par[_FAST], par[_MIX]
     h0, hm, close_size = par[_H0], par[_HM], par[_CLOSE_SIZE]
-    grad = par[_GRAD]
+    grad, last_years = par[_GRAD], par[_LAST]
     rd_m, rd_keep, theta, beta = par[_RD_M], par[_RD_KEEP], par[_RD_THETA], par[_RD_BETA]
     # pow_ub[e + _POW_E0] >= x**beta for all x < 2**(e + 1); inf (no skipping) for beta, dt out of range
     pow_ub = np.full(_POW_N, np.inf)
@@ -139,7 +140,9 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         bill = emp * wage  # reliance: the share of the wage bill the gross margin does not cover
         reliance = min(max(1.0 - revenue[i] * margin_share / bill, 0.0), 1.0)
         drift = gq * qsat[i] * qdecay[i]
-        drift += gc * (c0 / (c0 + bill)) * reliance
+        trying = attempt_since[i] > last_round[i]  # a last attempt (rules.attempt_rows): its money buys no growth
+        if not trying:
+            drift += gc * (c0 / (c0 + bill)) * reliance
         drift += scratch[0, i]  # the track's demand growth net of crowding
         drift += gb
         if supported:
@@ -163,6 +166,8 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         # a month of operating cash flow (rules.burn_cash) and of R&D (rules.spend_on_rd)
         wages = max(emp - 1.0, 0.0) * wage
         operating = (gross - wages) * dt
+        if trying:
+            operating -= attempt_burn[i] * dt
         rd_wages = phi * wages * dt
         rd_other = rd_wages * rd_m
         rd = rd_wages + rd_other
@@ -192,6 +197,13 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         # for the deaths phase: the closure draw (rules.closure_draw), insolvency, graduation
         closed = _closes(K.unit(K.mix64(hkey[i] ^ c_close)), hm + (h0 - hm) * newness[i], close_size, emp,
                          (support_closure[i] if supported else 1.0) * dt)
+        if last_years > 0.0:  # a venture-backed firm drawn to close with cash tries once more (rules.attempt_rows)
+            if trying:
+                closed = step - attempt_since[i] >= 12.0 * last_years  # it closes when its attempt's term is over
+            elif closed and rounds[i] > 0 and c > 0.0:
+                attempt_since[i] = step
+                attempt_burn[i] = c / last_years
+                closed = False
         watch = (c < 0.0) | (debt[i] > 0)
         aged = step - born[i] >= grad
         flags[i] = (np.uint8(closed) | (np.uint8(watch) << np.uint8(1)) | (np.uint8(aged) << np.uint8(2))
@@ -254,8 +266,9 @@ def _example_operate():
     par = np.ones(len(OP_PARAMS))
     return (np.int64(0), par, i64, np.arange(3, dtype=np.uint64), np.zeros(3, np.int32), np.zeros(3, np.int32),
             np.zeros(3, np.int8), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(),
-            f.copy(), f.copy(), f.copy(), False, f.copy(), f.copy(), f.copy(), np.ones(1), np.ones(1),
-            np.ones((1, 3)), np.ones(1), np.ones(1), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), True,
+            f.copy(), f.copy(), f.copy(), np.zeros(3, np.int8), np.zeros(3, np.int32), np.zeros(3, np.int32), f.copy(),
+            False, f.copy(), f.copy(), f.copy(), np.ones(1), np.ones(1), np.ones((1, 3)), np.ones(1), np.ones(1),
+            f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), True,
             False, np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4), np.zeros((4, n), np.int64), np.zeros((3, n)),
             np.zeros(n, np.uint8))
 
