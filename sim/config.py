@@ -390,6 +390,11 @@ class ExitConfig:
                                              "its team.", "employees", ge=0)
     acquihire_mcny_per_employee: float = P(0.5, "Price of a team acquisition per employee (times a log-normal factor "
                                                 "with acquisition_price_sigma).", "mcny", ge=0)
+    acquihire_shareholder_share: float = P(
+        0.25, "Share of a team acquisition's price that goes to the firm's shareholders; the rest goes to the team the "
+              "buyer hires (retention packages and new contracts). In acqui-hires the buyer pays mostly for the "
+              "people, and investors often recover little of what they put in (Coyle and Polsky 2013, Duke Law "
+              "Journal 63: 281-346); the value is ASSUMED.", "share", ge=0, le=1)
     liquidation_cost_months: float = P(
         6.0, "A failed firm owes its staff and creditors this many months of its wage bill (severance, leases, "
              "suppliers) before its shareholders get any of its remaining cash.", "months", ge=0, le=60,

@@ -19,8 +19,9 @@ Each month (:meth:`Exits.step`):
 * **Team acquisitions** (soft landings): a venture-backed firm out of cash after the financing
   phase, with at least ``distressed_min_employees``, is bought for its team by a strategic incumbent
   or, with probability ``distressed_sale_probability``, an outside buyer, at
-  ``acquihire_mcny_per_employee`` per employee; the buyer takes over what the firm owes, so the
-  shareholders get the price less the firm's shortfall.
+  ``acquihire_mcny_per_employee`` per employee; ``acquihire_shareholder_share`` of the price goes
+  to the shareholders (the rest to the team) and the buyer takes over what the firm owes, so the
+  shareholders get their part less the firm's shortfall.
 
 At an exit the bank is repaid first (from the firm's cash), then the lots by the :func:`waterfall`:
 in an acquisition the investors' liquidation preference (``liquidation_preference`` times what each
@@ -310,9 +311,10 @@ class Exits:
                net_of_shortfall: bool = False) -> None:
         """Pay out an exit at ``values``: banks first (from the firm's cash), then the lots by the
         :func:`waterfall` with a liquidation preference of ``preference`` times the money each
-        lot put in (0: pro rata to shares). With ``net_of_shortfall`` (a firm sold out of cash)
-        the buyer takes over what the firm owes, so the shareholders get the price less the
-        firm's negative cash after the bank is repaid."""
+        lot put in (0: pro rata to shares). With ``net_of_shortfall`` (a firm sold out of cash for
+        its team) the shareholders' part of the price is ``acquihire_shareholder_share`` of it (the
+        rest goes to the team) and the buyer takes over what the firm owes, so the shareholders get
+        that part less the firm's negative cash after the bank is repaid."""
         if rows.size == 0:
             return
         pop = self.model.population
@@ -320,7 +322,8 @@ class Exits:
         pop.records["team_sale"][pop["id"][rows]] = net_of_shortfall
         self.market.lending.repay(rows)
         equity = np.maximum(values, 0.0)
-        if net_of_shortfall:
+        if net_of_shortfall:  # the shareholders' part of the price, less what the firm owes
+            equity *= self.model.cfg.ecosystem.exits.acquihire_shareholder_share
             equity = np.maximum(equity + np.minimum(self.model.population["cash"][rows], 0.0), 0.0)
         self.pay_lots(rows, equity, step, preference, realized=True)
 
