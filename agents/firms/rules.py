@@ -329,9 +329,10 @@ def _closure_draw_rows(pop: FirmPopulation, cfg: FirmConfig, draws: KeyedDraws, 
     return draws.uniform(pop["hkey"][rows], step, 1, prehashed=True) < p
 
 
-def trying(pop: FirmPopulation) -> np.ndarray:
-    """Whether each firm is in a last attempt: one began (``attempt_since``) and no equity round came since."""
-    return pop["attempt_since"] > pop["last_round"]
+def trying(pop: FirmPopulation, rows=slice(None)) -> np.ndarray:
+    """Whether each firm (at ``rows``) is in a last attempt: one began (``attempt_since``) and no equity
+    round came since. Such a firm raises no round and is sold only for its team."""
+    return pop["attempt_since"][rows] > pop["last_round"][rows]
 
 
 def attempt_rows(pop: FirmPopulation, cfg: FirmConfig, drawn: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:

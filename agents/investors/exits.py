@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents.contracts import sales
-from agents.firms.rules import wage_bill
+from agents.firms.rules import trying, wage_bill
 from agents.investors.books import LOT_REALIZED, VCFund
 from agents.investors.matching import (
     SLOT_ACQ,
@@ -191,7 +191,7 @@ class Exits:
             return empty
         investors = self.market.investors
         lead = pop["lead"]
-        rows = np.flatnonzero((lead >= 0) & (pop["employees"] >= ecfg.acquisition_min_employees))
+        rows = np.flatnonzero((lead >= 0) & (pop["employees"] >= ecfg.acquisition_min_employees) & ~trying(pop))
         leads = np.unique(lead[rows])
         harvesting = leads[[isinstance(investors[i], VCFund) and investors[i].kind == "vc"
                             and not investors[i].investing(step) for i in leads]]
@@ -295,7 +295,8 @@ class Exits:
             cand = np.flatnonzero((val >= ecfg.ipo_min_valuation_mcny * cut) & (rev >= ecfg.ipo_min_revenue_mcny * cut))
         else:
             cand = np.flatnonzero((val >= ecfg.ipo_min_valuation_mcny) & (rev >= ecfg.ipo_min_revenue_mcny))
-        return cand[(step - pop["born"][cand]) >= 12.0 * ecfg.ipo_min_age_years]
+        cand = cand[(step - pop["born"][cand]) >= 12.0 * ecfg.ipo_min_age_years]
+        return cand[~trying(pop, cand)]
 
     def acquisition_draws(self, step: int) -> np.ndarray:
         """Rows of the firms with traction drawn to be acquired this month (before listings take
@@ -305,7 +306,8 @@ class Exits:
         ecfg = m.cfg.ecosystem.exits
         cand = np.flatnonzero(pop["employees"] >= ecfg.acquisition_min_employees)
         p_acq = 1.0 - np.exp(-ecfg.acquisition_rate * m.levers.value("acquisition_multiple") * DT)
-        return cand[m.draws["finance"].uniform(pop["hkey"][cand], step, SLOT_ACQ, prehashed=True) < p_acq]
+        cand = cand[m.draws["finance"].uniform(pop["hkey"][cand], step, SLOT_ACQ, prehashed=True) < p_acq]
+        return cand[~trying(pop, cand)]
 
     def settle(self, rows: np.ndarray, values: np.ndarray, step: int, *, preference: float,
                net_of_shortfall: bool = False) -> None:

@@ -61,7 +61,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.contracts import sales
-from agents.firms.rules import yearly_burn
+from agents.firms.rules import trying, yearly_burn
 from agents.investors.books import GuidanceFund, VCFund
 from agents.investors.kernels import EAGER_GROWTH
 from agents.investors.matching import (
@@ -190,7 +190,8 @@ class EquityRounds:
         u = m.draws["finance"].uniform(pop["hkey"][cand], step, SLOT_ATTEMPT, prehashed=True)
         need = (short[cand] | due[cand]) & (u < fcfg.attempt_probability)
         keen = eager[cand] & (u < fcfg.growth_attempt_probability)
-        return cand[need | keen]
+        cand = cand[need | keen]
+        return cand[~trying(pop, cand)]
 
     # ------------------------------------------------------------------ 2. price
     def price(self, rows: np.ndarray, step: int) -> Applicants:
