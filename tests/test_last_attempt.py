@@ -75,7 +75,7 @@ def test_an_attempt_spends_its_cash_at_its_pace_and_ends_with_its_term():
     gross = before["revenue"] * (1.0 - cfg.cost_of_revenue)
     m.firms.step()
     rows = pop.row_of[ids]
-    a, b = rows[: rows.size // 2], rows[rows.size // 2:]
+    a = rows[: rows.size // 2]
     # cash moved by the month's gross margin less the wages of the staff after hiring and the R&D beyond
     # wages (rules.burn_cash, rules.spend_on_rd), less the attempt's pace
     wages = np.maximum(pop["employees"][rows] - 1.0, 0.0) * cfg.wage_mcny
