@@ -65,7 +65,7 @@ def test_an_attempt_spends_its_cash_at_its_pace_and_ends_with_its_term():
     pop = m.population
     rows = _backed(m)
     ids = pop["id"][rows].copy()
-    a, b = rows[: rows.size // 2], rows[rows.size // 2:]  # a: in an attempt; b: as they were
+    a = rows[: rows.size // 2]  # in an attempt; the other half as they were
     step = m.current_step
     pop["attempt_since"][a] = step - 12  # begun a year ago: this is its last month
     pop["attempt_burn"][a] = pop["cash"][a] * (MONTHS / 12.0)
