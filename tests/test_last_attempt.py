@@ -11,6 +11,7 @@ from agents.firms.rules import attempt_rows, trying
 from sim.config import Config
 from sim.core.clock import DT, MONTHS
 from sim.model import EcosystemModel
+from sim.run import run_simulation
 
 
 def _model(months: float = 12.0, seed: int = 5) -> EcosystemModel:
@@ -113,8 +114,6 @@ def test_a_firm_in_its_attempt_runs_no_round_and_is_not_sold_as_a_going_concern(
 def test_written_off_venture_positions_return_nothing_when_firms_try_once_more(months):
     """With the attempt, a venture-backed firm drawn to close has spent its cash before it fails, so
     its written-off positions return nothing; without it (0) they recover what it held."""
-    from sim.run import run_simulation
-
     cfg = Config()
     cfg.seed, cfg.scale, cfg.years = 3, 0.1, 5
     cfg.ecosystem.warmup_years = 3
