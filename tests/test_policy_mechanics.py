@@ -1147,8 +1147,12 @@ def test_scene_opening_ends_a_scenes_entry_bonus_with_its_last_month_and_ranks_a
     pop["growth_12m"][:] = np.random.default_rng(0).uniform(-1.9, 1.9, pop.n)
     busy = p.support.ids.copy()
     logged = len(p.scene_log)
-    t_old = p.scene_log[0]["track_id"]
-    p.scenes = [(t_old, step)]  # a scene whose last month was the month before this one
+    # a scene whose last month was the month before this one, in a track no new scene can draw (its weight
+    # in the draw, market times heat among the targeted tracks, is 0: an ended track), so its bonus can only end
+    tr = m.tracks
+    weight = np.where(p.target_track_mask(m), tr["market"] * np.maximum(tr["heat"], 1e-6), 0.0)
+    t_old = int(np.flatnonzero(weight <= 0)[0])
+    p.scenes = [(t_old, step)]
     step_policy_alone(m, p)
     scene = p.scene_log[logged]
     t, n = scene["track_id"], scene["firms"]
