@@ -254,7 +254,8 @@ class Incumbents:
         presence = pres.sum(axis=0)
         ecfg = m.cfg.ecosystem.exits
         trk = pop["track"]
-        cand = np.flatnonzero((pop["rounds"] >= 1) & (pop["employees"] >= ecfg.acquisition_min_employees))
+        cand = np.flatnonzero((pop["rounds"] >= 1) & (pop["employees"] >= ecfg.acquisition_min_employees)
+                              & (pop["attempt_since"] <= pop["last_round"]))  # not in a last attempt
         cand = cand[presence[trk[cand]] > 0]
         if excluded.size:
             cand = pop.without(cand, excluded)

@@ -199,6 +199,14 @@ class FirmConfig:
              "of its staff's wages; otherwise it fails (ASSUMED; 1: only a firm whose margin pays all its staff "
              "carries on). A founder who owns the whole firm shrinks it to what it earns rather than close a "
              "business that nearly pays its way.", "share", ge=0, le=1)
+    last_attempt_months: float = P(
+        12.0, "A venture-backed firm (one that has sold equity) drawn to close for non-financial reasons while it "
+              "holds cash does not hand that cash back: it spends it on a last attempt (a pivot) at a steady pace over "
+              "this many months on top of its costs (that money buys no growth), and closes when the term is over or "
+              "fails when the cash is gone, unless an equity round comes first (a pivot that works ends the attempt); "
+              "its investors then get little or nothing back. 0: it closes at once and its investors recover the cash "
+              "left. Failed venture investments mostly return nothing: a startup spends its money before it shuts "
+              "down (ASSUMED term).", "months", ge=0, le=60)
     closure_decay_years: float = P(2.0, "Time over which the closure hazard falls to its long-run "
                                         "value.", "years", gt=0)
     graduation_age_years: float = P(10.0, "Firms leave the young-firm population at this age (end kind "
@@ -228,6 +236,13 @@ class FundingConfig:
     )
     syndicate_size: int = P(4, "Co-investors a VC-led round can bring in when its lead cannot carry it alone (0: "
                                "none, the round raises what the lead can carry).", "funds", ge=0, le=20)
+    early_funds_in_late_rounds: bool = P(
+        False, "Early-stage VC funds (focus A-B) may lead or join rounds C and later of firms they have not backed "
+               "when the growth funds lack the money. False: an early fund puts new money only into rounds A and B "
+               "and follows its own firms into later rounds from its reserves (insider_share, inside rounds), so the "
+               "growth funds alone lead and syndicate rounds C and later and the early funds' money reaches early "
+               "rounds."
+    )
     min_fill: float = P(
         0.5, "A VC-led round closes only if its lead and co-investors put in at least this share of what it set out "
              "to raise; otherwise it does not close that month and the firm may try again (a price needs money "
@@ -237,11 +252,11 @@ class FundingConfig:
                                   "reserves.", "share", ge=0, lt=1)
     growth_signal_weight: float = P(1.0, "Weight of last year's log growth in the investors' signal.", "", ge=0)
     revenue_multiple: float = P(
-        9.8, "Base pre-money valuation as a multiple of revenue (calibrated, docs/calibration/zhongguancun.md).",
+        11.6, "Base pre-money valuation as a multiple of revenue (calibrated, docs/calibration/zhongguancun.md).",
         "x", gt=0,
     )
     growth_multiple_elasticity: float = P(
-        1.4, "Valuation multiple rises as exp(elasticity * growth) (calibrated, docs/calibration/zhongguancun.md).",
+        1.03, "Valuation multiple rises as exp(elasticity * growth) (calibrated, docs/calibration/zhongguancun.md).",
         "", ge=0, le=5,
     )
     signal_multiple_elasticity: float = P(0.35, "Valuation multiple rises as exp(elasticity * signal).", "", ge=0, le=5)
@@ -281,8 +296,9 @@ class VCConfig:
     initial_funds: int = P(300, "VC funds present at the start of the warm-up, at scale 1.", "funds", ge=0)
     fund_size_mcny: float = P(600.0, "Median fund size of a new manager.", "mcny", gt=0)
     fund_size_sigma: float = P(0.8, "Log-sd of new managers' fund sizes.", "", ge=0, le=3)
-    commitments_mcny_per_year: float = P(60_000.0, "Capital LPs commit to VC funds per year at scale "
-                                                   "1.", "mcny/yr", ge=0)
+    commitments_mcny_per_year: float = P(118_800.0, "Capital LPs commit to VC funds per year at scale 1 "
+                                                    "(calibrated, docs/calibration/zhongguancun.md).", "mcny/yr",
+                                         ge=0)
     newcomer_share: float = P(0.3, "Share of each year's LP commitments reserved for new "
                                    "managers.", "share", ge=0, le=1)
     life_years: float = P(10.0, "Fund life; what is left in cash then goes back to the LPs.", "years", gt=0)
@@ -341,7 +357,7 @@ class BankConfig:
 @dataclass
 class ExitConfig:
     ipo_rate: float = P(
-        0.11, "Yearly IPO hazard of an eligible firm (calibrated, docs/calibration/zhongguancun.md).", "1/yr",
+        0.0605, "Yearly IPO hazard of an eligible firm (calibrated, docs/calibration/zhongguancun.md).", "1/yr",
         ge=0, le=12,
     )
     ipo_min_revenue_mcny: float = P(150.0, "Listing needs this revenue run rate.", "mcny/yr", ge=0)
@@ -374,6 +390,11 @@ class ExitConfig:
                                              "its team.", "employees", ge=0)
     acquihire_mcny_per_employee: float = P(0.5, "Price of a team acquisition per employee (times a log-normal factor "
                                                 "with acquisition_price_sigma).", "mcny", ge=0)
+    acquihire_shareholder_share: float = P(
+        0.25, "Share of a team acquisition's price that goes to the firm's shareholders; the rest goes to the team the "
+              "buyer hires (retention packages and new contracts). In acqui-hires the buyer pays mostly for the "
+              "people, and investors often recover little of what they put in (Coyle and Polsky 2013, Duke Law "
+              "Journal 63: 281-346); the value is ASSUMED.", "share", ge=0, le=1)
     liquidation_cost_months: float = P(
         6.0, "A failed firm owes its staff and creditors this many months of its wage bill (severance, leases, "
              "suppliers) before its shareholders get any of its remaining cash.", "months", ge=0, le=60,

@@ -241,9 +241,10 @@ def waterfall_by_hand(value: float, fractions: np.ndarray, preferences: np.ndarr
 def distributable(tables, config) -> pd.Series:
     """What the shareholders of each firm that failed or exited shared, from the firm's record:
     at an IPO or an acquisition its ``exit_value`` (the bank is repaid from the firm's cash); at a
-    team acquisition the price less the shortfall of cash after the bank (the buyer takes over
-    what the firm owes); at a failure the cash left after the bank (repaid first, from what cash
-    there is) and after ``liquidation_cost_months`` of the wages of the staff beyond the founder."""
+    team acquisition the shareholders' share of the price (``acquihire_shareholder_share``) less
+    the shortfall of cash after the bank (the buyer takes over what the firm owes); at a failure
+    the cash left after the bank (repaid first, from what cash there is) and after
+    ``liquidation_cost_months`` of the wages of the staff beyond the founder."""
     f = tables["firms"].set_index("firm_id")
     ex = config.ecosystem.exits
     cash, debt = f["cash_at_end"], f["debt_at_end"]
@@ -251,7 +252,8 @@ def distributable(tables, config) -> pd.Series:
     exited = f["end_kind"].isin(["ipo", "acquired"])
     out[exited] = f.loc[exited, "exit_value"]
     team = exited & f["team_sale"]
-    out[team] = np.maximum(f.loc[team, "exit_value"] + np.minimum(cash[team] - debt[team], 0.0), 0.0)
+    share = ex.acquihire_shareholder_share  # the rest of a team acquisition's price goes to the team
+    out[team] = np.maximum(share * f.loc[team, "exit_value"] + np.minimum(cash[team] - debt[team], 0.0), 0.0)
     failed = f["end_kind"] == "failed"
     bank = np.minimum(np.maximum(cash[failed], 0.0), debt[failed])
     staff = np.maximum(f.loc[failed, "employees"] - 1.0, 0.0)

@@ -45,12 +45,23 @@ def result():
     return simulate(config())
 
 
+def test_failed_firms_cash_reaches_their_investors_by_the_cap_table():
+    """With ``firms.last_attempt_months`` 0 a venture-backed firm drawn to close hands its cash to its
+    investors: the liquidation branch of the waterfall, checked lot by lot on many failures."""
+    cfg = config()
+    cfg.ecosystem.firms.last_attempt_months = 0.0
+    r = simulate(cfg)
+    seen = inv.check_rounds_and_cap_tables(r.tables, r.summary, r.config)
+    assert seen["liquidations_paid"] > 20 and seen["preferences_paid"] > 20, seen
+
+
 def test_rounds_cap_tables_and_exit_proceeds(result):
     seen = inv.check_rounds_and_cap_tables(result.tables, result.summary, result.config)
     assert seen["rounds"] > 500 and seen["exits"] > 20 and seen["unrealized"] > 100 and seen["written_off"] > 100, seen
-    # the waterfall's branches: preferences paid at acquisitions and failures, failed firms'
-    # cash reaching investors, team sales, corporate venture funds' exits
-    assert seen["preferences_paid"] > 20 and seen["liquidations_paid"] > 20, seen
+    # the waterfall's branches: preferences paid at acquisitions and failures, team sales, corporate
+    # venture funds' exits (failed firms' cash reaching investors: the next test, where venture-backed
+    # firms close with their cash instead of spending it on a last attempt)
+    assert seen["preferences_paid"] > 20 and seen["liquidations_paid"] >= 1, seen
     assert seen["team_sales"] >= 1, seen
     # corporate venture funds invest in older firms, founded in the warm-up: their money is
     # checked by kind in the time series (check_derived_columns), their cap tables when whole

@@ -485,15 +485,19 @@ def test_rd_grants_pay_two_thirds_of_the_grantees_rd_and_lower_their_user_cost_o
 
 
 def test_rd_grants_take_firms_of_tracks_at_the_research_intensity_floor_and_their_response_ends_with_the_term():
-    p = configured_policy("rd_grants", min_tech_intensity=0.98, duration_years=0.25)  # three-month grants
-    m = park(p, months=7, scale=0.05)  # grants from months 0 and 6 (at seed 3, 2026-12-05; months=6 had only 0)
-    pop = m.population
-    rows = pop.row_of[p.ids]
-    live = rows >= 0
+    # the first park of 7 to 12 months whose live grantees are both in and out of their term in its last month
+    for months in range(7, 13):
+        p = configured_policy("rd_grants", min_tech_intensity=0.98, duration_years=0.25)  # three-month grants
+        m = park(p, months=months, scale=0.05)
+        pop = m.population
+        rows = pop.row_of[p.ids]
+        live = rows >= 0
+        on = (months - 1) - p.started < 3  # in their term in the last month in force
+        if (live & on).any() and (live & ~on).any():
+            break
     # the floor is the most research-intensive tracks' intensity: their firms apply
     assert live.sum() >= 2 and (m.tracks["tech_intensity"][pop["track"][rows[live]]] == 0.98).all()
-    on = 6 - p.started < 3  # in their term in month 6, the last month in force
-    assert (live & on).any() and (live & ~on).any()
+    assert (live & on).any() and (live & ~on).any(), months
     np.testing.assert_allclose(pop["support_rd"][rows[live & on]], 1.0 / (1.0 - 0.66))
     np.testing.assert_allclose(pop["support_rd"][rows[live & ~on]], 1.0)
 
@@ -869,6 +873,7 @@ def test_fund_of_funds_gets_its_share_of_a_backed_funds_distributions_up_to_its_
 def test_open_innovation_gets_its_share_of_the_corporate_funds_distributions_up_to_its_return_cap():
     p = configured_policy("open_innovation")
     m = park(p, months=7, warmup=3)
+    p.collect(m, m.government)  # what the fund distributed since the policy's own collection this month
     (idx, (paid, _, got_before, since)), *_ = p._lp.items()  # got_before: its share of distributions so far
     cvc = m.market.investors[idx]
     assert paid > 0 and since == 0
@@ -1146,8 +1151,12 @@ def test_scene_opening_ends_a_scenes_entry_bonus_with_its_last_month_and_ranks_a
     pop["growth_12m"][:] = np.random.default_rng(0).uniform(-1.9, 1.9, pop.n)
     busy = p.support.ids.copy()
     logged = len(p.scene_log)
-    t_old = p.scene_log[0]["track_id"]
-    p.scenes = [(t_old, step)]  # a scene whose last month was the month before this one
+    # a scene whose last month was the month before this one, in a track no new scene can draw (its weight
+    # in the draw, market times heat among the targeted tracks, is 0: an ended track), so its bonus can only end
+    tr = m.tracks
+    weight = np.where(p.target_track_mask(m), tr["market"] * np.maximum(tr["heat"], 1e-6), 0.0)
+    t_old = int(np.flatnonzero(weight <= 0)[0])
+    p.scenes = [(t_old, step)]
     step_policy_alone(m, p)
     scene = p.scene_log[logged]
     t, n = scene["track_id"], scene["firms"]

@@ -647,3 +647,38 @@ def test_banks_without_cash_lend_to_nobody():
     assert got.size == 0
     np.testing.assert_array_equal(np.asarray(pop["debt"]), debt)
     np.testing.assert_array_equal(np.asarray(pop["cash"]), cash)
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_early_funds_put_new_money_into_late_rounds_only_when_the_preset_lets_them(allowed):
+    """``funding.early_funds_in_late_rounds``: with the growth funds out of money, rounds C and later
+    find no new lead or co-investor among the early-stage funds (False, the default), or find them
+    there (True). A-B rounds are led by early funds either way."""
+    cfg = Config()
+    cfg.seed, cfg.scale, cfg.years, cfg.ecosystem.warmup_years = 8, 0.2, 2, 3
+    cfg.ecosystem.funding.early_funds_in_late_rounds = allowed
+    m = EcosystemModel(cfg)
+    while m.current_step < 0:
+        m.step()
+    before_financing(m)
+    funds = m.market.open_funds()
+    for f in funds:
+        if f.focus == "late":
+            f.investment_period_years = -1.0  # no money for new firms
+        else:
+            f.commit(5e4)  # early funds have money to lead anything they may lead
+    r, step, pop = m.market.rounds, m.current_step, m.population
+    rows = r.candidates(step)
+    pop["rounds"][rows[::2]] = 3  # every other applicant has had seed, A and B rounds: its next is C or later
+    pop["lead"][rows] = -1  # and no earlier VC lead to carry it (no inside rounds, no insiders)
+    app = r.screen(r.price(rows, step), step)
+    funded, _ = r.allocate(app, step)
+    early = {f.index for f in funds if f.focus == "early"}
+    late_round = funded.rnd >= 3
+    by_early = np.array([i in early for i in funded.lead]) | np.isin(funded.co_inv, list(early)).any(axis=1)
+    assert (app.rnd >= 3).sum() >= 5 and ((app.rnd >= 1) & (app.rnd <= 2)).sum() >= 5
+    assert by_early[(funded.rnd >= 1) & (funded.rnd <= 2)].all()
+    if allowed:
+        assert by_early[late_round].sum() >= 3, int(by_early[late_round].sum())
+    else:
+        assert late_round.sum() == 0, funded.rnd[late_round]

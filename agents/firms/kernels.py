@@ -29,10 +29,10 @@ OP_PARAMS = (
     "growth_quality", "growth_capital", "growth_base", "wage", "cost_of_revenue", "runway_years",
     "hiring_speed", "fast_speed", "growth_sigma", "size_exponent", "dt", "sqrt_dt", "crowding",
     "closure_hazard", "closure_hazard_mature", "graduation_months", "rd_nonlabour", "rd_keep", "rd_theta",
-    "rd_beta", "closure_size", "shock_mixing",
+    "rd_beta", "closure_size", "shock_mixing", "last_attempt_years",
 )
 (_GQ, _GC, _GB, _WAGE, _COR, _RUNWAY, _HS, _FAST, _SIGMA, _SIZE_EXP, _DT, _SQRT_DT, _CROWD, _H0, _HM,
- _GRAD, _RD_M, _RD_KEEP, _RD_THETA, _RD_BETA, _CLOSE_SIZE, _MIX) = range(len(OP_PARAMS))
+ _GRAD, _RD_M, _RD_KEEP, _RD_THETA, _RD_BETA, _CLOSE_SIZE, _MIX, _LAST) = range(len(OP_PARAMS))
 #: Smallest R&D stock the breakthrough hazard takes the logarithm of (mcny): below it the hazard is ~0.
 RD_STOCK_FLOOR = 1e-12
 #: The breakthrough test's bound of stock**beta (:func:`operate`) is kept for stocks in
@@ -49,6 +49,36 @@ def op_params(**values: float) -> np.ndarray:
     if missing:
         raise KeyError(f"missing parameters {sorted(missing)}")
     return np.array([float(values[k]) for k in OP_PARAMS], dtype=np.float64)
+
+
+@njit(inline="always")
+def _track_drift(track, revenue, track_growth, capacity, crowd):
+    """Each track's demand growth net of crowding: the park's revenue in the track against the
+    track's capacity, before this month's growth."""
+    used = np.zeros(track_growth.size)
+    for i in range(revenue.size):
+        used[track[i]] += revenue[i]
+    drift = np.empty(track_growth.size)
+    for t in range(track_growth.size):
+        crowding = used[t] / max(capacity[t], 1e-9) if capacity[t] > 0 else 0.0
+        drift[t] = track_growth[t] - crowd * crowding
+    return drift
+
+
+@njit(inline="always")
+def _attempt(i, step, closed, trying, rounds, c, last_years, attempt_since, attempt_burn):
+    """Whether firm ``i`` closes this month given its closure draw ``closed``, with last attempts
+    (rules.attempt_rows; none when ``last_years`` is 0): a firm in one closes when its term is over; a
+    venture-backed firm drawn to close with cash ``c`` begins one (spending ``c`` over ``last_years``)."""
+    if last_years <= 0.0:
+        return closed
+    if trying:
+        return step - attempt_since[i] >= 12.0 * last_years
+    if closed and rounds[i] > 0 and c > 0.0:
+        attempt_since[i] = step
+        attempt_burn[i] = c / last_years
+        return False
+    return closed
 
 
 @njit(inline="always")
@@ -76,21 +106,24 @@ def _year_multiplier(key, mixing):
 
 @njit(cache=True, error_model="numpy")
 def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cash, employees, revenue, g12, vol,
-            vmix, debt, debt_payment, supported, support_growth, support_closure, support_rd, track_growth, capacity,
-            rd_share, rd_response, absorb, rd_stock, rd_year, rev_year, rd_phi, rd_last, taxable,
-            refresh_vol, new_year, c_grow, c_close, c_rd, c_mix, out, scratch, flags):
+            vmix, debt, debt_payment, rounds, last_round, attempt_since, attempt_burn, supported, support_growth,
+            support_closure, support_rd, track_growth, capacity, rd_share, rd_response, absorb, rd_stock, rd_year,
+            rev_year, rd_phi, rd_last, taxable, refresh_vol, new_year, c_grow, c_close, c_rd, c_mix, out, scratch,
+            flags):
     """One month of operations for every live firm (see the module docstring).
 
     Arrays of the live firms are updated in place (``vmix``: each firm's volatility multiplier of
-    the year, drawn with ``c_mix`` in January or when 0). ``track_growth`` and ``capacity`` are per
-    track (demand growth passed to firms, the park's capacity of each market); ``rd_share`` (tracks
-    x stages) is the share of a firm's paid staff in R&D, ``rd_response`` (per track) multiplies it
-    for firms with taxable profit last month, ``support_rd`` (per firm, read when ``supported``) for
-    firms whose R&D a programme subsidises, ``absorb`` (per track) multiplies the breakthrough
-    hazard. ``out`` (int64, (4, n)) receives the ids of the firms drawn to close, to check for
-    insolvency after financing, at the graduation age and with a product breakthrough; ``scratch``
-    (float64, (3, m)) and ``flags`` (uint8) are work arrays of at least n entries. Returns (the
-    month's operating cash flow, R&D spending, the part of it beyond R&D wages, the four counts).
+    the year, drawn with ``c_mix`` in January or when 0; ``attempt_since`` and ``attempt_burn``: a
+    last attempt's start and pace, set here, read with ``rounds`` and ``last_round``).
+    ``track_growth`` and ``capacity`` are per track (demand growth passed to firms, the park's
+    capacity of each market); ``rd_share`` (tracks x stages) is the share of a firm's paid staff in
+    R&D, ``rd_response`` (per track) multiplies it for firms with taxable profit last month,
+    ``support_rd`` (per firm, read when ``supported``) for firms whose R&D a programme subsidises,
+    ``absorb`` (per track) multiplies the breakthrough hazard. ``out`` (int64, (4, n)) receives the
+    ids of the firms drawn to close, to check for insolvency after financing, at the graduation age
+    and with a product breakthrough; ``scratch`` (float64, (3, m)) and ``flags`` (uint8) are work
+    arrays of at least n entries. Returns (the month's operating cash flow, R&D spending, the part
+    of it beyond R&D wages, the four counts).
 
     The track terms are gathered in a loop before the main one, the sum and the lists in a light
     loop after it, the quarterly volatility refresh in a third. stock**beta of the breakthrough
@@ -98,21 +131,13 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
     probability (by the stock's binary exponent, a table made per call; most draws are above it):
     the same result bit for bit, since products are monotone."""
     n = revenue.size
-    n_tracks = track_growth.size
-    # crowding: the park's revenue in each track against the track's capacity, before growth
-    used = np.zeros(n_tracks)
-    for i in range(n):
-        used[track[i]] += revenue[i]
-    drift_track = np.empty(n_tracks)
-    for t in range(n_tracks):
-        crowding = used[t] / max(capacity[t], 1e-9) if capacity[t] > 0 else 0.0
-        drift_track[t] = track_growth[t] - par[_CROWD] * crowding
+    drift_track = _track_drift(track, revenue, track_growth, capacity, par[_CROWD])
     gq, gc, gb, wage, dt, sqrt_dt = par[_GQ], par[_GC], par[_GB], par[_WAGE], par[_DT], par[_SQRT_DT]
     margin_share = 1.0 - par[_COR]
     inv_runway, inv_wage = 1.0 / par[_RUNWAY], 1.0 / wage
     hs, fast, mixing = par[_HS], par[_FAST], par[_MIX]
     h0, hm, close_size = par[_H0], par[_HM], par[_CLOSE_SIZE]
-    grad = par[_GRAD]
+    grad, last_years = par[_GRAD], par[_LAST]
     rd_m, rd_keep, theta, beta = par[_RD_M], par[_RD_KEEP], par[_RD_THETA], par[_RD_BETA]
     # pow_ub[e + _POW_E0] >= x**beta for all x < 2**(e + 1); inf (no skipping) for beta, dt out of range
     pow_ub = np.full(_POW_N, np.inf)
@@ -139,7 +164,8 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         bill = emp * wage  # reliance: the share of the wage bill the gross margin does not cover
         reliance = min(max(1.0 - revenue[i] * margin_share / bill, 0.0), 1.0)
         drift = gq * qsat[i] * qdecay[i]
-        drift += gc * (c0 / (c0 + bill)) * reliance
+        trying = attempt_since[i] > last_round[i]  # a last attempt (rules.attempt_rows): its money buys no growth
+        drift += 0.0 if trying else gc * (c0 / (c0 + bill)) * reliance
         drift += scratch[0, i]  # the track's demand growth net of crowding
         drift += gb
         if supported:
@@ -162,7 +188,7 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         employees[i] = emp
         # a month of operating cash flow (rules.burn_cash) and of R&D (rules.spend_on_rd)
         wages = max(emp - 1.0, 0.0) * wage
-        operating = (gross - wages) * dt
+        operating = (gross - wages - (attempt_burn[i] if trying else 0.0)) * dt  # and a last attempt's spending
         rd_wages = phi * wages * dt
         rd_other = rd_wages * rd_m
         rd = rd_wages + rd_other
@@ -190,8 +216,9 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
             found = u < y * (1.0 - 0.5 * y)
         scratch[1, i] = rd_other
         # for the deaths phase: the closure draw (rules.closure_draw), insolvency, graduation
-        closed = _closes(K.unit(K.mix64(hkey[i] ^ c_close)), hm + (h0 - hm) * newness[i], close_size, emp,
-                         (support_closure[i] if supported else 1.0) * dt)
+        closed = _attempt(i, step, _closes(K.unit(K.mix64(hkey[i] ^ c_close)), hm + (h0 - hm) * newness[i], close_size,
+                                           emp, (support_closure[i] if supported else 1.0) * dt),
+                          trying, rounds, c, last_years, attempt_since, attempt_burn)
         watch = (c < 0.0) | (debt[i] > 0)
         aged = step - born[i] >= grad
         flags[i] = (np.uint8(closed) | (np.uint8(watch) << np.uint8(1)) | (np.uint8(aged) << np.uint8(2))
@@ -254,8 +281,9 @@ def _example_operate():
     par = np.ones(len(OP_PARAMS))
     return (np.int64(0), par, i64, np.arange(3, dtype=np.uint64), np.zeros(3, np.int32), np.zeros(3, np.int32),
             np.zeros(3, np.int8), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(),
-            f.copy(), f.copy(), f.copy(), False, f.copy(), f.copy(), f.copy(), np.ones(1), np.ones(1),
-            np.ones((1, 3)), np.ones(1), np.ones(1), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), True,
+            f.copy(), f.copy(), f.copy(), np.zeros(3, np.int8), np.zeros(3, np.int32), np.zeros(3, np.int32), f.copy(),
+            False, f.copy(), f.copy(), f.copy(), np.ones(1), np.ones(1), np.ones((1, 3)), np.ones(1), np.ones(1),
+            f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), True,
             False, np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4), np.zeros((4, n), np.int64), np.zeros((3, n)),
             np.zeros(n, np.uint8))
 

@@ -57,6 +57,10 @@ FIRM_COLUMNS: dict[str, tuple] = {
     "ip": (np.int32, (), 0),  # product breakthroughs and licences so far (the certification's own IP)
     "ht_since": (np.int32, (), NEVER),  # step of the first high-tech enterprise certification
     "ht_until": (np.int32, (), NEVER),  # the certificate is valid before this step
+    # a venture-backed firm's last attempt (rules: firms.last_attempt_months): the step it began (it runs while no
+    # equity round came after it) and the yearly draw on cash it spends the money at, mcny/yr
+    "attempt_since": (np.int32, (), NEVER),
+    "attempt_burn": (np.float64, (), 0.0),
 }
 #: Written only by the capital market (agents.investors).
 FINANCE_COLUMNS: dict[str, tuple] = {

@@ -27,7 +27,11 @@ Rules (monthly step ``dt = 1/12`` year; money in million CNY):
 * **Cash** (:func:`burn_cash`): gross margin minus wages (debt service is paid to the bank).
 * **Closure** (:func:`closure_draw`): a non-financial closure hazard that falls with age
   (liability of newness), from ``closure_hazard`` to ``closure_hazard_mature``, and with size,
-  times ``employees ** -closure_size_elasticity`` (larger firms close less often).
+  times ``employees ** -closure_size_elasticity`` (larger firms close less often). A
+  venture-backed firm drawn to close while it holds cash makes a last attempt instead
+  (:func:`attempt_rows`): it spends that cash at a steady pace over ``last_attempt_months`` on
+  top of its costs (the money buys no growth) and closes when the term is over or fails when the
+  cash is gone, unless an equity round comes first (a pivot that works ends the attempt).
 * **Insolvency**: a firm whose cash is negative after the financing phase fails, unless it has
   no outside equity and its gross margin net of debt service still pays ``trim_coverage`` of its
   staff's wages: then it lets go the staff it cannot pay and its founder covers the shortfall
@@ -122,7 +126,7 @@ def grow(
     # that spends beyond its margin, not in a self-financing one (retained profit is not a war chest)
     reliance = np.clip(1.0 - gross_margin(pop, cfg) / bill, 0.0, 1.0)
     drift = cfg.growth_quality * pop["qsat"] * pop["qdecay"]
-    drift += cfg.growth_capital * capital * reliance
+    drift += cfg.growth_capital * np.where(trying(pop), 0.0, capital) * reliance  # a last attempt buys no growth
     drift += (track_growth - cfg.crowding * track_crowding)[trk]
     drift += cfg.growth_base
     if growth_multiplier is not None:
@@ -205,6 +209,7 @@ def burn_cash(pop: FirmPopulation, cfg: FirmConfig, gross: np.ndarray | None = N
         return 0.0
     operating = gross_margin(pop, cfg) if gross is None else gross.copy()
     operating -= wage_bill(pop["employees"], cfg)
+    operating -= np.where(trying(pop), pop["attempt_burn"], 0.0)  # a last attempt's spending
     operating *= DT
     pop["cash"][:] += operating
     return float(operating.sum())
@@ -324,6 +329,26 @@ def _closure_draw_rows(pop: FirmPopulation, cfg: FirmConfig, draws: KeyedDraws, 
     return draws.uniform(pop["hkey"][rows], step, 1, prehashed=True) < p
 
 
+def trying(pop: FirmPopulation, rows=slice(None)) -> np.ndarray:
+    """Whether each firm (at ``rows``) is in a last attempt: one began (``attempt_since``) and no equity
+    round came since. Such a firm raises no round and is sold only for its team."""
+    return pop["attempt_since"][rows] > pop["last_round"][rows]
+
+
+def attempt_rows(pop: FirmPopulation, cfg: FirmConfig, drawn: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """A venture-backed firm's last attempt (``firms.last_attempt_months`` > 0): of the firms drawn to
+    close at ``drawn`` (ascending), the venture-backed ones (an equity round sold) that hold cash and
+    are not in an attempt begin one instead; firms in an attempt close when its term is over, drawn
+    or not, and not before. Returns (the rows that close, ascending; the rows that begin an attempt)."""
+    if cfg.last_attempt_months <= 0:
+        return drawn, drawn[:0]
+    now = trying(pop)
+    over = np.flatnonzero(now & (step - pop["attempt_since"] >= cfg.last_attempt_months))
+    d = drawn[~now[drawn]]
+    begin = (pop["rounds"][d] > 0) & (pop["cash"][d] > 0.0)
+    return np.union1d(d[~begin], over), d[begin]
+
+
 def insolvent(pop: FirmPopulation) -> np.ndarray:
     """Rows of firms whose cash is negative (after the financing phase had its chance)."""
     return np.flatnonzero(pop["cash"] < 0.0)
@@ -366,6 +391,7 @@ class Firms:
             graduation_months=graduation_months(c), rd_nonlabour=r.nonlabour_ratio,
             rd_keep=np.exp(-DT * r.stock_decay), rd_theta=r.breakthrough_rate, rd_beta=r.stock_elasticity,
             closure_size=c.closure_size_elasticity, shock_mixing=c.growth_shock_mixing,
+            last_attempt_years=c.last_attempt_months / MONTHS,
         )
         self._out = np.empty((4, 0), dtype=np.int64)  # work arrays of the operations pass
         self._scratch = np.empty((3, 0))
@@ -427,7 +453,8 @@ class Firms:
         total, rd, rd_other, n_closed, n_watch, n_aged, n_found = kernels.operate(
             np.int64(step), self._par, pop["id"], pop["hkey"], pop["track"], pop["born"], pop["stage"], pop["qsat"],
             pop["qdecay"], pop["newness"], pop["cash"], pop["employees"], pop["revenue"], pop["growth_12m"],
-            pop["vol"], pop["vmix"], pop["debt"], pop["debt_payment"], bool(pop.supported), pop["support_growth"],
+            pop["vol"], pop["vmix"], pop["debt"], pop["debt_payment"], pop["rounds"], pop["last_round"],
+            pop["attempt_since"], pop["attempt_burn"], bool(pop.supported), pop["support_growth"],
             pop["support_closure"], pop["support_rd"], np.ascontiguousarray(track_growth, dtype=np.float64),
             np.ascontiguousarray(capacity, dtype=np.float64), share, response, absorb, pop["rd_stock"],
             pop["rd_year"], pop["rev_year"], pop["rd_phi"], pop["rd_last"], pop["taxable"], step % 3 == 0,
@@ -478,7 +505,7 @@ class Firms:
         w = self.watch
         if w is None or w.step != step:  # no operations pass this month: look at every firm
             closed = closure_draw(pop, self.cfg, self.draws, step, closure)  # before trimming: at this month's staff
-            return np.union1d(self._trim(insolvent(pop)), closed)
+            return np.union1d(self._trim(insolvent(pop)), self._last_attempts(closed, step))
         broke = w.live_rows(pop, w.insolvent)
         broke = broke[pop["cash"][broke] < 0.0]
         closed = w.live_rows(pop, w.closed)
@@ -488,6 +515,15 @@ class Firms:
             c = closure[born_since] if pop.supported else closure
             closed = np.union1d(closed, born_since[_closure_draw_rows(pop, self.cfg, self.draws, step, c, born_since)])
         return np.union1d(self._trim(np.sort(broke)), closed)
+
+    def _last_attempts(self, drawn: np.ndarray, step: int) -> np.ndarray:
+        """Of the firms drawn to close at ``drawn``, those that begin a last attempt do
+        (:func:`attempt_rows`); returns the rows that close."""
+        pop = self.population
+        closes, begin = attempt_rows(pop, self.cfg, drawn, step)
+        pop["attempt_since"][begin] = step
+        pop["attempt_burn"][begin] = pop["cash"][begin] * (MONTHS / self.cfg.last_attempt_months)
+        return closes
 
     def _trim(self, broke: np.ndarray) -> np.ndarray:
         """Of the firms out of cash at ``broke``, those without outside equity whose gross margin

@@ -19,8 +19,9 @@ Each month (:meth:`Exits.step`):
 * **Team acquisitions** (soft landings): a venture-backed firm out of cash after the financing
   phase, with at least ``distressed_min_employees``, is bought for its team by a strategic incumbent
   or, with probability ``distressed_sale_probability``, an outside buyer, at
-  ``acquihire_mcny_per_employee`` per employee; the buyer takes over what the firm owes, so the
-  shareholders get the price less the firm's shortfall.
+  ``acquihire_mcny_per_employee`` per employee; ``acquihire_shareholder_share`` of the price goes
+  to the shareholders (the rest to the team) and the buyer takes over what the firm owes, so the
+  shareholders get their part less the firm's shortfall.
 
 At an exit the bank is repaid first (from the firm's cash), then the lots by the :func:`waterfall`:
 in an acquisition the investors' liquidation preference (``liquidation_preference`` times what each
@@ -37,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents.contracts import sales
-from agents.firms.rules import wage_bill
+from agents.firms.rules import trying, wage_bill
 from agents.investors.books import LOT_REALIZED, VCFund
 from agents.investors.matching import (
     SLOT_ACQ,
@@ -190,7 +191,7 @@ class Exits:
             return empty
         investors = self.market.investors
         lead = pop["lead"]
-        rows = np.flatnonzero((lead >= 0) & (pop["employees"] >= ecfg.acquisition_min_employees))
+        rows = np.flatnonzero((lead >= 0) & (pop["employees"] >= ecfg.acquisition_min_employees) & ~trying(pop))
         leads = np.unique(lead[rows])
         harvesting = leads[[isinstance(investors[i], VCFund) and investors[i].kind == "vc"
                             and not investors[i].investing(step) for i in leads]]
@@ -294,7 +295,8 @@ class Exits:
             cand = np.flatnonzero((val >= ecfg.ipo_min_valuation_mcny * cut) & (rev >= ecfg.ipo_min_revenue_mcny * cut))
         else:
             cand = np.flatnonzero((val >= ecfg.ipo_min_valuation_mcny) & (rev >= ecfg.ipo_min_revenue_mcny))
-        return cand[(step - pop["born"][cand]) >= 12.0 * ecfg.ipo_min_age_years]
+        cand = cand[(step - pop["born"][cand]) >= 12.0 * ecfg.ipo_min_age_years]
+        return cand[~trying(pop, cand)]
 
     def acquisition_draws(self, step: int) -> np.ndarray:
         """Rows of the firms with traction drawn to be acquired this month (before listings take
@@ -304,15 +306,17 @@ class Exits:
         ecfg = m.cfg.ecosystem.exits
         cand = np.flatnonzero(pop["employees"] >= ecfg.acquisition_min_employees)
         p_acq = 1.0 - np.exp(-ecfg.acquisition_rate * m.levers.value("acquisition_multiple") * DT)
-        return cand[m.draws["finance"].uniform(pop["hkey"][cand], step, SLOT_ACQ, prehashed=True) < p_acq]
+        cand = cand[m.draws["finance"].uniform(pop["hkey"][cand], step, SLOT_ACQ, prehashed=True) < p_acq]
+        return cand[~trying(pop, cand)]
 
     def settle(self, rows: np.ndarray, values: np.ndarray, step: int, *, preference: float,
                net_of_shortfall: bool = False) -> None:
         """Pay out an exit at ``values``: banks first (from the firm's cash), then the lots by the
         :func:`waterfall` with a liquidation preference of ``preference`` times the money each
-        lot put in (0: pro rata to shares). With ``net_of_shortfall`` (a firm sold out of cash)
-        the buyer takes over what the firm owes, so the shareholders get the price less the
-        firm's negative cash after the bank is repaid."""
+        lot put in (0: pro rata to shares). With ``net_of_shortfall`` (a firm sold out of cash for
+        its team) the shareholders' part of the price is ``acquihire_shareholder_share`` of it (the
+        rest goes to the team) and the buyer takes over what the firm owes, so the shareholders get
+        that part less the firm's negative cash after the bank is repaid."""
         if rows.size == 0:
             return
         pop = self.model.population
@@ -320,7 +324,8 @@ class Exits:
         pop.records["team_sale"][pop["id"][rows]] = net_of_shortfall
         self.market.lending.repay(rows)
         equity = np.maximum(values, 0.0)
-        if net_of_shortfall:
+        if net_of_shortfall:  # the shareholders' part of the price, less what the firm owes
+            equity *= self.model.cfg.ecosystem.exits.acquihire_shareholder_share
             equity = np.maximum(equity + np.minimum(self.model.population["cash"][rows], 0.0), 0.0)
         self.pay_lots(rows, equity, step, preference, realized=True)
 

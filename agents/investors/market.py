@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents.firms.rules import trying
 from agents.investors import kernels
 from agents.investors.books import (
     DEAL_COLUMNS,
@@ -189,7 +190,10 @@ class CapitalMarket:
             draws.step_constant(step, SLOT_ACQ), self._scan_out, self._scan_flags,
         )
         out = self._scan_out
-        self._filters = MonthFilters(step, pop.n, pop.n_ever, *(out[j, :k].copy() for j, k in enumerate(counts)))
+        rounds, loans, listing, acquisition = (out[j, :k].copy() for j, k in enumerate(counts))
+        # a firm in its last attempt raises no round and is not sold as a going concern (agents.firms.rules.trying)
+        rounds, listing, acquisition = (r[~trying(pop, r)] for r in (rounds, listing, acquisition))
+        self._filters = MonthFilters(step, pop.n, pop.n_ever, rounds, loans, listing, acquisition)
         return self._filters
 
     def invalidate_fund_view(self) -> None:

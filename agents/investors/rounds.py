@@ -31,8 +31,9 @@ A month's rounds are vectorised over every firm looking for money, in five named
    U(dilution_min, dilution_max)`` (later rounds sell less of the firm), so it raises
    ``pre * d / (1 - d)``.
 4. **Allocate** (:meth:`~EquityRounds.allocate`). Seed rounds go to angels, rounds A-B to
-   early-stage VC funds, C and later to late-stage funds (falling back on the other VC focus when
-   one side has no money). A fund is drawn with probability proportional to its free money times its
+   early-stage VC funds, C and later to late-stage funds (growth funds; early funds follow their own
+   firms there from their reserves, and put new money into them only with
+   ``early_funds_in_late_rounds``). A fund is drawn with probability proportional to its free money times its
    preference for the firm's track and puts in at most ``max_lead_share`` of its free money; what
    the lead cannot carry is syndicated to up to ``syndicate_size`` co-investors drawn the same way
    (a round they cannot fill closes with what it raised, the firm still priced as planned, if that
@@ -60,7 +61,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.contracts import sales
-from agents.firms.rules import yearly_burn
+from agents.firms.rules import trying, yearly_burn
 from agents.investors.books import GuidanceFund, VCFund
 from agents.investors.kernels import EAGER_GROWTH
 from agents.investors.matching import (
@@ -189,7 +190,8 @@ class EquityRounds:
         u = m.draws["finance"].uniform(pop["hkey"][cand], step, SLOT_ATTEMPT, prehashed=True)
         need = (short[cand] | due[cand]) & (u < fcfg.attempt_probability)
         keen = eager[cand] & (u < fcfg.growth_attempt_probability)
-        return cand[need | keen]
+        cand = cand[need | keen]
+        return cand[~trying(pop, cand)]
 
     # ------------------------------------------------------------------ 2. price
     def price(self, rows: np.ndarray, step: int) -> Applicants:
@@ -304,10 +306,10 @@ class EquityRounds:
         np.add.at(self._used, idx, app.amount[j[ok]])
 
     def _lead_funds(self, app: Applicants, step: int) -> None:
-        """Venture rounds: early funds for A-B, late funds for C+ (falling back on early funds),
-        drawn by free money times track preference. A fund puts at most ``max_lead_share`` of its
-        free money into one round; what the lead cannot carry is offered to co-investors
-        (:meth:`_syndicate`)."""
+        """Venture rounds: early funds for A-B, late funds for C+ (and early funds after them only with
+        ``early_funds_in_late_rounds``), drawn by free money times track preference. A fund puts at
+        most ``max_lead_share`` of its free money into one round; what the lead cannot carry is
+        offered to co-investors (:meth:`_syndicate`)."""
         funds = self.market.open_funds()
         if not funds:
             return
@@ -317,8 +319,10 @@ class EquityRounds:
         # a fund's free money is a difference of sums: below DUST it is rounding residue, not money
         remaining = np.where(is_money(remaining), remaining, 0.0)
         rnd, amount, lead = app.rnd, app.amount, app.lead
-        # later rounds first; they may fall back on early funds, but A-B rounds stay with early funds
-        groups_by_stage = (((rnd >= 3), (~early, early)), (((rnd >= 1) & (rnd <= 2)), (early,)))
+        # later rounds first, with growth funds (and early funds after them if the preset lets early funds
+        # into late rounds); A-B rounds stay with early funds
+        late_groups = (~early, early) if self.model.cfg.ecosystem.funding.early_funds_in_late_rounds else (~early,)
+        groups_by_stage = (((rnd >= 3), late_groups), (((rnd >= 1) & (rnd <= 2)), (early,)))
         for stage_mask, groups in groups_by_stage:
             for group in groups:
                 j = np.flatnonzero(stage_mask & (lead < 0))
