@@ -499,9 +499,12 @@ class InstituteConfig:
 
 @dataclass
 class RDConfig:
+    performer_share: float = P(0.35, "Share of firms that do R&D at all: each firm is an R&D performer or not for "
+                                     "life (its own keyed draw, fixed at birth); the others have no R&D staff, no R&D "
+                                     "spending and no product breakthroughs from R&D.", "share", ge=0, le=1)
     staff_share: list[float] = P(
-        [0.35, 0.3, 0.25], "Share of a firm's staff in R&D in a track of research intensity 1, by stage (startup, "
-        "gazelle, unicorn); a firm's share is this times its track's tech_intensity (0-1).", "share"
+        [0.35, 0.3, 0.25], "Share of an R&D performer's staff in R&D in a track of research intensity 1, by stage "
+        "(startup, gazelle, unicorn); its share is this times its track's tech_intensity (0-1).", "share"
     )
     nonlabour_ratio: float = P(0.6, "R&D spending beyond the R&D staff's wages (materials, equipment, outside "
                                     "services) per unit of those wages.", "", ge=0, le=10)

@@ -520,11 +520,13 @@ def test_stage_cultivation_lists_potential_unicorns_valued_from_350_and_at_most_
 
 
 def test_rd_grants_admit_only_the_grantees_the_years_budget_can_pay():
-    p = configured_policy("rd_grants", budget_mcny_per_year=10.0)  # 0.5 mcny/yr at scale 0.05
+    # 2 mcny/yr at scale 0.05 (0.5 admitted no one once only R&D performers apply: the best-looking
+    # of them spend 0.02-0.09 mcny a month on R&D, more than that budget could pay for the year)
+    p = configured_policy("rd_grants", budget_mcny_per_year=40.0)
     park(p, months=6, scale=0.05)
     slots = whole_places(400 * 0.05 * DT, 6)
     assert 0 < p.ids.size < slots  # the budget, not the capacity, bounds the programme
-    assert p.covered == 1.0 and 0 < p.spent <= 0.5  # every grant it took on was paid in full
+    assert p.covered == 1.0 and 0 < p.spent <= 2.0  # every grant it took on was paid in full
     big = configured_policy("rd_grants")
     park(big, months=6, scale=0.05)
     assert big.ids.size == slots  # at the default budget the capacity binds in the first months
@@ -1299,9 +1301,9 @@ def test_fund_of_funds_figures_count_its_funds_what_it_committed_their_capital_a
 
 def test_guidance_fund_figures_are_what_was_paid_in_what_its_fund_invested_and_what_it_got_back():
     p = configured_policy("guidance_fund")
-    # a world whose fund got money back within its first three years (seed 3 did until 2026-12-05; its firms
-    # exit or fail later now)
-    m = park(p, months=35, scale=0.05, seed=5)
+    # a world whose fund got money back within its first three years, none of it above its return cap
+    # (seed 3 until 2026-12-05, then seed 5; seed 8 once only some firms do R&D)
+    m = park(p, months=35, scale=0.05, seed=8)
     f, d, lots = p.fund, m.market.deals, m.market.lots
     invested = d["amount"][d["investor"] == f.index].sum()
     mine = lots["investor"] == f.index
@@ -1327,7 +1329,7 @@ def test_open_innovation_figures_start_at_nothing_and_are_its_match_and_its_copa
 
 
 def test_rd_tax_credit_figures_are_the_relief_claimed_and_paid_and_the_rd_that_qualified():
-    p = configured_policy("rd_tax_credit", budget_mcny_per_year=4.0)  # 0.2 a year here: less than the claims
+    p = configured_policy("rd_tax_credit", budget_mcny_per_year=2.0)  # 0.1 a year here: less than the claims
     m = park(p, months=0, warmup=3, scale=0.05)
     assert p.stats() == {"relief_paid_mcny": 0.0, "relief_claimed_mcny": 0.0, "qualifying_rd_mcny": 0.0}
     pop = m.population
@@ -1336,8 +1338,8 @@ def test_rd_tax_credit_figures_are_the_relief_claimed_and_paid_and_the_rd_that_q
     # claimed: 25 % of the extra deduction (100 % instead of 75 % of R&D), within the profit left to deduct it
     # from; paid: the year's whole budget, the claims cut pro rata; qualifying: the R&D of the firms with a claim
     relief = np.where((rd > 0) & (taxable > 0), 0.25 * np.minimum(0.25 * rd, np.maximum(taxable - 0.75 * rd, 0.0)), 0.0)
-    assert relief.sum() > 4.0 * 0.05 and 0 < (relief > 0).sum() < (rd > 0).sum()
-    assert p.stats() == pytest.approx({"relief_paid_mcny": 4.0 * 0.05, "relief_claimed_mcny": relief.sum(),
+    assert relief.sum() > 2.0 * 0.05 and 0 < (relief > 0).sum() < (rd > 0).sum()
+    assert p.stats() == pytest.approx({"relief_paid_mcny": 2.0 * 0.05, "relief_claimed_mcny": relief.sum(),
                                        "qualifying_rd_mcny": rd[relief > 0].sum()})
 
 

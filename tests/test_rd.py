@@ -2,7 +2,9 @@
 super-deduction (agents.firms.rules, sim.policies.firms.RDTaxCredit).
 
 Fast tier: identities computed here from the configuration, independently of the rules: one
-month's R&D spending and cash of every firm; the certification rule on a hand-built population;
+month's R&D spending and cash of every firm (R&D performers and the others); a firm's R&D
+status kept for life, in the configured share of firms; no certificate for a firm without R&D;
+the certification rule on a hand-built population;
 the tax expenditure of the super-deduction. Slow tier: paired comparisons over five seeds with
 common random numbers (one root seed per pair, named streams), judged by the 95 % interval of the
 paired mean difference: R&D raises product breakthroughs; rd_tax_credit raises R&D spending at its
@@ -58,7 +60,10 @@ def test_one_month_of_rd_follows_the_configuration():
     pop = m.population
     r, f = cfg.ecosystem.rd, cfg.ecosystem.firms
     tech = m.tracks["tech_intensity"][pop["track"]]
-    share = np.array(r.staff_share)[pop["stage"]] * tech
+    # an R&D performer: its keyed uniform of the rd stream at (step 0, slot 1) below performer_share
+    performer = m.streams.keyed("rd").uniform(pop["hkey"], 0, 1, prehashed=True) < r.performer_share
+    assert performer.any() and (~performer).any()
+    share = np.where(performer, np.array(r.staff_share)[pop["stage"]] * tech, 0.0)
     # the user cost is the preset's: no response, profitable or not
     taxable_before = pop["taxable"].copy()
     assert (taxable_before > 0).any() and (taxable_before <= 0).any()
@@ -79,6 +84,40 @@ def test_one_month_of_rd_follows_the_configuration():
     assert m.counts["rd_spending"] - counted == pytest.approx(rd.sum(), rel=1e-9)
     held, flowed = m.cash_identity()
     assert held == pytest.approx(flowed, rel=1e-9, abs=1e-6)
+
+
+def test_a_firm_does_rd_or_not_for_life_and_the_configured_share_do():
+    """Whether a firm does R&D is its own draw, kept for life: over a year the firms alive throughout
+    keep their status month after month, and the share of performers among all the live firms is
+    rd.performer_share (binomial, four standard deviations)."""
+    m = EcosystemModel(config())
+    for _ in range(14):
+        m.step()
+    pop = m.population
+    p = m.cfg.ecosystem.rd.performer_share
+    status = {}
+    for _ in range(12):
+        m.step()
+        for i, on in zip(pop["id"].tolist(), (pop["rd_phi"] > 0).tolist(), strict=True):
+            status.setdefault(i, set()).add(on)
+    assert all(len(v) == 1 for v in status.values())
+    on = np.array([next(iter(v)) for v in status.values()])
+    tech = m.tracks["tech_intensity"][pop["track"]]
+    assert (tech > 0).all()  # so a performer's share is above 0
+    assert abs(on.mean() - p) < 4 * math.sqrt(p * (1 - p) / on.size), (on.mean(), p, on.size)
+
+
+def test_firms_without_rd_are_never_certified():
+    """A firm that does no R&D has no R&D staff: it fails the certification's staff criterion
+    whatever else it has (here, the live firms at the end of a small park's four warm-up and three
+    observed years, certified at any year end)."""
+    m = EcosystemModel(config(warmup=4))
+    m.run()
+    pop = m.population
+    ever = pop["ht_since"] != NEVER
+    assert ever.sum() >= 10  # 23 at this seed
+    performer = m.streams.keyed("rd").uniform(pop["hkey"], 0, 1, prehashed=True) < m.cfg.ecosystem.rd.performer_share
+    assert performer[ever].all()
 
 
 def _population(rows: list[dict]) -> FirmPopulation:

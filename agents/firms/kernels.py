@@ -29,10 +29,10 @@ OP_PARAMS = (
     "growth_quality", "growth_capital", "growth_base", "wage", "cost_of_revenue", "runway_years",
     "hiring_speed", "fast_speed", "growth_sigma", "size_exponent", "dt", "sqrt_dt", "crowding",
     "closure_hazard", "closure_hazard_mature", "graduation_months", "rd_nonlabour", "rd_keep", "rd_theta",
-    "rd_beta", "closure_size", "shock_mixing", "last_attempt_years",
+    "rd_beta", "closure_size", "shock_mixing", "last_attempt_years", "rd_performer_share",
 )
 (_GQ, _GC, _GB, _WAGE, _COR, _RUNWAY, _HS, _FAST, _SIGMA, _SIZE_EXP, _DT, _SQRT_DT, _CROWD, _H0, _HM,
- _GRAD, _RD_M, _RD_KEEP, _RD_THETA, _RD_BETA, _CLOSE_SIZE, _MIX, _LAST) = range(len(OP_PARAMS))
+ _GRAD, _RD_M, _RD_KEEP, _RD_THETA, _RD_BETA, _CLOSE_SIZE, _MIX, _LAST, _PERF) = range(len(OP_PARAMS))
 #: Smallest R&D stock the breakthrough hazard takes the logarithm of (mcny): below it the hazard is ~0.
 RD_STOCK_FLOOR = 1e-12
 #: The breakthrough test's bound of stock**beta (:func:`operate`) is kept for stocks in
@@ -108,8 +108,8 @@ def _year_multiplier(key, mixing):
 def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cash, employees, revenue, g12, vol,
             vmix, debt, debt_payment, rounds, last_round, attempt_since, attempt_burn, supported, support_growth,
             support_closure, support_rd, track_growth, capacity, rd_share, rd_response, absorb, rd_stock, rd_year,
-            rev_year, rd_phi, rd_last, taxable, refresh_vol, new_year, c_grow, c_close, c_rd, c_mix, out, scratch,
-            flags):
+            rev_year, rd_phi, rd_last, taxable, refresh_vol, new_year, c_grow, c_close, c_rd, c_mix, c_perf, out,
+            scratch, flags):
     """One month of operations for every live firm (see the module docstring).
 
     Arrays of the live firms are updated in place (``vmix``: each firm's volatility multiplier of
@@ -117,13 +117,14 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
     last attempt's start and pace, set here, read with ``rounds`` and ``last_round``).
     ``track_growth`` and ``capacity`` are per track (demand growth passed to firms, the park's
     capacity of each market); ``rd_share`` (tracks x stages) is the share of a firm's paid staff in
-    R&D, ``rd_response`` (per track) multiplies it for firms with taxable profit last month,
-    ``support_rd`` (per firm, read when ``supported``) for firms whose R&D a programme subsidises,
-    ``absorb`` (per track) multiplies the breakthrough hazard. ``out`` (int64, (4, n)) receives the
-    ids of the firms drawn to close, to check for insolvency after financing, at the graduation age
-    and with a product breakthrough; ``scratch`` (float64, (3, m)) and ``flags`` (uint8) are work
-    arrays of at least n entries. Returns (the month's operating cash flow, R&D spending, the part
-    of it beyond R&D wages, the four counts).
+    R&D for an R&D performer (a firm whose keyed uniform with ``c_perf`` is below the parameter
+    rd_performer_share; 0 for the others), ``rd_response`` (per track) multiplies it for firms with
+    taxable profit last month, ``support_rd`` (per firm, read when ``supported``) for firms whose
+    R&D a programme subsidises, ``absorb`` (per track) multiplies the breakthrough hazard. ``out``
+    (int64, (4, n)) receives the ids of the firms drawn to close, to check for insolvency after
+    financing, at the graduation age and with a product breakthrough; ``scratch`` (float64, (3, m))
+    and ``flags`` (uint8) are work arrays of at least n entries. Returns (the month's operating
+    cash flow, R&D spending, the part of it beyond R&D wages, the four counts).
 
     The track terms are gathered in a loop before the main one, the sum and the lists in a light
     loop after it, the quarterly volatility refresh in a third. stock**beta of the breakthrough
@@ -144,10 +145,11 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
     if 0.0 <= beta <= _POW_BETA_MAX and dt > 0.0:
         for k in range(_POW_N):
             pow_ub[k] = K.exp_core((k - _POW_E0 + 1) * beta * _LN2) * _POW_MARGIN
+    perf = par[_PERF]
     for i in range(n):  # the track and stage terms, gathered (rules.rd_staff_share)
         t = track[i]
         scratch[0, i] = drift_track[t]
-        phi = rd_share[t, stage[i]]
+        phi = rd_share[t, stage[i]] if K.unit(K.mix64(hkey[i] ^ c_perf)) < perf else 0.0
         if taxable[i] > 0.0:
             phi *= rd_response[t]
         if supported:
@@ -284,7 +286,8 @@ def _example_operate():
             f.copy(), f.copy(), f.copy(), np.zeros(3, np.int8), np.zeros(3, np.int32), np.zeros(3, np.int32), f.copy(),
             False, f.copy(), f.copy(), f.copy(), np.ones(1), np.ones(1), np.ones((1, 3)), np.ones(1), np.ones(1),
             f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), True,
-            False, np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4), np.zeros((4, n), np.int64), np.zeros((3, n)),
+            False, np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4), np.uint64(5), np.zeros((4, n), np.int64),
+            np.zeros((3, n)),
             np.zeros(n, np.uint8))
 
 

@@ -37,8 +37,10 @@ Rules (monthly step ``dt = 1/12`` year; money in million CNY):
   staff's wages: then it lets go the staff it cannot pay and its founder covers the shortfall
   (``Firms._trim``). Without this, firms that nearly paid their way spent their cash down to
   nothing and failed by a few hundred yuan at ages 4-6, which made the failure hazard rise with age.
-* **R&D** (:func:`rd_staff_share`, :func:`spend_on_rd`): a share ``phi`` of a firm's paid staff
-  does R&D, ``phi = rd.staff_share[stage] * tech_intensity`` of its track, times
+* **R&D** (:func:`rd_staff_share`, :func:`spend_on_rd`): a share ``rd.performer_share`` of the
+  firms do R&D at all (:func:`rd_performers`: each firm's own keyed draw, fixed for its life; R&D
+  in firm data is concentrated, many firms report none). A share ``phi`` of an R&D performer's
+  paid staff does R&D, ``phi = rd.staff_share[stage] * tech_intensity`` of its track, times
   ``(user cost of R&D) ** -rd.user_cost_elasticity`` for a firm with taxable profit last month
   (the ``rd_user_cost`` lever: a tax credit lowers it), and times the firm's own ``support_rd``
   when a programme pays part of its R&D (a matched grant, :class:`sim.policies.firms.RDGrants`).
@@ -215,12 +217,21 @@ def burn_cash(pop: FirmPopulation, cfg: FirmConfig, gross: np.ndarray | None = N
     return float(operating.sum())
 
 
-def rd_staff_share(pop: FirmPopulation, share: np.ndarray, response: np.ndarray) -> np.ndarray:
+def rd_performers(pop: FirmPopulation, rcfg: RDConfig, draws: KeyedDraws) -> np.ndarray:
+    """Whether each live firm does R&D at all: its keyed uniform of the ``rd`` stream's
+    ``PERFORMER_SLOT`` (the same draw every month: a firm is a performer or not for life) is below
+    ``rd.performer_share``."""
+    return draws.uniform(pop["hkey"], 0, PERFORMER_SLOT, prehashed=True) < rcfg.performer_share
+
+
+def rd_staff_share(pop: FirmPopulation, share: np.ndarray, response: np.ndarray,
+                   performer: np.ndarray) -> np.ndarray:
     """Share of each firm's paid staff in R&D this month: ``share[track, stage]`` (tracks x
-    stages), times ``response[track]`` for firms with taxable profit last month, times the firm's
+    stages) for an R&D performer (``performer``, :func:`rd_performers`) and 0 for the others,
+    times ``response[track]`` for firms with taxable profit last month, times the firm's
     ``support_rd`` (a programme that pays part of its R&D), at most 1."""
     trk = pop["track"]
-    phi = share[trk, pop["stage"]]
+    phi = np.where(performer, share[trk, pop["stage"]], 0.0)
     profitable = pop["taxable"] > 0.0
     phi[profitable] *= response[trk[profitable]]
     if pop.supported:
@@ -361,6 +372,7 @@ def aged_out(pop: FirmPopulation, cfg: FirmConfig, step: int) -> np.ndarray:
 
 TRACK_DEMAND_PASS_THROUGH = 0.5  # share of a track's market growth that shows in its firms' drift
 RD_SLOT = 0  # slot of the product-breakthrough draw in the keyed "rd" stream
+PERFORMER_SLOT = 1  # slot of the draw (at step 0, for every month) that makes a firm an R&D performer
 
 
 class Firms:
@@ -391,7 +403,7 @@ class Firms:
             graduation_months=graduation_months(c), rd_nonlabour=r.nonlabour_ratio,
             rd_keep=np.exp(-DT * r.stock_decay), rd_theta=r.breakthrough_rate, rd_beta=r.stock_elasticity,
             closure_size=c.closure_size_elasticity, shock_mixing=c.growth_shock_mixing,
-            last_attempt_years=c.last_attempt_months / MONTHS,
+            last_attempt_years=c.last_attempt_months / MONTHS, rd_performer_share=r.performer_share,
         )
         self._out = np.empty((4, 0), dtype=np.int64)  # work arrays of the operations pass
         self._scratch = np.empty((3, 0))
@@ -460,7 +472,7 @@ class Firms:
             pop["rd_year"], pop["rev_year"], pop["rd_phi"], pop["rd_last"], pop["taxable"], step % 3 == 0,
             step % MONTHS == 0, self.draws.step_constant(step, 0), self.draws.step_constant(step, 1),
             self.rd_draws.step_constant(step, RD_SLOT), self.draws.step_constant(step - step % MONTHS, MIX_SLOT),
-            self._out, self._scratch, self._flags,
+            self.rd_draws.step_constant(0, PERFORMER_SLOT), self._out, self._scratch, self._flags,
         )
         out = self._out
         self.watch = Watch(step, pop.n_ever, out[0, :n_closed].copy(), out[1, :n_watch].copy(),
@@ -478,7 +490,7 @@ class Firms:
         used = np.bincount(pop["track"], weights=pop["revenue"], minlength=m.tracks.n)
         crowding = np.where(capacity > 0, used / np.maximum(capacity, 1e-9), 0.0)
         share, response, absorb = self._rd_terms()
-        phi = rd_staff_share(pop, share, response)
+        phi = rd_staff_share(pop, share, response, rd_performers(pop, self.rcfg, self.rd_draws))
         grow(pop, fcfg, self.draws, step, track_growth, crowding, pop["support_growth"] if pop.supported else None)
         gross = gross_margin(pop, fcfg)
         hire(pop, fcfg, gross, 1.0 + phi * self.rcfg.nonlabour_ratio)

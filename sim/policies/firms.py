@@ -167,7 +167,8 @@ class RDGrants(Policy):
 
     Each month a grantee receives ``grant_share`` of its R&D spending of the last month (its R&D
     staff's wages and the spending beyond them, ``rd_last``) until its cap is used up or its term
-    ends. The programme admits new grantees (at most ``capacity_per_year``, the best it sees) only
+    ends. The programme admits new grantees (firms that do R&D, at most ``capacity_per_year``, the
+    best it sees) only
     as far as the budget left this year covers what they and the current grantees are expected
     to draw in the rest of the year (at the share of their last month's R&D, within their caps):
     it does not take on grants it cannot pay. The grant lowers the firm's user cost of R&D to
@@ -223,6 +224,7 @@ class RDGrants(Policy):
                 self.eligible(model)
                 & (pop["employees"] >= self.min_employees)
                 & (tech[pop["track"]] >= self.min_tech_intensity)
+                & (pop["rd_phi"] > 0.0)  # only firms that do R&D apply for a grant of part of it
             )
             rows = np.flatnonzero(ok)
             if self.ids.size:

@@ -221,7 +221,8 @@ class OCSProgrammes(Policy):
         k = self.monthly_slots(model, self.members_per_year, "members")
         if k <= 0 or pop.n == 0:
             return
-        rows = np.flatnonzero(mask[pop["track"]] & (pop["employees"] >= self.min_employees) & self.eligible(model))
+        rows = np.flatnonzero(mask[pop["track"]] & (pop["employees"] >= self.min_employees) & self.eligible(model)
+                              & (pop["rd_phi"] > 0.0))  # members do R&D: the consortium pays part of it
         if self.ids.size:
             rows = rows[~np.isin(pop["id"][rows], self.ids)]
         rows = self.select_best(model, rows, k, self.selection_noise)
