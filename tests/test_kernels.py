@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from numba import njit
+from phases import run_until
 from scipy.stats import poisson
 
 from agents.contracts import INCUMBENT, choose_suppliers, choose_suppliers_vectorised
@@ -108,22 +109,13 @@ def _model(policies=(), seed: int = 5, months: int = 14) -> EcosystemModel:
     return m
 
 
-def _run_until(m: EcosystemModel, phase: str) -> None:
-    """Run this month's phases before ``phase`` (the month is left unfinished)."""
-    m.market.new_month()
-    for name, methods in m._phases:
-        if name == phase:
-            return
-        for method in methods:
-            method()
-
 
 @pytest.mark.parametrize("months", [26, 24])
 def test_operations_pass_matches_the_vectorised_rules(months):
     """In a month (26: March, firms founded since January draw their year's volatility) and in a
     January (24: every firm draws it again)."""
     m = _model(months=months)  # firms that closed and firms that ran out of cash this month
-    _run_until(m, "operations")
+    run_until(m, "operations")
     pop = m.population
     assert (m.current_step % 12 == 0) == (months == 24)
     new = pop["vmix"] == 0.0
@@ -168,7 +160,7 @@ def test_month_filters_match_the_vectorised_rules(policy_names):
     sizes = np.zeros(4, dtype=int)
     listable = [0, 0]  # firms that may list, and those of them only thanks to a relief
     for _ in range(40):
-        _run_until(m, "financing")
+        run_until(m, "financing")
         step, market = m.current_step, m.market
         f = market.month_filters(step)
         np.testing.assert_array_equal(f.rounds, market.rounds.candidates_vectorised(step))
@@ -219,7 +211,7 @@ def test_stage_assessment_looks_at_the_firms_that_can_change():
     m = _model(months=20)
     m.stages.cfg.unicorn_min_valuation_usd_bn = 0.005  # enough unicorns in a small park
     for _ in range(12):
-        _run_until(m, "stages")
+        run_until(m, "stages")
         pop = m.population
         # the whole-population rule: a unicorn if it passes the test, else its flag's stage
         uni = unicorn_mask(pop["valuation"], years_since(m.current_step, pop["born"]), pop["raised"], m.stages.cfg)
@@ -259,7 +251,7 @@ def test_suppliers_are_the_ones_the_vectorised_rule_chooses():
     rng = np.random.default_rng(4)
     taken = signed = 0
     for _ in range(3):
-        _run_until(m, "operations")
+        run_until(m, "operations")
         masks = [(None, inc.fit(m.tracks) > 0, inc.draws) for inc in m.incumbents]
         masks.append((rng.random(pop.n) < 0.3, None, KeyedDraws(1, "policy")))
         for eligible, tracks, draws in masks:
@@ -370,7 +362,7 @@ def test_firms_past_the_venture_age_run_no_round():
             m.step()
         n_older = 0
         for _ in range(3):
-            _run_until(m, "financing")
+            run_until(m, "financing")
             step, market = m.current_step, m.market
             f = market.month_filters(step)
             np.testing.assert_array_equal(f.rounds, market.rounds.candidates_vectorised(step))

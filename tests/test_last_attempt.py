@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from phases import run_until
 
 from agents.firms.rules import attempt_rows, trying
 from sim.config import Config
@@ -25,14 +26,6 @@ def _model(months: float = 12.0, seed: int = 5) -> EcosystemModel:
         m.step()
     return m
 
-
-def _run_until(m: EcosystemModel, phase: str) -> None:
-    m.market.new_month()
-    for name, methods in m._phases:
-        if name == phase:
-            return
-        for method in methods:
-            method()
 
 
 def _backed(m: EcosystemModel, k: int = 6) -> np.ndarray:
@@ -70,7 +63,7 @@ def test_an_attempt_spends_its_cash_at_its_pace_and_ends_with_its_term():
     step = m.current_step
     pop["attempt_since"][a] = step - 12  # begun a year ago: this is its last month
     pop["attempt_burn"][a] = pop["cash"][a] * (MONTHS / 12.0)
-    _run_until(m, "operations")
+    run_until(m, "operations")
     before = {k: pop[k][rows].copy() for k in ("cash", "employees", "revenue")}
     cfg = m.cfg.ecosystem.firms
     gross = before["revenue"] * (1.0 - cfg.cost_of_revenue)
@@ -94,7 +87,7 @@ def test_an_attempt_spends_its_cash_at_its_pace_and_ends_with_its_term():
 def test_a_firm_in_its_attempt_runs_no_round_and_is_not_sold_as_a_going_concern():
     m = _model()
     pop = m.population
-    _run_until(m, "financing")
+    run_until(m, "financing")
     step = m.current_step
     f = m.market.month_filters(step)
     cand = np.unique(np.concatenate([f.rounds, f.acquisition]))

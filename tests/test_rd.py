@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 import pytest
+from phases import run_until
 from scipy import stats
 
 from agents.firms.population import FirmPopulation
@@ -38,15 +39,6 @@ def config(seed: int = 3, scale: float = 0.02, years: int = 3, warmup: int = 2) 
     return cfg
 
 
-def _run_until(m: EcosystemModel, phase: str) -> None:
-    """Run this month's phases before ``phase`` (the month is left unfinished)."""
-    m.market.new_month()
-    for name, methods in m._phases:
-        if name == phase:
-            return
-        for method in methods:
-            method()
-
 
 # ------------------------------------------------------------------------------ fast: identities
 
@@ -56,7 +48,7 @@ def test_one_month_of_rd_follows_the_configuration():
     m = EcosystemModel(cfg)
     for _ in range(14):
         m.step()
-    _run_until(m, "operations")
+    run_until(m, "operations")
     pop = m.population
     r, f = cfg.ecosystem.rd, cfg.ecosystem.firms
     tech = m.tracks["tech_intensity"][pop["track"]]
@@ -179,7 +171,7 @@ def test_tax_expenditure_is_the_rate_times_the_tax_rate_times_qualifying_rd():
     while m.current_step < 0:
         m.step()
     m.step()  # the policy starts: its lever is set, relief for last month's R&D paid
-    _run_until(m, "policies")
+    run_until(m, "policies")
     r = cfg.ecosystem.rd
     pop = m.population
     rd, taxable, cash = pop["rd_last"].copy(), pop["taxable"].copy(), pop["cash"].copy()
@@ -204,7 +196,7 @@ def test_firms_respond_to_the_relief_they_get_when_the_budget_runs_short():
     m = EcosystemModel(cfg, policies=[policy])
     while m.current_step < 0:
         m.step()
-    _run_until(m, "policies")
+    run_until(m, "policies")
     pop = m.population
     rd, taxable = pop["rd_last"].copy(), pop["taxable"].copy()
     m.government.step()
@@ -219,7 +211,7 @@ def test_firms_respond_to_the_relief_they_get_when_the_budget_runs_short():
     active = m.tracks["active"]
     np.testing.assert_allclose(m.levers.track("rd_user_cost")[active], (1 - 0.25 * (1 + extra)) / 0.5625)
     m.step()  # the rest of this month and the next, whose policies phase pays nothing
-    _run_until(m, "policies")
+    run_until(m, "policies")
     m.government.step()  # and the month after: the year's budget is spent, no relief, no response
     assert policy.spent == pytest.approx(budget, rel=1e-12) and policy.covered == 0.0
     np.testing.assert_allclose(m.levers.track("rd_user_cost")[m.tracks["active"]], 1.0)
