@@ -145,7 +145,12 @@ class Government(mesa.Agent):
         self.gazelle_list.year_end()
 
     def finish(self) -> None:
+        """After the last step: what the policies' funds got back in the last month is booked in
+        that month (``Policy.book_distributions``), then every policy finishes."""
+        last = self.model.end_step - 1
         for p in self.policies:
+            if p.has_started:
+                p.book_distributions(self.model, self, last)
             p.finish(self.model)
 
 

@@ -1315,6 +1315,22 @@ def test_guidance_fund_figures_are_what_was_paid_in_what_its_fund_invested_and_w
                                        "proceeds_mcny": proceeds, "ceded_to_vc_mcny": 0.0})
 
 
+def test_what_a_fund_gets_back_in_the_last_month_reaches_the_governments_books_in_that_year():
+    """An exit in the last month comes after that month's policies phase (a long-tier world, seed 8 at scale
+    0.1, had one: 12.96 mcny the books missed). After the last step the government books it, in the last
+    observed year: what the policy received is then all its fund got back."""
+    p = configured_policy("guidance_fund")
+    m = park(p, months=36, scale=0.05, seed=8)  # the three observed years, not yet finished
+    assert m.current_step == m.end_step
+    before, last_year = p.received, m.year_of(m.end_step - 1)
+    booked = p.accounts.get(last_year, [0.0, 0.0, 0.0])[1]
+    p.fund.proceeds += 5.0  # what an exit after the policies phase of the last month pays the fund
+    m.finish()
+    assert p.received == pytest.approx(before + 5.0) and p.received == pytest.approx(p.fund.proceeds)
+    assert p.accounts[last_year][1] == pytest.approx(booked + 5.0)
+    assert max(p.accounts) == last_year  # no year after the window
+
+
 def test_open_innovation_figures_start_at_nothing_and_are_its_match_and_its_copayments():
     p = configured_policy("open_innovation")
     m = park(p, months=0, warmup=3)  # the observed window begins: the programme has not acted yet

@@ -424,6 +424,17 @@ class Policy:
     def finish(self, model) -> None:
         """Called once after the last step."""
 
+    @property
+    def has_started(self) -> bool:
+        """Whether the policy has been in force in some month of the run."""
+        return self._started
+
+    def book_distributions(self, model, government, step: int) -> None:
+        """Book what the policy's funds paid out since the last booking (fund proceeds, the
+        government's share as a limited partner) as received in the month ``step``. Called by
+        :meth:`collect` each month and once more after the last step (``Government.finish``), so
+        that what a fund got back in the last month after the policies phase is not lost."""
+
     # ---- randomness ------------------------------------------------------------------------
     @property
     def stream_name(self) -> str:
@@ -570,8 +581,8 @@ class Policy:
         """This policy's yearly budget at the model's scale (mcny/yr)."""
         return self.budget_mcny_per_year * model.scale
 
-    def _account(self, model) -> list[float]:
-        year = model.year_of(model.current_step)
+    def _account(self, model, step: int | None = None) -> list[float]:
+        year = model.year_of(model.current_step if step is None else step)
         acc = self.accounts.get(year)
         if acc is None:
             acc = self.accounts[year] = [0.0, 0.0, 0.0]
@@ -617,13 +628,14 @@ class Policy:
         model.ledger.grants_in += float(got.sum())
         return got
 
-    def receive(self, model, government, amount: float) -> None:
-        """Public money flowing back (royalties, capped fund proceeds)."""
+    def receive(self, model, government, amount: float, step: int | None = None) -> None:
+        """Public money flowing back (royalties, capped fund proceeds), booked in the year of
+        ``step`` (None: this month)."""
         if amount <= 0:
             return
         government.receive(self.name, amount)
         self.received += amount
-        self._account(model)[1] += amount
+        self._account(model, step)[1] += amount
 
     def count_supported(self, model, n: int) -> None:
         if n:

@@ -122,8 +122,12 @@ class GuidanceFundPolicy(Policy):
         if not self._running and f is not None and f.cash < 0:
             self._pay_in(model, government, -f.cash)
             f.credit = max(0.0, -f.cash)
+        self.book_distributions(model, government, model.current_step)
+
+    def book_distributions(self, model, government, step: int) -> None:
+        f = self.fund
         if f is not None and f.proceeds > self._proceeds_seen:
-            self.receive(model, government, f.proceeds - self._proceeds_seen)
+            self.receive(model, government, f.proceeds - self._proceeds_seen, step)
             self._proceeds_seen = f.proceeds
 
     def stats(self) -> dict:
@@ -249,16 +253,19 @@ class FundOfFunds(Policy):
     def collect(self, model, government) -> None:
         """The government's share of the backed funds' distributions, up to its return cap."""
         super().collect(model, government)
+        self.book_distributions(model, government, model.current_step)
+
+    def book_distributions(self, model, government, step: int) -> None:
         for i, f in enumerate(self.funds):
             new = f.proceeds - self._seen[i]
             if new <= 0:
                 continue
             self._seen[i] = f.proceeds
-            years = (model.current_step - self.raised_step[i]) / 12.0
+            years = (step - self.raised_step[i]) / 12.0
             cap = self.paid_in[i] * (1.0 + self.return_cap) ** max(years, 0.0)
             got = min(self.paid_in[i] / f.committed * new, max(0.0, cap - self._received[i]))
             self._received[i] += got
-            self.receive(model, government, got)
+            self.receive(model, government, got, step)
 
     def stats(self) -> dict:
         return {

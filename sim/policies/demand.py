@@ -280,6 +280,9 @@ class OpenInnovation(Policy):
         """The government's share of the corporate funds' distributions (pro rata to its share of
         their capital), up to its return cap."""
         super().collect(model, government)
+        self.book_distributions(model, government, model.current_step)
+
+    def book_distributions(self, model, government, step: int) -> None:
         investors = model.market.investors
         for idx, lp in self._lp.items():
             cvc = investors[idx]
@@ -287,10 +290,10 @@ class OpenInnovation(Policy):
             if new <= 0:
                 continue
             lp[1] = cvc.proceeds
-            cap = lp[0] * (1.0 + self.return_cap) ** max((model.current_step - lp[3]) / 12.0, 0.0)
+            cap = lp[0] * (1.0 + self.return_cap) ** max((step - lp[3]) / 12.0, 0.0)
             got = min(lp[0] / cvc.committed * new, max(0.0, cap - lp[2]))
             lp[2] += got
-            self.receive(model, government, got)
+            self.receive(model, government, got, step)
 
     def stats(self) -> dict:
         return {"copaid_mcny": self.copaid, "cvc_matched_mcny": self.matched}
