@@ -13,7 +13,9 @@ origins), a patience horizon and a plain-text description. The government calls
 
 Before the run the government checks the policies as a set and calls
 :meth:`Policy.check_combination` of each (a policy refuses a partner it cannot be combined
-with), then :meth:`Policy.setup`; after the last step it calls :meth:`Policy.finish`.
+with), then :meth:`Policy.setup`; after the last step it calls
+:meth:`Policy.book_distributions` of every policy that has started (what its funds got back in the
+last month, after that month's policies phase) and :meth:`Policy.finish`.
 
 A policy acts only through the model's own mechanisms and its instruments: the levers
 (:mod:`sim.levers`; ``self.levers`` holds this policy's contributions, undone when it stops),
