@@ -66,19 +66,19 @@ def _track_drift(track, revenue, track_growth, capacity, crowd):
 
 
 @njit(inline="always")
-def _attempt(i, step, closed, trying, rounds, c, last_years, attempt_since, attempt_burn):
-    """Whether firm ``i`` closes this month given its closure draw ``closed``, with last attempts
-    (rules.attempt_rows; none when ``last_years`` is 0): a firm in one closes when its term is over; a
-    venture-backed firm drawn to close with cash ``c`` begins one (spending ``c`` over ``last_years``)."""
+def _attempt(step, closed, trying, rounds, since, c, last_years):
+    """(whether a firm closes this month given its closure draw ``closed``, whether it begins a last
+    attempt now), with last attempts (rules.attempt_rows; none when ``last_years`` is 0): a firm in
+    one (``trying``, begun at ``since``) closes when its term is over; a venture-backed firm
+    (``rounds`` > 0) drawn to close with cash ``c`` begins one instead. Scalars only: an array
+    passed to an inlined function costs a reference count in and out on every call."""
     if last_years <= 0.0:
-        return closed
+        return closed, False
     if trying:
-        return step - attempt_since[i] >= 12.0 * last_years
-    if closed and rounds[i] > 0 and c > 0.0:
-        attempt_since[i] = step
-        attempt_burn[i] = c / last_years
-        return False
-    return closed
+        return step - since >= 12.0 * last_years, False
+    if closed and rounds > 0 and c > 0.0:
+        return False, True
+    return closed, False
 
 
 @njit(inline="always")
@@ -218,9 +218,12 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
             found = u < y * (1.0 - 0.5 * y)
         scratch[1, i] = rd_other
         # for the deaths phase: the closure draw (rules.closure_draw), insolvency, graduation
-        closed = _attempt(i, step, _closes(K.unit(K.mix64(hkey[i] ^ c_close)), hm + (h0 - hm) * newness[i], close_size,
-                                           emp, (support_closure[i] if supported else 1.0) * dt),
-                          trying, rounds, c, last_years, attempt_since, attempt_burn)
+        closed, begins = _attempt(step, _closes(K.unit(K.mix64(hkey[i] ^ c_close)), hm + (h0 - hm) * newness[i],
+                                                close_size, emp, (support_closure[i] if supported else 1.0) * dt),
+                                  trying, rounds[i], attempt_since[i], c, last_years)
+        if begins:  # spending the cash over last_years
+            attempt_since[i] = step
+            attempt_burn[i] = c / last_years
         watch = (c < 0.0) | (debt[i] > 0)
         aged = step - born[i] >= grad
         flags[i] = (np.uint8(closed) | (np.uint8(watch) << np.uint8(1)) | (np.uint8(aged) << np.uint8(2))
