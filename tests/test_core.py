@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sim.core import clock, vocabulary
-from sim.core.columns import LINE, PAGE, Columns, staggered_empty
+from sim.core.columns import Columns
 from sim.core.ledger import CashLedger
 from sim.io.schema import TABLE_SCHEMAS
 
@@ -65,22 +65,6 @@ def test_capacity_grows_geometrically():
         c.append(1)
         caps.add(c.capacity)
     assert len(c) == 1000 and len(caps) < 15
-
-
-def test_columns_start_in_different_cache_sets():
-    """Large columns do not all start at the same offset in a page (a loop over thirty of them
-    would evict its own cache lines), before and after they grow; the offset changes no value."""
-    spec = {f"c{k}": (np.float64 if k % 3 else np.int32, 0) for k in range(40)}
-    c = Columns(spec, capacity=200_000)
-    for _ in range(2):
-        offsets = {c.data[name].ctypes.data % PAGE for name in spec}
-        assert len(offsets) == len(spec) and all(o % LINE == 0 for o in offsets)
-        c.append(250_000)  # grows: the new arrays are staggered too
-    a = staggered_empty((1000, 3), np.float32, 5)
-    assert a.shape == (1000, 3) and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
-    assert a.ctypes.data % PAGE == 5 * 7 * LINE % PAGE
-    a[...] = 1.5
-    assert a.sum() == 4500.0
 
 
 # ------------------------------------------------------------------------------ CashLedger

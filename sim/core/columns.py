@@ -15,12 +15,6 @@ investors' lots and deals (:mod:`agents.investors.market`). They all use :class:
 * :meth:`Columns.remove` deletes rows by moving the last rows into the holes (swap-remove, O(rows
   removed)); row order is then not preserved. Append-only stores (tracks, records, lots, deals)
   never call it, so a row index is a stable id there.
-
-Each column's array starts at its own offset within a memory page (:func:`staggered_empty`). Large
-numpy arrays are page-aligned, so without it element ``i`` of every column of one item size falls
-in the same set of the CPU's caches; a compiled loop that reads and writes some thirty columns at
-once (the firms' operations pass) then evicts its own lines and runs markedly slower
-(docs/speed.md). Where each array starts changes no value.
 """
 
 from __future__ import annotations
@@ -29,23 +23,7 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-__all__ = ["Columns", "staggered_empty"]
-
-#: Bytes in a memory page, and in a cache line.
-PAGE, LINE = 4096, 64
-_LINES_PER_PAGE = PAGE // LINE
-
-
-def staggered_empty(shape: int | tuple[int, ...], dtype, slot: int) -> np.ndarray:
-    """``numpy.empty(shape, dtype)`` whose data starts ``slot`` cache lines into a page (modulo a
-    page; consecutive slots step by seven lines, so 64 consecutive slots all start in different
-    cache sets). Its base is a byte buffer two pages larger, so the array is as aligned as numpy's."""
-    shape = (int(shape),) if isinstance(shape, int | np.integer) else tuple(int(d) for d in shape)
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    buf = np.empty(nbytes + 2 * PAGE, dtype=np.uint8)
-    start = (-buf.ctypes.data) % PAGE + (7 * int(slot) % _LINES_PER_PAGE) * LINE
-    return buf[start : start + nbytes].view(dtype).reshape(shape)
+__all__ = ["Columns"]
 
 
 def _spec_entry(entry: tuple) -> tuple[np.dtype, tuple[int, ...], object]:
@@ -66,8 +44,7 @@ class Columns:
         self.growth = float(growth)
         self.capacity = max(int(capacity), 1)
         self.data: dict[str, np.ndarray] = {
-            name: staggered_empty((self.capacity, *shape), dtype, k)
-            for k, (name, (dtype, shape, _)) in enumerate(self.spec.items())
+            name: np.empty((self.capacity, *shape), dtype=dtype) for name, (dtype, shape, _) in self.spec.items()
         }
 
     # ---- access --------------------------------------------------------------------------
@@ -95,8 +72,8 @@ class Columns:
         if need <= self.capacity:
             return
         cap = max(need, int(self.capacity * self.growth) + 16)
-        for k, (name, (dtype, shape, _)) in enumerate(self.spec.items()):
-            new = staggered_empty((cap, *shape), dtype, k)
+        for name, (dtype, shape, _) in self.spec.items():
+            new = np.empty((cap, *shape), dtype=dtype)
             new[: self.n] = self.data[name][: self.n]
             self.data[name] = new
         self.capacity = cap
