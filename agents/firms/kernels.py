@@ -108,8 +108,7 @@ def _year_multiplier(key, mixing):
 def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cash, employees, revenue, g12, vol,
             vmix, debt, debt_payment, rounds, last_round, attempt_since, attempt_burn, supported, support_growth,
             support_closure, support_rd, track_growth, capacity, rd_share, rd_response, absorb, rd_stock, rd_year,
-            rev_year, rd_phi, rd_last, taxable, refresh_vol, new_year, c_grow, c_close, c_rd, c_mix, c_perf, out,
-            scratch, flags):
+            rev_year, rd_phi, rd_last, taxable, refresh_vol, new_year, c_grow, c_close, c_rd, c_mix, c_perf, out):
     """One month of operations for every live firm (see the module docstring).
 
     Arrays of the live firms are updated in place (``vmix``: each firm's volatility multiplier of
@@ -122,12 +121,14 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
     taxable profit last month, ``support_rd`` (per firm, read when ``supported``) for firms whose
     R&D a programme subsidises, ``absorb`` (per track) multiplies the breakthrough hazard. ``out``
     (int64, (4, n)) receives the ids of the firms drawn to close, to check for insolvency after
-    financing, at the graduation age and with a product breakthrough; ``scratch`` (float64, (3, m))
-    and ``flags`` (uint8) are work arrays of at least n entries. Returns (the month's operating
-    cash flow, R&D spending, the part of it beyond R&D wages, the four counts).
+    financing, at the graduation age and with a product breakthrough (each list in ascending row
+    order). Returns (the month's operating cash flow, R&D spending, the part of it beyond R&D wages,
+    the four counts).
 
-    The track terms are gathered in a loop before the main one, the sum and the lists in a light
-    loop after it, the quarterly volatility refresh in a third. stock**beta of the breakthrough
+    One loop does each firm's month, sums and lists included (the loop is not vectorised: it
+    branches; separate gathering and collecting passes cost a fifth more, reading and writing work
+    arrays); the track sums come from a pass before it, the quarterly volatility refresh from a pass
+    after it. stock**beta of the breakthrough
     hazard (an exp and a log) is computed only where the firm's draw is below an upper bound of the
     probability (by the stock's binary exponent, a table made per call; most draws are above it):
     the same result bit for bit, since products are monotone."""
@@ -146,21 +147,25 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         for k in range(_POW_N):
             pow_ub[k] = K.exp_core((k - _POW_E0 + 1) * beta * _LN2) * _POW_MARGIN
     perf = par[_PERF]
-    for i in range(n):  # the track and stage terms, gathered (rules.rd_staff_share)
+    total = 0.0
+    rd_total = 0.0
+    rd_other_total = 0.0
+    n_closed = 0
+    n_watch = 0
+    n_aged = 0
+    n_found = 0
+    for i in range(n):
         t = track[i]
-        scratch[0, i] = drift_track[t]
+        # the R&D staff share (rules.rd_staff_share): performers only
         phi = rd_share[t, stage[i]] if K.unit(K.mix64(hkey[i] ^ c_perf)) < perf else 0.0
         if taxable[i] > 0.0:
             phi *= rd_response[t]
         if supported:
             phi *= support_rd[i]
-        scratch[1, i] = min(phi, 1.0)
-        scratch[2, i] = absorb[t]
-    for i in range(n):
+        phi = min(phi, 1.0)
         emp = employees[i]
         c = cash[i]
         c0 = max(c, 0.0)
-        phi = scratch[1, i]
         staff_cost = wage * (1.0 + phi * rd_m)  # a paid employee's wage and the R&D beyond wages it brings
         # growth (rules.grow)
         bill = emp * wage  # reliance: the share of the wage bill the gross margin does not cover
@@ -168,7 +173,7 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         drift = gq * qsat[i] * qdecay[i]
         trying = attempt_since[i] > last_round[i]  # a last attempt (rules.attempt_rows): its money buys no growth
         drift += 0.0 if trying else gc * (c0 / (c0 + bill)) * reliance
-        drift += scratch[0, i]  # the track's demand growth net of crowding
+        drift += drift_track[t]  # the track's demand growth net of crowding
         drift += gb
         if supported:
             drift += support_growth[i]
@@ -194,8 +199,9 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         rd_wages = phi * wages * dt
         rd_other = rd_wages * rd_m
         rd = rd_wages + rd_other
-        scratch[0, i] = operating
-        scratch[2, i] *= theta  # the breakthrough hazard's track term, times theta
+        total += operating
+        rd_total += rd
+        rd_other_total += rd_other
         c += operating
         c -= rd_other
         cash[i] = c
@@ -207,16 +213,16 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         stock = rd_stock[i] * rd_keep + rd
         rd_stock[i] = stock
         s = max(stock, RD_STOCK_FLOOR)
-        a = scratch[2, i]
+        a = absorb[t] * theta  # the breakthrough hazard's track term, times theta
         u = K.unit(K.mix64(hkey[i] ^ c_rd))
         k = K.exponent(s) + _POW_E0
-        found = False
         # a >= 0 and u >= a * pow_ub * dt >= the computed y >= y * (1 - 0.5 y): no breakthrough
         if not (a >= 0.0 and 0 <= k < _POW_N and u >= (a * pow_ub[k]) * dt):
             lam = a * K.exp_core(beta * K.log_core(s))
             y = lam * dt
-            found = u < y * (1.0 - 0.5 * y)
-        scratch[1, i] = rd_other
+            if u < y * (1.0 - 0.5 * y):
+                out[3, n_found] = ids[i]
+                n_found += 1
         # for the deaths phase: the closure draw (rules.closure_draw), insolvency, graduation
         closed, begins = _attempt(step, _closes(K.unit(K.mix64(hkey[i] ^ c_close)), hm + (h0 - hm) * newness[i],
                                                 close_size, emp, (support_closure[i] if supported else 1.0) * dt),
@@ -224,35 +230,15 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         if begins:  # spending the cash over last_years
             attempt_since[i] = step
             attempt_burn[i] = c / last_years
-        watch = (c < 0.0) | (debt[i] > 0)
-        aged = step - born[i] >= grad
-        flags[i] = (np.uint8(closed) | (np.uint8(watch) << np.uint8(1)) | (np.uint8(aged) << np.uint8(2))
-                    | (np.uint8(found) << np.uint8(3)))
-    total = 0.0
-    rd_total = 0.0
-    rd_other_total = 0.0
-    n_closed = 0
-    n_watch = 0
-    n_aged = 0
-    n_found = 0
-    for i in range(n):
-        total += scratch[0, i]
-        rd_total += rd_last[i]
-        rd_other_total += scratch[1, i]
-        f = flags[i]
-        if f:
-            if f & 8:
-                out[3, n_found] = ids[i]
-                n_found += 1
-            if f & 1:
-                out[0, n_closed] = ids[i]
-                n_closed += 1
-            if f & 2:
-                out[1, n_watch] = ids[i]
-                n_watch += 1
-            if f & 4:
-                out[2, n_aged] = ids[i]
-                n_aged += 1
+        if closed:
+            out[0, n_closed] = ids[i]
+            n_closed += 1
+        if (c < 0.0) | (debt[i] > 0):
+            out[1, n_watch] = ids[i]
+            n_watch += 1
+        if step - born[i] >= grad:
+            out[2, n_aged] = ids[i]
+            n_aged += 1
     if refresh_vol:  # rules.update_volatility, with this month's headcounts
         sigma, neg_size_exp = par[_SIGMA], -par[_SIZE_EXP]
         for i in range(n):
@@ -289,9 +275,7 @@ def _example_operate():
             f.copy(), f.copy(), f.copy(), np.zeros(3, np.int8), np.zeros(3, np.int32), np.zeros(3, np.int32), f.copy(),
             False, f.copy(), f.copy(), f.copy(), np.ones(1), np.ones(1), np.ones((1, 3)), np.ones(1), np.ones(1),
             f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), f.copy(), True,
-            False, np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4), np.uint64(5), np.zeros((4, n), np.int64),
-            np.zeros((3, n)),
-            np.zeros(n, np.uint8))
+            False, np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4), np.uint64(5), np.zeros((4, n), np.int64))
 
 
 K.register("operate", operate, _example_operate)

@@ -405,9 +405,7 @@ class Firms:
             closure_size=c.closure_size_elasticity, shock_mixing=c.growth_shock_mixing,
             last_attempt_years=c.last_attempt_months / MONTHS, rd_performer_share=r.performer_share,
         )
-        self._out = np.empty((4, 0), dtype=np.int64)  # work arrays of the operations pass
-        self._scratch = np.empty((3, 0))
-        self._flags = np.empty(0, dtype=np.uint8)
+        self._out = np.empty((4, 0), dtype=np.int64)  # the lists of the operations pass
         #: what the last operations pass noted for the deaths phase (None before the first)
         self.watch: Watch | None = None
 
@@ -458,8 +456,6 @@ class Firms:
         if self._out.shape[1] < n:
             cap = max(n, int(1.25 * self._out.shape[1]))
             self._out = np.empty((4, cap), dtype=np.int64)
-            self._scratch = np.empty((3, cap))
-            self._flags = np.empty(cap, dtype=np.uint8)
         track_growth, capacity = self._track_demand()
         share, response, absorb = self._rd_terms()
         total, rd, rd_other, n_closed, n_watch, n_aged, n_found = kernels.operate(
@@ -472,7 +468,7 @@ class Firms:
             pop["rd_year"], pop["rev_year"], pop["rd_phi"], pop["rd_last"], pop["taxable"], step % 3 == 0,
             step % MONTHS == 0, self.draws.step_constant(step, 0), self.draws.step_constant(step, 1),
             self.rd_draws.step_constant(step, RD_SLOT), self.draws.step_constant(step - step % MONTHS, MIX_SLOT),
-            self.rd_draws.step_constant(0, PERFORMER_SLOT), self._out, self._scratch, self._flags,
+            self.rd_draws.step_constant(0, PERFORMER_SLOT), self._out,
         )
         out = self._out
         self.watch = Watch(step, pop.n_ever, out[0, :n_closed].copy(), out[1, :n_watch].copy(),
