@@ -1,5 +1,5 @@
-"""Resources of a run: refuse one that would not fit in memory, before anything is built, and
-keep freed memory in the process heap (:func:`tune_malloc`).
+"""Resources of a run: refuse one that would not fit in memory, before anything is built (the C
+allocator's settings are :mod:`sim.core.allocator`).
 
 A run keeps one record per firm ever born and, with ``output.firm_years``, one row per live firm
 per observed year end; both are held in memory until the tables are written. Their number follows
@@ -23,17 +23,14 @@ the machine's figure when you know better.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import math
 import os
-import sys
 from pathlib import Path
 
 from sim.config import Config
 from sim.core.errors import ConfigError
 
-__all__ = ["estimate_memory_bytes", "machine_memory_bytes", "check_memory", "expected_firms", "tune_malloc"]
+__all__ = ["estimate_memory_bytes", "machine_memory_bytes", "check_memory", "expected_firms"]
 
 BASE_BYTES = 350 * 2**20  # interpreter, numpy/pandas/pyarrow/mesa, track system, plots
 BYTES_PER_FIRM = 400  # live columns, per-firm records, firms table, deals and positions
@@ -129,39 +126,3 @@ def check_memory(cfg: Config) -> int:
             "set output.firm_years=false, or raise memory_limit_gb if you know the run fits."
         )
     return need
-
-
-# --------------------------------------------------------------------------------------------
-# The C allocator
-# --------------------------------------------------------------------------------------------
-
-_M_TRIM_THRESHOLD = -1
-_M_TOP_PAD = -2
-_M_MMAP_THRESHOLD = -3
-_done = False
-
-
-def tune_malloc() -> bool:
-    """Keep freed memory in the process heap (glibc only); once per process, returns whether
-    glibc accepted the settings.
-
-    The firm population lives in arrays of a few MB; every vectorised step allocates and frees
-    dozens of temporaries of that size. By default glibc returns each of them to the operating
-    system (``mmap`` above a threshold), so the next step pays page faults to get it back, which
-    costs about a fifth of the run time at 中关村 scale. Raising the mmap and trim thresholds keeps
-    that memory in the heap for reuse. This changes no result, only speed and the resident size;
-    on other C libraries it does nothing.
-    """
-    global _done
-    if _done or not sys.platform.startswith("linux"):
-        return _done
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    ok = bool(mallopt(_M_MMAP_THRESHOLD, 1 << 30))  # glibc caps this at HEAP_MAX (32 MiB on 64-bit)
-    ok &= bool(mallopt(_M_TRIM_THRESHOLD, 1 << 30))
-    ok &= bool(mallopt(_M_TOP_PAD, 64 << 20))
-    _done = ok
-    return ok

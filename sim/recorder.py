@@ -41,7 +41,15 @@ register("totals", _totals, lambda: (np.zeros(2, np.int8), np.ones(2), np.ones(2
 
 
 class Recorder:
-    """The time series and the firm-year panel of one model."""
+    """The time series and the firm-year panel of one model.
+
+    ``firm_years`` holds the panel as recorded, one dict of columns per year end (float32 values).
+    Building the ``firm_years`` table (:func:`sim.io.tables.firm_years_arrow`) hands those columns
+    over one at a time, so the panel is never held twice, and keeps the table in
+    ``firm_years_table``; :attr:`has_panel` is true in both states."""
+
+    #: the built firm_years table (an Arrow table) once the recorded columns were handed over
+    firm_years_table = None
 
     def __init__(self, model):
         self.model = model
@@ -92,6 +100,11 @@ class Recorder:
             }
         )
         self.timeseries.append(row)
+
+    @property
+    def has_panel(self) -> bool:
+        """Whether any firm-year row was recorded."""
+        return bool(self.firm_years) or self.firm_years_table is not None
 
     def year_end(self) -> None:
         """At each observed year end: a panel row per live firm (if ``output.firm_years``)."""

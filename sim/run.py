@@ -27,9 +27,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.config import Config, OutputConfig, to_config, validate
+from sim.core.allocator import tune_malloc
 from sim.io.files import start_results, write_results
 from sim.io.tables import build_summary, build_tables
-from sim.limits import check_memory, tune_malloc
+from sim.limits import check_memory
 from sim.model import EcosystemModel
 from sim.policies.registry import policies_from_config
 

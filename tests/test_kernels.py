@@ -312,7 +312,9 @@ def test_arrow_tables_are_what_the_dataframe_path_gives():
     while m.current_step < 12:
         m.step()
     m.finish()
+    chunks = [dict(c) for c in m.recorder.firm_years]  # building the tables hands the recorded panel over
     tables = build_tables(m)
+    assert not m.recorder.firm_years and build_tables(m).arrow("firm_years") is tables.arrow("firm_years")
     rec = m.population.records
     debt = rec["debt_at_end"].astype(np.float64)  # what ended firms owed when they left; live firms owe now
     debt[m.population["id"]] = m.population["debt"]
@@ -336,7 +338,6 @@ def test_arrow_tables_are_what_the_dataframe_path_gives():
         "team_sale": rec["team_sale"],
     })
     assert tables.arrow("firms").equals(to_arrow("firms", firms))
-    chunks = m.recorder.firm_years
     assert chunks
     cols = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
     fy = pd.DataFrame({**{k: cols[k].astype(np.float64) for k in ("age_years", "employees", "revenue", "valuation",

@@ -21,6 +21,7 @@ import pyarrow as pa
 from omegaconf import OmegaConf
 
 from agents.contracts import INCUMBENT
+from sim.core.allocator import release_memory
 from sim.core.vocabulary import BUYER_KINDS, END_CODE, END_KINDS, LIFECYCLE, NEVER, ORIGINS, ROUNDS, STAGES
 from sim.io.schema import TABLE_SCHEMAS, empty_frame, from_arrow, to_arrow
 from sim.model import PHASES, EcosystemModel
@@ -130,7 +131,7 @@ def build_tables(model: EcosystemModel) -> Tables:
         frames["policy_accounts"] = policy_accounts_table(model)
         frames["policy_reach"] = policy_reach_table(model, frames["positions"])
     arrow = {"firms": firms_arrow(model), "stage_changes": stage_changes_arrow(model)}
-    if model.recorder.firm_years:
+    if model.recorder.has_panel:
         arrow["firm_years"] = firm_years_arrow(model)
     else:
         frames["firm_years"] = empty_frame("firm_years")
@@ -223,20 +224,36 @@ def firms_table(model) -> pd.DataFrame:
 
 
 def firm_years_arrow(model) -> pa.Table:
-    """The ``firm_years`` panel as an Arrow table (empty when none was recorded)."""
-    chunks = model.recorder.firm_years
+    """The ``firm_years`` panel as an Arrow table (empty when none was recorded).
+
+    The first call builds it from the recorder's yearly chunks and keeps it on the recorder in their
+    place (:class:`sim.recorder.Recorder`); later calls return the same table."""
+    rec = model.recorder
+    if rec.firm_years_table is not None:
+        return rec.firm_years_table
+    chunks = rec.firm_years
     if not chunks:
         return to_arrow("firm_years", empty_frame("firm_years"))
-    # the recorded float32 columns are widened while they are concatenated (one pass, no copy)
+    # column by column, each column's recorded pieces are released once it is concatenated (and the
+    # float32 ones widened, in the same pass), so the panel is never held twice: at full scale the
+    # recorded panel is about 0.28 GB and the table 0.54 GB
     wide = ("age_years", "employees", "revenue", "valuation", "rd_spending", "rd_staff_share")
-    cols = {k: np.concatenate([c[k] for c in chunks], dtype=np.float64 if k in wide else None) for k in chunks[0]}
-    return _arrow_table("firm_years", {
+    cols = {}
+    for k in list(chunks[0]):
+        cols[k] = np.concatenate([c.pop(k) for c in chunks], dtype=np.float64 if k in wide else None)
+        release_memory()
+        if k == "stage":
+            cols[k] = _strings(cols[k], STAGES)
+    table = _arrow_table("firm_years", {
         **{k: cols[k] for k in wide},
         "firm_id": cols["firm_id"].astype(np.int64, copy=False),
         "year": cols["year"].astype(np.int16, copy=False),
-        "stage": _strings(cols["stage"], STAGES),
+        "stage": cols["stage"],
         "high_tech": cols["high_tech"].astype(np.bool_, copy=False),
     })
+    chunks.clear()
+    rec.firm_years_table = table
+    return table
 
 
 def _incumbent_ids(model, index: np.ndarray) -> pa.Array:
@@ -325,7 +342,7 @@ def gazelle_list_table(model) -> pd.DataFrame:
 
 def firm_years_table(model) -> pd.DataFrame:
     """The ``firm_years`` panel as a DataFrame."""
-    if not model.recorder.firm_years:
+    if not model.recorder.has_panel:
         return empty_frame("firm_years")
     return from_arrow("firm_years", firm_years_arrow(model))
 
