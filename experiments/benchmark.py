@@ -43,7 +43,18 @@ import tempfile
 import time
 from pathlib import Path
 
-GOALS = {"end_to_end_seconds": 5.0, "mesa_ratio": 50.0, "peak_memory_gb": 2.0}
+#: The goals of issue 13, by preset, for a run at full scale: 中关村 end to end, peak memory and
+#: the ratio to a plain Mesa step; the China preset end to end and peak memory.
+GOALS = {
+    "zhongguancun": {"end_to_end_seconds": 5.0, "mesa_ratio": 50.0, "peak_memory_gb": 2.0},
+    "china": {"end_to_end_seconds": 60.0, "peak_memory_gb": 6.0},
+}
+
+
+def _goal(row: dict, key: str, fmt: str) -> str:
+    """'(goal ...)' for the run's preset at full scale, or '' where issue 13 sets none."""
+    goal = GOALS.get(row["ecosystem"], {}).get(key) if float(row["scale"]) == 1.0 else None
+    return "" if goal is None else "  (goal " + fmt.format(goal) + ")"
 
 
 def mesa_reference(n_agents: int = 200_000, steps: int = 5) -> dict:
@@ -210,7 +221,7 @@ def report(row: dict) -> str:
         f"firms born {t['firms_born']:,}; alive at the end {t['firms_alive_at_end']:,}; "
         f"firm-steps {row['firm_steps']:,} ({row['firm_steps_observed']:,} observed)",
         f"end to end, warm cache (least CPU of {len(row['all_runs'])}): {row['wall_seconds']:6.2f} s wall, "
-        f"{row['cpu_seconds']:6.2f} s CPU  (goal <= {GOALS['end_to_end_seconds']:.0f} s)",
+        f"{row['cpu_seconds']:6.2f} s CPU" + _goal(row, "end_to_end_seconds", "<= {:.0f} s"),
         "  every run: " + ", ".join(f"{r['wall_seconds']:.1f} s wall / {r['cpu_seconds']:.1f} s CPU"
                                      for r in row["all_runs"]),
     ]
@@ -220,13 +231,13 @@ def report(row: dict) -> str:
                      f"{c['cpu_seconds']:6.2f} s CPU; said it was compiling: {c['said_compiling']}")
     m = row["mesa"]
     lines += [
-        f"peak memory {row['peak_memory_gb']:.2f} GB  (goal <= {GOALS['peak_memory_gb']:.0f} GB)",
+        f"peak memory {row['peak_memory_gb']:.2f} GB" + _goal(row, "peak_memory_gb", "<= {:.0f} GB"),
         f"observed firm-steps per second, end to end: {row['observed_per_wall_second'] / 1e6:.2f} M (wall), "
         f"{row['observed_per_cpu_second'] / 1e6:.2f} M (CPU)",
         f"plain Mesa step (shuffle_do, {m['agents']:,} trivial agents): {m['per_wall_second'] / 1e6:.3f} M/s (wall), "
         f"{m['per_cpu_second'] / 1e6:.3f} M/s (CPU)",
-        f"ratio: {row['mesa_ratio_wall']:.1f}x (wall), {row['mesa_ratio_cpu']:.1f}x (CPU)  "
-        f"(goal >= {GOALS['mesa_ratio']:.0f}x)",
+        f"ratio: {row['mesa_ratio_wall']:.1f}x (wall), {row['mesa_ratio_cpu']:.1f}x (CPU)"
+        + _goal(row, "mesa_ratio", ">= {:.0f}x"),
         "CPU seconds by stage (one more run, in a child process):",
     ]
     lines += [f"  {k:<10s} {v:7.2f} s" for k, v in row["stages_cpu_seconds"].items()]
