@@ -294,3 +294,29 @@ def test_a_mandate_puts_its_share_of_a_funds_preferences_on_its_tracks():
     np.testing.assert_allclose(f.hold_mandate(prefs), [0.2, 0.15, 0.1, 0.05, 0.5])
     f.mandate = (np.array([2, 3]), 0.4)  # no weight on any mandated track: the share split evenly
     np.testing.assert_allclose(f.hold_mandate(np.array([0.5, 0.5, 0.0, 0.0])), [0.3, 0.3, 0.2, 0.2])
+
+
+def test_a_guidance_funds_ceded_claim_goes_to_its_partners_first_lot_in_the_firm():
+    """Exits.marked (a held lot at a value: a guidance fund keeps its capped claim, the excess is its
+    partner's) against the rule written as a loop over the ceding lots: the partner's first lot in the
+    same firm gets the excess, added one lot after another; a lot without a partner keeps it."""
+    res = run(scale=0.05, seed=5)
+    m = res.model
+    lots = m.market.lots
+    li = np.arange(lots.n)
+    values = lots["invested"][li] * 20.0  # far above any return cap: every guidance lot cedes
+    step = m.current_step
+    net, ceded = m.market.exits.capped(li, values, step)
+    want = net.copy()
+    for j in np.flatnonzero(ceded > 0):
+        p = lots["partner"][li[j]]
+        if p < 0:
+            want[j] += ceded[j]
+            continue
+        mate = np.flatnonzero((lots["firm"][li] == lots["firm"][li[j]]) & (lots["investor"][li] == p))
+        want[mate[0]] += ceded[j]
+    got = m.market.exits.marked(li, values, step)
+    assert (ceded > 0).sum() > 10 and (lots["partner"][li[ceded > 0]] >= 0).sum() > 10
+    np.testing.assert_array_equal(got, want)
+    # nothing is lost or made: the lots' claims add up to their values
+    assert got.sum() == pytest.approx(values.sum(), rel=1e-12)

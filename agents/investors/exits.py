@@ -389,7 +389,8 @@ class Exits:
         lots = self.market.lots
         net = np.asarray(gross, dtype=float).copy()
         ceded = np.zeros_like(net)
-        for j in np.flatnonzero([investors[i].kind == "guidance_fund" for i in lots["investor"][li]]):
+        guidance = np.array([inv.kind == "guidance_fund" for inv in investors], dtype=bool)
+        for j in np.flatnonzero(guidance[lots["investor"][li]]):
             g = investors[lots["investor"][li[j]]]
             net[j] = g.capped(lots["invested"][li[j]], net[j], (step - lots["step"][li[j]]) / 12.0)
             ceded[j] = gross[j] - net[j]
@@ -401,16 +402,29 @@ class Exits:
         now, and the excess is its partner's, added to the partner's lot in the same firm (which
         must be among ``li``: both are held while the firm is)."""
         net, ceded = self.capped(li, values, step)
+        jj = np.flatnonzero(ceded > 0)
+        if jj.size == 0:
+            return net
         lots = self.market.lots
-        for j in np.flatnonzero(ceded > 0):
-            p = lots["partner"][li[j]]
-            if p < 0:
-                net[j] += ceded[j]  # no partner to cede to: the fund keeps its claim
-                continue
-            mate = np.flatnonzero((lots["firm"][li] == lots["firm"][li[j]]) & (lots["investor"][li] == p))
-            if mate.size == 0:
-                raise RuntimeError(f"guidance lot {li[j]}: its partner {p} holds no lot in firm {lots['firm'][li[j]]}")
-            net[mate[0]] += ceded[j]
+        firm, investor = lots["firm"][li], lots["investor"][li]
+        partner = lots["partner"][li[jj]]
+        # each ceding lot's target: its partner's first lot (lowest position in li) in the same firm, or
+        # itself when it has no partner (the fund keeps its claim); found by one sorted search among
+        # the lots of the ceding lots' firms
+        cand = np.flatnonzero(np.isin(firm, firm[jj]))
+        span = np.int64(len(self.market.investors) + 1)
+        key = firm[cand].astype(np.int64) * span + investor[cand]
+        order = np.argsort(key, kind="stable")  # by firm and investor, then by position in li
+        want = firm[jj].astype(np.int64) * span + partner
+        at = np.minimum(np.searchsorted(key[order], want), order.size - 1)
+        found = key[order][at] == want
+        missing = np.flatnonzero((partner >= 0) & ~found)
+        if missing.size:
+            j = jj[missing[0]]
+            raise RuntimeError(f"guidance lot {li[j]}: its partner {partner[missing[0]]} holds no lot in firm "
+                               f"{firm[j]}")
+        target = np.where(partner < 0, jj, cand[order[at]])
+        np.add.at(net, target, ceded[jj])  # in the order of jj, as one addition after another
         return net
 
     def _book_ceded(self, lot_idx: np.ndarray, partners: np.ndarray, amounts: np.ndarray) -> None:
