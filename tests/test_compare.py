@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ from sim.analysis.compare import (
     write_comparison,
 )
 from sim.analysis.compare_report import ZH_KINDS, Comparison, money, policy_names
+from sim.analysis.compare_text import render_report
 from sim.analysis.paired import cost_table, paired_differences, seeds_needed, timeline_table
 from sim.batch.gather import collect
 from sim.batch.tabledoc import undocumented
@@ -238,6 +240,24 @@ def test_costs_and_reports_for_decision_makers(comparison):
     spent = c.loc["state_incubator", "spending_per_year_full_scale"]
     assert 0 < spent <= configured_policy("state_incubator").budget_mcny_per_year + 1e-6
     assert money(spent) in en
+
+
+def test_the_report_says_whether_the_park_was_sampled(comparison, tmp_path):
+    """A sampled park's report says its counts were divided by the scale; a full-scale comparison's
+    (the default) says they are the park's own, in both languages."""
+    _, out = comparison
+    en, zh = render_report(out, "en"), render_report(out, "zh")
+    assert "simulated at 0.01 of its size" in en and "(divided by 0.01)" in en and "scaled up" in en
+    assert "按其规模的 0.01 倍模拟" in zh and "（除以 0.01）" in zh
+    full = tmp_path / "full"
+    shutil.copytree(out, full)
+    setup = json.loads((full / "comparison.json").read_text(encoding="utf-8"))
+    setup["scale"] = 1.0
+    (full / "comparison.json").write_text(json.dumps(setup), encoding="utf-8")
+    en, zh = render_report(full, "en"), render_report(full, "zh")
+    assert "simulated at its full size: every count and amount below is the park's own" in en
+    assert "divided by" not in en and "scaled up" not in en and "few even in the whole park" in en
+    assert "按其完整规模模拟" in zh and "除以" not in zh and "即使在整个园区中" in zh
 
 
 def test_a_cost_per_firm_reaches_the_report(tmp_path):

@@ -24,18 +24,21 @@ TEXT = {
     "en": {
         "title": "# Policy comparison",
         "setup": "*{n_arms} {arms_word} compared with doing nothing in the same {n} simulated worlds, over {years} "
-                 "observed years ({first}–{last}), in a park like {ecosystem} simulated at {scale:g} of its size. "
-                 "Every count and amount below is scaled to the size of the real park (divided by {scale:g}).*",
+                 "observed years ({first}–{last}), in a park like {ecosystem} {size}.*",
+        "size_full": "simulated at its full size: every count and amount below is the park's own",
+        "size_sampled": "simulated at {scale:g} of its size. Every count and amount below is scaled to the size of "
+                        "the real park (divided by {scale:g})",
         "can_title": "## What these numbers can and cannot say",
         "can": "They can say how, in this model, each policy changes the park compared with doing nothing in the same "
                "simulated worlds, and how sure that is: each range holds the effect with 95 % probability, given the "
                "model. They cannot say how large the effects would be in a real park: the model's parameters are "
                "taken from the reports where these give a number and are assumptions elsewhere, and no policy was "
-               "calibrated against a real programme; the park was simulated at {scale:g} of its size and scaled up, "
-               "so rare events (unicorns) are few and noisy and costs of indivisible items (a scene, a fund) may be "
-               "off; effects that take longer than the {years} observed years are not counted; costs are public "
-               "spending only. A range that includes zero means \"not shown with this many worlds\", not \"no "
-               "effect\".",
+               "calibrated against a real programme; {rare_clause}; effects that take longer than the {years} "
+               "observed years are not counted; costs are public spending only. A range that includes zero means "
+               "\"not shown with this many worlds\", not \"no effect\".",
+        "rare_full": "rare events (unicorns) are few even in the whole park, so their effects are noisy",
+        "rare_sampled": "the park was simulated at {scale:g} of its size and scaled up, so rare events (unicorns) are "
+                        "few and noisy and costs of indivisible items (a scene, a fund) may be off",
         "summary_title": "## Summary",
         "summary_intro": "Effects over the {years} years (policy minus baseline, mean over the worlds, 95 % range in "
                          "brackets). Spending is public money per year.",
@@ -103,17 +106,19 @@ TEXT = {
     "zh": {
         "title": "# 政策比较",
         "setup": "*在相同的 {n} 个模拟世界中，将 {n_arms} 项政策与“不施策”对比，观察期 {years} 年（{first}–{last}），园"
-                 "区以 {ecosystem} 为原型、按其规模的 "
-                 "{scale:g} 倍模拟。下文所有数量与金额均已换算为真实园区规模（除以 {scale:g}）。*",
+                 "区以 {ecosystem} 为原型，{size}。*",
+        "size_full": "按其完整规模模拟：下文所有数量与金额即园区本身的数字",
+        "size_sampled": "按其规模的 {scale:g} 倍模拟。下文所有数量与金额均已换算为真实园区规模（除以 {scale:g}）",
         "can_title": "## 这些数字能说明什么、不能说明什么",
         "can": "它们能说明：在本模型中，与同一模拟世界里的“不施策”相比，每项政策如何改变园区，以及这一结论有多可靠——每"
                "个区间以 95% "
                "的概率包含（模型意义上的）真实效果。它们不能说明：这些效果在真实园区中会有多大。模型参数凡报告给出数字"
-               "者取自报告，其余为假设，且没有任何政策按真实项目校准；园区按 {scale:g} "
-               "倍规模模拟后再放大，因此独角兽这类稀有事件数量少、波动大，不可分割事项（一个场景、一支基金）的成本可能"
-               "失真；超过 {years} "
+               "者取自报告，其余为假设，且没有任何政策按真实项目校准；{rare_clause}；超过 {years} "
                "年观察期才显现的效果未计入；成本只计公共财政支出。区间包含零表示“在当前模拟世界数量下尚未显示出效果”，"
                "而不是“没有效果”。",
+        "rare_full": "即使在整个园区中，独角兽这类稀有事件也很少，其效果波动大",
+        "rare_sampled": "园区按 {scale:g} 倍规模模拟后再放大，因此独角兽这类稀有事件数量少、波动大，"
+                        "不可分割事项（一个场景、一支基金）的成本可能失真",
         "summary_title": "## 概要",
         "summary_intro": "{years} 年内的效果（政策减基准，各模拟世界平均，括号内为 95% 区间）。"
                          "支出为每年公共财政支出。",
@@ -371,12 +376,16 @@ def render_report(outdir, lang: str = "en") -> str:
     arms = {a["label"]: a for a in s["arms"]}
     first = int(s["start_year"])
     park = _ecosystem(s.get("ecosystem", ""), lang, s.get("preset_file"))
+    scale = float(s["scale"])
+    full = scale == 1.0
     lines = [t["title"], "",
              t["setup"].format(n_arms=len(s["arms"]) - 1, arms_word="policy" if len(s["arms"]) == 2 else "policies",
                                n=len(s["seeds"]), years=s["years"], first=first,
                                last=first + int(s["years"]) - 1, ecosystem=park,
-                               scale=float(s["scale"])), "",
-             t["can_title"], "", t["can"].format(scale=float(s["scale"]), years=s["years"]), ""]
+                               size=t["size_full" if full else "size_sampled"].format(scale=scale)), "",
+             t["can_title"], "",
+             t["can"].format(years=s["years"],
+                             rare_clause=t["rare_full" if full else "rare_sampled"].format(scale=scale)), ""]
     lines += _summary(comp, lang, arms)
     lines += _worlds(comp, lang, arms)
     for image in ("differences", "costs", "timeline", "split"):
