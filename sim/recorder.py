@@ -46,7 +46,8 @@ class Recorder:
     ``firm_years`` holds the panel as recorded, one dict of columns per year end (float32 values).
     Building the ``firm_years`` table (:func:`sim.io.tables.firm_years_arrow`) hands those columns
     over one at a time, so the panel is never held twice, and keeps the table in
-    ``firm_years_table``; :attr:`has_panel` is true in both states."""
+    ``firm_years_table`` (year ends recorded after that are appended to it at the next build);
+    :attr:`has_panel` is true in every state."""
 
     #: the built firm_years table (an Arrow table) once the recorded columns were handed over
     firm_years_table = None

@@ -379,3 +379,28 @@ def test_firms_past_the_venture_age_run_no_round():
             assert n_older == older
         else:
             assert n_older > 0  # without the limit, older firms do run rounds
+
+
+def test_the_firm_year_table_built_mid_run_grows_with_the_run():
+    """Tables built after the first observed year end and again at the end hold both years, as tables
+    built once at the end do: the year ends recorded after a build are appended to the table the
+    build kept (Recorder.firm_years_table)."""
+    def panel_model():
+        m = _model(months=23)
+        m.cfg.output.firm_years = True
+        return m
+
+    def run_to(m, step):
+        while m.current_step < step:
+            m.step()
+
+    m = panel_model()
+    run_to(m, 12)  # past December of the first observed year
+    first = build_tables(m).arrow("firm_years")
+    assert first.num_rows > 0 and set(first.column("year").to_pylist()) == {m.start_year}
+    run_to(m, 24)
+    both = build_tables(m).arrow("firm_years")
+    assert set(both.column("year").to_pylist()) == {m.start_year, m.start_year + 1}
+    once = panel_model()
+    run_to(once, 24)
+    assert both.equals(build_tables(once).arrow("firm_years"))

@@ -226,14 +226,14 @@ def firms_table(model) -> pd.DataFrame:
 def firm_years_arrow(model) -> pa.Table:
     """The ``firm_years`` panel as an Arrow table (empty when none was recorded).
 
-    The first call builds it from the recorder's yearly chunks and keeps it on the recorder in their
-    place (:class:`sim.recorder.Recorder`); later calls return the same table."""
+    A call builds it from the recorder's yearly chunks and keeps it on the recorder in their place
+    (:class:`sim.recorder.Recorder`); a later call returns the same table, with the year ends
+    recorded since appended if the model ran on."""
     rec = model.recorder
-    if rec.firm_years_table is not None:
-        return rec.firm_years_table
+    built = rec.firm_years_table
     chunks = rec.firm_years
     if not chunks:
-        return to_arrow("firm_years", empty_frame("firm_years"))
+        return built if built is not None else to_arrow("firm_years", empty_frame("firm_years"))
     # column by column, each column's recorded pieces are released once it is concatenated (and the
     # float32 ones widened, in the same pass), so the panel is never held twice: at full scale the
     # recorded panel is about 0.28 GB and the table 0.54 GB
@@ -252,8 +252,8 @@ def firm_years_arrow(model) -> pa.Table:
         "high_tech": cols["high_tech"].astype(np.bool_, copy=False),
     })
     chunks.clear()
-    rec.firm_years_table = table
-    return table
+    rec.firm_years_table = table if built is None else pa.concat_tables([built, table])
+    return rec.firm_years_table
 
 
 def _incumbent_ids(model, index: np.ndarray) -> pa.Array:
