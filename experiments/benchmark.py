@@ -85,6 +85,7 @@ def mesa_reference(n_agents: int = 200_000, steps: int = 5) -> dict:
 #: of /proc/self/status, Linux) to stderr. The rusage of a child is no measure of it: Linux carries
 #: the parent's memory high-water mark into a child it starts (fork, then exec), so a large parent
 #: (a test worker) would be reported as the child's peak.
+PEAK_TAG = "benchmark-peak-kb"
 _CHILD = (
     "import atexit, runpy, sys\n"
     "def _peak():\n"
@@ -94,12 +95,11 @@ _CHILD = (
     "    except OSError:\n"
     "        return\n"
     "    if kb:\n"
-    "        sys.stderr.write(f'\\n{PEAK_TAG} {kb[0]}\\n')\n"
+    f"        sys.stderr.write('\\n{PEAK_TAG} ' + kb[0] + '\\n')\n"
     "atexit.register(_peak)\n"
     "sys.argv = ['sim', *sys.argv[1:]]\n"
     "runpy.run_module('sim', run_name='__main__', alter_sys=True)\n"
 )
-PEAK_TAG = "benchmark-peak-kb"
 
 
 def _child_peak_gb(stderr: str, rusage_gb: float) -> float:
@@ -113,8 +113,7 @@ def _child_peak_gb(stderr: str, rusage_gb: float) -> float:
 def run_once(overrides, env=None) -> dict:
     """``python -m sim`` in a child process: wall and CPU time, peak memory, its summary.json."""
     with tempfile.TemporaryDirectory(prefix="sim-bench-") as out:
-        code = _CHILD.replace("{PEAK_TAG}", PEAK_TAG)
-        cmd = [sys.executable, "-c", code, *overrides, f"hydra.run.dir={out}", "output.progress=off"]
+        cmd = [sys.executable, "-c", _CHILD, *overrides, f"hydra.run.dir={out}", "output.progress=off"]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)

@@ -415,9 +415,10 @@ class Exits:
         span = np.int64(len(self.market.investors) + 1)
         key = firm[cand].astype(np.int64) * span + investor[cand]
         order = np.argsort(key, kind="stable")  # by firm and investor, then by position in li
+        ranked = key[order]
         want = firm[jj].astype(np.int64) * span + partner
-        at = np.minimum(np.searchsorted(key[order], want), order.size - 1)
-        found = key[order][at] == want
+        at = np.minimum(np.searchsorted(ranked, want), order.size - 1)
+        found = ranked[at] == want
         missing = np.flatnonzero((partner >= 0) & ~found)
         if missing.size:
             j = jj[missing[0]]

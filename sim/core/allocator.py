@@ -7,9 +7,19 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import sys
 
 __all__ = ["tune_malloc", "release_memory"]
+
+
+@functools.cache
+def _libc():
+    """The C library (None where it cannot be loaded)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
 
 
 _M_TRIM_THRESHOLD = -1
@@ -32,10 +42,8 @@ def tune_malloc() -> bool:
     global _done
     if _done or not sys.platform.startswith("linux"):
         return _done
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    mallopt = getattr(_libc(), "mallopt", None)
+    if mallopt is None:
         return False
     ok = bool(mallopt(_M_MMAP_THRESHOLD, 1 << 30))  # glibc caps this at HEAP_MAX (32 MiB on 64-bit)
     ok &= bool(mallopt(_M_TRIM_THRESHOLD, 1 << 30))
@@ -49,11 +57,8 @@ def release_memory() -> bool:
     whether it ran). With :func:`tune_malloc`'s settings freed blocks stay in the heap, so a step
     that frees large arrays and then allocates arrays too big for those holes (above glibc's 32 MiB
     mmap threshold) would hold both; building the firm-year table does that."""
-    if not _done:
+    trim = getattr(_libc(), "malloc_trim", None) if _done else None
+    if trim is None:
         return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        return False
+    trim(0)
     return True

@@ -420,8 +420,10 @@ class Policy:
 
     def collect(self, model, government) -> None:
         """Called every month once the policy has started: repayments, fund proceeds; support
-        that has run its term ends."""
+        that has run its term ends, and what the policy's funds paid out is booked
+        (:meth:`book_distributions`)."""
         self.support.expire(model, model.current_step)
+        self.book_distributions(model, government, model.current_step)
 
     def finish(self, model) -> None:
         """Called once after the last step."""
@@ -433,9 +435,9 @@ class Policy:
 
     def book_distributions(self, model, government, step: int) -> None:
         """Book what the policy's funds paid out since the last booking (fund proceeds, the
-        government's share as a limited partner) as received in the month ``step``. Called by
-        :meth:`collect` each month and once more after the last step (``Government.finish``), so
-        that what a fund got back in the last month after the policies phase is not lost."""
+        government's share as a limited partner) as received in the month ``step``. Called by the
+        base :meth:`collect` each month and once more after the last step (``Government.finish``),
+        so that what a fund got back in the last month after the policies phase is not lost."""
 
     # ---- randomness ------------------------------------------------------------------------
     @property

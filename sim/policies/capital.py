@@ -122,9 +122,9 @@ class GuidanceFundPolicy(Policy):
         if not self._running and f is not None and f.cash < 0:
             self._pay_in(model, government, -f.cash)
             f.credit = max(0.0, -f.cash)
-        self.book_distributions(model, government, model.current_step)
 
     def book_distributions(self, model, government, step: int) -> None:
+        """The fund's proceeds since the last booking."""
         f = self.fund
         if f is not None and f.proceeds > self._proceeds_seen:
             self.receive(model, government, f.proceeds - self._proceeds_seen, step)
@@ -250,12 +250,8 @@ class FundOfFunds(Policy):
                 f.prefs = f.hold_mandate(prefs)
         model.market.invalidate_fund_view()
 
-    def collect(self, model, government) -> None:
-        """The government's share of the backed funds' distributions, up to its return cap."""
-        super().collect(model, government)
-        self.book_distributions(model, government, model.current_step)
-
     def book_distributions(self, model, government, step: int) -> None:
+        """The government's share of the backed funds' distributions, up to its return cap."""
         for i, f in enumerate(self.funds):
             new = f.proceeds - self._seen[i]
             if new <= 0:

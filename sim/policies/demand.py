@@ -276,13 +276,9 @@ class OpenInnovation(Policy):
             stretch = min(1.0 / (1.0 - self.copay_share), 1.0 + left / own)
         self.levers.set(model, "procurement_multiplier", stretch)
 
-    def collect(self, model, government) -> None:
+    def book_distributions(self, model, government, step: int) -> None:
         """The government's share of the corporate funds' distributions (pro rata to its share of
         their capital), up to its return cap."""
-        super().collect(model, government)
-        self.book_distributions(model, government, model.current_step)
-
-    def book_distributions(self, model, government, step: int) -> None:
         investors = model.market.investors
         for idx, lp in self._lp.items():
             cvc = investors[idx]
