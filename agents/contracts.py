@@ -72,9 +72,10 @@ def choose_suppliers(model, eligible: np.ndarray | None, room: float, draws, val
 
     The same choice as :func:`choose_suppliers_vectorised` (the reference), found faster: one
     compiled pass over the supplier pool (:func:`bracket_scores`) gives each candidate's score to
-    within the width of a 2**-12 quantile bin of its normal draw, and only the candidates that
-    may rank among the best ``k`` (their upper bound reaches the k-th largest lower bound) get
-    their exact score; a buyer contracts a few of some ten thousand candidates a month."""
+    within the width of a 2**-12 quantile bin of its normal draw, and lists only the candidates
+    that may rank among the best ``k`` (their upper bound reaches the k-th largest lower bound,
+    kept in a heap as the pass goes); only those get their exact score. A buyer contracts a few
+    of some ten thousand candidates a month."""
     pop = model.population
     ccfg = model.cfg.ecosystem.contracts
     empty = (np.empty(0, np.int64), np.empty(0))
@@ -93,21 +94,22 @@ def choose_suppliers(model, eligible: np.ndarray | None, room: float, draws, val
         free = (pop["contract_revenue"][pool] <= 1e-9) & eligible[pool]
         key, quality = pop["key"][pool], pop["quality"][pool]
     n = int((starts[groups + 1] - starts[groups]).sum())
+    share = ccfg.revenue_share if value_share is None else value_share
+    kmax = _most_contracts(ccfg, n, share, room, limit)  # k if every position were a free candidate
+    if kmax <= 0:
+        return empty
     pos, lo, hi = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n)
-    m = bracket_scores(starts, groups, free, key, quality, base, d, float(ccfg.evaluation_noise), _EDGES_LO,
-                       _EDGES_HI, pos, lo, hi)
-    cand, lo, hi = pool[pos[:m]], lo[:m], hi[:m]
+    m, n_free, cut = bracket_scores(starts, groups, free, key, quality, base, d, float(ccfg.evaluation_noise),
+                                    _EDGES_LO, _EDGES_HI, kmax, np.empty(kmax), pos, lo, hi)
+    # k = min(kmax, n_free): below kmax free candidates every one is kept (and the pass kept them all)
+    cand = pool[pos[:m]]
+    if n_free > kmax:
+        # at least k candidates score at least the k-th largest lower bound ``cut``, so each of the
+        # best k has an upper bound that reaches it
+        cand = cand[hi[:m] >= cut]
     if cand.size == 0:
         return empty
-    share = ccfg.revenue_share if value_share is None else value_share
-    k = _most_contracts(ccfg, cand.size, share, room, limit)
-    if k <= 0:
-        return empty
-    if k < cand.size:
-        # at least k candidates score at least the k-th largest lower bound, so each of the best k
-        # has an upper bound that reaches it
-        cut = np.partition(lo, cand.size - k)[cand.size - k]
-        cand = cand[hi >= cut]
+    k = min(kmax, n_free)
     return _best_that_fit(model, np.sort(cand), draws, slot, k, share, room)  # in row order, as the reference
 
 
@@ -171,29 +173,69 @@ _GOLD = np.uint64(0x9E3779B97F4A7C15)
 
 
 @njit(cache=True, error_model="numpy")
-def bracket_scores(starts, groups, free, key, quality, base, d, noise, edges_lo, edges_hi, pos, lo, hi):
+def bracket_scores(starts, groups, free, key, quality, base, d, noise, edges_lo, edges_hi, k, heap, pos, lo, hi):
     """The candidates among the positions ``starts[g]:starts[g + 1]`` of the groups ``g`` in
     ``groups`` of a supplier pool whose entries have ``free`` (no running contract, eligible),
-    birth ``key`` and ``quality``. Their positions go to ``pos``, with bounds ``lo <= score <=
-    hi`` of the score ``quality + noise * z`` that :func:`choose_suppliers_vectorised` computes
-    (``z`` the keyed normal draw ``KeyedDraws.normal(key, step, slot)``, ``(base, d) =
-    KeyedDraws.key_constants(step, slot)``; floating-point rounding is monotone, so the bounds
-    hold for the computed score too). Returns the number of candidates."""
+    birth ``key`` and ``quality``, with bounds ``lo <= score <= hi`` of the score ``quality + noise
+    * z`` that :func:`choose_suppliers_vectorised` computes (``z`` the keyed normal draw
+    ``KeyedDraws.normal(key, step, slot)``, ``(base, d) = KeyedDraws.key_constants(step, slot)``;
+    floating-point rounding is monotone, so the bounds hold for the computed score too).
+
+    Only the best ``k`` (>= 1) scores matter. A min-heap (``heap``, room for ``k``) keeps the
+    ``k`` largest lower bounds seen so far; once it is full, its least is a lower bound of the
+    final k-th largest lower bound, and a candidate whose upper bound is below it cannot be among
+    the best ``k``: it is not listed. The others' positions, in scan order, go to ``pos``, their
+    bounds to ``lo`` and ``hi``. Returns (how many were listed, how many free candidates there
+    are, the k-th largest lower bound of all of them: -inf if there are at most ``k``). Every
+    free candidate whose upper bound reaches that bound is listed (and, with at most ``k`` free
+    candidates, every one is)."""
     m = 0
+    n_free = 0
+    h = 0  # entries in the heap
+    cut = -np.inf
     shift = np.uint64(64 - _BITS)
     for g in groups:
         for i in range(starts[g], starts[g + 1]):
             if not free[i]:
                 continue
+            n_free += 1
             j = np.intp(K.mix64(K.mix64(key[i] * _GOLD + base) ^ d) >> shift)
             q = quality[i]
             a = q + noise * edges_lo[j]
             b = q + noise * edges_hi[j + 1]
-            pos[m] = i
-            lo[m] = min(a, b)
-            hi[m] = max(a, b)
-            m += 1
-    return m
+            low, high = min(a, b), max(a, b)
+            if h < k:  # push
+                c = h
+                h += 1
+                while c > 0:
+                    parent = (c - 1) >> 1
+                    if heap[parent] <= low:
+                        break
+                    heap[c] = heap[parent]
+                    c = parent
+                heap[c] = low
+                if h == k:
+                    cut = heap[0]
+            elif low > heap[0]:  # replace the least and sift it down
+                c = 0
+                while True:
+                    child = 2 * c + 1
+                    if child >= k:
+                        break
+                    if child + 1 < k and heap[child + 1] < heap[child]:
+                        child += 1
+                    if heap[child] >= low:
+                        break
+                    heap[c] = heap[child]
+                    c = child
+                heap[c] = low
+                cut = heap[0]
+            if high >= cut:
+                pos[m] = i
+                lo[m] = low
+                hi[m] = high
+                m += 1
+    return m, n_free, cut if n_free > k else -np.inf
 
 
 @njit(cache=True)
@@ -250,7 +292,8 @@ def _example_pool():
 
 def _example_bracket():
     return (np.array([0, 3]), np.zeros(1, np.int64), np.ones(3, np.bool_), np.arange(3, dtype=np.uint64), np.ones(3),
-            np.uint64(1), np.uint64(2), 0.8, _EDGES_LO, _EDGES_HI, np.empty(3, np.int64), np.empty(3), np.empty(3))
+            np.uint64(1), np.uint64(2), 0.8, _EDGES_LO, _EDGES_HI, 2, np.empty(2), np.empty(3, np.int64), np.empty(3),
+            np.empty(3))
 
 
 K.register("bracket_scores", bracket_scores, _example_bracket)

@@ -17,7 +17,14 @@ from numba import njit
 from phases import run_until
 from scipy.stats import poisson
 
-from agents.contracts import INCUMBENT, choose_suppliers, choose_suppliers_vectorised
+from agents.contracts import (
+    _EDGES_HI,
+    _EDGES_LO,
+    INCUMBENT,
+    bracket_scores,
+    choose_suppliers,
+    choose_suppliers_vectorised,
+)
 from agents.firms.founding import poisson_quantile, poisson_quantiles
 from agents.firms.kernels import operate
 from agents.firms.rules import aged_out, attempt_rows, closure_draw, insolvent, trying
@@ -239,6 +246,55 @@ def _keyed_bits(keys, base, d):
     for i in range(keys.size):
         out[i] = K.mix64(K.mix64(keys[i] * np.uint64(0x9E3779B97F4A7C15) + base) ^ d)
     return out
+
+
+def test_bracket_scores_lists_every_candidate_that_may_rank():
+    """The compiled pass keeps the k largest lower bounds in a heap and lists only candidates whose
+    upper bound reaches the heap's least: against the bounds of every free candidate computed
+    here (numpy: the k-th largest lower bound by np.partition), it counts the same free candidates,
+    finds the same k-th largest lower bound and lists every candidate whose upper bound reaches it,
+    with qualities rounded so that bounds tie (and no noise: bounds equal to the cut), k from 1 to above the candidates, and groups skipped."""
+    rng = np.random.default_rng(11)
+    bits = np.uint64(64 - 12)
+    listed_small_k = free_small_k = 0
+    for _trial in range(60):
+        n = int(rng.integers(0, 400))
+        quality = np.round(rng.normal(size=n), int(rng.integers(0, 3)))  # ties between candidates
+        key = rng.integers(0, 2**63, size=n, dtype=np.uint64)
+        free = rng.random(n) < rng.uniform(0.2, 1.0)
+        cuts = np.sort(rng.integers(0, n + 1, size=3))
+        starts = np.concatenate(([0], cuts, [n])).astype(np.int64)
+        groups = np.flatnonzero(rng.random(starts.size - 1) < 0.7).astype(np.int64)
+        base, d = np.uint64(rng.integers(0, 2**63)), np.uint64(rng.integers(0, 2**63))
+        noise = 0.8 if _trial % 3 else 0.0  # without noise the bounds are the qualities: ties at the cut
+        member = np.zeros(n, dtype=bool)
+        for g in groups:
+            member[starts[g]:starts[g + 1]] = True
+        idx = np.flatnonzero(member & free)
+        j = (_keyed_bits(key[idx], base, d) >> bits).astype(np.intp)
+        a, b = quality[idx] + noise * _EDGES_LO[j], quality[idx] + noise * _EDGES_HI[j + 1]
+        lo_all, hi_all = np.minimum(a, b), np.maximum(a, b)
+        for k in {1, 2, 5, max(1, idx.size - 1), idx.size, idx.size + 3}:
+            pos, lo, hi = np.empty(n, np.int64), np.empty(n), np.empty(n)
+            m, n_free, cut = bracket_scores(starts, groups, free, key, quality, base, d, noise, _EDGES_LO, _EDGES_HI,
+                                            k, np.empty(k), pos, lo, hi)
+            assert n_free == idx.size
+            listed = pos[:m]
+            assert np.all(np.diff(listed) > 0) or groups.size > 1  # scan order
+            if idx.size > k:
+                assert cut == np.partition(lo_all, idx.size - k)[idx.size - k]
+                want = idx[hi_all >= cut]
+                assert np.isin(want, listed).all()
+                if k <= 5:
+                    listed_small_k += m
+                    free_small_k += idx.size
+            else:
+                assert cut == -np.inf
+                np.testing.assert_array_equal(np.sort(listed), idx)
+            sel = np.searchsorted(idx, listed)
+            np.testing.assert_array_equal(lo[:m], lo_all[sel])
+            np.testing.assert_array_equal(hi[:m], hi_all[sel])
+    assert listed_small_k < 0.5 * free_small_k  # with a few contracts to sign, most candidates are not listed
 
 
 def test_suppliers_are_the_ones_the_vectorised_rule_chooses():
