@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.core.vocabulary import DIRECTION_EN, DIRECTIONS, LIFECYCLE
 from sim.io.schema import TABLE_SCHEMAS, empty_frame, pandas_dtypes
@@ -63,8 +64,13 @@ _FUSION_PARENTS = ("artificial_intelligence", "biotechnology")
 
 
 def _typed(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the table's columns and dtypes; the values of single-precision columns (stored
+    as float32, read back as float64) rounded to float32, as the model records them."""
     dtypes = pandas_dtypes(name)
-    df = df[list(TABLE_SCHEMAS[name].names)]
+    df = df[list(TABLE_SCHEMAS[name].names)].copy()
+    for col in TABLE_SCHEMAS[name].columns:
+        if col.type == pa.float32():
+            df[col.name] = df[col.name].to_numpy(np.float64).astype(np.float32)
     return df.astype(dtypes).reset_index(drop=True)
 
 

@@ -453,7 +453,7 @@ def make_plots(outdir: str | os.PathLike, *, allow_partial: bool = False) -> lis
                     if meta.row_group(i).num_rows), default=None)
         tables["firm_years"] = pq.read_table(
             path, columns=["year", "employees"], filters=None if last is None else pc.field("year") == last
-        ).to_pandas()
+        ).to_pandas().astype({"employees": np.float64})  # float32 in the file, as read_results gives it
     written = []
     with rc_context({**fonts.rc(), "axes.titleweight": "normal"}):
         for name, fig in figures(tables, summary):

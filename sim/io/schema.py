@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a column is added, removed, renamed or retyped. Stored in every Parquet file.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class OutputSchemaError(ValueError):
@@ -83,7 +83,8 @@ class Column:
     def type_name(self) -> str:
         """Type as shown in the documentation, e.g. ``int32 (nullable)`` or ``list<int32>``."""
         t = self.type
-        name = f"list<{t.value_type}>" if pa.types.is_list(t) else {"double": "float64"}.get(str(t), str(t))
+        plain = {"double": "float64", "float": "float32"}
+        name = f"list<{t.value_type}>" if pa.types.is_list(t) else plain.get(str(t), str(t))
         return name + (" (nullable)" if self.nullable else "")
 
 
@@ -125,6 +126,7 @@ class TableSchema:
 
 
 I16, I32, I64, F64, STR, BOOL = pa.int16(), pa.int32(), pa.int64(), pa.float64(), pa.string(), pa.bool_()
+F32 = pa.float32()  # the firm_years panel: recorded in single precision, written as recorded
 
 
 def _C(name, type_, unit, doc, nullable=False, choices=None) -> Column:
@@ -280,14 +282,14 @@ _TABLES = [
         (
             _C("firm_id", I64, "", "Firm identifier (firms.firm_id)."),
             _C("year", I16, "year", "Calendar year whose end the row describes."),
-            _C("age_years", F64, "years", "Age at the year end (may be fractional)."),
-            _C("employees", F64, "persons", "Headcount at the year end."),
-            _C("revenue", F64, "mcny/yr", "Revenue run rate at the year end."),
-            _C("valuation", F64, "mcny", "Valuation at the year end."),
+            _C("age_years", F32, "years", "Age at the year end (may be fractional)."),
+            _C("employees", F32, "persons", "Headcount at the year end."),
+            _C("revenue", F32, "mcny/yr", "Revenue run rate at the year end."),
+            _C("valuation", F32, "mcny", "Valuation at the year end."),
             _C("stage", STR, "", "Stage at the year end.", choices=STAGES),
-            _C("rd_spending", F64, "mcny", "R&D spending over the calendar year (since founding for a firm founded "
+            _C("rd_spending", F32, "mcny", "R&D spending over the calendar year (since founding for a firm founded "
                                            "in it): the R&D staff's wages and the R&D beyond them."),
-            _C("rd_staff_share", F64, "share", "Share of the firm's staff (the founder included) in R&D in "
+            _C("rd_staff_share", F32, "share", "Share of the firm's staff (the founder included) in R&D in "
                                                "December."),
             _C("high_tech", BOOL, "", "Holds a valid high-tech enterprise certificate (高新技术企业) at the year end "
                                       "(agents.firms.rules.certify_high_tech)."),
@@ -743,7 +745,9 @@ made from the files above by `sim.io.plots.make_plots` |
 - **Stocks and flows.** Counts of live firms are taken at the end of the step; flows
   (births, exits, money invested) are totals during the step.
 - **Year ends.** `firm_years` describes each firm alive at the end of December of each observed
-  year (step `12 * (year - start_year) + 11`).
+  year (step `12 * (year - start_year) + 11`). Its measures are recorded in single precision
+  and written as recorded (`float32`, about 7 significant digits); `read_results` gives them, like
+  every float column, as `float64`, while `pd.read_parquet` keeps them `float32`.
 - **Missing values.** Integer columns marked *nullable* hold nulls (pandas `<NA>`, DuckDB/SQL
   `NULL`); float columns use NaN (stored as Parquet null). Strings marked nullable are null/NaN.
 - **Identifiers** (`firm_id`, `track_id`, `investor_id`) are unique within a run and join the
