@@ -106,10 +106,12 @@ def write_table(outdir: str | os.PathLike, name: str, df: pd.DataFrame | pa.Tabl
 
 
 def _write_arrow(outdir: Path, name: str, table: pa.Table) -> Path:
-    # strings (categories, names) are dictionary-encoded; floats are stored byte-stream-split
-    # (the bytes of each position together, which compresses much better than whole numbers)
+    # strings (categories, names) are dictionary-encoded; float64 columns are stored
+    # byte-stream-split (the bytes of each position together, which compresses much better than
+    # whole numbers). The float32 columns of firm_years compress better, and faster, without it
+    # (full-scale 中关村: 109 MB in 1.0 s against 114 MB in 1.1 s).
     strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
-    floats = {f.name: "BYTE_STREAM_SPLIT" for f in table.schema if pa.types.is_floating(f.type)}
+    floats = {f.name: "BYTE_STREAM_SPLIT" for f in table.schema if pa.types.is_float64(f.type)}
 
     def write(fh):
         pq.write_table(
