@@ -253,7 +253,8 @@ def test_bracket_scores_lists_every_candidate_that_may_rank():
     upper bound reaches the heap's least: against the bounds of every free candidate computed
     here (numpy: the k-th largest lower bound by np.partition), it counts the same free candidates,
     finds the same k-th largest lower bound and lists every candidate whose upper bound reaches it,
-    with qualities rounded so that bounds tie (and no noise: bounds equal to the cut), k from 1 to above the candidates, and groups skipped."""
+    with qualities rounded so that bounds tie (and no noise: bounds equal to the cut), k from 1 to
+    above the candidates, and groups skipped."""
     rng = np.random.default_rng(11)
     bits = np.uint64(64 - 12)
     listed_small_k = free_small_k = 0

@@ -13,7 +13,7 @@ import pytest
 from conftest import module_scope
 
 from agents.investors.books import Angel, Bank, GuidanceFund, Investor, VCFund
-from agents.investors.matching import SLOT_HARVEST
+from agents.investors.matching import SLOT_HARVEST, pick
 from agents.investors.rounds import DUST, EquityRounds
 from sim.config import Config
 from sim.core.clock import DT
@@ -682,3 +682,48 @@ def test_early_funds_put_new_money_into_late_rounds_only_when_the_preset_lets_th
         assert by_early[late_round].sum() >= 3, int(by_early[late_round].sum())
     else:
         assert late_round.sum() == 0, funded.rnd[late_round]
+
+
+def _pick_over_every_column(weights, tracks, u):
+    """The investor draw of agents.investors.matching.pick as it was written before it left out the
+    columns no deal draws from: every column's scaled cumulative weights, shifted by the column's
+    index, searched at once."""
+    n_inv, n_cols = weights.shape
+    if n_inv == 0 or len(tracks) == 0:
+        return np.full(len(tracks), -1, dtype=np.int64)
+    cum = np.cumsum(weights, axis=0)
+    total = cum[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = np.where(total > 0, cum / total, 1.0)
+    keys = (scaled + np.arange(n_cols)[None, :]).T.ravel()
+    idx = np.clip(np.searchsorted(keys, tracks + u, side="right") - tracks * n_inv, 0, n_inv - 1)
+    return np.where(total[tracks] > 0, idx, -1)
+
+
+def test_an_investor_draw_over_the_deals_columns_is_the_draw_over_every_column():
+    """pick searches only the columns of the deals' tracks: the same investor for every deal as the
+    search over every column, with columns and investors without weight, draws at 0 and just below
+    1 (where track + u rounds up to the next column) and many columns; and, away from rounding, the
+    investor whose share of the column's cumulative weight first exceeds the draw."""
+    rng = np.random.default_rng(5)
+    for trial in range(2000):
+        n_inv, n_cols = int(rng.integers(1, 30)), int(rng.integers(1, 400 if trial % 10 == 0 else 12))
+        w = rng.random((n_inv, n_cols)) * (rng.random((n_inv, n_cols)) < 0.5)
+        if trial % 3 == 0:
+            w[:, rng.random(n_cols) < 0.3] = 0.0
+        n = int(rng.integers(0, 50))
+        tracks, u = rng.integers(0, n_cols, size=n), rng.random(n)
+        if trial % 4 == 0:
+            u[: n // 2] = np.nextafter(1.0, 0.0)
+        if trial % 5 == 0:
+            u[: n // 3] = 0.0
+        got = pick(w, tracks, u)
+        np.testing.assert_array_equal(got, _pick_over_every_column(w, tracks, u))
+        for j in range(n):
+            col = w[:, tracks[j]]
+            if col.sum() == 0:
+                assert got[j] == -1
+                continue
+            share = np.cumsum(col) / col.sum()
+            if np.min(np.abs(share - u[j])) > 1e-9 and u[j] < 1 - 1e-9:
+                assert got[j] == int(np.searchsorted(share, u[j], side="right"))

@@ -46,21 +46,30 @@ def pick(weights: np.ndarray, tracks: np.ndarray, u: np.ndarray) -> np.ndarray:
     (investors x tracks), proportionally to the weights in the deal's track column.
     Returns -1 where the column has no weight.
 
-    All columns are searched at once: each column's cumulative weights are scaled to (0, 1]
-    and shifted by the column index, so one sorted array holds every column in turn and one
-    ``searchsorted`` answers every deal (O(deals log(investors x tracks)))."""
+    The columns of the deals' tracks are searched at once: each column's cumulative weights are
+    scaled to (0, 1] and shifted by the column's index, so one sorted array holds every column in
+    turn and one ``searchsorted`` answers every deal (O(deals log(investors x tracks))). Columns no
+    deal draws from are left out; the keys of the others are the same numbers as with every
+    column, and a draw cannot leave its column's block but to the end of it (see below), so the
+    choice is the same as over the whole matrix."""
     n_inv, n_cols = weights.shape
     if n_inv == 0 or len(tracks) == 0:
         return np.full(len(tracks), -1, dtype=np.int64)
+    tracks = np.asarray(tracks)
+    cols, block = np.unique(tracks, return_inverse=True)
+    if cols.size < n_cols:
+        weights = weights[:, cols]
     cum = np.cumsum(weights, axis=0)
     total = cum[-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         scaled = np.where(total > 0, cum / total, 1.0)
-    keys = (scaled + np.arange(n_cols)[None, :]).T.ravel()  # column-major: column c occupies [c, c+1]
+    keys = (scaled + cols[None, :]).T.ravel()  # column-major: column c occupies [c, c+1]
     target = tracks + u
-    idx = np.searchsorted(keys, target, side="right") - tracks * n_inv
+    # a target rounded up to c + 1 passes the keys equal to it and stops at the end of its block or
+    # in the next column's (c + 1's, if a deal draws from it): clipped to the column's last investor
+    idx = np.searchsorted(keys, target, side="right") - block * n_inv
     idx = np.clip(idx, 0, n_inv - 1)
-    return np.where(total[tracks] > 0, idx, -1)
+    return np.where(total[block] > 0, idx, -1)
 
 
 def fit_capacity(investor: np.ndarray, amount: np.ndarray, capacity: np.ndarray, order_key: np.ndarray) -> np.ndarray:
