@@ -51,6 +51,7 @@ import mesa
 import numpy as np
 
 from agents.contracts import INCUMBENT, choose_suppliers
+from agents.firms.founding import choose_tracks
 from agents.investors.books import VCFund
 from sim.config import scaled_count
 from sim.core.clock import DT, MONTHS, is_year_end
@@ -334,16 +335,20 @@ class Incumbents:
         cum = np.cumsum(emp) / emp.sum()
         u = self.draws.uniform(keys, m.current_step, _SLOT_EMPLOYER)
         employer = np.minimum(np.searchsorted(cum, u, side="right"), len(self.agents) - 1)
-        out = []
-        for i in np.unique(employer):
-            inc = self.agents[int(i)]
-            sel = employer == i
+        # the founders employer by employer (each employer's in the order of keys), in one founding
+        order = np.argsort(employer, kind="stable")
+        employers, starts = np.unique(employer[order], return_index=True)
+        ends = np.append(starts[1:], order.size)
+        track = np.empty(order.size, dtype=np.int32)
+        for i, a, b in zip(employers.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            inc = self.agents[i]
             w = weights * (1.0 + self.cfg.alumni_track_affinity * inc.fit(m.tracks))
-            rows = m.founding.found(keys[sel], ALUMNI, track_u[sel], w)
-            m.population.records["employer"][m.population["id"][rows]] = inc.index
-            inc.alumni_founders += int(rows.size)
-            out.append(rows)
-        return np.concatenate(out)
+            track[a:b] = choose_tracks(track_u[order[a:b]], w)
+            inc.alumni_founders += b - a
+        rows = m.founding.found_in(keys[order], ALUMNI, track)
+        m.population.records["employer"][m.population["id"][rows]] = np.array(
+            [inc.index for inc in self.agents], dtype=np.int64)[employer[order]]
+        return rows
 
     # ------------------------------------------------------------------ procurement
     def procure(self) -> None:

@@ -200,11 +200,15 @@ class Founding:
         channel ``origin`` (an index into ORIGINS) into tracks chosen by the uniforms ``track_u``
         in proportion to ``weights``; their mean quality is raised by ``quality_shift`` sd.
         Books the founders' cash and the births. Returns the new firms' live rows."""
+        return self.found_in(keys, origin, choose_tracks(track_u, weights), quality_shift)
+
+    def found_in(self, keys: np.ndarray, origin: int, track: np.ndarray, quality_shift: float = 0.0) -> np.ndarray:
+        """:meth:`found` with each firm's track given (``track``, int32, one per key): the firms are
+        added in the order of ``keys``."""
         m = self.model
         pop = m.population
         step = m.current_step
         n = keys.size
-        track = choose_tracks(track_u, weights)
         orig = np.full(n, origin, dtype=np.int8)
         state = founding_state(keys, orig, self.cfg, self.draws, step)
         if quality_shift != 0.0:
