@@ -237,7 +237,7 @@ def firm_years_arrow(model) -> pa.Table:
     # column by column, each column's recorded pieces are released once it is concatenated, so the
     # panel is never held twice. The values stay in the single precision they were recorded in
     # (float32 in the file; read_results gives them as float64).
-    wide = ("age_years", "employees", "revenue", "valuation", "rd_spending", "rd_staff_share")
+    measures = ("age_years", "employees", "revenue", "valuation", "rd_spending", "rd_staff_share")
     cols = {}
     for k in list(chunks[0]):
         cols[k] = np.concatenate([c.pop(k) for c in chunks])
@@ -245,7 +245,7 @@ def firm_years_arrow(model) -> pa.Table:
         if k == "stage":
             cols[k] = _strings(cols[k], STAGES)
     table = _arrow_table("firm_years", {
-        **{k: cols[k] for k in wide},
+        **{k: cols[k] for k in measures},
         "firm_id": cols["firm_id"].astype(np.int64, copy=False),
         "year": cols["year"].astype(np.int16, copy=False),
         "stage": cols["stage"],
