@@ -7,6 +7,7 @@ Runs are tiny (scale 0.005, one warm-up and one observed year, no plots).
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import os
 import signal
@@ -240,3 +241,24 @@ def test_runs_of_one_world_share_its_warm_up_and_give_the_same_tables(tmp_path):
                 a = (tmp_path / "alone" / spec.run_id / name).read_bytes()
                 assert a == (tmp_path / way / spec.run_id / name).read_bytes(), (way, spec.run_id, name)
     assert shared["firms_born"].tolist() == alone["firms_born"].tolist() == pooled["firms_born"].tolist()
+
+
+def test_runs_in_one_process_leave_no_model_behind(tmp_path):
+    """A batch run in this process frees each run's model when its unit ends. Mesa agents and their
+    model refer to each other, so without a collection an earlier run's arrays stay in memory while
+    the next run builds its own (China's five-seed validation gate peaked at 11 GB in one process,
+    6 GB with the collection). With automatic collection off, no model is left after the batch."""
+    from sim.model import EcosystemModel  # noqa: PLC0415
+
+    def models() -> int:
+        return sum(isinstance(o, EcosystemModel) for o in gc.get_objects())
+
+    gc.collect()
+    before = models()
+    gc.disable()
+    try:
+        run_batch(_specs([0, 1]), tmp_path, outcomes=births_and_jobs, jobs=1, progress=False)
+        left = models()
+    finally:
+        gc.enable()
+    assert left == before

@@ -52,6 +52,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gc
 import hashlib
 import json
 import logging
@@ -92,6 +93,7 @@ from sim.batch.status import (
 )
 from sim.compose import load_config
 from sim.config import Config, ConfigError, to_config
+from sim.core.allocator import release_memory
 from sim.core.errors import interrupted
 from sim.io.files import read_results, start_results, write_summary, write_table
 
@@ -472,7 +474,10 @@ class _Progress:
 def _run_unit(unit: list, outcomes, tables, resume: bool, catch: bool, share_warmup: bool):
     """The runs of one unit of work, one after the other in this process, yielding each record; with
     ``share_warmup`` they share their world's warm-up, released when the unit ends (so a pool worker
-    keeps no warm model between units)."""
+    keeps no warm model between units). When the unit ends, its models (Mesa agents and their model
+    refer to each other, so only the cycle collector frees them) are collected and the freed heap is
+    given back (:func:`sim.core.allocator.release_memory`): otherwise a process that runs unit after
+    unit can hold an earlier run's arrays while the next one builds its own."""
     try:
         for spec, cfg, rundir in unit:
             yield _job(spec, cfg, rundir, outcomes, tables, resume, catch, share_warmup)
@@ -481,6 +486,8 @@ def _run_unit(unit: list, outcomes, tables, resume: bool, catch: bool, share_war
             from sim.run import shared_warm_start  # noqa: PLC0415 - imported by the runs already
 
             shared_warm_start(None)
+        gc.collect()
+        release_memory()
 
 
 def _jobs(unit: list, *args) -> list[dict]:
