@@ -24,6 +24,7 @@ from agents.contracts import (
     bracket_scores,
     choose_suppliers,
     choose_suppliers_vectorised,
+    pool_by_track,
 )
 from agents.firms.founding import poisson_quantile, poisson_quantiles
 from agents.firms.kernels import operate
@@ -296,6 +297,32 @@ def test_bracket_scores_lists_every_candidate_that_may_rank():
             np.testing.assert_array_equal(lo[:m], lo_all[sel])
             np.testing.assert_array_equal(hi[:m], hi_all[sel])
     assert listed_small_k < 0.5 * free_small_k  # with a few contracts to sign, most candidates are not listed
+
+
+@pytest.mark.parametrize("share_in_pool", [0.0, 0.3, 1.0])
+def test_supplier_pool_by_track_is_the_pool_sorted_by_track(share_in_pool):
+    """pool_by_track against numpy: the rows at or above the revenue floor in row order, and the
+    same rows by track (a stable sort keeps row order within a track) with their contract status,
+    keys and qualities; revenue exactly at the floor counts, empty tracks have empty ranges."""
+    rng = np.random.default_rng(7)
+    n, n_tracks, floor = 5_000, 9, 1.0
+    revenue = np.where(rng.random(n) < share_in_pool, floor + rng.exponential(2.0, n), floor * rng.random(n))
+    revenue[rng.choice(n, 50, replace=False)] = floor if share_in_pool > 0 else 0.0
+    track = rng.choice(np.array([0, 1, 2, 4, 5, 8], dtype=np.int32), n)  # tracks 3, 6 and 7 empty
+    contract = np.where(rng.random(n) < 0.2, rng.random(n), 0.0)
+    key, quality = rng.integers(0, 2**63, n).astype(np.uint64), rng.normal(size=n)
+    pool, rows, starts = np.empty(n + 1, np.int64), np.empty(n, np.int64), np.empty(n_tracks + 1, np.int64)
+    free, key_out, quality_out = np.empty(n, np.bool_), np.empty(n, np.uint64), np.empty(n)
+    m = pool_by_track(revenue, track, contract, key, quality, floor, pool, rows, starts, free, key_out, quality_out)
+    want = np.flatnonzero(revenue >= floor)
+    assert m == want.size
+    np.testing.assert_array_equal(pool[:m], want)
+    by_track = want[np.argsort(track[want], kind="stable")]
+    np.testing.assert_array_equal(rows[:m], by_track)
+    np.testing.assert_array_equal(starts, np.searchsorted(track[by_track], np.arange(n_tracks + 1)))
+    np.testing.assert_array_equal(free[:m], contract[by_track] <= 1e-9)
+    np.testing.assert_array_equal(key_out[:m], key[by_track])
+    np.testing.assert_array_equal(quality_out[:m], quality[by_track])
 
 
 def test_suppliers_are_the_ones_the_vectorised_rule_chooses():
