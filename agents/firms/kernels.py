@@ -104,6 +104,61 @@ def _year_multiplier(key, mixing):
     return np.sqrt((1.0 - mixing) + mixing * -K.log_core(K.unit(K.mix64(key))))
 
 
+@njit(inline="always", error_model="numpy")
+def _events(step, par, ids, hkey, track, born, newness, cash, employees, debt, rounds, last_round, attempt_since,
+            attempt_burn, supported, support_closure, absorb, rd_stock, c_rd, c_close, out):
+    """The third loop of :func:`operate`: each firm's draws of the month's events (a product
+    breakthrough, a closure or the start of a last attempt) and the lists of ``out`` (ids in
+    ascending row order); returns their four counts."""
+    dt = par[_DT]
+    h0, hm, close_size = par[_H0], par[_HM], par[_CLOSE_SIZE]
+    grad, last_years = par[_GRAD], par[_LAST]
+    theta, beta = par[_RD_THETA], par[_RD_BETA]
+    # pow_ub[e + _POW_E0] >= x**beta for all x < 2**(e + 1); inf (no skipping) for beta, dt out of range
+    pow_ub = np.full(_POW_N, np.inf)
+    if 0.0 <= beta <= _POW_BETA_MAX and dt > 0.0:
+        for k in range(_POW_N):
+            pow_ub[k] = K.exp_core((k - _POW_E0 + 1) * beta * _LN2) * _POW_MARGIN
+    n_closed = 0
+    n_watch = 0
+    n_aged = 0
+    n_found = 0
+    for i in range(rd_stock.size):
+        t = track[i]
+        emp = employees[i]
+        c = cash[i]
+        stock = rd_stock[i]
+        trying = attempt_since[i] > last_round[i]
+        s = max(stock, RD_STOCK_FLOOR)
+        a = absorb[t] * theta  # the breakthrough hazard's track term, times theta
+        u = K.unit(K.mix64(hkey[i] ^ c_rd))
+        k = K.exponent(s) + _POW_E0
+        # a >= 0 and u >= a * pow_ub * dt >= the computed y >= y * (1 - 0.5 y): no breakthrough
+        if not (a >= 0.0 and 0 <= k < _POW_N and u >= (a * pow_ub[k]) * dt):
+            lam = a * K.exp_core(beta * K.log_core(s))
+            y = lam * dt
+            if u < y * (1.0 - 0.5 * y):
+                out[3, n_found] = ids[i]
+                n_found += 1
+        # for the deaths phase: the closure draw (rules.closure_draw), insolvency, graduation
+        closed, begins = _attempt(step, _closes(K.unit(K.mix64(hkey[i] ^ c_close)), hm + (h0 - hm) * newness[i],
+                                                close_size, emp, (support_closure[i] if supported else 1.0) * dt),
+                                  trying, rounds[i], attempt_since[i], c, last_years)
+        if begins:  # spending the cash over last_years
+            attempt_since[i] = step
+            attempt_burn[i] = c / last_years
+        if closed:
+            out[0, n_closed] = ids[i]
+            n_closed += 1
+        if (c < 0.0) | (debt[i] > 0):
+            out[1, n_watch] = ids[i]
+            n_watch += 1
+        if step - born[i] >= grad:
+            out[2, n_aged] = ids[i]
+            n_aged += 1
+    return n_closed, n_watch, n_aged, n_found
+
+
 @njit(cache=True, error_model="numpy")
 def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cash, employees, revenue, g12, vol,
             vmix, debt, debt_payment, rounds, last_round, attempt_since, attempt_burn, supported, support_growth,
@@ -126,7 +181,8 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
     the four counts).
 
     Three loops over the firms do their month: growth; hiring, cash flow and R&D; the draws of
-    events (breakthroughs, closures) and the lists, each reading back what the one before wrote.
+    events (breakthroughs, closures) and the lists (:func:`_events`), each reading back what the
+    one before wrote.
     A firm's month is one long chain of dependent steps (revenue, its exponential, headcount, cash,
     the closure test); in a single loop the processor cannot start the next firm before most of it
     is done, and three shorter chains let it overlap firms: 61-67 against 39-42 ns per firm on a
@@ -142,22 +198,11 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
     margin_share = 1.0 - par[_COR]
     inv_runway, inv_wage = 1.0 / par[_RUNWAY], 1.0 / wage
     hs, fast, mixing = par[_HS], par[_FAST], par[_MIX]
-    h0, hm, close_size = par[_H0], par[_HM], par[_CLOSE_SIZE]
-    grad, last_years = par[_GRAD], par[_LAST]
-    rd_m, rd_keep, theta, beta = par[_RD_M], par[_RD_KEEP], par[_RD_THETA], par[_RD_BETA]
-    # pow_ub[e + _POW_E0] >= x**beta for all x < 2**(e + 1); inf (no skipping) for beta, dt out of range
-    pow_ub = np.full(_POW_N, np.inf)
-    if 0.0 <= beta <= _POW_BETA_MAX and dt > 0.0:
-        for k in range(_POW_N):
-            pow_ub[k] = K.exp_core((k - _POW_E0 + 1) * beta * _LN2) * _POW_MARGIN
+    rd_m, rd_keep = par[_RD_M], par[_RD_KEEP]
     perf = par[_PERF]
     total = 0.0
     rd_total = 0.0
     rd_other_total = 0.0
-    n_closed = 0
-    n_watch = 0
-    n_aged = 0
-    n_found = 0
     for i in range(n):  # 1. growth (rules.grow)
         t = track[i]
         emp = employees[i]
@@ -222,39 +267,9 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
         rev_year[i] = (0.0 if new_year else rev_year[i]) + rev * dt
         stock = rd_stock[i] * rd_keep + rd
         rd_stock[i] = stock
-    for i in range(n):  # 3. the month's draws of events: breakthroughs, closures; the deaths phase's lists
-        t = track[i]
-        emp = employees[i]
-        c = cash[i]
-        stock = rd_stock[i]
-        trying = attempt_since[i] > last_round[i]
-        s = max(stock, RD_STOCK_FLOOR)
-        a = absorb[t] * theta  # the breakthrough hazard's track term, times theta
-        u = K.unit(K.mix64(hkey[i] ^ c_rd))
-        k = K.exponent(s) + _POW_E0
-        # a >= 0 and u >= a * pow_ub * dt >= the computed y >= y * (1 - 0.5 y): no breakthrough
-        if not (a >= 0.0 and 0 <= k < _POW_N and u >= (a * pow_ub[k]) * dt):
-            lam = a * K.exp_core(beta * K.log_core(s))
-            y = lam * dt
-            if u < y * (1.0 - 0.5 * y):
-                out[3, n_found] = ids[i]
-                n_found += 1
-        # for the deaths phase: the closure draw (rules.closure_draw), insolvency, graduation
-        closed, begins = _attempt(step, _closes(K.unit(K.mix64(hkey[i] ^ c_close)), hm + (h0 - hm) * newness[i],
-                                                close_size, emp, (support_closure[i] if supported else 1.0) * dt),
-                                  trying, rounds[i], attempt_since[i], c, last_years)
-        if begins:  # spending the cash over last_years
-            attempt_since[i] = step
-            attempt_burn[i] = c / last_years
-        if closed:
-            out[0, n_closed] = ids[i]
-            n_closed += 1
-        if (c < 0.0) | (debt[i] > 0):
-            out[1, n_watch] = ids[i]
-            n_watch += 1
-        if step - born[i] >= grad:
-            out[2, n_aged] = ids[i]
-            n_aged += 1
+    n_closed, n_watch, n_aged, n_found = _events(step, par, ids, hkey, track, born, newness, cash, employees, debt,
+                                                 rounds, last_round, attempt_since, attempt_burn, supported,
+                                                 support_closure, absorb, rd_stock, c_rd, c_close, out)
     if refresh_vol:  # rules.update_volatility, with this month's headcounts
         sigma, neg_size_exp = par[_SIGMA], -par[_SIZE_EXP]
         for i in range(n):
