@@ -4,9 +4,9 @@
 firms (growth, with each firm's volatility multiplier drawn in January or in its first month;
 hiring and a month of operating cash flow and R&D; the month's draws of events) and a quarterly
 volatility refresh, and in the same call it notes for the deaths phase the firms that phase has
-to look at: those drawn to close, those that may be insolvent after financing (cash below zero now, or a bank
-loan still to service) and those reaching the graduation age. :func:`age` is the ageing phase,
-:func:`shift_history` the year-end histories.
+to look at: those drawn to close, those that may be insolvent after financing (cash below zero
+now, or a bank loan still to service) and those reaching the graduation age. :func:`age` is the
+ageing phase, :func:`shift_history` the year-end histories.
 
 Each loop does exactly the arithmetic of the vectorised rules of :mod:`agents.firms.rules`, in
 the same order, with the same keyed draws (bit for bit); only ``exp`` and ``log`` are
@@ -182,8 +182,7 @@ def operate(step, par, ids, hkey, track, born, stage, qsat, qdecay, newness, cas
 
     Three loops over the firms do their month: growth; hiring, cash flow and R&D; the draws of
     events (breakthroughs, closures) and the lists (:func:`_events`), each reading back what the
-    one before wrote.
-    A firm's month is one long chain of dependent steps (revenue, its exponential, headcount, cash,
+    one before wrote. A firm's month is one long chain of dependent steps (revenue, its exponential, headcount, cash,
     the closure test); in a single loop the processor cannot start the next firm before most of it
     is done, and three shorter chains let it overlap firms: 61-67 against 39-42 ns per firm on a
     full-park month, the same results bit for bit (the loops branch and are not vectorised; a
