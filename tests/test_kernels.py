@@ -311,7 +311,7 @@ def test_supplier_pool_by_track_is_the_pool_sorted_by_track(share_in_pool):
     track = rng.choice(np.array([0, 1, 2, 4, 5, 8], dtype=np.int32), n)  # tracks 3, 6 and 7 empty
     contract = np.where(rng.random(n) < 0.2, rng.random(n), 0.0)
     key, quality = rng.integers(0, 2**63, n).astype(np.uint64), rng.normal(size=n)
-    pool, rows, starts = np.empty(n + 1, np.int64), np.empty(n, np.int64), np.empty(n_tracks + 1, np.int64)
+    pool, rows, starts = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n_tracks + 1, np.int64)
     free, key_out, quality_out = np.empty(n, np.bool_), np.empty(n, np.uint64), np.empty(n)
     m = pool_by_track(revenue, track, contract, key, quality, floor, pool, rows, starts, free, key_out, quality_out)
     want = np.flatnonzero(revenue >= floor)
